@@ -1,0 +1,68 @@
+"""The one error tree of pushgate.
+
+Every error a caller can see has a stable snake_case ``code``. HTTP statuses are not
+decided here: ``api/errors.py`` maps each class to a status in one table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PushgateError(Exception):
+    """Base of every error pushgate reports to its callers."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+
+
+class ConfigError(PushgateError):
+    """A setting is unknown or malformed; raised at start, naming the key."""
+
+    code = "config_invalid"
+
+
+class InvalidInput(PushgateError):
+    """Input that parsed but breaks a rule (a field is named in ``details``)."""
+
+    code = "validation_failed"
+
+
+class NotFound(PushgateError):
+    """The object does not exist, or is not visible to the caller's tenant."""
+
+    code = "not_found"
+
+
+class Conflict(PushgateError):
+    """The request collides with existing state (a duplicate name, say)."""
+
+    code = "conflict"
+
+
+class Unauthenticated(PushgateError):
+    """No credentials, or credentials that do not identify anyone."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(PushgateError):
+    """The caller is known but may not do this."""
+
+    code = "forbidden"
+
+
+class PayloadTooLarge(PushgateError):
+    """A request body or a field exceeds its bound."""
+
+    code = "payload_too_large"
+
+
+class Unavailable(PushgateError):
+    """A dependency (database, queue) cannot be reached right now."""
+
+    code = "unavailable"
