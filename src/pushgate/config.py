@@ -47,6 +47,11 @@ class Settings(BaseModel):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    allow_private_targets: bool = Field(
+        default=False,
+        description="Allow webhook, WNS and Web Push targets on loopback/private addresses "
+        "(local simulators, tests); off in production to prevent SSRF.",
+    )
 
     @field_validator("bind")
     @classmethod

@@ -1,0 +1,50 @@
+"""Request dependencies: the services, the authenticated caller, the tenant it acts in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from pushgate.core.access import Caller
+from pushgate.core.inputs import NAME_PATTERN
+from pushgate.core.models import Tenant
+from pushgate.wiring import Services
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def caller(
+    svc: ServicesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Caller:
+    return await svc.access.authenticate(authorization)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+async def tenant(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: Annotated[
+        str | None,
+        Query(
+            pattern=NAME_PATTERN,
+            description="Tenant to act in; instance-wide admin keys only (default: `default`).",
+        ),
+    ] = None,
+) -> Tenant:
+    return await svc.access.tenant_for(who, tenant)
+
+
+TenantDep = Annotated[Tenant, Depends(tenant)]
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+After = Annotated[str | None, Query(max_length=256, description="Cursor from `next`.")]

@@ -1,0 +1,38 @@
+"""Operations: liveness, readiness and the instance's identity."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import ORJSONResponse
+
+from pushgate import __version__
+from pushgate.api.deps import CallerDep, ServicesDep
+from pushgate.api.errors import error_response
+from pushgate.api.schemas import HealthOut, InstanceOut
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["operations"])
+async def healthz() -> HealthOut:
+    """The process is up."""
+    return HealthOut(status="ok")
+
+
+@router.get("/readyz", tags=["operations"], response_model=HealthOut)
+async def readyz(svc: ServicesDep) -> ORJSONResponse | HealthOut:
+    """The database is reachable and its schema is current."""
+    ready, detail = await svc.is_database_ready()
+    if not ready:
+        return error_response(503, "not_ready", detail)
+    return HealthOut(status="ready", detail=detail)
+
+
+@router.get("/v1/instance", tags=["instance"])
+async def instance(svc: ServicesDep, _: CallerDep) -> InstanceOut:
+    """This instance's stable id and public name."""
+    return InstanceOut(
+        instance_id=await svc.access.instance_id(),
+        instance_name=svc.settings.effective_instance_name,
+        version=__version__,
+    )

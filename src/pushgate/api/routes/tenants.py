@@ -1,0 +1,59 @@
+"""Tenants and API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from pushgate.api.deps import CallerDep, ServicesDep
+from pushgate.api.schemas import KeyCreatedOut, KeyOut, TenantOut
+from pushgate.core.inputs import NAME_PATTERN, KeyInput, TenantInput
+
+router = APIRouter(prefix="/v1")
+TenantName = Annotated[str, Path(pattern=NAME_PATTERN)]
+
+
+@router.get("/tenants", tags=["tenants"])
+async def list_tenants(svc: ServicesDep, who: CallerDep) -> list[TenantOut]:
+    return [TenantOut.of(t) for t in await svc.access.list_tenants(who)]
+
+
+@router.post("/tenants", tags=["tenants"], status_code=201)
+async def create_tenant(svc: ServicesDep, who: CallerDep, body: TenantInput) -> TenantOut:
+    return TenantOut.of(await svc.access.create_tenant(who, body))
+
+
+@router.patch("/tenants/{name}", tags=["tenants"])
+async def rename_tenant(
+    svc: ServicesDep, who: CallerDep, name: TenantName, body: TenantInput
+) -> TenantOut:
+    return TenantOut.of(await svc.access.rename_tenant(who, name, body))
+
+
+@router.delete("/tenants/{name}", tags=["tenants"], status_code=204)
+async def delete_tenant(svc: ServicesDep, who: CallerDep, name: TenantName) -> Response:
+    await svc.access.delete_tenant(who, name)
+    return Response(status_code=204)
+
+
+@router.get("/keys", tags=["keys"])
+async def list_keys(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+) -> list[KeyOut]:
+    return [KeyOut.of(k) for k in await svc.access.list_keys(who, tenant)]
+
+
+@router.post("/keys", tags=["keys"], status_code=201)
+async def create_key(svc: ServicesDep, who: CallerDep, body: KeyInput) -> KeyCreatedOut:
+    """Create an API key; the key itself is in this answer and never again."""
+    return KeyCreatedOut.created(await svc.access.create_key(who, body))
+
+
+@router.delete("/keys/{key_id}", tags=["keys"])
+async def revoke_key(
+    svc: ServicesDep, who: CallerDep, key_id: Annotated[str, Path(max_length=64)]
+) -> KeyOut:
+    return KeyOut.of(await svc.access.revoke_key(who, key_id))

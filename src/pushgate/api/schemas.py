@@ -1,0 +1,195 @@
+"""Response bodies, as published in ``/openapi.json``; built from domain values."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from pushgate.core.access import CreatedKey
+from pushgate.core.models import ApiKey, App, Device, Tenant, User
+from pushgate.core.registry import CredentialView
+
+T = TypeVar("T")
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+class InstanceOut(BaseModel):
+    instance_id: str
+    instance_name: str
+    version: str
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    created_at: str | None
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantOut:
+        return cls(id=tenant.id, name=tenant.name, created_at=iso(tenant.created_at))
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    tenant_id: str | None = Field(description="None for an instance-wide admin key.")
+    scopes: list[str]
+    created_at: str | None
+    revoked_at: str | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyOut:
+        return cls(
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            tenant_id=key.tenant_id,
+            scopes=sorted(s.value for s in key.scopes),
+            created_at=iso(key.created_at),
+            revoked_at=iso(key.revoked_at),
+        )
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="The API key itself. Shown only in this answer.")
+
+    @classmethod
+    def created(cls, made: CreatedKey) -> KeyCreatedOut:
+        return cls(**KeyOut.of(made.key).model_dump(), key=made.plaintext)
+
+
+class AppOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    user_auth: bool = Field(description="Whether device registration needs a user token.")
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, app: App) -> AppOut:
+        return cls(
+            id=app.id,
+            name=app.name,
+            description=app.description,
+            user_auth=app.has_user_auth,
+            created_at=iso(app.created_at),
+            updated_at=iso(app.updated_at),
+        )
+
+
+class CredentialOut(BaseModel):
+    kind: str
+    fields_set: list[str]
+    values: dict[str, Any]
+    fingerprints: dict[str, str]
+    updated_at: str | None
+    generated: dict[str, str] = Field(
+        default_factory=dict,
+        description="Secrets made on request (VAPID key, signing secret); shown only once.",
+    )
+
+    @classmethod
+    def of(cls, item: CredentialView) -> CredentialOut:
+        return cls(
+            kind=item.kind,
+            fields_set=list(item.view["fields_set"]),  # type: ignore[call-overload]
+            values=dict(item.view["values"]),  # type: ignore[call-overload]
+            fingerprints=dict(item.view["fingerprints"]),  # type: ignore[call-overload]
+            updated_at=iso(item.updated_at),
+            generated=item.generated,
+        )
+
+
+class UserOut(BaseModel):
+    id: str
+    external_id: str
+    locale: str | None
+    timezone: str | None
+    attributes: dict[str, Any]
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            external_id=user.external_id,
+            locale=user.locale,
+            timezone=user.timezone,
+            attributes=user.attributes,
+            created_at=iso(user.created_at),
+            updated_at=iso(user.updated_at),
+        )
+
+
+class AliasOut(BaseModel):
+    app: str
+    alias: str
+
+
+class DeviceOut(BaseModel):
+    id: str
+    app_id: str
+    provider: str
+    platform: str
+    token: str
+    keys: dict[str, str] | None
+    user_id: str | None
+    locale: str | None
+    timezone: str | None
+    topics: list[str]
+    tags: list[str]
+    app_version: str | None
+    state: str
+    state_reason: str | None
+    state_changed_at: str | None
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceOut:
+        return cls(
+            id=device.id,
+            app_id=device.app_id,
+            provider=device.provider.value,
+            platform=device.platform.value,
+            token=device.token,
+            keys=device.keys,
+            user_id=device.user_id,
+            locale=device.locale,
+            timezone=device.timezone,
+            topics=device.topics,
+            tags=device.tags,
+            app_version=device.app_version,
+            state=device.state.value,
+            state_reason=device.state_reason,
+            state_changed_at=iso(device.state_changed_at),
+            created_at=iso(device.created_at),
+            updated_at=iso(device.updated_at),
+        )
+
+
+class TokenChangeOut(BaseModel):
+    old_token: str
+    new_token: str
+    changed_at: str | None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next: str | None = Field(description="Pass as `after` to read the next page; null at the end.")
+
+
+class HealthOut(BaseModel):
+    status: str
+    detail: str = ""

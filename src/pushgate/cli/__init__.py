@@ -1,0 +1,25 @@
+"""The ``pushgate`` command line: serve, migrate, administration, import, simulators."""
+
+from __future__ import annotations
+
+import typer
+
+from pushgate.cli.admin import apps, keys, tenants
+from pushgate.cli.devices import devices
+from pushgate.cli.serve import register
+
+app = typer.Typer(
+    name="pushgate",
+    help="Self-hosted push notification gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+register(app)
+app.add_typer(keys, name="keys")
+app.add_typer(tenants, name="tenants")
+app.add_typer(apps, name="apps")
+app.add_typer(devices, name="devices")
+
+
+def main() -> None:
+    app()

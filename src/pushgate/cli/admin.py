@@ -1,0 +1,142 @@
+"""Administration from a terminal: tenants, API keys and apps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pushgate.api.schemas import iso
+from pushgate.cli.runtime import OPERATOR, ConfigOption, console, parse_input, run_with_services
+from pushgate.core.access import CreatedKey
+from pushgate.core.inputs import AppInput, KeyInput, TenantInput
+from pushgate.core.models import ApiKey, App, Scope, Tenant
+from pushgate.wiring import Services
+
+keys = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+tenants = typer.Typer(help="Create, list, rename and delete tenants.", no_args_is_help=True)
+apps = typer.Typer(help="Create and list push apps.", no_args_is_help=True)
+
+TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
+
+
+@keys.command("create")
+def create_key(
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    scope: Annotated[list[Scope], typer.Option(help="Repeat for several scopes.")],
+    tenant: TenantOption = None,
+    instance_wide: Annotated[bool, typer.Option(help="Admin key for every tenant.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create a key and print it once."""
+    body = parse_input(
+        KeyInput, name=name, scopes=scope, tenant=tenant, instance_wide=instance_wide
+    )
+
+    async def work(services: Services) -> CreatedKey:
+        return await services.access.create_key(OPERATOR, body)
+
+    made = run_with_services(config, work)
+    console.print(f"key {made.key.id} ({', '.join(sorted(made.key.scopes))}); shown once:")
+    console.print(made.plaintext, soft_wrap=True)
+
+
+@keys.command("list")
+def list_keys(tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    """List keys (never their secrets)."""
+
+    async def work(services: Services) -> list[ApiKey]:
+        return await services.access.list_keys(OPERATOR, tenant)
+
+    table = Table("id", "name", "prefix", "tenant", "scopes", "created", "revoked")
+    for key in run_with_services(config, work):
+        table.add_row(
+            key.id,
+            key.name,
+            key.prefix,
+            key.tenant_id or "(instance)",
+            " ".join(sorted(key.scopes)),
+            iso(key.created_at),
+            iso(key.revoked_at) or "",
+        )
+    console.print(table)
+
+
+@keys.command("revoke")
+def revoke_key(key_id: str, config: ConfigOption = None) -> None:
+    """Revoke a key at once."""
+
+    async def work(services: Services) -> ApiKey:
+        return await services.access.revoke_key(OPERATOR, key_id)
+
+    key = run_with_services(config, work)
+    console.print(f"revoked {key.id} at {iso(key.revoked_at)}")
+
+
+@tenants.command("list")
+def list_tenants(config: ConfigOption = None) -> None:
+    async def work(services: Services) -> list[Tenant]:
+        return await services.access.list_tenants(OPERATOR)
+
+    table = Table("id", "name", "created")
+    for tenant in run_with_services(config, work):
+        table.add_row(tenant.id, tenant.name, iso(tenant.created_at))
+    console.print(table)
+
+
+@tenants.command("create")
+def create_tenant(name: str, config: ConfigOption = None) -> None:
+    body = parse_input(TenantInput, name=name)
+
+    async def work(services: Services) -> Tenant:
+        return await services.access.create_tenant(OPERATOR, body)
+
+    console.print(f"created tenant {run_with_services(config, work).name}")
+
+
+@tenants.command("rename")
+def rename_tenant(name: str, new_name: str, config: ConfigOption = None) -> None:
+    body = parse_input(TenantInput, name=new_name)
+
+    async def work(services: Services) -> Tenant:
+        return await services.access.rename_tenant(OPERATOR, name, body)
+
+    console.print(f"renamed tenant to {run_with_services(config, work).name}")
+
+
+@tenants.command("delete")
+def delete_tenant(name: str, config: ConfigOption = None) -> None:
+    async def work(services: Services) -> None:
+        await services.access.delete_tenant(OPERATOR, name)
+
+    run_with_services(config, work)
+    console.print(f"deleted tenant {name}")
+
+
+@apps.command("create")
+def create_app(
+    name: str,
+    description: str = "",
+    tenant: TenantOption = None,
+    config: ConfigOption = None,
+) -> None:
+    body = parse_input(AppInput, name=name, description=description)
+
+    async def work(services: Services) -> App:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.registry.create_app(OPERATOR, scope, body)
+
+    console.print(f"created app {run_with_services(config, work).name}")
+
+
+@apps.command("list")
+def list_apps(tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    async def work(services: Services) -> list[App]:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.registry.list_apps(OPERATOR, scope)
+
+    table = Table("id", "name", "description", "created")
+    for app in run_with_services(config, work):
+        table.add_row(app.id, app.name, app.description, iso(app.created_at))
+    console.print(table)

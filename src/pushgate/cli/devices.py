@@ -1,0 +1,68 @@
+"""``pushgate devices import``: bulk registration from CSV or JSON lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pushgate.cli.runtime import OPERATOR, ConfigOption, console, err_console, run_with_services
+from pushgate.core.device_import import DeviceImporter, ImportReport, read_rows
+from pushgate.wiring import Services
+
+devices = typer.Typer(help="Device administration.", no_args_is_help=True)
+
+
+def _count_rows(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+@devices.command("import")
+def import_devices(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    app: Annotated[str, typer.Option("--app", help="App the devices belong to.")],
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: default).")] = None,
+    fmt: Annotated[
+        Literal["csv", "jsonl"] | None,
+        typer.Option("--format", help="csv or jsonl; by default from the file name."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate only; write nothing.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Register devices in bulk; bad rows are reported with their line and never written.
+
+    CSV columns: provider, token, platform, user, user_alias, locale, timezone, topics,
+    tags (space-separated lists), app_version; Web Push rows give endpoint, p256dh, auth.
+    JSON lines: one registration object per line, as the API takes it.
+    """
+    total = _count_rows(file) - (1 if (fmt or file.suffix.lower().lstrip(".")) == "csv" else 0)
+
+    async def work(services: Services) -> ImportReport:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        target = await services.registry.app(scope, app)
+        importer = DeviceImporter(
+            services.registry, services.people, scope, target, dry_run=dry_run
+        )
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("rows", total=max(total, 0))
+            return await importer.run(read_rows(file, fmt), lambda n: bar.advance(task, n))
+
+    report = run_with_services(config, work)
+    verb = "would be accepted" if dry_run else "accepted"
+    console.print(f"{report.accepted} rows {verb}, {report.rejected} rejected")
+    for line, reason in report.rejections:
+        console.print(f"  line {line}: {reason}", highlight=False, soft_wrap=True)
+    if report.rejected > len(report.rejections):
+        console.print(f"  … and {report.rejected - len(report.rejections)} more")
+    if report.rejected:
+        raise typer.Exit(1)

@@ -1,0 +1,83 @@
+"""What every command shares: settings from the environment, services, clean errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from pushgate.config import Settings, load_settings
+from pushgate.core.access import Caller
+from pushgate.core.ids import now_ms
+from pushgate.core.models import ApiKey, Scope
+from pushgate.errors import PushgateError
+from pushgate.wiring import Services, build_services
+
+T = TypeVar("T")
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file (else PUSHGATE_CONFIG)."),
+]
+
+# The CLI runs on the instance's own database, so it acts as its operator.
+OPERATOR = Caller(
+    ApiKey("cli", None, "command line", "cli", "", frozenset({Scope.ADMIN}), now_ms())
+)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_input(model: type[M], **values: object) -> M:
+    """Validate command-line input with the API's own model; exit 2 naming the field."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        err_console.print(f"[red]error:[/red] {field}: {first['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def settings_or_exit(config: Path | None) -> Settings:
+    try:
+        return load_settings(config_file=config)
+    except PushgateError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def run_with_services(
+    config: Path | None, work: Callable[[Services], Awaitable[T]], *, migrate: bool = True
+) -> T:
+    """Build the services, run ``work``, close; a pushgate error ends with its message."""
+    settings = settings_or_exit(config)
+    configure_logging(settings)
+
+    async def main() -> T:
+        services = await build_services(settings, run_migrations=migrate)
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except PushgateError as exc:
+        err_console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        raise typer.Exit(1) from exc

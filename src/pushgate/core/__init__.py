@@ -1,0 +1,1 @@
+"""The domain: models and rules, free of web frameworks, SQL and HTTP clients."""

@@ -1,0 +1,171 @@
+"""Who may do what: instance identity, tenants, API keys, scopes and tenant scoping."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+
+from pushgate.core import apikeys
+from pushgate.core.ids import new_id, now_ms
+from pushgate.core.inputs import KeyInput, TenantInput
+from pushgate.core.models import DEFAULT_TENANT, ApiKey, Scope, Tenant
+from pushgate.core.ports import AccountStorePort
+from pushgate.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated request's key and the tenant it acts in."""
+
+    key: ApiKey
+
+    def may(self, *scopes: Scope) -> bool:
+        return Scope.ADMIN in self.key.scopes or any(s in self.key.scopes for s in scopes)
+
+    def require(self, *scopes: Scope) -> None:
+        if not self.may(*scopes):
+            wanted = " or ".join(s.value for s in scopes) or "admin"
+            raise Forbidden(
+                f"this key lacks the {wanted} scope",
+                details={"required": [s.value for s in scopes]},
+            )
+
+    def require_instance_admin(self) -> None:
+        if not self.key.is_instance_admin:
+            raise Forbidden("only an instance-wide admin key may do this")
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    key: ApiKey
+    plaintext: str
+
+
+class Access:
+    """Authentication and the administration of tenants and keys."""
+
+    def __init__(self, store: AccountStorePort) -> None:
+        self.store = store
+
+    async def instance_id(self) -> str:
+        return await self.store.instance_value("instance_id", str(uuid.uuid4()))
+
+    async def ensure_default_tenant(self) -> Tenant:
+        found = await self.store.tenant_by_name(DEFAULT_TENANT)
+        if found is not None:
+            return found
+        # Another process starting beside this one may make it first.
+        with contextlib.suppress(Conflict):
+            await self.store.insert_tenant(Tenant(new_id(), DEFAULT_TENANT, now_ms()))
+        made = await self.store.tenant_by_name(DEFAULT_TENANT)
+        assert made is not None
+        return made
+
+    async def bootstrap_admin_key(self) -> CreatedKey | None:
+        """On the very first start only: an instance-wide admin key, to be shown once."""
+        claim = new_id()
+        if await self.store.instance_value("bootstrap_key", claim) != claim:
+            return None
+        if await self.store.count_keys() > 0:
+            return None
+        return await self._create(None, "bootstrap admin", frozenset({Scope.ADMIN}))
+
+    async def authenticate(self, authorization: str | None) -> Caller:
+        if not authorization:
+            raise Unauthenticated("missing Authorization: Bearer <api key>")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("expected Authorization: Bearer <api key>")
+        prefix = apikeys.split_prefix(token.strip())
+        key = await self.store.key_by_prefix(prefix) if prefix else None
+        if key is None or not apikeys.is_matching(token.strip(), key.secret_hash):
+            raise Unauthenticated("unknown API key")
+        if key.revoked_at is not None:
+            raise Unauthenticated("this API key was revoked")
+        return Caller(key)
+
+    async def tenant_for(self, caller: Caller, name: str | None) -> Tenant:
+        """The tenant a request acts in: the key's own, or any named one for instance admins."""
+        if caller.key.tenant_id is not None:
+            own = await self.store.tenant_by_id(caller.key.tenant_id)
+            if own is None or (name is not None and name != own.name):
+                raise NotFound(f"tenant {name!r} not found", details={"tenant": name})
+            return own
+        wanted = name or DEFAULT_TENANT
+        found = await self.store.tenant_by_name(wanted)
+        if found is None:
+            raise NotFound(f"tenant {wanted!r} not found", details={"tenant": wanted})
+        return found
+
+    # -- tenants ------------------------------------------------------------------------
+    async def create_tenant(self, caller: Caller, data: TenantInput) -> Tenant:
+        caller.require_instance_admin()
+        tenant = Tenant(new_id(), data.name, now_ms())
+        await self.store.insert_tenant(tenant)
+        return tenant
+
+    async def list_tenants(self, caller: Caller) -> list[Tenant]:
+        if caller.key.is_instance_admin:
+            return await self.store.list_tenants()
+        return [await self.tenant_for(caller, None)]
+
+    async def rename_tenant(self, caller: Caller, name: str, data: TenantInput) -> Tenant:
+        caller.require_instance_admin()
+        tenant = await self.tenant_for(caller, name)
+        if tenant.name == DEFAULT_TENANT:
+            raise InvalidInput("the default tenant cannot be renamed", details={"field": "name"})
+        await self.store.rename_tenant(tenant.id, data.name)
+        return Tenant(tenant.id, data.name, tenant.created_at)
+
+    async def delete_tenant(self, caller: Caller, name: str) -> None:
+        caller.require_instance_admin()
+        tenant = await self.tenant_for(caller, name)
+        if tenant.name == DEFAULT_TENANT:
+            raise InvalidInput("the default tenant cannot be deleted", details={"tenant": name})
+        await self.store.delete_tenant(tenant.id)
+
+    # -- keys ---------------------------------------------------------------------------
+    async def create_key(self, caller: Caller, data: KeyInput) -> CreatedKey:
+        caller.require(Scope.ADMIN)
+        scopes = frozenset(data.scopes)
+        if data.instance_wide:
+            caller.require_instance_admin()
+            if scopes != {Scope.ADMIN}:
+                raise InvalidInput(
+                    "an instance-wide key has exactly the admin scope",
+                    details={"field": "scopes"},
+                )
+            return await self._create(None, data.name, scopes)
+        tenant = await self.tenant_for(caller, data.tenant)
+        return await self._create(tenant.id, data.name, scopes)
+
+    async def _create(
+        self, tenant_id: str | None, name: str, scopes: frozenset[Scope]
+    ) -> CreatedKey:
+        material = apikeys.generate_key()
+        key = ApiKey(
+            new_id(), tenant_id, name, material.prefix, material.secret_hash, scopes, now_ms()
+        )
+        await self.store.insert_key(key)
+        return CreatedKey(key, material.plaintext)
+
+    async def list_keys(self, caller: Caller, tenant: str | None) -> list[ApiKey]:
+        caller.require(Scope.ADMIN)
+        if caller.key.is_instance_admin and tenant is None:
+            return await self.store.list_keys(None, every_tenant=True)
+        scope = await self.tenant_for(caller, tenant)
+        return await self.store.list_keys(scope.id, every_tenant=False)
+
+    async def revoke_key(self, caller: Caller, key_id: str) -> ApiKey:
+        caller.require(Scope.ADMIN)
+        key = await self.store.key_by_id(key_id)
+        visible = key is not None and (
+            caller.key.is_instance_admin or key.tenant_id == caller.key.tenant_id
+        )
+        if key is None or not visible:
+            raise NotFound(f"API key {key_id!r} not found", details={"key": key_id})
+        await self.store.revoke_key(key.id, now_ms())
+        revoked = await self.store.key_by_id(key_id)
+        assert revoked is not None
+        return revoked

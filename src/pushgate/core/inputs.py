@@ -1,0 +1,147 @@
+"""Validated inputs of the registry: what a caller may send to create or change things.
+
+These pydantic models are the domain's own input contract; the API uses them as request
+bodies, the CLI and bulk import build them from files.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from pushgate.core.models import Platform, Provider, Scope
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")]
+Topic = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.~%-]{1,256}$")]
+Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=-]{1,128}$")]
+MAX_ATTRIBUTES_BYTES = 16 * 1024
+
+
+def check_timezone(value: str | None) -> str | None:
+    """An IANA zone name such as ``Europe/Berlin``."""
+    if value is None:
+        return None
+    if len(value) > 64 or not re.fullmatch(r"[A-Za-z0-9_+/-]+", value):
+        raise ValueError("not an IANA time zone name")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class TenantInput(Strict):
+    name: Name
+
+
+class KeyInput(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=4)]
+    tenant: Name | None = Field(
+        default=None, description="Tenant of the key; omitted means the caller's tenant."
+    )
+    instance_wide: bool = Field(
+        default=False, description="An admin key for every tenant (instance admins only)."
+    )
+
+
+class AppInput(Strict):
+    name: Name
+    description: Annotated[str, StringConstraints(max_length=512)] = ""
+
+
+class AppUpdate(Strict):
+    name: Name | None = None
+    description: Annotated[str, StringConstraints(max_length=512)] | None = None
+    user_auth_secret: Annotated[str, StringConstraints(min_length=32, max_length=512)] | None = (
+        Field(
+            default=None,
+            description="HS256 secret the host system signs user tokens with (write-only).",
+        )
+    )
+    clear_user_auth_secret: bool = False
+
+
+class UserInput(Strict):
+    locale: Locale | None = None
+    timezone: str | None = None
+    attributes: dict[str, Any] | None = Field(default=None, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return check_timezone(value)
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(orjson.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+            raise ValueError(f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes as JSON")
+        return value
+
+
+class AliasInput(Strict):
+    app: Name
+    alias: ExternalId
+
+
+class SubscriptionKeys(Strict):
+    p256dh: Annotated[str, StringConstraints(min_length=80, max_length=100)]
+    auth: Annotated[str, StringConstraints(min_length=16, max_length=32)]
+
+
+class WebPushSubscription(Strict):
+    """The browser's ``PushSubscription.toJSON()`` (W3C Push API)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    endpoint: Annotated[str, StringConstraints(min_length=10, max_length=2048)]
+    keys: SubscriptionKeys
+    expirationTime: int | None = None  # the browser's own field name
+
+
+class DeviceInput(Strict):
+    """Register or refresh one device of an app."""
+
+    provider: Provider
+    platform: Platform | None = Field(
+        default=None, description="Defaults from the provider (apns→ios, fcm→android, …)."
+    )
+    token: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    subscription: WebPushSubscription | None = None
+    old_token: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None, description="The token this registration replaces; moves it."
+    )
+    user: ExternalId | None = Field(default=None, description="The user's external id.")
+    user_alias: ExternalId | None = Field(default=None, description="The user's alias in the app.")
+    locale: Locale | None = None
+    timezone: str | None = None
+    topics: Annotated[list[Topic], Field(max_length=200)] = []
+    tags: Annotated[list[Tag], Field(max_length=100)] = []
+    app_version: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return check_timezone(value)
+
+
+DEFAULT_PLATFORM = {
+    Provider.APNS: Platform.IOS,
+    Provider.FCM: Platform.ANDROID,
+    Provider.WEBPUSH: Platform.WEB,
+    Provider.WNS: Platform.WINDOWS,
+    Provider.HMS: Platform.HUAWEI,
+    Provider.WEBHOOK: Platform.SERVER,
+}

@@ -1,0 +1,133 @@
+"""Domain values of the registry: tenants, keys, apps, users and devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Scope(StrEnum):
+    """What an API key may do (ARCHITECTURE.md §6)."""
+
+    ADMIN = "admin"
+    SEND = "send"
+    DEVICES_REGISTER = "devices:register"
+    RELAY = "relay"
+
+
+class Provider(StrEnum):
+    APNS = "apns"
+    FCM = "fcm"
+    WEBPUSH = "webpush"
+    WNS = "wns"
+    HMS = "hms"
+    WEBHOOK = "webhook"
+
+
+class Platform(StrEnum):
+    IOS = "ios"
+    ANDROID = "android"
+    WEB = "web"
+    WINDOWS = "windows"
+    HUAWEI = "huawei"
+    MACOS = "macos"
+    SERVER = "server"
+
+
+class DeviceState(StrEnum):
+    ACTIVE = "active"
+    INVALID = "invalid"
+    UNREGISTERED = "unregistered"
+
+
+DEFAULT_TENANT = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored key: only its hash is kept; ``tenant_id`` None means instance-wide."""
+
+    id: str
+    tenant_id: str | None
+    name: str
+    prefix: str
+    secret_hash: str
+    scopes: frozenset[Scope]
+    created_at: int
+    revoked_at: int | None = None
+
+    @property
+    def is_instance_admin(self) -> bool:
+        return self.tenant_id is None and Scope.ADMIN in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    id: str
+    tenant_id: str
+    name: str
+    description: str
+    has_user_auth: bool
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    """A provider credential as stored: public fields, fingerprints, sealed secrets."""
+
+    app_id: str
+    kind: str
+    public: dict[str, Any]
+    fingerprints: dict[str, str]
+    sealed: bytes
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    tenant_id: str
+    external_id: str
+    locale: str | None
+    timezone: str | None
+    attributes: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    tenant_id: str
+    app_id: str
+    provider: Provider
+    token: str
+    keys: dict[str, str] | None
+    platform: Platform
+    user_id: str | None
+    locale: str | None
+    timezone: str | None
+    topics: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    app_version: str | None = None
+    state: DeviceState = DeviceState.ACTIVE
+    state_reason: str | None = None
+    state_changed_at: int = 0
+    created_at: int = 0
+    updated_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TokenChange:
+    old_token: str
+    new_token: str
+    changed_at: int

@@ -1,0 +1,349 @@
+"""The registry: apps and their credentials, users and aliases, devices.
+
+Every method takes the authenticated :class:`~pushgate.core.access.Caller` and the tenant
+it acts in, checks scopes, validates, and calls storage through the ports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import jwt
+
+from pushgate.core import tokens
+from pushgate.core.access import Caller
+from pushgate.core.credentials import describe, validate_credentials
+from pushgate.core.ids import new_id, now_ms
+from pushgate.core.inputs import DEFAULT_PLATFORM, AppInput, AppUpdate, DeviceInput, UserInput
+from pushgate.core.models import (
+    App,
+    Device,
+    DeviceState,
+    Provider,
+    Scope,
+    StoredCredential,
+    Tenant,
+    User,
+)
+from pushgate.core.ports import AccountStorePort, PeopleStorePort
+from pushgate.core.secretbox import SecretBox
+from pushgate.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialView:
+    kind: str
+    view: dict[str, object]
+    updated_at: int
+    generated: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    device: Device
+    created: bool
+
+
+class Registry:
+    """Apps, credentials, users, aliases and devices of one instance."""
+
+    def __init__(
+        self,
+        accounts: AccountStorePort,
+        people: PeopleStorePort,
+        box: SecretBox,
+        *,
+        allow_private_targets: bool,
+    ) -> None:
+        self.accounts = accounts
+        self.people = people
+        self.box = box
+        self.allow_private_targets = allow_private_targets
+
+    # -- apps ---------------------------------------------------------------------------
+    async def create_app(self, caller: Caller, tenant: Tenant, data: AppInput) -> App:
+        caller.require(Scope.ADMIN)
+        at = now_ms()
+        app = App(new_id(), tenant.id, data.name, data.description, False, at, at)
+        await self.accounts.insert_app(app)
+        return app
+
+    async def app(self, tenant: Tenant, name: str) -> App:
+        found = await self.accounts.app_by_name(tenant.id, name)
+        if found is None:
+            raise NotFound(f"app {name!r} not found", details={"app": name})
+        return found
+
+    async def read_app(self, caller: Caller, tenant: Tenant, name: str) -> App:
+        caller.require(Scope.ADMIN, Scope.SEND)
+        return await self.app(tenant, name)
+
+    async def list_apps(self, caller: Caller, tenant: Tenant) -> list[App]:
+        caller.require(Scope.ADMIN, Scope.SEND)
+        return await self.accounts.list_apps(tenant.id)
+
+    async def update_app(self, caller: Caller, tenant: Tenant, name: str, data: AppUpdate) -> App:
+        caller.require(Scope.ADMIN)
+        app = await self.app(tenant, name)
+        values: dict[str, Any] = {"updated_at": now_ms()}
+        if data.name is not None:
+            values["name"] = data.name
+        if data.description is not None:
+            values["description"] = data.description
+        if data.user_auth_secret is not None:
+            aad = f"app:{app.id}:user_auth".encode()
+            values["user_auth_secret"] = self.box.seal(data.user_auth_secret.encode(), aad)
+        elif data.clear_user_auth_secret:
+            values["user_auth_secret"] = None
+        await self.accounts.update_app(app.id, values)
+        return await self.app(tenant, values.get("name", name))
+
+    async def delete_app(self, caller: Caller, tenant: Tenant, name: str) -> None:
+        caller.require(Scope.ADMIN)
+        await self.accounts.delete_app((await self.app(tenant, name)).id)
+
+    # -- credentials --------------------------------------------------------------------
+    async def set_credentials(
+        self, caller: Caller, tenant: Tenant, name: str, kind: str, raw: dict[str, Any]
+    ) -> CredentialView:
+        caller.require(Scope.ADMIN)
+        app = await self.app(tenant, name)
+        validated = validate_credentials(
+            kind, raw, allow_insecure_targets=self.allow_private_targets
+        )
+        fingerprints = validated.secret_fingerprints()
+        stored = StoredCredential(
+            app.id,
+            validated.kind,
+            dict(validated.public),
+            fingerprints,
+            self.box.seal(validated.secret_bytes(), f"app:{app.id}:{validated.kind}".encode()),
+            now_ms(),
+        )
+        await self.accounts.put_credential(stored)
+        view = describe(validated.public, fingerprints)
+        return CredentialView(validated.kind, view, stored.updated_at, dict(validated.generated))
+
+    async def list_credentials(
+        self, caller: Caller, tenant: Tenant, name: str
+    ) -> list[CredentialView]:
+        caller.require(Scope.ADMIN)
+        app = await self.app(tenant, name)
+        return [
+            CredentialView(c.kind, describe(c.public, c.fingerprints), c.updated_at, {})
+            for c in await self.accounts.list_credentials(app.id)
+        ]
+
+    async def delete_credentials(
+        self, caller: Caller, tenant: Tenant, name: str, kind: str
+    ) -> None:
+        caller.require(Scope.ADMIN)
+        app = await self.app(tenant, name)
+        if not await self.accounts.delete_credential(app.id, kind):
+            raise NotFound(f"app {name!r} has no {kind} credentials", details={"kind": kind})
+
+    # -- users --------------------------------------------------------------------------
+    async def upsert_user(
+        self, caller: Caller, tenant: Tenant, external_id: str, data: UserInput
+    ) -> tuple[User, bool]:
+        caller.require(Scope.ADMIN, Scope.SEND)
+        at = now_ms()
+        user = User(
+            new_id(),
+            tenant.id,
+            external_id,
+            data.locale,
+            data.timezone,
+            data.attributes or {},
+            at,
+            at,
+        )
+        return await self.people.upsert_user(user, fields=sorted(data.model_fields_set))
+
+    async def user(self, caller: Caller, tenant: Tenant, external_id: str) -> User:
+        caller.require(Scope.ADMIN, Scope.SEND)
+        found = await self.people.user_by_external_id(tenant.id, external_id)
+        if found is None:
+            raise NotFound(f"user {external_id!r} not found", details={"user": external_id})
+        return found
+
+    async def list_users(
+        self, caller: Caller, tenant: Tenant, after: str | None, limit: int
+    ) -> list[User]:
+        caller.require(Scope.ADMIN, Scope.SEND)
+        return await self.people.list_users(tenant.id, after, min(limit, MAX_PAGE))
+
+    async def delete_user(self, caller: Caller, tenant: Tenant, external_id: str) -> None:
+        user = await self.user(caller, tenant, external_id)
+        await self.people.delete_user(user.id, now_ms())
+
+    async def set_alias(
+        self, caller: Caller, tenant: Tenant, external_id: str, app_name: str, alias: str
+    ) -> None:
+        user = await self.user(caller, tenant, external_id)
+        app = await self.app(tenant, app_name)
+        await self.people.set_alias(app.id, alias, user.id)
+
+    async def delete_alias(
+        self, caller: Caller, tenant: Tenant, external_id: str, app_name: str, alias: str
+    ) -> None:
+        user = await self.user(caller, tenant, external_id)
+        app = await self.app(tenant, app_name)
+        owner = await self.people.user_by_alias(app.id, alias)
+        if (
+            owner is None
+            or owner.id != user.id
+            or not await self.people.delete_alias(app.id, alias)
+        ):
+            raise NotFound(f"alias {alias!r} not found", details={"alias": alias})
+
+    async def aliases(
+        self, caller: Caller, tenant: Tenant, external_id: str
+    ) -> list[dict[str, str]]:
+        user = await self.user(caller, tenant, external_id)
+        names = {a.id: a.name for a in await self.accounts.list_apps(tenant.id)}
+        return [
+            {"app": names.get(app_id, app_id), "alias": alias}
+            for app_id, alias in await self.people.aliases_of(user.id)
+        ]
+
+    async def resolve_alias(self, app: App, alias: str) -> User:
+        found = await self.people.user_by_alias(app.id, alias)
+        if found is None:
+            raise NotFound(
+                f"alias {alias!r} not found in app {app.name!r}", details={"alias": alias}
+            )
+        return found
+
+    # -- devices --------------------------------------------------------------------------
+    async def register_device(
+        self,
+        caller: Caller,
+        tenant: Tenant,
+        app_name: str,
+        data: DeviceInput,
+        user_token: str | None = None,
+    ) -> Registration:
+        caller.require(Scope.DEVICES_REGISTER)
+        app = await self.app(tenant, app_name)
+        device = self.build_device(tenant, app, data)
+        user = await self._device_user(caller, app, data, user_token)
+        if user is not None:
+            device = replace(device, user_id=user.id)
+        if data.old_token:
+            old = self._normalised_old_token(data.provider, data.old_token)
+            moved, created = await self.people.change_token(device, old)
+        else:
+            moved, created = await self.people.upsert_device(device)
+        return Registration(moved, created)
+
+    def build_device(self, tenant: Tenant, app: App, data: DeviceInput) -> Device:
+        """A fresh, active device value from validated input (no storage access)."""
+        keys: dict[str, str] | None = None
+        insecure = self.allow_private_targets
+        if data.provider is Provider.WEBPUSH:
+            if data.subscription is None:
+                raise InvalidInput(
+                    "subscription: a Web Push device needs the browser's subscription",
+                    details={"field": "subscription"},
+                )
+            token = tokens.check_url(
+                "subscription.endpoint", data.subscription.endpoint, allow_insecure=insecure
+            )
+            sub_keys = data.subscription.keys
+            keys = tokens.check_webpush_keys(sub_keys.p256dh, sub_keys.auth)
+        else:
+            token = tokens.normalise_token(data.provider, data.token or "", allow_insecure=insecure)
+        at = now_ms()
+        return Device(
+            id=new_id(),
+            tenant_id=tenant.id,
+            app_id=app.id,
+            provider=data.provider,
+            token=token,
+            keys=keys,
+            platform=data.platform or DEFAULT_PLATFORM[data.provider],
+            user_id=None,
+            locale=data.locale,
+            timezone=data.timezone,
+            topics=sorted(set(data.topics)),
+            tags=sorted(set(data.tags)),
+            app_version=data.app_version,
+            state=DeviceState.ACTIVE,
+            state_reason=None,
+            state_changed_at=at,
+            created_at=at,
+            updated_at=at,
+        )
+
+    def _normalised_old_token(self, provider: Provider, token: str) -> str:
+        if provider in (Provider.APNS,):
+            return token.lower()
+        return token
+
+    async def _device_user(
+        self, caller: Caller, app: App, data: DeviceInput, user_token: str | None
+    ) -> User | None:
+        if data.user and data.user_alias:
+            raise InvalidInput("give user or user_alias, not both", details={"field": "user"})
+        user: User | None = None
+        if data.user_alias:
+            user = await self.resolve_alias(app, data.user_alias)
+        elif data.user:
+            at = now_ms()
+            blank = User(new_id(), app.tenant_id, data.user, None, None, {}, at, at)
+            user, _ = await self.people.upsert_user(blank, fields=[])
+        if app.has_user_auth and not caller.may(Scope.SEND):
+            subject = await self._verify_user_token(app, user_token)
+            if user is None or user.external_id != subject:
+                raise Forbidden(
+                    "the user token does not belong to the device's user",
+                    details={"user": user.external_id if user else None},
+                )
+        return user
+
+    async def _verify_user_token(self, app: App, user_token: str | None) -> str:
+        """Check the host system's HS256 user token; returns its ``sub`` (external id)."""
+        if not user_token:
+            raise Unauthenticated(
+                "this app requires a user token (Pushgate-User-Token header)",
+                details={"header": "Pushgate-User-Token"},
+            )
+        sealed = await self.accounts.app_user_secret(app.id)
+        assert sealed is not None
+        secret = self.box.open(sealed, f"app:{app.id}:user_auth".encode())
+        try:
+            claims = jwt.decode(
+                user_token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"user token rejected: {exc}") from exc
+        return str(claims["sub"])
+
+    async def device(self, caller: Caller, tenant: Tenant, device_id: str) -> Device:
+        caller.require(Scope.ADMIN, Scope.SEND, Scope.DEVICES_REGISTER)
+        found = await self.people.device_by_id(tenant.id, device_id)
+        if found is None:
+            raise NotFound(f"device {device_id!r} not found", details={"device": device_id})
+        return found
+
+    async def list_devices(
+        self,
+        caller: Caller,
+        tenant: Tenant,
+        filters: dict[str, str],
+        after: str | None,
+        limit: int,
+    ) -> list[Device]:
+        caller.require(Scope.ADMIN, Scope.SEND)
+        return await self.people.list_devices(tenant.id, filters, after, min(limit, MAX_PAGE))
+
+    async def unregister_device(self, caller: Caller, tenant: Tenant, device_id: str) -> Device:
+        device = await self.device(caller, tenant, device_id)
+        await self.people.set_device_state(
+            device.id, DeviceState.UNREGISTERED, "unregistered by the client", now_ms()
+        )
+        return await self.device(caller, tenant, device_id)

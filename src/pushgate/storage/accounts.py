@@ -1,0 +1,188 @@
+"""Queries for the instance record, tenants, API keys, apps and their credentials."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from pushgate.core.models import ApiKey, App, StoredCredential, Tenant
+from pushgate.errors import Conflict
+from pushgate.storage import rows
+from pushgate.storage.tables import api_keys, apps, credentials, instance, tenants
+
+
+class BaseStore:
+    """Holds the engine and turns constraint violations into ``Conflict``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def write(self, what: str) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(f"{what} already exists", details={"object": what}) from exc
+
+    async def fetch_one(self, query: sa.Executable) -> sa.Row[Any] | None:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(query)).first()
+
+    async def fetch_all(self, query: sa.Executable) -> list[sa.Row[Any]]:
+        async with self.engine.connect() as connection:
+            return list((await connection.execute(query)).all())
+
+
+class AccountStore(BaseStore):
+    """Instance identity, tenants, API keys, apps and credentials."""
+
+    async def instance_value(self, key: str, default: str) -> str:
+        """The stored value for ``key``; stores ``default`` first when absent (race-safe)."""
+        found = await self.fetch_one(sa.select(instance.c.value).where(instance.c.key == key))
+        if found is not None:
+            return str(found.value)
+        # Another process may store it first; then its value is read back below.
+        with contextlib.suppress(sa.exc.IntegrityError):
+            async with self.engine.begin() as connection:
+                await connection.execute(sa.insert(instance).values(key=key, value=default))
+        found = await self.fetch_one(sa.select(instance.c.value).where(instance.c.key == key))
+        assert found is not None
+        return str(found.value)
+
+    # -- tenants ----------------------------------------------------------------------
+    async def insert_tenant(self, tenant: Tenant) -> None:
+        async with self.write(f"tenant {tenant.name!r}") as connection:
+            await connection.execute(
+                sa.insert(tenants).values(
+                    id=tenant.id, name=tenant.name, created_at=tenant.created_at
+                )
+            )
+
+    async def tenant_by_name(self, name: str) -> Tenant | None:
+        row = await self.fetch_one(sa.select(tenants).where(tenants.c.name == name))
+        return rows.tenant(row) if row else None
+
+    async def tenant_by_id(self, tenant_id: str) -> Tenant | None:
+        row = await self.fetch_one(sa.select(tenants).where(tenants.c.id == tenant_id))
+        return rows.tenant(row) if row else None
+
+    async def list_tenants(self) -> list[Tenant]:
+        return [rows.tenant(r) for r in await self.fetch_all(sa.select(tenants).order_by("name"))]
+
+    async def rename_tenant(self, tenant_id: str, name: str) -> None:
+        async with self.write(f"tenant {name!r}") as connection:
+            await connection.execute(
+                sa.update(tenants).where(tenants.c.id == tenant_id).values(name=name)
+            )
+
+    async def delete_tenant(self, tenant_id: str) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(sa.delete(tenants).where(tenants.c.id == tenant_id))
+
+    # -- API keys ---------------------------------------------------------------------
+    async def insert_key(self, key: ApiKey) -> None:
+        async with self.write("api key") as connection:
+            await connection.execute(
+                sa.insert(api_keys).values(
+                    id=key.id,
+                    tenant_id=key.tenant_id,
+                    name=key.name,
+                    prefix=key.prefix,
+                    secret_hash=key.secret_hash,
+                    scopes=sorted(s.value for s in key.scopes),
+                    created_at=key.created_at,
+                )
+            )
+
+    async def key_by_prefix(self, prefix: str) -> ApiKey | None:
+        row = await self.fetch_one(sa.select(api_keys).where(api_keys.c.prefix == prefix))
+        return rows.api_key(row) if row else None
+
+    async def key_by_id(self, key_id: str) -> ApiKey | None:
+        row = await self.fetch_one(sa.select(api_keys).where(api_keys.c.id == key_id))
+        return rows.api_key(row) if row else None
+
+    async def list_keys(self, tenant_id: str | None, *, every_tenant: bool) -> list[ApiKey]:
+        query = sa.select(api_keys).order_by(api_keys.c.created_at)
+        if not every_tenant:
+            query = query.where(api_keys.c.tenant_id == tenant_id)
+        return [rows.api_key(r) for r in await self.fetch_all(query)]
+
+    async def revoke_key(self, key_id: str, at: int) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                sa.update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+
+    async def count_keys(self) -> int:
+        row = await self.fetch_one(sa.select(sa.func.count()).select_from(api_keys))
+        return int(row[0]) if row else 0
+
+    # -- apps -------------------------------------------------------------------------
+    async def insert_app(self, app: App) -> None:
+        async with self.write(f"app {app.name!r}") as connection:
+            await connection.execute(
+                sa.insert(apps).values(
+                    id=app.id,
+                    tenant_id=app.tenant_id,
+                    name=app.name,
+                    description=app.description,
+                    created_at=app.created_at,
+                    updated_at=app.updated_at,
+                )
+            )
+
+    async def app_by_name(self, tenant_id: str, name: str) -> App | None:
+        query = sa.select(apps).where(apps.c.tenant_id == tenant_id, apps.c.name == name)
+        row = await self.fetch_one(query)
+        return rows.app(row) if row else None
+
+    async def list_apps(self, tenant_id: str) -> list[App]:
+        query = sa.select(apps).where(apps.c.tenant_id == tenant_id).order_by(apps.c.name)
+        return [rows.app(r) for r in await self.fetch_all(query)]
+
+    async def update_app(self, app_id: str, values: dict[str, Any]) -> None:
+        async with self.write(f"app {values.get('name')!r}") as connection:
+            await connection.execute(sa.update(apps).where(apps.c.id == app_id).values(**values))
+
+    async def delete_app(self, app_id: str) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(sa.delete(apps).where(apps.c.id == app_id))
+
+    async def app_user_secret(self, app_id: str) -> bytes | None:
+        row = await self.fetch_one(sa.select(apps.c.user_auth_secret).where(apps.c.id == app_id))
+        return bytes(row.user_auth_secret) if row and row.user_auth_secret else None
+
+    # -- credentials --------------------------------------------------------------------
+    async def put_credential(self, item: StoredCredential) -> None:
+        async with self.engine.begin() as connection:
+            where = (credentials.c.app_id == item.app_id) & (credentials.c.kind == item.kind)
+            await connection.execute(sa.delete(credentials).where(where))
+            await connection.execute(
+                sa.insert(credentials).values(
+                    app_id=item.app_id,
+                    kind=item.kind,
+                    public=item.public,
+                    fingerprints=item.fingerprints,
+                    sealed=item.sealed,
+                    updated_at=item.updated_at,
+                )
+            )
+
+    async def list_credentials(self, app_id: str) -> list[StoredCredential]:
+        query = sa.select(credentials).where(credentials.c.app_id == app_id).order_by("kind")
+        return [rows.credential(r) for r in await self.fetch_all(query)]
+
+    async def delete_credential(self, app_id: str, kind: str) -> bool:
+        async with self.engine.begin() as connection:
+            where = (credentials.c.app_id == app_id) & (credentials.c.kind == kind)
+            result = await connection.execute(sa.delete(credentials).where(where))
+            return bool(result.rowcount)

@@ -1,0 +1,291 @@
+"""Queries for users, their per-app aliases and their devices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pushgate.core.ids import new_id
+from pushgate.core.models import Device, DeviceState, TokenChange, User
+from pushgate.storage import rows
+from pushgate.storage.accounts import BaseStore
+from pushgate.storage.tables import device_token_history, devices, user_aliases, users
+
+# Columns a re-registration refreshes; identity, creation time and the token stay.
+_REFRESHED = (
+    "keys",
+    "platform",
+    "user_id",
+    "locale",
+    "timezone",
+    "topics",
+    "tags",
+    "app_version",
+    "state",
+    "state_reason",
+    "state_changed_at",
+    "updated_at",
+)
+
+
+class PeopleStore(BaseStore):
+    """Users, aliases and devices."""
+
+    def _insert(self) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert
+
+    # -- users --------------------------------------------------------------------------
+    async def upsert_user(self, item: User, *, fields: Sequence[str]) -> tuple[User, bool]:
+        """Insert ``item`` or update the named ``fields`` of the tenant's existing user."""
+        statement = self._insert()(users).values(
+            id=item.id,
+            tenant_id=item.tenant_id,
+            external_id=item.external_id,
+            locale=item.locale,
+            timezone=item.timezone,
+            attributes=item.attributes,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+        )
+        refreshed = {name: statement.excluded[name] for name in (*fields, "updated_at")}
+        statement = statement.on_conflict_do_update(
+            index_elements=["tenant_id", "external_id"], set_=refreshed
+        ).returning(*users.c)
+        async with self.engine.begin() as connection:
+            row = (await connection.execute(statement)).one()
+        return rows.user(row), row.id == item.id
+
+    async def ensure_users(
+        self, tenant_id: str, external_ids: Sequence[str], at: int
+    ) -> dict[str, str]:
+        """Make the users that do not exist yet; returns external id → user id for all."""
+        if not external_ids:
+            return {}
+        wanted = sorted(set(external_ids))
+        statement = self._insert()(users).on_conflict_do_nothing(
+            index_elements=["tenant_id", "external_id"]
+        )
+        fresh = [
+            {
+                "id": new_id(),
+                "tenant_id": tenant_id,
+                "external_id": external_id,
+                "attributes": {},
+                "created_at": at,
+                "updated_at": at,
+            }
+            for external_id in wanted
+        ]
+        found: dict[str, str] = {}
+        async with self.engine.begin() as connection:
+            await connection.execute(statement, fresh)
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = sa.select(users.c.external_id, users.c.id).where(
+                    users.c.tenant_id == tenant_id, users.c.external_id.in_(chunk)
+                )
+                found.update({r.external_id: r.id for r in await connection.execute(query)})
+        return found
+
+    async def users_by_aliases(self, app_id: str, aliases: Sequence[str]) -> dict[str, str]:
+        """alias → user id for the aliases of ``app_id`` that exist."""
+        wanted = sorted(set(aliases))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            query = sa.select(user_aliases.c.alias, user_aliases.c.user_id).where(
+                user_aliases.c.app_id == app_id,
+                user_aliases.c.alias.in_(wanted[start : start + 500]),
+            )
+            found.update({r.alias: r.user_id for r in await self.fetch_all(query)})
+        return found
+
+    async def user_by_external_id(self, tenant_id: str, external_id: str) -> User | None:
+        where = (users.c.tenant_id == tenant_id) & (users.c.external_id == external_id)
+        row = await self.fetch_one(sa.select(users).where(where))
+        return rows.user(row) if row else None
+
+    async def user_by_id(self, user_id: str) -> User | None:
+        row = await self.fetch_one(sa.select(users).where(users.c.id == user_id))
+        return rows.user(row) if row else None
+
+    async def list_users(self, tenant_id: str, after: str | None, limit: int) -> list[User]:
+        query = sa.select(users).where(users.c.tenant_id == tenant_id)
+        if after:
+            query = query.where(users.c.external_id > after)
+        query = query.order_by(users.c.external_id).limit(limit)
+        return [rows.user(r) for r in await self.fetch_all(query)]
+
+    async def delete_user(self, user_id: str, at: int) -> None:
+        """Delete a user; their devices are unregistered (kept, detached, sending nothing)."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                sa.update(devices)
+                .where(devices.c.user_id == user_id)
+                .values(
+                    user_id=None,
+                    state=DeviceState.UNREGISTERED.value,
+                    state_reason="user deleted",
+                    state_changed_at=at,
+                    updated_at=at,
+                )
+            )
+            await connection.execute(sa.delete(users).where(users.c.id == user_id))
+
+    # -- aliases ------------------------------------------------------------------------
+    async def set_alias(self, app_id: str, alias: str, user_id: str) -> None:
+        statement = self._insert()(user_aliases).values(app_id=app_id, alias=alias, user_id=user_id)
+        statement = statement.on_conflict_do_update(
+            index_elements=["app_id", "alias"], set_={"user_id": statement.excluded.user_id}
+        )
+        async with self.engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def delete_alias(self, app_id: str, alias: str) -> bool:
+        where = (user_aliases.c.app_id == app_id) & (user_aliases.c.alias == alias)
+        async with self.engine.begin() as connection:
+            return bool((await connection.execute(sa.delete(user_aliases).where(where))).rowcount)
+
+    async def user_by_alias(self, app_id: str, alias: str) -> User | None:
+        query = (
+            sa.select(users)
+            .join(user_aliases, user_aliases.c.user_id == users.c.id)
+            .where(user_aliases.c.app_id == app_id, user_aliases.c.alias == alias)
+        )
+        row = await self.fetch_one(query)
+        return rows.user(row) if row else None
+
+    async def aliases_of(self, user_id: str) -> list[tuple[str, str]]:
+        """(app_id, alias) pairs of one user."""
+        query = sa.select(user_aliases.c.app_id, user_aliases.c.alias).where(
+            user_aliases.c.user_id == user_id
+        )
+        return [(r.app_id, r.alias) for r in await self.fetch_all(query)]
+
+    # -- devices ------------------------------------------------------------------------
+    def _device_upsert(self) -> Any:
+        statement = self._insert()(devices)
+        return statement.on_conflict_do_update(
+            index_elements=["app_id", "provider", "token"],
+            set_={name: statement.excluded[name] for name in _REFRESHED},
+        )
+
+    async def upsert_device(self, item: Device) -> tuple[Device, bool]:
+        """Insert or refresh by (app, provider, token); True when a new row was made."""
+        statement = self._device_upsert().values(rows.device_values(item)).returning(*devices.c)
+        async with self.engine.begin() as connection:
+            row = (await connection.execute(statement)).one()
+        return rows.device(row), row.id == item.id
+
+    async def upsert_devices(self, items: Sequence[Device]) -> None:
+        """Bulk form of :meth:`upsert_device` for imports (one transaction, executemany)."""
+        if not items:
+            return
+        async with self.engine.begin() as connection:
+            await connection.execute(self._device_upsert(), [rows.device_values(d) for d in items])
+
+    async def change_token(self, moved: Device, old_token: str) -> tuple[Device, bool]:
+        """Move the registration holding ``old_token`` to ``moved.token``, keeping history.
+
+        When no device holds ``old_token`` this is a plain upsert. When the new token is
+        already registered too, that row is refreshed and the old one unregistered.
+        """
+        async with self.engine.begin() as connection:
+            old = await self._find(connection, moved.app_id, moved.provider.value, old_token)
+            if old is None or old_token == moved.token:
+                row = (
+                    await connection.execute(
+                        self._device_upsert()
+                        .values(rows.device_values(moved))
+                        .returning(*devices.c)
+                    )
+                ).one()
+                return rows.device(row), row.id == moved.id
+            clash = await self._find(connection, moved.app_id, moved.provider.value, moved.token)
+            target_id = clash.id if clash is not None else old.id
+            if clash is not None:
+                await self._retire(connection, old.id, moved.updated_at)
+            values = {k: v for k, v in rows.device_values(moved).items() if k in _REFRESHED}
+            values["token"] = moved.token
+            await connection.execute(
+                sa.update(devices).where(devices.c.id == target_id).values(**values)
+            )
+            await connection.execute(
+                sa.insert(device_token_history).values(
+                    device_id=target_id,
+                    old_token=old_token,
+                    new_token=moved.token,
+                    changed_at=moved.updated_at,
+                )
+            )
+            row = (
+                await connection.execute(sa.select(devices).where(devices.c.id == target_id))
+            ).one()
+            return rows.device(row), False
+
+    async def _find(
+        self, connection: AsyncConnection, app_id: str, provider: str, token: str
+    ) -> sa.Row[Any] | None:
+        where = (
+            (devices.c.app_id == app_id)
+            & (devices.c.provider == provider)
+            & (devices.c.token == token)
+        )
+        return (await connection.execute(sa.select(devices).where(where))).first()
+
+    async def _retire(self, connection: AsyncConnection, device_id: str, at: int) -> None:
+        await connection.execute(
+            sa.update(devices)
+            .where(devices.c.id == device_id)
+            .values(
+                state=DeviceState.UNREGISTERED.value,
+                state_reason="token replaced",
+                state_changed_at=at,
+                updated_at=at,
+            )
+        )
+
+    async def device_by_id(self, tenant_id: str, device_id: str) -> Device | None:
+        where = (devices.c.id == device_id) & (devices.c.tenant_id == tenant_id)
+        row = await self.fetch_one(sa.select(devices).where(where))
+        return rows.device(row) if row else None
+
+    async def device_by_token(self, app_id: str, provider: str, token: str) -> Device | None:
+        async with self.engine.connect() as connection:
+            row = await self._find(connection, app_id, provider, token)
+        return rows.device(row) if row else None
+
+    async def list_devices(
+        self, tenant_id: str, filters: dict[str, str], after: str | None, limit: int
+    ) -> list[Device]:
+        query = sa.select(devices).where(devices.c.tenant_id == tenant_id)
+        for name, value in filters.items():
+            query = query.where(devices.c[name] == value)
+        if after:
+            query = query.where(devices.c.id > after)
+        query = query.order_by(devices.c.id).limit(limit)
+        return [rows.device(r) for r in await self.fetch_all(query)]
+
+    async def set_device_state(
+        self, device_id: str, state: DeviceState, reason: str | None, at: int
+    ) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                sa.update(devices)
+                .where(devices.c.id == device_id)
+                .values(state=state.value, state_reason=reason, state_changed_at=at, updated_at=at)
+            )
+
+    async def token_history(self, device_id: str) -> list[TokenChange]:
+        query = (
+            sa.select(device_token_history)
+            .where(device_token_history.c.device_id == device_id)
+            .order_by(device_token_history.c.id)
+        )
+        return [
+            TokenChange(r.old_token, r.new_token, r.changed_at) for r in await self.fetch_all(query)
+        ]

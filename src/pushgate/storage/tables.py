@@ -1,0 +1,137 @@
+"""The schema, one SQLAlchemy Core ``MetaData`` for SQLite and PostgreSQL.
+
+Times are UTC milliseconds since the epoch in BIGINT columns: portable, sortable and
+cheap on both engines. Ids are time-ordered UUID strings (see ``core/ids.py``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(36)
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+instance = sa.Table(
+    "instance",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    # NULL tenant: an instance-wide key (only with the admin scope).
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("scopes", JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+)
+
+apps = sa.Table(
+    "apps",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("description", sa.String(512), nullable=False, server_default=""),
+    # Sealed HS256 secret that verifies user tokens at device registration (optional).
+    sa.Column("user_auth_secret", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("public", JSON, nullable=False),
+    sa.Column("fingerprints", JSON, nullable=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("external_id", sa.String(256), nullable=False),
+    sa.Column("locale", sa.String(35), nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=True),
+    sa.Column("attributes", JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "external_id"),
+)
+
+user_aliases = sa.Table(
+    "user_aliases",
+    metadata,
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("alias", sa.String(256), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Index(None, "user_id"),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),
+    # APNs hex token, FCM/HMS registration token, Web Push endpoint, WNS channel URI, URL.
+    sa.Column("token", sa.String(2048), nullable=False),
+    # Web Push subscription keys {p256dh, auth}; NULL for other providers.
+    sa.Column("keys", JSON, nullable=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("locale", sa.String(35), nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=True),
+    sa.Column("topics", JSON, nullable=False),
+    sa.Column("tags", JSON, nullable=False),
+    sa.Column("app_version", sa.String(64), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("state_reason", sa.String(256), nullable=True),
+    sa.Column("state_changed_at", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "provider", "token"),
+    sa.Index(None, "user_id"),
+)
+
+device_token_history = sa.Table(
+    "device_token_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device_id", ID, sa.ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("old_token", sa.String(2048), nullable=False),
+    sa.Column("new_token", sa.String(2048), nullable=False),
+    sa.Column("changed_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "device_id"),
+)
