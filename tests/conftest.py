@@ -1,0 +1,124 @@
+"""Fixtures shared by every suite: backends, services, an API client with an admin key."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from pushgate.api.app import create_app
+from pushgate.config import Settings
+from pushgate.storage.tables import metadata
+from pushgate.wiring import Services, build_services
+from tests.services import (
+    POSTGRES_ADMIN_DB,
+    POSTGRES_HOST,
+    POSTGRES_PORT,
+    POSTGRES_USER,
+    SKIPPED_SUITES,
+    postgres_url,
+    require_service,
+)
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SKIPPED_SUITES:
+        names = ", ".join(sorted(SKIPPED_SUITES))
+        terminalreporter.write_line(f"suites skipped for want of a server: {names}", yellow=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test run, dropped at the end."""
+    require_service("postgresql", POSTGRES_HOST, POSTGRES_PORT)
+    import asyncio
+
+    name = f"pushgate_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(
+            host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, database=POSTGRES_ADMIN_DB
+        )
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield postgres_url(name)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(tmp_path: Path, database_url: str | None, **extra: object) -> Settings:
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    values: dict[str, object] = {
+        "data_dir": tmp_path,
+        "database_url": database_url,
+        "secret_key": key,
+        "allow_private_targets": True,
+        "bind": "127.0.0.1:8080",
+        **extra,
+    }
+    return Settings.model_validate(values)
+
+
+async def _empty_postgres(url: str) -> None:
+    from pushgate.storage.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            exists = await connection.execute(sa.text("SELECT to_regclass('public.tenants')"))
+            if exists.scalar() is not None:
+                names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+                await connection.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'pushgate.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    return url
+
+
+@pytest.fixture
+async def services(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    if database_url.startswith("postgresql"):
+        await _empty_postgres(database_url)
+    built = await build_services(make_settings(tmp_path, database_url))
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+@pytest.fixture
+async def admin_key(services: Services) -> str:
+    made = await services.access.bootstrap_admin_key()
+    assert made is not None
+    return made.plaintext
+
+
+@pytest.fixture
+async def client(services: Services, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client authenticated with an instance-wide admin key."""
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://pushgate.test",
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ) as http:
+        yield http

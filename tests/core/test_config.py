@@ -1,0 +1,85 @@
+"""Settings: sources, validation, and the secret key file."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+
+from pushgate.config import Settings, load_or_create_secret_key, load_settings
+from pushgate.errors import ConfigError
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    settings = load_settings(env={})
+    assert settings.bind == "127.0.0.1:8080"
+    assert settings.effective_database_url == "sqlite+aiosqlite:///var/pushgate.db"
+    assert settings.effective_instance_name == "http://127.0.0.1:8080"
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    config = tmp_path / "pushgate.toml"
+    config.write_text('bind = "127.0.0.1:9000"\nlog_level = "debug"\n')
+    settings = load_settings(env={"PUSHGATE_CONFIG": str(config), "PUSHGATE_LOG_LEVEL": "warning"})
+    assert (settings.port, settings.log_level) == (9000, "warning")
+
+
+def test_unknown_environment_key_is_named() -> None:
+    with pytest.raises(ConfigError, match="PUSHGATE_DATABSE_URL"):
+        load_settings(env={"PUSHGATE_DATABSE_URL": "x"})
+
+
+def test_unknown_file_key_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "pushgate.toml"
+    config.write_text('bnd = "127.0.0.1:9000"\n')
+    with pytest.raises(ConfigError, match="bnd"):
+        load_settings(env={}, config_file=config)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PUSHGATE_BIND", "nonsense"),
+        ("PUSHGATE_BIND", "127.0.0.1:99999"),
+        ("PUSHGATE_DATABASE_URL", "mysql://x"),
+        ("PUSHGATE_INSTANCE_NAME", "example.com"),
+        ("PUSHGATE_SECRET_KEY", "c2hvcnQ"),
+        ("PUSHGATE_LOG_LEVEL", "loud"),
+        ("PUSHGATE_MAX_BODY_BYTES", "ten"),
+    ],
+)
+def test_malformed_values_fail_with_the_key(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={name: value})
+    assert caught.value.details["key"] == name
+
+
+def test_secret_key_is_hidden_in_repr() -> None:
+    key = base64.urlsafe_b64encode(b"k" * 32).decode()
+    settings = load_settings(env={"PUSHGATE_SECRET_KEY": key})
+    assert key not in repr(settings)
+    assert key not in str(settings.model_dump())
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(ValueError, match="frozen"):
+        settings.bind = "0.0.0.0:1"  # type: ignore[misc]
+
+
+def test_secret_key_file_is_made_once_and_private(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = load_or_create_secret_key(settings)
+    second = load_or_create_secret_key(settings)
+    assert first == second
+    assert len(first) == 32
+    mode = (tmp_path / "secret.key").stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+
+
+def test_broken_secret_key_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "secret.key").write_text("too-short\n")
+    with pytest.raises(ConfigError, match=r"secret\.key"):
+        load_or_create_secret_key(Settings(data_dir=tmp_path))

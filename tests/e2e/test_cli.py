@@ -1,0 +1,213 @@
+"""The command line as a person uses it: real processes on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pushgate.config import Settings
+from pushgate.core.models import DeviceState
+from pushgate.wiring import build_services
+
+KEY_PATTERN = re.compile(r"pgk_[0-9a-f]{12}_[A-Za-z0-9_-]+")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHGATE_")}
+    env.update({"PUSHGATE_DATA_DIR": str(data_dir), **extra})
+    return env
+
+
+def pushgate(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pushgate", *args],
+        env=_env(data_dir, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pushgate", "serve"],
+        env=_env(tmp_path, PUSHGATE_BIND=f"127.0.0.1:{port}"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"server did not start: {process.communicate()[0]}")
+    yield base, tmp_path, process
+    process.terminate()
+    process.wait(timeout=15)
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    output, _ = process.communicate(timeout=15)
+    return output
+
+
+def test_first_start_prints_an_admin_key_once(
+    server: tuple[str, Path, subprocess.Popen[str]],
+) -> None:
+    base, data_dir, process = server
+    assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
+    output = _stop(process)
+    key = KEY_PATTERN.search(output)
+    assert key is not None, output
+    assert f"{base}/docs" in output
+    # The key works against a second start on the same data, which prints no new key.
+    port = _free_port()
+    second = subprocess.Popen(
+        [sys.executable, "-m", "pushgate", "serve"],
+        env=_env(data_dir, PUSHGATE_BIND=f"127.0.0.1:{port}"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/instance",
+                    headers={"Authorization": f"Bearer {key.group(0)}"},
+                    timeout=1,
+                )
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert answer is not None
+        assert answer.status_code == 200
+    finally:
+        again = _stop(second)
+    assert KEY_PATTERN.search(again) is None
+
+
+def test_bad_setting_stops_start_naming_the_key(tmp_path: Path) -> None:
+    result = pushgate(tmp_path, "migrate", PUSHGATE_BINDD="127.0.0.1:1")
+    assert result.returncode == 2
+    assert "PUSHGATE_BINDD" in result.stderr
+
+
+def test_keys_commands(tmp_path: Path) -> None:
+    made = pushgate(tmp_path, "keys", "create", "--name", "backend", "--scope", "send")
+    assert made.returncode == 0, made.stderr
+    plaintext = KEY_PATTERN.search(made.stdout)
+    assert plaintext is not None
+    listed = pushgate(tmp_path, "keys", "list")
+    assert "backend" in listed.stdout
+    assert plaintext.group(0) not in listed.stdout
+    key_id = re.search(r"key ([0-9a-f-]{36})", made.stdout)
+    assert key_id is not None
+    revoked = pushgate(tmp_path, "keys", "revoke", key_id.group(1))
+    assert revoked.returncode == 0, revoked.stderr
+    bad_scope = pushgate(tmp_path, "keys", "create", "--name", "x", "--scope", "root")
+    assert bad_scope.returncode == 2
+
+
+def test_tenant_and_app_commands(tmp_path: Path) -> None:
+    assert pushgate(tmp_path, "tenants", "create", "acme").returncode == 0
+    assert pushgate(tmp_path, "apps", "create", "shop", "--tenant", "acme").returncode == 0
+    duplicate = pushgate(tmp_path, "apps", "create", "shop", "--tenant", "acme")
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    assert "shop" in pushgate(tmp_path, "apps", "list", "--tenant", "acme").stdout
+    bad = pushgate(tmp_path, "tenants", "create", "Not A Name")
+    assert bad.returncode == 2
+
+
+def test_devices_import_accepts_good_rows_and_reports_bad_ones(tmp_path: Path) -> None:
+    assert pushgate(tmp_path, "apps", "create", "shop").returncode == 0
+    rows = [
+        "provider,token,user,topics,timezone",
+        f"apns,{'ab' * 32},alice,news sports,Europe/Berlin",
+        f"apns,{'cd' * 32},bob,,",
+        "apns,not-hex,carol,,",
+        f"fcm,{'f' * 20},,,Mars/Olympus",
+        f"fcm,{'e' * 40},alice,,",
+    ]
+    source = tmp_path / "devices.csv"
+    source.write_text("\n".join(rows) + "\n")
+    result = pushgate(tmp_path, "devices", "import", str(source), "--app", "shop")
+    assert result.returncode == 1  # some rows were rejected
+    assert "3 rows accepted, 2 rejected" in result.stdout
+    assert "line 4: token" in result.stdout
+    assert "line 5: timezone" in result.stdout
+
+    async def stored() -> list[tuple[str, str | None, list[str]]]:
+        services = await build_services(Settings(data_dir=tmp_path))
+        try:
+            tenant = await services.access.ensure_default_tenant()
+            devices = await services.people.list_devices(tenant.id, {}, None, 100)
+            users = {
+                d.user_id: (await services.people.user_by_id(d.user_id))
+                for d in devices
+                if d.user_id
+            }
+            assert all(d.state is DeviceState.ACTIVE for d in devices)
+            return sorted(
+                (
+                    d.token,
+                    users[d.user_id].external_id if d.user_id and users[d.user_id] else None,
+                    d.topics,
+                )
+                for d in devices
+            )
+        finally:
+            await services.close()
+
+    assert asyncio.run(stored()) == [
+        ("ab" * 32, "alice", ["news", "sports"]),
+        ("cd" * 32, "bob", []),
+        ("e" * 40, "alice", []),
+    ]
+
+
+def test_devices_import_jsonl_and_dry_run(tmp_path: Path) -> None:
+    assert pushgate(tmp_path, "apps", "create", "shop").returncode == 0
+    source = tmp_path / "devices.jsonl"
+    source.write_text(
+        '{"provider": "apns", "token": "' + "ab" * 32 + '", "tags": ["vip"]}\n'
+        "{not json\n"
+        '["a list"]\n'
+    )
+    dry = pushgate(tmp_path, "devices", "import", str(source), "--app", "shop", "--dry-run")
+    assert "1 rows would be accepted, 2 rejected" in dry.stdout
+    assert "line 2: not valid JSON" in dry.stdout
+    listed = pushgate(tmp_path, "devices", "import", str(source), "--app", "shop")
+    assert "1 rows accepted, 2 rejected" in listed.stdout
+    missing_app = pushgate(tmp_path, "devices", "import", str(source), "--app", "nope")
+    assert missing_app.returncode == 1
+    assert "app 'nope' not found" in missing_app.stderr

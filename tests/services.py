@@ -1,0 +1,47 @@
+"""Reaching the PostgreSQL and Redis servers tests may use.
+
+Locally a missing server skips its suites (named in the summary); with ``CI=true`` the
+suites are mandatory and a missing server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+POSTGRES_HOST = os.environ.get("PUSHGATE_TEST_PG_HOST", "127.0.0.1")
+POSTGRES_PORT = int(os.environ.get("PUSHGATE_TEST_PG_PORT", "5432"))
+POSTGRES_ADMIN_DB = os.environ.get("PUSHGATE_TEST_PG_DB", "test")
+POSTGRES_USER = os.environ.get("PUSHGATE_TEST_PG_USER", "postgres")
+REDIS_URL = os.environ.get("PUSHGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+SKIPPED_SUITES: set[str] = set()
+
+
+def is_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def is_listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (locally) or fail (in CI) when ``name`` is not reachable."""
+    if is_listening(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if is_ci():
+        pytest.fail(f"{message}; CI=true makes the {name} suites mandatory", pytrace=False)
+    SKIPPED_SUITES.add(name)
+    pytest.skip(message)
+
+
+def postgres_url(database: str) -> str:
+    return f"postgresql+asyncpg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{database}"
