@@ -11,6 +11,7 @@ from pushgate.core.ids import new_id, now_ms
 from pushgate.core.inputs import KeyInput, TenantInput
 from pushgate.core.models import DEFAULT_TENANT, ApiKey, Scope, Tenant
 from pushgate.core.ports import AccountStorePort
+from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 
@@ -45,8 +46,11 @@ class CreatedKey:
 class Access:
     """Authentication and the administration of tenants and keys."""
 
-    def __init__(self, store: AccountStorePort) -> None:
+    def __init__(self, store: AccountStorePort, *, cache_seconds: float = 5.0) -> None:
         self.store = store
+        # Revocations and renames made by other processes are seen within cache_seconds.
+        self.keys: TtlCache[str, ApiKey] = TtlCache(cache_seconds)
+        self.tenants: TtlCache[str, Tenant] = TtlCache(cache_seconds)
 
     async def instance_id(self) -> str:
         return await self.store.instance_value("instance_id", str(uuid.uuid4()))
@@ -78,7 +82,9 @@ class Access:
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("expected Authorization: Bearer <api key>")
         prefix = apikeys.split_prefix(token.strip())
-        key = await self.store.key_by_prefix(prefix) if prefix else None
+        key = None
+        if prefix:
+            key = await self.keys.get(prefix, lambda: self.store.key_by_prefix(prefix))
         if key is None or not apikeys.is_matching(token.strip(), key.secret_hash):
             raise Unauthenticated("unknown API key")
         if key.revoked_at is not None:
@@ -88,7 +94,8 @@ class Access:
     async def tenant_for(self, caller: Caller, name: str | None) -> Tenant:
         """The tenant a request acts in: the key's own, or any named one for instance admins."""
         if caller.key.tenant_id is not None:
-            own = await self.store.tenant_by_id(caller.key.tenant_id)
+            tenant_id = caller.key.tenant_id
+            own = await self.tenants.get(tenant_id, lambda: self.store.tenant_by_id(tenant_id))
             if own is None or (name is not None and name != own.name):
                 raise NotFound(f"tenant {name!r} not found", details={"tenant": name})
             return own
@@ -116,6 +123,7 @@ class Access:
         if tenant.name == DEFAULT_TENANT:
             raise InvalidInput("the default tenant cannot be renamed", details={"field": "name"})
         await self.store.rename_tenant(tenant.id, data.name)
+        self.tenants.invalidate()
         return Tenant(tenant.id, data.name, tenant.created_at)
 
     async def delete_tenant(self, caller: Caller, name: str) -> None:
@@ -124,6 +132,8 @@ class Access:
         if tenant.name == DEFAULT_TENANT:
             raise InvalidInput("the default tenant cannot be deleted", details={"tenant": name})
         await self.store.delete_tenant(tenant.id)
+        self.tenants.invalidate()
+        self.keys.invalidate()
 
     # -- keys ---------------------------------------------------------------------------
     async def create_key(self, caller: Caller, data: KeyInput) -> CreatedKey:
@@ -166,6 +176,7 @@ class Access:
         if key is None or not visible:
             raise NotFound(f"API key {key_id!r} not found", details={"key": key_id})
         await self.store.revoke_key(key.id, now_ms())
+        self.keys.invalidate(key.prefix)
         revoked = await self.store.key_by_id(key_id)
         assert revoked is not None
         return revoked

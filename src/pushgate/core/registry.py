@@ -28,6 +28,7 @@ from pushgate.core.models import (
 )
 from pushgate.core.ports import AccountStorePort, PeopleStorePort
 from pushgate.core.secretbox import SecretBox
+from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 
 MAX_PAGE = 500
@@ -57,11 +58,13 @@ class Registry:
         box: SecretBox,
         *,
         allow_private_targets: bool,
+        cache_seconds: float = 5.0,
     ) -> None:
         self.accounts = accounts
         self.people = people
         self.box = box
         self.allow_private_targets = allow_private_targets
+        self.apps: TtlCache[tuple[str, str], App] = TtlCache(cache_seconds)
 
     # -- apps ---------------------------------------------------------------------------
     async def create_app(self, caller: Caller, tenant: Tenant, data: AppInput) -> App:
@@ -69,10 +72,13 @@ class Registry:
         at = now_ms()
         app = App(new_id(), tenant.id, data.name, data.description, False, at, at)
         await self.accounts.insert_app(app)
+        self.apps.invalidate((tenant.id, app.name))
         return app
 
     async def app(self, tenant: Tenant, name: str) -> App:
-        found = await self.accounts.app_by_name(tenant.id, name)
+        found = await self.apps.get(
+            (tenant.id, name), lambda: self.accounts.app_by_name(tenant.id, name)
+        )
         if found is None:
             raise NotFound(f"app {name!r} not found", details={"app": name})
         return found
@@ -99,11 +105,13 @@ class Registry:
         elif data.clear_user_auth_secret:
             values["user_auth_secret"] = None
         await self.accounts.update_app(app.id, values)
+        self.apps.invalidate()
         return await self.app(tenant, values.get("name", name))
 
     async def delete_app(self, caller: Caller, tenant: Tenant, name: str) -> None:
         caller.require(Scope.ADMIN)
         await self.accounts.delete_app((await self.app(tenant, name)).id)
+        self.apps.invalidate()
 
     # -- credentials --------------------------------------------------------------------
     async def set_credentials(
@@ -230,15 +238,24 @@ class Registry:
         caller.require(Scope.DEVICES_REGISTER)
         app = await self.app(tenant, app_name)
         device = self.build_device(tenant, app, data)
-        user = await self._device_user(caller, app, data, user_token)
-        if user is not None:
-            device = replace(device, user_id=user.id)
-        if data.old_token:
-            old = self._normalised_old_token(data.provider, data.old_token)
-            moved, created = await self.people.change_token(device, old)
-        else:
-            moved, created = await self.people.upsert_device(device)
-        return Registration(moved, created)
+        if data.user and data.user_alias:
+            raise InvalidInput("give user or user_alias, not both", details={"field": "user"})
+        alias_user = await self.resolve_alias(app, data.user_alias) if data.user_alias else None
+        external_id = alias_user.external_id if alias_user else data.user
+        if app.has_user_auth and not caller.may(Scope.SEND):
+            subject = await self._verify_user_token(app, user_token)
+            if subject is not None and external_id != subject:
+                raise Forbidden(
+                    "the user token does not belong to the device's user",
+                    details={"user": external_id},
+                )
+        if alias_user is not None:
+            device = replace(device, user_id=alias_user.id)
+        old = self._normalised_old_token(data.provider, data.old_token) if data.old_token else None
+        saved, created = await self.people.save_device(
+            device, user_external_id=None if alias_user else data.user, old_token=old
+        )
+        return Registration(saved, created)
 
     def build_device(self, tenant: Tenant, app: App, data: DeviceInput) -> Device:
         """A fresh, active device value from validated input (no storage access)."""
@@ -284,36 +301,18 @@ class Registry:
             return token.lower()
         return token
 
-    async def _device_user(
-        self, caller: Caller, app: App, data: DeviceInput, user_token: str | None
-    ) -> User | None:
-        if data.user and data.user_alias:
-            raise InvalidInput("give user or user_alias, not both", details={"field": "user"})
-        user: User | None = None
-        if data.user_alias:
-            user = await self.resolve_alias(app, data.user_alias)
-        elif data.user:
-            at = now_ms()
-            blank = User(new_id(), app.tenant_id, data.user, None, None, {}, at, at)
-            user, _ = await self.people.upsert_user(blank, fields=[])
-        if app.has_user_auth and not caller.may(Scope.SEND):
-            subject = await self._verify_user_token(app, user_token)
-            if user is None or user.external_id != subject:
-                raise Forbidden(
-                    "the user token does not belong to the device's user",
-                    details={"user": user.external_id if user else None},
-                )
-        return user
+    async def _verify_user_token(self, app: App, user_token: str | None) -> str | None:
+        """Check the host system's HS256 user token; returns its ``sub`` (external id).
 
-    async def _verify_user_token(self, app: App, user_token: str | None) -> str:
-        """Check the host system's HS256 user token; returns its ``sub`` (external id)."""
+        None means the app no longer requires one (cleared since ``app`` was read)."""
+        sealed = await self.accounts.app_user_secret(app.id)
+        if sealed is None:
+            return None
         if not user_token:
             raise Unauthenticated(
                 "this app requires a user token (Pushgate-User-Token header)",
                 details={"header": "Pushgate-User-Token"},
             )
-        sealed = await self.accounts.app_user_secret(app.id)
-        assert sealed is not None
         secret = self.box.open(sealed, f"app:{app.id}:user_auth".encode())
         try:
             claims = jwt.decode(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from pushgate.core.models import ApiKey, App, StoredCredential, Tenant
 from pushgate.errors import Conflict
 from pushgate.storage import rows
+from pushgate.storage.engine import write_lock
 from pushgate.storage.tables import api_keys, apps, credentials, instance, tenants
 
 
@@ -23,9 +24,15 @@ class BaseStore:
         self.engine = engine
 
     @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (queued behind other writers on SQLite)."""
+        async with write_lock(self.engine), self.engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
     async def write(self, what: str) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self.engine.begin() as connection:
+            async with self.begin() as connection:
                 yield connection
         except sa.exc.IntegrityError as exc:
             raise Conflict(f"{what} already exists", details={"object": what}) from exc
@@ -49,7 +56,7 @@ class AccountStore(BaseStore):
             return str(found.value)
         # Another process may store it first; then its value is read back below.
         with contextlib.suppress(sa.exc.IntegrityError):
-            async with self.engine.begin() as connection:
+            async with self.begin() as connection:
                 await connection.execute(sa.insert(instance).values(key=key, value=default))
         found = await self.fetch_one(sa.select(instance.c.value).where(instance.c.key == key))
         assert found is not None
@@ -82,7 +89,7 @@ class AccountStore(BaseStore):
             )
 
     async def delete_tenant(self, tenant_id: str) -> None:
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             await connection.execute(sa.delete(tenants).where(tenants.c.id == tenant_id))
 
     # -- API keys ---------------------------------------------------------------------
@@ -115,7 +122,7 @@ class AccountStore(BaseStore):
         return [rows.api_key(r) for r in await self.fetch_all(query)]
 
     async def revoke_key(self, key_id: str, at: int) -> None:
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             await connection.execute(
                 sa.update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
@@ -154,7 +161,7 @@ class AccountStore(BaseStore):
             await connection.execute(sa.update(apps).where(apps.c.id == app_id).values(**values))
 
     async def delete_app(self, app_id: str) -> None:
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             await connection.execute(sa.delete(apps).where(apps.c.id == app_id))
 
     async def app_user_secret(self, app_id: str) -> bytes | None:
@@ -163,7 +170,7 @@ class AccountStore(BaseStore):
 
     # -- credentials --------------------------------------------------------------------
     async def put_credential(self, item: StoredCredential) -> None:
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             where = (credentials.c.app_id == item.app_id) & (credentials.c.kind == item.kind)
             await connection.execute(sa.delete(credentials).where(where))
             await connection.execute(
@@ -182,7 +189,7 @@ class AccountStore(BaseStore):
         return [rows.credential(r) for r in await self.fetch_all(query)]
 
     async def delete_credential(self, app_id: str, kind: str) -> bool:
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             where = (credentials.c.app_id == app_id) & (credentials.c.kind == kind)
             result = await connection.execute(sa.delete(credentials).where(where))
             return bool(result.rowcount)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from pushgate.storage.sqlite_inline import connector
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -33,10 +38,26 @@ def create_engine(url: str) -> AsyncEngine:
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        database = str(path) if path is not None else ":memory:"
+        engine = create_async_engine(url, async_creator=connector(database))
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def write_lock(engine: AsyncEngine) -> asyncio.Lock | contextlib.nullcontext[None]:
+    """SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
+    handler (which sleeps in steps of up to 100 ms) keeps concurrent writes fast.
+    PostgreSQL needs no such lock."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _WRITE_LOCKS.get(engine.sync_engine)
+    if lock is None:
+        lock = _WRITE_LOCKS[engine.sync_engine] = asyncio.Lock()
+    return lock
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.ids import new_id
 from pushgate.core.models import Device, DeviceState, TokenChange, User
@@ -35,6 +36,32 @@ _REFRESHED = (
 class PeopleStore(BaseStore):
     """Users, aliases and devices."""
 
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        # Statements on hot paths are built once: building SQLAlchemy constructs costs
+        # more than running them. Values come in as execution parameters.
+        insert = self._insert()
+        upsert = insert(devices)
+        self._device_upsert = upsert.on_conflict_do_update(
+            index_elements=["app_id", "provider", "token"],
+            set_={name: upsert.excluded[name] for name in _REFRESHED},
+        )
+        self._device_upsert_returning = self._device_upsert.returning(*devices.c)
+        self._user_insert_if_absent = insert(users).on_conflict_do_nothing(
+            index_elements=["tenant_id", "external_id"]
+        )
+        # A no-op update on conflict lets one statement return the id either way.
+        ensure = insert(users)
+        self._user_ensure_returning = ensure.on_conflict_do_update(
+            index_elements=["tenant_id", "external_id"],
+            set_={"external_id": ensure.excluded.external_id},
+        ).returning(users.c.id)
+        self._device_by_token = sa.select(devices).where(
+            devices.c.app_id == sa.bindparam("app"),
+            devices.c.provider == sa.bindparam("provider"),
+            devices.c.token == sa.bindparam("token"),
+        )
+
     def _insert(self) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert
@@ -56,7 +83,7 @@ class PeopleStore(BaseStore):
         statement = statement.on_conflict_do_update(
             index_elements=["tenant_id", "external_id"], set_=refreshed
         ).returning(*users.c)
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             row = (await connection.execute(statement)).one()
         return rows.user(row), row.id == item.id
 
@@ -67,14 +94,14 @@ class PeopleStore(BaseStore):
         if not external_ids:
             return {}
         wanted = sorted(set(external_ids))
-        statement = self._insert()(users).on_conflict_do_nothing(
-            index_elements=["tenant_id", "external_id"]
-        )
-        fresh = [
+        statement = self._user_insert_if_absent
+        fresh: list[dict[str, Any]] = [
             {
                 "id": new_id(),
                 "tenant_id": tenant_id,
                 "external_id": external_id,
+                "locale": None,
+                "timezone": None,
                 "attributes": {},
                 "created_at": at,
                 "updated_at": at,
@@ -82,7 +109,7 @@ class PeopleStore(BaseStore):
             for external_id in wanted
         ]
         found: dict[str, str] = {}
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             await connection.execute(statement, fresh)
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
@@ -122,7 +149,7 @@ class PeopleStore(BaseStore):
 
     async def delete_user(self, user_id: str, at: int) -> None:
         """Delete a user; their devices are unregistered (kept, detached, sending nothing)."""
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             await connection.execute(
                 sa.update(devices)
                 .where(devices.c.user_id == user_id)
@@ -142,12 +169,12 @@ class PeopleStore(BaseStore):
         statement = statement.on_conflict_do_update(
             index_elements=["app_id", "alias"], set_={"user_id": statement.excluded.user_id}
         )
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             await connection.execute(statement)
 
     async def delete_alias(self, app_id: str, alias: str) -> bool:
         where = (user_aliases.c.app_id == app_id) & (user_aliases.c.alias == alias)
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             return bool((await connection.execute(sa.delete(user_aliases).where(where))).rowcount)
 
     async def user_by_alias(self, app_id: str, alias: str) -> User | None:
@@ -167,75 +194,93 @@ class PeopleStore(BaseStore):
         return [(r.app_id, r.alias) for r in await self.fetch_all(query)]
 
     # -- devices ------------------------------------------------------------------------
-    def _device_upsert(self) -> Any:
-        statement = self._insert()(devices)
-        return statement.on_conflict_do_update(
-            index_elements=["app_id", "provider", "token"],
-            set_={name: statement.excluded[name] for name in _REFRESHED},
-        )
-
     async def upsert_device(self, item: Device) -> tuple[Device, bool]:
         """Insert or refresh by (app, provider, token); True when a new row was made."""
-        statement = self._device_upsert().values(rows.device_values(item)).returning(*devices.c)
-        async with self.engine.begin() as connection:
-            row = (await connection.execute(statement)).one()
-        return rows.device(row), row.id == item.id
+        return await self.save_device(item)
+
+    async def change_token(self, moved: Device, old_token: str) -> tuple[Device, bool]:
+        return await self.save_device(moved, old_token=old_token)
 
     async def upsert_devices(self, items: Sequence[Device]) -> None:
         """Bulk form of :meth:`upsert_device` for imports (one transaction, executemany)."""
         if not items:
             return
-        async with self.engine.begin() as connection:
-            await connection.execute(self._device_upsert(), [rows.device_values(d) for d in items])
+        async with self.begin() as connection:
+            await connection.execute(self._device_upsert, [rows.device_values(d) for d in items])
 
-    async def change_token(self, moved: Device, old_token: str) -> tuple[Device, bool]:
-        """Move the registration holding ``old_token`` to ``moved.token``, keeping history.
+    async def save_device(
+        self,
+        item: Device,
+        *,
+        user_external_id: str | None = None,
+        old_token: str | None = None,
+    ) -> tuple[Device, bool]:
+        """Register ``item`` in one transaction; True when a new row was made.
 
-        When no device holds ``old_token`` this is a plain upsert. When the new token is
-        already registered too, that row is refreshed and the old one unregistered.
+        ``user_external_id`` names the device's user, made on the fly when unknown.
+        ``old_token`` moves the registration that holds it to ``item.token`` (history
+        kept); when the new token is registered too, that row is refreshed and the old
+        one unregistered. Without an ``old_token`` row this is an upsert by token.
         """
-        async with self.engine.begin() as connection:
-            old = await self._find(connection, moved.app_id, moved.provider.value, old_token)
-            if old is None or old_token == moved.token:
-                row = (
-                    await connection.execute(
-                        self._device_upsert()
-                        .values(rows.device_values(moved))
-                        .returning(*devices.c)
-                    )
-                ).one()
-                return rows.device(row), row.id == moved.id
-            clash = await self._find(connection, moved.app_id, moved.provider.value, moved.token)
-            target_id = clash.id if clash is not None else old.id
-            if clash is not None:
-                await self._retire(connection, old.id, moved.updated_at)
-            values = {k: v for k, v in rows.device_values(moved).items() if k in _REFRESHED}
-            values["token"] = moved.token
-            await connection.execute(
-                sa.update(devices).where(devices.c.id == target_id).values(**values)
+        async with self.begin() as connection:
+            if user_external_id is not None:
+                user_id = await self._ensure_user(connection, item, user_external_id)
+                item = replace(item, user_id=user_id)
+            old = None
+            if old_token is not None and old_token != item.token:
+                old = await self._find(connection, item.app_id, item.provider.value, old_token)
+            if old is None:
+                values = rows.device_values(item)
+                row = (await connection.execute(self._device_upsert_returning, values)).one()
+                return rows.device(row), row.id == item.id
+            return await self._move(connection, item, old, old_token or ""), False
+
+    async def _ensure_user(
+        self, connection: AsyncConnection, item: Device, external_id: str
+    ) -> str:
+        fresh: dict[str, Any] = {
+            "id": new_id(),
+            "tenant_id": item.tenant_id,
+            "external_id": external_id,
+            "locale": None,
+            "timezone": None,
+            "attributes": {},
+            "created_at": item.updated_at,
+            "updated_at": item.updated_at,
+        }
+        found = await connection.execute(self._user_ensure_returning, fresh)
+        return str(found.scalar_one())
+
+    async def _move(
+        self, connection: AsyncConnection, moved: Device, old: sa.Row[Any], old_token: str
+    ) -> Device:
+        clash = await self._find(connection, moved.app_id, moved.provider.value, moved.token)
+        target_id = clash.id if clash is not None else old.id
+        if clash is not None:
+            await self._retire(connection, old.id, moved.updated_at)
+        values = {k: v for k, v in rows.device_values(moved).items() if k in _REFRESHED}
+        values["token"] = moved.token
+        await connection.execute(
+            sa.update(devices).where(devices.c.id == target_id).values(**values)
+        )
+        await connection.execute(
+            sa.insert(device_token_history).values(
+                device_id=target_id,
+                old_token=old_token,
+                new_token=moved.token,
+                changed_at=moved.updated_at,
             )
-            await connection.execute(
-                sa.insert(device_token_history).values(
-                    device_id=target_id,
-                    old_token=old_token,
-                    new_token=moved.token,
-                    changed_at=moved.updated_at,
-                )
-            )
-            row = (
-                await connection.execute(sa.select(devices).where(devices.c.id == target_id))
-            ).one()
-            return rows.device(row), False
+        )
+        row = (await connection.execute(sa.select(devices).where(devices.c.id == target_id))).one()
+        return rows.device(row)
 
     async def _find(
         self, connection: AsyncConnection, app_id: str, provider: str, token: str
     ) -> sa.Row[Any] | None:
-        where = (
-            (devices.c.app_id == app_id)
-            & (devices.c.provider == provider)
-            & (devices.c.token == token)
+        found = await connection.execute(
+            self._device_by_token, {"app": app_id, "provider": provider, "token": token}
         )
-        return (await connection.execute(sa.select(devices).where(where))).first()
+        return found.first()
 
     async def _retire(self, connection: AsyncConnection, device_id: str, at: int) -> None:
         await connection.execute(
@@ -273,7 +318,7 @@ class PeopleStore(BaseStore):
     async def set_device_state(
         self, device_id: str, state: DeviceState, reason: str | None, at: int
     ) -> None:
-        async with self.engine.begin() as connection:
+        async with self.begin() as connection:
             await connection.execute(
                 sa.update(devices)
                 .where(devices.c.id == device_id)

@@ -1,0 +1,48 @@
+"""The provider kinds that take credentials, and the one entry point that validates them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pushgate.core.credentials.apns import validate_apns
+from pushgate.core.credentials.fcm import validate_fcm
+from pushgate.core.credentials.fields import invalid
+from pushgate.core.credentials.hms import validate_hms
+from pushgate.core.credentials.result import CredentialSet
+from pushgate.core.credentials.webhook import validate_webhook
+from pushgate.core.credentials.webpush import validate_webpush
+from pushgate.core.credentials.wns import validate_wns
+
+
+class KindValidator(Protocol):
+    """Turns one kind's raw input into a ``CredentialSet`` or raises ``InvalidInput``."""
+
+    def __call__(
+        self, raw: Mapping[str, Any], *, allow_insecure_targets: bool
+    ) -> CredentialSet: ...
+
+
+VALIDATORS: dict[str, KindValidator] = {
+    "apns": validate_apns,
+    "fcm": validate_fcm,
+    "webpush": validate_webpush,
+    "wns": validate_wns,
+    "hms": validate_hms,
+    "webhook": validate_webhook,
+}
+KINDS: tuple[str, ...] = tuple(VALIDATORS)
+
+
+def validate_credentials(
+    kind: str, raw: Mapping[str, Any], *, allow_insecure_targets: bool
+) -> CredentialSet:
+    """Validate ``raw`` as credentials of ``kind``; raise ``InvalidInput`` naming the field.
+
+    ``allow_insecure_targets`` is the operator's switch that lets webhook targets use http
+    or point at loopback and private addresses (ARCHITECTURE §6).
+    """
+    validator = VALIDATORS.get(kind)
+    if validator is None:
+        raise invalid("kind", "", f"unknown credential kind; expected one of {', '.join(KINDS)}")
+    return validator(raw, allow_insecure_targets=allow_insecure_targets)

@@ -1,0 +1,123 @@
+"""Webhook credentials: a target URL, an optional Authorization value and signing secret.
+
+When a signing secret is set, requests are signed the Standard Webhooks way (providers.md
+§6.2) with ``whsec_`` + base64 of 24–64 random bytes; ``generate_signing_secret: true`` makes
+one and returns it once in ``generated``. ``answer_mode`` says how the receiver's answer is
+read: ``plain`` (any 2xx is success, providers.md §6.3) or ``contract`` (the body
+``{"Success", "Code", "Message"}`` decides). Stored form. Public: ``url``,
+``timeout_seconds``, ``answer_mode``, ``user_agent`` when set. Secret: ``signing_secret`` and
+``authorization``, each when set.
+
+Targets must be https and must not be loopback or private address literals, unless the
+operator allows insecure targets (ARCHITECTURE §6). Names that resolve to private addresses
+cannot be judged without DNS; the sender checks them again when it connects.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
+
+from pushgate.core.credentials import keys
+from pushgate.core.credentials.fields import (
+    CredentialInput,
+    check_header_value,
+    invalid,
+    parse_input,
+)
+from pushgate.core.credentials.result import CredentialSet, PublicValue
+from pushgate.core.credentials.urls import UrlText, is_internal_host, split_http_url
+
+KIND = "webhook"
+ALLOW_INSECURE_TARGETS = "allow_insecure_targets"
+WHSEC_PREFIX = "whsec_"
+MIN_SECRET_BYTES = 24
+MAX_SECRET_BYTES = 64
+GENERATED_SECRET_BYTES = 32
+# Svix expects a 2xx within 15 s (providers.md §6.4); the spec suggests 15–30 s.
+DEFAULT_TIMEOUT_SECONDS = 15
+_SIGNING_SECRET = re.compile(rf"{WHSEC_PREFIX}[A-Za-z0-9+/]+={{0,2}}")
+
+
+def check_signing_secret(value: str) -> str:
+    """``whsec_`` + base64 of 24–64 bytes (providers.md §6.2)."""
+    if not _SIGNING_SECRET.fullmatch(value):
+        raise ValueError(f"must be {WHSEC_PREFIX} followed by base64")
+    size = len(keys.b64_decode(value.removeprefix(WHSEC_PREFIX)))
+    if not MIN_SECRET_BYTES <= size <= MAX_SECRET_BYTES:
+        raise ValueError(f"must encode {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes")
+    return value
+
+
+def generate_signing_secret() -> str:
+    """A fresh ``whsec_`` secret of 32 random bytes."""
+    return WHSEC_PREFIX + base64.b64encode(secrets.token_bytes(GENERATED_SECRET_BYTES)).decode()
+
+
+SigningSecret = Annotated[
+    str, StringConstraints(max_length=128), AfterValidator(check_signing_secret)
+]
+# A JWT in an Authorization header can be long; 8 KiB is a common server header limit.
+AuthorizationValue = Annotated[
+    str, StringConstraints(max_length=8192), AfterValidator(check_header_value)
+]
+UserAgent = Annotated[str, StringConstraints(max_length=256), AfterValidator(check_header_value)]
+
+
+class WebhookInput(CredentialInput):
+    """What an operator sends to configure webhook delivery for one app."""
+
+    url: UrlText
+    authorization: AuthorizationValue | None = Field(default=None, repr=False)
+    signing_secret: SigningSecret | None = Field(default=None, repr=False)
+    generate_signing_secret: bool = False
+    user_agent: UserAgent | None = None
+    timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_SECONDS, ge=1, le=60)
+    answer_mode: Literal["plain", "contract"] = "plain"
+
+    @field_validator("url")
+    @classmethod
+    def _check_target(cls, value: str, info: ValidationInfo) -> str:
+        allow_insecure = bool((info.context or {}).get(ALLOW_INSECURE_TARGETS))
+        parts = split_http_url(value)
+        if allow_insecure:
+            return value
+        if parts.scheme != "https":
+            raise ValueError("must use https (http only when insecure targets are allowed)")
+        if is_internal_host(parts.hostname or ""):
+            raise ValueError(
+                "points at a loopback or private address (allowed only when insecure "
+                "targets are allowed)"
+            )
+        return value
+
+
+def validate_webhook(raw: Mapping[str, Any], *, allow_insecure_targets: bool) -> CredentialSet:
+    """Validate webhook input; insecure targets (http, private hosts) only when allowed."""
+    context = {ALLOW_INSECURE_TARGETS: allow_insecure_targets}
+    given = parse_input(WebhookInput, KIND, raw, context=context)
+    if given.generate_signing_secret and given.signing_secret is not None:
+        raise invalid(
+            KIND, "generate_signing_secret", "give signing_secret or generate it, not both"
+        )
+    secret: dict[str, str] = {}
+    generated: dict[str, str] = {}
+    if given.signing_secret is not None:
+        secret["signing_secret"] = given.signing_secret
+    elif given.generate_signing_secret:
+        secret["signing_secret"] = generated["signing_secret"] = generate_signing_secret()
+    if given.authorization is not None:
+        secret["authorization"] = given.authorization
+    public: dict[str, PublicValue] = {
+        "url": given.url,
+        "timeout_seconds": given.timeout_seconds,
+        "answer_mode": given.answer_mode,
+    }
+    if given.user_agent is not None:
+        public["user_agent"] = given.user_agent
+    return CredentialSet(KIND, public, secret, generated)

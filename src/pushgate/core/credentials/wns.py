@@ -1,0 +1,51 @@
+"""WNS credentials: the package SID and client secret of the OAuth flow (providers.md §4.1).
+
+Stored form. Public: ``package_sid``, ``token_url`` and ``base_url`` when set. Secret:
+``client_secret``. The SID may be sent as ``package_sid`` or ``client_id`` (WNS calls it
+``client_id`` in the token request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, StringConstraints
+
+from pushgate.core.credentials.fields import (
+    ClientSecret,
+    CredentialInput,
+    matching,
+    parse_input,
+)
+from pushgate.core.credentials.result import CredentialSet, PublicValue
+from pushgate.core.credentials.urls import HttpUrl, TokenUrl
+
+KIND = "wns"
+
+# A package SID is ``ms-app://`` followed by an app-container SID ``S-1-15-2-…``.
+PackageSid = Annotated[
+    str,
+    StringConstraints(max_length=256),
+    matching(r"ms-app://[Ss]-1-15-2(?:-[0-9]{1,10}){1,15}", "a package SID: ms-app://s-1-15-2-…"),
+]
+
+
+class WnsInput(CredentialInput):
+    """What an operator sends to configure WNS for one app."""
+
+    package_sid: PackageSid = Field(validation_alias=AliasChoices("package_sid", "client_id"))
+    client_secret: ClientSecret = Field(repr=False)
+    token_url: TokenUrl | None = None
+    base_url: HttpUrl | None = None
+
+
+def validate_wns(raw: Mapping[str, Any], *, allow_insecure_targets: bool) -> CredentialSet:
+    """Validate WNS input; ``allow_insecure_targets`` does not apply (token URLs need https)."""
+    given = parse_input(WnsInput, KIND, raw)
+    public: dict[str, PublicValue] = {"package_sid": given.package_sid}
+    if given.token_url is not None:
+        public["token_url"] = given.token_url
+    if given.base_url is not None:
+        public["base_url"] = given.base_url
+    return CredentialSet(KIND, public, {"client_secret": given.client_secret})
