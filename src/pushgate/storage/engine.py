@@ -8,6 +8,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -32,6 +33,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _dump_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for a ``sqlite+aiosqlite`` or ``postgresql+asyncpg`` URL."""
     if url.startswith("sqlite"):
@@ -39,10 +44,22 @@ def create_engine(url: str) -> AsyncEngine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         database = str(path) if path is not None else ":memory:"
-        engine = create_async_engine(url, async_creator=connector(database))
+        engine = create_async_engine(
+            url,
+            async_creator=connector(database),
+            json_serializer=_dump_json,
+            json_deserializer=orjson.loads,
+        )
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        json_serializer=_dump_json,
+        json_deserializer=orjson.loads,
+    )
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -94,7 +95,6 @@ class PeopleStore(BaseStore):
         if not external_ids:
             return {}
         wanted = sorted(set(external_ids))
-        statement = self._user_insert_if_absent
         fresh: list[dict[str, Any]] = [
             {
                 "id": new_id(),
@@ -109,8 +109,11 @@ class PeopleStore(BaseStore):
             for external_id in wanted
         ]
         found: dict[str, str] = {}
+        sql, order = self._bulk_user_insert
         async with self.begin() as connection:
-            await connection.execute(statement, fresh)
+            await connection.exec_driver_sql(
+                sql, [tuple(rows.json_ready(u)[n] for n in order) for u in fresh]
+            )
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 query = sa.select(users.c.external_id, users.c.id).where(
@@ -202,11 +205,29 @@ class PeopleStore(BaseStore):
         return await self.save_device(moved, old_token=old_token)
 
     async def upsert_devices(self, items: Sequence[Device]) -> None:
-        """Bulk form of :meth:`upsert_device` for imports (one transaction, executemany)."""
+        """Bulk form of :meth:`upsert_device` for imports: one transaction, one executemany.
+
+        The statement is compiled once and rows go to the driver as tuples, skipping
+        SQLAlchemy's per-row parameter processing (most of the cost at 100k rows).
+        """
         if not items:
             return
+        sql, order = self._bulk_device_upsert
+        tuples = [rows.device_tuple(d, order) for d in items]
         async with self.begin() as connection:
-            await connection.execute(self._device_upsert, [rows.device_values(d) for d in items])
+            await connection.exec_driver_sql(sql, tuples)
+
+    @functools.cached_property
+    def _bulk_user_insert(self) -> tuple[str, tuple[str, ...]]:
+        compiled = self._user_insert_if_absent.compile(dialect=self.engine.dialect)
+        assert compiled.positiontup is not None
+        return compiled.string, tuple(compiled.positiontup)
+
+    @functools.cached_property
+    def _bulk_device_upsert(self) -> tuple[str, tuple[str, ...]]:
+        compiled = self._device_upsert.compile(dialect=self.engine.dialect)
+        assert compiled.positiontup is not None
+        return compiled.string, tuple(compiled.positiontup)
 
     async def save_device(
         self,
