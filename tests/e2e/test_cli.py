@@ -31,7 +31,7 @@ def _free_port() -> int:
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHGATE_")}
-    env.update({"PUSHGATE_DATA_DIR": str(data_dir), **extra})
+    env.update({"PUSHGATE_DATA_DIR": str(data_dir), "COLUMNS": "250", **extra})
     return env
 
 
@@ -211,3 +211,38 @@ def test_devices_import_jsonl_and_dry_run(tmp_path: Path) -> None:
     missing_app = pushgate(tmp_path, "devices", "import", str(source), "--app", "nope")
     assert missing_app.returncode == 1
     assert "app 'nope' not found" in missing_app.stderr
+
+
+def test_credentials_users_and_device_commands(tmp_path: Path) -> None:
+    assert pushgate(tmp_path, "apps", "create", "shop").returncode == 0
+    body = tmp_path / "webhook.json"
+    body.write_text(
+        '{"url": "https://hooks.example.com/push", "generate_signing_secret": true,'
+        ' "authorization": "Bearer top-secret-value"}'
+    )
+    made = pushgate(tmp_path, "apps", "set-credentials", "shop", "webhook", "--file", str(body))
+    assert made.returncode == 0, made.stderr
+    assert "whsec_" in made.stdout  # generated, shown once
+    shown = pushgate(tmp_path, "apps", "credentials", "shop")
+    assert "hooks.example.com" in shown.stdout
+    assert "top-secret-value" not in shown.stdout
+    assert "whsec_" not in shown.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"url": "ftp://x"}')
+    refused = pushgate(tmp_path, "apps", "set-credentials", "shop", "webhook", "--file", str(bad))
+    assert refused.returncode == 1
+    assert "webhook.url" in refused.stderr
+
+    rows = tmp_path / "devices.csv"
+    rows.write_text(f"provider,token,user\napns,{'ab' * 32},alice\n")
+    assert pushgate(tmp_path, "devices", "import", str(rows), "--app", "shop").returncode == 0
+    listed = pushgate(tmp_path, "devices", "list", "--user", "alice")
+    device_id = re.search(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", listed.stdout
+    )
+    assert device_id is not None, listed.stdout
+    gone = pushgate(tmp_path, "devices", "unregister", device_id.group(0))
+    assert "unregistered" in gone.stdout
+    assert "alice" in pushgate(tmp_path, "users", "list").stdout
+    assert pushgate(tmp_path, "users", "delete", "alice").returncode == 0
+    assert "alice" not in pushgate(tmp_path, "users", "list").stdout

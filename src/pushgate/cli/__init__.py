@@ -7,6 +7,7 @@ import typer
 from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.devices import devices
 from pushgate.cli.serve import register
+from pushgate.cli.users import users
 
 app = typer.Typer(
     name="pushgate",
@@ -19,6 +20,7 @@ app.add_typer(keys, name="keys")
 app.add_typer(tenants, name="tenants")
 app.add_typer(apps, name="apps")
 app.add_typer(devices, name="devices")
+app.add_typer(users, name="users")
 
 
 def main() -> None:

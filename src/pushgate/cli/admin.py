@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from pushgate.api.schemas import iso
-from pushgate.cli.runtime import OPERATOR, ConfigOption, console, parse_input, run_with_services
+from pushgate.cli.runtime import (
+    OPERATOR,
+    ConfigOption,
+    console,
+    err_console,
+    parse_input,
+    run_with_services,
+)
 from pushgate.core.access import CreatedKey
 from pushgate.core.inputs import AppInput, KeyInput, TenantInput
 from pushgate.core.models import ApiKey, App, Scope, Tenant
+from pushgate.core.registry import CredentialView
 from pushgate.wiring import Services
 
 keys = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -140,3 +150,66 @@ def list_apps(tenant: TenantOption = None, config: ConfigOption = None) -> None:
     for app in run_with_services(config, work):
         table.add_row(app.id, app.name, app.description, iso(app.created_at))
     console.print(table)
+
+
+@apps.command("delete")
+def delete_app(name: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    """Delete an app with its credentials and devices."""
+
+    async def work(services: Services) -> None:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        await services.registry.delete_app(OPERATOR, scope, name)
+
+    run_with_services(config, work)
+    console.print(f"deleted app {name}")
+
+
+@apps.command("credentials")
+def show_credentials(name: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    """Which provider credentials an app has (public values and fingerprints only)."""
+
+    async def work(services: Services) -> list[CredentialView]:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.registry.list_credentials(OPERATOR, scope, name)
+
+    table = Table("kind", "values", "secret fingerprints", "updated")
+    for item in run_with_services(config, work):
+        values = item.view["values"]
+        prints = item.view["fingerprints"]
+        assert isinstance(values, dict)
+        assert isinstance(prints, dict)
+        table.add_row(
+            item.kind,
+            "\n".join(f"{k}={v}" for k, v in values.items()),
+            "\n".join(f"{k}={v}" for k, v in prints.items()),
+            iso(item.updated_at),
+        )
+    console.print(table)
+
+
+@apps.command("set-credentials")
+def set_credentials(
+    name: str,
+    kind: Annotated[str, typer.Argument(help="apns, fcm, webpush, wns, hms or webhook")],
+    file: Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, help="JSON body")],
+    tenant: TenantOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set or replace one provider's credentials from a JSON file (as the API takes them)."""
+    try:
+        raw = json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        err_console.print(f"[red]error:[/red] {file} is not JSON: {exc.msg}")
+        raise typer.Exit(2) from exc
+    if not isinstance(raw, dict):
+        err_console.print(f"[red]error:[/red] {file} must hold a JSON object")
+        raise typer.Exit(2)
+
+    async def work(services: Services) -> CredentialView:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.registry.set_credentials(OPERATOR, scope, name, kind, raw)
+
+    made = run_with_services(config, work)
+    console.print(f"{made.kind} credentials set for {name}")
+    for field, secret in made.generated.items():
+        console.print(f"generated {field} (shown once): {secret}", soft_wrap=True)

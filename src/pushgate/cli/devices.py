@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from pushgate.api.schemas import iso
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, err_console, run_with_services
 from pushgate.core.device_import import DeviceImporter, ImportReport, read_rows
+from pushgate.core.models import Device
 from pushgate.wiring import Services
 
 devices = typer.Typer(help="Device administration.", no_args_is_help=True)
@@ -66,3 +69,56 @@ def import_devices(
         console.print(f"  … and {report.rejected - len(report.rejections)} more")
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _device_table(items: list[Device]) -> Table:
+    table = Table("id", "provider", "platform", "token", "user", "state", "updated")
+    for item in items:
+        token = item.token if len(item.token) <= 40 else item.token[:37] + "…"
+        table.add_row(
+            item.id,
+            item.provider,
+            item.platform,
+            token,
+            item.user_id or "",
+            item.state + (f" ({item.state_reason})" if item.state_reason else ""),
+            iso(item.updated_at),
+        )
+    return table
+
+
+@devices.command("list")
+def list_devices(
+    app: Annotated[str | None, typer.Option("--app", help="Only this app.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user.")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: default).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    config: ConfigOption = None,
+) -> None:
+    """List devices, newest registrations last."""
+
+    async def work(services: Services) -> list[Device]:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        filters: dict[str, str] = {}
+        if app:
+            filters["app_id"] = (await services.registry.app(scope, app)).id
+        if user:
+            filters["user_id"] = (await services.registry.user(OPERATOR, scope, user)).id
+        return await services.registry.list_devices(OPERATOR, scope, filters, None, limit)
+
+    console.print(_device_table(run_with_services(config, work)))
+
+
+@devices.command("unregister")
+def unregister_device(
+    device_id: str,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: default).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Unregister a device: it is kept, and gets nothing more."""
+
+    async def work(services: Services) -> Device:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.registry.unregister_device(OPERATOR, scope, device_id)
+
+    console.print(_device_table([run_with_services(config, work)]))

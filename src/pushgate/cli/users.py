@@ -1,0 +1,47 @@
+"""``pushgate users``: look up and remove users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pushgate.api.schemas import iso
+from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
+from pushgate.core.models import User
+from pushgate.wiring import Services
+
+users = typer.Typer(help="Users known by their external id.", no_args_is_help=True)
+TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
+
+
+@users.command("list")
+def list_users(
+    tenant: TenantOption = None,
+    after: Annotated[str | None, typer.Option(help="Start after this external id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    config: ConfigOption = None,
+) -> None:
+    async def work(services: Services) -> list[User]:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.registry.list_users(OPERATOR, scope, after, limit)
+
+    table = Table("external id", "id", "locale", "time zone", "updated")
+    for user in run_with_services(config, work):
+        table.add_row(
+            user.external_id, user.id, user.locale or "", user.timezone or "", iso(user.updated_at)
+        )
+    console.print(table)
+
+
+@users.command("delete")
+def delete_user(external_id: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    """Delete a user; their devices are unregistered."""
+
+    async def work(services: Services) -> None:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        await services.registry.delete_user(OPERATOR, scope, external_id)
+
+    run_with_services(config, work)
+    console.print(f"deleted user {external_id}")
