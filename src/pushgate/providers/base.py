@@ -1,0 +1,52 @@
+"""The one interface every provider implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pushgate.core.messages import Message
+from pushgate.core.models import Device
+from pushgate.core.outcomes import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message to one device.
+
+    ``delivery_id`` is a UUID stable across retries: it becomes the ``apns-id``, the
+    webhook's ``webhook-id`` and so on, so receivers can recognise duplicates.
+    ``expires_at`` (epoch ms) bounds the TTL passed to the provider: a message that
+    waited ten minutes has ten minutes less.
+    """
+
+    delivery_id: str
+    device: Device
+    message: Message
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCredentials:
+    """Decrypted credentials of one app for one provider kind."""
+
+    app_id: str
+    kind: str
+    public: dict[str, Any]
+    secret: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"ProviderCredentials(app_id={self.app_id!r}, kind={self.kind!r}, secret=<hidden>)"
+
+
+class Provider(Protocol):
+    """Sends batches for one app's credentials of one kind."""
+
+    kind: str
+
+    async def send(self, batch: Sequence[Delivery]) -> list[Outcome]:
+        """One outcome per delivery, in order; never raises for a provider's answer."""
+        ...
+
+    async def close(self) -> None: ...
