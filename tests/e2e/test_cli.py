@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,27 +15,15 @@ import pytest
 from pushgate.config import Settings
 from pushgate.core.models import DeviceState
 from pushgate.wiring import build_services
+from tests.e2e.serving import pushgate_env, start_server, stop_server
 
 KEY_PATTERN = re.compile(r"pgk_[0-9a-f]{12}_[A-Za-z0-9_-]+")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHGATE_")}
-    env.update({"PUSHGATE_DATA_DIR": str(data_dir), "COLUMNS": "250", **extra})
-    return env
 
 
 def pushgate(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pushgate", *args],
-        env=_env(data_dir, **env),
+        env=pushgate_env(data_dir, **env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -48,34 +33,10 @@ def pushgate(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProc
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pushgate", "serve"],
-        env=_env(tmp_path, PUSHGATE_BIND=f"127.0.0.1:{port}"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {process.communicate()[0]}")
+    base, process = start_server(tmp_path)
     yield base, tmp_path, process
-    process.terminate()
-    process.wait(timeout=15)
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.terminate()
-    output, _ = process.communicate(timeout=15)
-    return output
+    if process.poll() is None:
+        stop_server(process)
 
 
 def test_first_start_prints_an_admin_key_once(
@@ -83,35 +44,19 @@ def test_first_start_prints_an_admin_key_once(
 ) -> None:
     base, data_dir, process = server
     assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
-    output = _stop(process)
+    output = stop_server(process)
     key = KEY_PATTERN.search(output)
     assert key is not None, output
     assert f"{base}/docs" in output
     # The key works against a second start on the same data, which prints no new key.
-    port = _free_port()
-    second = subprocess.Popen(
-        [sys.executable, "-m", "pushgate", "serve"],
-        env=_env(data_dir, PUSHGATE_BIND=f"127.0.0.1:{port}"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    second_base, second = start_server(data_dir)
     try:
-        deadline = time.monotonic() + 30
-        answer = None
-        while time.monotonic() < deadline and answer is None:
-            try:
-                answer = httpx.get(
-                    f"http://127.0.0.1:{port}/v1/instance",
-                    headers={"Authorization": f"Bearer {key.group(0)}"},
-                    timeout=1,
-                )
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert answer is not None
+        answer = httpx.get(
+            f"{second_base}/v1/instance", headers={"Authorization": f"Bearer {key.group(0)}"}
+        )
         assert answer.status_code == 200
     finally:
-        again = _stop(second)
+        again = stop_server(second)
     assert KEY_PATTERN.search(again) is None
 
 
