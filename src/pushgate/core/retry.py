@@ -23,7 +23,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, attempt - 1))
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
     def next_attempt_at(
