@@ -31,7 +31,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.loadgen import build_request, run_load  # noqa: E402
+from bench.loadgen import build_request, run_load
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 
@@ -63,7 +63,9 @@ def fresh_postgres() -> str:
     return PG_ADMIN + name
 
 
-def start_server(data_dir: Path, database_url: str | None) -> tuple[subprocess.Popen[str], str, str]:
+def start_server(
+    data_dir: Path, database_url: str | None
+) -> tuple[subprocess.Popen[str], str, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHGATE_")}
     env.update(
@@ -146,12 +148,11 @@ def write_csv(path: Path, count: int) -> None:
 
 
 def bench_import(count: int, database_url: str | None, label: str) -> None:
+    from pushgate.cli.runtime import OPERATOR
     from pushgate.config import Settings
     from pushgate.core.device_import import DeviceImporter, read_rows
     from pushgate.core.inputs import AppInput
     from pushgate.wiring import build_services
-
-    from pushgate.cli.runtime import OPERATOR
 
     data_dir = Path(tempfile.mkdtemp(prefix="pushgate-bench-"))
     source = data_dir / "devices.csv"

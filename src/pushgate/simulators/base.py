@@ -47,6 +47,11 @@ class ConnectionInfo:
 
     peer_certificate: dict[str, Any] | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    # DER of a verified TLS client certificate (APNs certificate auth reads extensions).
+    peer_certificate_der: bytes | None = None
+    # What an HTTP/2 connection advertises as SETTINGS_MAX_CONCURRENT_STREAMS; a change
+    # made while handling a request is sent to the client in a new SETTINGS frame.
+    max_concurrent_streams: int | None = None
 
 
 @dataclass(slots=True)
@@ -162,6 +167,9 @@ class Simulator:
 
     async def handle_provider(self, request: SimRequest) -> SimResponse:
         raise NotImplementedError
+
+    def connection_opened(self, info: ConnectionInfo) -> None:
+        """Called once per HTTP/2 connection before its first SETTINGS frame is sent."""
 
     def register_credentials(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Register a credential of this provider's kind; returns what the caller needs."""

@@ -1,7 +1,7 @@
 """Serve a :class:`~pushgate.simulators.base.Simulator` on a loopback socket.
 
-HTTP/1.1 is handled with ``h11``. HTTP/2 (ALPN ``h2`` over TLS, or prior-knowledge h2c)
-is handled by the HTTP/2 connection class when one is registered in ``HTTP2_FACTORY``.
+HTTP/1.1 is handled with ``h11``. HTTP/2 (ALPN ``h2`` over TLS, or prior-knowledge h2c,
+RFC 9113 §3.3–§3.4) is handed to :class:`~pushgate.simulators.http2.Http2Connection`.
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ import contextlib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import h11
 
 from pushgate.simulators.base import ConnectionInfo, SimRequest, SimResponse, Simulator
+from pushgate.simulators.http2 import Http2Connection
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-# Set by the HTTP/2 module: builds a protocol that takes over an accepted connection.
+# Builds the protocol that takes over a connection speaking HTTP/2; replaceable so a
+# benchmark can compare against another implementation.
 HTTP2_FACTORY: (
     Callable[[Simulator, asyncio.Transport, ConnectionInfo, bytes], asyncio.Protocol] | None
-) = None
+) = Http2Connection
 
 
 class Http1Protocol(asyncio.Protocol):
@@ -38,15 +41,15 @@ class Http1Protocol(asyncio.Protocol):
         self.worker: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        ssl_object = transport.get_extra_info("ssl_object")
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        ssl_object = self.transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             self.info.peer_certificate = ssl_object.getpeercert() or None
+            if self.info.peer_certificate is not None:
+                self.info.peer_certificate_der = ssl_object.getpeercert(binary_form=True)
             if ssl_object.selected_alpn_protocol() == "h2":
                 self._switch_to_h2(b"")
-                return
-        self.worker = asyncio.get_running_loop().create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
         if self.sniffing:
@@ -58,6 +61,8 @@ class Http1Protocol(asyncio.Protocol):
             if data.startswith(H2_PREFACE) and HTTP2_FACTORY is not None:
                 self._switch_to_h2(data)
                 return
+            # HTTP/1.1 it is: the worker starts only now, so a switch never has to stop it.
+            self.worker = asyncio.get_running_loop().create_task(self._serve())
         self.queue.put_nowait(data)
 
     def eof_received(self) -> bool | None:
