@@ -10,48 +10,110 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+# Frame types, flags, settings and error codes are shared with pushgate's HTTP/2 client.
+from pushgate.transport.frames import (
+    CANCEL,
+    COMPRESSION_ERROR,
+    CONTINUATION,
+    DATA,
+    DEFAULT_MAX_FRAME_SIZE,
+    ENHANCE_YOUR_CALM,
+    FLAG_ACK,
+    FLAG_END_HEADERS,
+    FLAG_END_STREAM,
+    FLAG_PADDED,
+    FLAG_PRIORITY,
+    FLOW_CONTROL_ERROR,
+    FRAME_SIZE_ERROR,
+    GOAWAY,
+    HEADERS,
+    INTERNAL_ERROR,
+    MAX_FRAME_SIZE_LIMIT,
+    NO_ERROR,
+    PING,
+    PREFACE,
+    PRIORITY,
+    PROTOCOL_ERROR,
+    PUSH_PROMISE,
+    REFUSED_STREAM,
+    RST_STREAM,
+    SETTING,
+    SETTINGS,
+    SETTINGS_ENABLE_PUSH,
+    SETTINGS_HEADER_TABLE_SIZE,
+    SETTINGS_INITIAL_WINDOW_SIZE,
+    SETTINGS_MAX_CONCURRENT_STREAMS,
+    SETTINGS_MAX_FRAME_SIZE,
+    SETTINGS_MAX_HEADER_LIST_SIZE,
+    STREAM_CLOSED,
+    UINT32,
+    WINDOW_UPDATE,
+    frame,
+    goaway_frame,
+    rst_stream_frame,
+    settings_frame,
+    window_update_frame,
+)
+from pushgate.transport.frames import DEFAULT_WINDOW_SIZE as DEFAULT_WINDOW
+from pushgate.transport.frames import MAX_WINDOW_SIZE as MAX_WINDOW
+from pushgate.transport.header_encoder import encode_integer
 
-# Frame types (RFC 9113 §6).
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE = 0, 1, 2, 3, 4, 5
-PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 6, 7, 8, 9
+# The server parses the 24-bit length as 8 + 16 bits in one unpack.
+FRAME_HEADER = struct.Struct(">BHBBL")
 
-# Flags.
-FLAG_END_STREAM = 0x1
-FLAG_ACK = 0x1
-FLAG_END_HEADERS = 0x4
-FLAG_PADDED = 0x8
-FLAG_PRIORITY = 0x20
 
-# Settings identifiers (RFC 9113 §6.5.2).
-SETTINGS_HEADER_TABLE_SIZE = 0x1
-SETTINGS_ENABLE_PUSH = 0x2
-SETTINGS_MAX_CONCURRENT_STREAMS = 0x3
-SETTINGS_INITIAL_WINDOW_SIZE = 0x4
-SETTINGS_MAX_FRAME_SIZE = 0x5
-SETTINGS_MAX_HEADER_LIST_SIZE = 0x6
-
-# Error codes (RFC 9113 §7).
-NO_ERROR = 0x0
-PROTOCOL_ERROR = 0x1
-INTERNAL_ERROR = 0x2
-FLOW_CONTROL_ERROR = 0x3
-STREAM_CLOSED = 0x5
-FRAME_SIZE_ERROR = 0x6
-REFUSED_STREAM = 0x7
-CANCEL = 0x8
-COMPRESSION_ERROR = 0x9
-ENHANCE_YOUR_CALM = 0xB
-
-DEFAULT_WINDOW = 65_535
-DEFAULT_MAX_FRAME_SIZE = 16_384
-MAX_WINDOW = 2**31 - 1
-MAX_FRAME_SIZE_LIMIT = 2**24 - 1
-
-FRAME_HEADER = struct.Struct(">BHBBL")  # 24-bit length split as 8 + 16 bits
-UINT32 = struct.Struct(">L")
-SETTING = struct.Struct(">HL")
-GOAWAY_HEAD = struct.Struct(">LL")
+__all__ = [
+    "CANCEL",
+    "COMPRESSION_ERROR",
+    "CONTINUATION",
+    "DATA",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_WINDOW",
+    "ENHANCE_YOUR_CALM",
+    "FLAG_ACK",
+    "FLAG_END_HEADERS",
+    "FLAG_END_STREAM",
+    "FLAG_PADDED",
+    "FLAG_PRIORITY",
+    "FLOW_CONTROL_ERROR",
+    "FRAME_HEADER",
+    "FRAME_SIZE_ERROR",
+    "GOAWAY",
+    "HEADERS",
+    "INTERNAL_ERROR",
+    "MAX_FRAME_SIZE_LIMIT",
+    "MAX_WINDOW",
+    "NO_ERROR",
+    "PING",
+    "PREFACE",
+    "PRIORITY",
+    "PROTOCOL_ERROR",
+    "PUSH_PROMISE",
+    "REFUSED_STREAM",
+    "RST_STREAM",
+    "SETTING",
+    "SETTINGS",
+    "SETTINGS_ENABLE_PUSH",
+    "SETTINGS_HEADER_TABLE_SIZE",
+    "SETTINGS_INITIAL_WINDOW_SIZE",
+    "SETTINGS_MAX_CONCURRENT_STREAMS",
+    "SETTINGS_MAX_FRAME_SIZE",
+    "SETTINGS_MAX_HEADER_LIST_SIZE",
+    "STREAM_CLOSED",
+    "UINT32",
+    "WINDOW_UPDATE",
+    "H2ConnectionError",
+    "decoder_errors",
+    "encode_header",
+    "encode_status",
+    "frame",
+    "goaway_frame",
+    "make_header_decoder",
+    "rst_stream_frame",
+    "settings_frame",
+    "table_size_update",
+    "window_update_frame",
+]
 
 
 class H2ConnectionError(Exception):
@@ -61,28 +123,6 @@ class H2ConnectionError(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    """One frame: the 9-byte header (RFC 9113 §4.1) followed by ``payload``."""
-    size = len(payload)
-    return FRAME_HEADER.pack(size >> 16, size & 0xFFFF, kind, flags, stream_id) + payload
-
-
-def settings_frame(values: dict[int, int]) -> bytes:
-    return frame(SETTINGS, 0, 0, b"".join(SETTING.pack(k, v) for k, v in values.items()))
-
-
-def goaway_frame(last_stream_id: int, code: int, debug: bytes = b"") -> bytes:
-    return frame(GOAWAY, 0, 0, GOAWAY_HEAD.pack(last_stream_id, code) + debug)
-
-
-def rst_stream_frame(stream_id: int, code: int) -> bytes:
-    return frame(RST_STREAM, 0, stream_id, UINT32.pack(code))
-
-
-def window_update_frame(stream_id: int, increment: int) -> bytes:
-    return frame(WINDOW_UPDATE, 0, stream_id, UINT32.pack(increment))
 
 
 # -- HPACK encoding of responses --------------------------------------------------------
@@ -102,22 +142,8 @@ _STATIC_NAMES = {
 }
 
 
-def _hpack_integer(value: int, prefix_bits: int, first_byte: int) -> bytes:
-    """RFC 7541 §5.1 integer with an N-bit prefix, OR-ed into ``first_byte``."""
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first_byte | value])
-    out = bytearray([first_byte | limit])
-    value -= limit
-    while value >= 128:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _hpack_string(data: bytes) -> bytes:
-    return _hpack_integer(len(data), 7, 0) + data  # no Huffman: cheaper to produce
+    return encode_integer(len(data), 7, 0) + data  # no Huffman: cheaper to produce
 
 
 def encode_header(name: str, value: str) -> bytes:
@@ -125,7 +151,7 @@ def encode_header(name: str, value: str) -> bytes:
     raw_value = value.encode("latin-1")
     index = _STATIC_NAMES.get(name)
     if index is not None:
-        return _hpack_integer(index, 4, 0x00) + _hpack_string(raw_value)
+        return encode_integer(index, 4, 0x00) + _hpack_string(raw_value)
     return b"\x00" + _hpack_string(name.encode("ascii")) + _hpack_string(raw_value)
 
 
@@ -139,7 +165,7 @@ def encode_status(status: int) -> bytes:
 def table_size_update(size: int) -> bytes:
     """A dynamic table size update (RFC 7541 §6.3), sent after the client changes
     SETTINGS_HEADER_TABLE_SIZE."""
-    return _hpack_integer(size, 5, 0x20)
+    return encode_integer(size, 5, 0x20)
 
 
 class ResponseHeaderEncoder:

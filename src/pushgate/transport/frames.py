@@ -91,9 +91,9 @@ def ping_frame(payload: bytes, *, ack: bool = False) -> bytes:
     return frame(PING, FLAG_ACK if ack else 0, 0, payload)
 
 
-def goaway_frame(last_stream_id: int, error_code: int) -> bytes:
-    """A GOAWAY frame (RFC 9113 §6.8)."""
-    return frame(GOAWAY, 0, 0, TWO_UINT32.pack(last_stream_id, error_code))
+def goaway_frame(last_stream_id: int, error_code: int, debug: bytes = b"") -> bytes:
+    """A GOAWAY frame (RFC 9113 §6.8), with optional opaque debug data."""
+    return frame(GOAWAY, 0, 0, TWO_UINT32.pack(last_stream_id, error_code) + debug)
 
 
 def header_frames(stream_id: int, block: bytes, end_stream: bool, max_frame_size: int) -> bytes:
