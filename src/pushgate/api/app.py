@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import errors
 from pushgate.api.limits import BodyLimit
 from pushgate.api.routes import apps, devices, ops, tenants, users
+from pushgate.console import routes as console
 from pushgate.wiring import Services
 
 
@@ -19,12 +19,13 @@ def create_app(services: Services) -> ASGIApp:
         title="pushgate",
         version=__version__,
         description="Self-hosted push notification gateway.",
-        default_response_class=ORJSONResponse,
         docs_url="/docs",
         redoc_url=None,
     )
     api.state.services = services
     errors.install(api)
-    for module in (ops, tenants, apps, users, devices):
-        api.include_router(module.router)
+    api.include_router(ops.router)
+    for module in (tenants, apps, users, devices):
+        api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
+    api.include_router(console.router)
     return BodyLimit(api, services.settings.max_body_bytes)

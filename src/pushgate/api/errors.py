@@ -9,10 +9,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pushgate import errors
+from pushgate.api.schemas import ErrorOut
 
 STATUS: dict[type[errors.PushgateError], int] = {
     errors.InvalidInput: 422,
@@ -36,6 +37,26 @@ _HTTP_CODES = {
 }
 
 
+_MEANINGS = {
+    400: "The body is not valid JSON.",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key's scopes do not allow this.",
+    404: "Not found (or not in the caller's tenant).",
+    409: "Conflicts with existing state.",
+    413: "The request body is too large.",
+    422: "A field is invalid; `details.field` names it.",
+    503: "Not ready.",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the one error shape."""
+    return {status: {"model": ErrorOut, "description": _MEANINGS[status]} for status in statuses}
+
+
+REGISTRY_ERRORS = documented(400, 401, 403, 404, 409, 413, 422)
+
+
 def status_of(exc: errors.PushgateError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -45,10 +66,10 @@ def status_of(exc: errors.PushgateError) -> int:
 
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
-) -> ORJSONResponse:
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return ORJSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> tuple[int, str, str, dict[str, Any]]:
@@ -68,14 +89,17 @@ def install(app: FastAPI) -> None:
     """Register the handlers that give every error the one shape."""
 
     @app.exception_handler(errors.PushgateError)
-    async def _domain(_: Request, exc: errors.PushgateError) -> ORJSONResponse:
+    async def _domain(_: Request, exc: errors.PushgateError) -> JSONResponse:
         return error_response(status_of(exc), exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(*_validation_details(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        response = error_response(exc.status_code, code, str(exc.detail))
+        # Keep the exception's headers: a 405 must list the allowed methods (RFC 9110 §15.5.6).
+        response.headers.update(exc.headers or {})
+        return response

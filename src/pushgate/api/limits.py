@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Bounds on reading and discarding the rest of a refused body (see ``_drain``).
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+DRAIN_MAX_SECONDS = 5.0
 
 
 class BodyTooLarge(Exception):
@@ -21,19 +28,27 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
-                return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            if declared <= DRAIN_MAX_BYTES:
+                await _drain(receive)
+            await self._refuse(send)
+            return
+        await self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app, counting body bytes as it reads them; 413 once they pass the bound."""
         seen = 0
         exceeded = False
+        finished = False
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal seen, exceeded
+            nonlocal seen, exceeded, finished
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                finished = not message.get("more_body", False)
                 if seen > self.max_bytes:
                     exceeded = True
                     raise BodyTooLarge
@@ -53,6 +68,8 @@ class BodyLimit:
             if not exceeded:
                 raise
         if exceeded and not started:
+            if not finished:
+                await _drain(receive)
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
@@ -77,3 +94,29 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and discard the rest of a refused body, within bounds.
+
+    A client still sending its body when the server answers and closes gets a connection
+    reset and never reads the 413; RFC 9112 §9.6 asks servers to close in stages for this
+    reason. Draining is bounded in bytes and time, so it costs bandwidth only.
+    """
+    received = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_MAX_SECONDS):
+            while received <= DRAIN_MAX_BYTES:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                received += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return

@@ -193,3 +193,15 @@ class Page(BaseModel, Generic[T]):
 class HealthOut(BaseModel):
     status: str
     detail: str = ""
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable snake_case code of the error.")
+    message: str
+    details: dict[str, Any] = Field(description="Facts about the error; `field` names a bad field.")
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail

@@ -15,7 +15,10 @@ router = APIRouter(prefix="/v1", tags=["devices"])
 DeviceId = Annotated[str, Path(max_length=64)]
 
 
-@router.post("/apps/{app}/devices")
+@router.post(
+    "/apps/{app}/devices",
+    responses={201: {"model": DeviceOut, "description": "Registered (new device)."}},
+)
 async def register_device(
     svc: ServicesDep,
     who: CallerDep,

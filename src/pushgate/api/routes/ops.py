@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from pushgate import __version__
 from pushgate.api.deps import CallerDep, ServicesDep
-from pushgate.api.errors import error_response
+from pushgate.api.errors import documented, error_response
 from pushgate.api.schemas import HealthOut, InstanceOut
 
 router = APIRouter()
@@ -19,8 +19,8 @@ async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/readyz", tags=["operations"], response_model=HealthOut)
-async def readyz(svc: ServicesDep) -> ORJSONResponse | HealthOut:
+@router.get("/readyz", tags=["operations"], response_model=HealthOut, responses=documented(503))
+async def readyz(svc: ServicesDep) -> JSONResponse | HealthOut:
     """The database is reachable and its schema is current."""
     ready, detail = await svc.is_database_ready()
     if not ready:
@@ -28,7 +28,7 @@ async def readyz(svc: ServicesDep) -> ORJSONResponse | HealthOut:
     return HealthOut(status="ready", detail=detail)
 
 
-@router.get("/v1/instance", tags=["instance"])
+@router.get("/v1/instance", tags=["instance"], responses=documented(401))
 async def instance(svc: ServicesDep, _: CallerDep) -> InstanceOut:
     """This instance's stable id and public name."""
     return InstanceOut(

@@ -23,7 +23,10 @@ async def list_users(
     return Page[UserOut](items=[UserOut.of(u) for u in users], next=following)
 
 
-@router.put("/users/{external_id}")
+@router.put(
+    "/users/{external_id}",
+    responses={201: {"model": UserOut, "description": "Created."}},
+)
 async def upsert_user(
     svc: ServicesDep,
     who: CallerDep,
