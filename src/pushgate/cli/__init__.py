@@ -8,6 +8,7 @@ from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.devices import devices
 from pushgate.cli.serve import register
 from pushgate.cli.users import users
+from pushgate.simulators.cli import simulate_command
 
 app = typer.Typer(
     name="pushgate",
@@ -21,6 +22,7 @@ app.add_typer(tenants, name="tenants")
 app.add_typer(apps, name="apps")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
+app.command("simulate")(simulate_command)
 
 
 def main() -> None:
