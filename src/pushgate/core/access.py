@@ -51,9 +51,13 @@ class Access:
         # Revocations and renames made by other processes are seen within cache_seconds.
         self.keys: TtlCache[str, ApiKey] = TtlCache(cache_seconds)
         self.tenants: TtlCache[str, Tenant] = TtlCache(cache_seconds)
+        self._instance_id: str | None = None
 
     async def instance_id(self) -> str:
-        return await self.store.instance_value("instance_id", str(uuid.uuid4()))
+        """Made on the first start and never changed, so read once per process."""
+        if self._instance_id is None:
+            self._instance_id = await self.store.instance_value("instance_id", str(uuid.uuid4()))
+        return self._instance_id
 
     async def ensure_default_tenant(self) -> Tenant:
         found = await self.store.tenant_by_name(DEFAULT_TENANT)
