@@ -1,0 +1,132 @@
+"""What a sender may ask for: one notification, one audience, content and delivery options.
+
+Validated before anything is stored, so a notification that is accepted can be sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from pushgate.core import tagexpr
+from pushgate.core.inputs import ExternalId, Locale, Name, Strict, Topic
+from pushgate.core.messages import Priority
+
+MAX_USERS = 10_000
+MAX_DEVICES = 10_000
+MAX_DATA_BYTES = 4096
+MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (providers.md §2.3); APNs allows 30 days
+
+Text = Annotated[str, StringConstraints(max_length=2048)]
+ShortText = Annotated[str, StringConstraints(max_length=256)]
+
+
+class Audience(Strict):
+    """Exactly one way to name who receives the notification."""
+
+    users: Annotated[list[ExternalId], Field(min_length=1, max_length=MAX_USERS)] | None = None
+    user_aliases: Annotated[list[ExternalId], Field(min_length=1, max_length=MAX_USERS)] | None = (
+        None
+    )
+    devices: Annotated[list[ShortText], Field(min_length=1, max_length=MAX_DEVICES)] | None = None
+    topics: Annotated[list[Topic], Field(min_length=1, max_length=64)] | None = None
+    tags: Annotated[str, StringConstraints(min_length=1, max_length=tagexpr.MAX_LENGTH)] | None = (
+        None
+    )
+    everyone: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Audience:
+        named = [
+            k for k in ("users", "user_aliases", "devices", "topics", "tags") if getattr(self, k)
+        ]
+        if self.everyone:
+            named.append("everyone")
+        if len(named) != 1:
+            raise ValueError(
+                "name exactly one of users, user_aliases, devices, topics, tags, everyone"
+            )
+        return self
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: str | None) -> str | None:
+        if value is not None:
+            tagexpr.parse(value)  # raises InvalidInput with the reason
+        return value
+
+
+class ActionInput(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    title: ShortText
+    destructive: bool = False
+    foreground: bool = False
+    text_input: bool = False
+
+
+class Content(Strict):
+    """What the person sees; also the shape of one locale variant."""
+
+    title: ShortText | None = None
+    subtitle: ShortText | None = None
+    body: Text | None = None
+
+
+class NotificationInput(Content):
+    app: Name
+    audience: Audience
+    data: dict[str, Any] = Field(default_factory=dict)
+    image: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    badge: Annotated[int, Field(ge=0, le=99_999)] | None = None
+    sound: ShortText | None = None
+    category: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+    thread_id: ShortText | None = None
+    actions: list[ActionInput] = Field(default_factory=list, max_length=4)
+    locales: dict[Locale, Content] = Field(default_factory=dict, max_length=100)
+    content_available: bool = False
+    mutable_content: bool = False
+    interruption_level: str | None = Field(
+        default=None, pattern=r"^(passive|active|time-sensitive|critical)$"
+    )
+    relevance_score: Annotated[float, Field(ge=0, le=1)] | None = None
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=6)
+    ttl: Annotated[int, Field(ge=0, le=MAX_TTL_SECONDS)] | None = Field(
+        default=None, description="Seconds the notification may wait; default from settings."
+    )
+    priority: Priority = Priority.HIGH
+    collapse_key: Annotated[str, StringConstraints(max_length=64)] | None = None
+    send_at: datetime | None = Field(default=None, description="Send at this time (scheduled).")
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(orjson.dumps(value)) > MAX_DATA_BYTES:
+            raise ValueError(f"data exceeds {MAX_DATA_BYTES} bytes as JSON")
+        return value
+
+    @field_validator("overrides")
+    @classmethod
+    def _overrides(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        unknown = set(value) - {"apns", "fcm", "webpush", "wns", "hms", "webhook"}
+        if unknown:
+            raise ValueError(f"unknown provider in overrides: {', '.join(sorted(unknown))}")
+        return value
+
+    @field_validator("send_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("send_at needs a time zone offset, e.g. 2026-12-24T18:00:00+01:00")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_send(self) -> NotificationInput:
+        if not (self.title or self.body or self.data or self.content_available or self.badge):
+            raise ValueError(
+                "nothing to send: give a title, body, data, badge or content_available"
+            )
+        return self

@@ -1,0 +1,79 @@
+"""Validation of what a sender asks for, and the choice of locale variant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from pushgate.core.localize import choose_variant
+from pushgate.core.notification_input import NotificationInput
+from pushgate.errors import InvalidInput
+
+
+def _input(**changes: Any) -> NotificationInput:
+    body: dict[str, Any] = {"app": "shop", "audience": {"users": ["alice"]}, "title": "Hi"}
+    body.update(changes)
+    return NotificationInput.model_validate(body)
+
+
+def test_a_plain_notification_is_accepted() -> None:
+    made = _input(locales={"de": {"title": "Hallo"}}, ttl=60, collapse_key="c1")
+    assert made.audience.users == ["alice"]
+    assert made.locales["de"].title == "Hallo"
+
+
+@pytest.mark.parametrize(
+    "audience",
+    [{}, {"users": ["a"], "topics": ["news"]}, {"everyone": False}, {"users": []}],
+)
+def test_exactly_one_audience(audience: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        _input(audience=audience)
+
+
+def test_a_malformed_tag_expression_is_named() -> None:
+    with pytest.raises((ValidationError, InvalidInput), match="tag expression"):
+        _input(audience={"tags": "(news &&"})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"title": None},  # nothing to send
+        {"ttl": -1},
+        {"ttl": 10**9},
+        {"data": {"blob": "x" * 5000}},
+        {"overrides": {"carrier-pigeon": {}}},
+        {"send_at": "2026-12-24T18:00:00"},  # no offset
+        {"actions": [{"id": f"a{i}", "title": "x"} for i in range(5)]},
+        {"interruption_level": "loud"},
+        {"audience": {"users": ["u"] * 10_001}},
+        {"unknown_field": 1},
+    ],
+)
+def test_refused_inputs(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        _input(**changes)
+
+
+def test_data_only_and_badge_only_are_something_to_send() -> None:
+    assert _input(title=None, data={"k": "v"}).data == {"k": "v"}
+    assert _input(title=None, badge=3).badge == 3
+
+
+@pytest.mark.parametrize(
+    ("preferences", "expected"),
+    [
+        (("de-AT",), "de-AT"),
+        (("de_at",), "de-AT"),
+        (("de-CH",), "de"),
+        (("fr",), None),
+        ((None, "de"), "de"),
+        (("fr", "de-AT"), "de-AT"),
+    ],
+)
+def test_locale_choice(preferences: tuple[str | None, ...], expected: str | None) -> None:
+    variants = {"de": "de", "de-AT": "de-AT", "en": "en"}
+    assert choose_variant(variants, *preferences) == expected
