@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from http import HTTPStatus
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -132,11 +133,22 @@ class Http1Protocol(asyncio.Protocol):
     def _send(self, response: SimResponse) -> None:
         assert self.transport is not None
         headers = [*response.headers, ("content-length", str(len(response.body)))]
-        out = self.conn.send(h11.Response(status_code=response.status, headers=headers))
+        # Some clients (h2load --h1) treat an empty reason phrase as a failure.
+        reason = _reason_phrase(response.status)
+        out = self.conn.send(
+            h11.Response(status_code=response.status, headers=headers, reason=reason)
+        )
         assert out is not None
         out += self.conn.send(h11.Data(data=response.body)) or b""
         out += self.conn.send(h11.EndOfMessage()) or b""
         self.transport.write(out)
+
+
+def _reason_phrase(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 @dataclass
