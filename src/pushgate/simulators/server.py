@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from http import HTTPStatus
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import cast
 
 import h11
