@@ -1,0 +1,21 @@
+// Cursor paging kept in the hash (#/users?after=…), so Back returns to the earlier page.
+
+import { h } from "../dom.js";
+
+export const PAGE_SIZE = 50;
+
+/** Links to the first and the next page of a listing at `path` with its `query`. */
+export function pager(path, query, next) {
+  const first = new URLSearchParams(query);
+  first.delete("after");
+  const links = [];
+  if (query.get("after")) {
+    links.push(h("a", { href: `#${path}?${first}`, class: "page-first" }, "First page"));
+  }
+  if (next) {
+    const following = new URLSearchParams(query);
+    following.set("after", next);
+    links.push(h("a", { href: `#${path}?${following}`, class: "page-next" }, "Next page"));
+  }
+  return h("nav", { class: "pager" }, links);
+}

@@ -1,0 +1,158 @@
+"""Headless Chromium driven over its DevTools protocol, for the console's browser test.
+
+Only what the test needs: start the browser on a free loopback port, attach to its page,
+send commands, wait for conditions on the page, and keep what the page reported (script
+exceptions, CSP violations and other console errors) so the test can assert there were none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+CHROMIUM = Path("/usr/bin/chromium")
+START_TIMEOUT_SECONDS = 15.0
+CALL_TIMEOUT_SECONDS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Page:
+    """One browser tab: DevTools commands, page conditions, and the errors it logged.
+
+    ``errors`` holds script exceptions and console errors (a CSP violation is one);
+    ``failed_loads`` the requests answered with an error status.
+    """
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self._connection = connection
+        self._last_id = 0
+        self.errors: list[str] = []
+        self.failed_loads: list[str] = []
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self._last_id += 1
+        sent = self._last_id
+        await self._connection.send(json.dumps({"id": sent, "method": method, "params": params}))
+        async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
+            while True:
+                message = json.loads(await self._connection.recv())
+                if message.get("id") == sent:
+                    if "error" in message:
+                        raise RuntimeError(f"{method}: {message['error']}")
+                    result: dict[str, Any] = message.get("result", {})
+                    return result
+                self._note(message)
+
+    def _note(self, event: dict[str, Any]) -> None:
+        params = event.get("params", {})
+        if event.get("method") == "Runtime.exceptionThrown":
+            self.errors.append(str(params["exceptionDetails"]))
+        elif event.get("method") == "Log.entryAdded" and params["entry"]["level"] == "error":
+            entry = params["entry"]
+            # A refused request is logged as a failed load; some tests provoke one on purpose.
+            found = self.failed_loads if entry["source"] == "network" else self.errors
+            found.append(entry["text"])
+
+    async def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises are awaited)."""
+        answer = await self.call(
+            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+        )
+        if "exceptionDetails" in answer:
+            raise RuntimeError(f"{expression!r} threw: {answer['exceptionDetails']}")
+        return answer["result"].get("value")
+
+    async def wait_for(self, expression: str, within: float = 10.0) -> Any:
+        """Poll until ``expression`` is truthy in the page; its value, or fail at the deadline."""
+        deadline = time.monotonic() + within
+        while True:
+            value = await self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                text = await self.evaluate("document.body.innerText")
+                raise AssertionError(f"timed out waiting for {expression!r}; page:\n{text}")
+            await asyncio.sleep(0.05)
+
+    async def screenshot(self, path: Path) -> None:
+        shot = await self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
+
+
+@asynccontextmanager
+async def chromium_page(profile_dir: Path) -> AsyncIterator[Page]:
+    """A headless Chromium with one blank tab, stopped (bounded) on the way out."""
+    port = free_port()
+    log = await asyncio.to_thread((profile_dir / "chromium.log").open, "wb")
+    process = await asyncio.create_subprocess_exec(
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile_dir}",
+        "--remote-debugging-address=127.0.0.1",
+        f"--remote-debugging-port={port}",
+        "about:blank",
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        target = await _page_target(port, process)
+        async with connect(target, max_size=64 * 1024 * 1024, open_timeout=5) as connection:
+            page = Page(connection)
+            for domain in ("Page", "Runtime", "Log"):
+                await page.call(f"{domain}.enable")
+            yield page
+    finally:
+        await _stop(process)
+        log.close()
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 5)
+        except TimeoutError:
+            process.kill()
+            await asyncio.wait_for(process.wait(), 5)
+
+
+async def _page_target(port: int, process: asyncio.subprocess.Process) -> str:
+    """The DevTools WebSocket address of the browser's first tab."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as http:
+        while time.monotonic() < deadline and process.returncode is None:
+            try:
+                targets = (await http.get("/json/list")).json()
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+                continue
+            pages = [t for t in targets if t.get("type") == "page"]
+            if pages:
+                address: str = pages[0]["webSocketDebuggerUrl"]
+                return address
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"Chromium did not open its DevTools port (exit code {process.returncode})")

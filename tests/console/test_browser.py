@@ -1,0 +1,174 @@
+"""The console in a real headless Chromium against a real ``pushgate serve``.
+
+Skipped when ``/usr/bin/chromium`` is absent. The browser signs in with the bootstrap key
+printed on first start, must show the instance id and an app created through the API, and
+then changes things through the page whose effects are checked through the API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.console.browser import CHROMIUM, Page, chromium_page, free_port
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
+)
+KEY_PATTERN = re.compile(r"pgk_[0-9a-f]{12}_[A-Za-z0-9_-]+")
+START_TIMEOUT_SECONDS = 30
+APP_NAMES = "[...document.querySelectorAll('main td:first-child a')].map(a => a.textContent)"
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    admin_key: str
+
+    def api(self) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.admin_key}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=10)
+
+
+def _wait_until_up(base: str, log: Path, process: subprocess.Popen[bytes]) -> str:
+    """The bootstrap key from the first-start output, once the server answers."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        key = KEY_PATTERN.search(log.read_text(errors="replace"))
+        try:
+            if key and httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return key.group(0)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"pushgate serve did not start:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHGATE_")}
+    env.update(
+        PUSHGATE_DATA_DIR=str(tmp_path / "data"),
+        PUSHGATE_BIND=f"127.0.0.1:{port}",
+        PYTHONUNBUFFERED="1",
+        COLUMNS="250",
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pushgate", "serve"], env=env, stdout=output, stderr=output
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            yield Served(base, _wait_until_up(base, log, process))
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+async def _sign_in(page: Page, served: Served, key: str | None = None) -> None:
+    await page.call("Page.navigate", url=f"{served.base_url}/console")
+    await page.wait_for("document.querySelector('#signin-key') !== null")
+    await page.evaluate(
+        f"document.querySelector('#signin-key').value = {json.dumps(key or served.admin_key)};"
+        "document.querySelector('#signin-form').requestSubmit(); true"
+    )
+
+
+async def test_sign_in_shows_the_instance_and_its_apps(served: Served, tmp_path: Path) -> None:
+    with served.api() as api:
+        instance = api.get("/v1/instance").json()
+        assert api.post("/v1/apps", json={"name": "shop", "description": "Web shop"}).is_success
+        assert api.post("/v1/tenants", json={"name": "acme"}).is_success
+        assert api.post("/v1/apps?tenant=acme", json={"name": "crm"}).is_success
+        made = api.post("/v1/keys", json={"name": "acme", "scopes": ["admin"], "tenant": "acme"})
+        tenant_key = made.json()["key"]
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        shown_id = await page.wait_for("document.querySelector('#instance-id')?.textContent")
+        assert shown_id == instance["instance_id"]
+        shown_name = await page.evaluate("document.querySelector('#instance-name').textContent")
+        assert shown_name == instance["instance_name"]
+        await page.wait_for(f"{APP_NAMES}.join() === 'shop'")
+        # The key is kept for this tab only: not in a cookie, not in the address.
+        stored = await page.evaluate("sessionStorage.getItem('pushgate.console.key')")
+        assert stored == served.admin_key
+        assert await page.evaluate("document.cookie") == ""
+        assert served.admin_key not in await page.evaluate("location.href")
+        await page.screenshot(tmp_path / "apps.png")
+        # Picking a tenant makes every call act in it: its apps, not the default tenant's.
+        await page.evaluate(
+            "{ const pick = document.querySelector('#tenant-picker');"
+            "pick.value = 'acme'; pick.dispatchEvent(new Event('change')); }"
+        )
+        await page.wait_for(f"{APP_NAMES}.join() === 'crm'")
+        assert await page.evaluate("sessionStorage.getItem('pushgate.console.tenant')") == "acme"
+        # A tenant's own admin key sees its tenant only, with no tenant picker.
+        await page.evaluate("document.querySelector('header button').click(); true")
+        await _sign_in(page, served, tenant_key)
+        await page.wait_for(f"{APP_NAMES}.join() === 'crm'")
+        assert await page.evaluate("document.querySelector('#tenant-picker')") is None
+        assert await page.evaluate("sessionStorage.getItem('pushgate.console.tenant')") is None
+        assert page.errors == []
+        assert page.failed_loads == []
+
+
+async def test_errors_are_shown_and_changes_reach_the_server(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as api:
+        assert api.post("/v1/apps", json={"name": "shop"}).is_success
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        # An unknown key is refused with the API's own error, and is not kept.
+        await _sign_in(page, served, "pgk_000000000000_unknown")
+        code = await page.wait_for("document.querySelector('.error-code')?.textContent")
+        assert code == "unauthenticated"
+        assert await page.evaluate("sessionStorage.length") == 0
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        # A name the API refuses: the one error shape is shown, naming the field.
+        await page.evaluate(
+            "{ const form = document.querySelector('#app-create');"
+            "form.elements.name.value = 'Not Valid'; form.requestSubmit(); }"
+        )
+        code = await page.wait_for("document.querySelector('.error-code')?.textContent")
+        assert code == "validation_failed"
+        field = await page.evaluate("document.querySelector('.error-field code').textContent")
+        assert field == "name"
+        # Web Push credentials with a generated VAPID key: the private key is shown once.
+        await page.evaluate("location.hash = '#/apps/shop'; true")
+        await page.wait_for("document.querySelector('#credentials-kind') !== null")
+        await page.evaluate(
+            "{ const pick = document.querySelector('#credentials-kind');"
+            "pick.value = 'webpush'; pick.dispatchEvent(new Event('change'));"
+            "const form = document.querySelector('#credentials-webpush');"
+            "form.elements.subject.value = 'mailto:ops@example.com';"
+            "form.elements.generate.checked = true; form.requestSubmit(); }"
+        )
+        secret = await page.wait_for("document.querySelector('.secret-value')?.value")
+        await page.wait_for("document.querySelector('.credential[data-kind=webpush]') !== null")
+        await page.screenshot(tmp_path / "credentials.png")
+        assert page.errors == []
+        assert len(page.failed_loads) == 2
+        assert "401" in page.failed_loads[0]
+        assert "422" in page.failed_loads[1]
+    with served.api() as api:
+        credentials = api.get("/v1/apps/shop/credentials").json()
+    assert [c["kind"] for c in credentials] == ["webpush"]
+    assert credentials[0]["values"]["subject"] == "mailto:ops@example.com"
+    assert secret not in json.dumps(credentials)
