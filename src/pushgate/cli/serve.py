@@ -30,6 +30,7 @@ def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
         )
         console.print(f"  [bold]{bootstrap.plaintext}[/bold]", soft_wrap=True)
     console.print(f"pushgate listening on {base}")
+    console.print(f"  console:   {base}/console")
     console.print(f"  API docs:  {base}/docs")
     console.print(f"  OpenAPI:   {base}/openapi.json")
     console.print(f"  database:  {settings.effective_database_url.split('@')[-1]}")
