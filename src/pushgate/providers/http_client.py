@@ -1,0 +1,129 @@
+"""The HTTP/1.1 side shared by the Web Push, WNS, HMS and webhook clients.
+
+One pooled ``httpx.AsyncClient`` per provider instance with explicit connect, read, write
+and pool timeouts (nothing waits forever), answers read with a size bound, and the
+translation of transport failures and ``Retry-After`` into outcomes (ARCHITECTURE §5).
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from pushgate.core.outcomes import Outcome, rejected, retry
+from pushgate.providers.options import ProviderOptions
+from pushgate.providers.retry_after import parse_retry_after
+from pushgate.providers.target_guard import CheckedTransport, PrivateTargetRefused
+
+# Error answers are short; a receiver that streams megabytes back is not read to the end.
+MAX_ANSWER_BYTES = 64 * 1024
+MAX_REASON_CHARS = 300
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A provider's answer, read in full (up to :data:`MAX_ANSWER_BYTES`)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def make_client(
+    options: ProviderOptions, *, guard_targets: bool, read_timeout: float | None = None
+) -> httpx.AsyncClient:
+    """A pooled HTTP/1.1 client; ``guard_targets`` refuses private addresses unless allowed.
+
+    Redirects are never followed: a provider that redirects is answering, not delivering
+    (providers.md §6.3), and a redirect could point a request at an internal host.
+    """
+    context = options.verify or ssl.create_default_context(cafile=options.ca_file)
+    request_timeout = read_timeout if read_timeout is not None else options.request_timeout
+    timeout = httpx.Timeout(
+        connect=options.connect_timeout,
+        read=request_timeout,
+        write=request_timeout,
+        pool=options.pool_timeout,
+    )
+    transport: httpx.AsyncBaseTransport
+    if guard_targets:
+        transport = CheckedTransport(options, context)
+    else:
+        limits = httpx.Limits(max_connections=options.max_connections)
+        transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
+    return httpx.AsyncClient(
+        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+    )
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+    request_timeout: httpx.Timeout | None = None,
+) -> Answer:
+    """POST ``content`` and read the answer, bounded; transport errors propagate."""
+    request = client.build_request(
+        "POST",
+        url,
+        content=content,
+        headers=headers,
+        timeout=request_timeout or httpx.USE_CLIENT_DEFAULT,
+    )
+    response = await client.send(request, stream=True)
+    try:
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += chunk
+            if len(body) >= MAX_ANSWER_BYTES:
+                break
+        return Answer(response.status_code, response.headers, bytes(body[:MAX_ANSWER_BYTES]))
+    finally:
+        await response.aclose()
+
+
+def retry_after(answer: Answer, now: float) -> float | None:
+    """Seconds the provider asked us to wait (``Retry-After``), or None."""
+    value = answer.headers.get("retry-after")
+    return parse_retry_after(value.encode("latin-1") if value else None, now)
+
+
+def transport_failure(exc: Exception) -> Outcome:
+    """What a failed exchange means: a refused target is permanent, the rest retryable.
+
+    A timeout or a connection lost after the request was written may mean the provider got
+    it; delivery is at least once (ARCHITECTURE §2), so it is retried, never reported sent.
+    """
+    if isinstance(exc, PrivateTargetRefused):
+        return rejected(f"target refused: {exc}")
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return retry(f"timeout: {type(exc).__name__}")
+    return retry(f"connection failed: {type(exc).__name__}: {exc}"[:MAX_REASON_CHARS])
+
+
+def short_reason(prefix: str, detail: str) -> str:
+    """``prefix: detail``, with the detail cut to a loggable length."""
+    detail = " ".join(detail.split())
+    return f"{prefix}: {detail}"[:MAX_REASON_CHARS] if detail else prefix
+
+
+def origin_of(url: str) -> str:
+    """The ASCII origin of a URL (RFC 6454 §6.2): scheme, host and a non-default port."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or port == DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"

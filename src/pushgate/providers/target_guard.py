@@ -1,0 +1,134 @@
+"""Connections that refuse targets on loopback, private and link-local addresses.
+
+A URL naming a public host can still resolve to ``127.0.0.1`` or ``169.254.169.254``, and a
+host that resolved to a public address once can answer differently a second later (DNS
+rebinding). So the check happens where the socket is opened: the host is resolved once,
+every address it resolves to is judged, and the connection goes to an address that was
+judged, never to a second lookup (ARCHITECTURE §6, providers.md §6.3 "guard against SSRF").
+TLS still verifies the certificate against the host name, which httpcore passes to
+``start_tls`` as the server name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable
+
+import httpcore
+import httpx
+
+from pushgate.providers.options import ProviderOptions, Resolver
+
+
+class PrivateTargetRefused(Exception):
+    """The target resolves to an address that private targets are not allowed to use."""
+
+
+def is_public_address(text: str) -> bool:
+    """True for globally routable unicast addresses (IPv4-mapped IPv6 judged as IPv4)."""
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, as the event loop's resolver answers."""
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def checked_addresses(
+    host: str, port: int, resolver: Resolver, *, allow_private: bool
+) -> list[str]:
+    """The addresses to connect to; refused when any of them is not public."""
+    try:
+        addresses = await resolver(host, port)
+    except OSError as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    if not addresses:
+        raise httpcore.ConnectError(f"{host} resolves to no address")
+    if not allow_private:
+        # Every address is judged: a name with one public and one private address would
+        # otherwise reach the private one whenever the resolver reorders its answer.
+        refused = [address for address in addresses if not is_public_address(address)]
+        if refused:
+            raise PrivateTargetRefused(
+                f"{host} resolves to a loopback, private or link-local address"
+            )
+    return addresses
+
+
+class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to addresses that passed :func:`checked_addresses`."""
+
+    def __init__(self, resolver: Resolver, *, allow_private: bool) -> None:
+        self.resolver = resolver
+        self.allow_private = allow_private
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await checked_addresses(
+            host, port, self.resolver, allow_private=self.allow_private
+        )
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self.inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not provider targets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+class CheckedTransport(httpx.AsyncHTTPTransport):
+    """httpx's HTTP/1.1 transport over :class:`CheckedNetworkBackend`.
+
+    httpx builds its httpcore pool without a way to pass a network backend, so the pool is
+    rebuilt here with the same settings plus the checked backend.
+    """
+
+    def __init__(self, options: ProviderOptions, ssl_context: ssl.SSLContext) -> None:
+        limits = httpx.Limits(max_connections=options.max_connections)
+        super().__init__(verify=ssl_context, limits=limits)
+        backend = CheckedNetworkBackend(
+            options.resolver or system_resolver, allow_private=options.allow_private_targets
+        )
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=backend,
+        )
