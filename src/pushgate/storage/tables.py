@@ -135,3 +135,37 @@ device_token_history = sa.Table(
     sa.Column("changed_at", sa.BigInteger, nullable=False),
     sa.Index(None, "device_id"),
 )
+
+# The ``sql`` job queue (``queue/sql.py``). Payloads are opaque bytes to the queue.
+JOB_ID = sa.String(64)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", JOB_ID, primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    # When the job became due (enqueue or retry time), as reported to workers.
+    sa.Column("due_at", sa.BigInteger, nullable=False),
+    # When a lease may take it next: ``due_at`` while waiting, the lease's expiry while
+    # leased, so one index range finds due jobs and expired leases alike.
+    sa.Column("visible_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_token", sa.String(32), nullable=True),
+    sa.Column("last_error", sa.String(1024), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "kind", "visible_at"),
+)
+
+dead_jobs = sa.Table(
+    "dead_jobs",
+    metadata,
+    sa.Column("id", JOB_ID, primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(1024), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("failed_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "kind", "failed_at"),
+)

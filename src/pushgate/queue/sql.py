@@ -1,0 +1,273 @@
+"""The ``sql`` queue: a ``jobs`` table in pushgate's own database (SQLite or PostgreSQL).
+
+One column, ``visible_at``, says when a lease may take a row: the due time while it
+waits, the lease's expiry while it is held. A lease is one statement that picks the
+earliest visible rows and stamps them with a new token and expiry, so an expired lease
+needs no sweeper: the row is simply visible again. On PostgreSQL the pick is
+``FOR UPDATE SKIP LOCKED`` (https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE),
+so concurrent workers take disjoint rows without waiting on each other; SQLite has one
+writer at a time, and the statement runs under the storage write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from itertools import groupby
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from pushgate.core.ids import now_ms
+from pushgate.queue.base import (
+    DeadJob,
+    Depth,
+    Job,
+    NewJob,
+    cut_reason,
+    kinds_tuple,
+    lease_ms,
+)
+from pushgate.queue.wakeup import CHANNEL, LocalSignals, PostgresListener
+from pushgate.storage.engine import is_postgres, write_lock
+from pushgate.storage.tables import dead_jobs
+from pushgate.storage.tables import jobs as job_rows
+
+# Rows per statement when acking by id list (well under SQLite's 32,766 variables).
+_ACK_CHUNK = 1000
+
+_LEASED_COLUMNS = (
+    job_rows.c.id,
+    job_rows.c.kind,
+    job_rows.c.payload,
+    job_rows.c.attempts,
+    job_rows.c.due_at,
+    job_rows.c.last_error,
+)
+
+
+class SqlQueue:
+    """The job queue on SQLAlchemy Core, for SQLite and PostgreSQL alike."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._signals = LocalSignals()
+        self._listener = (
+            PostgresListener(engine.url, self._signals) if is_postgres(engine) else None
+        )
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with write_lock(self.engine), self.engine.begin() as connection:
+            yield connection
+
+    async def enqueue(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
+        if not jobs:
+            return
+        now = now_ms()
+        due = now if available_at is None else available_at
+        sql, order = self._bulk_insert
+        fixed: dict[str, Any] = {"due_at": due, "visible_at": due, "created_at": now, "attempts": 0}
+        template = [fixed.get(name) for name in order]
+        at_id, at_kind, at_payload = (order.index(n) for n in ("id", "kind", "payload"))
+        rows = []
+        for job in jobs:
+            template[at_id], template[at_kind], template[at_payload] = job.id, job.kind, job.payload
+            rows.append(tuple(template))
+        kinds = {job.kind for job in jobs}
+        async with self._write() as connection:
+            await connection.exec_driver_sql(sql, rows)
+            await self._notify(connection, kinds)
+        self._signals.signal(kinds)
+
+    @functools.cached_property
+    def _bulk_insert(self) -> tuple[str, tuple[str, ...]]:
+        """The INSERT compiled once; rows go to the driver as tuples (executemany)."""
+        statement = sa.insert(job_rows).values(
+            {column.name: sa.bindparam(column.name) for column in job_rows.columns}
+        )
+        compiled = statement.compile(dialect=self.engine.dialect)
+        assert compiled.positiontup is not None
+        return compiled.string, tuple(compiled.positiontup)
+
+    async def _notify(self, connection: AsyncConnection, kinds: set[str]) -> None:
+        if self._listener is None:
+            return
+        for kind in sorted(kinds):
+            await connection.execute(sa.select(sa.func.pg_notify(CHANNEL, kind)))
+
+    async def lease(
+        self, kinds: str | Sequence[str], max_jobs: int, lease_seconds: float
+    ) -> list[Job]:
+        names = kinds_tuple(kinds)
+        now = now_ms()
+        expires = now + lease_ms(lease_seconds)
+        token = secrets.token_hex(16)
+        picked = (
+            sa.select(job_rows.c.id)
+            .where(job_rows.c.kind.in_(names), job_rows.c.visible_at <= now)
+            .order_by(job_rows.c.visible_at)
+            .limit(max_jobs)
+            .with_for_update(skip_locked=True)  # not rendered on SQLite
+        )
+        statement = (
+            sa.update(job_rows)
+            .where(job_rows.c.id.in_(picked))
+            .values(visible_at=expires, lease_token=token, attempts=job_rows.c.attempts + 1)
+            .returning(*_LEASED_COLUMNS)
+        )
+        async with self._write() as connection:
+            found = (await connection.execute(statement)).all()
+        leased = [_job(row, token, expires) for row in found]
+        leased.sort(key=lambda job: (job.available_at, job.id))
+        return leased
+
+    async def ack(self, jobs: Sequence[Job]) -> int:
+        done = 0
+        by_token = sorted(jobs, key=lambda job: job.lease_token)
+        async with self._write() as connection:
+            for token, group in groupby(by_token, key=lambda job: job.lease_token):
+                ids = [job.id for job in group]
+                for start in range(0, len(ids), _ACK_CHUNK):
+                    chunk = ids[start : start + _ACK_CHUNK]
+                    statement = sa.delete(job_rows).where(
+                        job_rows.c.lease_token == token, job_rows.c.id.in_(chunk)
+                    )
+                    done += (await connection.execute(statement)).rowcount
+        return done
+
+    async def retry_later(self, job: Job, at: int, reason: str) -> bool:
+        statement = (
+            sa.update(job_rows)
+            .where(job_rows.c.id == job.id, job_rows.c.lease_token == job.lease_token)
+            .values(due_at=at, visible_at=at, lease_token=None, last_error=cut_reason(reason))
+        )
+        async with self._write() as connection:
+            changed = (await connection.execute(statement)).rowcount == 1
+            if changed:
+                await self._notify(connection, {job.kind})
+        if changed:
+            self._signals.signal((job.kind,))
+        return changed
+
+    async def dead_letter(self, job: Job, reason: str) -> bool:
+        taken = (
+            sa.delete(job_rows)
+            .where(job_rows.c.id == job.id, job_rows.c.lease_token == job.lease_token)
+            .returning(
+                job_rows.c.kind, job_rows.c.payload, job_rows.c.attempts, job_rows.c.created_at
+            )
+        )
+        async with self._write() as connection:
+            row = (await connection.execute(taken)).first()
+            if row is None:
+                return False
+            # A job id that died before (then enqueued again) keeps only its last death.
+            await connection.execute(sa.delete(dead_jobs).where(dead_jobs.c.id == job.id))
+            await connection.execute(
+                sa.insert(dead_jobs).values(
+                    id=job.id,
+                    kind=row.kind,
+                    payload=row.payload,
+                    attempts=row.attempts,
+                    reason=cut_reason(reason),
+                    created_at=row.created_at,
+                    failed_at=now_ms(),
+                )
+            )
+        return True
+
+    async def extend(self, job: Job, lease_seconds: float) -> Job | None:
+        expires = now_ms() + lease_ms(lease_seconds)
+        statement = (
+            sa.update(job_rows)
+            .where(job_rows.c.id == job.id, job_rows.c.lease_token == job.lease_token)
+            .values(visible_at=expires)
+        )
+        async with self._write() as connection:
+            if (await connection.execute(statement)).rowcount != 1:
+                return None
+        return replace(job, lease_expires_at=expires)
+
+    async def dead_letters(self, kind: str, limit: int = 100) -> list[DeadJob]:
+        query = (
+            sa.select(dead_jobs)
+            .where(dead_jobs.c.kind == kind)
+            .order_by(dead_jobs.c.failed_at.desc(), dead_jobs.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(query)).all()
+        return [
+            DeadJob(r.id, r.kind, bytes(r.payload), r.attempts, r.reason, r.failed_at)
+            for r in found
+        ]
+
+    async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
+        now = now_ms()
+        waiting = job_rows.c.visible_at > now
+        live = sa.select(
+            job_rows.c.kind,
+            sa.func.sum(sa.case((job_rows.c.visible_at <= now, 1), else_=0)),
+            sa.func.sum(sa.case((waiting & job_rows.c.lease_token.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((waiting & job_rows.c.lease_token.is_not(None), 1), else_=0)),
+        ).group_by(job_rows.c.kind)
+        dead = sa.select(dead_jobs.c.kind, sa.func.count()).group_by(dead_jobs.c.kind)
+        if kinds is not None:
+            live = live.where(job_rows.c.kind.in_(kinds))
+            dead = dead.where(dead_jobs.c.kind.in_(kinds))
+        counts: dict[str, Depth] = {kind: Depth() for kind in kinds or ()}
+        async with self.engine.connect() as connection:
+            for kind, ready, delayed, leased in (await connection.execute(live)).all():
+                counts[kind] = Depth(int(ready), int(delayed), int(leased))
+            for kind, count in (await connection.execute(dead)).all():
+                counts[kind] = replace(counts.get(kind, Depth()), dead=int(count))
+        return counts
+
+    async def wait(self, kinds: str | Sequence[str], max_wait: float) -> bool:
+        names = kinds_tuple(kinds)
+        if self._listener is not None:
+            await self._listener.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while True:
+            # Subscribe before looking, so an enqueue between the look and the sleep
+            # still sets the event.
+            event = self._signals.subscribe(names)
+            try:
+                next_visible = await self._next_visible(names)
+                now = now_ms()
+                if next_visible is not None and next_visible <= now:
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                if next_visible is not None:
+                    remaining = min(remaining, (next_visible - now) / 1000)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(remaining):
+                        await event.wait()
+            finally:
+                self._signals.unsubscribe(event, names)
+
+    async def _next_visible(self, names: tuple[str, ...]) -> int | None:
+        """The earliest time a lease could take a job of ``names`` (due or expiring)."""
+        query = sa.select(sa.func.min(job_rows.c.visible_at)).where(job_rows.c.kind.in_(names))
+        async with self.engine.connect() as connection:
+            value: Any = (await connection.execute(query)).scalar()
+        return None if value is None else int(value)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+
+
+def _job(row: Sequence[Any], token: str, expires: int) -> Job:
+    # Positional: attribute access on rows costs more than the rest of this per job.
+    job_id, kind, payload, attempts, due_at, last_error = row
+    return Job(job_id, kind, bytes(payload), attempts, due_at, token, expires, last_error)
