@@ -47,6 +47,21 @@ class Settings(BaseModel):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    queue_url: str = Field(
+        default="sql",
+        description="`sql` (jobs in the database) or a redis:// URL (Redis Streams).",
+    )
+    retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Undelivered notifications are kept this long."
+    )
+    default_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200)
+    max_ttl_seconds: int = Field(default=2_419_200, ge=0, le=2_419_200)
+    provider_ca_file: Path | None = Field(
+        default=None,
+        description="Extra CA bundle trusted for provider connections (the simulators' CA).",
+    )
+    worker_concurrency: int = Field(default=4, ge=1, le=256)
+    send_batch_size: int = Field(default=500, ge=1, le=5000)
     allow_private_targets: bool = Field(
         default=False,
         description="Allow webhook, WNS and Web Push targets on loopback/private addresses "
@@ -68,6 +83,13 @@ class Settings(BaseModel):
             return None
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("expected sqlite+aiosqlite://… or postgresql+asyncpg://…")
+        return value
+
+    @field_validator("queue_url")
+    @classmethod
+    def _check_queue_url(cls, value: str) -> str:
+        if value != "sql" and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected sql or a redis:// URL")
         return value
 
     @field_validator("instance_name")

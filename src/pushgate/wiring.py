@@ -1,8 +1,9 @@
-"""Turns settings into concrete storage and services; the only module that sees them all."""
+"""Turns settings into concrete storage, queue, providers and services; the only module
+that sees them all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,11 +11,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pushgate.config import Settings, load_or_create_secret_key
 from pushgate.core.access import Access, CreatedKey
 from pushgate.core.registry import Registry
+from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
+from pushgate.core.sending import NotificationService
+from pushgate.delivery.fanout import Fanout
+from pushgate.delivery.jobs import FanoutStarter
+from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.providers import ProviderCache
+from pushgate.delivery.sender import Sender
+from pushgate.delivery.worker import Worker
+from pushgate.providers.options import ProviderOptions
+from pushgate.queue import queue_from_url
+from pushgate.queue.base import Queue
 from pushgate.storage import migrate
 from pushgate.storage.accounts import AccountStore
 from pushgate.storage.engine import create_engine
+from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.people import PeopleStore
+
+DAY_MS = 24 * 3600 * 1000
+FANOUT_PAGE = 2000
 
 
 @dataclass
@@ -27,8 +43,14 @@ class Services:
     registry: Registry
     accounts: AccountStore
     people: PeopleStore
+    notifications: NotificationStore
+    sending: NotificationService
+    queue: Queue
+    box: SecretBox
+    metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
 
     async def close(self) -> None:
+        await self.queue.close()
         await self.engine.dispose()
 
     async def is_database_ready(self) -> tuple[bool, str]:
@@ -48,12 +70,69 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         await migrate.upgrade(engine)
     accounts = AccountStore(engine)
     people = PeopleStore(engine)
+    notifications = NotificationStore(engine)
     box = SecretBox(load_or_create_secret_key(settings))
     access = Access(accounts)
     registry = Registry(accounts, people, box, allow_private_targets=settings.allow_private_targets)
+    queue = queue_from_url(settings.queue_url, engine)
+    sending = NotificationService(
+        notifications,
+        registry,
+        FanoutStarter(queue),
+        default_ttl=settings.default_ttl_seconds,
+        max_ttl=settings.max_ttl_seconds,
+    )
     await access.ensure_default_tenant()
     await access.instance_id()
-    return Services(settings, engine, access, registry, accounts, people)
+    return Services(
+        settings, engine, access, registry, accounts, people, notifications, sending, queue, box
+    )
+
+
+class WorkerHandle:
+    """A worker and the provider clients it keeps open."""
+
+    def __init__(self, worker: Worker, providers: ProviderCache) -> None:
+        self.worker = worker
+        self.providers = providers
+
+    async def close(self) -> None:
+        await self.providers.close()
+
+
+def build_worker(services: Services) -> WorkerHandle:
+    """A delivery worker over the same storage, queue and metrics as ``services``."""
+    settings = services.settings
+    options = ProviderOptions(
+        allow_private_targets=settings.allow_private_targets,
+        ca_file=str(settings.provider_ca_file) if settings.provider_ca_file else None,
+    )
+    providers = ProviderCache(services.accounts, services.box, options)
+    retention_ms = settings.retention_days * DAY_MS
+    fanout = Fanout(
+        services.notifications,
+        services.queue,
+        page_size=FANOUT_PAGE,
+        batch_size=settings.send_batch_size,
+    )
+    sender = Sender(
+        services.notifications,
+        providers,
+        services.queue,
+        services.metrics,
+        policy=RetryPolicy(),
+        retention_ms=retention_ms,
+    )
+    worker = Worker(
+        services.queue,
+        services.notifications,
+        fanout,
+        sender,
+        services.metrics,
+        concurrency=settings.worker_concurrency,
+        retention_ms=retention_ms,
+    )
+    return WorkerHandle(worker, providers)
 
 
 async def first_start(services: Services) -> CreatedKey | None:

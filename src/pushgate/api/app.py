@@ -8,7 +8,7 @@ from starlette.types import ASGIApp
 from pushgate import __version__
 from pushgate.api import errors
 from pushgate.api.limits import BodyLimit
-from pushgate.api.routes import apps, devices, ops, tenants, users
+from pushgate.api.routes import apps, devices, notifications, ops, tenants, users
 from pushgate.console import routes as console
 from pushgate.wiring import Services
 
@@ -25,7 +25,7 @@ def create_app(services: Services) -> ASGIApp:
     api.state.services = services
     errors.install(api)
     api.include_router(ops.router)
-    for module in (tenants, apps, users, devices):
+    for module in (tenants, apps, users, devices, notifications):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     api.include_router(console.router)
     return BodyLimit(api, services.settings.max_body_bytes)

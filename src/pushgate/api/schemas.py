@@ -205,3 +205,42 @@ class ErrorOut(BaseModel):
     """The one shape of every error answer."""
 
     error: ErrorDetail
+
+
+class NotificationAccepted(BaseModel):
+    id: str
+    state: str
+    targeted: int = Field(description="Active devices the audience named when accepted.")
+    created: bool = Field(description="False when an earlier request with the same key answered.")
+    send_at: str | None
+    expires_at: str | None
+
+
+class NotificationOut(BaseModel):
+    id: str
+    app_id: str
+    state: str
+    targeted: int
+    fanout_done: bool
+    audience: dict[str, Any]
+    content: dict[str, Any]
+    idempotency_key: str | None
+    send_at: str | None
+    expires_at: str | None
+    created_at: str | None
+    updated_at: str | None
+    deliveries: dict[str, int] = Field(description="Delivery counts by state.")
+    by_provider: dict[str, dict[str, int]] = Field(description="Counts by provider and state.")
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    device_id: str
+    provider: str
+    state: str
+    attempts: int
+    next_attempt_at: str | None
+    reason: str | None
+    status: int | None
+    provider_message_id: str | None
+    updated_at: str | None

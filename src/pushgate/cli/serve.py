@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -18,7 +21,7 @@ from pushgate.cli.runtime import (
 from pushgate.config import Settings
 from pushgate.core.access import CreatedKey
 from pushgate.storage import migrate as migrations
-from pushgate.wiring import Services, build_services, first_start
+from pushgate.wiring import Services, build_services, build_worker, first_start
 
 
 def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
@@ -36,10 +39,15 @@ def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
     console.print(f"  database:  {settings.effective_database_url.split('@')[-1]}")
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, with_worker: bool) -> None:
     services = await build_services(settings)
+    stop = asyncio.Event()
+    handle = build_worker(services) if with_worker else None
+    worker = asyncio.create_task(handle.worker.run(stop)) if handle else None
     try:
         _announce(settings, await first_start(services))
+        if handle is None:
+            console.print("  worker:    off (run `pushgate worker` beside this server)")
         config = uvicorn.Config(
             create_app(services),
             host=settings.host,
@@ -50,19 +58,55 @@ async def _serve(settings: Settings) -> None:
         )
         await uvicorn.Server(config).serve()
     finally:
+        stop.set()
+        if worker is not None:
+            await worker
+        if handle is not None:
+            await handle.close()
         await services.close()
 
 
-def serve(config: ConfigOption = None) -> None:
-    """Migrate the database and run the API server."""
-    settings = settings_or_exit(config)
-    configure_logging(settings)
+def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
-
-        uvloop.run(_serve(settings))
     except ImportError:
-        asyncio.run(_serve(settings))
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+def serve(
+    config: ConfigOption = None,
+    worker: Annotated[
+        bool, typer.Option(help="Also run a delivery worker in this process (embedded mode).")
+    ] = True,
+) -> None:
+    """Migrate the database and run the API server (and, by default, a worker)."""
+    settings = settings_or_exit(config)
+    configure_logging(settings)
+    _run(_serve(settings, worker))
+
+
+async def _work(settings: Settings) -> None:
+    services = await build_services(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    handle = build_worker(services)
+    console.print(f"pushgate worker running (queue: {settings.queue_url.split('@')[-1]})")
+    try:
+        await handle.worker.run(stop)
+    finally:
+        await handle.close()
+        await services.close()
+
+
+def worker(config: ConfigOption = None) -> None:
+    """Run a delivery worker only (scale mode: any number beside `serve --no-worker`)."""
+    settings = settings_or_exit(config)
+    configure_logging(settings)
+    _run(_work(settings))
 
 
 def migrate(config: ConfigOption = None) -> None:
@@ -77,4 +121,5 @@ def migrate(config: ConfigOption = None) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(worker)
     app.command()(migrate)

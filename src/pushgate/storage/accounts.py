@@ -188,6 +188,17 @@ class AccountStore(BaseStore):
         query = sa.select(credentials).where(credentials.c.app_id == app_id).order_by("kind")
         return [rows.credential(r) for r in await self.fetch_all(query)]
 
+    async def credential_pause(self, app_id: str, kind: str) -> str | None:
+        """Why sending with these credentials is paused, or None when it is not."""
+        row = await self.fetch_one(
+            sa.select(credentials.c.paused_reason, credentials.c.paused_at).where(
+                credentials.c.app_id == app_id, credentials.c.kind == kind
+            )
+        )
+        if row is None or row.paused_at is None:
+            return None
+        return str(row.paused_reason or "paused")
+
     async def delete_credential(self, app_id: str, kind: str) -> bool:
         async with self.begin() as connection:
             where = (credentials.c.app_id == app_id) & (credentials.c.kind == kind)

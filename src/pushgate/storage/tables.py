@@ -73,6 +73,9 @@ credentials = sa.Table(
     sa.Column("fingerprints", JSON, nullable=False),
     sa.Column("sealed", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # Set when the provider refused these credentials: sending waits until they are fixed.
+    sa.Column("paused_at", sa.BigInteger, nullable=True),
+    sa.Column("paused_reason", sa.String(512), nullable=True),
 )
 
 users = sa.Table(
@@ -168,4 +171,52 @@ dead_jobs = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("failed_at", sa.BigInteger, nullable=False),
     sa.Index(None, "kind", "failed_at"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("idempotency_key", sa.String(256), nullable=True),
+    sa.Column("audience", JSON, nullable=False),
+    # Everything the devices are sent (title, body, data, locales, overrides, …).
+    sa.Column("content", JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("targeted", sa.Integer, nullable=False),
+    sa.Column("fanout_done", sa.Boolean, nullable=False),
+    sa.Column("send_at", sa.BigInteger, nullable=True),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "idempotency_key"),
+    sa.Index(None, "app_id", "created_at"),
+    sa.Index(None, "created_at"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    # Stable across retries: it is the apns-id / webhook-id the receiver sees.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column(
+        "notification_id",
+        ID,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("device_id", ID, sa.ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=True),
+    sa.Column("reason", sa.String(512), nullable=True),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("provider_message_id", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("notification_id", "device_id"),
+    sa.Index(None, "notification_id", "state"),
 )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pushgate import __version__
 from pushgate.api.deps import CallerDep, ServicesDep
@@ -36,3 +37,9 @@ async def instance(svc: ServicesDep, _: CallerDep) -> InstanceOut:
         instance_name=svc.settings.effective_instance_name,
         version=__version__,
     )
+
+
+@router.get("/metrics", tags=["operations"], include_in_schema=False)
+async def metrics(svc: ServicesDep) -> Response:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,119 @@
+"""Sending notifications and following what became of them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response
+
+from pushgate.api.deps import After, CallerDep, Limit, ServicesDep, TenantDep
+from pushgate.api.schemas import (
+    DeliveryOut,
+    NotificationAccepted,
+    NotificationOut,
+    Page,
+    iso,
+)
+from pushgate.core.notification_input import NotificationInput
+from pushgate.core.notifications import DeliveryRecord, DeliveryState
+from pushgate.core.sending import Status
+
+router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+NotificationId = Annotated[str, Path(max_length=64)]
+
+
+def _status(status: Status) -> NotificationOut:
+    item = status.notification
+    return NotificationOut(
+        id=item.id,
+        app_id=item.app_id,
+        state=item.state.value,
+        targeted=item.targeted,
+        fanout_done=item.fanout_done,
+        audience=item.audience,
+        content=item.content,
+        idempotency_key=item.idempotency_key,
+        send_at=iso(item.send_at),
+        expires_at=iso(item.expires_at),
+        created_at=iso(item.created_at),
+        updated_at=iso(item.updated_at),
+        deliveries=status.by_state,
+        by_provider=status.by_provider,
+    )
+
+
+def _delivery(item: DeliveryRecord) -> DeliveryOut:
+    return DeliveryOut(
+        id=item.id,
+        device_id=item.device.id,
+        provider=item.device.provider.value,
+        state=item.state.value,
+        attempts=item.attempts,
+        next_attempt_at=iso(item.next_attempt_at),
+        reason=item.reason,
+        status=item.status,
+        provider_message_id=item.provider_message_id,
+        updated_at=iso(item.updated_at),
+    )
+
+
+@router.post("", status_code=202)
+async def send(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    body: NotificationInput,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=256, description="Repeats within 24 h return the first notification."),
+    ] = None,
+) -> NotificationAccepted:
+    """Accept a notification: stored durably, then fanned out and sent by the workers."""
+    if idempotency_key and not body.idempotency_key:
+        body = body.model_copy(update={"idempotency_key": idempotency_key})
+    accepted = await svc.sending.accept(who, tenant, body)
+    if accepted.created:
+        svc.metrics.accepted.inc()
+    else:
+        response.status_code = 200
+    item = accepted.notification
+    return NotificationAccepted(
+        id=item.id,
+        state=item.state.value,
+        targeted=item.targeted,
+        created=accepted.created,
+        send_at=iso(item.send_at),
+        expires_at=iso(item.expires_at),
+    )
+
+
+@router.get("/{notification_id}")
+async def read(
+    svc: ServicesDep, who: CallerDep, tenant: TenantDep, notification_id: NotificationId
+) -> NotificationOut:
+    """State and delivery counts per outcome and per provider."""
+    return _status(await svc.sending.status(who, tenant, notification_id))
+
+
+@router.get("/{notification_id}/deliveries")
+async def deliveries(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    notification_id: NotificationId,
+    state: Annotated[DeliveryState | None, Query(description="Only this outcome.")] = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> Page[DeliveryOut]:
+    found = await svc.sending.deliveries(who, tenant, notification_id, state, after, limit)
+    following = found[-1].id if len(found) == limit else None
+    return Page[DeliveryOut](items=[_delivery(d) for d in found], next=following)
+
+
+@router.delete("/{notification_id}")
+async def cancel(
+    svc: ServicesDep, who: CallerDep, tenant: TenantDep, notification_id: NotificationId
+) -> NotificationOut:
+    """Cancel what is not yet sent."""
+    return _status(await svc.sending.cancel(who, tenant, notification_id))

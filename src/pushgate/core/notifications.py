@@ -1,0 +1,77 @@
+"""Notification and delivery values, and their states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pushgate.core.models import Device
+
+
+class NotificationState(StrEnum):
+    SCHEDULED = "scheduled"  # send_at is in the future
+    SENDING = "sending"  # fan-out or deliveries under way
+    COMPLETED = "completed"  # every delivery reached a final state
+    EXPIRED = "expired"  # its time ran out with deliveries undone
+    CANCELED = "canceled"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # rejected by the provider (bad request, too large)
+    INVALID = "invalid"  # the token is dead; the device was invalidated
+    EXPIRED = "expired"  # TTL or retention ran out before it could be sent
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not DeliveryState.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    id: str
+    tenant_id: str
+    app_id: str
+    idempotency_key: str | None
+    audience: dict[str, Any]
+    content: dict[str, Any]
+    state: NotificationState
+    targeted: int
+    fanout_done: bool
+    send_at: int | None
+    expires_at: int
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One stored delivery and the device it goes to."""
+
+    id: str
+    notification_id: str
+    device: Device
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: int | None
+    reason: str | None
+    status: int | None
+    provider_message_id: str | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What a send attempt decided for one delivery, to be written back."""
+
+    delivery_id: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: int | None = None
+    reason: str | None = None
+    status: int | None = None
+    provider_message_id: str | None = None

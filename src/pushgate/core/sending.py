@@ -1,0 +1,157 @@
+"""Accepting notifications: validate, store durably, hand the fan-out to the queue.
+
+The API answers 202 only after the notification is in storage and its fan-out job is
+queued; workers do the rest (``pushgate.delivery``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pushgate.core.access import Caller
+from pushgate.core.ids import new_id, now_ms
+from pushgate.core.models import Scope, Tenant
+from pushgate.core.notification_input import NotificationInput
+from pushgate.core.notifications import (
+    DeliveryRecord,
+    DeliveryState,
+    Notification,
+    NotificationState,
+)
+from pushgate.core.ports import NotificationStorePort
+from pushgate.core.registry import MAX_PAGE, Registry
+from pushgate.errors import Conflict, InvalidInput, NotFound
+
+IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
+_NOT_CONTENT = {"app", "audience", "idempotency_key", "send_at", "ttl"}
+
+# Queues the fan-out of a notification at a time (epoch ms); provided by the delivery part.
+StartFanout = Callable[[str, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    notification: Notification
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    notification: Notification
+    by_state: dict[str, int]
+    by_provider: dict[str, dict[str, int]]
+
+
+class NotificationService:
+    """Send, read, list deliveries of, and cancel notifications."""
+
+    def __init__(
+        self,
+        store: NotificationStorePort,
+        registry: Registry,
+        start_fanout: StartFanout,
+        *,
+        default_ttl: int,
+        max_ttl: int,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.start_fanout = start_fanout
+        self.default_ttl = default_ttl
+        self.max_ttl = max_ttl
+
+    async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
+        caller.require(Scope.SEND)
+        app = await self.registry.app(tenant, data.app)
+        if data.idempotency_key:
+            earlier = await self._earlier(tenant, data.idempotency_key)
+            if earlier is not None:
+                return Accepted(earlier, False)
+        now = now_ms()
+        send_at = int(data.send_at.timestamp() * 1000) if data.send_at else None
+        start = max(now, send_at or now)
+        ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
+        targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
+        notification = Notification(
+            id=new_id(),
+            tenant_id=tenant.id,
+            app_id=app.id,
+            idempotency_key=data.idempotency_key,
+            audience=data.audience.model_dump(mode="json", exclude_defaults=True),
+            content=data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True),
+            state=NotificationState.SCHEDULED if start > now else NotificationState.SENDING,
+            targeted=targeted,
+            fanout_done=False,
+            send_at=send_at,
+            expires_at=start + ttl * 1000,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            await self.store.insert_notification(notification)
+        except Conflict:
+            # The same key raced in from another request: answer with the one stored.
+            earlier = await self._earlier(tenant, data.idempotency_key or "")
+            if earlier is None:
+                raise
+            return Accepted(earlier, False)
+        await self.start_fanout(notification.id, start)
+        return Accepted(notification, True)
+
+    async def _earlier(self, tenant: Tenant, key: str) -> Notification | None:
+        found = await self.store.by_idempotency_key(tenant.id, key)
+        if found is None:
+            return None
+        if now_ms() - found.created_at < IDEMPOTENCY_WINDOW_MS:
+            return found
+        await self.store.release_idempotency_key(found.id)  # the key may be used again
+        return None
+
+    async def notification(
+        self, caller: Caller, tenant: Tenant, notification_id: str
+    ) -> Notification:
+        caller.require(Scope.SEND)
+        found = await self.store.notification(notification_id, tenant.id)
+        if found is None:
+            raise NotFound(
+                f"notification {notification_id!r} not found",
+                details={"notification": notification_id},
+            )
+        return found
+
+    async def status(self, caller: Caller, tenant: Tenant, notification_id: str) -> Status:
+        notification = await self.notification(caller, tenant, notification_id)
+        by_state: dict[str, int] = {state.value: 0 for state in DeliveryState}
+        by_provider: dict[str, dict[str, int]] = {}
+        for provider, state, count in await self.store.counts(notification.id):
+            by_state[state] = by_state.get(state, 0) + count
+            by_provider.setdefault(provider, {})[state] = count
+        return Status(notification, by_state, by_provider)
+
+    async def deliveries(
+        self,
+        caller: Caller,
+        tenant: Tenant,
+        notification_id: str,
+        state: DeliveryState | None,
+        after: str | None,
+        limit: int,
+    ) -> list[DeliveryRecord]:
+        notification = await self.notification(caller, tenant, notification_id)
+        return await self.store.list_deliveries(
+            notification.id, state.value if state else None, after, min(limit, MAX_PAGE)
+        )
+
+    async def cancel(self, caller: Caller, tenant: Tenant, notification_id: str) -> Status:
+        """Cancel what is not yet sent; deliveries already handed to a provider stand."""
+        notification = await self.notification(caller, tenant, notification_id)
+        if notification.state in (NotificationState.COMPLETED, NotificationState.EXPIRED):
+            raise InvalidInput(
+                f"notification is already {notification.state.value}",
+                details={"state": notification.state.value},
+            )
+        at = now_ms()
+        await self.store.set_state(notification.id, NotificationState.CANCELED, at)
+        await self.store.finish_pending(notification.id, DeliveryState.CANCELED, "canceled", at)
+        return await self.status(caller, tenant, notification_id)

@@ -1,0 +1,1 @@
+"""Workers: fan notifications out into deliveries, send them, apply the outcomes."""

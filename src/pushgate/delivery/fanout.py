@@ -1,0 +1,65 @@
+"""Fan-out: a notification's audience, page by page, into deliveries and send jobs.
+
+Pages are read in device-id order, so the audience is never held in memory, and each
+page's send jobs are queued before the next page is read: a big broadcast starts
+sending while the fan-out goes on. Running a page twice (a worker died after writing
+it) adds no deliveries twice: existing ones are kept, and only pending ones are queued.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pushgate.core.ids import now_ms
+from pushgate.core.notification_input import Audience
+from pushgate.core.notifications import DeliveryState, NotificationState
+from pushgate.core.ports import NotificationStorePort
+from pushgate.delivery.jobs import FanoutJob, SendJob, batches, fanout_job, send_job
+from pushgate.queue.base import NewJob, Queue
+
+
+class Fanout:
+    def __init__(
+        self, store: NotificationStorePort, queue: Queue, *, page_size: int, batch_size: int
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.page_size = page_size
+        self.batch_size = batch_size
+
+    async def run(self, job: FanoutJob) -> None:
+        notification = await self.store.notification(job.notification_id)
+        if notification is None or notification.state in (
+            NotificationState.CANCELED,
+            NotificationState.EXPIRED,
+            NotificationState.COMPLETED,
+        ):
+            return
+        now = now_ms()
+        if notification.expires_at <= now:
+            await self.store.finish_pending(
+                notification.id, DeliveryState.EXPIRED, "ttl expired", now
+            )
+            await self.store.set_state(notification.id, NotificationState.EXPIRED, now)
+            return
+        if notification.state is NotificationState.SCHEDULED:
+            await self.store.set_state(notification.id, NotificationState.SENDING, now)
+        audience = Audience.model_validate(notification.audience)
+        page = await self.store.audience_page(
+            audience, notification.tenant_id, notification.app_id, job.after, self.page_size
+        )
+        pending = await self.store.add_deliveries(notification.id, page, now)
+        by_provider: dict[str, list[str]] = defaultdict(list)
+        for delivery_id, device in pending:
+            by_provider[device.provider.value].append(delivery_id)
+        jobs: list[NewJob] = [
+            send_job(SendJob(notification.id, chunk))
+            for ids in by_provider.values()
+            for chunk in batches(ids, self.batch_size)
+        ]
+        if len(page) == self.page_size:
+            jobs.append(fanout_job(FanoutJob(notification.id, page[-1].id)))
+        await self.queue.enqueue(jobs)
+        if len(page) < self.page_size:
+            await self.store.finish_fanout(notification.id, now)
+            await self.store.complete_if_done(notification.id, now)

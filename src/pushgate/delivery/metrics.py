@@ -1,0 +1,72 @@
+"""Prometheus metrics of sending, on a registry of their own (one per process)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class DeliveryMetrics:
+    """Counters and histograms the API, workers and ``/metrics`` share."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.accepted = Counter(
+            "pushgate_notifications_accepted_total",
+            "Notifications accepted for sending.",
+            registry=self.registry,
+        )
+        self._outcomes = Counter(
+            "pushgate_deliveries_total",
+            "Delivery attempts by provider and outcome.",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+        self._retries = Counter(
+            "pushgate_delivery_retries_total",
+            "Deliveries planned for another attempt.",
+            ["provider"],
+            registry=self.registry,
+        )
+        self._invalidated = Counter(
+            "pushgate_tokens_invalidated_total",
+            "Devices invalidated because the provider reported the token dead.",
+            ["provider"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "pushgate_send_batch_seconds",
+            "Time for one batch to come back from a provider.",
+            ["provider"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "pushgate_queue_jobs",
+            "Jobs in the queue by kind and state.",
+            ["kind", "state"],
+            registry=self.registry,
+        )
+
+    def outcomes(self, provider: str, outcome: str, count: int) -> None:
+        if count:
+            self._outcomes.labels(provider, outcome).inc(count)
+
+    def retries(self, provider: str, count: int) -> None:
+        if count:
+            self._retries.labels(provider).inc(count)
+
+    def invalidated(self, provider: str, count: int) -> None:
+        if count:
+            self._invalidated.labels(provider).inc(count)
+
+    @contextmanager
+    def timing(self, provider: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._latency.labels(provider).observe(time.perf_counter() - started)

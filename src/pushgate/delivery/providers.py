@@ -1,0 +1,61 @@
+"""Provider clients per app and kind, built from stored credentials and kept warm.
+
+A client holds pooled connections and cached auth tokens, so it is built once and reused
+until the credentials change (their ``updated_at`` is part of the key) and then closed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pushgate.core.credentials import decode_secret
+from pushgate.core.ports import AccountStorePort
+from pushgate.core.secretbox import SecretBox
+from pushgate.providers.base import Provider, ProviderCredentials
+from pushgate.providers.options import ProviderOptions
+from pushgate.providers.registry import build_provider
+
+log = logging.getLogger(__name__)
+
+
+class ProviderCache:
+    """``get(app_id, kind)`` → a live provider, or None when the app has no such credentials."""
+
+    def __init__(
+        self, accounts: AccountStorePort, box: SecretBox, options: ProviderOptions
+    ) -> None:
+        self.accounts = accounts
+        self.box = box
+        self.options = options
+        self._live: dict[tuple[str, str], tuple[int, Provider]] = {}
+
+    async def get(self, app_id: str, kind: str) -> tuple[Provider | None, str | None]:
+        """The provider and, when its credentials are paused, the pause reason."""
+        stored = {c.kind: c for c in await self.accounts.list_credentials(app_id)}
+        found = stored.get(kind)
+        if found is None:
+            return None, None
+        paused = await self.accounts.credential_pause(app_id, kind)
+        key = (app_id, kind)
+        live = self._live.get(key)
+        if live is not None and live[0] == found.updated_at:
+            return live[1], paused
+        if live is not None:
+            await self._close(live[1])
+        secret = decode_secret(self.box.open(found.sealed, f"app:{app_id}:{kind}".encode()))
+        provider = build_provider(
+            ProviderCredentials(app_id, kind, dict(found.public), secret), self.options
+        )
+        self._live[key] = (found.updated_at, provider)
+        return provider, paused
+
+    async def _close(self, provider: Provider) -> None:
+        try:
+            await provider.close()
+        except Exception:  # a failing close must not stop sending
+            log.exception("closing a provider client failed")
+
+    async def close(self) -> None:
+        for _, provider in self._live.values():
+            await self._close(provider)
+        self._live.clear()

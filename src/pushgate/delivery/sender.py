@@ -1,0 +1,170 @@
+"""Sending one batch: render, call the provider, write each outcome back.
+
+Outcome rules (ARCHITECTURE.md §5): ``sent`` is final; ``invalid_token`` fails the
+delivery and invalidates the device at once; ``rejected`` fails it; ``retry`` plans the
+next attempt with the retry policy (never past the notification's expiry or the
+retention window) or expires it; ``auth_failed`` pauses the app's credentials and puts the
+whole batch back untouched, to be sent once the credentials are fixed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from pushgate.core.ids import now_ms
+from pushgate.core.notifications import (
+    DeliveryRecord,
+    DeliveryResult,
+    DeliveryState,
+    Notification,
+    NotificationState,
+)
+from pushgate.core.outcomes import Outcome, OutcomeKind
+from pushgate.core.ports import NotificationStorePort
+from pushgate.core.rendering import render
+from pushgate.core.retry import RetryPolicy
+from pushgate.delivery.jobs import SendJob, send_job
+from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.providers import ProviderCache
+from pushgate.providers.base import Delivery
+from pushgate.queue.base import Queue
+
+PAUSED_RECHECK_SECONDS = 30.0
+
+
+class Postpone(Exception):
+    """Put the job back untouched and look again after ``delay`` seconds."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = delay
+        self.reason = reason
+
+
+class Sender:
+    def __init__(
+        self,
+        store: NotificationStorePort,
+        providers: ProviderCache,
+        queue: Queue,
+        metrics: DeliveryMetrics,
+        *,
+        policy: RetryPolicy,
+        retention_ms: int,
+    ) -> None:
+        self.store = store
+        self.providers = providers
+        self.queue = queue
+        self.metrics = metrics
+        self.policy = policy
+        self.retention_ms = retention_ms
+
+    async def run(self, job: SendJob) -> None:
+        notification = await self.store.notification(job.notification_id)
+        if notification is None or notification.state is NotificationState.CANCELED:
+            return
+        records = await self.store.pending_batch(job.delivery_ids)
+        if records:
+            await self._send(notification, records)
+        await self.store.complete_if_done(notification.id, now_ms())
+
+    async def _send(self, notification: Notification, records: Sequence[DeliveryRecord]) -> None:
+        now = now_ms()
+        if notification.expires_at <= now:
+            await self.store.finish_pending(
+                notification.id, DeliveryState.EXPIRED, "ttl expired", now
+            )
+            await self.store.set_state(notification.id, NotificationState.EXPIRED, now)
+            return
+        kind = records[0].device.provider.value
+        provider, paused = await self.providers.get(notification.app_id, kind)
+        if provider is None:
+            reason = f"the app has no {kind} credentials"
+            results = [
+                DeliveryResult(r.id, DeliveryState.FAILED, r.attempts, reason=reason)
+                for r in records
+            ]
+            await self.store.write_results(results, now)
+            self.metrics.outcomes(kind, "rejected", len(results))
+            return
+        if paused is not None:
+            raise Postpone(PAUSED_RECHECK_SECONDS, f"{kind} credentials paused: {paused}")
+        batch = [
+            Delivery(
+                r.id, r.device, render(notification.content, r.device), notification.expires_at
+            )
+            for r in records
+        ]
+        with self.metrics.timing(kind):
+            outcomes = await provider.send(batch)
+        await self._apply(notification, kind, records, outcomes)
+
+    async def _apply(
+        self,
+        notification: Notification,
+        kind: str,
+        records: Sequence[DeliveryRecord],
+        outcomes: Sequence[Outcome],
+    ) -> None:
+        now = now_ms()
+        deadline = min(notification.expires_at, notification.created_at + self.retention_ms)
+        results: list[DeliveryResult] = []
+        dead: list[tuple[str, str, int]] = []
+        later: dict[int, list[str]] = defaultdict(list)
+        refused: Outcome | None = None
+        for record, outcome in zip(records, outcomes, strict=True):
+            self.metrics.outcomes(kind, outcome.kind.value, 1)
+            attempt = record.attempts + 1
+            if outcome.kind is OutcomeKind.AUTH_FAILED:
+                refused = outcome
+                continue
+            if outcome.kind is OutcomeKind.SENT:
+                results.append(
+                    DeliveryResult(
+                        record.id,
+                        DeliveryState.SENT,
+                        attempt,
+                        status=outcome.status,
+                        provider_message_id=outcome.provider_message_id,
+                    )
+                )
+            elif outcome.kind is OutcomeKind.INVALID_TOKEN:
+                results.append(self._final(record, DeliveryState.INVALID, attempt, outcome))
+                dead.append((record.device.id, outcome.reason, outcome.invalid_since or now))
+            elif outcome.kind is OutcomeKind.REJECTED:
+                results.append(self._final(record, DeliveryState.FAILED, attempt, outcome))
+            else:
+                at = self.policy.next_attempt_at(attempt, outcome, now, deadline)
+                if at is None:
+                    results.append(self._final(record, DeliveryState.EXPIRED, attempt, outcome))
+                else:
+                    results.append(
+                        DeliveryResult(
+                            record.id,
+                            DeliveryState.PENDING,
+                            attempt,
+                            next_attempt_at=at,
+                            reason=outcome.reason,
+                            status=outcome.status,
+                        )
+                    )
+                    later[(at // 1000 + 1) * 1000].append(record.id)  # one job per second
+        await self.store.write_results(results, now)
+        await self.store.invalidate_devices(dead, now)
+        self.metrics.invalidated(kind, len(dead))
+        for at, ids in later.items():
+            self.metrics.retries(kind, len(ids))
+            await self.queue.enqueue(
+                [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
+            )
+        if refused is not None:
+            await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
+            raise Postpone(PAUSED_RECHECK_SECONDS, f"{kind} credentials refused: {refused.reason}")
+
+    def _final(
+        self, record: DeliveryRecord, state: DeliveryState, attempt: int, outcome: Outcome
+    ) -> DeliveryResult:
+        return DeliveryResult(
+            record.id, state, attempt, reason=outcome.reason, status=outcome.status
+        )

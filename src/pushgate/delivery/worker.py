@@ -1,0 +1,114 @@
+"""The worker loop: lease jobs, run them with bounded concurrency, keep house.
+
+Any number of workers may share a queue. A job whose worker dies is leased again when
+its lease runs out; a job that fails with an unexpected error is retried with backoff
+and set aside (dead-lettered) after ``MAX_JOB_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+from pushgate.core.ids import now_ms
+from pushgate.core.ports import NotificationStorePort
+from pushgate.delivery.fanout import Fanout
+from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send
+from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.sender import Postpone, Sender
+from pushgate.queue.base import Job, Queue
+
+log = logging.getLogger(__name__)
+KINDS = (FANOUT, SEND)
+MAX_JOB_ATTEMPTS = 10
+HOUSEKEEPING_SECONDS = 30.0
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: Queue,
+        store: NotificationStorePort,
+        fanout: Fanout,
+        sender: Sender,
+        metrics: DeliveryMetrics,
+        *,
+        concurrency: int,
+        lease_seconds: float = 60.0,
+        retention_ms: int,
+    ) -> None:
+        self.queue = queue
+        self.store = store
+        self.fanout = fanout
+        self.sender = sender
+        self.metrics = metrics
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.retention_ms = retention_ms
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set, then finish the jobs in hand (bounded)."""
+        housekeeping = asyncio.create_task(self._housekeeping(stop))
+        try:
+            while not stop.is_set():
+                free = self.concurrency - len(self._running)
+                if free <= 0:
+                    await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                jobs = await self.queue.lease(KINDS, free, self.lease_seconds)
+                if not jobs:
+                    await self._idle(stop)
+                    continue
+                for job in jobs:
+                    task = asyncio.create_task(self._handle(job))
+                    self._running.add(task)
+                    task.add_done_callback(self._running.discard)
+        finally:
+            housekeeping.cancel()
+            if self._running:
+                await asyncio.wait(self._running, timeout=self.lease_seconds)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        waiter = asyncio.create_task(self.queue.wait(KINDS, max_wait=1.0))
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _handle(self, job: Job) -> None:
+        try:
+            if job.kind == FANOUT:
+                await self.fanout.run(read_fanout(job.payload))
+            else:
+                await self.sender.run(read_send(job.payload))
+            await self.queue.ack([job])
+        except Postpone as wait:
+            await self.queue.retry_later(job, now_ms() + int(wait.delay * 1000), wait.reason)
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            reason = f"{type(exc).__name__}: {exc}"
+            if job.attempts >= MAX_JOB_ATTEMPTS:
+                await self.queue.dead_letter(job, reason)
+            else:
+                delay = min(300.0, 2.0**job.attempts) * random.uniform(0.5, 1.0)  # noqa: S311
+                await self.queue.retry_later(job, now_ms() + int(delay * 1000), reason)
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        """Expire what ran out of time, purge past retention, publish queue depth."""
+        while not stop.is_set():
+            try:
+                now = now_ms()
+                await self.store.expire_overdue(now)
+                await self.store.purge(now - self.retention_ms)
+                for kind, depth in (await self.queue.depth(KINDS)).items():
+                    for state in ("ready", "delayed", "leased", "dead"):
+                        self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))
+            except Exception:
+                log.exception("housekeeping failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)

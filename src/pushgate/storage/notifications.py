@@ -1,0 +1,373 @@
+"""Queries for notifications, their deliveries, and paused provider credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pushgate.core.ids import new_id, now_ms
+from pushgate.core.models import Device, DeviceState
+from pushgate.core.notification_input import Audience
+from pushgate.core.notifications import (
+    DeliveryRecord,
+    DeliveryResult,
+    DeliveryState,
+    Notification,
+    NotificationState,
+)
+from pushgate.storage import rows
+from pushgate.storage.accounts import BaseStore
+from pushgate.storage.audience import audience_clause
+from pushgate.storage.tables import credentials, deliveries, devices, notifications
+
+PENDING = DeliveryState.PENDING.value
+_FINAL_NOTIFICATION = (
+    NotificationState.COMPLETED.value,
+    NotificationState.EXPIRED.value,
+    NotificationState.CANCELED.value,
+)
+
+
+def _notification(row: sa.Row[Any]) -> Notification:
+    return Notification(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        app_id=row.app_id,
+        idempotency_key=row.idempotency_key,
+        audience=row.audience,
+        content=row.content,
+        state=NotificationState(row.state),
+        targeted=row.targeted,
+        fanout_done=bool(row.fanout_done),
+        send_at=row.send_at,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _delivery(row: sa.Row[Any]) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row.delivery_id,
+        notification_id=row.notification_id,
+        device=rows.device(row),
+        state=DeliveryState(row.delivery_state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        reason=row.reason,
+        status=row.status,
+        provider_message_id=row.provider_message_id,
+        created_at=row.delivery_created_at,
+        updated_at=row.delivery_updated_at,
+    )
+
+
+_DELIVERY_COLUMNS = (
+    deliveries.c.id.label("delivery_id"),
+    deliveries.c.notification_id,
+    deliveries.c.state.label("delivery_state"),
+    deliveries.c.attempts,
+    deliveries.c.next_attempt_at,
+    deliveries.c.reason,
+    deliveries.c.status,
+    deliveries.c.provider_message_id,
+    deliveries.c.created_at.label("delivery_created_at"),
+    deliveries.c.updated_at.label("delivery_updated_at"),
+    *devices.c,
+)
+
+
+class NotificationStore(BaseStore):
+    """Notifications, deliveries, and the pause flag on credentials."""
+
+    def _insert(self) -> Any:
+        return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
+
+    # -- notifications ------------------------------------------------------------------
+    async def insert_notification(self, item: Notification) -> None:
+        async with self.write(f"notification with idempotency key {item.idempotency_key!r}") as c:
+            await c.execute(
+                sa.insert(notifications).values(
+                    id=item.id,
+                    tenant_id=item.tenant_id,
+                    app_id=item.app_id,
+                    idempotency_key=item.idempotency_key,
+                    audience=item.audience,
+                    content=item.content,
+                    state=item.state.value,
+                    targeted=item.targeted,
+                    fanout_done=item.fanout_done,
+                    send_at=item.send_at,
+                    expires_at=item.expires_at,
+                    created_at=item.created_at,
+                    updated_at=item.updated_at,
+                )
+            )
+
+    async def by_idempotency_key(self, tenant_id: str, key: str) -> Notification | None:
+        where = (notifications.c.tenant_id == tenant_id) & (notifications.c.idempotency_key == key)
+        row = await self.fetch_one(sa.select(notifications).where(where))
+        return _notification(row) if row else None
+
+    async def release_idempotency_key(self, notification_id: str) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(notifications)
+                .where(notifications.c.id == notification_id)
+                .values(idempotency_key=None)
+            )
+
+    async def notification(
+        self, notification_id: str, tenant_id: str | None = None
+    ) -> Notification | None:
+        query = sa.select(notifications).where(notifications.c.id == notification_id)
+        if tenant_id is not None:
+            query = query.where(notifications.c.tenant_id == tenant_id)
+        row = await self.fetch_one(query)
+        return _notification(row) if row else None
+
+    async def set_state(self, notification_id: str, state: NotificationState, at: int) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(notifications)
+                .where(
+                    notifications.c.id == notification_id,
+                    notifications.c.state.not_in(_FINAL_NOTIFICATION),
+                )
+                .values(state=state.value, updated_at=at)
+            )
+
+    async def finish_fanout(self, notification_id: str, at: int) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(notifications)
+                .where(notifications.c.id == notification_id)
+                .values(fanout_done=True, updated_at=at)
+            )
+
+    async def complete_if_done(self, notification_id: str, at: int) -> bool:
+        """Mark the notification completed once fan-out ended and nothing is pending."""
+        pending = sa.exists().where(
+            deliveries.c.notification_id == notification_id, deliveries.c.state == PENDING
+        )
+        async with self.begin() as connection:
+            result = await connection.execute(
+                sa.update(notifications)
+                .where(
+                    notifications.c.id == notification_id,
+                    notifications.c.fanout_done.is_(True),
+                    notifications.c.state == NotificationState.SENDING.value,
+                    ~pending,
+                )
+                .values(state=NotificationState.COMPLETED.value, updated_at=at)
+            )
+            return bool(result.rowcount)
+
+    # -- audience -----------------------------------------------------------------------
+    async def count_audience(self, audience: Audience, tenant_id: str, app_id: str) -> int:
+        clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
+        query = (
+            sa.select(sa.func.count())
+            .select_from(devices)
+            .where(clause, devices.c.state == DeviceState.ACTIVE.value)
+        )
+        row = await self.fetch_one(query)
+        return int(row[0]) if row else 0
+
+    async def audience_page(
+        self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
+    ) -> list[Device]:
+        """One page of the audience's active devices, in id order after ``after``."""
+        clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
+        query = sa.select(devices).where(clause, devices.c.state == DeviceState.ACTIVE.value)
+        if after:
+            query = query.where(devices.c.id > after)
+        query = query.order_by(devices.c.id).limit(limit)
+        return [rows.device(r) for r in await self.fetch_all(query)]
+
+    # -- deliveries ---------------------------------------------------------------------
+    async def add_deliveries(
+        self, notification_id: str, targets: Sequence[Device], at: int
+    ) -> list[tuple[str, Device]]:
+        """Deliveries for ``targets`` (existing ones kept); returns the pending ones."""
+        if not targets:
+            return []
+        fresh = [
+            {
+                "id": new_id(),
+                "notification_id": notification_id,
+                "device_id": device.id,
+                "app_id": device.app_id,
+                "provider": device.provider.value,
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": None,
+                "reason": None,
+                "status": None,
+                "provider_message_id": None,
+                "created_at": at,
+                "updated_at": at,
+            }
+            for device in targets
+        ]
+        statement = self._insert()(deliveries).on_conflict_do_nothing(
+            index_elements=["notification_id", "device_id"]
+        )
+        by_device = {device.id: device for device in targets}
+        async with self.begin() as connection:
+            await connection.execute(statement, fresh)
+            found = await connection.execute(
+                sa.select(deliveries.c.id, deliveries.c.device_id).where(
+                    deliveries.c.notification_id == notification_id,
+                    deliveries.c.device_id.in_(list(by_device)),
+                    deliveries.c.state == PENDING,
+                )
+            )
+            return [(r.id, by_device[r.device_id]) for r in found]
+
+    async def pending_batch(self, delivery_ids: Sequence[str]) -> list[DeliveryRecord]:
+        query = (
+            sa.select(*_DELIVERY_COLUMNS)
+            .join(devices, devices.c.id == deliveries.c.device_id)
+            .where(
+                deliveries.c.id.in_(list(delivery_ids)),
+                deliveries.c.state == PENDING,
+                # A delivery waiting for its retry time is not due yet.
+                sa.or_(
+                    deliveries.c.next_attempt_at.is_(None),
+                    deliveries.c.next_attempt_at <= sa.bindparam("now", now_ms()),
+                ),
+            )
+            .order_by(deliveries.c.id)
+        )
+        return [_delivery(r) for r in await self.fetch_all(query)]
+
+    async def write_results(self, results: Sequence[DeliveryResult], at: int) -> None:
+        if not results:
+            return
+        statement = (
+            sa.update(deliveries)
+            .where(deliveries.c.id == sa.bindparam("b_id"))
+            .values(
+                state=sa.bindparam("b_state"),
+                attempts=sa.bindparam("b_attempts"),
+                next_attempt_at=sa.bindparam("b_next"),
+                reason=sa.bindparam("b_reason"),
+                status=sa.bindparam("b_status"),
+                provider_message_id=sa.bindparam("b_message_id"),
+                updated_at=at,
+            )
+        )
+        params = [
+            {
+                "b_id": r.delivery_id,
+                "b_state": r.state.value,
+                "b_attempts": r.attempts,
+                "b_next": r.next_attempt_at,
+                "b_reason": (r.reason or "")[:512] or None,
+                "b_status": r.status,
+                "b_message_id": r.provider_message_id,
+            }
+            for r in results
+        ]
+        async with self.begin() as connection:
+            await connection.execute(statement, params)
+
+    async def invalidate_devices(self, dead: Sequence[tuple[str, str, int]], at: int) -> None:
+        """(device id, reason, since) per dead token: the device stops receiving at once."""
+        if not dead:
+            return
+        statement = (
+            sa.update(devices)
+            .where(
+                devices.c.id == sa.bindparam("b_id"),
+                devices.c.updated_at <= sa.bindparam("b_since"),
+            )
+            .values(
+                state=DeviceState.INVALID.value,
+                state_reason=sa.bindparam("b_reason"),
+                state_changed_at=sa.bindparam("b_since"),
+                updated_at=at,
+            )
+        )
+        params = [
+            {"b_id": i, "b_reason": reason[:256], "b_since": since} for i, reason, since in dead
+        ]
+        async with self.begin() as connection:
+            await connection.execute(statement, params)
+
+    async def counts(self, notification_id: str) -> list[tuple[str, str, int]]:
+        """(provider, delivery state, count) rows of one notification."""
+        query = (
+            sa.select(deliveries.c.provider, deliveries.c.state, sa.func.count().label("n"))
+            .where(deliveries.c.notification_id == notification_id)
+            .group_by(deliveries.c.provider, deliveries.c.state)
+        )
+        return [(r.provider, r.state, int(r.n)) for r in await self.fetch_all(query)]
+
+    async def list_deliveries(
+        self, notification_id: str, state: str | None, after: str | None, limit: int
+    ) -> list[DeliveryRecord]:
+        query = (
+            sa.select(*_DELIVERY_COLUMNS)
+            .join(devices, devices.c.id == deliveries.c.device_id)
+            .where(deliveries.c.notification_id == notification_id)
+        )
+        if state is not None:
+            query = query.where(deliveries.c.state == state)
+        if after:
+            query = query.where(deliveries.c.id > after)
+        query = query.order_by(deliveries.c.id).limit(limit)
+        return [_delivery(r) for r in await self.fetch_all(query)]
+
+    async def finish_pending(
+        self, notification_id: str, state: DeliveryState, reason: str, at: int
+    ) -> int:
+        """Move every pending delivery of a notification to a final ``state``."""
+        async with self.begin() as connection:
+            result = await connection.execute(
+                sa.update(deliveries)
+                .where(
+                    deliveries.c.notification_id == notification_id, deliveries.c.state == PENDING
+                )
+                .values(state=state.value, reason=reason, updated_at=at)
+            )
+            return int(result.rowcount)
+
+    # -- paused credentials -------------------------------------------------------------
+    async def pause_credentials(self, app_id: str, kind: str, reason: str, at: int) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(credentials)
+                .where(credentials.c.app_id == app_id, credentials.c.kind == kind)
+                .values(paused_at=at, paused_reason=reason[:512])
+            )
+
+    async def credential_row(self, app_id: str, kind: str) -> sa.Row[Any] | None:
+        return await self.fetch_one(
+            sa.select(credentials).where(credentials.c.app_id == app_id, credentials.c.kind == kind)
+        )
+
+    # -- retention ------------------------------------------------------------------------
+    async def expire_overdue(self, now: int) -> list[str]:
+        """Notifications past their expiry with pending deliveries: those become expired."""
+        overdue = sa.select(notifications.c.id).where(
+            notifications.c.expires_at <= now,
+            notifications.c.state.not_in(_FINAL_NOTIFICATION),
+        )
+        ids = [r.id for r in await self.fetch_all(overdue.limit(1000))]
+        for notification_id in ids:
+            await self.finish_pending(notification_id, DeliveryState.EXPIRED, "ttl expired", now)
+            await self.set_state(notification_id, NotificationState.EXPIRED, now)
+        return ids
+
+    async def purge(self, cutoff: int) -> int:
+        """Delete notifications (and their deliveries) created before ``cutoff``."""
+        async with self.begin() as connection:
+            result = await connection.execute(
+                sa.delete(notifications).where(notifications.c.created_at < cutoff)
+            )
+            return int(result.rowcount)

@@ -1,0 +1,77 @@
+"""A running pipeline: API client, a worker in this process, and provider simulators."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pushgate.simulators.server import start
+from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.wiring import Services, build_worker
+
+
+@pytest.fixture
+async def worker(services: Services) -> AsyncIterator[None]:
+    handle = build_worker(services)
+    stop = asyncio.Event()
+    task = asyncio.create_task(handle.worker.run(stop))
+    yield
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    await handle.close()
+
+
+@pytest.fixture
+async def webhook_sim() -> AsyncIterator[WebhookSimulator]:
+    simulator = WebhookSimulator()
+    running = await start(simulator)
+    yield simulator
+    await running.close()
+
+
+@pytest.fixture
+def signing_secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
+async def webhook_app(
+    client: httpx.AsyncClient, webhook_sim: WebhookSimulator, signing_secret: str
+) -> str:
+    """An app whose webhook credentials point at the receiver simulator."""
+    webhook_sim.register_credentials({"secret": signing_secret})
+    assert (await client.post("/v1/apps", json={"name": "crm"})).status_code == 201
+    answer = await client.put(
+        "/v1/apps/crm/credentials/webhook",
+        json={"url": f"{webhook_sim.base_url}/hook", "signing_secret": signing_secret},
+    )
+    assert answer.status_code == 200, answer.text
+    return "crm"
+
+
+async def register(client: httpx.AsyncClient, app: str, token: str, **extra: Any) -> str:
+    answer = await client.post(
+        f"/v1/apps/{app}/devices", json={"provider": "webhook", "token": token, **extra}
+    )
+    assert answer.status_code in (200, 201), answer.text
+    device_id: str = answer.json()["id"]
+    return device_id
+
+
+async def settled(
+    client: httpx.AsyncClient, notification_id: str, seconds: float = 20.0
+) -> dict[str, Any]:
+    """Poll the notification until it reaches a final state (bounded in time)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        body: dict[str, Any] = (await client.get(f"/v1/notifications/{notification_id}")).json()
+        if body["state"] in ("completed", "expired", "canceled") or time.monotonic() > deadline:
+            return body
+        await asyncio.sleep(0.05)
