@@ -71,7 +71,7 @@ def make_settings(tmp_path: Path, database_url: str | None, **extra: object) -> 
     return Settings.model_validate(values)
 
 
-async def _empty_postgres(url: str) -> None:
+async def empty_postgres(url: str) -> None:
     from pushgate.storage.engine import create_engine
 
     engine = create_engine(url)
@@ -97,7 +97,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def services(database_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     if database_url.startswith("postgresql"):
-        await _empty_postgres(database_url)
+        await empty_postgres(database_url)
     built = await build_services(make_settings(tmp_path, database_url))
     try:
         yield built

@@ -15,7 +15,9 @@ POSTGRES_HOST = os.environ.get("PUSHGATE_TEST_PG_HOST", "127.0.0.1")
 POSTGRES_PORT = int(os.environ.get("PUSHGATE_TEST_PG_PORT", "5432"))
 POSTGRES_ADMIN_DB = os.environ.get("PUSHGATE_TEST_PG_DB", "test")
 POSTGRES_USER = os.environ.get("PUSHGATE_TEST_PG_USER", "postgres")
-REDIS_URL = os.environ.get("PUSHGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_HOST = os.environ.get("PUSHGATE_TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("PUSHGATE_TEST_REDIS_PORT", "6379"))
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/15"
 
 SKIPPED_SUITES: set[str] = set()
 

@@ -51,6 +51,11 @@ class Settings(BaseModel):
         default="sql",
         description="`sql` (jobs in the database) or a redis:// URL (Redis Streams).",
     )
+    queue_prefix: str = Field(
+        default="pushgate",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="Key prefix in Redis, so several instances can share one server.",
+    )
     retention_days: int = Field(
         default=30, ge=1, le=3650, description="Undelivered notifications are kept this long."
     )
@@ -61,7 +66,20 @@ class Settings(BaseModel):
         description="Extra CA bundle trusted for provider connections (the simulators' CA).",
     )
     worker_concurrency: int = Field(default=4, ge=1, le=256)
+    paused_recheck_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often deliveries held by paused credentials look for a fix.",
+    )
     send_batch_size: int = Field(default=500, ge=1, le=5000)
+    worker_lease_seconds: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=3600.0,
+        description="How long a worker holds a job before another may take it; after a "
+        "crash, the jobs in hand are sent again once this has passed.",
+    )
     allow_private_targets: bool = Field(
         default=False,
         description="Allow webhook, WNS and Web Push targets on loopback/private addresses "

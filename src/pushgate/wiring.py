@@ -74,7 +74,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     box = SecretBox(load_or_create_secret_key(settings))
     access = Access(accounts)
     registry = Registry(accounts, people, box, allow_private_targets=settings.allow_private_targets)
-    queue = queue_from_url(settings.queue_url, engine)
+    queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)
     sending = NotificationService(
         notifications,
         registry,
@@ -122,6 +122,7 @@ def build_worker(services: Services) -> WorkerHandle:
         services.metrics,
         policy=RetryPolicy(),
         retention_ms=retention_ms,
+        paused_recheck_seconds=settings.paused_recheck_seconds,
     )
     worker = Worker(
         services.queue,
@@ -130,6 +131,7 @@ def build_worker(services: Services) -> WorkerHandle:
         sender,
         services.metrics,
         concurrency=settings.worker_concurrency,
+        lease_seconds=settings.worker_lease_seconds,
         retention_ms=retention_ms,
     )
     return WorkerHandle(worker, providers)

@@ -5,16 +5,52 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as redis
 
 from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
-from pushgate.wiring import Services, build_worker
+from pushgate.wiring import Services, build_services, build_worker
+from tests.conftest import empty_postgres, make_settings
+from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service
+
+QUEUES = ["sql", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+@pytest.fixture(params=QUEUES)
+async def services(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> AsyncIterator[Services]:
+    """The pipeline on every database × queue backend (the Redis keys under a fresh prefix)."""
+    extra: dict[str, object] = {"paused_recheck_seconds": 0.3}
+    if request.param == "redis":
+        require_service("redis", REDIS_HOST, REDIS_PORT)
+        extra.update(queue_url=REDIS_URL, queue_prefix=f"test-{secrets.token_hex(6)}")
+    if database_url.startswith("postgresql"):
+        await empty_postgres(database_url)
+    built = await build_services(make_settings(tmp_path, database_url, **extra))
+    try:
+        yield built
+    finally:
+        if request.param == "redis":
+            await drop_redis_prefix(str(extra["queue_prefix"]))
+        await built.close()
+
+
+async def drop_redis_prefix(prefix: str) -> None:
+    client = redis.from_url(REDIS_URL)
+    try:
+        async for key in client.scan_iter(match=f"{{{prefix}}}*"):
+            await client.delete(key)
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture

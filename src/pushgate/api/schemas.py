@@ -97,6 +97,12 @@ class CredentialOut(BaseModel):
         default_factory=dict,
         description="Secrets made on request (VAPID key, signing secret); shown only once.",
     )
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why sending is paused: the provider refused these credentials. "
+        "Setting them again resumes sending.",
+    )
+    paused_at: str | None = None
 
     @classmethod
     def of(cls, item: CredentialView) -> CredentialOut:
@@ -107,6 +113,8 @@ class CredentialOut(BaseModel):
             fingerprints=dict(item.view["fingerprints"]),  # type: ignore[call-overload]
             updated_at=iso(item.updated_at),
             generated=item.generated,
+            paused_reason=item.paused_reason,
+            paused_at=iso(item.paused_at),
         )
 
 
@@ -212,6 +220,10 @@ class NotificationAccepted(BaseModel):
     state: str
     targeted: int = Field(description="Active devices the audience named when accepted.")
     created: bool = Field(description="False when an earlier request with the same key answered.")
+    unknown: list[str] = Field(
+        default_factory=list,
+        description="Named users or aliases that are not known (first 100); they get nothing.",
+    )
     send_at: str | None
     expires_at: str | None
 

@@ -90,6 +90,8 @@ class StoredCredential:
     fingerprints: dict[str, str]
     sealed: bytes
     updated_at: int
+    paused_at: int | None = None
+    paused_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

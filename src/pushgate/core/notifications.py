@@ -62,6 +62,7 @@ class DeliveryRecord:
     provider_message_id: str | None
     created_at: int
     updated_at: int
+    user_locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

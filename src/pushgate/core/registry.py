@@ -40,6 +40,9 @@ class CredentialView:
     view: dict[str, object]
     updated_at: int
     generated: dict[str, str]
+    # Set when the provider refused the credentials; sending waits until they are replaced.
+    paused_reason: str | None = None
+    paused_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +144,14 @@ class Registry:
         caller.require(Scope.ADMIN)
         app = await self.app(tenant, name)
         return [
-            CredentialView(c.kind, describe(c.public, c.fingerprints), c.updated_at, {})
+            CredentialView(
+                c.kind,
+                describe(c.public, c.fingerprints),
+                c.updated_at,
+                {},
+                c.paused_reason if c.paused_at else None,
+                c.paused_at,
+            )
             for c in await self.accounts.list_credentials(app.id)
         ]
 

@@ -34,6 +34,8 @@ StartFanout = Callable[[str, int], Awaitable[None]]
 class Accepted:
     notification: Notification
     created: bool
+    # Users or aliases the audience named that are not known (nothing is sent to them).
+    unknown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class NotificationService:
         start = max(now, send_at or now)
         ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
         targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
+        unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
         notification = Notification(
             id=new_id(),
             tenant_id=tenant.id,
@@ -97,7 +100,7 @@ class NotificationService:
                 raise
             return Accepted(earlier, False)
         await self.start_fanout(notification.id, start)
-        return Accepted(notification, True)
+        return Accepted(notification, True, tuple(unknown))
 
     async def _earlier(self, tenant: Tenant, key: str) -> Notification | None:
         found = await self.store.by_idempotency_key(tenant.id, key)

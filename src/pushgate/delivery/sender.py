@@ -52,6 +52,7 @@ class Sender:
         *,
         policy: RetryPolicy,
         retention_ms: int,
+        paused_recheck_seconds: float = PAUSED_RECHECK_SECONDS,
     ) -> None:
         self.store = store
         self.providers = providers
@@ -59,6 +60,7 @@ class Sender:
         self.metrics = metrics
         self.policy = policy
         self.retention_ms = retention_ms
+        self.paused_recheck_seconds = paused_recheck_seconds
 
     async def run(self, job: SendJob) -> None:
         notification = await self.store.notification(job.notification_id)
@@ -89,10 +91,13 @@ class Sender:
             self.metrics.outcomes(kind, "rejected", len(results))
             return
         if paused is not None:
-            raise Postpone(PAUSED_RECHECK_SECONDS, f"{kind} credentials paused: {paused}")
+            raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
         batch = [
             Delivery(
-                r.id, r.device, render(notification.content, r.device), notification.expires_at
+                r.id,
+                r.device,
+                render(notification.content, r.device, r.user_locale),
+                notification.expires_at,
             )
             for r in records
         ]
@@ -160,7 +165,9 @@ class Sender:
             )
         if refused is not None:
             await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
-            raise Postpone(PAUSED_RECHECK_SECONDS, f"{kind} credentials refused: {refused.reason}")
+            raise Postpone(
+                self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
+            )
 
     def _final(
         self, record: DeliveryRecord, state: DeliveryState, attempt: int, outcome: Outcome

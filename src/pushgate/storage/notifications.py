@@ -21,7 +21,14 @@ from pushgate.core.notifications import (
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
-from pushgate.storage.tables import credentials, deliveries, devices, notifications
+from pushgate.storage.tables import (
+    credentials,
+    deliveries,
+    devices,
+    notifications,
+    user_aliases,
+    users,
+)
 
 PENDING = DeliveryState.PENDING.value
 _FINAL_NOTIFICATION = (
@@ -62,6 +69,7 @@ def _delivery(row: sa.Row[Any]) -> DeliveryRecord:
         provider_message_id=row.provider_message_id,
         created_at=row.delivery_created_at,
         updated_at=row.delivery_updated_at,
+        user_locale=row.user_locale,
     )
 
 
@@ -76,6 +84,7 @@ _DELIVERY_COLUMNS = (
     deliveries.c.provider_message_id,
     deliveries.c.created_at.label("delivery_created_at"),
     deliveries.c.updated_at.label("delivery_updated_at"),
+    users.c.locale.label("user_locale"),
     *devices.c,
 )
 
@@ -177,6 +186,23 @@ class NotificationStore(BaseStore):
         row = await self.fetch_one(query)
         return int(row[0]) if row else 0
 
+    async def unknown_people(self, audience: Audience, tenant_id: str, app_id: str) -> list[str]:
+        """The external ids (or aliases) an audience names that match no user."""
+        if audience.users:
+            column, named = users.c.external_id, audience.users
+            query = sa.select(column).where(users.c.tenant_id == tenant_id)
+        elif audience.user_aliases:
+            column, named = user_aliases.c.alias, audience.user_aliases
+            query = sa.select(column).where(user_aliases.c.app_id == app_id)
+        else:
+            return []
+        known: set[str] = set()
+        wanted = sorted(set(named))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            known.update(r[0] for r in await self.fetch_all(query.where(column.in_(chunk))))
+        return [name for name in wanted if name not in known]
+
     async def audience_page(
         self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
     ) -> list[Device]:
@@ -232,6 +258,7 @@ class NotificationStore(BaseStore):
         query = (
             sa.select(*_DELIVERY_COLUMNS)
             .join(devices, devices.c.id == deliveries.c.device_id)
+            .outerjoin(users, users.c.id == devices.c.user_id)
             .where(
                 deliveries.c.id.in_(list(delivery_ids)),
                 deliveries.c.state == PENDING,
@@ -314,6 +341,7 @@ class NotificationStore(BaseStore):
         query = (
             sa.select(*_DELIVERY_COLUMNS)
             .join(devices, devices.c.id == deliveries.c.device_id)
+            .outerjoin(users, users.c.id == devices.c.user_id)
             .where(deliveries.c.notification_id == notification_id)
         )
         if state is not None:

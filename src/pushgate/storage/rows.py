@@ -52,7 +52,14 @@ def app(row: Row[Any]) -> App:
 
 def credential(row: Row[Any]) -> StoredCredential:
     return StoredCredential(
-        row.app_id, row.kind, row.public, row.fingerprints, row.sealed, row.updated_at
+        row.app_id,
+        row.kind,
+        row.public,
+        row.fingerprints,
+        row.sealed,
+        row.updated_at,
+        row.paused_at,
+        row.paused_reason,
     )
 
 

@@ -83,6 +83,7 @@ async def send(
         state=item.state.value,
         targeted=item.targeted,
         created=accepted.created,
+        unknown=list(accepted.unknown[:100]),
         send_at=iso(item.send_at),
         expires_at=iso(item.expires_at),
     )
