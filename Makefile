@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: serve test lint typecheck unit simulate bench clean
+.PHONY: serve demo test lint typecheck unit simulate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 
 serve: $(STAMP)
 	$(BIN)/pushgate serve
+
+# Simulators, a server and one notification to a device of every kind; DEMO_ARGS=--keep
+# leaves it all running.
+demo: $(STAMP)
+	$(BIN)/pushgate demo $(DEMO_ARGS)
 
 test: $(STAMP) lint typecheck unit
 

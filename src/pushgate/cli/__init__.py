@@ -6,8 +6,10 @@ import typer
 
 from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.devices import devices
+from pushgate.cli.send import send
 from pushgate.cli.serve import register
 from pushgate.cli.users import users
+from pushgate.demo.command import demo_command
 from pushgate.simulators.cli import simulate_command
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app.add_typer(apps, name="apps")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.command("simulate")(simulate_command)
+app.command("send")(send)
+app.command("demo")(demo_command)
 
 
 def main() -> None:

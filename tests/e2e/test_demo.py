@@ -1,0 +1,100 @@
+"""``pushgate demo`` as a newcomer runs it: a real process that starts the simulators and a
+server, sends to a device of every kind and reports what each one received."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from pushgate.cli import app as cli
+from tests.e2e.serving import pushgate_env
+
+PROVIDERS = ("apns", "fcm", "webpush", "wns", "hms", "webhook")
+ROW = re.compile(r"│ (\w+)\s+│ (\w+)\s+│ [^│]+│ (\w+)\s+│ (\w+)\s+│ ([^│]*)│")
+
+
+def demo_rows(output: str) -> list[tuple[str, str, str, str, str]]:
+    """(provider, user, delivery state, received, what arrived) for every table row."""
+    found = [match.groups() for match in ROW.finditer(output)]
+    return [(p, u, s, r, arrived.strip()) for p, u, s, r, arrived in found if p in PROVIDERS]
+
+
+def assert_every_device_received(output: str) -> None:
+    rows = demo_rows(output)
+    assert sorted({row[0] for row in rows}) == sorted(PROVIDERS), output
+    assert len(rows) == 2 * len(PROVIDERS), output
+    for provider, _, state, received, arrived in rows:
+        assert (state, received) == ("sent", "yes"), (provider, output)
+        assert arrived.startswith("Hello from pushgate / One notification"), (provider, arrived)
+
+
+def test_the_demo_shows_every_provider_received(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pushgate", "demo", "--data-dir", str(tmp_path / "demo")],
+        env=pushgate_env(tmp_path / "unused"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_every_device_received(done.stdout)
+    assert "every device received the notification (12)" in done.stdout
+    assert (tmp_path / "demo" / "server.log").exists()
+
+
+def test_keep_leaves_it_running_until_interrupted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pushgate", "demo", "--keep"],
+        env=pushgate_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "data:" not in "".join(seen[-1:]):
+            line = process.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+        output = "".join(seen)
+        assert "press Ctrl-C to stop" in output, output
+        api = re.search(r"API:\s+(http://127\.0\.0\.1:\d+)", output)
+        key = re.search(r"admin key:\s+(pgk_\S+)", output)
+        assert api is not None, output
+        assert key is not None, output
+        headers = {"Authorization": f"Bearer {key.group(1)}"}
+        apps = httpx.get(f"{api.group(1)}/v1/apps", headers=headers, timeout=5)
+        assert [item["name"] for item in apps.json()] == ["demo"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert_every_device_received(output)
+    with socket.socket() as probe:  # the server it started is gone with it
+        assert probe.connect_ex(("127.0.0.1", int(api.group(1).rsplit(":", 1)[1]))) != 0
+
+
+def test_a_taken_port_is_named(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = CliRunner().invoke(cli, ["demo", "--port", str(port), "--data-dir", str(tmp_path)])
+    assert done.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is taken" in done.stderr

@@ -1,0 +1,197 @@
+"""``pushgate send`` as a person uses it: a real process beside a real ``pushgate serve``,
+delivering through the webhook simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from pushgate.cli import app as cli
+from pushgate.cli.runtime import OPERATOR
+from pushgate.config import Settings
+from pushgate.core.inputs import KeyInput
+from pushgate.core.models import Scope
+from pushgate.simulators.base import Fault
+from pushgate.simulators.server import start
+from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.wiring import build_services
+from tests.e2e.serving import pushgate_env, start_server, stop_server
+
+ID_PATTERN = re.compile(r"accepted notification ([0-9a-f-]{36})")
+PRIVATE_TARGETS = {"PUSHGATE_ALLOW_PRIVATE_TARGETS": "true"}
+
+
+@dataclass
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Instance:
+    """A running server on ``data_dir``, an admin client, and the webhook receiver."""
+
+    data_dir: Path
+    client: httpx.AsyncClient
+    receiver: WebhookSimulator
+    secret: str
+
+    async def register(self, name: str, **extra: object) -> str:
+        token = f"{self.receiver.base_url}/hook/{name}"
+        answer = await self.client.post(
+            "/v1/apps/crm/devices", json={"provider": "webhook", "token": token, **extra}
+        )
+        assert answer.status_code in (200, 201), answer.text
+        device_id: str = answer.json()["id"]
+        return device_id
+
+    async def send(self, *args: str) -> Finished:
+        return await pushgate(self.data_dir, "send", "--app", "crm", *args)
+
+
+async def pushgate(data_dir: Path, *args: str) -> Finished:
+    """Run the CLI without blocking this loop, where the simulator answers the server."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pushgate",
+        *args,
+        env=pushgate_env(data_dir, **PRIVATE_TARGETS),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return Finished(process.returncode, out.decode(), err.decode())
+
+
+async def admin_key(data_dir: Path) -> str:
+    """An instance-wide admin key, made on the data directory before the server starts."""
+    services = await build_services(Settings(data_dir=data_dir))
+    try:
+        body = KeyInput(name="test", scopes=[Scope.ADMIN], instance_wide=True)
+        return (await services.access.create_key(OPERATOR, body)).plaintext
+    finally:
+        await services.close()
+
+
+@pytest.fixture
+async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
+    receiver = WebhookSimulator()
+    running = await start(receiver)
+    secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    receiver.register_credentials({"secret": secret})
+    key = await admin_key(tmp_path)
+    base, process = start_server(tmp_path, **PRIVATE_TARGETS)
+    headers = {"Authorization": f"Bearer {key}"}
+    client = httpx.AsyncClient(base_url=base, headers=headers, timeout=10)
+    try:
+        assert (await client.post("/v1/apps", json={"name": "crm"})).status_code == 201
+        answer = await client.put(
+            "/v1/apps/crm/credentials/webhook",
+            json={"url": f"{receiver.base_url}/hook", "signing_secret": secret},
+        )
+        assert answer.status_code == 200, answer.text
+        yield Instance(tmp_path, client, receiver, secret)
+    finally:
+        await client.aclose()
+        await asyncio.to_thread(stop_server, process)
+        await running.close()
+
+
+async def test_send_follows_to_the_end_and_fails_for_a_dead_device(instance: Instance) -> None:
+    for user in ("alice", "bob", "carol"):
+        await instance.register(user, user=user, topics=["news"])
+    done = await instance.send(
+        "--user", "alice", "--user", "bob", "--title", "Booked", "--data", '{"ticket": 42}'
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "completed: 2 of 2 sent" in done.stdout
+    assert re.search(r"webhook\s+│\s+0\s+│\s+2\s+│", done.stdout), done.stdout
+    received = {item.token: item.body for item in instance.receiver.all_received()}
+    assert set(received) == {"/hook/alice", "/hook/bob"}
+    assert all(body["data"]["data"] == {"ticket": 42} for body in received.values())
+
+    instance.receiver.reset()
+    instance.receiver.register_credentials({"secret": instance.secret})
+    instance.receiver.inject(Fault(status=410, token="/hook/carol", count=1))
+    failed = await instance.send("--topic", "news", "--body", "Extra")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "completed: 2 of 3 sent" in failed.stdout
+    assert "webhook invalid:" in failed.stdout
+    assert "1 deliveries were not delivered" in failed.stderr
+    tokens = sorted(item.token for item in instance.receiver.all_received())
+    assert tokens == ["/hook/alice", "/hook/bob"]
+
+
+async def test_no_wait_a_repeated_key_and_a_scheduled_send(instance: Instance) -> None:
+    await instance.register("dora", user="dora")
+    args = ("--everyone", "--title", "Once", "--idempotency-key", "k-1", "--no-wait")
+    first = await instance.send(*args)
+    assert first.returncode == 0, first.stderr
+    found = ID_PATTERN.search(first.stdout)
+    assert found is not None, first.stdout
+    again = await instance.send(*args)
+    assert again.returncode == 0, again.stderr
+    repeated = f"already accepted with this idempotency key: notification {found.group(1)}"
+    assert repeated in again.stdout
+    later = await instance.send(
+        "--user", "dora", "--title", "Later", "--send-at", "2099-01-01T09:00:00+01:00"
+    )
+    assert later.returncode == 0, later.stderr
+    assert "state: scheduled, targeted devices: 1" in later.stdout
+    assert "2099-01-01T08:00:00" in later.stdout
+    for _ in range(100):  # the server's worker delivers the first one (bounded wait)
+        if instance.receiver.all_received():
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    assert [item.token for item in instance.receiver.all_received()] == ["/hook/dora"]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--title", "x"), "audience"),
+        (("--user", "a", "--everyone", "--title", "x"), "audience"),
+        (("--everyone",), "nothing to send"),
+        (("--everyone", "--title", "x", "--ttl", "-1"), "ttl"),
+        (("--everyone", "--title", "x", "--priority", "urgent"), "priority"),
+        (("--everyone", "--title", "x", "--data", "{nope"), "data: not valid JSON"),
+        (("--everyone", "--title", "x", "--data", "[1]"), "data: must be a JSON object"),
+        (("--everyone", "--title", "x", "--send-at", "2099-01-01T09:00"), "send_at"),
+        (("--tags", "a && (b", "--title", "x"), "audience.tags: tag expression"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field(args: tuple[str, ...], named: str) -> None:
+    # Refused before any storage is opened, so the command runs in this process.
+    done = CliRunner().invoke(cli, ["send", "--app", "crm", *args])
+    assert done.exit_code == 2, done.output
+    assert named in done.stderr
+
+
+def test_an_unknown_app_is_an_error(tmp_path: Path) -> None:
+    done = CliRunner().invoke(
+        cli,
+        ["send", "--app", "nope", "--everyone", "--title", "x"],
+        env={"PUSHGATE_DATA_DIR": str(tmp_path)},
+    )
+    assert done.exit_code == 1
+    assert "nope" in done.stderr
