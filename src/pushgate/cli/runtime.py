@@ -46,6 +46,9 @@ def parse_input(model: type[M], **values: object) -> M:
         field = ".".join(str(part) for part in first["loc"])
         err_console.print(f"[red]error:[/red] {field}: {first['msg']}")
         raise typer.Exit(2) from exc
+    except PushgateError as exc:  # a validator that raised the domain's own error
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
 
 
 def settings_or_exit(config: Path | None) -> Settings:
