@@ -20,6 +20,7 @@ from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.providers import ProviderCache
 from pushgate.delivery.sender import Sender
 from pushgate.delivery.worker import Worker
+from pushgate.providers.limits import payload_problem
 from pushgate.providers.options import ProviderOptions
 from pushgate.queue import queue_from_url
 from pushgate.queue.base import Queue
@@ -79,6 +80,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         notifications,
         registry,
         FanoutStarter(queue),
+        payload_problem,
         default_ttl=settings.default_ttl_seconds,
         max_ttl=settings.max_ttl_seconds,
     )

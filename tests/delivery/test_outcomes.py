@@ -136,3 +136,26 @@ async def test_retention_purges_old_notifications(services: Services, webhook_ap
     # The worker fixture's housekeeping runs at start and every 30 s.
     await services.notifications.purge(now_ms() - services.settings.retention_days * 86_400_000)
     assert await services.notifications.notification(stale.id) is None
+
+
+async def test_a_payload_no_provider_of_the_app_can_take_is_refused(
+    client: httpx.AsyncClient, webpush_sim: WebPushSimulator
+) -> None:
+    await _webpush_app(client, webpush_sim)
+    big = {
+        "app": "web",
+        "audience": {"users": ["w"]},
+        "title": "t",
+        "body": "b" * 2000,
+        "data": {"blob": "d" * 2000},
+    }
+    refused = await client.post("/v1/notifications", json=big)
+    assert refused.status_code == 413
+    error = refused.json()["error"]
+    assert error["details"]["provider"] == "webpush"
+    assert "bytes" in error["message"]
+    # A locale variant is checked too, not only the default text.
+    variant = {**big, "body": "short", "locales": {"de": {"body": "b" * 2000}}}
+    assert (await client.post("/v1/notifications", json=variant)).status_code == 413
+    fits = {**big, "data": {"blob": "d" * 100}}
+    assert (await client.post("/v1/notifications", json=fits)).status_code == 202

@@ -11,7 +11,20 @@ from pushgate.core.models import Device
 
 def render(content: dict[str, Any], device: Device, user_locale: str | None = None) -> Message:
     """The device's message: its locale's variant of title/subtitle/body, the rest shared."""
-    variant = choose_variant(content.get("locales") or {}, device.locale, user_locale) or {}
+    return render_for(content, device.locale, user_locale)
+
+
+def every_variant(content: dict[str, Any]) -> list[Message]:
+    """The default message and one per locale variant (to check each against limits)."""
+    return [
+        render_for(content),
+        *(render_for(content, tag) for tag in content.get("locales") or {}),
+    ]
+
+
+def render_for(content: dict[str, Any], *locales: str | None) -> Message:
+    """The message for the first of ``locales`` that has a variant, else the default."""
+    variant = choose_variant(content.get("locales") or {}, *locales) or {}
 
     def text(name: str) -> str | None:
         chosen = variant.get(name)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pushgate.core.access import Caller
 from pushgate.core.ids import new_id, now_ms
+from pushgate.core.messages import Message
 from pushgate.core.models import Scope, Tenant
 from pushgate.core.notification_input import NotificationInput
 from pushgate.core.notifications import (
@@ -21,13 +23,16 @@ from pushgate.core.notifications import (
 )
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.registry import MAX_PAGE, Registry
-from pushgate.errors import Conflict, InvalidInput, NotFound
+from pushgate.core.rendering import every_variant
+from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 _NOT_CONTENT = {"app", "audience", "idempotency_key", "send_at", "ttl"}
 
 # Queues the fan-out of a notification at a time (epoch ms); provided by the delivery part.
 StartFanout = Callable[[str, int], Awaitable[None]]
+# Why a provider kind would refuse a message (size, shape), or None; provided by providers.
+PayloadCheck = Callable[[str, Message], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,7 @@ class NotificationService:
         store: NotificationStorePort,
         registry: Registry,
         start_fanout: StartFanout,
+        payload_check: PayloadCheck,
         *,
         default_ttl: int,
         max_ttl: int,
@@ -60,6 +66,7 @@ class NotificationService:
         self.store = store
         self.registry = registry
         self.start_fanout = start_fanout
+        self.payload_check = payload_check
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
 
@@ -74,6 +81,8 @@ class NotificationService:
         send_at = int(data.send_at.timestamp() * 1000) if data.send_at else None
         start = max(now, send_at or now)
         ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
+        content = data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True)
+        await self._check_payload(app.id, content)
         targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
         unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
         notification = Notification(
@@ -82,7 +91,7 @@ class NotificationService:
             app_id=app.id,
             idempotency_key=data.idempotency_key,
             audience=data.audience.model_dump(mode="json", exclude_defaults=True),
-            content=data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True),
+            content=content,
             state=NotificationState.SCHEDULED if start > now else NotificationState.SENDING,
             targeted=targeted,
             fanout_done=False,
@@ -101,6 +110,17 @@ class NotificationService:
             return Accepted(earlier, False)
         await self.start_fanout(notification.id, start)
         return Accepted(notification, True, tuple(unknown))
+
+    async def _check_payload(self, app_id: str, content: dict[str, Any]) -> None:
+        """Refuse what a provider the app sends with could never take, naming it."""
+        kinds = [c.kind for c in await self.registry.accounts.list_credentials(app_id)]
+        for message in every_variant(content):
+            for kind in kinds:
+                problem = self.payload_check(kind, message)
+                if problem is not None:
+                    raise PayloadTooLarge(
+                        f"{kind}: {problem}", details={"provider": kind, "reason": problem}
+                    )
 
     async def _earlier(self, tenant: Tenant, key: str) -> Notification | None:
         found = await self.store.by_idempotency_key(tenant.id, key)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import orjson
 
 from pushgate.core.credentials.keys import b64url_decode, load_vapid_private_key
-from pushgate.core.messages import Priority
+from pushgate.core.messages import Message, Priority
 from pushgate.core.outcomes import (
     Outcome,
     auth_failed,
@@ -59,8 +59,12 @@ def topic_for(collapse_key: str) -> str:
 
 def plaintext_for(delivery: Delivery) -> bytes:
     """The JSON a service worker receives in ``event.data.json()``."""
-    payload = {"id": delivery.delivery_id, **message_fields(delivery.message)}
-    return orjson.dumps(with_overrides(payload, delivery.message, KIND))
+    return plaintext(delivery.delivery_id, delivery.message)
+
+
+def plaintext(delivery_id: str, message: Message) -> bytes:
+    payload = {"id": delivery_id, **message_fields(message)}
+    return orjson.dumps(with_overrides(payload, message, KIND))
 
 
 class WebPushProvider:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from pushgate.transport import frames as fr
 from pushgate.transport.config import Http2Config
+from pushgate.transport.deadlines import Deadlines
 from pushgate.transport.errors import (
     ConnectError,
     ConnectionLost,
@@ -45,6 +46,7 @@ class Http2Connection:
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
         self._reserved = 0  # slots promised to woken waiters that have not started yet
         self._keepalive: asyncio.TimerHandle | None = None
+        self._deadlines = Deadlines(protocol.loop)
         self._ping_deadline: asyncio.TimerHandle | None = None
         protocol.on_capacity = self._wake_slot_waiters
         protocol.on_ping_ack = self._ping_answered
@@ -143,7 +145,7 @@ class Http2Connection:
         ):
             await self._wait_for_slot(deadline)
         stream = protocol.start_stream(method, path, headers, body, shared)
-        stream.timer = loop.call_at(deadline, self._expire, stream)
+        self._deadlines.add(deadline, stream.future, self._expire, stream, self.open_streams)
         try:
             return await stream.future
         except asyncio.CancelledError:
@@ -154,7 +156,7 @@ class Http2Connection:
         protocol = self._protocol
         waiter: asyncio.Future[None] = protocol.loop.create_future()
         self._slot_waiters.append(waiter)
-        timer = protocol.loop.call_at(deadline, _expire_waiter, waiter)
+        self._deadlines.add(deadline, waiter, _expire_waiter, waiter, self.open_streams)
         try:
             await waiter
         except BaseException:
@@ -165,8 +167,6 @@ class Http2Connection:
                 self._reserved -= 1
                 self._wake_slot_waiters()
             raise
-        finally:
-            timer.cancel()
         self._reserved -= 1
         if protocol.state is not OPEN:
             raise protocol.unsent_error()
@@ -248,6 +248,7 @@ class Http2Connection:
             self._protocol.transport.abort()
 
     def _stop_timers(self) -> None:
+        self._deadlines.stop()
         for handle in (self._keepalive, self._ping_deadline):
             if handle is not None:
                 handle.cancel()

@@ -31,6 +31,8 @@ FIRST_DYNAMIC_INDEX = len(STATIC_TABLE) + 1
 PATH_NAME_INDEX = STATIC_NAME_INDEX[b":path"]
 CONTENT_LENGTH_NAME_INDEX = STATIC_NAME_INDEX[b"content-length"]
 FORBIDDEN_VALUE_BYTES = (b"\r", b"\n", b"\x00")
+# How many encoded names of per-request fields an encoder remembers (see _literal_heads).
+MAX_LITERAL_NAME_HEADS = 256
 
 
 def encode_integer(value: int, prefix_bits: int, first_byte_flags: int) -> bytes:
@@ -92,6 +94,9 @@ class RequestHeaderEncoder:
         self._max_table_size = max_table_size
         self._size_updates: list[int] = []
         self._cache: dict[object, bytes] = {}
+        # The name part of "literal without indexing" fields (§6.2.2) by header name: the
+        # same few per-request names (apns-id, apns-expiration…) repeat on every request.
+        self._literal_heads: dict[bytes, bytes] = {}
 
     def set_max_table_size(self, size: int) -> None:
         """Adopt a new table size; signalled at the start of the next block (§4.2, §6.3)."""
@@ -167,10 +172,16 @@ class RequestHeaderEncoder:
         return head + encode_string(value)
 
     def _literal_without_indexing(self, name: bytes, value: bytes) -> bytes:
-        name_index = STATIC_NAME_INDEX.get(name)
-        if name_index is not None:
-            return encode_integer(name_index, 4, 0x00) + encode_string(value)
-        return b"\x00" + encode_string(name) + encode_string(value)
+        head = self._literal_heads.get(name)
+        if head is None:
+            name_index = STATIC_NAME_INDEX.get(name)
+            if name_index is not None:
+                head = encode_integer(name_index, 4, 0x00)
+            else:
+                head = b"\x00" + encode_string(name)
+            if len(self._literal_heads) < MAX_LITERAL_NAME_HEADS:
+                self._literal_heads[name] = head
+        return head + encode_string(value)
 
     def _insert(self, field: Field, size: int) -> None:
         # §4.4: older entries are evicted until the new one fits.

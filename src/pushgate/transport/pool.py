@@ -84,12 +84,14 @@ class Http2Pool:
         if self._closed:
             raise ConnectionUnavailable("the pool is closed")
         best: Http2Connection | None = None
+        best_load = 0
         available = 0
         for connection in self._connections:
             if connection.is_available:
                 available += 1
-                if best is None or connection.open_streams < best.open_streams:
-                    best = connection
+                load = connection.open_streams
+                if best is None or load < best_load:
+                    best, best_load = connection, load
         if available < len(self._connections):
             self._retire_unavailable()
         for _ in range(self.size - available - len(self._connecting)):

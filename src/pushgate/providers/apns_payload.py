@@ -1,0 +1,135 @@
+"""Rendering a :class:`~pushgate.core.messages.Message` for APNs (providers.md §1.3–§1.4).
+
+The body is ``{"aps": {...}, <custom keys>}``: Apple's keys under ``aps``, the message's
+``data`` as siblings of ``aps`` (APNs ignores custom keys inside it). A message with
+something to show is an ``alert`` push; one without is a ``background`` push
+(``content-available: 1``, priority 5, no alert, badge or sound).
+
+``message.overrides["apns"]`` may hold ``aps`` (merged into ``aps``), ``push_type`` (any
+type of §1.3, e.g. ``voip``; the topic suffix follows), ``priority`` (1, 5 or 10) and
+``payload`` (extra custom keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pushgate.core.messages import Message, Priority
+
+PAYLOAD_LIMIT = 4096
+VOIP_PAYLOAD_LIMIT = 5120  # §1.4: VoIP pushes may be larger
+COLLAPSE_ID_LIMIT = 64  # bytes, §1.2 (BadCollapseId above it)
+
+# apns-push-type → the suffix its apns-topic carries after the bundle id (§1.3). ``mdm``
+# is absent: its topic comes from the MDM certificate, not from the bundle id.
+TOPIC_SUFFIXES: dict[str, str] = {
+    "alert": "",
+    "background": "",
+    "voip": ".voip",
+    "complication": ".complication",
+    "fileprovider": ".pushkit.fileprovider",
+    "liveactivity": ".push-type.liveactivity",
+    "location": ".location-query",
+    "pushtotalk": ".voip-ptt",
+    "widgets": ".push-type.widgets",
+    "controls": ".push-type.controls",
+}
+PRIORITIES = frozenset({1, 5, 10})
+
+
+class PayloadRefused(ValueError):
+    """The message cannot be sent to APNs as it is (too large, bad override…)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApnsPush:
+    """Everything of one APNs request that depends on the message alone."""
+
+    body: bytes
+    push_type: str
+    topic: str
+    priority: int
+    collapse_id: str | None
+
+
+def render_push(message: Message, bundle_id: str) -> ApnsPush:
+    """The body and apns-* header values for ``message``; :class:`PayloadRefused` when
+    APNs would refuse it, so an oversize message is never sent."""
+    override = message.overrides.get("apns", {})
+    push_type = str(override.get("push_type") or _default_push_type(message))
+    suffix = TOPIC_SUFFIXES.get(push_type)
+    if suffix is None:
+        raise PayloadRefused(f"unknown apns push_type {push_type!r}")
+    aps = render_aps(message)
+    aps.update(override.get("aps", {}))
+    custom = {key: value for key, value in message.data.items() if key != "aps"}
+    if message.image and "image" not in custom:
+        custom["image"] = message.image  # for the Notification Service Extension
+    custom.update(override.get("payload", {}))
+    body = orjson.dumps({"aps": aps, **custom})
+    limit = VOIP_PAYLOAD_LIMIT if push_type == "voip" else PAYLOAD_LIMIT
+    if len(body) > limit:
+        raise PayloadRefused(
+            f"payload too large: {len(body)} bytes, APNs takes at most {limit} "
+            f"for {push_type} pushes"
+        )
+    collapse_id = message.collapse_key
+    if collapse_id is not None and len(collapse_id.encode()) > COLLAPSE_ID_LIMIT:
+        raise PayloadRefused(f"collapse key longer than {COLLAPSE_ID_LIMIT} bytes")
+    priority = _priority(message, push_type, override.get("priority"))
+    return ApnsPush(body, push_type, bundle_id + suffix, priority, collapse_id)
+
+
+def render_aps(message: Message) -> dict[str, Any]:
+    """The ``aps`` dictionary (§1.4); FCM reuses it for its ``apns.payload`` block."""
+    aps: dict[str, Any] = {}
+    alert = {
+        key: value
+        for key, value in (
+            ("title", message.title),
+            ("subtitle", message.subtitle),
+            ("body", message.body),
+        )
+        if value
+    }
+    if alert:
+        aps["alert"] = alert
+    if message.badge is not None:
+        aps["badge"] = message.badge
+    if message.sound:
+        aps["sound"] = message.sound
+    if message.category:
+        aps["category"] = message.category
+    if message.thread_id:
+        aps["thread-id"] = message.thread_id
+    if message.content_available or not is_visible(message):
+        aps["content-available"] = 1
+    if message.mutable_content or message.image:
+        aps["mutable-content"] = 1
+    if message.interruption_level:
+        aps["interruption-level"] = message.interruption_level
+    if message.relevance_score is not None:
+        aps["relevance-score"] = message.relevance_score
+    return aps
+
+
+def is_visible(message: Message) -> bool:
+    """Whether the user sees or hears it: text, a badge change or a sound (an alert push)."""
+    return not message.is_silent or message.badge is not None or bool(message.sound)
+
+
+def _default_push_type(message: Message) -> str:
+    return "alert" if is_visible(message) else "background"
+
+
+def _priority(message: Message, push_type: str, override: object) -> int:
+    if push_type == "background":
+        return 5  # §1.3: background pushes must use priority 5
+    if override is not None:
+        if override not in PRIORITIES:
+            raise PayloadRefused("apns priority must be 1, 5 or 10")
+        return int(str(override))
+    return 10 if message.priority is Priority.HIGH else 5
