@@ -7,9 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -54,3 +58,89 @@ def stop_server(process: subprocess.Popen[str]) -> str:
     process.terminate()
     output, _ = process.communicate(timeout=15)
     return output
+
+
+def wait_until(check: Callable[[], T | None], seconds: float, what: str) -> T:
+    """Poll ``check`` every 50 ms until it returns something other than None or False;
+    fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {seconds:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Processes:
+    """Real processes started by one test, each printing into a log file of its own.
+
+    Leaving the ``with`` block kills (SIGKILL) every one still running, whatever
+    happened in the test, so no process outlives it.
+    """
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._running: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def __enter__(self) -> Processes:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for process, log in self._running:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=15)
+            log.close()
+        self._running.clear()
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def log(self, name: str) -> str:
+        return self.log_path(name).read_text(errors="replace")
+
+    def spawn(self, name: str, args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start ``python -m pushgate <args>`` unbuffered, its output going to ``name``.log."""
+        log = self.log_path(name).open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pushgate", *args],
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self._running.append((process, log))
+        return process
+
+    def serve(
+        self, name: str, env: dict[str, str], *args: str
+    ) -> tuple[str, subprocess.Popen[bytes]]:
+        """``pushgate serve`` on a free loopback port; its base URL once it answers."""
+        port = free_port()
+        process = self.spawn(name, ["serve", *args], {**env, "PUSHGATE_BIND": f"127.0.0.1:{port}"})
+        base = f"http://127.0.0.1:{port}"
+
+        def is_healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited:\n{self.log(name)}")
+            try:
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(is_healthy, 60, f"{name} to answer /healthz")
+        return base, process
+
+    def worker(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """``pushgate worker``, returned once it says it is running."""
+        process = self.spawn(name, ["worker"], env)
+
+        def is_running() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited:\n{self.log(name)}")
+            return "worker running" in self.log(name)
+
+        wait_until(is_running, 60, f"{name} to start")
+        return process

@@ -47,7 +47,9 @@ def parse_input(model: type[M], **values: object) -> M:
         err_console.print(f"[red]error:[/red] {field}: {first['msg']}")
         raise typer.Exit(2) from exc
     except PushgateError as exc:  # a validator that raised the domain's own error
-        err_console.print(f"[red]error:[/red] {exc.message}")
+        named = str(exc.details.get("field") or "")
+        where = f"{named}: " if named and not exc.message.startswith(named) else ""
+        err_console.print(f"[red]error:[/red] {where}{exc.message}")
         raise typer.Exit(2) from exc
 
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from pushgate.core.ids import now_ms
+from pushgate.core.messages import Message
 from pushgate.core.notifications import (
     DeliveryRecord,
     DeliveryResult,
@@ -92,18 +93,27 @@ class Sender:
             return
         if paused is not None:
             raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
-        batch = [
-            Delivery(
-                r.id,
-                r.device,
-                render(notification.content, r.device, r.user_locale),
-                notification.expires_at,
-            )
-            for r in records
-        ]
+        batch = self._deliveries(notification, records)
         with self.metrics.timing(kind):
             outcomes = await provider.send(batch)
         await self._apply(notification, kind, records, outcomes)
+
+    def _deliveries(
+        self, notification: Notification, records: Sequence[DeliveryRecord]
+    ) -> list[Delivery]:
+        """The batch to send. Recipients with the same locales share one rendered message
+        (rendering reads nothing else of them), so a provider builds each payload once per
+        batch rather than once per device."""
+        messages: dict[tuple[str | None, str | None], Message] = {}
+        batch = []
+        for record in records:
+            locales = (record.device.locale, record.user_locale)
+            message = messages.get(locales)
+            if message is None:
+                message = render(notification.content, record.device, record.user_locale)
+                messages[locales] = message
+            batch.append(Delivery(record.id, record.device, message, notification.expires_at))
+        return batch
 
     async def _apply(
         self,
@@ -155,14 +165,17 @@ class Sender:
                         )
                     )
                     later[(at // 1000 + 1) * 1000].append(record.id)  # one job per second
-        await self.store.write_results(results, now)
-        await self.store.invalidate_devices(dead, now)
-        self.metrics.invalidated(kind, len(dead))
+        # Retry jobs are queued before the results are written: a crash in between leaves
+        # those deliveries pending and due, so the retry job (or this job, leased again)
+        # still finds them. The other order could strand them with no job to run them.
         for at, ids in later.items():
             self.metrics.retries(kind, len(ids))
             await self.queue.enqueue(
                 [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
             )
+        await self.store.write_results(results, now)
+        await self.store.invalidate_devices(dead, now)
+        self.metrics.invalidated(kind, len(dead))
         if refused is not None:
             await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
             raise Postpone(

@@ -80,16 +80,16 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _handle(self, job: Job) -> None:
+    async def _handle(self, leased: Job) -> None:
+        held = [leased]  # the current lease: extending it while the job runs renews it
         try:
-            if job.kind == FANOUT:
-                await self.fanout.run(read_fanout(job.payload))
-            else:
-                await self.sender.run(read_send(job.payload))
-            await self.queue.ack([job])
+            await self._with_lease_kept(held)
+            await self.queue.ack(held)
         except Postpone as wait:
+            job = held[0]
             await self.queue.retry_later(job, now_ms() + int(wait.delay * 1000), wait.reason)
         except Exception as exc:
+            job = held[0]
             log.exception("job %s (%s) failed", job.id, job.kind)
             reason = f"{type(exc).__name__}: {exc}"
             if job.attempts >= MAX_JOB_ATTEMPTS:
@@ -97,6 +97,25 @@ class Worker:
             else:
                 delay = min(300.0, 2.0**job.attempts) * random.uniform(0.5, 1.0)  # noqa: S311
                 await self.queue.retry_later(job, now_ms() + int(delay * 1000), reason)
+
+    async def _with_lease_kept(self, held: list[Job]) -> None:
+        """Run the job, extending its lease at a third of its length while it runs, so a
+        slow provider does not hand the same job to a second worker."""
+        work = asyncio.ensure_future(self._run(held[0]))
+        while True:
+            done, _ = await asyncio.wait({work}, timeout=self.lease_seconds / 3)
+            if done:
+                work.result()
+                return
+            extended = await self.queue.extend(held[0], self.lease_seconds)
+            if extended is not None:
+                held[0] = extended
+
+    async def _run(self, job: Job) -> None:
+        if job.kind == FANOUT:
+            await self.fanout.run(read_fanout(job.payload))
+        else:
+            await self.sender.run(read_send(job.payload))
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Expire what ran out of time, purge past retention, publish queue depth."""

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, array
 
 from pushgate.core import tagexpr
+from pushgate.core.models import Provider
 from pushgate.core.notification_input import Audience
 from pushgate.storage.tables import devices, user_aliases, users
 
@@ -53,8 +54,15 @@ def audience_clause(
         )
         return sa.and_(in_app, devices.c.user_id.in_(owners))
     if audience.devices:
-        named = sa.or_(devices.c.id.in_(audience.devices), devices.c.token.in_(audience.devices))
-        return sa.and_(in_app, named)
+        # Ids through the primary key, tokens through the unique (app_id, provider, token)
+        # index (naming every provider lets it apply): never a scan of the app's devices.
+        by_id = sa.select(devices.c.id).where(in_app, devices.c.id.in_(audience.devices))
+        by_token = sa.select(devices.c.id).where(
+            in_app,
+            devices.c.provider.in_([provider.value for provider in Provider]),
+            devices.c.token.in_(audience.devices),
+        )
+        return devices.c.id.in_(sa.union(by_id, by_token))
     if audience.topics:
         return sa.and_(in_app, _contains_any(devices.c.topics, audience.topics, dialect))
     if audience.tags:
