@@ -1,6 +1,6 @@
 """Job queue benchmark: jobs/s through enqueue, lease and ack, per backend and batch size.
 
-    .venv/bin/python -m bench.queue [--count 20000] [--batches 100,1000]
+    .venv/bin/python -m bench.job_queue [--count 20000] [--batches 100,1000]
                                    [--backends sqlite,postgres,redis]
 
 For each backend and batch size: enqueue ``count`` jobs (~200-byte payloads) in batches,
