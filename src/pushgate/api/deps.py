@@ -12,7 +12,7 @@ from pushgate.core.models import Tenant
 from pushgate.wiring import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 

@@ -51,6 +51,7 @@ class Access:
         # Revocations and renames made by other processes are seen within cache_seconds.
         self.keys: TtlCache[str, ApiKey] = TtlCache(cache_seconds)
         self.tenants: TtlCache[str, Tenant] = TtlCache(cache_seconds)
+        self.tenants_by_name: TtlCache[str, Tenant] = TtlCache(cache_seconds)
         self._instance_id: str | None = None
 
     async def instance_id(self) -> str:
@@ -104,7 +105,7 @@ class Access:
                 raise NotFound(f"tenant {name!r} not found", details={"tenant": name})
             return own
         wanted = name or DEFAULT_TENANT
-        found = await self.store.tenant_by_name(wanted)
+        found = await self.tenants_by_name.get(wanted, lambda: self.store.tenant_by_name(wanted))
         if found is None:
             raise NotFound(f"tenant {wanted!r} not found", details={"tenant": wanted})
         return found
@@ -114,6 +115,7 @@ class Access:
         caller.require_instance_admin()
         tenant = Tenant(new_id(), data.name, now_ms())
         await self.store.insert_tenant(tenant)
+        self.tenants_by_name.invalidate(data.name)
         return tenant
 
     async def list_tenants(self, caller: Caller) -> list[Tenant]:
@@ -128,6 +130,7 @@ class Access:
             raise InvalidInput("the default tenant cannot be renamed", details={"field": "name"})
         await self.store.rename_tenant(tenant.id, data.name)
         self.tenants.invalidate()
+        self.tenants_by_name.invalidate()
         return Tenant(tenant.id, data.name, tenant.created_at)
 
     async def delete_tenant(self, caller: Caller, name: str) -> None:
@@ -137,6 +140,7 @@ class Access:
             raise InvalidInput("the default tenant cannot be deleted", details={"tenant": name})
         await self.store.delete_tenant(tenant.id)
         self.tenants.invalidate()
+        self.tenants_by_name.invalidate()
         self.keys.invalidate()
 
     # -- keys ---------------------------------------------------------------------------
