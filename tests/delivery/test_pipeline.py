@@ -139,3 +139,23 @@ async def test_metrics_count_what_happened(
     text = (await client.get("/metrics")).text
     assert "pushgate_notifications_accepted_total 1.0" in text
     assert 'pushgate_deliveries_total{outcome="sent",provider="webhook"} 1.0' in text
+
+
+async def test_a_retry_that_would_outlive_the_ttl_expires_the_delivery(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    await register(client, webhook_app, f"{webhook_sim.base_url}/hook/t", user="t")
+    webhook_sim.inject(Fault(status=503, retry_after=30, count=1))
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"users": ["t"]}, "title": "soon", "ttl": 5},
+    )
+    final = await settled(client, answer.json()["id"])
+    assert final["deliveries"]["expired"] == 1
+    assert final["deliveries"]["sent"] == 0
+    [delivery] = (await client.get(f"/v1/notifications/{answer.json()['id']}/deliveries")).json()[
+        "items"
+    ]
+    assert delivery["state"] == "expired"
+    assert delivery["attempts"] == 1
+    assert webhook_sim.all_received() == []  # the 503 was the only attempt

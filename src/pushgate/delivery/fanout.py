@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from pushgate.core.ids import now_ms
 from pushgate.core.notification_input import Audience
-from pushgate.core.notifications import DeliveryState, NotificationState
+from pushgate.core.notifications import NotificationState
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.jobs import FanoutJob, SendJob, batches, fanout_job, send_job
 from pushgate.queue.base import NewJob, Queue
@@ -37,10 +37,7 @@ class Fanout:
             return
         now = now_ms()
         if notification.expires_at <= now:
-            await self.store.finish_pending(
-                notification.id, DeliveryState.EXPIRED, "ttl expired", now
-            )
-            await self.store.set_state(notification.id, NotificationState.EXPIRED, now)
+            await self.store.expire(notification.id, now)
             return
         if notification.state is NotificationState.SCHEDULED:
             await self.store.set_state(notification.id, NotificationState.SENDING, now)

@@ -75,10 +75,7 @@ class Sender:
     async def _send(self, notification: Notification, records: Sequence[DeliveryRecord]) -> None:
         now = now_ms()
         if notification.expires_at <= now:
-            await self.store.finish_pending(
-                notification.id, DeliveryState.EXPIRED, "ttl expired", now
-            )
-            await self.store.set_state(notification.id, NotificationState.EXPIRED, now)
+            await self.store.expire(notification.id, now)
             return
         kind = records[0].device.provider.value
         provider, paused = await self.providers.get(notification.app_id, kind)

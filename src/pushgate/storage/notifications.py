@@ -388,9 +388,13 @@ class NotificationStore(BaseStore):
         )
         ids = [r.id for r in await self.fetch_all(overdue.limit(1000))]
         for notification_id in ids:
-            await self.finish_pending(notification_id, DeliveryState.EXPIRED, "ttl expired", now)
-            await self.set_state(notification_id, NotificationState.EXPIRED, now)
+            await self.expire(notification_id, now)
         return ids
+
+    async def expire(self, notification_id: str, now: int) -> None:
+        """Its time ran out: what is still pending expires, and so does the notification."""
+        await self.finish_pending(notification_id, DeliveryState.EXPIRED, "ttl expired", now)
+        await self.set_state(notification_id, NotificationState.EXPIRED, now)
 
     async def purge(self, cutoff: int) -> int:
         """Delete notifications (and their deliveries) created before ``cutoff``."""
