@@ -159,3 +159,15 @@ async def test_a_payload_no_provider_of_the_app_can_take_is_refused(
     assert (await client.post("/v1/notifications", json=variant)).status_code == 413
     fits = {**big, "data": {"blob": "d" * 100}}
     assert (await client.post("/v1/notifications", json=fits)).status_code == 202
+
+
+async def test_topics_nobody_follows_are_reported(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    await register(client, webhook_app, f"{webhook_sim.base_url}/hook/n", topics=["news"])
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"topics": ["news", "weather"]}, "title": "x"},
+    )
+    assert answer.json()["unknown"] == ["weather"]
+    assert answer.json()["targeted"] == 1

@@ -222,7 +222,7 @@ class NotificationAccepted(BaseModel):
     created: bool = Field(description="False when an earlier request with the same key answered.")
     unknown: list[str] = Field(
         default_factory=list,
-        description="Named users or aliases that are not known (first 100); they get nothing.",
+        description="Named users, aliases or topics that reach nobody (first 100).",
     )
     send_at: str | None
     expires_at: str | None

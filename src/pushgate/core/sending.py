@@ -39,7 +39,7 @@ PayloadCheck = Callable[[str, Message], str | None]
 class Accepted:
     notification: Notification
     created: bool
-    # Users or aliases the audience named that are not known (nothing is sent to them).
+    # Users, aliases or topics the audience named that reach nobody.
     unknown: tuple[str, ...] = ()
 
 

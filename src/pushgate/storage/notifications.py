@@ -187,7 +187,14 @@ class NotificationStore(BaseStore):
         return int(row[0]) if row else 0
 
     async def unknown_people(self, audience: Audience, tenant_id: str, app_id: str) -> list[str]:
-        """The external ids (or aliases) an audience names that match no user."""
+        """The external ids, aliases or topics an audience names that reach nobody."""
+        if audience.topics:
+            # A topic no active device of the app follows reaches nobody: name it.
+            return [
+                topic
+                for topic in sorted(set(audience.topics))
+                if not await self.count_audience(Audience(topics=[topic]), tenant_id, app_id)
+            ]
         if audience.users:
             column, named = users.c.external_id, audience.users
             query = sa.select(column).where(users.c.tenant_id == tenant_id)
