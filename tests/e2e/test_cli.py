@@ -6,6 +6,7 @@ import asyncio
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from pushgate.config import Settings
 from pushgate.core.models import DeviceState
 from pushgate.wiring import build_services
-from tests.e2e.serving import pushgate_env, start_server, stop_server
+from tests.e2e.serving import free_port, pushgate_env, start_server, stop_server
 
 KEY_PATTERN = re.compile(r"pgk_[0-9a-f]{12}_[A-Za-z0-9_-]+")
 
@@ -191,3 +192,25 @@ def test_credentials_users_and_device_commands(tmp_path: Path) -> None:
     assert "alice" in pushgate(tmp_path, "users", "list").stdout
     assert pushgate(tmp_path, "users", "delete", "alice").returncode == 0
     assert "alice" not in pushgate(tmp_path, "users", "list").stdout
+
+
+def test_a_worker_serves_its_own_metrics(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pushgate", "worker", "--metrics-port", str(port)],
+        env=pushgate_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        text = ""
+        for _ in range(300):
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert "pushgate_deliveries_total" in text
+    finally:
+        stop_server(process)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 
 from pushgate.api.app import create_app
 from pushgate.cli.runtime import (
@@ -87,8 +88,12 @@ def serve(
     _run(_serve(settings, worker))
 
 
-async def _work(settings: Settings) -> None:
+async def _work(settings: Settings, metrics_port: int | None) -> None:
     services = await build_services(settings)
+    if metrics_port is not None:
+        # A worker serves no API, so its metrics get a small endpoint of their own.
+        start_http_server(metrics_port, addr=settings.host, registry=services.metrics.registry)
+        console.print(f"  metrics:   http://{settings.host}:{metrics_port}/metrics")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -102,11 +107,17 @@ async def _work(settings: Settings) -> None:
         await services.close()
 
 
-def worker(config: ConfigOption = None) -> None:
+def worker(
+    config: ConfigOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's Prometheus metrics on this port (bind host)."),
+    ] = None,
+) -> None:
     """Run a delivery worker only (scale mode: any number beside `serve --no-worker`)."""
     settings = settings_or_exit(config)
     configure_logging(settings)
-    _run(_work(settings))
+    _run(_work(settings, metrics_port))
 
 
 def migrate(config: ConfigOption = None) -> None:
