@@ -27,18 +27,23 @@ class Fanout:
         self.page_size = page_size
         self.batch_size = batch_size
 
-    async def run(self, job: FanoutJob) -> None:
+    async def run(self, job: FanoutJob) -> SendJob | None:
+        """Fan out one page. When the whole audience fits one send batch, that batch is
+        returned instead of queued, for the caller to send at once: a small notification
+        (one user's devices, say) then needs one queue hop, not two. Should the caller die
+        before sending, this fan-out job runs again and finds the deliveries still pending.
+        """
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state in (
             NotificationState.CANCELED,
             NotificationState.EXPIRED,
             NotificationState.COMPLETED,
         ):
-            return
+            return None
         now = now_ms()
         if notification.expires_at <= now:
             await self.store.expire(notification.id, now)
-            return
+            return None
         if notification.state is NotificationState.SCHEDULED:
             await self.store.set_state(notification.id, NotificationState.SENDING, now)
         audience = Audience.model_validate(notification.audience)
@@ -49,14 +54,19 @@ class Fanout:
         by_provider: dict[str, list[str]] = defaultdict(list)
         for delivery_id, device in pending:
             by_provider[device.provider.value].append(delivery_id)
-        jobs: list[NewJob] = [
-            send_job(SendJob(notification.id, chunk))
+        sends = [
+            SendJob(notification.id, chunk)
             for ids in by_provider.values()
             for chunk in batches(ids, self.batch_size)
         ]
-        if len(page) == self.page_size:
+        last_page = len(page) < self.page_size
+        inline = sends.pop() if last_page and job.after is None and len(sends) == 1 else None
+        jobs: list[NewJob] = [send_job(item) for item in sends]
+        if not last_page:
             jobs.append(fanout_job(FanoutJob(notification.id, page[-1].id)))
-        await self.queue.enqueue(jobs)
-        if len(page) < self.page_size:
+        if jobs:
+            await self.queue.enqueue(jobs)
+        if last_page:
             await self.store.finish_fanout(notification.id, now)
             await self.store.complete_if_done(notification.id, now)
+        return inline

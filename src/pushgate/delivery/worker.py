@@ -113,7 +113,9 @@ class Worker:
 
     async def _run(self, job: Job) -> None:
         if job.kind == FANOUT:
-            await self.fanout.run(read_fanout(job.payload))
+            inline = await self.fanout.run(read_fanout(job.payload))
+            if inline is not None:
+                await self.sender.run(inline)
         else:
             await self.sender.run(read_send(job.payload))
 
