@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from pushgate.core.models import ApiKey, App, StoredCredential, Tenant
 from pushgate.errors import Conflict
@@ -22,6 +23,23 @@ class BaseStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._driver_sql: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def driver_sql(
+        self, name: str, build: Callable[[], sa.ClauseElement]
+    ) -> tuple[str, tuple[str, ...]]:
+        """A statement compiled once for this engine, with its parameter order.
+
+        Bulk writes hand the driver tuples in this order (``exec_driver_sql``), which skips
+        SQLAlchemy's per-row parameter processing: most of the cost of large batches.
+        """
+        found = self._driver_sql.get(name)
+        if found is None:
+            compiled = build().compile(dialect=self.engine.dialect)
+            assert isinstance(compiled, SQLCompiler)
+            assert compiled.positiontup is not None  # both dialects use positional styles
+            found = self._driver_sql[name] = (compiled.string, tuple(compiled.positiontup))
+        return found
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:

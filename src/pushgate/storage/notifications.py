@@ -89,6 +89,22 @@ _DELIVERY_COLUMNS = (
 )
 
 
+def _result_update() -> sa.Update:
+    return (
+        sa.update(deliveries)
+        .where(deliveries.c.id == sa.bindparam("b_id"))
+        .values(
+            state=sa.bindparam("b_state"),
+            attempts=sa.bindparam("b_attempts"),
+            next_attempt_at=sa.bindparam("b_next"),
+            reason=sa.bindparam("b_reason"),
+            status=sa.bindparam("b_status"),
+            provider_message_id=sa.bindparam("b_message_id"),
+            updated_at=sa.bindparam("b_at"),
+        )
+    )
+
+
 class NotificationStore(BaseStore):
     """Notifications, deliveries, and the pause flag on credentials."""
 
@@ -246,12 +262,15 @@ class NotificationStore(BaseStore):
             }
             for device in targets
         ]
-        statement = self._insert()(deliveries).on_conflict_do_nothing(
-            index_elements=["notification_id", "device_id"]
+        sql, order = self.driver_sql(
+            "delivery_insert",
+            lambda: self._insert()(deliveries).on_conflict_do_nothing(
+                index_elements=["notification_id", "device_id"]
+            ),
         )
         by_device = {device.id: device for device in targets}
         async with self.begin() as connection:
-            await connection.execute(statement, fresh)
+            await connection.exec_driver_sql(sql, [tuple(f[n] for n in order) for f in fresh])
             found = await connection.execute(
                 sa.select(deliveries.c.id, deliveries.c.device_id).where(
                     deliveries.c.notification_id == notification_id,
@@ -282,21 +301,10 @@ class NotificationStore(BaseStore):
     async def write_results(self, results: Sequence[DeliveryResult], at: int) -> None:
         if not results:
             return
-        statement = (
-            sa.update(deliveries)
-            .where(deliveries.c.id == sa.bindparam("b_id"))
-            .values(
-                state=sa.bindparam("b_state"),
-                attempts=sa.bindparam("b_attempts"),
-                next_attempt_at=sa.bindparam("b_next"),
-                reason=sa.bindparam("b_reason"),
-                status=sa.bindparam("b_status"),
-                provider_message_id=sa.bindparam("b_message_id"),
-                updated_at=at,
-            )
-        )
-        params = [
-            {
+        sql, order = self.driver_sql("write_results", _result_update)
+        rows_out = []
+        for r in results:
+            values = {
                 "b_id": r.delivery_id,
                 "b_state": r.state.value,
                 "b_attempts": r.attempts,
@@ -304,11 +312,11 @@ class NotificationStore(BaseStore):
                 "b_reason": (r.reason or "")[:512] or None,
                 "b_status": r.status,
                 "b_message_id": r.provider_message_id,
+                "b_at": at,
             }
-            for r in results
-        ]
+            rows_out.append(tuple(values[name] for name in order))
         async with self.begin() as connection:
-            await connection.execute(statement, params)
+            await connection.exec_driver_sql(sql, rows_out)
 
     async def invalidate_devices(self, dead: Sequence[tuple[str, str, int]], at: int) -> None:
         """(device id, reason, since) per dead token: the device stops receiving at once."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -109,7 +108,7 @@ class PeopleStore(BaseStore):
             for external_id in wanted
         ]
         found: dict[str, str] = {}
-        sql, order = self._bulk_user_insert
+        sql, order = self.driver_sql("user_insert", lambda: self._user_insert_if_absent)
         async with self.begin() as connection:
             await connection.exec_driver_sql(
                 sql, [tuple(rows.json_ready(u)[n] for n in order) for u in fresh]
@@ -212,22 +211,10 @@ class PeopleStore(BaseStore):
         """
         if not items:
             return
-        sql, order = self._bulk_device_upsert
+        sql, order = self.driver_sql("device_upsert", lambda: self._device_upsert)
         tuples = [rows.device_tuple(d, order) for d in items]
         async with self.begin() as connection:
             await connection.exec_driver_sql(sql, tuples)
-
-    @functools.cached_property
-    def _bulk_user_insert(self) -> tuple[str, tuple[str, ...]]:
-        compiled = self._user_insert_if_absent.compile(dialect=self.engine.dialect)
-        assert compiled.positiontup is not None
-        return compiled.string, tuple(compiled.positiontup)
-
-    @functools.cached_property
-    def _bulk_device_upsert(self) -> tuple[str, tuple[str, ...]]:
-        compiled = self._device_upsert.compile(dialect=self.engine.dialect)
-        assert compiled.positiontup is not None
-        return compiled.string, tuple(compiled.positiontup)
 
     async def save_device(
         self,
