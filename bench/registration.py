@@ -5,7 +5,7 @@
 The API server runs in its own process pinned to core 0; the load generator runs on core 1
 with 64 keep-alive connections. Bulk import runs in this process. Each line prints the rate
 and the peak RSS of the process that did the work. Numbers are for this machine and
-session; compare runs made in the same sitting.
+run; compare runs made in the same sitting.
 """
 
 from __future__ import annotations
