@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -38,7 +39,14 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        # Readiness probes ask this often; alembic would log its context at INFO each time.
+        migration_log = logging.getLogger("alembic.runtime.migration")
+        level = migration_log.level
+        migration_log.setLevel(logging.WARNING)
+        try:
+            return MigrationContext.configure(connection).get_current_revision()
+        finally:
+            migration_log.setLevel(level)
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
