@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.config import Settings, load_or_create_secret_key
-from pushgate.core.access import Access, CreatedKey
+from pushgate.core.access import Access
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
@@ -137,8 +137,3 @@ def build_worker(services: Services) -> WorkerHandle:
         retention_ms=retention_ms,
     )
     return WorkerHandle(worker, providers)
-
-
-async def first_start(services: Services) -> CreatedKey | None:
-    """The bootstrap admin key when this is the instance's very first start."""
-    return await services.access.bootstrap_admin_key()

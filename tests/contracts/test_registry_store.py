@@ -98,10 +98,10 @@ async def test_user_upsert_updates_only_named_fields(services: Services) -> None
 
 async def test_device_upsert_refreshes_same_token(services: Services) -> None:
     tenant, app = await _tenant_and_app(services)
-    first, created = await services.people.upsert_device(_device(tenant, app, "aa" * 32))
+    first, created = await services.people.save_device(_device(tenant, app, "aa" * 32))
     assert created
     await services.people.set_device_state(first.id, DeviceState.INVALID, "Unregistered", 5)
-    second, created = await services.people.upsert_device(
+    second, created = await services.people.save_device(
         _device(tenant, app, "aa" * 32, topics=["sports"])
     )
     assert not created
@@ -113,8 +113,10 @@ async def test_device_upsert_refreshes_same_token(services: Services) -> None:
 
 async def test_token_change_moves_the_registration(services: Services) -> None:
     tenant, app = await _tenant_and_app(services)
-    old, _ = await services.people.upsert_device(_device(tenant, app, "aa" * 32))
-    moved, created = await services.people.change_token(_device(tenant, app, "bb" * 32), "aa" * 32)
+    old, _ = await services.people.save_device(_device(tenant, app, "aa" * 32))
+    moved, created = await services.people.save_device(
+        _device(tenant, app, "bb" * 32), old_token="aa" * 32
+    )
     assert not created
     assert moved.id == old.id
     assert moved.token == "bb" * 32
@@ -125,9 +127,11 @@ async def test_token_change_moves_the_registration(services: Services) -> None:
 
 async def test_token_change_onto_existing_token_retires_the_old_row(services: Services) -> None:
     tenant, app = await _tenant_and_app(services)
-    old, _ = await services.people.upsert_device(_device(tenant, app, "aa" * 32))
-    existing, _ = await services.people.upsert_device(_device(tenant, app, "bb" * 32))
-    moved, _ = await services.people.change_token(_device(tenant, app, "bb" * 32), "aa" * 32)
+    old, _ = await services.people.save_device(_device(tenant, app, "aa" * 32))
+    existing, _ = await services.people.save_device(_device(tenant, app, "bb" * 32))
+    moved, _ = await services.people.save_device(
+        _device(tenant, app, "bb" * 32), old_token="aa" * 32
+    )
     assert moved.id == existing.id
     retired = await services.people.device_by_id(tenant.id, old.id)
     assert retired is not None
@@ -141,9 +145,7 @@ async def test_delete_user_unregisters_devices(services: Services) -> None:
     user, _ = await services.people.upsert_user(
         User(new_id(), tenant.id, "u-1", None, None, {}, at, at), fields=[]
     )
-    device, _ = await services.people.upsert_device(
-        _device(tenant, app, "cc" * 32, user_id=user.id)
-    )
+    device, _ = await services.people.save_device(_device(tenant, app, "cc" * 32, user_id=user.id))
     await services.people.delete_user(user.id, now_ms())
     after = await services.people.device_by_id(tenant.id, device.id)
     assert after is not None
@@ -170,7 +172,7 @@ async def test_bulk_upsert_and_ensure_users(services: Services) -> None:
 async def test_device_listing_pages_by_id(services: Services) -> None:
     tenant, app = await _tenant_and_app(services)
     for i in range(7):
-        await services.people.upsert_device(_device(tenant, app, f"{i:064x}"))
+        await services.people.save_device(_device(tenant, app, f"{i:064x}"))
     seen: list[str] = []
     after = None
     while True:

@@ -22,7 +22,7 @@ from pushgate.cli.runtime import (
 from pushgate.config import Settings
 from pushgate.core.access import CreatedKey
 from pushgate.storage import migrate as migrations
-from pushgate.wiring import Services, build_services, build_worker, first_start
+from pushgate.wiring import Services, build_services, build_worker
 
 
 def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
@@ -46,7 +46,7 @@ async def _serve(settings: Settings, with_worker: bool) -> None:
     handle = build_worker(services) if with_worker else None
     worker = asyncio.create_task(handle.worker.run(stop)) if handle else None
     try:
-        _announce(settings, await first_start(services))
+        _announce(settings, await services.access.bootstrap_admin_key())
         if handle is None:
             console.print("  worker:    off (run `pushgate worker` beside this server)")
         config = uvicorn.Config(

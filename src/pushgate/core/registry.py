@@ -307,9 +307,8 @@ class Registry:
         )
 
     def _normalised_old_token(self, provider: Provider, token: str) -> str:
-        if provider in (Provider.APNS,):
-            return token.lower()
-        return token
+        # Stored APNs tokens are lower-case hex (core/tokens.py); others are kept as given.
+        return token.lower() if provider is Provider.APNS else token
 
     async def _verify_user_token(self, app: App, user_token: str | None) -> str | None:
         """Check the host system's HS256 user token; returns its ``sub`` (external id).

@@ -35,7 +35,7 @@ class ProviderCache:
         found = stored.get(kind)
         if found is None:
             return None, None
-        paused = await self.accounts.credential_pause(app_id, kind)
+        paused = (found.paused_reason or "paused") if found.paused_at is not None else None
         key = (app_id, kind)
         live = self._live.get(key)
         if live is not None and live[0] == found.updated_at:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +110,7 @@ class Received:
     message_id: str
 
 
-class Simulator:
+class Simulator(ABC):
     """Base class: shared state plus the generic ``/_sim/`` routes."""
 
     name = "base"
@@ -165,15 +166,19 @@ class Simulator:
             return await self.handle_control(request)
         return await self.handle_provider(request)
 
+    @abstractmethod
     async def handle_provider(self, request: SimRequest) -> SimResponse:
-        raise NotImplementedError
+        """Answer a request on the provider's own paths, as the real service would."""
 
-    def connection_opened(self, info: ConnectionInfo) -> None:
+    def connection_opened(self, info: ConnectionInfo) -> None:  # noqa: B027 - optional hook
         """Called once per HTTP/2 connection before its first SETTINGS frame is sent."""
 
     def register_credentials(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Register a credential of this provider's kind; returns what the caller needs."""
-        raise NotImplementedError
+        """Register a credential of this provider's kind; returns what the caller needs.
+
+        Every provider simulator overrides this; one that takes no credentials refuses
+        (the control route answers 400)."""
+        raise ValueError(f"the {self.name} simulator takes no credentials")
 
     async def apply_latency(self, fault: Fault | None) -> None:
         if fault is not None and fault.latency_ms:

@@ -6,13 +6,14 @@ flow-control windows (RFC 9113 §6.9)."""
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 
 from pushgate.simulators import http2_wire as wire
 from pushgate.simulators.base import SimResponse
 from pushgate.simulators.http2_stream import Stream
 
 
-class Http2Output:
+class Http2Output(ABC):
     """Writes responses for :class:`~pushgate.simulators.http2.Http2Connection`."""
 
     def __init__(self, transport: asyncio.Transport) -> None:
@@ -26,8 +27,9 @@ class Http2Output:
         self.peer_max_frame = wire.DEFAULT_MAX_FRAME_SIZE
         self.send_window = wire.DEFAULT_WINDOW
 
+    @abstractmethod
     def _forget(self, stream_id: int) -> None:
-        raise NotImplementedError
+        """Drop a finished stream's state (the connection owns the streams' tasks)."""
 
     def _send_response(self, stream: Stream, response: SimResponse) -> None:
         headers = response.headers

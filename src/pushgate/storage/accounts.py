@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -40,6 +41,10 @@ class BaseStore:
             assert compiled.positiontup is not None  # both dialects use positional styles
             found = self._driver_sql[name] = (compiled.string, tuple(compiled.positiontup))
         return found
+
+    def dialect_insert(self) -> Any:
+        """The dialect's INSERT construct, which has ``on_conflict_do_*`` on both engines."""
+        return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -205,17 +210,6 @@ class AccountStore(BaseStore):
     async def list_credentials(self, app_id: str) -> list[StoredCredential]:
         query = sa.select(credentials).where(credentials.c.app_id == app_id).order_by("kind")
         return [rows.credential(r) for r in await self.fetch_all(query)]
-
-    async def credential_pause(self, app_id: str, kind: str) -> str | None:
-        """Why sending with these credentials is paused, or None when it is not."""
-        row = await self.fetch_one(
-            sa.select(credentials.c.paused_reason, credentials.c.paused_at).where(
-                credentials.c.app_id == app_id, credentials.c.kind == kind
-            )
-        )
-        if row is None or row.paused_at is None:
-            return None
-        return str(row.paused_reason or "paused")
 
     async def delete_credential(self, app_id: str, kind: str) -> bool:
         async with self.begin() as connection:

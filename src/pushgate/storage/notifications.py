@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState
@@ -107,9 +106,6 @@ def _result_update() -> sa.Update:
 
 class NotificationStore(BaseStore):
     """Notifications, deliveries, and the pause flag on credentials."""
-
-    def _insert(self) -> Any:
-        return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
 
     # -- notifications ------------------------------------------------------------------
     async def insert_notification(self, item: Notification) -> None:
@@ -264,7 +260,7 @@ class NotificationStore(BaseStore):
         ]
         sql, order = self.driver_sql(
             "delivery_insert",
-            lambda: self._insert()(deliveries).on_conflict_do_nothing(
+            lambda: self.dialect_insert()(deliveries).on_conflict_do_nothing(
                 index_elements=["notification_id", "device_id"]
             ),
         )
@@ -388,11 +384,6 @@ class NotificationStore(BaseStore):
                 .where(credentials.c.app_id == app_id, credentials.c.kind == kind)
                 .values(paused_at=at, paused_reason=reason[:512])
             )
-
-    async def credential_row(self, app_id: str, kind: str) -> sa.Row[Any] | None:
-        return await self.fetch_one(
-            sa.select(credentials).where(credentials.c.app_id == app_id, credentials.c.kind == kind)
-        )
 
     # -- retention ------------------------------------------------------------------------
     async def expire_overdue(self, now: int) -> list[str]:

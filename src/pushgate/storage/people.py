@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.ids import new_id
@@ -40,7 +39,7 @@ class PeopleStore(BaseStore):
         super().__init__(engine)
         # Statements on hot paths are built once: building SQLAlchemy constructs costs
         # more than running them. Values come in as execution parameters.
-        insert = self._insert()
+        insert = self.dialect_insert()
         upsert = insert(devices)
         self._device_upsert = upsert.on_conflict_do_update(
             index_elements=["app_id", "provider", "token"],
@@ -62,14 +61,10 @@ class PeopleStore(BaseStore):
             devices.c.token == sa.bindparam("token"),
         )
 
-    def _insert(self) -> Any:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert
-
     # -- users --------------------------------------------------------------------------
     async def upsert_user(self, item: User, *, fields: Sequence[str]) -> tuple[User, bool]:
         """Insert ``item`` or update the named ``fields`` of the tenant's existing user."""
-        statement = self._insert()(users).values(
+        statement = self.dialect_insert()(users).values(
             id=item.id,
             tenant_id=item.tenant_id,
             external_id=item.external_id,
@@ -167,7 +162,9 @@ class PeopleStore(BaseStore):
 
     # -- aliases ------------------------------------------------------------------------
     async def set_alias(self, app_id: str, alias: str, user_id: str) -> None:
-        statement = self._insert()(user_aliases).values(app_id=app_id, alias=alias, user_id=user_id)
+        statement = self.dialect_insert()(user_aliases).values(
+            app_id=app_id, alias=alias, user_id=user_id
+        )
         statement = statement.on_conflict_do_update(
             index_elements=["app_id", "alias"], set_={"user_id": statement.excluded.user_id}
         )
@@ -196,15 +193,8 @@ class PeopleStore(BaseStore):
         return [(r.app_id, r.alias) for r in await self.fetch_all(query)]
 
     # -- devices ------------------------------------------------------------------------
-    async def upsert_device(self, item: Device) -> tuple[Device, bool]:
-        """Insert or refresh by (app, provider, token); True when a new row was made."""
-        return await self.save_device(item)
-
-    async def change_token(self, moved: Device, old_token: str) -> tuple[Device, bool]:
-        return await self.save_device(moved, old_token=old_token)
-
     async def upsert_devices(self, items: Sequence[Device]) -> None:
-        """Bulk form of :meth:`upsert_device` for imports: one transaction, one executemany.
+        """Bulk form of :meth:`save_device` for imports: one transaction, one executemany.
 
         The statement is compiled once and rows go to the driver as tuples, skipping
         SQLAlchemy's per-row parameter processing (most of the cost at 100k rows).
