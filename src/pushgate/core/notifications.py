@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pushgate.core.models import Device
 
@@ -65,8 +65,29 @@ class DeliveryRecord:
     user_locale: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
+class DeviceAddress(NamedTuple):
+    """What sending reads of a device: where to send, what to encrypt with, which
+    language to render in. The send path builds one per delivery, so it is a tuple rather
+    than a whole :class:`~pushgate.core.models.Device` (a fifth of the cost)."""
+
+    id: str
+    token: str
+    keys: dict[str, str] | None
+    locale: str | None
+    user_id: str | None
+
+
+class DueDelivery(NamedTuple):
+    """A pending delivery whose time has come, as the sender reads it."""
+
+    id: str
+    provider: str
+    attempts: int
+    device: DeviceAddress
+    user_locale: str | None
+
+
+class DeliveryResult(NamedTuple):
     """What a send attempt decided for one delivery, to be written back."""
 
     delivery_id: str

@@ -50,10 +50,10 @@ class Fanout:
         page = await self.store.audience_page(
             audience, notification.tenant_id, notification.app_id, job.after, self.page_size
         )
-        pending = await self.store.add_deliveries(notification.id, page, now)
+        pending = await self.store.add_deliveries(notification.id, notification.app_id, page, now)
         by_provider: dict[str, list[str]] = defaultdict(list)
-        for delivery_id, device in pending:
-            by_provider[device.provider.value].append(delivery_id)
+        for delivery_id, provider in pending:
+            by_provider[provider].append(delivery_id)
         sends = [
             SendJob(notification.id, chunk)
             for ids in by_provider.values()
@@ -63,7 +63,7 @@ class Fanout:
         inline = sends.pop() if last_page and job.after is None and len(sends) == 1 else None
         jobs: list[NewJob] = [send_job(item) for item in sends]
         if not last_page:
-            jobs.append(fanout_job(FanoutJob(notification.id, page[-1].id)))
+            jobs.append(fanout_job(FanoutJob(notification.id, page[-1][0])))
         if jobs:
             await self.queue.enqueue(jobs)
         if last_page:

@@ -9,21 +9,21 @@ whole batch back untouched, to be sent once the credentials are fixed.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from pushgate.core.ids import now_ms
 from pushgate.core.messages import Message
 from pushgate.core.notifications import (
-    DeliveryRecord,
     DeliveryResult,
     DeliveryState,
+    DueDelivery,
     Notification,
     NotificationState,
 )
 from pushgate.core.outcomes import Outcome, OutcomeKind
 from pushgate.core.ports import NotificationStorePort
-from pushgate.core.rendering import render
+from pushgate.core.rendering import render_for
 from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
@@ -67,56 +67,54 @@ class Sender:
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state is NotificationState.CANCELED:
             return
-        records = await self.store.pending_batch(job.delivery_ids)
-        if records:
-            await self._send(notification, records)
+        due = await self.store.due_deliveries(job.delivery_ids, now_ms())
+        if due:
+            await self._send(notification, due)
         await self.store.complete_if_done(notification.id, now_ms())
 
-    async def _send(self, notification: Notification, records: Sequence[DeliveryRecord]) -> None:
+    async def _send(self, notification: Notification, due: Sequence[DueDelivery]) -> None:
         now = now_ms()
         if notification.expires_at <= now:
             await self.store.expire(notification.id, now)
             return
-        kind = records[0].device.provider.value
+        kind = due[0].provider
         provider, paused = await self.providers.get(notification.app_id, kind)
         if provider is None:
             reason = f"the app has no {kind} credentials"
             results = [
-                DeliveryResult(r.id, DeliveryState.FAILED, r.attempts, reason=reason)
-                for r in records
+                DeliveryResult(item.id, DeliveryState.FAILED, item.attempts, reason=reason)
+                for item in due
             ]
             await self.store.write_results(results, now)
             self.metrics.outcomes(kind, "rejected", len(results))
             return
         if paused is not None:
             raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
-        batch = self._deliveries(notification, records)
+        batch = self._deliveries(notification, due)
         with self.metrics.timing(kind):
             outcomes = await provider.send(batch)
-        await self._apply(notification, kind, records, outcomes)
+        await self._apply(notification, kind, due, outcomes)
 
-    def _deliveries(
-        self, notification: Notification, records: Sequence[DeliveryRecord]
-    ) -> list[Delivery]:
+    def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
         """The batch to send. Recipients with the same locales share one rendered message
         (rendering reads nothing else of them), so a provider builds each payload once per
         batch rather than once per device."""
         messages: dict[tuple[str | None, str | None], Message] = {}
         batch = []
-        for record in records:
-            locales = (record.device.locale, record.user_locale)
+        content, expires_at = notification.content, notification.expires_at
+        for item in due:
+            locales = (item.device.locale, item.user_locale)
             message = messages.get(locales)
             if message is None:
-                message = render(notification.content, record.device, record.user_locale)
-                messages[locales] = message
-            batch.append(Delivery(record.id, record.device, message, notification.expires_at))
+                message = messages[locales] = render_for(content, *locales)
+            batch.append(Delivery(item.id, item.device, message, expires_at))
         return batch
 
     async def _apply(
         self,
         notification: Notification,
         kind: str,
-        records: Sequence[DeliveryRecord],
+        due: Sequence[DueDelivery],
         outcomes: Sequence[Outcome],
     ) -> None:
         now = now_ms()
@@ -125,35 +123,35 @@ class Sender:
         dead: list[tuple[str, str, int]] = []
         later: dict[int, list[str]] = defaultdict(list)
         refused: Outcome | None = None
-        for record, outcome in zip(records, outcomes, strict=True):
-            self.metrics.outcomes(kind, outcome.kind.value, 1)
-            attempt = record.attempts + 1
-            if outcome.kind is OutcomeKind.AUTH_FAILED:
-                refused = outcome
-                continue
+        counts: Counter[OutcomeKind] = Counter()
+        for item, outcome in zip(due, outcomes, strict=True):
+            counts[outcome.kind] += 1
+            attempt = item.attempts + 1
             if outcome.kind is OutcomeKind.SENT:
                 results.append(
                     DeliveryResult(
-                        record.id,
+                        item.id,
                         DeliveryState.SENT,
                         attempt,
                         status=outcome.status,
                         provider_message_id=outcome.provider_message_id,
                     )
                 )
+            elif outcome.kind is OutcomeKind.AUTH_FAILED:
+                refused = outcome
             elif outcome.kind is OutcomeKind.INVALID_TOKEN:
-                results.append(self._final(record, DeliveryState.INVALID, attempt, outcome))
-                dead.append((record.device.id, outcome.reason, outcome.invalid_since or now))
+                results.append(_final(item, DeliveryState.INVALID, attempt, outcome))
+                dead.append((item.device.id, outcome.reason, outcome.invalid_since or now))
             elif outcome.kind is OutcomeKind.REJECTED:
-                results.append(self._final(record, DeliveryState.FAILED, attempt, outcome))
+                results.append(_final(item, DeliveryState.FAILED, attempt, outcome))
             else:
                 at = self.policy.next_attempt_at(attempt, outcome, now, deadline)
                 if at is None:
-                    results.append(self._final(record, DeliveryState.EXPIRED, attempt, outcome))
+                    results.append(_final(item, DeliveryState.EXPIRED, attempt, outcome))
                 else:
                     results.append(
                         DeliveryResult(
-                            record.id,
+                            item.id,
                             DeliveryState.PENDING,
                             attempt,
                             next_attempt_at=at,
@@ -161,7 +159,9 @@ class Sender:
                             status=outcome.status,
                         )
                     )
-                    later[(at // 1000 + 1) * 1000].append(record.id)  # one job per second
+                    later[(at // 1000 + 1) * 1000].append(item.id)  # one job per second
+        for outcome_kind, count in counts.items():
+            self.metrics.outcomes(kind, outcome_kind.value, count)
         # Retry jobs are queued before the results are written: a crash in between leaves
         # those deliveries pending and due, so the retry job (or this job, leased again)
         # still finds them. The other order could strand them with no job to run them.
@@ -179,9 +179,8 @@ class Sender:
                 self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
             )
 
-    def _final(
-        self, record: DeliveryRecord, state: DeliveryState, attempt: int, outcome: Outcome
-    ) -> DeliveryResult:
-        return DeliveryResult(
-            record.id, state, attempt, reason=outcome.reason, status=outcome.status
-        )
+
+def _final(
+    item: DueDelivery, state: DeliveryState, attempt: int, outcome: Outcome
+) -> DeliveryResult:
+    return DeliveryResult(item.id, state, attempt, reason=outcome.reason, status=outcome.status)

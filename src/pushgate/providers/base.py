@@ -7,8 +7,24 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pushgate.core.messages import Message
-from pushgate.core.models import Device
 from pushgate.core.outcomes import Outcome
+
+
+class Recipient(Protocol):
+    """What a provider reads of the device it sends to: a stored
+    :class:`~pushgate.core.models.Device`, or the
+    :class:`~pushgate.core.notifications.DeviceAddress` the send path reads."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+    @property
+    def keys(self) -> dict[str, str] | None: ...
+    @property
+    def locale(self) -> str | None: ...
+    @property
+    def user_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +38,7 @@ class Delivery:
     """
 
     delivery_id: str
-    device: Device
+    device: Recipient
     message: Message
     expires_at: int
 

@@ -5,21 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
-from pushgate.core.ids import new_id, now_ms
-from pushgate.core.models import Device, DeviceState
+from pushgate.core.ids import new_id
+from pushgate.core.models import DeviceState
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
     DeliveryRecord,
     DeliveryResult,
     DeliveryState,
+    DeviceAddress,
+    DueDelivery,
     Notification,
     NotificationState,
 )
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
+from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import (
     credentials,
     deliveries,
@@ -35,6 +39,11 @@ _FINAL_NOTIFICATION = (
     NotificationState.EXPIRED.value,
     NotificationState.CANCELED.value,
 )
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read at the driver level: text on both engines, or None."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _notification(row: sa.Row[Any]) -> Notification:
@@ -85,6 +94,19 @@ _DELIVERY_COLUMNS = (
     deliveries.c.updated_at.label("delivery_updated_at"),
     users.c.locale.label("user_locale"),
     *devices.c,
+)
+
+
+# The parameters of ``_result_update``, in the order ``write_results`` lays them out.
+_RESULT_PARAMS = (
+    "b_id",
+    "b_state",
+    "b_attempts",
+    "b_next",
+    "b_reason",
+    "b_status",
+    "b_message_id",
+    "b_at",
 )
 
 
@@ -224,93 +246,143 @@ class NotificationStore(BaseStore):
 
     async def audience_page(
         self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
-    ) -> list[Device]:
-        """One page of the audience's active devices, in id order after ``after``."""
+    ) -> list[tuple[str, str]]:
+        """(device id, provider) of one page of the audience's active devices, in id order
+        after ``after``: all a fan-out needs, so device rows are not read whole."""
         clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
-        query = sa.select(devices).where(clause, devices.c.state == DeviceState.ACTIVE.value)
+        query = sa.select(devices.c.id, devices.c.provider).where(
+            clause, devices.c.state == DeviceState.ACTIVE.value
+        )
         if after:
             query = query.where(devices.c.id > after)
         query = query.order_by(devices.c.id).limit(limit)
-        return [rows.device(r) for r in await self.fetch_all(query)]
+        return [(r.id, r.provider) for r in await self.fetch_all(query)]
 
     # -- deliveries ---------------------------------------------------------------------
     async def add_deliveries(
-        self, notification_id: str, targets: Sequence[Device], at: int
-    ) -> list[tuple[str, Device]]:
-        """Deliveries for ``targets`` (existing ones kept); returns the pending ones."""
+        self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
+    ) -> list[tuple[str, str]]:
+        """Deliveries to ``targets`` ((device id, provider)), existing ones kept; returns
+        (delivery id, provider) of those pending."""
         if not targets:
             return []
-        fresh = [
-            {
-                "id": new_id(),
-                "notification_id": notification_id,
-                "device_id": device.id,
-                "app_id": device.app_id,
-                "provider": device.provider.value,
-                "state": PENDING,
-                "attempts": 0,
-                "next_attempt_at": None,
-                "reason": None,
-                "status": None,
-                "provider_message_id": None,
-                "created_at": at,
-                "updated_at": at,
-            }
-            for device in targets
-        ]
         sql, order = self.driver_sql(
             "delivery_insert",
             lambda: self.dialect_insert()(deliveries).on_conflict_do_nothing(
                 index_elements=["notification_id", "device_id"]
             ),
         )
-        by_device = {device.id: device for device in targets}
+        fresh = [(new_id(), device_id, provider) for device_id, provider in targets]
+        shared = {
+            "notification_id": notification_id,
+            "app_id": app_id,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "reason": None,
+            "status": None,
+            "provider_message_id": None,
+            "created_at": at,
+            "updated_at": at,
+        }
+        # Each row is the shared values with its own id, device and provider put in place.
+        slots = [order.index("id"), order.index("device_id"), order.index("provider")]
+        template = [shared.get(name) for name in order]
+        values = []
+        for row in fresh:
+            item = template.copy()
+            item[slots[0]], item[slots[1]], item[slots[2]] = row
+            values.append(tuple(item))
+        dialect = self.engine.dialect.name
         async with self.begin() as connection:
-            await connection.exec_driver_sql(sql, [tuple(f[n] for n in order) for f in fresh])
-            found = await connection.execute(
-                sa.select(deliveries.c.id, deliveries.c.device_id).where(
-                    deliveries.c.notification_id == notification_id,
-                    deliveries.c.device_id.in_(list(by_device)),
-                    deliveries.c.state == PENDING,
-                )
-            )
-            return [(r.id, by_device[r.device_id]) for r in found]
-
-    async def pending_batch(self, delivery_ids: Sequence[str]) -> list[DeliveryRecord]:
-        query = (
-            sa.select(*_DELIVERY_COLUMNS)
-            .join(devices, devices.c.id == deliveries.c.device_id)
-            .outerjoin(users, users.c.id == devices.c.user_id)
-            .where(
-                deliveries.c.id.in_(list(delivery_ids)),
-                deliveries.c.state == PENDING,
-                # A delivery waiting for its retry time is not due yet.
-                sa.or_(
-                    deliveries.c.next_attempt_at.is_(None),
-                    deliveries.c.next_attempt_at <= sa.bindparam("now", now_ms()),
+            inserted = await connection.exec_driver_sql(sql, values)
+            if inserted.rowcount == len(fresh):
+                return [(delivery_id, provider) for delivery_id, _, provider in fresh]
+            # A page run before (its worker died), or a driver that cannot count the rows
+            # of a bulk insert (asyncpg): read back which are pending.
+            sql, order = self.driver_sql(
+                "pending_of_devices",
+                lambda: sa.select(deliveries.c.id, deliveries.c.provider).where(
+                    deliveries.c.notification_id == sa.bindparam("notification_id"),
+                    in_ids(deliveries.c.device_id, "device_ids", dialect),
+                    deliveries.c.state == sa.bindparam("pending"),
                 ),
             )
-            .order_by(deliveries.c.id)
+            params = {
+                "notification_id": notification_id,
+                "device_ids": ids_value([device_id for device_id, _ in targets], dialect),
+                "pending": PENDING,
+            }
+            found: Sequence[Any] = (
+                await connection.exec_driver_sql(sql, tuple(params[n] for n in order))
+            ).fetchall()
+            return [(r[0], r[1]) for r in found]
+
+    async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> list[DueDelivery]:
+        """The deliveries among ``delivery_ids`` still pending and due (a retry waits for
+        its time), with what sending needs of their devices. Read at the driver level:
+        this runs once per send batch, and object building was most of its cost."""
+        dialect = self.engine.dialect.name
+        sql, order = self.driver_sql(
+            "due_deliveries",
+            lambda: (
+                sa.select(
+                    deliveries.c.id,
+                    deliveries.c.provider,
+                    deliveries.c.attempts,
+                    devices.c.id,
+                    devices.c.token,
+                    devices.c["keys"],
+                    devices.c.locale,
+                    devices.c.user_id,
+                    users.c.locale,
+                )
+                .join(devices, devices.c.id == deliveries.c.device_id)
+                .outerjoin(users, users.c.id == devices.c.user_id)
+                .where(
+                    in_ids(deliveries.c.id, "ids", dialect),
+                    deliveries.c.state == sa.bindparam("pending"),
+                    sa.or_(
+                        deliveries.c.next_attempt_at.is_(None),
+                        deliveries.c.next_attempt_at <= sa.bindparam("now"),
+                    ),
+                )
+            ),
         )
-        return [_delivery(r) for r in await self.fetch_all(query)]
+        params = {"ids": ids_value(delivery_ids, dialect), "pending": PENDING, "now": now}
+        async with self.engine.connect() as connection:
+            found: Sequence[Any] = (
+                await connection.exec_driver_sql(sql, tuple(params[n] for n in order))
+            ).fetchall()
+            return [
+                DueDelivery(
+                    r[0],
+                    r[1],
+                    r[2],
+                    DeviceAddress(r[3], r[4], _json(r[5]), r[6], r[7]),
+                    r[8],
+                )
+                for r in found
+            ]
 
     async def write_results(self, results: Sequence[DeliveryResult], at: int) -> None:
         if not results:
             return
         sql, order = self.driver_sql("write_results", _result_update)
+        picks = [_RESULT_PARAMS.index(name) for name in order]
         rows_out = []
         for r in results:
-            values = {
-                "b_id": r.delivery_id,
-                "b_state": r.state.value,
-                "b_attempts": r.attempts,
-                "b_next": r.next_attempt_at,
-                "b_reason": (r.reason or "")[:512] or None,
-                "b_status": r.status,
-                "b_message_id": r.provider_message_id,
-                "b_at": at,
-            }
-            rows_out.append(tuple(values[name] for name in order))
+            values = (
+                r.delivery_id,
+                r.state.value,
+                r.attempts,
+                r.next_attempt_at,
+                r.reason[:512] if r.reason else None,
+                r.status,
+                r.provider_message_id,
+                at,
+            )
+            rows_out.append(tuple(values[i] for i in picks))
         async with self.begin() as connection:
             await connection.exec_driver_sql(sql, rows_out)
 
