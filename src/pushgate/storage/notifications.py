@@ -272,32 +272,20 @@ class NotificationStore(BaseStore):
                 index_elements=["notification_id", "device_id"]
             ),
         )
-        fresh = [(new_id(), device_id, provider) for device_id, provider in targets]
-        shared = {
-            "notification_id": notification_id,
-            "app_id": app_id,
-            "state": PENDING,
-            "attempts": 0,
-            "next_attempt_at": None,
-            "reason": None,
-            "status": None,
-            "provider_message_id": None,
-            "created_at": at,
-            "updated_at": at,
-        }
-        # Each row is the shared values with its own id, device and provider put in place.
-        slots = [order.index("id"), order.index("device_id"), order.index("provider")]
-        template = [shared.get(name) for name in order]
-        values = []
-        for row in fresh:
-            item = template.copy()
-            item[slots[0]], item[slots[1]], item[slots[2]] = row
-            values.append(tuple(item))
+        # The insert binds every column in table order (the tuple below).
+        assert order == tuple(deliveries.c.keys())
+        fresh = [
+            # id, notification, device, app, provider, state, attempts, next_attempt_at,
+            # reason, status, provider_message_id, created_at, updated_at
+            (new_id(), notification_id, device_id, app_id, provider, PENDING, 0)
+            + (None, None, None, None, at, at)
+            for device_id, provider in targets
+        ]
         dialect = self.engine.dialect.name
         async with self.begin() as connection:
-            inserted = await connection.exec_driver_sql(sql, values)
+            inserted = await connection.exec_driver_sql(sql, fresh)
             if inserted.rowcount == len(fresh):
-                return [(delivery_id, provider) for delivery_id, _, provider in fresh]
+                return [(row[0], row[4]) for row in fresh]
             # A page run before (its worker died), or a driver that cannot count the rows
             # of a bulk insert (asyncpg): read back which are pending.
             sql, order = self.driver_sql(

@@ -126,6 +126,9 @@ devices = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("app_id", "provider", "token"),
     sa.Index(None, "user_id"),
+    # A fan-out pages through an app's active devices in id order: with this index each
+    # page is a range read; without it every page re-read and sorted the whole app.
+    sa.Index("ix_devices_app_id_state_id", "app_id", "state", "id"),
 )
 
 device_token_history = sa.Table(
