@@ -70,6 +70,7 @@ class ModeResult:
     devices: int
     import_seconds: float
     broadcasts: dict[str, float] = field(default_factory=dict)  # target -> seconds
+    cpu_us: dict[str, float] = field(default_factory=dict)  # target -> CPU µs per delivery
     rss_mb: dict[str, float] = field(default_factory=dict)  # process -> VmHWM
     latency_ms: list[float] = field(default_factory=list)
 
@@ -174,8 +175,16 @@ def latency(instance: Instance, targets: Targets, sends: int) -> list[float]:
     return result
 
 
-def client_alone(targets: Targets, url: str, count: int) -> float:
-    """Messages/s of the APNs provider alone (bench/provider_clients.py) against ``url``."""
+@dataclass
+class Ceiling:
+    """The APNs provider alone against one target: its rate and CPU per message."""
+
+    rate: float
+    cpu_us: float
+
+
+def client_alone(targets: Targets, url: str, count: int) -> Ceiling:
+    """The APNs provider alone (bench/provider_clients.py) against ``url``."""
     command = [sys.executable, str(ROOT / "bench" / "provider_clients.py"), "--client", "apns"]
     command += ["--url", url, "--folder", str(targets.folder), "--connections", "2"]
     command += ["--count", str(count), "--batch", "500", "--window", "2"]
@@ -183,7 +192,7 @@ def client_alone(targets: Targets, url: str, count: int) -> float:
     result = json.loads(done.stdout.splitlines()[-1])
     if result.get("outcomes", {}).get("sent") != count:
         raise RuntimeError(f"client alone: {result}")
-    return float(result["rate"])
+    return Ceiling(float(result["rate"]), float(result["cpu_s_per_1000"]) * 1000)
 
 
 def mode_settings(mode: str, data_dir: Path, ca_file: Path, args: argparse.Namespace) -> dict:
@@ -247,14 +256,18 @@ def run_mode(mode: str, targets: Targets, args: argparse.Namespace) -> ModeResul
             instance.point_at(targets, url)
             warm_up(instance, targets)
             profiler = profiling(args.profile, mode, target, roles["serve"].pid)
+            cpu_before = sum(proc.cpu_seconds(p.pid) for p in roles.values())
             try:
                 result.broadcasts[target] = broadcast(instance, targets, target, args.devices)
             finally:
                 if profiler is not None:
                     profiler.send_signal(signal.SIGINT)
                     profiler.wait(timeout=60)
+            cpu = sum(proc.cpu_seconds(p.pid) for p in roles.values()) - cpu_before
+            result.cpu_us[target] = cpu / args.devices * 1e6
             print(
-                f"  {mode} → {target}: {args.devices / result.broadcasts[target]:,.0f}/s",
+                f"  {mode} → {target}: {args.devices / result.broadcasts[target]:,.0f}/s, "
+                f"{result.cpu_us[target]:.0f} µs CPU per delivery",
                 flush=True,
             )
         if args.latency_sends:
@@ -280,18 +293,31 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def print_table(results: list[ModeResult], ceilings: dict[str, float]) -> None:
-    print("\n| mode | target | devices | deliveries/s | ÷ client alone | peak RSS (VmHWM) |")
-    print("|---|---|---|---|---|---|")
-    for target, rate in ceilings.items():
-        print(f"| APNs client alone | {target} | — | {rate:,.0f} | 1.00 | — |")
+def print_table(results: list[ModeResult], ceilings: dict[str, Ceiling]) -> None:
+    """Rates, and CPU per delivery summed over the mode's pushgate processes: on a shared
+    machine the CPU figures and their ratio are steadier than the rates."""
+    print(
+        "\n| mode | target | devices | deliveries/s | ÷ client alone | CPU µs/delivery "
+        "| client CPU ÷ pipeline CPU | peak RSS (VmHWM) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for target, ceiling in ceilings.items():
+        print(
+            f"| APNs client alone | {target} | — | {ceiling.rate:,.0f} | 1.00 "
+            f"| {ceiling.cpu_us:.0f} | 1.00 | — |"
+        )
     for r in results:
         rss = ", ".join(f"{name} {mb:.0f} MB" for name, mb in r.rss_mb.items())
         for target, seconds in r.broadcasts.items():
             rate = r.devices / seconds
-            ceiling = ceilings.get(target)
-            ratio = f"{rate / ceiling:.2f}" if ceiling else "—"
-            print(f"| {r.mode} | {target} | {r.devices:,} | {rate:,.0f} | {ratio} | {rss} |")
+            found = ceilings.get(target)
+            ratio = f"{rate / found.rate:.2f}" if found else "—"
+            cpu = r.cpu_us[target]
+            cpu_ratio = f"{found.cpu_us / cpu:.2f}" if found else "—"
+            print(
+                f"| {r.mode} | {target} | {r.devices:,} | {rate:,.0f} | {ratio} | {cpu:.0f} "
+                f"| {cpu_ratio} | {rss} |"
+            )
     print("\n| mode | device import | latency sends | p50 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|")
     for r in results:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from pushgate.core import apikeys
-from pushgate.core.ids import new_id
+from pushgate.core.ids import new_id, new_ids
 
 
 def test_ids_are_uuid7_and_time_ordered() -> None:
@@ -14,6 +14,19 @@ def test_ids_are_uuid7_and_time_ordered() -> None:
     assert len(set(made)) == 200
     # Same-millisecond ids may tie on time but never go backwards across milliseconds.
     assert [i[:13] for i in made] == sorted(i[:13] for i in made)
+
+
+def test_ids_made_together_are_distinct_rfc9562_uuid7s() -> None:
+    made = new_ids(5000)
+    parsed = [uuid.UUID(i) for i in made]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert [str(u) for u in parsed] == made  # canonical lower-case text
+    assert len(set(made)) == 5000
+    # One clock read: they share the 48-bit timestamp, and the random bits really vary
+    # (every value of the two random variant bits and of the first random digit shows up).
+    assert len({i[:13] for i in made}) == 1
+    assert {i[19] for i in made} == set("89ab")
+    assert {i[15] for i in made} == set("0123456789abcdef")
 
 
 def test_keys_hash_and_match() -> None:

@@ -12,12 +12,27 @@ def now_ms() -> int:
 
 
 def new_id() -> str:
-    """A UUIDv7 string (RFC 9562 §5.7): time-ordered, so new rows land at the index's end.
+    """A UUIDv7 string (RFC 9562 §5.7): time-ordered, so new rows land at the index's end."""
+    return new_ids(1)[0]
 
-    48 bits of milliseconds, version 7, 12 random bits, variant ``10``, 62 random bits.
+
+def new_ids(count: int) -> list[str]:
+    """``count`` UUIDv7 strings made with one clock read and one read of randomness.
+
+    Layout (RFC 9562 §5.7): 48 bits of milliseconds, version 7, 12 random bits, variant
+    ``10`` + 2 random bits, then 60 more random bits; built in hex text directly, since a
+    fan-out names thousands of deliveries at a time.
     """
-    raw = bytearray(now_ms().to_bytes(6, "big") + os.urandom(10))
-    raw[6] = 0x70 | (raw[6] & 0x0F)
-    raw[8] = 0x80 | (raw[8] & 0x3F)
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    stamp = now_ms().to_bytes(6, "big").hex()
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    random = os.urandom(10 * count).hex()
+    ids = []
+    for at in range(0, 20 * count, 20):
+        r = random[at : at + 20]
+        variant = _VARIANT[r[4]]
+        ids.append(f"{head}{r[1:4]}-{variant}{r[5:8]}-{r[8:]}")
+    return ids
+
+
+# The first hex digit of the variant group: bits ``10`` then two random bits.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from pushgate.core.ids import new_id
+from pushgate.core.ids import new_ids
 from pushgate.core.models import DeviceState
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
@@ -97,9 +97,8 @@ _DELIVERY_COLUMNS = (
 )
 
 
-# The parameters of ``_result_update``, in the order ``write_results`` lays them out.
+# The parameters of ``_result_update`` in the statement's order (SET columns, then WHERE).
 _RESULT_PARAMS = (
-    "b_id",
     "b_state",
     "b_attempts",
     "b_next",
@@ -107,6 +106,7 @@ _RESULT_PARAMS = (
     "b_status",
     "b_message_id",
     "b_at",
+    "b_id",
 )
 
 
@@ -275,11 +275,24 @@ class NotificationStore(BaseStore):
         # The insert binds every column in table order (the tuple below).
         assert order == tuple(deliveries.c.keys())
         fresh = [
-            # id, notification, device, app, provider, state, attempts, next_attempt_at,
-            # reason, status, provider_message_id, created_at, updated_at
-            (new_id(), notification_id, device_id, app_id, provider, PENDING, 0)
-            + (None, None, None, None, at, at)
-            for device_id, provider in targets
+            (
+                delivery_id,
+                notification_id,
+                device_id,
+                app_id,
+                provider,
+                PENDING,  # state
+                0,  # attempts
+                None,  # next_attempt_at
+                None,  # reason
+                None,  # status
+                None,  # provider_message_id
+                at,  # created_at
+                at,  # updated_at
+            )
+            for delivery_id, (device_id, provider) in zip(
+                new_ids(len(targets)), targets, strict=True
+            )
         ]
         dialect = self.engine.dialect.name
         async with self.begin() as connection:
@@ -357,11 +370,9 @@ class NotificationStore(BaseStore):
         if not results:
             return
         sql, order = self.driver_sql("write_results", _result_update)
-        picks = [_RESULT_PARAMS.index(name) for name in order]
-        rows_out = []
-        for r in results:
-            values = (
-                r.delivery_id,
+        assert order == _RESULT_PARAMS  # the tuples below are laid out in this order
+        rows_out = [
+            (
                 r.state.value,
                 r.attempts,
                 r.next_attempt_at,
@@ -369,8 +380,10 @@ class NotificationStore(BaseStore):
                 r.status,
                 r.provider_message_id,
                 at,
+                r.delivery_id,
             )
-            rows_out.append(tuple(values[i] for i in picks))
+            for r in results
+        ]
         async with self.begin() as connection:
             await connection.exec_driver_sql(sql, rows_out)
 
