@@ -18,6 +18,7 @@ from pushgate.cli.runtime import (
     console,
     run_with_services,
     settings_or_exit,
+    settle_heap,
 )
 from pushgate.config import Settings
 from pushgate.core.access import CreatedKey
@@ -49,8 +50,10 @@ async def _serve(settings: Settings, with_worker: bool) -> None:
         _announce(settings, await services.access.bootstrap_admin_key())
         if handle is None:
             console.print("  worker:    off (run `pushgate worker` beside this server)")
+        app = create_app(services)
+        settle_heap()
         config = uvicorn.Config(
-            create_app(services),
+            app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
@@ -99,6 +102,7 @@ async def _work(settings: Settings, metrics_port: int | None) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     handle = build_worker(services)
+    settle_heap()
     console.print(f"pushgate worker running (queue: {settings.queue_url.split('@')[-1]})")
     try:
         await handle.worker.run(stop)
