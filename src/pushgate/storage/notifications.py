@@ -42,7 +42,10 @@ _FINAL_NOTIFICATION = (
 
 
 def _json(value: Any) -> Any:
-    """A JSON column read at the driver level: text on both engines, or None."""
+    """A JSON column read at the driver level: text on both engines, or None. A JSON null
+    (SQLAlchemy's JSON type stores None as ``null``) is the common case: no parse."""
+    if value is None or value == "null":
+        return None
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
