@@ -222,4 +222,7 @@ deliveries = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("notification_id", "device_id"),
     sa.Index(None, "notification_id", "state"),
+    # Deleting a device (its app or tenant deleted) cascades here: without this index every
+    # deleted device was a scan of all deliveries.
+    sa.Index(None, "device_id"),
 )
