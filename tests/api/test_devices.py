@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -249,3 +250,30 @@ async def test_listing_filters_and_pages(client: httpx.AsyncClient, app_name: st
     assert len(seen) == len(set(seen))
     for bad in ["?provider=telegram", "?state=sleeping", "?limit=0", "?app=Bad%20Name"]:
         error_of(await client.get(f"/v1/devices{bad}"), 422, "validation_failed")
+
+
+async def test_concurrent_registrations_each_get_their_own_answer(
+    client: httpx.AsyncClient, app_name: str
+) -> None:
+    tokens = [apns_token() for _ in range(8)]
+    bodies: list[dict[str, object]] = [
+        {"provider": "apns", "token": token, "user": f"emp-{i % 2}"}
+        for i, token in enumerate(tokens)
+    ]
+    bodies.append({"provider": "apns", "token": tokens[0].upper(), "topics": ["again"]})
+    bodies.append({"provider": "apns", "token": "not-hex"})
+    answers = await asyncio.gather(
+        *(client.post("/v1/apps/mobile/devices", json=body) for body in bodies)
+    )
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[1:8] == [201] * 7
+    # The twins may be written in either order: one makes the device, one refreshes it.
+    assert sorted([statuses[0], statuses[8]]) == [200, 201]
+    assert field_of(answers[9]) == "token"
+    made = [answer.json() for answer in answers[:9]]
+    assert [d["token"] for d in made[:8]] == tokens
+    assert made[8]["id"] == made[0]["id"]
+    users = {d["user_id"] for d in made[:8]}
+    assert len(users) == 2
+    listed = ok(await client.get("/v1/devices"))["items"]
+    assert {d["id"] for d in listed} == {d["id"] for d in made[:8]}

@@ -22,7 +22,7 @@ def test_apns_tokens_are_hex_and_lowercased() -> None:
     assert tokens.normalise_token(Provider.APNS, token, allow_insecure=False) == "ab" * 32
 
 
-@pytest.mark.parametrize("token", ["", "xyz", "a" * 63, "ab" * 101, "ab" * 4])
+@pytest.mark.parametrize("token", ["", "xyz", "a" * 63, "ab" * 101, "ab" * 4, "ab" * 32 + "\n"])
 def test_bad_apns_tokens(token: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         tokens.normalise_token(Provider.APNS, token, allow_insecure=False)
@@ -34,6 +34,8 @@ def test_fcm_token_charset() -> None:
     assert tokens.normalise_token(Provider.FCM, good, allow_insecure=False) == good
     with pytest.raises(InvalidInput):
         tokens.normalise_token(Provider.FCM, "has spaces in it, sadly", allow_insecure=False)
+    with pytest.raises(InvalidInput):
+        tokens.normalise_token(Provider.HMS, good + "\n", allow_insecure=False)
 
 
 def test_wns_channel_must_be_in_the_notify_domain() -> None:

@@ -78,11 +78,12 @@ def normalise_token(provider: Provider, token: str, *, allow_insecure: bool) -> 
     if not token:
         raise _bad("token", "is required")
     if provider is Provider.APNS:
-        if not _APNS_TOKEN.match(token):
+        # fullmatch: with match, "$" would also accept a trailing newline.
+        if not _APNS_TOKEN.fullmatch(token):
             raise _bad("token", "an APNs device token is an even number of hex digits (16-200)")
         return token.lower()
     if provider in (Provider.FCM, Provider.HMS):
-        if not _REGISTRATION_TOKEN.match(token):
+        if not _REGISTRATION_TOKEN.fullmatch(token):
             raise _bad("token", "a registration token is 16-2048 characters of [A-Za-z0-9_:-.]")
         return token
     if provider is Provider.WNS:

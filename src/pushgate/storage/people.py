@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -9,27 +10,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pushgate.core.ids import new_id
+from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState, TokenChange, User
+from pushgate.errors import Conflict
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.tables import device_token_history, devices, user_aliases, users
-
-# Columns a re-registration refreshes; identity, creation time and the token stay.
-_REFRESHED = (
-    "keys",
-    "platform",
-    "user_id",
-    "locale",
-    "timezone",
-    "topics",
-    "tags",
-    "app_version",
-    "state",
-    "state_reason",
-    "state_changed_at",
-    "updated_at",
+from pushgate.storage.device_writes import (
+    REFRESHED,
+    DeviceWrite,
+    Registered,
+    device_writes_for,
 )
+from pushgate.storage.group_commit import GroupCommit
+from pushgate.storage.tables import device_token_history, devices, user_aliases, users
 
 
 class PeopleStore(BaseStore):
@@ -37,18 +30,17 @@ class PeopleStore(BaseStore):
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
-        # Statements on hot paths are built once: building SQLAlchemy constructs costs
+        self._writes = device_writes_for(engine.dialect)
+        # Registrations arriving together share a transaction (see group_commit.py).
+        self.registrations: GroupCommit[DeviceWrite, Registered] = GroupCommit(self._register_group)
+        # Statements of token moves are built once: building SQLAlchemy constructs costs
         # more than running them. Values come in as execution parameters.
         insert = self.dialect_insert()
         upsert = insert(devices)
-        self._device_upsert = upsert.on_conflict_do_update(
+        self._device_upsert_returning = upsert.on_conflict_do_update(
             index_elements=["app_id", "provider", "token"],
-            set_={name: upsert.excluded[name] for name in _REFRESHED},
-        )
-        self._device_upsert_returning = self._device_upsert.returning(*devices.c)
-        self._user_insert_if_absent = insert(users).on_conflict_do_nothing(
-            index_elements=["tenant_id", "external_id"]
-        )
+            set_={name: upsert.excluded[name] for name in REFRESHED},
+        ).returning(*devices.c)
         # A no-op update on conflict lets one statement return the id either way.
         ensure = insert(users)
         self._user_ensure_returning = ensure.on_conflict_do_update(
@@ -88,33 +80,11 @@ class PeopleStore(BaseStore):
         """Make the users that do not exist yet; returns external id → user id for all."""
         if not external_ids:
             return {}
-        wanted = sorted(set(external_ids))
-        fresh: list[dict[str, Any]] = [
-            {
-                "id": new_id(),
-                "tenant_id": tenant_id,
-                "external_id": external_id,
-                "locale": None,
-                "timezone": None,
-                "attributes": {},
-                "created_at": at,
-                "updated_at": at,
-            }
-            for external_id in wanted
-        ]
-        found: dict[str, str] = {}
-        sql, order = self.driver_sql("user_insert", lambda: self._user_insert_if_absent)
         async with self.begin() as connection:
-            await connection.exec_driver_sql(
-                sql, [tuple(rows.json_ready(u)[n] for n in order) for u in fresh]
+            found = await self._writes.user_ids(
+                connection, {(tenant_id, name) for name in external_ids}, at
             )
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                query = sa.select(users.c.external_id, users.c.id).where(
-                    users.c.tenant_id == tenant_id, users.c.external_id.in_(chunk)
-                )
-                found.update({r.external_id: r.id for r in await connection.execute(query)})
-        return found
+        return {name: user_id for (_, name), user_id in found.items()}
 
     async def users_by_aliases(self, app_id: str, aliases: Sequence[str]) -> dict[str, str]:
         """alias → user id for the aliases of ``app_id`` that exist."""
@@ -194,17 +164,17 @@ class PeopleStore(BaseStore):
 
     # -- devices ------------------------------------------------------------------------
     async def upsert_devices(self, items: Sequence[Device]) -> None:
-        """Bulk form of :meth:`save_device` for imports: one transaction, one executemany.
+        """Bulk form of :meth:`save_device` for imports: one transaction for all."""
+        await self.import_devices([(item, None) for item in items])
 
-        The statement is compiled once and rows go to the driver as tuples, skipping
-        SQLAlchemy's per-row parameter processing (most of the cost at 100k rows).
+    async def import_devices(self, writes: Sequence[DeviceWrite]) -> None:
+        """Bulk registration: in one transaction, make the users named by external id
+        that do not exist yet, then upsert every device (later writes of a token win).
         """
-        if not items:
+        if not writes:
             return
-        sql, order = self.driver_sql("device_upsert", lambda: self._device_upsert)
-        tuples = [rows.device_tuple(d, order) for d in items]
         async with self.begin() as connection:
-            await connection.exec_driver_sql(sql, tuples)
+            await self._writes.upsert(connection, writes, now_ms())
 
     async def save_device(
         self,
@@ -213,25 +183,38 @@ class PeopleStore(BaseStore):
         user_external_id: str | None = None,
         old_token: str | None = None,
     ) -> tuple[Device, bool]:
-        """Register ``item`` in one transaction; True when a new row was made.
+        """Register ``item``; True when a new row was made. Answers once committed.
 
         ``user_external_id`` names the device's user, made on the fly when unknown.
         ``old_token`` moves the registration that holds it to ``item.token`` (history
         kept); when the new token is registered too, that row is refreshed and the old
-        one unregistered. Without an ``old_token`` row this is an upsert by token.
+        one unregistered. Without an ``old_token`` row this is an upsert by token, and
+        concurrent upserts share one transaction (group commit).
         """
+        if old_token is None or old_token == item.token:
+            return await self.registrations.submit((item, user_external_id))
         async with self.begin() as connection:
             if user_external_id is not None:
                 user_id = await self._ensure_user(connection, item, user_external_id)
                 item = replace(item, user_id=user_id)
-            old = None
-            if old_token is not None and old_token != item.token:
-                old = await self._find(connection, item.app_id, item.provider.value, old_token)
+            old = await self._find(connection, item.app_id, item.provider.value, old_token)
             if old is None:
                 values = rows.device_values(item)
                 row = (await connection.execute(self._device_upsert_returning, values)).one()
                 return rows.device(row), row.id == item.id
-            return await self._move(connection, item, old, old_token or ""), False
+            return await self._move(connection, item, old, old_token), False
+
+    async def _register_group(self, writes: Sequence[DeviceWrite]) -> list[Registered]:
+        try:
+            async with self.begin() as connection:
+                return await self._writes.register(connection, writes, now_ms())
+        except (sa.exc.IntegrityError, sqlite3.IntegrityError) as exc:
+            # A foreign key failed: the app, tenant or user went away meanwhile. (SQLite
+            # statements run on the driver itself, so its own error class comes up.)
+            raise Conflict(
+                "the device's app or user was removed while it was being registered",
+                details={"object": "device"},
+            ) from exc
 
     async def _ensure_user(
         self, connection: AsyncConnection, item: Device, external_id: str
@@ -256,7 +239,7 @@ class PeopleStore(BaseStore):
         target_id = clash.id if clash is not None else old.id
         if clash is not None:
             await self._retire(connection, old.id, moved.updated_at)
-        values = {k: v for k, v in rows.device_values(moved).items() if k in _REFRESHED}
+        values = {k: v for k, v in rows.device_values(moved).items() if k in REFRESHED}
         values["token"] = moved.token
         await connection.execute(
             sa.update(devices).where(devices.c.id == target_id).values(**values)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sqlalchemy import Row
 
 from pushgate.core.models import (
@@ -121,20 +120,3 @@ def device_values(item: Device) -> dict[str, Any]:
         "created_at": item.created_at,
         "updated_at": item.updated_at,
     }
-
-
-_JSON_COLUMNS = frozenset({"keys", "topics", "tags", "attributes"})
-
-
-def json_ready(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with JSON columns encoded, for driver-level executemany."""
-    return {
-        name: orjson.dumps(value).decode() if name in _JSON_COLUMNS and value is not None else value
-        for name, value in values.items()
-    }
-
-
-def device_tuple(item: Device, order: tuple[str, ...]) -> tuple[Any, ...]:
-    """Driver-level parameters of a device in ``order``, JSON columns already encoded."""
-    values = json_ready(device_values(item))
-    return tuple(values[name] for name in order)

@@ -1,0 +1,156 @@
+"""Group commit of device registrations, on SQLite and PostgreSQL alike.
+
+Concurrent registrations share a transaction; each still gets its own answer, only after
+its write is committed, and a bad one fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+import sqlalchemy as sa
+
+from pushgate.core.ids import new_id, now_ms
+from pushgate.core.models import App, Device, Platform, Provider, Tenant
+from pushgate.errors import Conflict
+from pushgate.storage.engine import create_engine
+from pushgate.storage.tables import devices, users
+from pushgate.wiring import Services
+
+
+async def _tenant_and_app(services: Services) -> tuple[Tenant, App]:
+    tenant = Tenant(new_id(), "acme", now_ms())
+    await services.accounts.insert_tenant(tenant)
+    at = now_ms()
+    app = App(new_id(), tenant.id, "mobile", "", False, at, at)
+    await services.accounts.insert_app(app)
+    return tenant, app
+
+
+def _device(tenant: Tenant, app: App, number: int, **changes: object) -> Device:
+    at = now_ms()
+    device = Device(
+        id=new_id(),
+        tenant_id=tenant.id,
+        app_id=app.id,
+        provider=Provider.APNS,
+        token=f"{number:064x}",
+        keys=None,
+        platform=Platform.IOS,
+        user_id=None,
+        locale="de-DE",
+        timezone=None,
+        topics=["news"],
+        tags=[],
+        state_changed_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    return replace(device, **changes)  # type: ignore[arg-type]
+
+
+async def _committed_rows(services: Services, query: sa.Select[tuple[str]]) -> set[str]:
+    """What another connection pool sees: only committed rows."""
+    engine = create_engine(services.settings.effective_database_url)
+    try:
+        async with engine.connect() as connection:
+            return {row[0] for row in await connection.execute(query)}
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_registrations_share_groups_and_are_committed(
+    services: Services,
+) -> None:
+    tenant, app = await _tenant_and_app(services)
+    groups_before = services.people.registrations.groups
+    made = await asyncio.gather(
+        *(
+            services.people.save_device(_device(tenant, app, n), user_external_id=f"u-{n % 3}")
+            for n in range(20)
+        )
+    )
+    assert all(created for _, created in made)
+    assert services.people.registrations.groups - groups_before < 20
+    tokens = {device.token for device, _ in made}
+    assert tokens == {f"{n:064x}" for n in range(20)}
+    stored = await _committed_rows(services, sa.select(devices.c.token))
+    assert stored == tokens
+    # Each answer carries its own user; users named by many are made once.
+    user_ids = {device.token: device.user_id for device, _ in made}
+    assert len({user_ids[f"{n:064x}"] for n in range(20)}) == 3
+    names = await _committed_rows(services, sa.select(users.c.external_id))
+    assert names == {"u-0", "u-1", "u-2"}
+    for device, _ in made:
+        read = await services.people.device_by_id(tenant.id, device.id)
+        assert read == device
+
+
+async def test_a_bad_registration_fails_alone(services: Services) -> None:
+    tenant, app = await _tenant_and_app(services)
+    retried_before = services.people.registrations.retried_alone
+    # A user id that exists nowhere breaks the foreign key: only this write is bad.
+    bad = _device(tenant, app, 2, user_id=new_id())
+    first, failed, last = await asyncio.gather(
+        services.people.save_device(_device(tenant, app, 1), user_external_id="alice"),
+        services.people.save_device(bad),
+        services.people.save_device(_device(tenant, app, 3)),
+        return_exceptions=True,
+    )
+    assert isinstance(failed, Conflict)
+    assert failed.code == "conflict"
+    assert not isinstance(first, BaseException)
+    assert not isinstance(last, BaseException)
+    assert first[1]
+    assert last[1]
+    # They were written in one group, which failed and was retried write by write.
+    assert services.people.registrations.retried_alone - retried_before == 3
+    stored = await _committed_rows(services, sa.select(devices.c.token))
+    assert stored == {f"{1:064x}", f"{3:064x}"}
+    assert await _committed_rows(services, sa.select(users.c.external_id)) == {"alice"}
+
+
+async def test_the_same_token_twice_in_a_group_is_written_in_order(services: Services) -> None:
+    tenant, app = await _tenant_and_app(services)
+    (first, first_created), (second, second_created) = await asyncio.gather(
+        services.people.save_device(_device(tenant, app, 7, topics=["a"])),
+        services.people.save_device(_device(tenant, app, 7, topics=["b"], locale="fr")),
+    )
+    assert (first_created, second_created) == (True, False)
+    assert second.id == first.id
+    assert (second.topics, second.locale, second.created_at) == (["b"], "fr", first.created_at)
+    stored = await services.people.device_by_token(app.id, "apns", f"{7:064x}")
+    assert stored == second
+
+
+async def test_registering_again_keeps_identity_and_user(services: Services) -> None:
+    tenant, app = await _tenant_and_app(services)
+    made, created = await services.people.save_device(
+        _device(tenant, app, 9), user_external_id="bob"
+    )
+    again, created_again = await services.people.save_device(
+        _device(tenant, app, 9, topics=["x"]), user_external_id="bob"
+    )
+    assert (created, created_again) == (True, False)
+    assert (again.id, again.user_id, again.created_at) == (made.id, made.user_id, made.created_at)
+    assert again.topics == ["x"]
+    bob = await services.people.user_by_external_id(tenant.id, "bob")
+    assert bob is not None
+    assert bob.id == made.user_id
+
+
+async def test_an_unknown_app_is_a_conflict_for_that_write_only(services: Services) -> None:
+    tenant, app = await _tenant_and_app(services)
+    gone = replace(app, id=new_id())
+    results = await asyncio.gather(
+        services.people.save_device(_device(tenant, gone, 1)),
+        services.people.save_device(_device(tenant, app, 2)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], Conflict)
+    assert not isinstance(results[1], BaseException)
+    with pytest.raises(Conflict):
+        await services.people.save_device(_device(tenant, gone, 3))
+    assert await _committed_rows(services, sa.select(devices.c.token)) == {f"{2:064x}"}
