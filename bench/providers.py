@@ -12,11 +12,15 @@ Clients, each in its own process pinned to CPU 0 (uvloop when importable; see
 (``send`` of 50-delivery batches, two in flight per connection: the 100 concurrent
 requests per connection h2load gets with ``-m 100``), h2load (the C ceiling, same headers
 and body) and aioapns (APNs only, 100 concurrent sends per connection). Each row is the
-median of ``--repeat`` interleaved runs. Printed: messages/s, CPU seconds per 1,000
-messages (user + system of the client process), peak RSS of the client, and the ratio to
-h2load against the same target in the same run.
+median of ``--repeat`` interleaved runs. Printed: messages/s, CPU µs per message (user +
+system of the client process), peak RSS of the client, and the ratio to h2load against the
+same target in the same run. ``--baseline-src DIR`` adds rows for pushgate's clients
+imported from another source tree (``mkdir /tmp/base && git archive HEAD~1 src | tar -x
+-C /tmp/base``, then ``/tmp/base/src``), interleaved with the others: before and after in
+one sitting.
 
     .venv/bin/python bench/providers.py [--count 50000] [--aioapns-count 5000] [--repeat 3]
+        [--only simulators|h2o] [--baseline-src DIR]
 
 h2load comes from Debian's nghttp2-client (``apt-get install -y nghttp2-client``); h2o
 from the h2o package. Without them those rows are skipped.
@@ -198,7 +202,7 @@ def run_h2load(
         "client": "h2load",
         "count": count,
         "rate": float(match.group(1)),
-        "cpu_s_per_1000": cpu / count * 1000,
+        "cpu_us": cpu / count * 1e6,
         "rss_mb": None,  # RUSAGE_CHILDREN's peak is over every child so far, not h2load's
         "outcomes": {"2xx": int(statuses.group(1))} if statuses else {},
     }
@@ -212,15 +216,20 @@ def run_client(
     connections: int,
     count: int,
     args: argparse.Namespace,
+    src: str | None = None,
 ) -> dict[str, Any]:
     command = [sys.executable, str(CLIENTS_SCRIPT), "--client", kind, "--url", url]
     command += ["--folder", str(folder)]
     command += ["--token-uri", token_uri, "--connections", str(connections)]
     command += ["--count", str(count), "--batch", str(args.batch), "--window", str(args.window)]
+    if src:
+        command += ["--src", src]
     done = subprocess.run(command, capture_output=True, text=True, timeout=700)
     if done.returncode:
         return {"client": kind, "count": count, "error": done.stderr.strip().splitlines()[-1]}
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    if src:
+        result["client"] += " (baseline)"
     return result
 
 
@@ -251,21 +260,29 @@ def print_rows(target: str, rows: list[dict[str, Any]]) -> None:
         rss = f"{r['rss_mb']:.0f} MB" if r["rss_mb"] else "—"
         print(
             f"| {target} | {r['client']} | {r['connections']} | {r['rate']:,.0f} | "
-            f"{r['cpu_s_per_1000']:.3f} | {rss} | {ratio} | {r.get('outcomes', '')} |",
+            f"{r['cpu_us']:.1f} | {rss} | {ratio} | {r.get('outcomes', '')} |",
             flush=True,
         )
 
 
 def print_peer_ratios(target: str, rows: list[dict[str, Any]]) -> None:
-    """pushgate's rate over aioapns's, per connection count (both against ``target``)."""
+    """pushgate's rate over aioapns's and its CPU per message over the baseline's, per
+    connection count (all against ``target``)."""
     for connections in (1, 4):
-        ours = [r for r in rows if r["client"].startswith("pushgate") and "rate" in r]
-        peer = [r for r in rows if r["client"] == "aioapns" and "rate" in r]
-        ours = [r for r in ours if r["connections"] == connections]
-        peer = [r for r in peer if r["connections"] == connections]
+        done = [r for r in rows if r["connections"] == connections and "rate" in r]
+        ours = [r for r in done if r["client"].startswith("pushgate") and "(" not in r["client"]]
+        peer = [r for r in done if r["client"] == "aioapns"]
+        base = [r for r in done if r["client"].endswith("(baseline)")]
         if ours and peer:
             ratio = ours[0]["rate"] / peer[0]["rate"]
             print(f"<!-- {target}, {connections} conns: pushgate ÷ aioapns = {ratio:.1f} -->")
+        if ours and base:
+            cpu = ours[0]["cpu_us"] / base[0]["cpu_us"]
+            rate = ours[0]["rate"] / base[0]["rate"]
+            print(
+                f"<!-- {target}, {connections} conns: ÷ baseline: CPU per message {cpu:.2f}, "
+                f"msg/s {rate:.2f} -->"
+            )
 
 
 def bench_target(
@@ -282,6 +299,11 @@ def bench_target(
                 runs.setdefault("h2load", []).append(h2load)
             ours = run_client(kind, folder, url, token_uri, connections, args.count, args)
             runs.setdefault("pushgate", []).append(ours)
+            if args.baseline_src:
+                base = run_client(
+                    kind, folder, url, token_uri, connections, args.count, args, args.baseline_src
+                )
+                runs.setdefault("baseline", []).append(base)
             if kind == "apns" and args.aioapns_count:
                 peer = run_client("aioapns", folder, url, "", connections, args.aioapns_count, args)
                 runs.setdefault("aioapns", []).append(peer)
@@ -307,6 +329,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=BATCH, help="deliveries per send()")
     parser.add_argument("--window", type=int, default=WINDOW, help="send() calls per connection")
     parser.add_argument("--only", choices=["simulators", "h2o"], help="run one group of targets")
+    parser.add_argument(
+        "--baseline-src",
+        help="also run pushgate's clients from this src/ folder (an earlier commit's), "
+        "interleaved, as a same-run baseline",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -327,7 +354,7 @@ def run_all(folder: Path, args: argparse.Namespace) -> None:
         fcm_process, fcm_port = spawn_simulator("fcm", folder)
         processes += [apns_process, fcm_process]
         token_uri = f"http://127.0.0.1:{fcm_port}/token"
-        print("| target | client | conns | msg/s | CPU s / 1000 | peak RSS | ÷ h2load | outcomes |")
+        print("| target | client | conns | msg/s | CPU µs / msg | peak RSS | ÷ h2load | outcomes |")
         print("|---|---|---|---|---|---|---|---|")
         if args.only in (None, "simulators"):
             bench_target(

@@ -2,6 +2,8 @@
 
 Runs POSTs of a ~300-byte JSON body over TLS to a sink answering 200 + ``apns-id`` (the
 Node ``http2`` module always; h2o when installed), with 1 and 4 connections × 100 streams.
+pushgate's pool is driven two ways: one ``request`` per coroutine (100 coroutines per
+connection), and ``request_many`` batches of 50 (two in flight per connection, "batches").
 The client under test runs in its own process pinned to CPU 0; sinks are pinned to CPU 1.
 Prints req/s, CPU µs per request, peak RSS and the ratio to h2load (the ceiling).
 
@@ -37,6 +39,7 @@ HEADERS = [
     ("content-type", "application/json"),
 ]
 PATH = "/3/device/" + "a1" * 32
+BATCH = 50  # requests per request_many call of the "batches" client
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
@@ -87,13 +90,16 @@ def measured(run: str, count: int, seconds: float, before: resource.struct_rusag
     }
 
 
-async def run_pushgate(port: int, cafile: str, connections: int, count: int, decoder: str) -> dict:
+async def run_pushgate(port: int, cafile: str, connections: int, count: int, client: str) -> dict:
     from pushgate.transport import (
         Http2Config,
         Http2Pool,
+        Response,
         SharedHeaders,
         client_ssl_context,
     )
+
+    decoder, _, mode = client.partition(" ")
 
     config = Http2Config(compiled_hpack=decoder == "jh2")
     pool = Http2Pool(
@@ -118,11 +124,25 @@ async def run_pushgate(port: int, cafile: str, connections: int, count: int, dec
             if response.status != 200 or response.header(b"apns-id") is None:
                 failures += 1
 
+    async def batch_worker() -> None:
+        nonlocal remaining, failures
+        requests = [(path, (), BODY, shared)] * BATCH
+        while remaining > 0:
+            size = min(BATCH, remaining)
+            remaining -= size
+            for answer in await pool.request_many(b"POST", requests[:size]):
+                if not isinstance(answer, Response) or answer.header(b"apns-id") is None:
+                    failures += 1
+
+    # One coroutine per stream, or two batches in flight per connection: either way the
+    # 100 concurrent requests per connection h2load gets with -m 100.
+    workers = [batch_worker() for _ in range(2 * connections)] if mode else []
+    workers = workers or [worker() for _ in range(100 * connections)]
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(100 * connections)))
+    await asyncio.gather(*workers)
     seconds = time.perf_counter() - start
-    result = measured(f"pushgate ({decoder})", count, seconds, before)
+    result = measured(f"pushgate ({client})", count, seconds, before)
     await pool.close()
     result["failures"] = failures
     return result
@@ -259,7 +279,7 @@ def start_h2o_sink(cert: Path, key: Path, folder: Path) -> tuple[subprocess.Pope
 def print_table(sink: str, results: list[dict]) -> None:
     print(f"\nsink: {sink}")
     print(
-        f"{'client':<20} {'conns':>5} {'count':>7} {'req/s':>9} {'CPU µs/req':>11} "
+        f"{'client':<24} {'conns':>5} {'count':>7} {'req/s':>9} {'CPU µs/req':>11} "
         f"{'peak RSS MB':>11} {'÷ h2load':>9}"
     )
     ceilings = {r["connections"]: r["req_s"] for r in results if r["client"] == "h2load"}
@@ -267,7 +287,7 @@ def print_table(sink: str, results: list[dict]) -> None:
         ceiling = ceilings.get(r["connections"])
         ratio = f"{r['req_s'] / ceiling:.2f}" if ceiling else "—"
         print(
-            f"{r['client']:<20} {r['connections']:>5} {r['count']:>7} {r['req_s']:>9.0f} "
+            f"{r['client']:<24} {r['connections']:>5} {r['count']:>7} {r['req_s']:>9.0f} "
             f"{r['cpu_us']:>11.1f} {r['rss_mb']:>11.1f} {ratio:>9}"
         )
 
@@ -277,8 +297,8 @@ def bench_sink(name: str, port: int, cert: Path, args: argparse.Namespace, folde
     for connections in (1, 4):
         if shutil.which("h2load"):
             results.append(run_h2load(port, connections, args.count, folder))
-        for decoder in ("jh2", "hpack"):
-            results.append(run_client(decoder, port, cert, connections, args.count))
+        for client in ("jh2", "hpack", "jh2 batches"):
+            results.append(run_client(client, port, cert, connections, args.count))
     results.append(run_client("httpx", port, cert, 1, args.httpx_count))
     print_table(name, results)
 

@@ -113,9 +113,11 @@ class ApnsSetup:
         return ApnsProvider(credentials or self.credentials(), settings, clock=self.clock)
 
 
-async def start_apns(authority: CertificateAuthority, clock: Clock) -> ApnsSetup:
+async def start_apns(
+    authority: CertificateAuthority, clock: Clock, *, max_concurrent_streams: int = 1000
+) -> ApnsSetup:
     key = make_apns_key()
-    simulator = ApnsSimulator(clock=clock)
+    simulator = ApnsSimulator(clock=clock, max_concurrent_streams=max_concurrent_streams)
     simulator.register_credentials(key.registration())
     context = authority.server_context(client_ca_path=authority.ca_path)
     server = await start(simulator, ssl_context=context)

@@ -343,3 +343,39 @@ async def test_goaway_mid_batch_resends_the_refused_streams(apns: ApnsSetup) -> 
     received = sorted(r.message_id for r in apns.simulator.all_received())
     assert received == sorted(d.delivery_id for d in batch)
     assert apns.simulator.counters["faults"] == 1
+
+
+async def test_a_batch_beyond_the_stream_limits_is_sent_whole_and_once(
+    authority: CertificateAuthority,
+) -> None:
+    # One stream per connection until the first valid token, then ten (§1.3 for the one).
+    apns = await start_apns(authority, Clock(), max_concurrent_streams=10)
+    batch = [delivery(apns_token(i), now=apns.clock.now) for i in range(300)]
+    provider = apns.provider(connections=2)
+    try:
+        results = await provider.send(batch)
+    finally:
+        await provider.close()
+        await apns.server.close()
+    assert [r.kind for r in results] == [OutcomeKind.SENT] * len(batch)
+    assert [r.provider_message_id for r in results] == [d.delivery_id for d in batch]
+    received = [(r.token, r.message_id) for r in apns.simulator.all_received()]
+    assert sorted(received) == sorted((d.device.token, d.delivery_id) for d in batch)
+
+
+async def test_expired_provider_token_mid_batch_resends_only_those(apns: ApnsSetup) -> None:
+    first = delivery(apns_token(0))
+    batch = [delivery(apns_token(i)) for i in range(1, 11)]
+    provider = apns.provider(connections=1)
+    try:
+        await provider.send([first])
+        apns.clock.advance(21 * MINUTE)
+        apns.simulator.inject(Fault(status=403, reason="ExpiredProviderToken", count=3))
+        results = await provider.send(batch)
+    finally:
+        await provider.close()
+    assert [r.kind for r in results] == [OutcomeKind.SENT] * len(batch)
+    assert len(_tokens_seen(apns)) == 2
+    assert apns.simulator.counters["requests"] == 1 + len(batch) + 3  # three sent twice
+    received = sorted(r.message_id for r in apns.simulator.all_received())
+    assert received == sorted(d.delivery_id for d in [first, *batch])

@@ -248,6 +248,23 @@ async def test_unauthenticated_refreshes_once_and_retries(fcm: FcmSetup) -> None
     assert [r.token for r in fcm.simulator.all_received()] == [fcm_token(1)]
 
 
+async def test_unauthenticated_answers_mid_batch_are_resent_with_a_new_token(
+    fcm: FcmSetup,
+) -> None:
+    fcm.simulator.inject(Fault(status=401, reason="UNAUTHENTICATED", count=3))
+    batch = [fcm_delivery(fcm_token(i)) for i in range(10)]
+    provider = fcm.provider(connections=1)
+    try:
+        results = await provider.send(batch)
+        grants = provider.tokens.grants
+    finally:
+        await provider.close()
+    assert [r.kind for r in results] == [OutcomeKind.SENT] * len(batch)
+    assert grants == 2
+    received = sorted(r.token for r in fcm.simulator.all_received())
+    assert received == sorted(d.device.token for d in batch)
+
+
 async def test_connection_reset_mid_batch(fcm: FcmSetup) -> None:
     batch = [fcm_delivery(fcm_token(i)) for i in range(40)]
     fcm.simulator.inject(Fault(action="reset", token=fcm_token(20)))

@@ -3,7 +3,8 @@
 One :class:`ApnsProvider` per app credential: a pool of long-lived HTTP/2 connections
 (two by default) carrying many concurrent streams, token auth with one shared ES256 JWT
 or certificate auth on the TLS connection. Each delivery becomes ``POST
-/3/device/<token>`` with ``apns-id`` = the delivery id, so a resent delivery keeps its id.
+/3/device/<token>`` with ``apns-id`` = the delivery id, so a resent delivery keeps its id;
+a batch leaves together, as one ``request_many`` of the pool.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pushgate.core import outcomes
+from pushgate.core.messages import Message
 from pushgate.core.outcomes import Outcome
 from pushgate.providers import apns_answers
 from pushgate.providers.apns_auth import (
@@ -24,10 +26,9 @@ from pushgate.providers.apns_auth import (
 )
 from pushgate.providers.apns_payload import ApnsPush, PayloadRefused, render_push
 from pushgate.providers.base import Delivery, ProviderCredentials
-from pushgate.providers.concurrent_requests import run_concurrently
 from pushgate.providers.endpoints import Origin, default_tls_context, open_pool
 from pushgate.providers.transport_failures import outcome_of_failure
-from pushgate.transport import Http2Config, SharedHeaders, TransportError
+from pushgate.transport import Http2Config, Request, SharedHeaders, TransportError
 
 KIND = "apns"
 # §1.1: Apple's hosts per environment.
@@ -36,7 +37,9 @@ HOSTS = {
     "sandbox": "https://api.sandbox.push.apple.com",
 }
 DEVICE_PATH = b"/3/device/"
-_HEX_TOKEN = re.compile(r"[0-9a-fA-F]+")
+_is_hex = re.compile(r"[0-9a-fA-F]+").fullmatch
+# Stands for an outcome not known yet; every one is replaced before send returns.
+_UNSENT = outcomes.retry("not sent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +54,9 @@ class ApnsOptions:
     http2: Http2Config | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """One delivery's request, ready to send."""
-
-    path: bytes
-    headers: list[tuple[bytes, bytes]]
-    push: ApnsPush
-    apns_id: str
+# What every request of one message repeats: body, shared headers and the apns-collapse-id
+# field if any; or why the message is refused.
+_Prepared = tuple[bytes, SharedHeaders, tuple[bytes, bytes] | None] | str
 
 
 class ApnsProvider:
@@ -101,79 +99,102 @@ class ApnsProvider:
         self._shared: dict[tuple[int, str, str, int], SharedHeaders] = {}
 
     async def send(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        """One outcome per delivery, in order; all are sent concurrently.
+        """One outcome per delivery, in order; all are sent at once (one HTTP/2 batch).
 
         Deliveries of one message (a fan-out) share its rendering: it is done once per
         message object in the batch.
         """
         now = self._clock()
         token = self._tokens.current() if self._tokens is not None else None
-        rendered: dict[int, ApnsPush | str] = {}
-        results: list[Outcome | None] = []
-        waiting: list[int] = []
-        exchanges = []
-        for delivery in batch:
-            request = self._prepare(delivery, rendered, now)
-            if isinstance(request, Outcome):
-                results.append(request)
-                continue
-            waiting.append(len(results))
-            results.append(None)
-            exchanges.append(self._exchange(request, token))
-        for index, outcome in zip(waiting, await run_concurrently(exchanges), strict=True):
-            results[index] = outcome
-        return [outcome for outcome in results if outcome is not None]
+        results: list[Outcome] = [_UNSENT] * len(batch)
+        await self._send_round(batch, range(len(batch)), now, token, results)
+        if token is not None and self._tokens is not None:
+            stale = [
+                position
+                for position, outcome in enumerate(results)
+                if outcome.reason == apns_answers.EXPIRED_PROVIDER_TOKEN
+            ]
+            # §1.5: mint a new token and try those once more.
+            newer = self._tokens.replace_expired(token) if stale else None
+            if newer is not None:
+                await self._send_round(batch, stale, now, newer, results)
+        return results
 
     async def close(self) -> None:
         await self._pool.close()
 
+    async def _send_round(
+        self,
+        batch: Sequence[Delivery],
+        positions: Sequence[int],
+        now: float,
+        token: ProviderToken | None,
+        results: list[Outcome],
+    ) -> None:
+        """Send ``batch[p]`` for each ``p`` of ``positions`` and put its outcome in
+        ``results[p]``."""
+        messages: dict[int, _Prepared] = {}
+        requests: list[Request] = []
+        sent: list[int] = []
+        for position in positions:
+            request = self._prepare(batch[position], messages, now, token)
+            if isinstance(request, Outcome):
+                results[position] = request
+            else:
+                requests.append(request)
+                sent.append(position)
+        if not requests:
+            return
+        answers = await self._pool.request_many(b"POST", requests)
+        answered_at = self._clock()
+        for position, answer in zip(sent, answers, strict=True):
+            apns_id = batch[position].delivery_id.lower()
+            if isinstance(answer, TransportError):
+                results[position] = outcome_of_failure(answer)
+            elif answer.status == 200:
+                results[position] = outcomes.sent(apns_id, 200)  # APNs echoes our apns-id
+            else:
+                results[position] = apns_answers.outcome_of(answer, apns_id, answered_at)
+
     def _prepare(
-        self, delivery: Delivery, rendered: dict[int, ApnsPush | str], now: float
-    ) -> _Request | Outcome:
+        self,
+        delivery: Delivery,
+        messages: dict[int, _Prepared],
+        now: float,
+        token: ProviderToken | None,
+    ) -> Request | Outcome:
         """The request for one delivery, or its outcome when it must not be sent."""
         message = delivery.message
-        push = rendered.get(id(message))
-        if push is None:
-            try:
-                push = render_push(message, self._bundle_id)
-            except PayloadRefused as refused:
-                push = str(refused)
-            rendered[id(message)] = push
-        if isinstance(push, str):
-            return outcomes.rejected(push)
-        token = delivery.device.token
-        if not _HEX_TOKEN.fullmatch(token):
+        prepared = messages.get(id(message))
+        if prepared is None:
+            prepared = messages[id(message)] = self._prepare_message(message, token)
+        if isinstance(prepared, str):
+            return outcomes.rejected(prepared)
+        device_token = delivery.device.token
+        if not _is_hex(device_token):
             return outcomes.invalid_token("BadDeviceToken: the token is not hexadecimal")
         expiration = delivery.expires_at // 1000
         if expiration <= now:
             return outcomes.rejected("expired before it could be sent")
-        apns_id = delivery.delivery_id.lower()  # §1.2: lowercase canonical UUID
-        headers = [(b"apns-id", apns_id.encode()), (b"apns-expiration", b"%d" % expiration)]
-        if push.collapse_id is not None:
-            headers.append((b"apns-collapse-id", push.collapse_id.encode()))
-        return _Request(DEVICE_PATH + token.encode(), headers, push, apns_id)
+        body, shared, collapse_field = prepared
+        # §1.2: apns-id is the lowercase canonical UUID.
+        headers = [
+            (b"apns-id", delivery.delivery_id.lower().encode()),
+            (b"apns-expiration", b"%d" % expiration),
+        ]
+        if collapse_field is not None:
+            headers.append(collapse_field)
+        return (DEVICE_PATH + device_token.encode(), headers, body, shared)
 
-    async def _exchange(self, request: _Request, token: ProviderToken | None) -> Outcome:
-        outcome = await self._post(request, token)
-        if token is not None and outcome.reason == apns_answers.EXPIRED_PROVIDER_TOKEN:
-            # §1.5: mint a new token and try once more.
-            assert self._tokens is not None
-            newer = self._tokens.replace_expired(token)
-            if newer is not None:
-                outcome = await self._post(request, newer)
-        return outcome
-
-    async def _post(self, request: _Request, token: ProviderToken | None) -> Outcome:
-        shared = self._shared_headers(request.push, token)
+    def _prepare_message(self, message: Message, token: ProviderToken | None) -> _Prepared:
+        """What every request of ``message`` repeats, rendered once per batch."""
         try:
-            response = await self._pool.request(
-                b"POST", request.path, request.headers, request.push.body, shared=shared
-            )
-        except TransportError as error:
-            return outcome_of_failure(error)
-        if response.status == 200:
-            return outcomes.sent(request.apns_id, 200)  # APNs echoes the apns-id we sent
-        return apns_answers.outcome_of(response, request.apns_id, self._clock())
+            push = render_push(message, self._bundle_id)
+        except PayloadRefused as refused:
+            return str(refused)
+        collapse_id = push.collapse_id
+        field = None if collapse_id is None else (b"apns-collapse-id", collapse_id.encode())
+        return push.body, self._shared_headers(push, token), field
 
     def _shared_headers(self, push: ApnsPush, token: ProviderToken | None) -> SharedHeaders:
         """Headers repeated across requests, HPACK-indexed once per connection."""

@@ -1,9 +1,10 @@
 """The FCM provider: HTTP v1 ``messages:send`` (providers.md §2) over pushgate's transport.
 
 One :class:`FcmProvider` per app credential: one v1 request per delivery, multiplexed on
-a pool of HTTP/2 connections (§2.6: the batch endpoint is gone), authorised by an OAuth2
-access token of the service account (:mod:`.google_oauth`). A 401 ``UNAUTHENTICATED``
-refreshes the token once and retries.
+a pool of HTTP/2 connections (§2.6: the batch endpoint is gone; a batch leaves together as
+one ``request_many`` of the pool), authorised by an OAuth2 access token of the service
+account (:mod:`.google_oauth`). A 401 ``UNAUTHENTICATED`` refreshes the token once and
+retries.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from pushgate.core import outcomes
 from pushgate.core.outcomes import Outcome
 from pushgate.providers import fcm_answers
 from pushgate.providers.base import Delivery, ProviderCredentials
-from pushgate.providers.concurrent_requests import run_concurrently
 from pushgate.providers.endpoints import Origin, default_tls_context, open_pool
 from pushgate.providers.fcm_payload import MessageRefused, render_template, request_body
 from pushgate.providers.google_oauth import (
@@ -34,6 +34,8 @@ from pushgate.transport import Http2Config, SharedHeaders, TransportError
 
 KIND = "fcm"
 BASE_URL = "https://fcm.googleapis.com"  # §2.1
+# Stands for an outcome not known yet; every one is replaced before send returns.
+_UNSENT = outcomes.retry("not sent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ class FcmProvider:
         self._shared: tuple[int, SharedHeaders] | None = None
 
     async def send(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        """One outcome per delivery, in order; all are sent concurrently."""
+        """One outcome per delivery, in order; all are sent at once (one HTTP/2 batch)."""
         if not batch:
             return []
         try:
@@ -94,24 +96,59 @@ class FcmProvider:
             return [outcomes.retry(str(unavailable), unavailable.retry_after)] * len(batch)
         now = self._clock()
         templates: dict[tuple[int, int], bytes | str] = {}
-        results: list[Outcome | None] = []
-        waiting: list[int] = []
-        exchanges = []
+        bodies: list[bytes] = []
+        sent: list[int] = []
+        results: list[Outcome] = []
         for delivery in batch:
             body = self._body(delivery, templates, now)
             if isinstance(body, Outcome):
                 results.append(body)
-                continue
-            waiting.append(len(results))
-            results.append(None)
-            exchanges.append(self._exchange(body, token))
-        for index, outcome in zip(waiting, await run_concurrently(exchanges), strict=True):
-            results[index] = outcome
-        return [outcome for outcome in results if outcome is not None]
+            else:
+                sent.append(len(results))
+                results.append(_UNSENT)
+                bodies.append(body)
+        await self._send_round(bodies, sent, token, results)
+        again = [i for i, position in enumerate(sent) if _is_unauthenticated(results[position])]
+        if again:
+            # §2.5: a bad or expired access token; refresh once and retry those.
+            retry_bodies = [bodies[i] for i in again]
+            await self._resend_with_new_token(
+                retry_bodies, [sent[i] for i in again], token, results
+            )
+        return results
 
     async def close(self) -> None:
         await self._pool.close()
         await self._http.aclose()
+
+    async def _send_round(
+        self, bodies: list[bytes], positions: list[int], token: AccessToken, results: list[Outcome]
+    ) -> None:
+        """POST each body; the outcome of ``bodies[i]`` goes to ``results[positions[i]]``."""
+        if not bodies:
+            return
+        shared = self._shared_headers(token)
+        path = self._path
+        answers = await self._pool.request_many(
+            b"POST", [(path, (), body, shared) for body in bodies]
+        )
+        answered_at = self._clock()
+        for position, answer in zip(positions, answers, strict=True):
+            if isinstance(answer, TransportError):
+                results[position] = outcome_of_failure(answer)
+            else:
+                results[position] = fcm_answers.outcome_of(answer, answered_at)
+
+    async def _resend_with_new_token(
+        self, bodies: list[bytes], positions: list[int], token: AccessToken, results: list[Outcome]
+    ) -> None:
+        try:
+            newer = await self.tokens.replace(token)
+        except (OAuthRefused, OAuthUnavailable) as failed:
+            for position in positions:
+                results[position] = outcomes.retry(f"access token refresh failed: {failed}")
+            return
+        await self._send_round(bodies, positions, newer, results)
 
     def _body(
         self, delivery: Delivery, templates: dict[tuple[int, int], bytes | str], now: float
@@ -134,26 +171,6 @@ class FcmProvider:
             return outcomes.rejected(template)
         return request_body(template, delivery.device.token)
 
-    async def _exchange(self, body: bytes, token: AccessToken) -> Outcome:
-        outcome = await self._post(body, token)
-        if outcome.reason == fcm_answers.UNAUTHENTICATED:
-            # §2.5: a bad or expired access token; refresh once and retry.
-            try:
-                token = await self.tokens.replace(token)
-            except (OAuthRefused, OAuthUnavailable) as failed:
-                return outcomes.retry(f"access token refresh failed: {failed}")
-            outcome = await self._post(body, token)
-        return outcome
-
-    async def _post(self, body: bytes, token: AccessToken) -> Outcome:
-        try:
-            response = await self._pool.request(
-                b"POST", self._path, (), body, shared=self._shared_headers(token)
-            )
-        except TransportError as error:
-            return outcome_of_failure(error)
-        return fcm_answers.outcome_of(response, self._clock())
-
     def _shared_headers(self, token: AccessToken) -> SharedHeaders:
         """Headers repeated on every request, HPACK-indexed once per connection."""
         if self._shared is None or self._shared[0] != token.generation:
@@ -163,3 +180,7 @@ class FcmProvider:
             ]
             self._shared = (token.generation, SharedHeaders(fields))
         return self._shared[1]
+
+
+def _is_unauthenticated(outcome: Outcome) -> bool:
+    return outcome.reason == fcm_answers.UNAUTHENTICATED

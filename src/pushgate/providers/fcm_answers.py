@@ -96,6 +96,8 @@ def _is_token_invalid(error: GoogleError) -> bool:
 
 
 def _message_name(body: bytes) -> str | None:
+    if not body:
+        return None  # orjson raises for an empty body, and raising costs ~1 µs
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -1,7 +1,8 @@
 """pushgate's HTTP/2 client transport: few long-lived connections, many concurrent streams.
 
 Built for the send path (many small POSTs to APNs and FCM). :class:`Http2Pool` spreads
-requests over :class:`Http2Connection` objects; failures are :class:`TransportError`
+requests over :class:`Http2Connection` objects, one at a time or a whole batch at once
+(``request_many``: no task per request); failures are :class:`TransportError`
 subclasses that say whether a request is safe to resend.
 """
 
@@ -24,7 +25,7 @@ from pushgate.transport.errors import (
 )
 from pushgate.transport.header_encoder import SharedHeaders
 from pushgate.transport.pool import Http2Pool
-from pushgate.transport.stream import Response
+from pushgate.transport.stream import Request, Response
 from pushgate.transport.tls import client_ssl_context
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "MaybeProcessedError",
     "NotProcessedError",
     "ProtocolViolation",
+    "Request",
     "RequestTimeout",
     "Response",
     "ResponseTooLarge",

@@ -12,7 +12,7 @@ import asyncio
 import os
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pushgate.transport import frames as fr
 from pushgate.transport.config import Http2Config
@@ -28,27 +28,42 @@ from pushgate.transport.errors import (
 )
 from pushgate.transport.header_encoder import SharedHeaders
 from pushgate.transport.protocol import CLOSED, OPEN, Http2Protocol
-from pushgate.transport.stream import Field, Response, Stream
+from pushgate.transport.stream import (
+    DROPPED,
+    WAITING,
+    Field,
+    Request,
+    Response,
+    ResponseBatch,
+    Stream,
+)
+
+# Given-up entries the waiting queue may hold beyond twice its live ones before it is
+# rebuilt.
+_WAITING_SLACK = 64
 
 
 class Http2Connection:
     """One HTTP/2 connection to one origin, carrying many concurrent requests.
 
-    Open it with :meth:`open`. :meth:`request` may be called from many tasks at once; a
-    request beyond the server's stream limit waits (within its timeout) for a free slot.
-    Once the server sends GOAWAY, or stream ids run low, :attr:`is_available` turns False;
-    requests in flight still complete and the connection then closes itself.
+    Open it with :meth:`open`. :meth:`request` and :meth:`request_many` may be called from
+    many tasks at once; requests beyond the server's stream limit wait in order (within
+    their timeout) for a free slot. Once the server sends GOAWAY, or stream ids run low,
+    :attr:`is_available` turns False; requests in flight still complete and the
+    connection then closes itself.
     """
 
     def __init__(self, protocol: Http2Protocol) -> None:
         self._protocol = protocol
         self._config = protocol.config
-        self._slot_waiters: deque[asyncio.Future[None]] = deque()
-        self._reserved = 0  # slots promised to woken waiters that have not started yet
+        # Requests waiting for a stream slot, first come first served; entries given up
+        # while waiting stay (as DROPPED) until they reach the front.
+        self._waiting: deque[Stream] = deque()
+        self._waiting_count = 0
         self._keepalive: asyncio.TimerHandle | None = None
         self._deadlines = Deadlines(protocol.loop)
         self._ping_deadline: asyncio.TimerHandle | None = None
-        protocol.on_capacity = self._wake_slot_waiters
+        protocol.on_capacity = self._start_waiting
         protocol.on_ping_ack = self._ping_answered
 
     @classmethod
@@ -110,7 +125,17 @@ class Http2Connection:
     @property
     def open_streams(self) -> int:
         """Requests in flight plus requests waiting for a stream slot."""
-        return len(self._protocol.streams) + len(self._slot_waiters) + self._reserved
+        return len(self._protocol.streams) + self._waiting_count
+
+    @property
+    def free_slots(self) -> int:
+        """How many requests would start at once: stream slots free and not promised to
+        requests already waiting for one."""
+        protocol = self._protocol
+        if self._waiting_count or protocol.write_paused or protocol.state is not OPEN:
+            return 0
+        free = min(protocol.peer_max_streams - len(protocol.streams), protocol.stream_ids_left)
+        return max(0, free)
 
     @property
     def max_concurrent_streams(self) -> int:
@@ -133,66 +158,135 @@ class Http2Connection:
         ``headers`` the per-request ones, as lowercase byte pairs. ``timeout`` (default
         ``request_timeout``) bounds the whole exchange, including a wait for a free slot.
         """
-        protocol = self._protocol
-        if protocol.state is not OPEN:
-            raise protocol.unsent_error()
-        loop = protocol.loop
+        [answer] = await self.request_many(method, [(path, headers, body, shared)], timeout)
+        if isinstance(answer, TransportError):
+            raise answer
+        return answer
+
+    async def request_many(
+        self,
+        method: bytes,
+        requests: Sequence[Request],
+        timeout: float | None = None,  # noqa: ASYNC109 - a deadline that also covers the slot wait
+    ) -> list[Response | TransportError]:
+        """Send every request at once; one answer per request, in order.
+
+        A request that failed has its :class:`TransportError` as its answer; nothing is
+        raised for it. ``timeout`` bounds every exchange as in :meth:`request`.
+        """
+        if not requests:
+            return []
+        loop = self._protocol.loop
         deadline = loop.time() + (self._config.request_timeout if timeout is None else timeout)
-        if (
-            self._slot_waiters
-            or len(protocol.streams) + self._reserved >= protocol.peer_max_streams
-            or protocol.write_paused
-        ):
-            await self._wait_for_slot(deadline)
-        stream = protocol.start_stream(method, path, headers, body, shared)
-        self._deadlines.add(deadline, stream.future, self._expire, stream, self.open_streams)
+        batch = ResponseBatch(loop, method, len(requests))
+        batch.expect(len(requests))
+        streams = self.submit(batch, requests, range(len(requests)), deadline)
         try:
-            return await stream.future
+            await batch.done
         except asyncio.CancelledError:
-            protocol.reset_stream(stream, fr.CANCEL, None)
+            self.abandon(streams)
             raise
+        results: list[Response | TransportError] = batch.results
+        return results
 
-    async def _wait_for_slot(self, deadline: float) -> None:
+    def submit(
+        self,
+        batch: ResponseBatch,
+        requests: Sequence[Request],
+        indices: Sequence[int],
+        deadline: float,
+    ) -> list[Stream]:
+        """Start ``requests[i]`` for each ``i`` of ``indices`` now, as far as free stream
+        slots allow, and queue the rest for the next free slots; their answers go to
+        ``batch``, each by ``deadline`` (loop time). Returns the streams, for
+        :meth:`abandon`."""
         protocol = self._protocol
-        waiter: asyncio.Future[None] = protocol.loop.create_future()
-        self._slot_waiters.append(waiter)
-        self._deadlines.add(deadline, waiter, _expire_waiter, waiter, self.open_streams)
-        try:
-            await waiter
-        except BaseException:
-            if waiter in self._slot_waiters:
-                self._slot_waiters.remove(waiter)
-            elif waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                # Woken, then cancelled before it could start: pass the slot on.
-                self._reserved -= 1
-                self._wake_slot_waiters()
-            raise
-        self._reserved -= 1
+        streams = [Stream(batch, index, requests[index]) for index in indices]
         if protocol.state is not OPEN:
-            raise protocol.unsent_error()
+            self._drop_all(streams)
+            return streams
+        free = self.free_slots
+        if free >= len(streams):
+            protocol.start_streams(streams)
+        else:
+            if free:
+                protocol.start_streams(streams[:free])
+            rest = streams[free:]
+            if protocol.state is OPEN:
+                self._waiting.extend(rest)
+                self._waiting_count += len(rest)
+            else:  # the stream ids ran out: these go elsewhere
+                self._drop_all(rest)
+        self._deadlines.add(deadline, batch.done, self._expire, streams, self.open_streams)
+        return streams
 
-    def _wake_slot_waiters(self) -> None:
-        """Hand free stream slots to waiting requests, first come first served."""
+    def abandon(self, streams: list[Stream]) -> None:
+        """Give up ``streams`` (their caller was cancelled): drop those still waiting and
+        reset those in flight with CANCEL (RFC 9113 §8.7)."""
+        self._forget_waiting(streams, None)
         protocol = self._protocol
-        waiters = self._slot_waiters
-        if protocol.state is not OPEN:
-            while waiters:
-                waiter = waiters.popleft()
-                if not waiter.done():
-                    waiter.set_exception(protocol.unsent_error())
+        for stream in streams:
+            if stream.id > 0 and protocol.streams.get(stream.id) is stream:
+                protocol.reset_stream(stream, fr.CANCEL, None)
+
+    def _start_waiting(self) -> None:
+        """Start waiting requests on the free stream slots, first come first served."""
+        waiting = self._waiting
+        if not self._waiting_count:
+            waiting.clear()
             return
-        free = protocol.peer_max_streams - len(protocol.streams) - self._reserved
-        while free > 0 and waiters and not protocol.write_paused:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                self._reserved += 1
+        protocol = self._protocol
+        if protocol.state is not OPEN:
+            self._waiting = deque()
+            self._waiting_count = 0
+            self._drop_all([stream for stream in waiting if stream.id == WAITING])
+            return
+        if protocol.write_paused:
+            return
+        free = min(protocol.peer_max_streams - len(protocol.streams), protocol.stream_ids_left)
+        ready = []
+        while free > 0 and waiting:
+            stream = waiting.popleft()
+            if stream.id == WAITING:
+                ready.append(stream)
                 free -= 1
+        if ready:
+            self._waiting_count -= len(ready)
+            protocol.start_streams(ready)
+            if protocol.state is not OPEN:
+                self._start_waiting()  # the stream ids ran out: fail the rest as unsent
 
-    def _expire(self, stream: Stream) -> None:
-        if not stream.future.done():
-            error = RequestTimeout(f"no response on stream {stream.id} within the timeout")
-            self._protocol.reset_stream(stream, fr.CANCEL, error)
+    def _drop_all(self, streams: list[Stream]) -> None:
+        """Fail requests that never got a stream: not sent, safe to resend elsewhere."""
+        protocol = self._protocol
+        for stream in streams:
+            stream.id = DROPPED
+            stream.batch.settle(stream.index, protocol.unsent_error())
+
+    def _forget_waiting(
+        self, streams: list[Stream], error: Callable[[], TransportError] | None
+    ) -> None:
+        """Take the waiting ones of ``streams`` out of the queue, failing each with a new
+        ``error()`` (None: their caller has gone)."""
+        for stream in streams:
+            if stream.id == WAITING:
+                stream.id = DROPPED
+                self._waiting_count -= 1
+                if error is not None:
+                    stream.batch.settle(stream.index, error())
+        if len(self._waiting) > 2 * self._waiting_count + _WAITING_SLACK:
+            self._waiting = deque(stream for stream in self._waiting if stream.id == WAITING)
+
+    def _expire(self, streams: list[Stream]) -> None:
+        """The deadline of ``streams`` passed: those still waiting were never sent; those
+        in flight are reset (the server may have processed them)."""
+        # Waiting ones first, so that the resets below start none of them.
+        self._forget_waiting(streams, _slot_timeout)
+        protocol = self._protocol
+        for stream in streams:
+            if stream.id > 0 and protocol.streams.get(stream.id) is stream:
+                error = RequestTimeout(f"no response on stream {stream.id} within the timeout")
+                protocol.reset_stream(stream, fr.CANCEL, error)
 
     # -- keepalive (RFC 9113 §6.7) ---------------------------------------------------
 
@@ -261,9 +355,8 @@ class Http2Connection:
         )
 
 
-def _expire_waiter(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(StreamSlotTimeout("no free stream slot within the timeout"))
+def _slot_timeout() -> TransportError:
+    return StreamSlotTimeout("no free stream slot within the timeout")
 
 
 def _abort(created: list[Http2Protocol]) -> None:

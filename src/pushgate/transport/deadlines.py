@@ -3,9 +3,10 @@
 A timer per request costs about 3 µs to arm and cancel (measured with uvloop), a tenth of
 a whole request on the send path. The requests of a connection nearly always share one
 timeout, so their deadlines arrive almost in order: a heap of (deadline, future) with a
-single timer armed for the earliest deadline does the same job for the price of a push.
-Entries whose future is done (answered streams, woken slot waiters) are dropped lazily,
-from the top of the heap, as they are met.
+single timer armed for the earliest deadline does the same job for the price of a push,
+and one entry covers all the requests of a batch sent together. Entries whose future is
+done (every request of the batch answered) are dropped lazily, from the top of the heap,
+as they are met.
 """
 
 from __future__ import annotations
@@ -52,14 +53,14 @@ class Deadlines:
         time). ``pending`` (how many futures are live) bounds the heap."""
         heap = self._heap
         heapq.heappush(heap, (deadline, next(self._order), future, on_expired, subject))
-        while heap[0][2].done():
+        while heap and heap[0][2].done():
             heapq.heappop(heap)
         if len(heap) > pending + _SLACK:
             # A slow request at the top keeps finished ones below it: keep only live ones.
-            self._heap = [entry for entry in heap if not entry[2].done()]
-            heapq.heapify(self._heap)
-        if deadline < self._armed_for:
-            self._arm(deadline)
+            heap = self._heap = [entry for entry in heap if not entry[2].done()]
+            heapq.heapify(heap)
+        if heap and heap[0][0] < self._armed_for:
+            self._arm(heap[0][0])
 
     def stop(self) -> None:
         """Forget every stream and disarm the timer (the connection is closing)."""

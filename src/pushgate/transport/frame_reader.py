@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from pushgate.transport.protocol import Http2Protocol
 
 Handler = Callable[[int, int, bytes], None]
+_PLAIN_HEADERS_MASK = fr.FLAG_END_HEADERS | fr.FLAG_PADDED | fr.FLAG_PRIORITY
+_END_HEADERS = fr.FLAG_END_HEADERS
+_HEADER_SIZE = fr.FRAME_HEADER_SIZE
+_STREAM_ID_MASK = fr.MAX_STREAM_ID  # the reserved bit is ignored on receipt (§4.1)
+_DATA, _HEADERS = fr.DATA, fr.HEADERS
+# Http2Protocol's state once closed (not imported: that module imports this one).
+CLOSED = "closed"
 
 
 class FrameReader:
@@ -44,31 +51,45 @@ class FrameReader:
         if self.buffer:
             data = self.buffer + data
         protocol = self.protocol
+        responses = protocol.responses
         max_frame_size = protocol.config.max_frame_size
         unpack = fr.FRAME_HEADER.unpack_from
         size = len(data)
         offset = 0
-        while size - offset >= fr.FRAME_HEADER_SIZE:
+        # No header block open and the server's SETTINGS seen: the two frames of every
+        # response (HEADERS, DATA) go straight to the protocol.
+        plain = self.continuation is None and not self.expect_settings
+        while size - offset >= _HEADER_SIZE:
             length_type, flags, stream_id = unpack(data, offset)
             length = length_type >> 8
-            end = offset + fr.FRAME_HEADER_SIZE + length
+            end = offset + _HEADER_SIZE + length
             if length > max_frame_size:
                 self.fail(fr.FRAME_SIZE_ERROR, f"frame of {length} bytes above our limit")
                 return
             if end > size:
                 break
             frame_type = length_type & 0xFF
-            payload = data[offset + fr.FRAME_HEADER_SIZE : end]
+            payload = data[offset + _HEADER_SIZE : end]
             offset = end
-            if frame_type == fr.HEADERS and self.continuation is None:
-                self.on_headers(stream_id & fr.MAX_STREAM_ID, flags, payload)
-            elif frame_type == fr.DATA and self.continuation is None and not self.expect_settings:
-                protocol.data_received_on(stream_id & fr.MAX_STREAM_ID, flags, payload)
+            if plain and frame_type == _DATA:
+                responses.data_received(stream_id & _STREAM_ID_MASK, flags, payload)
+            elif plain and frame_type == _HEADERS and flags & _PLAIN_HEADERS_MASK == _END_HEADERS:
+                # A whole header block, unpadded, without priority: every response.
+                responses.headers_received(stream_id & _STREAM_ID_MASK, flags, payload)
             else:
-                self.on_other(frame_type, stream_id & fr.MAX_STREAM_ID, flags, payload)
-            if protocol.state == "closed":
+                self.on_frame(frame_type, stream_id & _STREAM_ID_MASK, flags, payload)
+                plain = self.continuation is None and not self.expect_settings
+            if protocol.state == CLOSED:
                 return
         self.buffer = data[offset:]
+
+    def on_frame(self, frame_type: int, stream_id: int, flags: int, payload: bytes) -> None:
+        if frame_type == fr.HEADERS and self.continuation is None:
+            self.on_headers(stream_id, flags, payload)
+        elif frame_type == fr.DATA and self.continuation is None and not self.expect_settings:
+            self.protocol.responses.data_received(stream_id, flags, payload)
+        else:
+            self.on_other(frame_type, stream_id, flags, payload)
 
     def on_other(self, frame_type: int, stream_id: int, flags: int, payload: bytes) -> None:
         if self.expect_settings and frame_type != fr.SETTINGS:
@@ -97,7 +118,7 @@ class FrameReader:
         if flags & fr.FLAG_PRIORITY:
             block = block[5:]
         if flags & fr.FLAG_END_HEADERS:
-            self.protocol.headers_received(stream_id, flags, block)
+            self.protocol.responses.headers_received(stream_id, flags, block)
         else:
             self.continuation = (stream_id, flags, [block])
             self.continuation_size = len(block)
@@ -114,7 +135,7 @@ class FrameReader:
             return
         if flags & fr.FLAG_END_HEADERS:
             self.continuation = None
-            self.protocol.headers_received(stream_id, headers_flags, b"".join(parts))
+            self.protocol.responses.headers_received(stream_id, headers_flags, b"".join(parts))
 
     def on_settings(self, stream_id: int, flags: int, payload: bytes) -> None:
         if stream_id:

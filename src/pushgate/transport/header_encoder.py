@@ -33,6 +33,12 @@ CONTENT_LENGTH_NAME_INDEX = STATIC_NAME_INDEX[b"content-length"]
 FORBIDDEN_VALUE_BYTES = (b"\r", b"\n", b"\x00")
 # How many encoded names of per-request fields an encoder remembers (see _literal_heads).
 MAX_LITERAL_NAME_HEADS = 256
+# A raw string literal shorter than 127 bytes starts with its length in one byte (§5.2).
+_SHORT_LENGTH = tuple(bytes((size,)) for size in range(127))
+# ":path" as "literal never indexed" with the static name index (§6.2.3), by value length.
+_PATH_HEADS = tuple(bytes((0x10 | PATH_NAME_INDEX, size)) for size in range(127))
+# How many encoded content-length fields an encoder remembers.
+MAX_CONTENT_LENGTHS = 1024
 
 
 def encode_integer(value: int, prefix_bits: int, first_byte_flags: int) -> bytes:
@@ -52,8 +58,12 @@ def encode_integer(value: int, prefix_bits: int, first_byte_flags: int) -> bytes
 def encode_string(value: bytes) -> bytes:
     """A raw (not Huffman-coded) HPACK string literal (RFC 7541 §5.2)."""
     if len(value) < 127:
-        return bytes((len(value),)) + value
+        return _SHORT_LENGTH[len(value)] + value
     return encode_integer(len(value), 7, 0) + value
+
+
+# content-length as "literal without indexing" with its static name index (§6.2.2).
+CONTENT_LENGTH_HEAD = encode_integer(CONTENT_LENGTH_NAME_INDEX, 4, 0x00)
 
 
 def as_field(name: str | bytes, value: str | bytes) -> Field:
@@ -97,6 +107,7 @@ class RequestHeaderEncoder:
         # The name part of "literal without indexing" fields (§6.2.2) by header name: the
         # same few per-request names (apns-id, apns-expiration…) repeat on every request.
         self._literal_heads: dict[bytes, bytes] = {}
+        self._content_lengths: dict[int, bytes] = {}
 
     def set_max_table_size(self, size: int) -> None:
         """Adopt a new table size; signalled at the start of the next block (§4.2, §6.3)."""
@@ -118,22 +129,57 @@ class RequestHeaderEncoder:
         headers: Sequence[Field],
         content_length: int | None,
     ) -> bytes:
-        """The header block of one request, pseudo-header fields first (RFC 9113 §8.3)."""
-        parts: list[bytes] = []
-        if self._size_updates:
-            parts.extend(encode_integer(size, 5, 0x20) for size in self._size_updates)
-            self._size_updates = []
+        """The header block of one request, pseudo-header fields first (RFC 9113 §8.3).
+
+        ``content_length`` 0 or None sends none. Runs once per request on the send path,
+        hence the cached pieces: after the first request of a kind, every field but the
+        per-request ones is a cached run of indices.
+        """
+        cache = self._cache
+        start = cache.get((method, pseudo))
+        if start is None or self._size_updates:
+            start = self._start_of_block(method, pseudo)
+        if len(path) < 127:
+            parts = [start, _PATH_HEADS[len(path)] + path]
+        else:
+            parts = [start, bytes((0x10 | PATH_NAME_INDEX,)) + encode_string(path)]
+        if shared is not None:
+            block = cache.get(shared)
+            parts.append(block if block is not None else self._cached(shared, shared.fields))
+        heads = self._literal_heads
+        for name, value in headers:
+            head = heads.get(name)
+            if head is None:
+                head = self._literal_head(name)
+            if len(value) < 127:
+                parts.append(head + _SHORT_LENGTH[len(value)] + value)
+            else:
+                parts.append(head + encode_string(value))
+        if content_length:
+            length = self._content_lengths.get(content_length)
+            if length is None:
+                length = self._content_length(content_length)
+            parts.append(length)
+        return b"".join(parts)
+
+    def _start_of_block(self, method: bytes, pseudo: SharedHeaders) -> bytes:
+        """Pending table size updates (§4.2, §6.3), ``:method`` and the connection's
+        pseudo-header fields."""
+        parts = [encode_integer(size, 5, 0x20) for size in self._size_updates]
+        self._size_updates = []
+        before = self._inserted
         parts.append(self._method_field(method))
         parts.append(self._shared_fields(pseudo))
-        parts.append(bytes((0x10 | PATH_NAME_INDEX,)) + encode_string(path))
-        if shared is not None:
-            parts.append(self._shared_fields(shared))
-        for name, value in headers:
-            parts.append(self._literal_without_indexing(name, value))
-        if content_length is not None:
-            length = str(content_length).encode()
-            parts.append(b"\x0f\x0d" + encode_string(length))
+        if self._inserted == before:
+            self._cache[(method, pseudo)] = b"".join(parts[-2:])
         return b"".join(parts)
+
+    def _content_length(self, content_length: int) -> bytes:
+        # "literal without indexing" with content-length's static name index (§6.2.2).
+        field = CONTENT_LENGTH_HEAD + encode_string(b"%d" % content_length)
+        if len(self._content_lengths) < MAX_CONTENT_LENGTHS:
+            self._content_lengths[content_length] = field
+        return field
 
     def _method_field(self, method: bytes) -> bytes:
         static = STATIC_FIELD_INDEX.get((b":method", method))
@@ -174,14 +220,18 @@ class RequestHeaderEncoder:
     def _literal_without_indexing(self, name: bytes, value: bytes) -> bytes:
         head = self._literal_heads.get(name)
         if head is None:
-            name_index = STATIC_NAME_INDEX.get(name)
-            if name_index is not None:
-                head = encode_integer(name_index, 4, 0x00)
-            else:
-                head = b"\x00" + encode_string(name)
-            if len(self._literal_heads) < MAX_LITERAL_NAME_HEADS:
-                self._literal_heads[name] = head
+            head = self._literal_head(name)
         return head + encode_string(value)
+
+    def _literal_head(self, name: bytes) -> bytes:
+        name_index = STATIC_NAME_INDEX.get(name)
+        if name_index is not None:
+            head = encode_integer(name_index, 4, 0x00)
+        else:
+            head = b"\x00" + encode_string(name)
+        if len(self._literal_heads) < MAX_LITERAL_NAME_HEADS:
+            self._literal_heads[name] = head
+        return head
 
     def _insert(self, field: Field, size: int) -> None:
         # §4.4: older entries are evicted until the new one fits.

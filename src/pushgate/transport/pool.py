@@ -8,15 +8,16 @@ from collections.abc import Sequence
 
 from pushgate.transport.config import Http2Config
 from pushgate.transport.connection import Http2Connection
-from pushgate.transport.errors import ConnectionUnavailable, NotProcessedError
+from pushgate.transport.errors import ConnectionUnavailable, NotProcessedError, TransportError
 from pushgate.transport.header_encoder import SharedHeaders
-from pushgate.transport.stream import Field, Response
+from pushgate.transport.stream import Field, Request, Response, ResponseBatch, Stream
 
 
 class Http2Pool:
     """``size`` HTTP/2 connections to one origin, sharing the requests between them.
 
-    Each request goes to the available connection with the fewest open streams. A
+    Requests go to the free stream slots of the least busy connections first, and wait
+    for a slot where that evens out the open streams (:func:`shares_for`). A
     connection that died, received GOAWAY or ran out of stream ids is replaced by a new
     one (with a fresh DNS lookup) in the background. A request that failed with a
     :class:`NotProcessedError` (refused by GOAWAY or REFUSED_STREAM, or never sent) is
@@ -66,37 +67,64 @@ class Http2Pool:
         shared: SharedHeaders | None = None,
     ) -> Response:
         """Send one request on the least busy connection; see :meth:`Http2Connection.request`."""
+        [answer] = await self.request_many(method, [(path, headers, body, shared)], timeout)
+        if isinstance(answer, TransportError):
+            raise answer
+        return answer
+
+    async def request_many(
+        self,
+        method: bytes,
+        requests: Sequence[Request],
+        timeout: float | None = None,  # noqa: ASYNC109 - a deadline that also covers the slot wait
+    ) -> list[Response | TransportError]:
+        """Send every request at once, spread over the connections; one answer per request,
+        in order.
+
+        Each connection takes its share (:func:`shares_for`), starts as many as its free
+        slots allow in one write, and queues the rest for its next free slots.
+        A request that failed has its :class:`TransportError` as its answer; nothing is
+        raised for it. Those not processed are resent as in :meth:`request`. ``timeout``
+        (default ``request_timeout``) bounds every exchange, resends and slot waits
+        included.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self._config.request_timeout if timeout is None else timeout)
+        batch = ResponseBatch(loop, method, len(requests))
+        results: list[Response | TransportError] = batch.results
+        todo: Sequence[int] = range(len(requests))
         resends = self._resend_attempts
-        while True:
-            connection = self._pick() or await self._connect_now()
+        while todo:
+            batch.expect(len(todo))
             try:
-                return await connection.request(
-                    method, path, headers, body, deadline - loop.time(), shared=shared
-                )
-            except NotProcessedError:
-                if resends <= 0 or self._closed or loop.time() >= deadline:
-                    raise
-                resends -= 1
+                connections = self._available() or [await self._connect_now()]
+            except TransportError as error:
+                for index in todo:
+                    batch.settle(index, error)
+                connections = []
+            parts = _share_out(connections, batch, requests, todo, deadline)
+            try:
+                await batch.done
+            except asyncio.CancelledError:
+                for connection, streams in parts:
+                    connection.abandon(streams)
+                raise
+            if resends <= 0 or self._closed or loop.time() >= deadline:
+                break
+            todo = [index for index in todo if isinstance(results[index], NotProcessedError)]
+            resends -= 1
+        return results
 
-    def _pick(self) -> Http2Connection | None:
+    def _available(self) -> list[Http2Connection]:
+        """The connections taking requests; starts connecting any that are missing."""
         if self._closed:
             raise ConnectionUnavailable("the pool is closed")
-        best: Http2Connection | None = None
-        best_load = 0
-        available = 0
-        for connection in self._connections:
-            if connection.is_available:
-                available += 1
-                load = connection.open_streams
-                if best is None or load < best_load:
-                    best, best_load = connection, load
-        if available < len(self._connections):
+        available = [connection for connection in self._connections if connection.is_available]
+        if len(available) < len(self._connections):
             self._retire_unavailable()
-        for _ in range(self.size - available - len(self._connecting)):
+        for _ in range(self.size - len(available) - len(self._connecting)):
             self._start_connect()
-        return best
+        return available
 
     def _retire_unavailable(self) -> None:
         self._retiring = [c for c in self._retiring if not c.is_closed]
@@ -145,3 +173,67 @@ class Http2Pool:
         connections = self._connections + self._retiring
         self._connections, self._retiring = [], []
         await asyncio.gather(*(connection.close() for connection in connections))
+
+
+def _share_out(
+    connections: list[Http2Connection],
+    batch: ResponseBatch,
+    requests: Sequence[Request],
+    todo: Sequence[int],
+    deadline: float,
+) -> list[tuple[Http2Connection, list[Stream]]]:
+    """Hand the requests ``todo`` to the connections (see :func:`shares_for`)."""
+    if len(connections) <= 1:
+        return [(c, c.submit(batch, requests, todo, deadline)) for c in connections]
+    loads = [connection.open_streams for connection in connections]
+    free = [connection.free_slots for connection in connections]
+    parts = []
+    first = 0
+    for connection, share in zip(connections, shares_for(loads, free, len(todo)), strict=True):
+        if share:
+            indices = todo[first : first + share]
+            parts.append((connection, connection.submit(batch, requests, indices, deadline)))
+            first += share
+    return parts
+
+
+def shares_for(loads: Sequence[int], free: Sequence[int], count: int) -> list[int]:
+    """How many of ``count`` new requests each connection takes.
+
+    Free stream slots first, the least loaded connection's first: a batch leaves in as
+    few writes as it can (each write and TLS record has its cost), and the next batch
+    goes to the connection this one left least loaded. What finds no free slot waits
+    where it evens out the open streams (``loads``).
+    """
+    shares = [0] * len(loads)
+    remaining = count
+    for position in sorted(range(len(loads)), key=loads.__getitem__):
+        taken = min(remaining, max(0, free[position]))
+        shares[position] = taken
+        remaining -= taken
+        if not remaining:
+            return shares
+    waiting = even_shares(
+        [load + share for load, share in zip(loads, shares, strict=True)], remaining
+    )
+    return [share + more for share, more in zip(shares, waiting, strict=True)]
+
+
+def even_shares(loads: Sequence[int], count: int) -> list[int]:
+    """How many of ``count`` new requests each connection takes, so that the loads (open
+    streams) end as even as possible: the least loaded are filled up to a common level.
+    """
+    order = sorted(range(len(loads)), key=loads.__getitem__)
+    # The k least loaded take part when the k-th one is below the level they reach.
+    taking = len(loads)
+    while taking > 1:
+        total = count + sum(loads[i] for i in order[:taking])
+        if loads[order[taking - 1]] * taking <= total:
+            break
+        taking -= 1
+    total = count + sum(loads[i] for i in order[:taking])
+    level, extra = divmod(total, taking)
+    shares = [0] * len(loads)
+    for rank, position in enumerate(order[:taking]):
+        shares[position] = level + (rank < extra) - loads[position]
+    return shares

@@ -1,9 +1,9 @@
 """The HTTP/2 client wire protocol on one asyncio transport (RFC 9113).
 
 :class:`Http2Protocol` turns requests into frames and frames into responses. It owns the
-stream table, both directions of flow control, SETTINGS, PING, RST_STREAM and GOAWAY.
-Frames produced in one event-loop turn are collected and leave in one ``transport.write``;
-incoming frames are parsed with ``struct.unpack_from`` straight from the received bytes.
+stream table, send flow control, SETTINGS, PING, RST_STREAM and GOAWAY. Frames produced
+in one event-loop turn are collected and leave in one ``transport.write``; incoming frames
+are parsed by :mod:`.frame_reader` and responses assembled by :mod:`.responses`.
 Timeouts, waiting for a stream slot and keepalive live in :mod:`.connection`.
 """
 
@@ -21,17 +21,17 @@ from pushgate.transport.errors import (
     ConnectionUnavailable,
     MaybeProcessedError,
     ProtocolViolation,
-    ResponseTooLarge,
     StreamRefused,
     StreamReset,
     TransportError,
 )
 from pushgate.transport.frame_reader import FrameReader
-from pushgate.transport.header_decoder import HeaderDecodeError, ResponseHeaderDecoder
 from pushgate.transport.header_encoder import RequestHeaderEncoder, SharedHeaders
-from pushgate.transport.stream import Field, Response, Stream
+from pushgate.transport.responses import ResponseAssembler
+from pushgate.transport.stream import Response, Stream
 
 OPEN, DRAINING, CLOSED = "open", "draining", "closed"
+_END_HEADERS_AND_STREAM = fr.FLAG_END_HEADERS | fr.FLAG_END_STREAM
 
 
 class Http2Protocol(asyncio.Protocol):
@@ -46,16 +46,11 @@ class Http2Protocol(asyncio.Protocol):
         self.next_stream_id = 1
         self.sent_below = 1  # streams below this id have been handed to the transport
         self.encoder = RequestHeaderEncoder(config.encoder_table_size)
-        self.decode = ResponseHeaderDecoder(
-            config.max_header_list_size, compiled=config.compiled_hpack
-        ).decode
         self.pseudo = SharedHeaders([(":scheme", scheme), (":authority", authority)])
         self.peer_max_streams = 2**31
         self.peer_initial_window = fr.DEFAULT_WINDOW_SIZE
         self.peer_max_frame_size = fr.DEFAULT_MAX_FRAME_SIZE
         self.send_window = fr.DEFAULT_WINDOW_SIZE
-        self.recv_window = config.connection_window_size
-        self.recv_unacked = 0
         self.blocked: deque[Stream] = deque()
         self.out: list[bytes | memoryview] = []
         self.flush_scheduled = False
@@ -67,7 +62,10 @@ class Http2Protocol(asyncio.Protocol):
         self.on_capacity: Callable[[], None] = _nothing
         self.on_ping_ack: Callable[[], None] = _nothing
         self.write_paused = False
+        self.responses = ResponseAssembler(self)
         self.reader = FrameReader(self)
+        self.reading = False  # inside data_received
+        self.slots_freed = False  # streams closed while reading
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -101,7 +99,8 @@ class Http2Protocol(asyncio.Protocol):
         streams, self.streams = self.streams, {}
         for stream in streams.values():
             sent = stream.id < self.sent_below
-            self.fail_stream(stream, self.lost_error(exc) if sent else self.unsent_error())
+            error = self.lost_error(exc) if sent else self.unsent_error()
+            stream.batch.settle(stream.index, error)
         self.blocked.clear()
         self.on_capacity()
         if not self.closed.done():
@@ -109,7 +108,16 @@ class Http2Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.received_since_tick = True
-        self.reader.feed(data)
+        self.reading = True
+        try:
+            self.reader.feed(data)
+        finally:
+            self.reading = False
+        if self.slots_freed:
+            # Streams closed by these frames: waiting requests take their slots now, in
+            # one go rather than one at a time as each stream closed.
+            self.slots_freed = False
+            self.on_capacity()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -120,33 +128,57 @@ class Http2Protocol(asyncio.Protocol):
 
     # -- sending ----------------------------------------------------------------------
 
-    def start_stream(
-        self,
-        method: bytes,
-        path: bytes,
-        headers: Sequence[Field],
-        body: bytes,
-        shared: SharedHeaders | None,
-    ) -> Stream:
-        """Open a stream and queue its HEADERS (and DATA as far as windows allow)."""
+    def start_streams(self, streams: Sequence[Stream]) -> None:
+        """Open a stream for each request and queue its HEADERS and DATA (as far as the
+        windows allow), all leaving in this turn's one write.
+
+        The caller checked the stream limit and that enough stream ids are left.
+        """
+        encode = self.encoder.encode
+        pseudo = self.pseudo
+        table = self.streams
+        append = self.out.append
+        pack = fr.FRAME_HEADER.pack
+        max_frame_size = self.peer_max_frame_size
+        initial_window = self.peer_initial_window
         stream_id = self.next_stream_id
-        self.next_stream_id = stream_id + 2
-        if self.next_stream_id > self.config.max_stream_id:
+        for stream in streams:
+            path, headers, body, shared = stream.request
+            stream.id = stream_id
+            table[stream_id] = stream
+            block = encode(stream.batch.method, path, pseudo, shared, headers, len(body))
+            size = len(block)
+            if size <= max_frame_size:
+                flags = fr.FLAG_END_HEADERS if body else _END_HEADERS_AND_STREAM
+                append(pack(size << 8 | fr.HEADERS, flags, stream_id))
+                append(block)
+            else:
+                append(fr.header_frames(stream_id, block, not body, max_frame_size))
+            size = len(body)
+            if 0 < size <= max_frame_size and size <= initial_window and size <= self.send_window:
+                # The common case: the whole body in one DATA frame (RFC 9113 §6.9.1).
+                append(pack(size << 8 | fr.DATA, fr.FLAG_END_STREAM, stream_id))
+                append(body)
+                self.send_window -= size
+                stream.send_window = initial_window - size
+            else:
+                stream.send_window = initial_window
+                if size:
+                    stream.pending = memoryview(body)
+                    self.send_data(stream)
+            stream_id += 2
+        self.next_stream_id = stream_id
+        if stream_id > self.config.max_stream_id:
             # RFC 9113 §5.1.1: ids cannot be reused; retire before they run out.
             self.state = DRAINING
-        stream = Stream(stream_id, self.loop.create_future(), self.peer_initial_window)
-        self.streams[stream_id] = stream
-        block = self.encoder.encode(
-            method, path, self.pseudo, shared, headers, len(body) if body else None
-        )
-        self.out.append(fr.header_frames(stream_id, block, not body, self.peer_max_frame_size))
-        if body:
-            stream.pending = memoryview(body)
-            self.send_data(stream)
         if not self.flush_scheduled:
             self.flush_scheduled = True
             self.loop.call_soon(self.flush)
-        return stream
+
+    @property
+    def stream_ids_left(self) -> int:
+        """How many more streams this connection may open (RFC 9113 §5.1.1)."""
+        return max(0, (self.config.max_stream_id - self.next_stream_id) // 2 + 1)
 
     def send_data(self, stream: Stream) -> None:
         """Queue as much of the stream's body as both send windows allow (§6.9.1)."""
@@ -206,36 +238,28 @@ class Http2Protocol(asyncio.Protocol):
             # The answer came before the whole body left (RFC 9113 §8.1): stop sending.
             stream.pending = None
             self.queue(fr.rst_stream_frame(stream.id, fr.NO_ERROR))
-        if stream.timer is not None:
-            stream.timer.cancel()
-        if not stream.future.done():
-            body = b"".join(stream.body) if stream.body else b""
-            stream.future.set_result(Response(stream.status, stream.headers, body))
+        body = b"".join(stream.body) if stream.body else b""
+        stream.batch.settle(stream.index, Response(stream.status, stream.headers, body))
         self.stream_closed()
 
     def reset_stream(self, stream: Stream, error_code: int, error: TransportError | None) -> None:
-        """Abandon a stream from our side: RST_STREAM, then fail its caller with ``error``."""
+        """Abandon a stream from our side: RST_STREAM, then fail its caller with ``error``
+        (None: its caller has gone)."""
         if self.streams.pop(stream.id, None) is None:
             return
         stream.pending = None
-        if stream.id < self.next_stream_id:
-            self.queue(fr.rst_stream_frame(stream.id, error_code))
+        self.queue(fr.rst_stream_frame(stream.id, error_code))
         if error is not None:
-            self.fail_stream(stream, error)
-        elif stream.timer is not None:
-            stream.timer.cancel()
+            stream.batch.settle(stream.index, error)
         self.stream_closed()
-
-    def fail_stream(self, stream: Stream, error: TransportError) -> None:
-        if stream.timer is not None:
-            stream.timer.cancel()
-        if not stream.future.done():
-            stream.future.set_exception(error)
 
     def stream_closed(self) -> None:
         if self.state is DRAINING and not self.streams:
             self.finish()
-        self.on_capacity()
+        if self.reading:
+            self.slots_freed = True
+        else:
+            self.on_capacity()
 
     # -- closing ----------------------------------------------------------------------
 
@@ -281,80 +305,6 @@ class Http2Protocol(asyncio.Protocol):
 
     # -- events reported by the inbound frame handlers ----------------------------------
 
-    def headers_received(self, stream_id: int, flags: int, block: bytes) -> None:
-        try:
-            fields = self.decode(block)
-        except HeaderDecodeError as exc:
-            # RFC 9113 §4.3: a block that cannot be decoded is a COMPRESSION_ERROR.
-            self.fail_connection(fr.COMPRESSION_ERROR, f"undecodable header block: {exc}")
-            return
-        stream = self.streams.get(stream_id)
-        if stream is None:
-            if stream_id >= self.next_stream_id or not stream_id % 2:
-                self.fail_connection(fr.PROTOCOL_ERROR, f"HEADERS on idle stream {stream_id}")
-            return  # a stream we reset: decoded only to keep the HPACK table in step
-        if stream.status:
-            stream.headers.extend(fields)  # trailers (RFC 9113 §8.1)
-        elif not self.take_status(stream, fields, flags):
-            return
-        if flags & fr.FLAG_END_STREAM:
-            self.complete_stream(stream)
-
-    def take_status(self, stream: Stream, fields: list[Field], flags: int) -> bool:
-        """Record the final status; False for 1xx blocks and malformed ones (§8.1, §8.3.2)."""
-        status = 0
-        if fields and fields[0][0] == b":status" and fields[0][1].isdigit():
-            status = int(fields[0][1])
-        if not 100 <= status <= 999 or (status < 200 and flags & fr.FLAG_END_STREAM):
-            error = ProtocolViolation(f"malformed response status on stream {stream.id}")
-            self.reset_stream(stream, fr.PROTOCOL_ERROR, error)
-            return False
-        if status < 200:
-            return False
-        stream.status = status
-        stream.headers = fields[1:]
-        return True
-
-    def data_received_on(self, stream_id: int, flags: int, payload: bytes) -> None:
-        size = len(payload)
-        self.recv_window -= size
-        if self.recv_window < 0:
-            self.fail_connection(fr.FLOW_CONTROL_ERROR, "the server overran our window")
-            return
-        self.recv_unacked += size
-        if self.recv_unacked >= self.config.connection_window_size // 2:
-            # RFC 9113 §6.9: give the window back before the server has to wait for it.
-            self.queue(fr.window_update_frame(0, self.recv_unacked))
-            self.recv_window += self.recv_unacked
-            self.recv_unacked = 0
-        stream = self.streams.get(stream_id)
-        if stream is None:
-            if stream_id == 0 or stream_id >= self.next_stream_id:
-                self.fail_connection(fr.PROTOCOL_ERROR, f"DATA on idle stream {stream_id}")
-            return
-        data = fr.strip_padding(payload, flags)
-        if data is None or not stream.status:
-            message = f"malformed DATA on stream {stream_id}"
-            self.reset_stream(stream, fr.PROTOCOL_ERROR, ProtocolViolation(message))
-            return
-        self.append_body(stream, flags, size, data)
-
-    def append_body(self, stream: Stream, flags: int, size: int, data: bytes) -> None:
-        if data:
-            stream.body.append(data)
-            stream.body_size += len(data)
-            if stream.body_size > self.config.max_response_body:
-                error = ResponseTooLarge(f"response body above {self.config.max_response_body}")
-                self.reset_stream(stream, fr.CANCEL, error)
-                return
-        if flags & fr.FLAG_END_STREAM:
-            self.complete_stream(stream)
-            return
-        stream.recv_unacked += size
-        if stream.recv_unacked >= (self.config.stream_window_size + 1) // 2:
-            self.queue(fr.window_update_frame(stream.id, stream.recv_unacked))
-            stream.recv_unacked = 0
-
     def reset_received(self, stream_id: int, error_code: int) -> None:
         stream = self.streams.pop(stream_id, None)
         if stream is None:
@@ -362,10 +312,11 @@ class Http2Protocol(asyncio.Protocol):
         stream.pending = None
         if error_code == fr.REFUSED_STREAM:
             # RFC 9113 §8.7: REFUSED_STREAM means no application processing happened.
-            self.fail_stream(stream, StreamRefused(f"stream {stream_id} refused by the server"))
+            error: TransportError = StreamRefused(f"stream {stream_id} refused by the server")
         else:
             message = f"stream {stream_id} reset by the server (error code {error_code})"
-            self.fail_stream(stream, StreamReset(message, error_code=error_code))
+            error = StreamReset(message, error_code=error_code)
+        stream.batch.settle(stream.index, error)
         self.stream_closed()
 
     def goaway_received(self, last_stream_id: int, error_code: int) -> None:
@@ -374,7 +325,8 @@ class Http2Protocol(asyncio.Protocol):
             stream = self.streams.pop(stream_id)
             stream.pending = None
             message = f"stream {stream_id} above GOAWAY last-stream-id {last_stream_id}"
-            self.fail_stream(stream, StreamRefused(message, details={"error_code": error_code}))
+            refused = StreamRefused(message, details={"error_code": error_code})
+            stream.batch.settle(stream.index, refused)
         self.drain(ConnectionUnavailable(f"the server sent GOAWAY (error code {error_code})"))
 
 
