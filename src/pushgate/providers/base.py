@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pushgate.core.messages import Message
 from pushgate.core.outcomes import Outcome
@@ -27,14 +27,14 @@ class Recipient(Protocol):
     def user_id(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One message to one device.
 
     ``delivery_id`` is a UUID stable across retries: it becomes the ``apns-id``, the
     webhook's ``webhook-id`` and so on, so receivers can recognise duplicates.
     ``expires_at`` (epoch ms) bounds the TTL passed to the provider: a message that
-    waited ten minutes has ten minutes less.
+    waited ten minutes has ten minutes less. A tuple: the send path builds one per
+    delivery.
     """
 
     delivery_id: str
