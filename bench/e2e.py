@@ -192,7 +192,7 @@ def client_alone(targets: Targets, url: str, count: int) -> Ceiling:
     result = json.loads(done.stdout.splitlines()[-1])
     if result.get("outcomes", {}).get("sent") != count:
         raise RuntimeError(f"client alone: {result}")
-    return Ceiling(float(result["rate"]), float(result["cpu_s_per_1000"]) * 1000)
+    return Ceiling(float(result["rate"]), float(result["cpu_us"]))
 
 
 def mode_settings(mode: str, data_dir: Path, ca_file: Path, args: argparse.Namespace) -> dict:
