@@ -6,6 +6,7 @@ until the credentials change (their ``updated_at`` is part of the key) and then 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from pushgate.core.credentials import decode_secret
@@ -28,6 +29,7 @@ class ProviderCache:
         self.box = box
         self.options = options
         self._live: dict[tuple[str, str], tuple[int, Provider]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def get(self, app_id: str, kind: str) -> tuple[Provider | None, str | None]:
         """The provider and, when its credentials are paused, the pause reason."""
@@ -41,7 +43,11 @@ class ProviderCache:
         if live is not None and live[0] == found.updated_at:
             return live[1], paused
         if live is not None:
-            await self._close(live[1])
+            # The replaced client drains and closes on its own: a TLS close can wait
+            # seconds for the peer, and the send that found new credentials must not.
+            task = asyncio.create_task(self._close(live[1]))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         secret = decode_secret(self.box.open(found.sealed, f"app:{app_id}:{kind}".encode()))
         provider = build_provider(
             ProviderCredentials(app_id, kind, dict(found.public), secret), self.options
@@ -59,3 +65,5 @@ class ProviderCache:
         for _, provider in self._live.values():
             await self._close(provider)
         self._live.clear()
+        if self._closing:
+            await asyncio.wait(self._closing)
