@@ -12,43 +12,18 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from pushgate.core.ids import new_id, now_ms
-from pushgate.core.models import App, Device, Platform, Provider, Tenant
+from pushgate.core.ids import new_id
+from pushgate.core.models import App, Device, Tenant
 from pushgate.errors import Conflict
 from pushgate.storage.engine import create_engine
 from pushgate.storage.tables import devices, users
 from pushgate.wiring import Services
-
-
-async def _tenant_and_app(services: Services) -> tuple[Tenant, App]:
-    tenant = Tenant(new_id(), "acme", now_ms())
-    await services.accounts.insert_tenant(tenant)
-    at = now_ms()
-    app = App(new_id(), tenant.id, "mobile", "", False, at, at)
-    await services.accounts.insert_app(app)
-    return tenant, app
+from tests.contracts.test_registry_store import _device as registry_device
+from tests.contracts.test_registry_store import _tenant_and_app
 
 
 def _device(tenant: Tenant, app: App, number: int, **changes: object) -> Device:
-    at = now_ms()
-    device = Device(
-        id=new_id(),
-        tenant_id=tenant.id,
-        app_id=app.id,
-        provider=Provider.APNS,
-        token=f"{number:064x}",
-        keys=None,
-        platform=Platform.IOS,
-        user_id=None,
-        locale="de-DE",
-        timezone=None,
-        topics=["news"],
-        tags=[],
-        state_changed_at=at,
-        created_at=at,
-        updated_at=at,
-    )
-    return replace(device, **changes)  # type: ignore[arg-type]
+    return registry_device(tenant, app, f"{number:064x}", **{"locale": "de-DE", **changes})
 
 
 async def _committed_rows(services: Services, query: sa.Select[tuple[str]]) -> set[str]:
