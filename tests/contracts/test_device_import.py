@@ -100,3 +100,20 @@ async def test_jsonl_rows_through_the_full_path_and_dry_run(
         "auth": subscription.auth,
     }
     assert (by_token["ab" * 32].tags, by_token["ab" * 32].timezone) == (["vip"], "Asia/Tokyo")
+
+
+async def test_a_row_that_is_not_unicode_text_is_rejected_alone(
+    services: Services, tmp_path: Path
+) -> None:
+    # JSON's "\ud800" decodes to a lone surrogate, which is not text any database stores.
+    source = tmp_path / "devices.jsonl"
+    source.write_text(
+        '{"provider": "apns", "token": "' + "aa" * 32 + '", "user": "ana"}\n'
+        '{"provider": "apns", "token": "' + "bb" * 32 + '", "user": "bad\\ud800"}\n'
+        '{"provider": "apns", "token": "' + "cc" * 32 + '", "app_version": "1\\ud800"}\n'
+        '{"provider": "apns", "token": "' + "dd" * 32 + '", "user": "dan"}\n'
+    )
+    report = await (await _importer(services)).run(read_rows(source))
+    assert (report.accepted, report.rejected) == (2, 2)
+    assert [line for line, _ in report.rejections] == [2, 3]
+    assert await _stored(services) == {"aa" * 32: ("ana", [], None), "dd" * 32: ("dan", [], None)}

@@ -119,6 +119,12 @@ def test_plain_rows_take_the_fast_path() -> None:
         {"app_version": "9" * 65},
         {"old_token": "cd" * 32},
         {"colour": "red"},
+        # Lone surrogates (JSON "\ud800" decodes to one) are not UTF-8: the model refuses
+        # them, and no database could store them.
+        {"user": "ana\ud800"},
+        {"user_alias": "\udfff"},
+        {"app_version": "1.0\ud800"},
+        {"provider": "webhook", "token": "https://example.com/hook\ud800"},
     ],
 )
 def test_anything_else_is_left_to_the_full_path(changes: dict[str, Any]) -> None:

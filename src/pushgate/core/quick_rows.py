@@ -35,6 +35,23 @@ _PROVIDERS = {p.value: p for p in Provider if p is not Provider.WEBPUSH}
 _PLATFORMS = {p.value: p for p in Platform}
 
 
+def _is_utf8(value: Any) -> bool:
+    """False for a string (or a list holding one) that is not valid Unicode text: a lone
+    surrogate, which JSON's ``\\ud800`` decodes to. The model refuses those, and neither
+    database could store them."""
+    if type(value) is str:
+        if value.isascii():
+            return True
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+        return True
+    if type(value) is list:
+        return all(_is_utf8(item) for item in value)
+    return True
+
+
 def _string_rule(name: str) -> dict[str, Any]:
     rule: dict[str, Any] = _SCHEMA[name]
     return next(r for r in rule.get("anyOf", [rule]) if r.get("type") == "string")
@@ -90,6 +107,8 @@ class QuickRows:
         """The row's device when every field is plainly valid; None leaves the verdict
         to the full validation."""
         if not fields.keys() <= _PLAIN_FIELDS:
+            return None
+        if not all(_is_utf8(value) for value in fields.values()):
             return None
         name, token, platform = fields.get("provider"), fields.get("token"), fields.get("platform")
         provider = _PROVIDERS.get(name) if type(name) is str else None
