@@ -87,3 +87,19 @@ async def test_groups_are_bounded() -> None:
     commit = GroupCommit(recorder.write, max_group=4)
     await asyncio.gather(*(commit.submit(i) for i in range(10)))
     assert [len(group) for group in recorder.groups] == [4, 4, 2]
+
+
+async def test_a_writer_cancelled_before_it_ran_does_not_stall_later_writes() -> None:
+    """Loop teardown can cancel the writer task before its first step; its cleanup never
+    runs, so the next submit must start a writer that also answers the earlier write."""
+    recorder = Recorder()
+    commit = GroupCommit(recorder.write)
+    first = asyncio.ensure_future(commit.submit(1))
+    await asyncio.sleep(0)  # ``first`` is waiting and a writer task exists, not yet run
+    assert commit._writer is not None
+    commit._writer.cancel()
+    await asyncio.sleep(0)
+    second = await asyncio.wait_for(commit.submit(2), 5)
+    assert second == "done 2"
+    assert await asyncio.wait_for(first, 5) == "done 1"
+    assert recorder.committed == [1, 2]

@@ -42,7 +42,9 @@ class GroupCommit(Generic[Item, Result]):
         """Write ``item`` with whatever else is waiting; returns once it is committed."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._writer is None:
+        # A writer cancelled before its first step never ran its cleanup: start another,
+        # which takes over everything still waiting.
+        if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
