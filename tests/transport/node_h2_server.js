@@ -30,7 +30,8 @@ const routes = {
   "/echo": (stream, headers, query) =>
     readBody(stream, (body) => {
       const info = { method: headers[":method"], path: headers[":path"], headers, length: body.length,
-        session: stream.session.testId, stream: stream.id };
+        // A stream the client cancelled has no session left: answer() then skips it.
+        session: stream.session ? stream.session.testId : null, stream: stream.id };
       answer(stream, Number(query.get("status") || 200), { "content-type": "application/json" },
         JSON.stringify(info));
     }),
