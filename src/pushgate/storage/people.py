@@ -193,7 +193,9 @@ class PeopleStore(BaseStore):
         """
         if old_token is None or old_token == item.token:
             return await self.registrations.submit((item, user_external_id))
-        async with self.begin() as connection:
+        # A concurrent registration can take the new token between the lookup and the
+        # move (PostgreSQL; SQLite serialises writers): a 409 for this request, not a 500.
+        async with self.write("a device with the new token") as connection:
             if user_external_id is not None:
                 user_id = await self._ensure_user(connection, item, user_external_id)
                 item = replace(item, user_id=user_id)
