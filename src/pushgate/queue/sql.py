@@ -34,7 +34,7 @@ from pushgate.queue.base import (
     lease_ms,
 )
 from pushgate.queue.wakeup import CHANNEL, LocalSignals, PostgresListener
-from pushgate.storage.engine import is_postgres, write_lock
+from pushgate.storage.engine import is_postgres, positional_sql, write_lock
 from pushgate.storage.tables import dead_jobs
 from pushgate.storage.tables import jobs as job_rows
 
@@ -91,9 +91,7 @@ class SqlQueue:
         statement = sa.insert(job_rows).values(
             {column.name: sa.bindparam(column.name) for column in job_rows.columns}
         )
-        compiled = statement.compile(dialect=self.engine.dialect)
-        assert compiled.positiontup is not None
-        return compiled.string, tuple(compiled.positiontup)
+        return positional_sql(statement, self.engine.dialect)
 
     async def _notify(self, connection: AsyncConnection, kinds: set[str]) -> None:
         if self._listener is None:

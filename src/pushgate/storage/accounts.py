@@ -10,12 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from pushgate.core.models import ApiKey, App, StoredCredential, Tenant
 from pushgate.errors import Conflict
 from pushgate.storage import rows
-from pushgate.storage.engine import write_lock
+from pushgate.storage.engine import positional_sql, write_lock
 from pushgate.storage.tables import api_keys, apps, credentials, instance, tenants
 
 
@@ -36,10 +35,7 @@ class BaseStore:
         """
         found = self._driver_sql.get(name)
         if found is None:
-            compiled = build().compile(dialect=self.engine.dialect)
-            assert isinstance(compiled, SQLCompiler)
-            assert compiled.positiontup is not None  # both dialects use positional styles
-            found = self._driver_sql[name] = (compiled.string, tuple(compiled.positiontup))
+            found = self._driver_sql[name] = positional_sql(build(), self.engine.dialect)
         return found
 
     def dialect_insert(self) -> Any:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pushgate.core.ids import new_id
 from pushgate.core.models import Device
 from pushgate.errors import Conflict
+from pushgate.storage.engine import positional_sql
 from pushgate.storage.sqlite_inline import InlineConnection
 from pushgate.storage.tables import devices, users
 
@@ -86,12 +87,11 @@ def new_user_params(tenant_id: str, external_id: str, at: int) -> tuple[Any, ...
 
 
 def _compiled(statement: sa.ClauseElement, dialect: Dialect, order: Sequence[str]) -> str:
-    compiled = statement.compile(dialect=dialect)
-    positions = tuple(getattr(compiled, "positiontup", None) or ())
+    sql, positions = positional_sql(statement, dialect)
     # The parameter builders above follow the table's column order; a schema change that
     # breaks that must fail here, not write values into the wrong columns.
     assert positions == tuple(order), (positions, order)
-    return str(compiled)
+    return sql
 
 
 def _user_ids_of(writes: Sequence[DeviceWrite]) -> set[UserKey]:

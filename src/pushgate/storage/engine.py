@@ -79,3 +79,20 @@ def write_lock(engine: AsyncEngine) -> asyncio.Lock | contextlib.nullcontext[Non
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def positional_sql(statement: sa.ClauseElement, dialect: sa.Dialect) -> tuple[str, tuple[str, ...]]:
+    """``statement`` compiled for the driver, with the names of its parameters in order.
+
+    Hot paths hand the driver tuples in that order (``exec_driver_sql``), skipping
+    SQLAlchemy's per-row parameter processing. Both dialects here bind positionally.
+    """
+    compiled = statement.compile(dialect=dialect)
+    order = getattr(compiled, "positiontup", None)
+    assert order is not None
+    return str(compiled), tuple(order)
+
+
+def in_order(order: tuple[str, ...], values: dict[str, Any]) -> tuple[Any, ...]:
+    """Named parameter values laid out in a compiled statement's ``order``."""
+    return tuple(values[name] for name in order)

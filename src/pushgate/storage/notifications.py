@@ -23,6 +23,7 @@ from pushgate.core.notifications import (
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
+from pushgate.storage.engine import in_order
 from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import (
     credentials,
@@ -318,7 +319,7 @@ class NotificationStore(BaseStore):
                 "pending": PENDING,
             }
             found: Sequence[Any] = (
-                await connection.exec_driver_sql(sql, tuple(params[n] for n in order))
+                await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
             return [(r[0], r[1]) for r in found]
 
@@ -356,7 +357,7 @@ class NotificationStore(BaseStore):
         params = {"ids": ids_value(delivery_ids, dialect), "pending": PENDING, "now": now}
         async with self.engine.connect() as connection:
             found: Sequence[Any] = (
-                await connection.exec_driver_sql(sql, tuple(params[n] for n in order))
+                await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
             return [
                 DueDelivery(
