@@ -15,6 +15,11 @@ import sqlalchemy as sa
 
 from pushgate.api.app import create_app
 from pushgate.config import Settings
+from pushgate.simulators.hms import HmsSimulator
+from pushgate.simulators.server import start
+from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.simulators.webpush import WebPushSimulator
+from pushgate.simulators.wns import WnsSimulator
 from pushgate.storage.tables import metadata
 from pushgate.wiring import Services, build_services
 from tests.services import (
@@ -122,3 +127,38 @@ async def client(services: Services, admin_key: str) -> AsyncIterator[httpx.Asyn
         headers={"Authorization": f"Bearer {admin_key}"},
     ) as http:
         yield http
+
+
+# -- simulators, each served on a free loopback port ----------------------------------------
+
+
+@pytest.fixture
+async def webpush_sim() -> AsyncIterator[WebPushSimulator]:
+    simulator = WebPushSimulator()
+    running = await start(simulator)
+    yield simulator
+    await running.close()
+
+
+@pytest.fixture
+async def wns_sim() -> AsyncIterator[WnsSimulator]:
+    simulator = WnsSimulator()
+    running = await start(simulator)
+    yield simulator
+    await running.close()
+
+
+@pytest.fixture
+async def hms_sim() -> AsyncIterator[HmsSimulator]:
+    simulator = HmsSimulator()
+    running = await start(simulator)
+    yield simulator
+    await running.close()
+
+
+@pytest.fixture
+async def webhook_sim() -> AsyncIterator[WebhookSimulator]:
+    simulator = WebhookSimulator()
+    running = await start(simulator)
+    yield simulator
+    await running.close()

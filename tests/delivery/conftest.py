@@ -15,7 +15,6 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
-from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
@@ -62,14 +61,6 @@ async def worker(services: Services) -> AsyncIterator[None]:
     stop.set()
     await asyncio.wait_for(task, 30)
     await handle.close()
-
-
-@pytest.fixture
-async def webhook_sim() -> AsyncIterator[WebhookSimulator]:
-    simulator = WebhookSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
 
 
 @pytest.fixture

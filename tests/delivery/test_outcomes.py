@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,21 +12,12 @@ import pytest
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.notifications import Notification, NotificationState
 from pushgate.simulators.base import Fault
-from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.wiring import Services
 from tests.delivery.conftest import register, settled
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-async def webpush_sim() -> AsyncIterator[WebPushSimulator]:
-    simulator = WebPushSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
 
 
 async def _webpush_app(client: httpx.AsyncClient, sim: WebPushSimulator) -> str:

@@ -7,15 +7,12 @@ so a made-up name can point at the loopback simulator without touching real DNS.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from pushgate.core.models import Provider
 from pushgate.core.outcomes import OutcomeKind
 from pushgate.providers.target_guard import is_public_address
 from pushgate.providers.webhook import WebhookProvider
-from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
 from tests.providers.http_material import credentials, delivery, loopback_options
 
@@ -35,14 +32,6 @@ class TableResolver:
         if answer is None:
             raise OSError(f"no such host {host}")
         return answer
-
-
-@pytest.fixture
-async def webhook_sim() -> AsyncIterator[WebhookSimulator]:
-    simulator = WebhookSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
 
 
 async def send_one(

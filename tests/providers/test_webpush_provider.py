@@ -16,7 +16,6 @@ from pushgate.core.outcomes import OutcomeKind
 from pushgate.providers.base import Delivery
 from pushgate.providers.webpush import WebPushProvider
 from pushgate.simulators.base import Fault
-from pushgate.simulators.server import start
 from pushgate.simulators.webpush import WebPushSimulator
 from tests.providers.http_material import (
     Clock,
@@ -28,14 +27,6 @@ from tests.providers.http_material import (
 )
 
 SUBJECT = "mailto:ops@example.com"
-
-
-@pytest.fixture
-async def webpush_sim() -> AsyncIterator[WebPushSimulator]:
-    simulator = WebPushSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
 
 
 @pytest.fixture

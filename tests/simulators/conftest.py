@@ -16,50 +16,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from pushgate.simulators.apns import ApnsSimulator
 from pushgate.simulators.fcm import FcmSimulator
-from pushgate.simulators.hms import HmsSimulator
 from pushgate.simulators.server import start
 from pushgate.simulators.tls import CertificateAuthority, load_or_create_authority
-from pushgate.simulators.webhook import WebhookSimulator
-from pushgate.simulators.webpush import WebPushSimulator
-from pushgate.simulators.wns import WnsSimulator
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as client:
         yield client
-
-
-@pytest.fixture
-async def webpush_sim() -> AsyncIterator[WebPushSimulator]:
-    simulator = WebPushSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
-
-
-@pytest.fixture
-async def wns_sim() -> AsyncIterator[WnsSimulator]:
-    simulator = WnsSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
-
-
-@pytest.fixture
-async def hms_sim() -> AsyncIterator[HmsSimulator]:
-    simulator = HmsSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
-
-
-@pytest.fixture
-async def webhook_sim() -> AsyncIterator[WebhookSimulator]:
-    simulator = WebhookSimulator()
-    running = await start(simulator)
-    yield simulator
-    await running.close()
 
 
 # -- APNs / FCM and HTTP/2 ------------------------------------------------------------------
