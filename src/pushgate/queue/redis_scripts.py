@@ -29,6 +29,14 @@ local function fields_of(stream, entry)
   for i = 1, #found[2], 2 do fields[found[2][i]] = found[2][i + 1] end
   return fields
 end
+
+-- Take a held entry off the stream; its fields (nil when it is gone already).
+local function take(stream, group, entry)
+  local fields = fields_of(stream, entry)
+  redis.call('XACK', stream, group, entry)
+  redis.call('XDEL', stream, entry)
+  return fields
+end
 """
 
 # KEYS: the kinds set, the signals stream, then per kind (stream, delayed set, bodies
@@ -148,9 +156,7 @@ RETRY = (
     _HELD
     + """
 if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
-local fields = fields_of(KEYS[1], ARGV[2])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
+local fields = take(KEYS[1], ARGV[1], ARGV[2])
 if not fields then return 0 end
 local attempts = tonumber(fields['a']) + tonumber(ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[4], fields['id'])
@@ -166,9 +172,7 @@ DEAD = (
     _HELD
     + """
 if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
-local fields = fields_of(KEYS[1], ARGV[2])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
+local fields = take(KEYS[1], ARGV[1], ARGV[2])
 if not fields then return 0 end
 redis.call('XADD', KEYS[2], '*', 'id', fields['id'],
   'a', tonumber(fields['a']) + tonumber(ARGV[3]), 'r', ARGV[4], 'f', ARGV[5], 'p', fields['p'])
