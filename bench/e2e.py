@@ -226,9 +226,9 @@ def start_roles(
     return roles
 
 
-def profiling(path: Path | None, mode: str, target: str, pid: int) -> Any:
+def profiling(path: Path | None, mode: str, first: bool, pid: int) -> Any:
     """py-spy sampling the embedded server during its first broadcast (--profile)."""
-    if path is None or mode != "embedded" or target != "simulator":
+    if path is None or mode != "embedded" or not first:
         return None
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
@@ -255,7 +255,7 @@ def run_mode(mode: str, targets: Targets, args: argparse.Namespace) -> ModeResul
                 continue
             instance.point_at(targets, url)
             warm_up(instance, targets)
-            profiler = profiling(args.profile, mode, target, roles["serve"].pid)
+            profiler = profiling(args.profile, mode, target == args.targets[0], roles["serve"].pid)
             cpu_before = sum(proc.cpu_seconds(p.pid) for p in roles.values())
             try:
                 result.broadcasts[target] = broadcast(instance, targets, target, args.devices)

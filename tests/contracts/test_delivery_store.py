@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import sqlalchemy as sa
+
 from pushgate.core.ids import new_id, now_ms
-from pushgate.core.models import Device, Provider, User
+from pushgate.core.models import Device, DeviceState, Provider, User
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
     DeliveryResult,
@@ -15,6 +17,8 @@ from pushgate.core.notifications import (
     Notification,
     NotificationState,
 )
+from pushgate.storage.delivery_writes import delivery_writes
+from pushgate.storage.tables import deliveries
 from pushgate.wiring import Services
 from tests.contracts.test_registry_store import _device, _tenant_and_app
 
@@ -84,7 +88,8 @@ async def test_adding_a_page_twice_keeps_one_delivery_per_device(services: Servi
     assert {provider for _, provider in made} == {"apns"}
     # The page runs again (its worker died after writing it): the same deliveries come
     # back, and one already sent is no longer pending.
-    await store.write_results([DeliveryResult(made[0][0], DeliveryState.SENT, 1)], now_ms())
+    sent = [DeliveryResult(made[0][0], DeliveryState.SENT, 1)]
+    await store.write_results(notification_id, "apns", sent, now_ms())
     again = await store.add_deliveries(notification_id, app_id, targets, now_ms())
     assert sorted(again) == sorted(made[1:])
     counts = await store.counts(notification_id)
@@ -101,13 +106,16 @@ async def test_due_deliveries_read_what_sending_needs_and_skip_what_is_not_due(
     done, waiting = [delivery_id for delivery_id, provider in made if provider == "apns"][:2]
     now = now_ms()
     await store.write_results(
+        notification_id,
+        "apns",
         [
             DeliveryResult(done, DeliveryState.SENT, 1),
             DeliveryResult(waiting, DeliveryState.PENDING, 1, next_attempt_at=now + 60_000),
         ],
         now,
     )
-    due = await store.due_deliveries(ids, now)
+    due, gone = await store.due_deliveries(ids, now)
+    assert gone == []
     assert sorted(item.id for item in due) == sorted(set(ids) - {done, waiting})
     webpush = next(item for item in due if item.provider == "webpush")
     owner = await services.people.user_by_id(webpush.device.user_id or "")
@@ -120,5 +128,123 @@ async def test_due_deliveries_read_what_sending_needs_and_skip_what_is_not_due(
     apns = [item for item in due if item.provider == "apns"]
     assert all(item.device.keys is None and item.user_locale is None for item in apns)
     # Once its time comes, the waiting retry is due too, with its attempt count.
-    later = await store.due_deliveries([waiting], now + 60_000)
+    later, _ = await store.due_deliveries([waiting], now + 60_000)
     assert [(item.id, item.attempts) for item in later] == [(waiting, 1)]
+
+
+async def _counted(services: Services, notification_id: str) -> list[tuple[str, str, int]]:
+    """The notification's deliveries counted from their rows, to hold the kept counts to."""
+    async with services.engine.connect() as connection:
+        found = await connection.execute(
+            sa.select(deliveries.c.provider, deliveries.c.state, sa.func.count())
+            .where(deliveries.c.notification_id == notification_id)
+            .group_by(deliveries.c.provider, deliveries.c.state)
+        )
+        return sorted((p, s, int(n)) for p, s, n in found)
+
+
+async def test_kept_counts_follow_every_change_of_the_deliveries(services: Services) -> None:
+    notification_id, app_id, providers = await _setup(services)
+    store = services.notifications
+
+    async def check(expected: list[tuple[str, str, int]]) -> None:
+        assert sorted(await store.counts(notification_id)) == expected
+        assert await _counted(services, notification_id) == expected
+
+    made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    await check([("apns", "pending", 3), ("webpush", "pending", 1)])
+    apns = [delivery_id for delivery_id, provider in made if provider == "apns"]
+    webpush = [delivery_id for delivery_id, provider in made if provider == "webpush"]
+    now = now_ms()
+    await store.write_results(
+        notification_id,
+        "apns",
+        [
+            DeliveryResult(apns[0], DeliveryState.SENT, 1),
+            DeliveryResult(apns[1], DeliveryState.PENDING, 1, next_attempt_at=now + 1_000),
+            DeliveryResult(apns[2], DeliveryState.INVALID, 1, reason="BadDeviceToken"),
+        ],
+        now,
+    )
+    await check(
+        [
+            ("apns", "invalid", 1),
+            ("apns", "pending", 1),
+            ("apns", "sent", 1),
+            ("webpush", "pending", 1),
+        ]
+    )
+    # A page run twice adds nothing; a result written twice (a job leased again) moves
+    # nothing twice.
+    await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    await store.write_results(
+        notification_id, "apns", [DeliveryResult(apns[0], DeliveryState.SENT, 1)], now_ms()
+    )
+    await check(
+        [
+            ("apns", "invalid", 1),
+            ("apns", "pending", 1),
+            ("apns", "sent", 1),
+            ("webpush", "pending", 1),
+        ]
+    )
+    # Canceled while its batch was out: the late result does not undo the cancel.
+    assert await store.finish_pending(notification_id, DeliveryState.CANCELED, "canceled", now) == 2
+    await check(
+        [
+            ("apns", "canceled", 1),
+            ("apns", "invalid", 1),
+            ("apns", "sent", 1),
+            ("webpush", "canceled", 1),
+        ]
+    )
+    late = [DeliveryResult(webpush[0], DeliveryState.SENT, 1)]
+    await store.write_results(notification_id, "webpush", late, now_ms())
+    await check(
+        [
+            ("apns", "canceled", 1),
+            ("apns", "invalid", 1),
+            ("apns", "sent", 1),
+            ("webpush", "canceled", 1),
+        ]
+    )
+    # Purged with their notification.
+    assert await store.purge(now_ms() + 1) == 1
+    assert await store.counts(notification_id) == []
+
+
+async def test_a_delivery_whose_device_stopped_being_active_is_read_back_apart(
+    services: Services,
+) -> None:
+    notification_id, app_id, providers = await _setup(services)
+    store = services.notifications
+    made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    first_device = next(iter(providers))
+    await services.people.set_device_state(first_device, DeviceState.INVALID, "gone", now_ms())
+    due, gone = await store.due_deliveries([delivery_id for delivery_id, _ in made], now_ms())
+    assert len(due) == 3
+    assert first_device not in {item.device.id for item in due}
+    [(delivery_id, provider, attempts, reason)] = gone
+    assert (provider, attempts, reason) == (providers[first_device], 0, "device invalid")
+    listed = await store.list_deliveries(notification_id, None, None, 10)
+    assert {(r.id, r.device_id) for r in listed if r.id == delivery_id} == {
+        (delivery_id, first_device)
+    }
+
+
+async def test_delivery_writes_report_exactly_the_rows_they_changed(services: Services) -> None:
+    """The kept counts move by these numbers, so both engines must report them: SQLite's
+    executemany row count, PostgreSQL's status of one statement over arrays."""
+    notification_id, app_id, providers = await _setup(services)
+    writes = delivery_writes(services.engine.dialect)
+    at = now_ms()
+    fresh = [
+        (new_id(), notification_id, device, app_id, kind, "pending", 0, *[None] * 4, at, at)
+        for device, kind in providers.items()
+    ]
+    results = [("sent", 1, None, None, 200, None, at, row[0]) for row in fresh[:3]]
+    async with services.engine.begin() as connection:
+        assert await writes.insert(connection, fresh) == 4
+        assert await writes.insert(connection, fresh[:2]) == 0  # same devices: kept
+        assert await writes.write_results(connection, results) == 3
+        assert await writes.write_results(connection, results) == 0  # no longer pending

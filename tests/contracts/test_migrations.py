@@ -55,3 +55,44 @@ async def test_database_in_wal_mode(tmp_path: Path) -> None:
         assert (mode, keys) == ("wal", 1)
     finally:
         await engine.dispose()
+
+
+async def test_upgrade_to_kept_counts_keeps_deliveries_and_counts_them(tmp_path: Path) -> None:
+    path = tmp_path / "pushgate.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    statements = [
+        "INSERT INTO tenants (id, name, created_at) VALUES ('t', 't', 1)",
+        "INSERT INTO apps (id, tenant_id, name, created_at, updated_at)"
+        " VALUES ('a', 't', 'a', 1, 1)",
+        "INSERT INTO notifications (id, tenant_id, app_id, audience, content, state, targeted,"
+        " fanout_done, expires_at, created_at, updated_at)"
+        " VALUES ('n', 't', 'a', '{}', '{}', 'sending', 3, 1, 9, 1, 1)",
+    ]
+    device = sa.text(
+        "INSERT INTO devices (id, tenant_id, app_id, provider, token, platform, topics, tags,"
+        " state, state_changed_at, created_at, updated_at)"
+        " VALUES (:id, 't', 'a', 'apns', :id, 'ios', '[]', '[]', 'active', 1, 1, 1)"
+    )
+    delivery = sa.text(
+        "INSERT INTO deliveries (id, notification_id, device_id, app_id, provider, state,"
+        " attempts, created_at, updated_at) VALUES (:id, 'n', :id, 'a', 'apns', :state, 0, 1, 1)"
+    )
+    made = [{"id": "1", "state": "sent"}, {"id": "2", "state": "pending"}]
+    made.append({"id": "3", "state": "sent"})
+    try:
+        await migrate.upgrade(engine, "0004")
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(sa.text(statement))
+            await connection.execute(device, [{"id": row["id"]} for row in made])
+            await connection.execute(delivery, made)
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            kept = await connection.execute(sa.text("SELECT id FROM deliveries ORDER BY id"))
+            assert list(kept.scalars()) == ["1", "2", "3"]
+            counted = await connection.execute(
+                sa.text("SELECT provider, state, n FROM delivery_counts ORDER BY state")
+            )
+            assert [tuple(r) for r in counted] == [("apns", "pending", 1), ("apns", "sent", 2)]
+    finally:
+        await engine.dispose()

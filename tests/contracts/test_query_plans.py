@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from pushgate.core.notification_input import Audience
+from pushgate.core.notifications import DeliveryState
 from pushgate.storage import migrate
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
@@ -67,7 +68,28 @@ async def test_a_fan_out_page_is_a_range_read_without_sorting(database: Path) ->
     assert "TEMP B-TREE" not in plan
 
 
-def test_deleting_a_device_finds_its_deliveries_through_an_index(database: Path) -> None:
-    # What ON DELETE CASCADE looks up for each deleted device.
-    plan = _plan(database, "SELECT 1 FROM deliveries WHERE device_id = ?", ("d",))
-    assert "USING COVERING INDEX ix_deliveries_device_id" in plan
+async def test_pending_deliveries_are_found_through_the_pending_only_index(
+    database: Path,
+) -> None:
+    """Whether anything is left (asked after every batch), cancel and expiry read only
+    pending deliveries. The store's statements name 'pending' literally, as the partial
+    index's condition does; with a bound parameter SQLite could not use the index."""
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    issued: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if "deliveries" in statement and statement.lstrip().startswith(("UPDATE", "SELECT")):
+            issued.append((statement, params))
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        store = NotificationStore(engine)
+        await store.complete_if_done("n", 1)
+        await store.finish_pending("n", DeliveryState.CANCELED, "canceled", 1)
+    finally:
+        await engine.dispose()
+    assert len(issued) == 2
+    for statement, params in issued:
+        assert "USING INDEX ix_deliveries_pending (notification_id=?)" in _plan(
+            database, statement, params
+        )

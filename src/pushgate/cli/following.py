@@ -86,7 +86,7 @@ async def _reasons(
         records = await services.sending.deliveries(
             OPERATOR, tenant, status.notification.id, state, None, REASONS_SHOWN
         )
-        found += [(r.device.provider.value, state.value, r.reason or "") for r in records]
+        found += [(r.provider, state.value, r.reason or "") for r in records]
     return found
 
 

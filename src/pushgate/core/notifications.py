@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from pushgate.core.models import Device
-
 
 class NotificationState(StrEnum):
     SCHEDULED = "scheduled"  # send_at is in the future
@@ -49,11 +47,13 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
-    """One stored delivery and the device it goes to."""
+    """One stored delivery. Its device may have been deleted since: the delivery stays, as
+    the notification's history."""
 
     id: str
     notification_id: str
-    device: Device
+    device_id: str
+    provider: str
     state: DeliveryState
     attempts: int
     next_attempt_at: int | None
@@ -62,7 +62,6 @@ class DeliveryRecord:
     provider_message_id: str | None
     created_at: int
     updated_at: int
-    user_locale: str | None = None
 
 
 class DeviceAddress(NamedTuple):
@@ -85,6 +84,15 @@ class DueDelivery(NamedTuple):
     attempts: int
     device: DeviceAddress
     user_locale: str | None
+
+
+class DueDeliveries(NamedTuple):
+    """A send batch as read back: what to send, and what not to, because its device was
+    deleted or stopped being active after the fan-out ((delivery id, provider, attempts,
+    reason))."""
+
+    due: list[DueDelivery]
+    gone: list[tuple[str, str, int, str]]
 
 
 class DeliveryResult(NamedTuple):

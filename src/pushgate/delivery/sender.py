@@ -67,7 +67,11 @@ class Sender:
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state is NotificationState.CANCELED:
             return
-        due = await self.store.due_deliveries(job.delivery_ids, now_ms())
+        due, gone = await self.store.due_deliveries(job.delivery_ids, now_ms())
+        if gone:
+            # Devices deleted or no longer active since the fan-out get nothing more.
+            failed = [DeliveryResult(i, DeliveryState.FAILED, n, reason=r) for i, _, n, r in gone]
+            await self.store.write_results(notification.id, gone[0][1], failed, now_ms())
         if due:
             await self._send(notification, due)
         await self.store.complete_if_done(notification.id, now_ms())
@@ -85,7 +89,7 @@ class Sender:
                 DeliveryResult(item.id, DeliveryState.FAILED, item.attempts, reason=reason)
                 for item in due
             ]
-            await self.store.write_results(results, now)
+            await self.store.write_results(notification.id, kind, results, now)
             self.metrics.outcomes(kind, "rejected", len(results))
             return
         if paused is not None:
@@ -170,7 +174,7 @@ class Sender:
             await self.queue.enqueue(
                 [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
             )
-        await self.store.write_results(results, now)
+        await self.store.write_results(notification.id, kind, results, now)
         await self.store.invalidate_devices(dead, now)
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:

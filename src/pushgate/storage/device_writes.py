@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pushgate.core.ids import new_id
 from pushgate.core.models import Device
 from pushgate.errors import Conflict
-from pushgate.storage.engine import positional_sql
+from pushgate.storage.engine import compiled_in_order
+from pushgate.storage.pg_arrays import arrays, unnest
 from pushgate.storage.sqlite_inline import InlineConnection
 from pushgate.storage.tables import devices, users
 
@@ -86,14 +87,6 @@ def new_user_params(tenant_id: str, external_id: str, at: int) -> tuple[Any, ...
     return (new_id(), tenant_id, external_id, None, None, "{}", at, at)
 
 
-def _compiled(statement: sa.ClauseElement, dialect: Dialect, order: Sequence[str]) -> str:
-    sql, positions = positional_sql(statement, dialect)
-    # The parameter builders above follow the table's column order; a schema change that
-    # breaks that must fail here, not write values into the wrong columns.
-    assert positions == tuple(order), (positions, order)
-    return sql
-
-
 def _user_ids_of(writes: Sequence[DeviceWrite]) -> set[UserKey]:
     return {(device.tenant_id, name) for device, name in writes if name is not None}
 
@@ -147,10 +140,10 @@ class SqliteDeviceWrites(DeviceWrites):
         upsert = insert.on_conflict_do_update(
             index_elements=DEVICE_KEY, set_={name: insert.excluded[name] for name in REFRESHED}
         )
-        self._upsert = _compiled(upsert, dialect, DEVICE_COLUMNS)
+        self._upsert = compiled_in_order(upsert, dialect, DEVICE_COLUMNS)
         registered = upsert.returning(devices.c.id, devices.c.created_at)
-        self._register = _compiled(registered, dialect, DEVICE_COLUMNS)
-        self._insert_user = _compiled(sa.insert(users), dialect, USER_COLUMNS)
+        self._register = compiled_in_order(registered, dialect, DEVICE_COLUMNS)
+        self._insert_user = compiled_in_order(sa.insert(users), dialect, USER_COLUMNS)
         # One statement for any number of names: they travel as one JSON array.
         self._select_users = (
             "SELECT external_id, id FROM users"
@@ -227,51 +220,33 @@ async def _begin_immediate(connection: AsyncConnection) -> InlineConnection:
     return driver
 
 
-def _array_type(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
-    # Untyped-length VARCHAR arrays: an explicit cast to VARCHAR(n) would truncate longer
-    # values silently, while assignment to the column refuses them.
-    element = column.type
-    if isinstance(element, sa.String) and element.length is not None:
-        element = sa.String()
-    return postgresql.ARRAY(element)
-
-
-def _unnest(table: sa.Table, names: Sequence[str]) -> sa.TableValuedAlias:
-    arrays = [sa.bindparam(name, type_=_array_type(table.c[name])) for name in names]
-    return sa.func.unnest(*arrays).table_valued(*names).render_derived()
-
-
-def _arrays(rows: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
-    return tuple(list(column) for column in zip(*rows, strict=True))
-
-
 class PostgresDeviceWrites(DeviceWrites):
     """Whole groups as single statements over arrays, one array per column."""
 
     def __init__(self, dialect: Dialect) -> None:
-        rows = _unnest(devices, DEVICE_COLUMNS)
+        rows = unnest(devices, DEVICE_COLUMNS)
         insert = postgresql.insert(devices).from_select(DEVICE_COLUMNS, sa.select(*rows.c))
         upsert = insert.on_conflict_do_update(
             index_elements=DEVICE_KEY, set_={name: insert.excluded[name] for name in REFRESHED}
         )
-        self._upsert = _compiled(upsert, dialect, DEVICE_COLUMNS)
+        self._upsert = compiled_in_order(upsert, dialect, DEVICE_COLUMNS)
         registered = upsert.returning(
             *(devices.c[name] for name in ("id", "created_at", *DEVICE_KEY))
         )
-        self._register = _compiled(registered, dialect, DEVICE_COLUMNS)
-        new_users = _unnest(users, USER_COLUMNS)
+        self._register = compiled_in_order(registered, dialect, DEVICE_COLUMNS)
+        new_users = unnest(users, USER_COLUMNS)
         insert_users = postgresql.insert(users).from_select(USER_COLUMNS, sa.select(*new_users.c))
-        self._insert_users = _compiled(
+        self._insert_users = compiled_in_order(
             insert_users.on_conflict_do_nothing(index_elements=["tenant_id", "external_id"]),
             dialect,
             USER_COLUMNS,
         )
-        names = _unnest(users, ("tenant_id", "external_id"))
+        names = unnest(users, ("tenant_id", "external_id"))
         select_users = sa.select(users.c.tenant_id, users.c.external_id, users.c.id).join(
             names,
             (users.c.tenant_id == names.c.tenant_id) & (users.c.external_id == names.c.external_id),
         )
-        self._select_users = _compiled(select_users, dialect, ("tenant_id", "external_id"))
+        self._select_users = compiled_in_order(select_users, dialect, ("tenant_id", "external_id"))
 
     async def register(
         self, connection: AsyncConnection, writes: Sequence[DeviceWrite], at: int
@@ -282,7 +257,7 @@ class PostgresDeviceWrites(DeviceWrites):
         stored: dict[tuple[int, tuple[str, str, str]], tuple[str, int]] = {}
         for number, positions in enumerate(_rounds(params)):
             result = await connection.exec_driver_sql(
-                self._register, _arrays([params[i] for i in positions])
+                self._register, arrays([params[i] for i in positions])
             )
             for row in result:
                 key = (row.app_id, row.provider, row.token)
@@ -303,7 +278,7 @@ class PostgresDeviceWrites(DeviceWrites):
         ids = await self.user_ids(connection, _user_ids_of(writes), at)
         params = [device_params(device, _user_of(device, name, ids)) for device, name in writes]
         for positions in _rounds(params):
-            await connection.exec_driver_sql(self._upsert, _arrays([params[i] for i in positions]))
+            await connection.exec_driver_sql(self._upsert, arrays([params[i] for i in positions]))
 
     async def user_ids(
         self, connection: AsyncConnection, wanted: Collection[UserKey], at: int
@@ -315,7 +290,7 @@ class PostgresDeviceWrites(DeviceWrites):
         missing = [key for key in keys if key not in found]
         if missing:
             fresh = [new_user_params(tenant_id, name, at) for tenant_id, name in missing]
-            await connection.exec_driver_sql(self._insert_users, _arrays(fresh))
+            await connection.exec_driver_sql(self._insert_users, arrays(fresh))
             # Read back rather than trust our ids: a concurrent writer may have made some.
             found.update(await self._select(connection, missing))
         return found
@@ -323,7 +298,7 @@ class PostgresDeviceWrites(DeviceWrites):
     async def _select(
         self, connection: AsyncConnection, keys: Sequence[UserKey]
     ) -> dict[UserKey, str]:
-        result = await connection.exec_driver_sql(self._select_users, _arrays(keys))
+        result = await connection.exec_driver_sql(self._select_users, arrays(keys))
         return {(row.tenant_id, row.external_id): row.id for row in result}
 
 

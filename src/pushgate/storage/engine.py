@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,17 @@ def positional_sql(statement: sa.ClauseElement, dialect: sa.Dialect) -> tuple[st
     order = getattr(compiled, "positiontup", None)
     assert order is not None
     return str(compiled), tuple(order)
+
+
+def compiled_in_order(
+    statement: sa.ClauseElement, dialect: sa.Dialect, order: Sequence[str]
+) -> str:
+    """``statement`` compiled for the driver, checked to bind its parameters in ``order``:
+    rows built in that order must fail here after a schema change, not write values into
+    the wrong columns."""
+    sql, positions = positional_sql(statement, dialect)
+    assert positions == tuple(order), (positions, order)
+    return sql
 
 
 def in_order(order: tuple[str, ...], values: dict[str, Any]) -> tuple[Any, ...]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.ids import new_ids
 from pushgate.core.models import DeviceState
@@ -16,18 +19,26 @@ from pushgate.core.notifications import (
     DeliveryResult,
     DeliveryState,
     DeviceAddress,
+    DueDeliveries,
     DueDelivery,
     Notification,
     NotificationState,
 )
-from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
+from pushgate.storage.delivery_writes import (
+    DELIVERY_COLUMNS,
+    IS_PENDING,
+    RESULT_COLUMNS,
+    DeliveryWrites,
+    delivery_writes,
+)
 from pushgate.storage.engine import in_order
 from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import (
     credentials,
     deliveries,
+    delivery_counts,
     devices,
     notifications,
     user_aliases,
@@ -35,6 +46,7 @@ from pushgate.storage.tables import (
 )
 
 PENDING = DeliveryState.PENDING.value
+ACTIVE = DeviceState.ACTIVE.value
 _FINAL_NOTIFICATION = (
     NotificationState.COMPLETED.value,
     NotificationState.EXPIRED.value,
@@ -70,64 +82,23 @@ def _notification(row: sa.Row[Any]) -> Notification:
 
 def _delivery(row: sa.Row[Any]) -> DeliveryRecord:
     return DeliveryRecord(
-        id=row.delivery_id,
+        id=row.id,
         notification_id=row.notification_id,
-        device=rows.device(row),
-        state=DeliveryState(row.delivery_state),
+        device_id=row.device_id,
+        provider=row.provider,
+        state=DeliveryState(row.state),
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         reason=row.reason,
         status=row.status,
         provider_message_id=row.provider_message_id,
-        created_at=row.delivery_created_at,
-        updated_at=row.delivery_updated_at,
-        user_locale=row.user_locale,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
-_DELIVERY_COLUMNS = (
-    deliveries.c.id.label("delivery_id"),
-    deliveries.c.notification_id,
-    deliveries.c.state.label("delivery_state"),
-    deliveries.c.attempts,
-    deliveries.c.next_attempt_at,
-    deliveries.c.reason,
-    deliveries.c.status,
-    deliveries.c.provider_message_id,
-    deliveries.c.created_at.label("delivery_created_at"),
-    deliveries.c.updated_at.label("delivery_updated_at"),
-    users.c.locale.label("user_locale"),
-    *devices.c,
-)
-
-
-# The parameters of ``_result_update`` in the statement's order (SET columns, then WHERE).
-_RESULT_PARAMS = (
-    "b_state",
-    "b_attempts",
-    "b_next",
-    "b_reason",
-    "b_status",
-    "b_message_id",
-    "b_at",
-    "b_id",
-)
-
-
-def _result_update() -> sa.Update:
-    return (
-        sa.update(deliveries)
-        .where(deliveries.c.id == sa.bindparam("b_id"))
-        .values(
-            state=sa.bindparam("b_state"),
-            attempts=sa.bindparam("b_attempts"),
-            next_attempt_at=sa.bindparam("b_next"),
-            reason=sa.bindparam("b_reason"),
-            status=sa.bindparam("b_status"),
-            provider_message_id=sa.bindparam("b_message_id"),
-            updated_at=sa.bindparam("b_at"),
-        )
-    )
+def _gone_reason(device_state: str | None) -> str:
+    return "device deleted" if device_state is None else f"device {device_state}"
 
 
 class NotificationStore(BaseStore):
@@ -197,9 +168,7 @@ class NotificationStore(BaseStore):
 
     async def complete_if_done(self, notification_id: str, at: int) -> bool:
         """Mark the notification completed once fan-out ended and nothing is pending."""
-        pending = sa.exists().where(
-            deliveries.c.notification_id == notification_id, deliveries.c.state == PENDING
-        )
+        pending = sa.exists().where(deliveries.c.notification_id == notification_id, IS_PENDING)
         async with self.begin() as connection:
             result = await connection.execute(
                 sa.update(notifications)
@@ -260,9 +229,15 @@ class NotificationStore(BaseStore):
         if after:
             query = query.where(devices.c.id > after)
         query = query.order_by(devices.c.id).limit(limit)
-        return [(r.id, r.provider) for r in await self.fetch_all(query)]
+        found: list[Any] = await self.fetch_all(query)
+        # By position: a Row's attribute access by name costs a microsecond a row here.
+        return [(r[0], r[1]) for r in found]
 
     # -- deliveries ---------------------------------------------------------------------
+    @cached_property
+    def _writes(self) -> DeliveryWrites:
+        return delivery_writes(self.engine.dialect)
+
     async def add_deliveries(
         self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
     ) -> list[tuple[str, str]]:
@@ -270,14 +245,7 @@ class NotificationStore(BaseStore):
         (delivery id, provider) of those pending."""
         if not targets:
             return []
-        sql, order = self.driver_sql(
-            "delivery_insert",
-            lambda: self.dialect_insert()(deliveries).on_conflict_do_nothing(
-                index_elements=["notification_id", "device_id"]
-            ),
-        )
-        # The insert binds every column in table order (the tuple below).
-        assert order == tuple(deliveries.c.keys())
+        assert DELIVERY_COLUMNS[5] == "state"  # the rows below are in table column order
         fresh = [
             (
                 delivery_id,
@@ -300,33 +268,36 @@ class NotificationStore(BaseStore):
         ]
         dialect = self.engine.dialect.name
         async with self.begin() as connection:
-            inserted = await connection.exec_driver_sql(sql, fresh)
-            if inserted.rowcount == len(fresh):
+            await self._lock_counts(connection, notification_id)
+            if await self._writes.insert(connection, fresh) == len(fresh):
+                made = Counter((provider, PENDING) for _, provider in targets)
+                await self._count(connection, notification_id, made)
                 return [(row[0], row[4]) for row in fresh]
-            # A page run before (its worker died), or a driver that cannot count the rows
-            # of a bulk insert (asyncpg): read back which are pending.
+            # The page ran before (its worker died after writing it): count afresh, and
+            # read back which of its deliveries are still pending.
+            await self._recount(connection, notification_id)
             sql, order = self.driver_sql(
                 "pending_of_devices",
                 lambda: sa.select(deliveries.c.id, deliveries.c.provider).where(
                     deliveries.c.notification_id == sa.bindparam("notification_id"),
                     in_ids(deliveries.c.device_id, "device_ids", dialect),
-                    deliveries.c.state == sa.bindparam("pending"),
+                    IS_PENDING,
                 ),
             )
             params = {
                 "notification_id": notification_id,
                 "device_ids": ids_value([device_id for device_id, _ in targets], dialect),
-                "pending": PENDING,
             }
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
             return [(r[0], r[1]) for r in found]
 
-    async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> list[DueDelivery]:
+    async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries:
         """The deliveries among ``delivery_ids`` still pending and due (a retry waits for
-        its time), with what sending needs of their devices. Read at the driver level:
-        this runs once per send batch, and object building was most of its cost."""
+        its time), with what sending needs of their devices; and apart, those whose device
+        was deleted or is no longer active, which are not to be sent. Read at the driver
+        level: this runs once per send batch, and object building was most of its cost."""
         dialect = self.engine.dialect.name
         sql, order = self.driver_sql(
             "due_deliveries",
@@ -341,12 +312,13 @@ class NotificationStore(BaseStore):
                     devices.c.locale,
                     devices.c.user_id,
                     users.c.locale,
+                    devices.c.state,
                 )
-                .join(devices, devices.c.id == deliveries.c.device_id)
+                .outerjoin(devices, devices.c.id == deliveries.c.device_id)
                 .outerjoin(users, users.c.id == devices.c.user_id)
                 .where(
                     in_ids(deliveries.c.id, "ids", dialect),
-                    deliveries.c.state == sa.bindparam("pending"),
+                    IS_PENDING,
                     sa.or_(
                         deliveries.c.next_attempt_at.is_(None),
                         deliveries.c.next_attempt_at <= sa.bindparam("now"),
@@ -354,27 +326,29 @@ class NotificationStore(BaseStore):
                 )
             ),
         )
-        params = {"ids": ids_value(delivery_ids, dialect), "pending": PENDING, "now": now}
+        params = {"ids": ids_value(delivery_ids, dialect), "now": now}
         async with self.engine.connect() as connection:
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
-            return [
-                DueDelivery(
-                    r[0],
-                    r[1],
-                    r[2],
-                    DeviceAddress(r[3], r[4], _json(r[5]), r[6], r[7]),
-                    r[8],
-                )
-                for r in found
-            ]
+        due = [
+            DueDelivery(r[0], r[1], r[2], DeviceAddress(r[3], r[4], _json(r[5]), r[6], r[7]), r[8])
+            for r in found
+            if r[9] == ACTIVE
+        ]
+        if len(due) == len(found):
+            return DueDeliveries(due, [])
+        gone = [(r[0], r[1], r[2], _gone_reason(r[9])) for r in found if r[9] != ACTIVE]
+        return DueDeliveries(due, gone)
 
-    async def write_results(self, results: Sequence[DeliveryResult], at: int) -> None:
+    async def write_results(
+        self, notification_id: str, provider: str, results: Sequence[DeliveryResult], at: int
+    ) -> None:
+        """Write the results of one batch (one notification, one provider) onto deliveries
+        still pending; one canceled or expired meanwhile keeps that state."""
         if not results:
             return
-        sql, order = self.driver_sql("write_results", _result_update)
-        assert order == _RESULT_PARAMS  # the tuples below are laid out in this order
+        assert RESULT_COLUMNS[-2:] == ("updated_at", "id")  # the tuples below are in order
         rows_out = [
             (
                 r.state.value,
@@ -388,8 +362,14 @@ class NotificationStore(BaseStore):
             )
             for r in results
         ]
+        moved = Counter((provider, r.state.value) for r in results)
+        moved[(provider, PENDING)] -= len(results)
         async with self.begin() as connection:
-            await connection.exec_driver_sql(sql, rows_out)
+            await self._lock_counts(connection, notification_id)
+            if await self._writes.write_results(connection, rows_out) == len(rows_out):
+                await self._count(connection, notification_id, moved)
+            else:  # some were no longer pending (canceled, expired, or written twice)
+                await self._recount(connection, notification_id)
 
     async def invalidate_devices(self, dead: Sequence[tuple[str, str, int]], at: int) -> None:
         """(device id, reason, since) per dead token: the device stops receiving at once."""
@@ -416,22 +396,16 @@ class NotificationStore(BaseStore):
 
     async def counts(self, notification_id: str) -> list[tuple[str, str, int]]:
         """(provider, delivery state, count) rows of one notification."""
-        query = (
-            sa.select(deliveries.c.provider, deliveries.c.state, sa.func.count().label("n"))
-            .where(deliveries.c.notification_id == notification_id)
-            .group_by(deliveries.c.provider, deliveries.c.state)
+        query = sa.select(delivery_counts.c.provider, delivery_counts.c.state, delivery_counts.c.n)
+        query = query.where(
+            delivery_counts.c.notification_id == notification_id, delivery_counts.c.n != 0
         )
         return [(r.provider, r.state, int(r.n)) for r in await self.fetch_all(query)]
 
     async def list_deliveries(
         self, notification_id: str, state: str | None, after: str | None, limit: int
     ) -> list[DeliveryRecord]:
-        query = (
-            sa.select(*_DELIVERY_COLUMNS)
-            .join(devices, devices.c.id == deliveries.c.device_id)
-            .outerjoin(users, users.c.id == devices.c.user_id)
-            .where(deliveries.c.notification_id == notification_id)
-        )
+        query = sa.select(deliveries).where(deliveries.c.notification_id == notification_id)
         if state is not None:
             query = query.where(deliveries.c.state == state)
         if after:
@@ -444,14 +418,76 @@ class NotificationStore(BaseStore):
     ) -> int:
         """Move every pending delivery of a notification to a final ``state``."""
         async with self.begin() as connection:
+            await self._lock_counts(connection, notification_id)
             result = await connection.execute(
                 sa.update(deliveries)
-                .where(
-                    deliveries.c.notification_id == notification_id, deliveries.c.state == PENDING
-                )
+                .where(deliveries.c.notification_id == notification_id, IS_PENDING)
                 .values(state=state.value, reason=reason, updated_at=at)
             )
+            if result.rowcount:
+                await self._recount(connection, notification_id)
             return int(result.rowcount)
+
+    # -- kept counts ----------------------------------------------------------------------
+    async def _lock_counts(self, connection: AsyncConnection, notification_id: str) -> None:
+        """Writers of one notification's deliveries and counts take turns, so a recount
+        never races a count. SQLite's write lock already makes them; on PostgreSQL each
+        takes the notification's row (FOR NO KEY UPDATE, which inserts referencing it do
+        not wait for) before anything else."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        sql, _ = self.driver_sql(
+            "lock_counts",
+            lambda: (
+                sa.select(notifications.c.id)
+                .where(notifications.c.id == sa.bindparam("id"))
+                .with_for_update(key_share=True)
+            ),
+        )
+        await connection.exec_driver_sql(sql, (notification_id,))
+
+    async def _count(
+        self, connection: AsyncConnection, notification_id: str, moved: Counter[tuple[str, str]]
+    ) -> None:
+        """Add ``moved`` ((provider, state) → change) to the notification's counts."""
+        rows_out = sorted((notification_id, p, s, n) for (p, s), n in moved.items() if n)
+        if not rows_out:
+            return
+
+        def build() -> sa.ClauseElement:
+            insert = self.dialect_insert()(delivery_counts)
+            upsert: sa.ClauseElement = insert.on_conflict_do_update(
+                index_elements=list(delivery_counts.primary_key.columns.keys()),
+                set_={"n": delivery_counts.c.n + insert.excluded.n},
+            )
+            return upsert
+
+        sql, order = self.driver_sql("count_deliveries", build)
+        assert order == ("notification_id", "provider", "state", "n")
+        await connection.exec_driver_sql(sql, rows_out)
+
+    async def _recount(self, connection: AsyncConnection, notification_id: str) -> None:
+        """Count the notification's deliveries afresh: after a write that did not change
+        what it meant to (a page run twice, a result for a delivery no longer pending),
+        and after cancel or expiry."""
+        await connection.execute(
+            sa.delete(delivery_counts).where(delivery_counts.c.notification_id == notification_id)
+        )
+        counted = (
+            sa.select(
+                deliveries.c.notification_id,
+                deliveries.c.provider,
+                deliveries.c.state,
+                sa.func.count(),
+            )
+            .where(deliveries.c.notification_id == notification_id)
+            .group_by(deliveries.c.notification_id, deliveries.c.provider, deliveries.c.state)
+        )
+        await connection.execute(
+            sa.insert(delivery_counts).from_select(
+                ["notification_id", "provider", "state", "n"], counted
+            )
+        )
 
     # -- paused credentials -------------------------------------------------------------
     async def pause_credentials(self, app_id: str, kind: str, reason: str, at: int) -> None:

@@ -45,8 +45,8 @@ def _status(status: Status) -> NotificationOut:
 def _delivery(item: DeliveryRecord) -> DeliveryOut:
     return DeliveryOut(
         id=item.id,
-        device_id=item.device.id,
-        provider=item.device.provider.value,
+        device_id=item.device_id,
+        provider=item.provider,
         state=item.state.value,
         attempts=item.attempts,
         next_attempt_at=iso(item.next_attempt_at),

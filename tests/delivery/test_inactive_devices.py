@@ -1,0 +1,50 @@
+"""A device unregistered between the fan-out and its batch's send gets nothing more: its
+delivery fails with the reason, and the rest of the batch goes out."""
+
+from __future__ import annotations
+
+import httpx
+
+from pushgate.delivery.jobs import FANOUT, read_fanout
+from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.wiring import Services, build_worker
+from tests.delivery.conftest import register
+
+
+async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    base = webhook_sim.base_url
+    ids = [await register(client, webhook_app, f"{base}/hook/{n}") for n in range(3)]
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"everyone": True}, "body": "hi"},
+    )
+    assert answer.status_code == 202, answer.text
+    notification_id = answer.json()["id"]
+    # The worker's steps one by one: fan out (the three fit one batch, handed back to
+    # send at once), unregister a device, then send the batch.
+    handle = build_worker(services)
+    try:
+        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+        batch = await handle.worker.fanout.run(read_fanout(job.payload))
+        assert batch is not None
+        assert len(batch.delivery_ids) == 3
+        assert (await client.delete(f"/v1/devices/{ids[0]}")).status_code == 200
+        await handle.worker.sender.run(batch)
+        await services.queue.ack([job])
+    finally:
+        await handle.close()
+    status = (await client.get(f"/v1/notifications/{notification_id}")).json()
+    assert status["state"] == "completed"
+    assert {k: v for k, v in status["deliveries"].items() if v} == {"sent": 2, "failed": 1}
+    failed = await client.get(
+        f"/v1/notifications/{notification_id}/deliveries", params={"state": "failed"}
+    )
+    [record] = failed.json()["items"]
+    assert (record["device_id"], record["reason"]) == (ids[0], "device unregistered")
+    # The receiver records the path each delivery was posted to.
+    assert sorted(r.token for r in webhook_sim.all_received()) == ["/hook/1", "/hook/2"]
