@@ -156,7 +156,8 @@ async def test_kept_counts_follow_every_change_of_the_deliveries(services: Servi
     apns = [delivery_id for delivery_id, provider in made if provider == "apns"]
     webpush = [delivery_id for delivery_id, provider in made if provider == "webpush"]
     now = now_ms()
-    await store.write_results(
+    # Each write answers how many of the notification's deliveries are left pending.
+    assert 2 == await store.write_results(
         notification_id,
         "apns",
         [
@@ -199,7 +200,7 @@ async def test_kept_counts_follow_every_change_of_the_deliveries(services: Servi
         ]
     )
     late = [DeliveryResult(webpush[0], DeliveryState.SENT, 1)]
-    await store.write_results(notification_id, "webpush", late, now_ms())
+    assert await store.write_results(notification_id, "webpush", late, now_ms()) == 0
     await check(
         [
             ("apns", "canceled", 1),

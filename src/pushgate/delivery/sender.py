@@ -68,19 +68,24 @@ class Sender:
         if notification is None or notification.state is NotificationState.CANCELED:
             return
         due, gone = await self.store.due_deliveries(job.delivery_ids, now_ms())
+        left: int | None = None  # pending deliveries of the notification after this job
         if gone:
             # Devices deleted or no longer active since the fan-out get nothing more.
             failed = [DeliveryResult(i, DeliveryState.FAILED, n, reason=r) for i, _, n, r in gone]
-            await self.store.write_results(notification.id, gone[0][1], failed, now_ms())
+            left = await self.store.write_results(notification.id, gone[0][1], failed, now_ms())
         if due:
-            await self._send(notification, due)
-        await self.store.complete_if_done(notification.id, now_ms())
+            left = await self._send(notification, due)
+        # The last batch to finish sees nothing left; the others skip the check.
+        if left is None or left == 0:
+            await self.store.complete_if_done(notification.id, now_ms())
 
-    async def _send(self, notification: Notification, due: Sequence[DueDelivery]) -> None:
+    async def _send(self, notification: Notification, due: Sequence[DueDelivery]) -> int | None:
+        """Send the batch; returns the notification's pending deliveries after it (None
+        when it expired instead)."""
         now = now_ms()
         if notification.expires_at <= now:
             await self.store.expire(notification.id, now)
-            return
+            return None
         kind = due[0].provider
         provider, paused = await self.providers.get(notification.app_id, kind)
         if provider is None:
@@ -89,15 +94,15 @@ class Sender:
                 DeliveryResult(item.id, DeliveryState.FAILED, item.attempts, reason=reason)
                 for item in due
             ]
-            await self.store.write_results(notification.id, kind, results, now)
+            left = await self.store.write_results(notification.id, kind, results, now)
             self.metrics.outcomes(kind, "rejected", len(results))
-            return
+            return left
         if paused is not None:
             raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
         batch = self._deliveries(notification, due)
         with self.metrics.timing(kind):
             outcomes = await provider.send(batch)
-        await self._apply(notification, kind, due, outcomes)
+        return await self._apply(notification, kind, due, outcomes)
 
     def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
         """The batch to send. Recipients with the same locales share one rendered message
@@ -120,7 +125,7 @@ class Sender:
         kind: str,
         due: Sequence[DueDelivery],
         outcomes: Sequence[Outcome],
-    ) -> None:
+    ) -> int:
         now = now_ms()
         deadline = min(notification.expires_at, notification.created_at + self.retention_ms)
         results: list[DeliveryResult] = []
@@ -174,7 +179,7 @@ class Sender:
             await self.queue.enqueue(
                 [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
             )
-        await self.store.write_results(notification.id, kind, results, now)
+        left = await self.store.write_results(notification.id, kind, results, now)
         await self.store.invalidate_devices(dead, now)
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
@@ -182,6 +187,7 @@ class Sender:
             raise Postpone(
                 self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
             )
+        return left
 
 
 def _final(

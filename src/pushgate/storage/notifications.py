@@ -68,8 +68,8 @@ def _notification(row: sa.Row[Any]) -> Notification:
         tenant_id=row.tenant_id,
         app_id=row.app_id,
         idempotency_key=row.idempotency_key,
-        audience=row.audience,
-        content=row.content,
+        audience=_json(row.audience),
+        content=_json(row.content),
         state=NotificationState(row.state),
         targeted=row.targeted,
         fanout_done=bool(row.fanout_done),
@@ -141,11 +141,17 @@ class NotificationStore(BaseStore):
     async def notification(
         self, notification_id: str, tenant_id: str | None = None
     ) -> Notification | None:
-        query = sa.select(notifications).where(notifications.c.id == notification_id)
-        if tenant_id is not None:
-            query = query.where(notifications.c.tenant_id == tenant_id)
-        row = await self.fetch_one(query)
-        return _notification(row) if row else None
+        """Read at the driver level (compiled once): every job reads its notification, and
+        a Core select cost ten times the read itself."""
+        sql, _ = self.driver_sql(
+            "notification",
+            lambda: sa.select(*notifications.c).where(notifications.c.id == sa.bindparam("id")),
+        )
+        async with self.engine.connect() as connection:
+            row = (await connection.exec_driver_sql(sql, (notification_id,))).first()
+        if row is None or (tenant_id is not None and row.tenant_id != tenant_id):
+            return None
+        return _notification(row)
 
     async def set_state(self, notification_id: str, state: NotificationState, at: int) -> None:
         async with self.begin() as connection:
@@ -343,11 +349,13 @@ class NotificationStore(BaseStore):
 
     async def write_results(
         self, notification_id: str, provider: str, results: Sequence[DeliveryResult], at: int
-    ) -> None:
+    ) -> int:
         """Write the results of one batch (one notification, one provider) onto deliveries
-        still pending; one canceled or expired meanwhile keeps that state."""
+        still pending; one canceled or expired meanwhile keeps that state. Returns how
+        many of the notification's deliveries are still pending after it (from the kept
+        counts, in the same transaction): only at 0 can the notification be complete."""
         if not results:
-            return
+            return await self.pending_left(notification_id)
         assert RESULT_COLUMNS[-2:] == ("updated_at", "id")  # the tuples below are in order
         rows_out = [
             (
@@ -370,6 +378,12 @@ class NotificationStore(BaseStore):
                 await self._count(connection, notification_id, moved)
             else:  # some were no longer pending (canceled, expired, or written twice)
                 await self._recount(connection, notification_id)
+            return await self._pending_left(connection, notification_id)
+
+    async def pending_left(self, notification_id: str) -> int:
+        """How many of the notification's deliveries are pending (kept counts)."""
+        async with self.engine.connect() as connection:
+            return await self._pending_left(connection, notification_id)
 
     async def invalidate_devices(self, dead: Sequence[tuple[str, str, int]], at: int) -> None:
         """(device id, reason, since) per dead token: the device stops receiving at once."""
@@ -465,6 +479,17 @@ class NotificationStore(BaseStore):
         sql, order = self.driver_sql("count_deliveries", build)
         assert order == ("notification_id", "provider", "state", "n")
         await connection.exec_driver_sql(sql, rows_out)
+
+    async def _pending_left(self, connection: AsyncConnection, notification_id: str) -> int:
+        sql, _ = self.driver_sql(
+            "pending_left",
+            lambda: sa.select(sa.func.sum(delivery_counts.c.n)).where(
+                delivery_counts.c.notification_id == sa.bindparam("id"),
+                delivery_counts.c.state == sa.literal_column(f"'{PENDING}'"),
+            ),
+        )
+        left = (await connection.exec_driver_sql(sql, (notification_id,))).scalar_one()
+        return int(left or 0)
 
     async def _recount(self, connection: AsyncConnection, notification_id: str) -> None:
         """Count the notification's deliveries afresh: after a write that did not change
