@@ -102,3 +102,15 @@ async def queue_backend(queue_location: QueueBackend) -> AsyncIterator[QueueBack
 @pytest.fixture
 async def queue(queue_backend: QueueBackend) -> Queue:
     return await queue_backend.open()
+
+
+@pytest.fixture
+async def migrated_sqlite(tmp_path: Path) -> Path:
+    """A SQLite database file with every migration applied."""
+    path = tmp_path / "pushgate.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    return path

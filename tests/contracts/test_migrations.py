@@ -31,15 +31,9 @@ async def test_upgrade_keeps_data_and_is_idempotent(tmp_path: Path) -> None:
         await engine.dispose()
 
 
-async def test_migrated_schema_matches_the_tables(tmp_path: Path) -> None:
+def test_migrated_schema_matches_the_tables(migrated_sqlite: Path) -> None:
     """The migrations build exactly the tables and columns the code declares."""
-    path = tmp_path / "pushgate.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-    with sqlite3.connect(path) as connection:
+    with sqlite3.connect(migrated_sqlite) as connection:
         for table in metadata.sorted_tables:
             columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table.name})")}
             assert columns == {c.name for c in table.columns}, table.name

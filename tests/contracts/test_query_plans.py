@@ -7,26 +7,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import DeliveryState
-from pushgate.storage import migrate
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.tables import metadata
-
-
-@pytest.fixture
-async def database(tmp_path: Path) -> Path:
-    path = tmp_path / "pushgate.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-    return path
 
 
 def _plan(path: Path, sql: str, params: Any = ()) -> str:
@@ -34,8 +21,8 @@ def _plan(path: Path, sql: str, params: Any = ()) -> str:
         return " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 
 
-def test_migrations_build_the_declared_indexes(database: Path) -> None:
-    with sqlite3.connect(database) as connection:
+def test_migrations_build_the_declared_indexes(migrated_sqlite: Path) -> None:
+    with sqlite3.connect(migrated_sqlite) as connection:
         built = {
             (table, name)
             for table, name in connection.execute(
@@ -46,10 +33,10 @@ def test_migrations_build_the_declared_indexes(database: Path) -> None:
     assert built == declared
 
 
-async def test_a_fan_out_page_is_a_range_read_without_sorting(database: Path) -> None:
+async def test_a_fan_out_page_is_a_range_read_without_sorting(migrated_sqlite: Path) -> None:
     """The statement the store really runs for a page of a broadcast (captured), planned on
     the migrated schema: a search of the (app_id, state, id) index, no temporary b-tree."""
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
     issued: list[tuple[str, Any]] = []
 
     def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
@@ -63,18 +50,18 @@ async def test_a_fan_out_page_is_a_range_read_without_sorting(database: Path) ->
     finally:
         await engine.dispose()
     [(statement, params)] = issued
-    plan = _plan(database, statement, params)
+    plan = _plan(migrated_sqlite, statement, params)
     assert "USING INDEX ix_devices_app_id_state_id (app_id=? AND state=? AND id>?)" in plan
     assert "TEMP B-TREE" not in plan
 
 
 async def test_pending_deliveries_are_found_through_the_pending_only_index(
-    database: Path,
+    migrated_sqlite: Path,
 ) -> None:
     """Whether anything is left (asked after every batch), cancel and expiry read only
     pending deliveries. The store's statements name 'pending' literally, as the partial
     index's condition does; with a bound parameter SQLite could not use the index."""
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
     issued: list[tuple[str, Any]] = []
 
     def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
@@ -91,5 +78,5 @@ async def test_pending_deliveries_are_found_through_the_pending_only_index(
     assert len(issued) == 2
     for statement, params in issued:
         assert "USING INDEX ix_deliveries_pending (notification_id=?)" in _plan(
-            database, statement, params
+            migrated_sqlite, statement, params
         )

@@ -24,7 +24,8 @@ from pushgate.storage.tables import deliveries
 
 # Named literally, not bound: the partial index on pending deliveries is only usable by
 # statements whose condition matches its own (SQLite) or whose plan is generic (PostgreSQL).
-IS_PENDING = deliveries.c.state == sa.literal_column(f"'{DeliveryState.PENDING.value}'")
+PENDING_LITERAL: sa.ColumnElement[str] = sa.literal_column(f"'{DeliveryState.PENDING.value}'")
+IS_PENDING = deliveries.c.state == PENDING_LITERAL
 
 # A new delivery's values, in table column order (the insert's parameter order).
 DELIVERY_COLUMNS = tuple(deliveries.c.keys())

@@ -29,6 +29,7 @@ from pushgate.storage.audience import audience_clause
 from pushgate.storage.delivery_writes import (
     DELIVERY_COLUMNS,
     IS_PENDING,
+    PENDING_LITERAL,
     RESULT_COLUMNS,
     DeliveryWrites,
     delivery_writes,
@@ -485,7 +486,7 @@ class NotificationStore(BaseStore):
             "pending_left",
             lambda: sa.select(sa.func.sum(delivery_counts.c.n)).where(
                 delivery_counts.c.notification_id == sa.bindparam("id"),
-                delivery_counts.c.state == sa.literal_column(f"'{PENDING}'"),
+                delivery_counts.c.state == PENDING_LITERAL,
             ),
         )
         left = (await connection.exec_driver_sql(sql, (notification_id,))).scalar_one()
