@@ -80,3 +80,32 @@ async def test_pending_deliveries_are_found_through_the_pending_only_index(
         assert "USING INDEX ix_deliveries_pending (notification_id=?)" in _plan(
             migrated_sqlite, statement, params
         )
+
+
+async def test_a_page_of_deliveries_is_a_range_read_without_sorting(
+    migrated_sqlite: Path,
+) -> None:
+    """Listing a notification's deliveries pages along its (notification_id, device_id)
+    key, with or without an outcome filter: a page costs the same at the millionth row as
+    at the first."""
+    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
+    issued: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if "FROM deliveries" in statement:
+            issued.append((statement, params))
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        store = NotificationStore(engine)
+        await store.list_deliveries("n", None, "d1", 100)
+        await store.list_deliveries("n", "failed", "d1", 100)
+    finally:
+        await engine.dispose()
+    assert len(issued) == 2
+    for statement, params in issued:
+        plan = _plan(migrated_sqlite, statement, params)
+        assert "USING INDEX sqlite_autoindex_deliveries_2 (notification_id=? AND device_id>?)" in (
+            plan
+        )
+        assert "TEMP B-TREE" not in plan

@@ -42,7 +42,7 @@ async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
     assert status["state"] == "completed"
     assert {k: v for k, v in status["deliveries"].items() if v} == {"sent": 2, "failed": 1}
     failed = await client.get(
-        f"/v1/notifications/{notification_id}/deliveries", params={"state": "failed"}
+        f"/v1/notifications/{notification_id}/deliveries", params={"outcome": "failed"}
     )
     [record] = failed.json()["items"]
     assert (record["device_id"], record["reason"]) == (ids[0], "device unregistered")

@@ -420,12 +420,16 @@ class NotificationStore(BaseStore):
     async def list_deliveries(
         self, notification_id: str, state: str | None, after: str | None, limit: int
     ) -> list[DeliveryRecord]:
+        """One page of a notification's deliveries in device-id order, after the device
+        ``after``: the order of the (notification_id, device_id) key, so a page is a range
+        read of it however many deliveries come before (in delivery-id order every page
+        sorted all of the notification's deliveries)."""
         query = sa.select(deliveries).where(deliveries.c.notification_id == notification_id)
         if state is not None:
             query = query.where(deliveries.c.state == state)
         if after:
-            query = query.where(deliveries.c.id > after)
-        query = query.order_by(deliveries.c.id).limit(limit)
+            query = query.where(deliveries.c.device_id > after)
+        query = query.order_by(deliveries.c.device_id).limit(limit)
         return [_delivery(r) for r in await self.fetch_all(query)]
 
     async def finish_pending(

@@ -17,6 +17,7 @@ from pushgate.api.schemas import (
 from pushgate.core.notification_input import NotificationInput
 from pushgate.core.notifications import DeliveryRecord, DeliveryState
 from pushgate.core.sending import Status
+from pushgate.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 NotificationId = Annotated[str, Path(max_length=64)]
@@ -103,12 +104,23 @@ async def deliveries(
     who: CallerDep,
     tenant: TenantDep,
     notification_id: NotificationId,
-    state: Annotated[DeliveryState | None, Query(description="Only this outcome.")] = None,
+    outcome: Annotated[DeliveryState | None, Query(description="Only this outcome.")] = None,
+    state: Annotated[
+        DeliveryState | None, Query(description="The same as `outcome`.", deprecated=True)
+    ] = None,
     limit: Limit = 100,
     after: After = None,
 ) -> Page[DeliveryOut]:
-    found = await svc.sending.deliveries(who, tenant, notification_id, state, after, limit)
-    following = found[-1].id if len(found) == limit else None
+    """A notification's deliveries, one per device, in device-id order (`next` is a
+    device id)."""
+    if outcome is not None and state is not None and outcome is not state:
+        raise InvalidInput(
+            "outcome and state name the same filter; give one",
+            details={"outcome": outcome.value, "state": state.value},
+        )
+    wanted = outcome or state
+    found = await svc.sending.deliveries(who, tenant, notification_id, wanted, after, limit)
+    following = found[-1].device_id if len(found) == limit else None
     return Page[DeliveryOut](items=[_delivery(d) for d in found], next=following)
 
 
