@@ -41,7 +41,24 @@ async def test_a_tenant_key_gets_404_for_another_tenants_objects(
     a_devices = ok(await client.get("/v1/devices", headers=a_admin))["items"]
     assert [d["id"] for d in a_devices] == [mine["device"]]
 
+    # A scheduled notification in each tenant: each key lists and reads only its own.
+    later = {
+        "app": "mobile",
+        "audience": {"everyone": True},
+        "title": "t",
+        "send_at": "2999-01-01T00:00:00Z",
+    }
+    b_note = ok(await client.post("/v1/notifications", json=later, headers=bearer(b_admin)), 202)
+    a_note = ok(await client.post("/v1/notifications", json=later, headers=a_admin), 202)
+    b_listed = ok(await client.get("/v1/notifications", headers=bearer(b_admin)))["items"]
+    assert [n["id"] for n in b_listed] == [b_note["id"]]
+    a_listed = ok(await client.get("/v1/notifications", headers=a_admin))["items"]
+    assert [n["id"] for n in a_listed] == [a_note["id"]]
+
     hidden = [
+        ("GET", f"/v1/notifications/{b_note['id']}"),
+        ("GET", f"/v1/notifications/{b_note['id']}/deliveries"),
+        ("DELETE", f"/v1/notifications/{b_note['id']}"),
         ("GET", f"/v1/devices/{theirs['device']}"),
         ("GET", f"/v1/devices/{theirs['device']}/history"),
         ("DELETE", f"/v1/devices/{theirs['device']}"),

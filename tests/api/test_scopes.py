@@ -32,6 +32,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/v1/apps/mobile/aliases/a-1", None, {SEND}),
     ("DELETE", "/v1/users/u-1/aliases/mobile/a-2", None, {SEND}),
     ("GET", "/v1/devices", None, {SEND}),
+    ("GET", "/v1/notifications", None, {SEND}),
     ("GET", "/v1/devices/{device}", None, {SEND, REGISTER}),
     ("GET", "/v1/devices/{device}/history", None, {SEND, REGISTER}),
     ("POST", "/v1/apps/mobile/devices", {"provider": "apns", "token": "ab" * 32}, {REGISTER}),

@@ -64,3 +64,50 @@ async def test_deliveries_page_by_device_and_filter_by_outcome(
     }
     unknown = await client.get(url, params={"outcome": "delivered-ish"})
     error_of(unknown, 422, "validation_failed")
+
+
+async def test_notifications_list_newest_first_by_app_and_state(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    await register(client, webhook_app, f"{webhook_sim.base_url}/hook/l", user="l")
+    sent = []
+    for title in ("one", "two", "three"):
+        answer = await client.post(
+            "/v1/notifications",
+            json={"app": webhook_app, "audience": {"users": ["l"]}, "title": title},
+        )
+        sent.append(answer.json()["id"])
+        await settled(client, sent[-1])
+    later = await client.post(
+        "/v1/notifications",
+        json={
+            "app": webhook_app,
+            "audience": {"users": ["l"]},
+            "title": "tomorrow",
+            "send_at": "2999-01-01T00:00:00Z",
+        },
+    )
+    scheduled = later.json()["id"]
+
+    first = await client.get("/v1/notifications", params={"limit": 3})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [item["id"] for item in page["items"]] == [scheduled, sent[2], sent[1]]
+    assert page["items"][1]["deliveries"]["sent"] == 1
+    assert page["items"][1]["by_provider"] == {"webhook": {"sent": 1}}
+    rest = await client.get("/v1/notifications", params={"limit": 3, "after": page["next"]})
+    assert [item["id"] for item in rest.json()["items"]] == [sent[0]]
+    assert rest.json()["next"] is None
+
+    completed = await client.get(
+        "/v1/notifications", params={"app": webhook_app, "state": "completed"}
+    )
+    assert [item["id"] for item in completed.json()["items"]] == sent[::-1]
+    waiting = await client.get("/v1/notifications", params={"state": "scheduled"})
+    assert [item["id"] for item in waiting.json()["items"]] == [scheduled]
+
+    error_of(await client.get("/v1/notifications", params={"app": "nope"}), 404, "not_found")
+    error_of(
+        await client.get("/v1/notifications", params={"state": "nearly"}), 422, "validation_failed"
+    )
+    await client.delete(f"/v1/notifications/{scheduled}")

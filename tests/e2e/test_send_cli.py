@@ -195,3 +195,65 @@ def test_an_unknown_app_is_an_error(tmp_path: Path) -> None:
     )
     assert done.exit_code == 1
     assert "nope" in done.stderr
+
+
+async def test_notifications_commands_list_show_page_and_cancel(instance: Instance) -> None:
+    for user in ("erin", "finn", "gus"):
+        await instance.register(user, user=user, topics=["ops"])
+    instance.receiver.inject(Fault(status=410, token="/hook/gus", count=1))
+    sent = await instance.send("--topic", "ops", "--title", "Outage over")
+    assert sent.returncode == 1, sent.stdout + sent.stderr
+    found = ID_PATTERN.search(sent.stdout)
+    assert found is not None, sent.stdout
+    done_id = found.group(1)
+    later = await instance.send("--user", "erin", "--title", "Later", "--send-at", "2099-01-01")
+    assert later.returncode == 2  # a send_at without a time zone is refused
+    later = await instance.send(
+        "--user", "erin", "--title", "Later", "--send-at", "2099-01-01T09:00:00+00:00"
+    )
+    found = ID_PATTERN.search(later.stdout)
+    assert found is not None, later.stdout
+    later_id = found.group(1)
+
+    listed = await pushgate(instance.data_dir, "notifications", "list", "--app", "crm")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if done_id in line or later_id in line]
+    assert len(rows) == 2
+    assert later_id in rows[0]  # newest first
+    assert re.search(r"completed\s+│\s+3\s+│\s+2\s+│\s+1\s+│\s+0", rows[1]), rows[1]
+    only = await pushgate(instance.data_dir, "notifications", "list", "--state", "scheduled")
+    assert later_id in only.stdout
+    assert done_id not in only.stdout
+
+    shown = await pushgate(instance.data_dir, "notifications", "show", done_id)
+    assert shown.returncode == 0, shown.stderr
+    assert f"notification {done_id}: completed, 3 targeted" in shown.stdout
+    assert re.search(r"webhook\s+│\s+0\s+│\s+2\s+│\s+0\s+│\s+1\s+│", shown.stdout), shown.stdout
+
+    invalid = await pushgate(
+        instance.data_dir, "notifications", "deliveries", done_id, "--outcome", "invalid"
+    )
+    assert invalid.returncode == 0, invalid.stderr
+    assert invalid.stdout.count("invalid") == 1
+    assert "410" in invalid.stdout
+    paged = await pushgate(
+        instance.data_dir, "notifications", "deliveries", done_id, "--limit", "2"
+    )
+    assert "more: --after " in paged.stdout
+    cursor = paged.stdout.split("more: --after ")[1].split()[0]
+    rest = await pushgate(
+        instance.data_dir, "notifications", "deliveries", done_id, "--after", cursor
+    )
+    assert rest.returncode == 0, rest.stderr
+    assert "more:" not in rest.stdout
+    assert sum(state in rest.stdout for state in ("│ sent", "│ invalid")) == 1
+
+    canceled = await pushgate(instance.data_dir, "notifications", "cancel", later_id)
+    assert canceled.returncode == 0, canceled.stderr
+    assert f"notification {later_id}: canceled" in canceled.stdout
+    again = await pushgate(instance.data_dir, "notifications", "cancel", done_id)
+    assert again.returncode == 1
+    assert "already completed" in again.stderr
+    missing = await pushgate(instance.data_dir, "notifications", "show", "no-such-id")
+    assert missing.returncode == 1
+    assert "not found" in missing.stderr

@@ -145,12 +145,26 @@ class NotificationService:
 
     async def status(self, caller: Caller, tenant: Tenant, notification_id: str) -> Status:
         notification = await self.notification(caller, tenant, notification_id)
-        by_state: dict[str, int] = {state.value: 0 for state in DeliveryState}
-        by_provider: dict[str, dict[str, int]] = {}
-        for provider, state, count in await self.store.counts(notification.id):
-            by_state[state] = by_state.get(state, 0) + count
-            by_provider.setdefault(provider, {})[state] = count
-        return Status(notification, by_state, by_provider)
+        return _status(notification, await self.store.counts(notification.id))
+
+    async def list_notifications(
+        self,
+        caller: Caller,
+        tenant: Tenant,
+        app: str | None,
+        state: NotificationState | None,
+        after: str | None,
+        limit: int,
+    ) -> list[Status]:
+        """A page of the tenant's notifications (of one app, in one state), newest first,
+        each with its delivery counts."""
+        caller.require(Scope.SEND)
+        app_id = (await self.registry.app(tenant, app)).id if app is not None else None
+        found = await self.store.list_notifications(
+            tenant.id, app_id, state, after, min(limit, MAX_PAGE)
+        )
+        counts = await self.store.counts_of([n.id for n in found])
+        return [_status(n, counts.get(n.id, [])) for n in found]
 
     async def deliveries(
         self,
@@ -178,3 +192,12 @@ class NotificationService:
         await self.store.set_state(notification.id, NotificationState.CANCELED, at)
         await self.store.finish_pending(notification.id, DeliveryState.CANCELED, "canceled", at)
         return await self.status(caller, tenant, notification_id)
+
+
+def _status(notification: Notification, counts: list[tuple[str, str, int]]) -> Status:
+    by_state: dict[str, int] = {state.value: 0 for state in DeliveryState}
+    by_provider: dict[str, dict[str, int]] = {}
+    for provider, state, count in counts:
+        by_state[state] = by_state.get(state, 0) + count
+        by_provider.setdefault(provider, {})[state] = count
+    return Status(notification, by_state, by_provider)

@@ -154,6 +154,25 @@ class NotificationStore(BaseStore):
             return None
         return _notification(row)
 
+    async def list_notifications(
+        self,
+        tenant_id: str,
+        app_id: str | None,
+        state: NotificationState | None,
+        before: str | None,
+        limit: int,
+    ) -> list[Notification]:
+        """A page of a tenant's notifications, newest first, older than the id ``before``."""
+        query = sa.select(notifications).where(notifications.c.tenant_id == tenant_id)
+        if app_id is not None:
+            query = query.where(notifications.c.app_id == app_id)
+        if state is not None:
+            query = query.where(notifications.c.state == state.value)
+        if before:
+            query = query.where(notifications.c.id < before)
+        query = query.order_by(notifications.c.id.desc()).limit(limit)
+        return [_notification(r) for r in await self.fetch_all(query)]
+
     async def set_state(self, notification_id: str, state: NotificationState, at: int) -> None:
         async with self.begin() as connection:
             await connection.execute(
@@ -411,11 +430,27 @@ class NotificationStore(BaseStore):
 
     async def counts(self, notification_id: str) -> list[tuple[str, str, int]]:
         """(provider, delivery state, count) rows of one notification."""
-        query = sa.select(delivery_counts.c.provider, delivery_counts.c.state, delivery_counts.c.n)
-        query = query.where(
-            delivery_counts.c.notification_id == notification_id, delivery_counts.c.n != 0
+        return (await self.counts_of([notification_id])).get(notification_id, [])
+
+    async def counts_of(
+        self, notification_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, str, int]]]:
+        """(provider, delivery state, count) rows of each of a page of notifications."""
+        found: dict[str, list[tuple[str, str, int]]] = {}
+        if not notification_ids:
+            return found
+        query = sa.select(
+            delivery_counts.c.notification_id,
+            delivery_counts.c.provider,
+            delivery_counts.c.state,
+            delivery_counts.c.n,
+        ).where(
+            delivery_counts.c.notification_id.in_(list(notification_ids)),
+            delivery_counts.c.n != 0,
         )
-        return [(r.provider, r.state, int(r.n)) for r in await self.fetch_all(query)]
+        for r in await self.fetch_all(query):
+            found.setdefault(r.notification_id, []).append((r.provider, r.state, int(r.n)))
+        return found
 
     async def list_deliveries(
         self, notification_id: str, state: str | None, after: str | None, limit: int

@@ -194,7 +194,9 @@ notifications = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("tenant_id", "idempotency_key"),
-    sa.Index(None, "app_id", "created_at"),
+    # Listings page newest first down these (ids are UUIDv7, so time-ordered).
+    sa.Index(None, "tenant_id", "id"),
+    sa.Index(None, "app_id", "id"),
     sa.Index(None, "created_at"),
 )
 

@@ -15,7 +15,7 @@ from pushgate.api.schemas import (
     iso,
 )
 from pushgate.core.notification_input import NotificationInput
-from pushgate.core.notifications import DeliveryRecord, DeliveryState
+from pushgate.core.notifications import DeliveryRecord, DeliveryState, NotificationState
 from pushgate.core.sending import Status
 from pushgate.errors import InvalidInput
 
@@ -88,6 +88,22 @@ async def send(
         send_at=iso(item.send_at),
         expires_at=iso(item.expires_at),
     )
+
+
+@router.get("")
+async def list_notifications(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    app: Annotated[str | None, Query(max_length=128, description="Only this app's.")] = None,
+    state: Annotated[NotificationState | None, Query(description="Only in this state.")] = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> Page[NotificationOut]:
+    """The tenant's notifications, newest first, each with its delivery counts."""
+    found = await svc.sending.list_notifications(who, tenant, app, state, after, limit)
+    following = found[-1].notification.id if len(found) == limit else None
+    return Page[NotificationOut](items=[_status(s) for s in found], next=following)
 
 
 @router.get("/{notification_id}")

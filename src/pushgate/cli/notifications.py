@@ -1,0 +1,118 @@
+"""``pushgate notifications``: list, show, page through the deliveries of, and cancel
+notifications, through the same ``NotificationService`` as ``/v1/notifications``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pushgate.api.schemas import iso
+from pushgate.cli.following import summary_table
+from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
+from pushgate.core.notifications import DeliveryRecord, DeliveryState, NotificationState
+from pushgate.core.sending import Status
+from pushgate.wiring import Services
+
+notifications = typer.Typer(help="Sent and scheduled notifications.", no_args_is_help=True)
+TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
+LimitOption = Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")]
+
+
+@notifications.command("list")
+def list_notifications(
+    app: Annotated[str | None, typer.Option(help="Only this app's.")] = None,
+    state: Annotated[NotificationState | None, typer.Option(help="Only in this state.")] = None,
+    after: Annotated[str | None, typer.Option(help="Older than this notification id.")] = None,
+    limit: LimitOption = 50,
+    tenant: TenantOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Notifications, newest first, with their delivery counts."""
+
+    async def work(services: Services) -> list[Status]:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.sending.list_notifications(OPERATOR, scope, app, state, after, limit)
+
+    table = Table("id", "state", "targeted", "sent", "not delivered", "pending", "created")
+    for status in run_with_services(config, work):
+        item, counts = status.notification, status.by_state
+        sent = counts.get(DeliveryState.SENT.value, 0)
+        pending = counts.get(DeliveryState.PENDING.value, 0)
+        undelivered = sum(counts.values()) - sent - pending
+        table.add_row(
+            item.id,
+            item.state.value,
+            str(item.targeted),
+            str(sent),
+            str(undelivered),
+            str(pending),
+            iso(item.created_at),
+        )
+    console.print(table)
+
+
+@notifications.command("show")
+def show(notification_id: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    """A notification's state and its delivery counts per provider and state."""
+
+    async def work(services: Services) -> Status:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.sending.status(OPERATOR, scope, notification_id)
+
+    _print_status(run_with_services(config, work))
+
+
+@notifications.command("deliveries")
+def deliveries(
+    notification_id: str,
+    outcome: Annotated[DeliveryState | None, typer.Option(help="Only this outcome.")] = None,
+    after: Annotated[str | None, typer.Option(help="Start after this device id.")] = None,
+    limit: LimitOption = 100,
+    tenant: TenantOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A notification's deliveries, one per device, in device-id order."""
+
+    async def work(services: Services) -> list[DeliveryRecord]:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.sending.deliveries(
+            OPERATOR, scope, notification_id, outcome, after, limit
+        )
+
+    table = Table("device", "provider", "state", "attempts", "status", "reason", "updated")
+    found = run_with_services(config, work)
+    for record in found:
+        table.add_row(
+            record.device_id,
+            record.provider,
+            record.state.value,
+            str(record.attempts),
+            "" if record.status is None else str(record.status),
+            record.reason or "",
+            iso(record.updated_at),
+        )
+    console.print(table)
+    if len(found) == limit:
+        console.print(f"more: --after {found[-1].device_id}")
+
+
+@notifications.command("cancel")
+def cancel(notification_id: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    """Cancel what is not yet sent; what a provider already has stands."""
+
+    async def work(services: Services) -> Status:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.sending.cancel(OPERATOR, scope, notification_id)
+
+    _print_status(run_with_services(config, work))
+
+
+def _print_status(status: Status) -> None:
+    item = status.notification
+    console.print(f"notification {item.id}: {item.state.value}, {item.targeted} targeted")
+    if item.send_at is not None:
+        console.print(f"  send at {iso(item.send_at)}")
+    console.print(f"  expires at {iso(item.expires_at)}")
+    console.print(summary_table(status))
