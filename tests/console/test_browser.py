@@ -172,3 +172,66 @@ async def test_errors_are_shown_and_changes_reach_the_server(
     assert [c["kind"] for c in credentials] == ["webpush"]
     assert credentials[0]["values"]["subject"] == "mailto:ops@example.com"
     assert secret not in json.dumps(credentials)
+
+
+async def test_notifications_are_sent_listed_followed_and_canceled(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as api:
+        assert api.post("/v1/apps", json={"name": "shop"}).is_success
+        webhook = {"url": "https://hooks.example.com/x", "generate_signing_secret": True}
+        assert api.put("/v1/apps/shop/credentials/webhook", json=webhook).is_success
+        later = {
+            "app": "shop",
+            "audience": {"everyone": True},
+            "title": "Tomorrow",
+            "send_at": "2999-01-01T00:00:00Z",
+        }
+        scheduled = api.post("/v1/notifications", json=later).json()["id"]
+    rows = "[...document.querySelectorAll('main tbody tr td:first-child')].map(t => t.textContent)"
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/notifications'; true")
+        await page.wait_for(f"{rows}.join() === {json.dumps(scheduled)}")
+        # Nothing to send: the API's error is shown and nothing is stored.
+        await page.evaluate("document.querySelector('#notification-send').requestSubmit(); true")
+        code = await page.wait_for("document.querySelector('.error-code')?.textContent")
+        assert code == "validation_failed"
+        # Sent from the form: the page of the new notification opens.
+        await page.evaluate(
+            "{ const form = document.querySelector('#notification-send');"
+            "form.elements.title.value = 'Hello from the console'; form.requestSubmit(); }"
+        )
+        await page.wait_for(
+            "document.querySelector('h1')?.textContent === 'Hello from the console'"
+        )
+        sent = await page.evaluate("decodeURIComponent(location.hash.split('/')[2])")
+        # The scheduled one, canceled from its page.
+        await page.evaluate(f"location.hash = '#/notifications/{scheduled}'; true")
+        await page.wait_for("document.querySelector('h1')?.textContent === 'Tomorrow'")
+        await page.evaluate(
+            "window.confirm = () => true;"
+            "[...document.querySelectorAll('button')]"
+            ".find(b => b.textContent === 'Cancel notification').click(); true"
+        )
+        notice = await page.wait_for("document.querySelector('.notice')?.textContent")
+        assert notice == "Notification canceled."
+        badge = "document.querySelector('.facts .state')?.textContent"
+        assert await page.wait_for(badge) == "canceled"
+        # Filtered by state, the list shows only the canceled one.
+        await page.evaluate("location.hash = '#/notifications?state=canceled'; true")
+        await page.wait_for(f"{rows}.join() === {json.dumps(scheduled)}")
+        await page.screenshot(tmp_path / "notifications.png")
+        assert page.errors == []
+        assert len(page.failed_loads) == 1
+        assert "422" in page.failed_loads[0]
+    with served.api() as api:
+        assert api.get(f"/v1/notifications/{scheduled}").json()["state"] == "canceled"
+        stored = api.get(f"/v1/notifications/{sent}").json()
+        assert stored["content"]["title"] == "Hello from the console"
+        assert stored["audience"] == {"everyone": True}
+        listed = api.get("/v1/notifications").json()["items"]
+        assert [n["id"] for n in listed] == [sent, scheduled]

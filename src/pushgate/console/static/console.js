@@ -6,6 +6,7 @@ import { button, errorBox, fill, h } from "./dom.js";
 import { renderApp, renderApps } from "./views/apps.js";
 import { renderDevice, renderDevices } from "./views/devices.js";
 import { renderKeys } from "./views/keys.js";
+import { renderNotification, renderNotifications } from "./views/notifications.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderUser, renderUsers } from "./views/users.js";
@@ -19,6 +20,8 @@ const ROUTES = [
   [/^\/users\/([^/]+)$/, renderUser],
   [/^\/devices$/, renderDevices],
   [/^\/devices\/([^/]+)$/, renderDevice],
+  [/^\/notifications$/, renderNotifications],
+  [/^\/notifications\/([^/]+)$/, renderNotification],
 ];
 const HOME = "#/apps";
 
@@ -79,6 +82,7 @@ function renderHeader() {
     ["#/apps", "Apps"],
     ["#/users", "Users"],
     ["#/devices", "Devices"],
+    ["#/notifications", "Notifications"],
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
   ].filter(Boolean);

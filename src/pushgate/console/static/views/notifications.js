@@ -1,0 +1,159 @@
+// Notifications: send one, list them newest first, and follow one: its counts per
+// provider, its deliveries by outcome, and cancel.
+
+import { api, seg } from "../api.js";
+import { button, errorBox, facts, field, fill, h, noticeBox, onSubmit, sure, table } from "../dom.js";
+import { PAGE_SIZE, pager } from "./paging.js";
+
+const STATES = ["scheduled", "sending", "completed", "expired", "canceled"];
+const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled"];
+const AUDIENCES = ["everyone", "users", "topics", "tags"];
+const FINAL = new Set(["completed", "expired", "canceled"]);
+
+const stateBadge = (state) => h("span", { class: `state state-${state}` }, state);
+const notDelivered = (counts) =>
+  ["invalid", "failed", "expired", "canceled"].reduce((sum, s) => sum + (counts[s] || 0), 0);
+
+function select(label, name, values, current, anyLabel) {
+  const input = h("select", { name, "aria-label": label },
+    anyLabel ? h("option", { value: "" }, anyLabel) : null,
+    values.map((v) => h("option", { value: v }, v)));
+  input.value = current || (anyLabel ? "" : values[0] || "");
+  return h("label", {}, h("span", {}, label), input);
+}
+
+/** A filter form whose choices go into the hash, so Back and reload keep them. */
+function filters(id, path, fields) {
+  const form = h("form", { class: "inline filters", id }, fields,
+    h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) {
+      if (value) {
+        chosen.set(name, String(value));
+      }
+    }
+    location.hash = `#${path}?${chosen}`;
+  });
+  return form;
+}
+
+/** The audience object of the send form: one kind, its names split on commas. */
+function audienceOf(kind, text) {
+  const names = String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (kind === "everyone") {
+    return { everyone: true };
+  }
+  if (kind === "tags") {
+    return { tags: String(text || "") };
+  }
+  return { [kind]: names };
+}
+
+function sendForm(apps, status) {
+  const form = h(
+    "form",
+    { class: "card", id: "notification-send" },
+    h("h2", {}, "Send"),
+    select("App", "app", apps.map((a) => a.name), null, null),
+    select("Audience", "audience", AUDIENCES, null, null),
+    field("Who", "who", { help: "external user ids or topics, comma-separated; or a tag expression" }),
+    field("Title", "title"),
+    field("Body", "body"),
+    h("button", { type: "submit" }, "Send notification"),
+  );
+  return onSubmit(form, status, async (data) => {
+    const body = {
+      app: data.get("app"),
+      audience: audienceOf(data.get("audience"), data.get("who")),
+      title: data.get("title") || undefined,
+      body: data.get("body") || undefined,
+    };
+    const made = await api.post(`/v1/notifications`, body);
+    location.hash = `#/notifications/${seg(made.id)}`;
+  });
+}
+
+export async function renderNotifications({ main, query }) {
+  const apps = await api.get(`/v1/apps`);
+  const page = await api.get(`/v1/notifications`, {
+    app: query.get("app"), state: query.get("state"), limit: PAGE_SIZE, after: query.get("after"),
+  });
+  const names = new Map(apps.map((a) => [a.id, a.name]));
+  const status = h("div", { class: "status" });
+  const columns = [
+    ["Id", (n) => h("a", { href: `#/notifications/${seg(n.id)}` }, h("code", {}, n.id))],
+    ["App", (n) => names.get(n.app_id) || h("code", {}, n.app_id)],
+    ["State", (n) => stateBadge(n.state)],
+    ["Targeted", (n) => n.targeted],
+    ["Sent", (n) => n.deliveries.sent || 0],
+    ["Not delivered", (n) => notDelivered(n.deliveries)],
+    ["Pending", (n) => n.deliveries.pending || 0],
+    ["Created", (n) => n.created_at || "—"],
+  ];
+  fill(main, h("h1", {}, "Notifications"), status,
+    apps.length ? sendForm(apps, status) : null,
+    filters("notification-filters", "/notifications", [
+      select("App", "app", apps.map((a) => a.name), query.get("app"), "any app"),
+      select("State", "state", STATES, query.get("state"), "any state"),
+    ]),
+    table(columns, page.items, "No notifications yet."),
+    pager("/notifications", query, page.next));
+}
+
+export async function renderNotification(ctx) {
+  const { main, params, query } = ctx;
+  const [id] = params;
+  const item = await api.get(`/v1/notifications/${seg(id)}`);
+  const page = await api.get(`/v1/notifications/${seg(id)}/deliveries`, {
+    outcome: query.get("outcome"), limit: PAGE_SIZE, after: query.get("after"),
+  });
+  const status = h("div", { class: "status" });
+  const cancel = async () => {
+    if (!sure("Cancel this notification? Devices that have not got it yet will not.")) {
+      return;
+    }
+    try {
+      await api.delete(`/v1/notifications/${seg(id)}`);
+      await renderNotification(ctx);
+      fill(main.querySelector(".status"), noticeBox("Notification canceled."));
+    } catch (error) {
+      fill(status, errorBox(error));
+    }
+  };
+  const providers = Object.entries(item.by_provider).map(([provider, counts]) => ({ provider, counts }));
+  const path = `/notifications/${seg(id)}`;
+  fill(
+    main,
+    h("p", { class: "crumbs" }, h("a", { href: "#/notifications" }, "Notifications"), " / ", item.id),
+    h("h1", {}, item.content.title || "Notification"),
+    status,
+    facts([
+      ["id", h("code", {}, item.id)],
+      ["state", stateBadge(item.state)],
+      ["targeted", item.targeted],
+      ["audience", h("code", {}, JSON.stringify(item.audience))],
+      ["send at", item.send_at], ["expires", item.expires_at],
+      ["created", item.created_at], ["updated", item.updated_at],
+    ]),
+    h("h2", {}, "Deliveries per provider"),
+    table([["Provider", (r) => r.provider],
+      ...OUTCOMES.map((s) => [s, (r) => r.counts[s] || 0])], providers, "No deliveries yet."),
+    FINAL.has(item.state) ? null : button("Cancel notification", cancel, "danger"),
+    h("h2", {}, "Deliveries"),
+    filters("delivery-filters", path, [
+      select("Outcome", "outcome", OUTCOMES, query.get("outcome"), "any outcome"),
+    ]),
+    table([
+      ["Device", (d) => h("a", { href: `#/devices/${seg(d.device_id)}` }, h("code", {}, d.device_id))],
+      ["Provider", (d) => d.provider],
+      ["Outcome", (d) => stateBadge(d.state)],
+      ["Attempts", (d) => d.attempts],
+      ["Status", (d) => d.status ?? "—"],
+      ["Reason", (d) => d.reason || "—"],
+      ["Updated", (d) => d.updated_at || "—"],
+    ], page.items, "No deliveries match."),
+    pager(path, query, page.next),
+  );
+}
