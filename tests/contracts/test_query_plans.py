@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import DeliveryState
+from pushgate.queue.base import NewJob
+from pushgate.queue.sql import SqlQueue
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.tables import metadata
@@ -109,3 +111,30 @@ async def test_a_page_of_deliveries_is_a_range_read_without_sorting(
             plan
         )
         assert "TEMP B-TREE" not in plan
+
+
+async def test_a_lease_and_an_ack_go_through_the_jobs_indexes(migrated_sqlite: Path) -> None:
+    """The queue's compiled lease picks due jobs from the (kind, visible_at) index, and its
+    ack deletes by primary key, with the kinds and the ids each bound as one list."""
+    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
+    queue = SqlQueue(engine)
+    issued: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if "jobs" in statement and statement.lstrip().startswith(("UPDATE", "DELETE")):
+            issued.append((statement, params))
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await queue.enqueue([NewJob("send", b"{}"), NewJob("fanout", b"{}")])
+        leased = await queue.lease(("send", "fanout"), 10, 30)
+        assert sorted(job.kind for job in leased) == ["fanout", "send"]
+        assert await queue.ack(leased) == 2
+    finally:
+        await queue.close()
+        await engine.dispose()
+    [(lease, lease_params), (ack, ack_params)] = issued
+    lease_plan = _plan(migrated_sqlite, lease, lease_params)
+    assert "USING INDEX ix_jobs_kind_visible_at (kind=? AND visible_at<?)" in lease_plan
+    ack_plan = _plan(migrated_sqlite, ack, ack_params)
+    assert "USING INDEX sqlite_autoindex_jobs_1 (id=?)" in ack_plan

@@ -34,12 +34,10 @@ from pushgate.queue.base import (
     lease_ms,
 )
 from pushgate.queue.wakeup import CHANNEL, LocalSignals, PostgresListener
-from pushgate.storage.engine import is_postgres, positional_sql, write_lock
+from pushgate.storage.engine import in_order, is_postgres, positional_sql, write_lock
+from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import dead_jobs
 from pushgate.storage.tables import jobs as job_rows
-
-# Rows per statement when acking by id list (well under SQLite's 32,766 variables).
-_ACK_CHUNK = 1000
 
 _LEASED_COLUMNS = (
     job_rows.c.id,
@@ -106,38 +104,74 @@ class SqlQueue:
         now = now_ms()
         expires = now + lease_ms(lease_seconds)
         token = secrets.token_hex(16)
+        sql, order, fixed = self._lease_sql
+        dialect = self.engine.dialect.name
+        values = {
+            **fixed,
+            "kinds": ids_value(names, dialect),
+            "now": now,
+            "max_jobs": max_jobs,
+            "expires": expires,
+            "token": token,
+        }
+        async with self._write() as connection:
+            found = (await connection.exec_driver_sql(sql, in_order(order, values))).fetchall()
+        leased = [_job(row, token, expires) for row in found]
+        leased.sort(key=lambda job: (job.available_at, job.id))
+        return leased
+
+    @functools.cached_property
+    def _lease_sql(self) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+        """The lease compiled once: a Core statement built per call cost more than running
+        it. The kinds are one bound list, so any number of them shares the statement. The
+        constants the compiler binds itself (the ``+ 1``, SQLite's ``OFFSET 0``) come with
+        their values."""
+        dialect = self.engine.dialect.name
         picked = (
             sa.select(job_rows.c.id)
-            .where(job_rows.c.kind.in_(names), job_rows.c.visible_at <= now)
+            .where(
+                in_ids(job_rows.c.kind, "kinds", dialect),
+                job_rows.c.visible_at <= sa.bindparam("now"),
+            )
             .order_by(job_rows.c.visible_at)
-            .limit(max_jobs)
+            .limit(sa.bindparam("max_jobs", type_=sa.Integer))
             .with_for_update(skip_locked=True)  # not rendered on SQLite
         )
         statement = (
             sa.update(job_rows)
             .where(job_rows.c.id.in_(picked))
-            .values(visible_at=expires, lease_token=token, attempts=job_rows.c.attempts + 1)
+            .values(
+                visible_at=sa.bindparam("expires"),
+                lease_token=sa.bindparam("token"),
+                attempts=job_rows.c.attempts + 1,
+            )
             .returning(*_LEASED_COLUMNS)
         )
-        async with self._write() as connection:
-            found = (await connection.execute(statement)).all()
-        leased = [_job(row, token, expires) for row in found]
-        leased.sort(key=lambda job: (job.available_at, job.id))
-        return leased
+        sql, order = positional_sql(statement, self.engine.dialect)
+        ours = {"kinds", "now", "max_jobs", "expires", "token"}
+        defaults = statement.compile(dialect=self.engine.dialect).params
+        return sql, order, {name: defaults[name] for name in order if name not in ours}
 
     async def ack(self, jobs: Sequence[Job]) -> int:
         done = 0
+        sql, order = self._ack_sql
+        dialect = self.engine.dialect.name
         by_token = sorted(jobs, key=lambda job: job.lease_token)
         async with self._write() as connection:
             for token, group in groupby(by_token, key=lambda job: job.lease_token):
-                ids = [job.id for job in group]
-                for start in range(0, len(ids), _ACK_CHUNK):
-                    chunk = ids[start : start + _ACK_CHUNK]
-                    statement = sa.delete(job_rows).where(
-                        job_rows.c.lease_token == token, job_rows.c.id.in_(chunk)
-                    )
-                    done += (await connection.execute(statement)).rowcount
+                values = {"token": token, "ids": ids_value([job.id for job in group], dialect)}
+                result = await connection.exec_driver_sql(sql, in_order(order, values))
+                done += result.rowcount
         return done
+
+    @functools.cached_property
+    def _ack_sql(self) -> tuple[str, tuple[str, ...]]:
+        """The ack compiled once, the ids bound as one list (any count, one statement)."""
+        statement = sa.delete(job_rows).where(
+            job_rows.c.lease_token == sa.bindparam("token"),
+            in_ids(job_rows.c.id, "ids", self.engine.dialect.name),
+        )
+        return positional_sql(statement, self.engine.dialect)
 
     async def retry_later(self, job: Job, at: int, reason: str) -> bool:
         statement = (
