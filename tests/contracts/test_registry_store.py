@@ -78,8 +78,16 @@ async def test_credentials_replace_and_delete(services: Services) -> None:
     await services.accounts.put_credential(replace(first, public={"team_id": "B"}, sealed=b"y"))
     stored = await services.accounts.list_credentials(app.id)
     assert [(c.kind, c.public, c.sealed) for c in stored] == [("apns", {"team_id": "B"}, b"y")]
+    # What a sender checks before each batch: the version, and the pause when there is one.
+    assert await services.accounts.credential_version(app.id, "apns") == (1, None, None)
+    assert await services.accounts.credential_version(app.id, "fcm") is None
+    await services.notifications.pause_credentials(app.id, "apns", "bad key", 5)
+    assert await services.accounts.credential_version(app.id, "apns") == (1, 5, "bad key")
+    await services.accounts.put_credential(replace(first, updated_at=7))
+    assert await services.accounts.credential_version(app.id, "apns") == (7, None, None)
     assert await services.accounts.delete_credential(app.id, "apns")
     assert not await services.accounts.delete_credential(app.id, "apns")
+    assert await services.accounts.credential_version(app.id, "apns") is None
 
 
 async def test_user_upsert_updates_only_named_fields(services: Services) -> None:

@@ -32,16 +32,22 @@ class ProviderCache:
         self._closing: set[asyncio.Task[None]] = set()
 
     async def get(self, app_id: str, kind: str) -> tuple[Provider | None, str | None]:
-        """The provider and, when its credentials are paused, the pause reason."""
-        stored = {c.kind: c for c in await self.accounts.list_credentials(app_id)}
-        found = stored.get(kind)
-        if found is None:
+        """The provider and, when its credentials are paused, the pause reason. Asked before
+        every batch, so it reads only the credential's version and pause; the whole
+        credential (and a new client) only when the version changed."""
+        version = await self.accounts.credential_version(app_id, kind)
+        if version is None:
             return None, None
-        paused = (found.paused_reason or "paused") if found.paused_at is not None else None
+        updated_at, paused_at, paused_reason = version
+        paused = (paused_reason or "paused") if paused_at is not None else None
         key = (app_id, kind)
         live = self._live.get(key)
-        if live is not None and live[0] == found.updated_at:
+        if live is not None and live[0] == updated_at:
             return live[1], paused
+        stored = {c.kind: c for c in await self.accounts.list_credentials(app_id)}
+        found = stored.get(kind)
+        if found is None:  # deleted since the version was read
+            return None, None
         if live is not None:
             # The replaced client drains and closes on its own: a TLS close can wait
             # seconds for the peer, and the send that found new credentials must not.
@@ -53,6 +59,7 @@ class ProviderCache:
             ProviderCredentials(app_id, kind, dict(found.public), secret), self.options
         )
         self._live[key] = (found.updated_at, provider)
+        paused = (found.paused_reason or "paused") if found.paused_at is not None else None
         return provider, paused
 
     async def _close(self, provider: Provider) -> None:

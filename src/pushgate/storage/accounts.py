@@ -207,6 +207,25 @@ class AccountStore(BaseStore):
         query = sa.select(credentials).where(credentials.c.app_id == app_id).order_by("kind")
         return [rows.credential(r) for r in await self.fetch_all(query)]
 
+    async def credential_version(
+        self, app_id: str, kind: str
+    ) -> tuple[int, int | None, str | None] | None:
+        """(updated_at, paused_at, paused_reason) of one credential, or None: what a sender
+        checks before every batch (another process may have changed or paused it), read
+        at the driver level through a statement compiled once."""
+        sql, _ = self.driver_sql(
+            "credential_version",
+            lambda: sa.select(
+                credentials.c.updated_at, credentials.c.paused_at, credentials.c.paused_reason
+            ).where(
+                credentials.c.app_id == sa.bindparam("app_id"),
+                credentials.c.kind == sa.bindparam("kind"),
+            ),
+        )
+        async with self.engine.connect() as connection:
+            row: Any = (await connection.exec_driver_sql(sql, (app_id, kind))).first()
+        return None if row is None else (int(row[0]), row[1], row[2])
+
     async def delete_credential(self, app_id: str, kind: str) -> bool:
         async with self.begin() as connection:
             where = (credentials.c.app_id == app_id) & (credentials.c.kind == kind)
