@@ -3,6 +3,7 @@ that sees them all."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import FanoutStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.providers import ProviderCache
+from pushgate.delivery.queue_admin import QueueAdmin
 from pushgate.delivery.sender import Sender
 from pushgate.delivery.worker import Worker
 from pushgate.providers.limits import payload_problem
@@ -49,6 +51,10 @@ class Services:
     queue: Queue
     box: SecretBox
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
+
+    @functools.cached_property
+    def queue_admin(self) -> QueueAdmin:
+        return QueueAdmin(self.queue)
 
     async def close(self) -> None:
         await self.queue.close()

@@ -43,10 +43,13 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("DELETE", "/v1/tenants/default", None, set()),
     ("DELETE", "/v1/devices/{device}", None, {SEND, REGISTER}),
     ("DELETE", "/v1/users/u-1", None, {SEND}),
+    ("GET", "/v1/queue", None, set()),
+    ("GET", "/v1/queue/send/dead", None, set()),
     ("DELETE", "/v1/apps/mobile", None, set()),
 ]
-# Tenant administration needs an instance-wide admin key, not only the admin scope.
-INSTANCE_ADMIN_ONLY = {"/v1/tenants", "/v1/tenants/default"}
+# Tenant administration and the instance's queue need an instance-wide admin key, not
+# only the admin scope.
+INSTANCE_ADMIN_ONLY = {"/v1/tenants", "/v1/tenants/default", "/v1/queue", "/v1/queue/send/dead"}
 
 
 async def _seed(client: httpx.AsyncClient) -> str:

@@ -139,6 +139,24 @@ async def test_dead_letters_are_kept_with_reason_and_attempts(queue: Queue) -> N
     assert (await queue.depth(["send"]))["send"] == Depth(leased=1, dead=1)
 
 
+async def test_a_dead_job_revived_runs_again_with_fresh_attempts(queue: Queue) -> None:
+    await queue.enqueue([NewJob("send", b"one"), NewJob("send", b"two")])
+    for job in await queue.lease("send", 2, HOLD):
+        assert await queue.dead_letter(job, f"failed {job.payload.decode()}") is True
+    by_payload = {dead.payload: dead for dead in await queue.dead_letters("send")}
+    one, two = by_payload[b"one"], by_payload[b"two"]
+    assert await queue.revive("other", one.id) is False  # another kind has no such job
+    assert await queue.revive("send", "no-such-job") is False
+    assert await queue.revive("send", one.id) is True
+    assert await queue.revive("send", one.id) is False  # no longer dead
+    assert [d.id for d in await queue.dead_letters("send")] == [two.id]
+    assert (await queue.depth(["send"]))["send"] == Depth(ready=1, dead=1)
+    (again,) = await queue.lease("send", 5, HOLD)
+    assert (again.id, again.payload, again.attempts) == (one.id, b"one", 1)
+    assert await queue.ack([again]) == 1
+    assert (await queue.depth(["send"]))["send"] == Depth(dead=1)
+
+
 async def test_delayed_jobs_become_visible_at_their_time(queue: Queue) -> None:
     at = now_ms() + 400
     await queue.enqueue(_jobs("send", 2, "later"), available_at=at)

@@ -15,6 +15,7 @@ import pytest
 
 from pushgate.config import Settings
 from pushgate.core.models import DeviceState
+from pushgate.queue.base import NewJob
 from pushgate.wiring import build_services
 from tests.e2e.serving import free_port, pushgate_env, start_server, stop_server
 
@@ -214,3 +215,37 @@ def test_a_worker_serves_its_own_metrics(tmp_path: Path) -> None:
         assert "pushgate_deliveries_total" in text
     finally:
         stop_server(process)
+
+
+def test_queue_commands_show_depth_and_retry_a_dead_job(tmp_path: Path) -> None:
+    async def bury() -> str:
+        """A send job that failed for good, as a worker leaves it after its last attempt."""
+        services = await build_services(Settings(data_dir=tmp_path))
+        try:
+            payload = b'{"n": "0190a1b2-0000-7000-8000-000000000001", "d": []}'
+            await services.queue.enqueue([NewJob("send", payload)])
+            (job,) = await services.queue.lease("send", 1, 30)
+            await services.queue.dead_letter(job, "TimeoutError: database busy")
+            return job.id
+        finally:
+            await services.close()
+
+    job_id = asyncio.run(bury())
+    shown = pushgate(tmp_path, "queue", "status")
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"send\s+│\s+0\s+│\s+0\s+│\s+0\s+│\s+1", shown.stdout), shown.stdout
+    dead = pushgate(tmp_path, "queue", "dead")
+    assert job_id in dead.stdout
+    assert "0190a1b2-0000-7000-8000-000000000001" in dead.stdout
+    assert "TimeoutError: database busy" in dead.stdout
+    retried = pushgate(tmp_path, "queue", "retry", "send", job_id)
+    assert retried.returncode == 0, retried.stderr
+    assert f"queued send job {job_id} again" in retried.stdout
+    after = pushgate(tmp_path, "queue", "status")
+    assert re.search(r"send\s+│\s+1\s+│\s+0\s+│\s+0\s+│\s+0", after.stdout), after.stdout
+    again = pushgate(tmp_path, "queue", "retry", "send", job_id)
+    assert again.returncode == 1
+    assert "no dead send job" in again.stderr
+    unknown = pushgate(tmp_path, "queue", "dead", "--kind", "nightly")
+    assert unknown.returncode == 1
+    assert "unknown job kind" in unknown.stderr

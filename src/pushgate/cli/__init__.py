@@ -7,6 +7,7 @@ import typer
 from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.devices import devices
 from pushgate.cli.notifications import notifications
+from pushgate.cli.queue import queue
 from pushgate.cli.send import send
 from pushgate.cli.serve import register
 from pushgate.cli.users import users
@@ -26,6 +27,7 @@ app.add_typer(apps, name="apps")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(notifications, name="notifications")
+app.add_typer(queue, name="queue")
 app.command("simulate")(simulate_command)
 app.command("send")(send)
 app.command("demo")(demo_command)

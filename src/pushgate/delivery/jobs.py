@@ -11,6 +11,7 @@ from pushgate.queue.base import NewJob, Queue
 
 FANOUT = "fanout"
 SEND = "send"
+JOB_KINDS = (FANOUT, SEND)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,13 @@ import random
 from pushgate.core.ids import now_ms
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.fanout import Fanout
-from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send
+from pushgate.delivery.jobs import FANOUT, JOB_KINDS, read_fanout, read_send
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.sender import Postpone, Sender
 from pushgate.queue.base import Job, Queue
 
 log = logging.getLogger(__name__)
-KINDS = (FANOUT, SEND)
+KINDS = JOB_KINDS
 MAX_JOB_ATTEMPTS = 10
 HOUSEKEEPING_SECONDS = 30.0
 

@@ -123,6 +123,11 @@ class Queue(Protocol):
         """The most recent dead letters of ``kind``, newest first."""
         ...
 
+    async def revive(self, kind: str, job_id: str) -> bool:
+        """Put a dead-lettered job back, due now, its attempts counted afresh; False when
+        ``kind`` has no dead job ``job_id``."""
+        ...
+
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         """Counts per kind (every kind the queue knows when ``kinds`` is None)."""
         ...

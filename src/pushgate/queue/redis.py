@@ -38,6 +38,8 @@ from pushgate.queue.base import (
 )
 
 GROUP = "workers"
+# Dead-letter entries read per XRANGE while looking for one job.
+_DEAD_SCAN = 500
 # Consumers idle this long with nothing pending are removed (see ``close``).
 _CONSUMER_TTL_MS = 24 * 3600 * 1000
 
@@ -176,6 +178,23 @@ class RedisQueue:
     async def dead_letters(self, kind: str, limit: int = 100) -> list[DeadJob]:
         found: Any = await self.client.xrevrange(self.keys.dead(kind), count=limit)
         return [_dead_job(kind, fields) for _entry, fields in found]
+
+    async def revive(self, kind: str, job_id: str) -> bool:
+        """Found by a walk of the kind's dead stream (an operator's action, and dead
+        letters are few), queued again under its own id, then removed from the dead: a
+        crash between the two leaves it in both places, never in neither."""
+        dead = self.keys.dead(kind)
+        start = "-"
+        while True:
+            found: Any = await self.client.xrange(dead, min=start, count=_DEAD_SCAN)
+            for entry, fields in found:
+                if fields[b"id"].decode() == job_id:
+                    await self.enqueue([NewJob(kind, bytes(fields[b"p"]), job_id)])
+                    await self.client.xdel(dead, entry)
+                    return True
+            if len(found) < _DEAD_SCAN:
+                return False
+            start = "(" + found[-1][0].decode()
 
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         if kinds is None:

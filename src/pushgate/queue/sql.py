@@ -240,6 +240,34 @@ class SqlQueue:
             for r in found
         ]
 
+    async def revive(self, kind: str, job_id: str) -> bool:
+        taken = (
+            sa.delete(dead_jobs)
+            .where(dead_jobs.c.id == job_id, dead_jobs.c.kind == kind)
+            .returning(dead_jobs.c.payload, dead_jobs.c.created_at)
+        )
+        now = now_ms()
+        async with self._write() as connection:
+            row = (await connection.execute(taken)).first()
+            if row is None:
+                return False
+            await connection.execute(
+                sa.insert(job_rows).values(
+                    id=job_id,
+                    kind=kind,
+                    payload=row.payload,
+                    attempts=0,
+                    due_at=now,
+                    visible_at=now,
+                    lease_token=None,
+                    last_error=None,
+                    created_at=row.created_at,
+                )
+            )
+            await self._notify(connection, {kind})
+        self._signals.signal((kind,))
+        return True
+
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         now = now_ms()
         waiting = job_rows.c.visible_at > now
