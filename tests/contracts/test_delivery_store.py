@@ -11,6 +11,7 @@ from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState, Provider, User
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
+    AudienceMember,
     DeliveryResult,
     DeliveryState,
     DeviceAddress,
@@ -67,7 +68,7 @@ def _id(device: Device) -> str:
     return device.id
 
 
-async def test_audience_pages_are_device_ids_and_providers_in_id_order(
+async def test_audience_pages_carry_what_a_first_send_needs_in_id_order(
     services: Services,
 ) -> None:
     notification_id, app_id, providers = await _setup(services)
@@ -75,8 +76,25 @@ async def test_audience_pages_are_device_ids_and_providers_in_id_order(
     assert found is not None
     store, everyone = services.notifications, Audience(everyone=True)
     first = await store.audience_page(everyone, found.tenant_id, app_id, None, 3)
-    rest = await store.audience_page(everyone, found.tenant_id, app_id, first[-1][0], 3)
-    assert first + rest == list(providers.items())
+    rest = await store.audience_page(everyone, found.tenant_id, app_id, first[-1].device_id, 3)
+    members = first + rest
+    assert [(m.device_id, m.provider) for m in members] == list(providers.items())
+    [webpush] = [m for m in members if m.provider == "webpush"]
+    apns = [m for m in members if m.provider == "apns"]
+    owner = await services.people.user_by_id(webpush.user_id or "")
+    assert owner is not None
+    assert owner.external_id == "ana"
+    assert webpush == AudienceMember(
+        webpush.device_id,
+        "webpush",
+        "https://push.example/sub/1",
+        WEBPUSH_KEYS,
+        "de",
+        owner.id,
+        "fr",
+    )
+    assert sorted(m.token for m in apns) == [f"{n:064x}" for n in range(3)]
+    assert all(m[3:] == (None, None, None, None) for m in apns)
 
 
 async def test_adding_a_page_twice_keeps_one_delivery_per_device(services: Services) -> None:
@@ -85,7 +103,8 @@ async def test_adding_a_page_twice_keeps_one_delivery_per_device(services: Servi
     targets = [item for item in providers.items() if item[1] == "apns"]
     made = await store.add_deliveries(notification_id, app_id, targets, now_ms())
     assert len(made) == 3
-    assert {provider for _, provider in made} == {"apns"}
+    assert {provider for _, provider, _ in made} == {"apns"}
+    assert [device for _, _, device in made] == [device for device, _ in targets]
     # The page runs again (its worker died after writing it): the same deliveries come
     # back, and one already sent is no longer pending.
     sent = [DeliveryResult(made[0][0], DeliveryState.SENT, 1)]
@@ -102,8 +121,8 @@ async def test_due_deliveries_read_what_sending_needs_and_skip_what_is_not_due(
     notification_id, app_id, providers = await _setup(services)
     store = services.notifications
     made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
-    ids = [delivery_id for delivery_id, _ in made]
-    done, waiting = [delivery_id for delivery_id, provider in made if provider == "apns"][:2]
+    ids = [delivery_id for delivery_id, _, _ in made]
+    done, waiting = [delivery_id for delivery_id, provider, _ in made if provider == "apns"][:2]
     now = now_ms()
     await store.write_results(
         notification_id,
@@ -153,8 +172,8 @@ async def test_kept_counts_follow_every_change_of_the_deliveries(services: Servi
 
     made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
     await check([("apns", "pending", 3), ("webpush", "pending", 1)])
-    apns = [delivery_id for delivery_id, provider in made if provider == "apns"]
-    webpush = [delivery_id for delivery_id, provider in made if provider == "webpush"]
+    apns = [delivery_id for delivery_id, provider, _ in made if provider == "apns"]
+    webpush = [delivery_id for delivery_id, provider, _ in made if provider == "webpush"]
     now = now_ms()
     # Each write answers how many of the notification's deliveries are left pending.
     left = await store.write_results(
@@ -223,7 +242,7 @@ async def test_a_delivery_whose_device_stopped_being_active_is_read_back_apart(
     made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
     first_device = next(iter(providers))
     await services.people.set_device_state(first_device, DeviceState.INVALID, "gone", now_ms())
-    due, gone = await store.due_deliveries([delivery_id for delivery_id, _ in made], now_ms())
+    due, gone = await store.due_deliveries([delivery_id for delivery_id, _, _ in made], now_ms())
     assert len(due) == 3
     assert first_device not in {item.device.id for item in due}
     [(delivery_id, provider, attempts, reason)] = gone

@@ -139,7 +139,7 @@ async def test_dead_letters_are_kept_with_reason_and_attempts(queue: Queue) -> N
     assert (await queue.depth(["send"]))["send"] == Depth(leased=1, dead=1)
 
 
-async def test_a_dead_job_revived_runs_again_with_fresh_attempts(queue: Queue) -> None:
+async def test_a_dead_job_revived_runs_again_as_leased_once_before(queue: Queue) -> None:
     await queue.enqueue([NewJob("send", b"one"), NewJob("send", b"two")])
     for job in await queue.lease("send", 2, HOLD):
         assert await queue.dead_letter(job, f"failed {job.payload.decode()}") is True
@@ -152,7 +152,8 @@ async def test_a_dead_job_revived_runs_again_with_fresh_attempts(queue: Queue) -
     assert [d.id for d in await queue.dead_letters("send")] == [two.id]
     assert (await queue.depth(["send"]))["send"] == Depth(ready=1, dead=1)
     (again,) = await queue.lease("send", 5, HOLD)
-    assert (again.id, again.payload, again.attempts) == (one.id, b"one", 1)
+    assert (again.id, again.payload, again.attempts) == (one.id, b"one", 2)
+    assert again.last_error == "failed one"
     assert await queue.ack([again]) == 1
     assert (await queue.depth(["send"]))["send"] == Depth(dead=1)
 

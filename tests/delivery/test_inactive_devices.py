@@ -1,11 +1,12 @@
-"""A device unregistered between the fan-out and its batch's send gets nothing more: its
-delivery fails with the reason, and the rest of the batch goes out."""
+"""A device unregistered between the fan-out and a later run of its batch (a retry, a job
+leased again) gets nothing more: its delivery fails with the reason, and the rest of the
+batch goes out."""
 
 from __future__ import annotations
 
 import httpx
 
-from pushgate.delivery.jobs import FANOUT, read_fanout
+from pushgate.delivery.jobs import FANOUT, read_fanout, read_send, send_job
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_worker
 from tests.delivery.conftest import register
@@ -48,3 +49,44 @@ async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
     assert (record["device_id"], record["reason"]) == (ids[0], "device unregistered")
     # The receiver records the path each delivery was posted to.
     assert sorted(r.token for r in webhook_sim.all_received()) == ["/hook/1", "/hook/2"]
+
+
+async def test_a_first_run_sends_the_batch_as_the_fan_out_read_it(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """The first run of a batch sends to the devices its job carries, read by the fan-out
+    a moment before, without reading them back: a device unregistered in that moment still
+    gets this one notification, as it was in the audience when the notification went out.
+    Its job carries the addresses through the queue's own encoding."""
+    base = webhook_sim.base_url
+    ids = [await register(client, webhook_app, f"{base}/hook/{n}") for n in range(3)]
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"everyone": True}, "body": "hi"},
+    )
+    notification_id = answer.json()["id"]
+    handle = build_worker(services)
+    try:
+        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+        batch = await handle.worker.fanout.run(read_fanout(job.payload))
+        assert batch is not None
+        carried = read_send(send_job(batch).payload)
+        assert carried == batch
+        assert carried.members is not None
+        assert sorted(m.device_id for m in carried.members) == sorted(ids)
+        assert (await client.delete(f"/v1/devices/{ids[0]}")).status_code == 200
+        await handle.worker.sender.run(carried, first_run=True)
+        await services.queue.ack([job])
+    finally:
+        await handle.close()
+    status = (await client.get(f"/v1/notifications/{notification_id}")).json()
+    assert status["state"] == "completed"
+    assert {k: v for k, v in status["deliveries"].items() if v} == {"sent": 3}
+    assert sorted(r.token for r in webhook_sim.all_received()) == [
+        "/hook/0",
+        "/hook/1",
+        "/hook/2",
+    ]

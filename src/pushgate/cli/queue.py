@@ -57,7 +57,7 @@ def retry(
     job_id: Annotated[str, typer.Argument(help="A dead job's id (pushgate queue dead).")],
     config: ConfigOption = None,
 ) -> None:
-    """Send a dead job through the workers again, due now, with fresh attempts."""
+    """Send a dead job through the workers again, due now (another nine attempts)."""
 
     async def work(services: Services) -> None:
         await services.queue_admin.revive(OPERATOR, kind, job_id)

@@ -86,6 +86,20 @@ class DueDelivery(NamedTuple):
     user_locale: str | None
 
 
+class AudienceMember(NamedTuple):
+    """A device of a notification's audience as a fan-out page reads it: what its delivery
+    row needs (id, provider) and what its first send needs (address, languages), in the
+    one read, so the first send of a batch reads nothing back."""
+
+    device_id: str
+    provider: str
+    token: str
+    keys: dict[str, str] | None
+    locale: str | None
+    user_id: str | None
+    user_locale: str | None
+
+
 class DueDeliveries(NamedTuple):
     """A send batch as read back: what to send, and what not to, because its device was
     deleted or stopped being active after the fan-out ((delivery id, provider, attempts,

@@ -17,6 +17,7 @@ from pushgate.core.models import (
 )
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
+    AudienceMember,
     DeliveryRecord,
     DeliveryResult,
     DeliveryState,
@@ -111,10 +112,10 @@ class NotificationStorePort(Protocol):
     ) -> list[str]: ...
     async def audience_page(
         self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
-    ) -> list[tuple[str, str]]: ...
+    ) -> list[AudienceMember]: ...
     async def add_deliveries(
         self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
-    ) -> list[tuple[str, str]]: ...
+    ) -> list[tuple[str, str, str]]: ...
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries: ...
     async def write_results(
         self, notification_id: str, provider: str, results: Sequence[DeliveryResult], at: int

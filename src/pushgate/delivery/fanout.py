@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from pushgate.core.ids import now_ms
 from pushgate.core.notification_input import Audience
-from pushgate.core.notifications import NotificationState
+from pushgate.core.notifications import AudienceMember, NotificationState
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.jobs import FanoutJob, SendJob, batches, fanout_job, send_job
 from pushgate.queue.base import NewJob, Queue
@@ -50,20 +50,24 @@ class Fanout:
         page = await self.store.audience_page(
             audience, notification.tenant_id, notification.app_id, job.after, self.page_size
         )
-        pending = await self.store.add_deliveries(notification.id, notification.app_id, page, now)
-        by_provider: dict[str, list[str]] = defaultdict(list)
-        for delivery_id, provider in pending:
-            by_provider[provider].append(delivery_id)
+        targets = [(member.device_id, member.provider) for member in page]
+        pending = await self.store.add_deliveries(
+            notification.id, notification.app_id, targets, now
+        )
+        members = {member.device_id: member for member in page}
+        by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
+        for delivery_id, provider, device_id in pending:
+            by_provider[provider].append((delivery_id, members[device_id]))
         sends = [
-            SendJob(notification.id, chunk)
-            for ids in by_provider.values()
-            for chunk in batches(ids, self.batch_size)
+            SendJob(notification.id, tuple(d for d, _ in chunk), tuple(m for _, m in chunk))
+            for items in by_provider.values()
+            for chunk in batches(items, self.batch_size)
         ]
         last_page = len(page) < self.page_size
         inline = sends.pop() if last_page and job.after is None and len(sends) == 1 else None
         jobs: list[NewJob] = [send_job(item) for item in sends]
         if not last_page:
-            jobs.append(fanout_job(FanoutJob(notification.id, page[-1][0])))
+            jobs.append(fanout_job(FanoutJob(notification.id, page[-1].device_id)))
         if jobs:
             await self.queue.enqueue(jobs)
         if last_page:

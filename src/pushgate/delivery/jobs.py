@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
 
+from pushgate.core.notifications import AudienceMember
 from pushgate.queue.base import NewJob, Queue
+
+T = TypeVar("T")
 
 FANOUT = "fanout"
 SEND = "send"
@@ -24,10 +28,16 @@ class FanoutJob:
 
 @dataclass(frozen=True, slots=True)
 class SendJob:
-    """Send these pending deliveries of one notification (one app, one provider)."""
+    """Send these pending deliveries of one notification (one app, one provider).
+
+    A fan-out's job also carries its devices as the page read them (``members``, one per
+    delivery, in order), so its first run sends without reading the batch back; a retry,
+    or any later run of the job, reads what is still pending instead.
+    """
 
     notification_id: str
     delivery_ids: tuple[str, ...]
+    members: tuple[AudienceMember, ...] | None = None
 
 
 def fanout_job(item: FanoutJob) -> NewJob:
@@ -35,7 +45,12 @@ def fanout_job(item: FanoutJob) -> NewJob:
 
 
 def send_job(item: SendJob) -> NewJob:
-    return NewJob(SEND, orjson.dumps({"n": item.notification_id, "d": list(item.delivery_ids)}))
+    body: dict[str, object] = {"n": item.notification_id, "d": list(item.delivery_ids)}
+    if item.members:
+        # One provider per job: named once; each member without it, as a plain list.
+        body["p"] = item.members[0].provider
+        body["a"] = [(m[0], *m[2:]) for m in item.members]
+    return NewJob(SEND, orjson.dumps(body))
 
 
 def read_fanout(payload: bytes) -> FanoutJob:
@@ -45,11 +60,17 @@ def read_fanout(payload: bytes) -> FanoutJob:
 
 def read_send(payload: bytes) -> SendJob:
     data = orjson.loads(payload)
-    return SendJob(str(data["n"]), tuple(str(i) for i in data["d"]))
+    ids = tuple(str(i) for i in data["d"])
+    carried = data.get("a")
+    if carried is None or len(carried) != len(ids):
+        return SendJob(str(data["n"]), ids)
+    provider = str(data["p"])
+    members = tuple(AudienceMember(a[0], provider, *a[1:]) for a in carried)
+    return SendJob(str(data["n"]), ids, members)
 
 
-def batches(ids: Sequence[str], size: int) -> list[tuple[str, ...]]:
-    return [tuple(ids[start : start + size]) for start in range(0, len(ids), size)]
+def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 class FanoutStarter:

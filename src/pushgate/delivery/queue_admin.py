@@ -42,7 +42,7 @@ class QueueAdmin:
         return [DeadLetter(job, _notification_of(job.payload)) for job in found]
 
     async def revive(self, caller: Caller, kind: str, job_id: str) -> None:
-        """Queue a dead job again, due now, with its attempts counted afresh."""
+        """Queue a dead job again, due now; it runs as a retry (another nine attempts)."""
         caller.require_instance_admin()
         _known(kind)
         if not await self.queue.revive(kind, job_id):

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from pushgate.core.ids import now_ms
 from pushgate.core.messages import Message
 from pushgate.core.notifications import (
+    AudienceMember,
     DeliveryResult,
     DeliveryState,
+    DeviceAddress,
     DueDelivery,
     Notification,
     NotificationState,
@@ -63,11 +65,19 @@ class Sender:
         self.retention_ms = retention_ms
         self.paused_recheck_seconds = paused_recheck_seconds
 
-    async def run(self, job: SendJob) -> None:
+    async def run(self, job: SendJob, *, first_run: bool = False) -> None:
+        """Send the job's batch. On the first run of a fan-out's job, the devices it carries
+        are sent to as they are (read a moment ago, the deliveries just made); any other
+        run reads back which deliveries are still pending and due, and skips devices that
+        were deleted or stopped being active meanwhile."""
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state is NotificationState.CANCELED:
             return
-        due, gone = await self.store.due_deliveries(job.delivery_ids, now_ms())
+        gone: list[tuple[str, str, int, str]] = []
+        if first_run and job.members is not None:
+            due = _fresh(job.delivery_ids, job.members)
+        else:
+            due, gone = await self.store.due_deliveries(job.delivery_ids, now_ms())
         left: int | None = None  # pending deliveries of the notification after this job
         if gone:
             # Devices deleted or no longer active since the fan-out get nothing more.
@@ -188,6 +198,20 @@ class Sender:
                 self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
             )
         return left
+
+
+def _fresh(ids: Sequence[str], members: Sequence[AudienceMember]) -> list[DueDelivery]:
+    """New deliveries as due ones (no attempt yet), from the devices their job carries."""
+    return [
+        DueDelivery(
+            delivery_id,
+            m.provider,
+            0,
+            DeviceAddress(m.device_id, m.token, m.keys, m.locale, m.user_id),
+            m.user_locale,
+        )
+        for delivery_id, m in zip(ids, members, strict=True)
+    ]
 
 
 def _final(

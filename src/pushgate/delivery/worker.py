@@ -112,12 +112,15 @@ class Worker:
                 held[0] = extended
 
     async def _run(self, job: Job) -> None:
+        # A job leased more than once (its worker died, or it was put back) may have
+        # been partly done: the sender then reads back what is still pending.
+        first_run = job.attempts == 1
         if job.kind == FANOUT:
             inline = await self.fanout.run(read_fanout(job.payload))
             if inline is not None:
-                await self.sender.run(inline)
+                await self.sender.run(inline, first_run=first_run)
         else:
-            await self.sender.run(read_send(job.payload))
+            await self.sender.run(read_send(job.payload), first_run=first_run)
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Expire what ran out of time, purge past retention, publish queue depth."""

@@ -124,8 +124,9 @@ class Queue(Protocol):
         ...
 
     async def revive(self, kind: str, job_id: str) -> bool:
-        """Put a dead-lettered job back, due now, its attempts counted afresh; False when
-        ``kind`` has no dead job ``job_id``."""
+        """Put a dead-lettered job back, due now, as if leased once before (its next lease
+        has ``attempts`` 2 and the dead letter's reason as ``last_error``: it may have been
+        partly done); False when ``kind`` has no dead job ``job_id``."""
         ...
 
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:

@@ -38,8 +38,6 @@ from pushgate.queue.base import (
 )
 
 GROUP = "workers"
-# Dead-letter entries read per XRANGE while looking for one job.
-_DEAD_SCAN = 500
 # Consumers idle this long with nothing pending are removed (see ``close``).
 _CONSUMER_TTL_MS = 24 * 3600 * 1000
 
@@ -86,6 +84,7 @@ class RedisQueue:
         self._ack = client.register_script(redis_scripts.ACK)
         self._retry = client.register_script(redis_scripts.RETRY)
         self._dead = client.register_script(redis_scripts.DEAD)
+        self._revive = client.register_script(redis_scripts.REVIVE)
         self._extend = client.register_script(redis_scripts.EXTEND)
         self._release = client.register_script(redis_scripts.RELEASE)
 
@@ -180,21 +179,9 @@ class RedisQueue:
         return [_dead_job(kind, fields) for _entry, fields in found]
 
     async def revive(self, kind: str, job_id: str) -> bool:
-        """Found by a walk of the kind's dead stream (an operator's action, and dead
-        letters are few), queued again under its own id, then removed from the dead: a
-        crash between the two leaves it in both places, never in neither."""
-        dead = self.keys.dead(kind)
-        start = "-"
-        while True:
-            found: Any = await self.client.xrange(dead, min=start, count=_DEAD_SCAN)
-            for entry, fields in found:
-                if fields[b"id"].decode() == job_id:
-                    await self.enqueue([NewJob(kind, bytes(fields[b"p"]), job_id)])
-                    await self.client.xdel(dead, entry)
-                    return True
-            if len(found) < _DEAD_SCAN:
-                return False
-            start = "(" + found[-1][0].decode()
+        await self._ensure_groups([kind])
+        keys = [self.keys.dead(kind), self.keys.stream(kind)]
+        return bool(await self._revive(keys=keys, args=[job_id, now_ms()]))
 
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         if kinds is None:

@@ -212,3 +212,21 @@ for _, stream in ipairs(KEYS) do
 end
 return 1
 """
+
+# KEYS: the kind's dead stream, its job stream. ARGV: job id, due ms. Moves the dead
+# letter of that job back into the stream, as leased once before (attempts 1, its reason
+# as the last error: whoever runs it knows it may be partly done), in one step. The walk
+# of the dead stream is an operator's action over what is set aside, which stays small.
+REVIVE = """
+local dead = redis.call('XRANGE', KEYS[1], '-', '+')
+for _, item in ipairs(dead) do
+  local f = {}
+  for i = 1, #item[2], 2 do f[item[2][i]] = item[2][i + 1] end
+  if f['id'] == ARGV[1] then
+    redis.call('XADD', KEYS[2], '*', 'id', f['id'], 'a', 1, 'd', ARGV[2], 'e', f['r'], 'p', f['p'])
+    redis.call('XDEL', KEYS[1], item[1])
+    return 1
+  end
+end
+return 0
+"""

@@ -244,7 +244,7 @@ class SqlQueue:
         taken = (
             sa.delete(dead_jobs)
             .where(dead_jobs.c.id == job_id, dead_jobs.c.kind == kind)
-            .returning(dead_jobs.c.payload, dead_jobs.c.created_at)
+            .returning(dead_jobs.c.payload, dead_jobs.c.reason, dead_jobs.c.created_at)
         )
         now = now_ms()
         async with self._write() as connection:
@@ -256,11 +256,11 @@ class SqlQueue:
                     id=job_id,
                     kind=kind,
                     payload=row.payload,
-                    attempts=0,
+                    attempts=1,  # leased once before, as the queue's contract says
                     due_at=now,
                     visible_at=now,
                     lease_token=None,
-                    last_error=None,
+                    last_error=row.reason,
                     created_at=row.created_at,
                 )
             )

@@ -15,6 +15,7 @@ from pushgate.core.ids import new_ids
 from pushgate.core.models import DeviceState
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
+    AudienceMember,
     DeliveryRecord,
     DeliveryResult,
     DeliveryState,
@@ -245,19 +246,29 @@ class NotificationStore(BaseStore):
 
     async def audience_page(
         self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
-    ) -> list[tuple[str, str]]:
-        """(device id, provider) of one page of the audience's active devices, in id order
-        after ``after``: all a fan-out needs, so device rows are not read whole."""
+    ) -> list[AudienceMember]:
+        """One page of the audience's active devices, in id order after ``after``, with
+        what their deliveries and first sends need (device rows are not read whole)."""
         clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
-        query = sa.select(devices.c.id, devices.c.provider).where(
-            clause, devices.c.state == DeviceState.ACTIVE.value
+        query = (
+            sa.select(
+                devices.c.id,
+                devices.c.provider,
+                devices.c.token,
+                devices.c["keys"],
+                devices.c.locale,
+                devices.c.user_id,
+                users.c.locale,
+            )
+            .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
+            .where(clause, devices.c.state == DeviceState.ACTIVE.value)
         )
         if after:
             query = query.where(devices.c.id > after)
         query = query.order_by(devices.c.id).limit(limit)
         found: list[Any] = await self.fetch_all(query)
         # By position: a Row's attribute access by name costs a microsecond a row here.
-        return [(r[0], r[1]) for r in found]
+        return [AudienceMember(r[0], r[1], r[2], _json(r[3]), r[4], r[5], r[6]) for r in found]
 
     # -- deliveries ---------------------------------------------------------------------
     @cached_property
@@ -266,9 +277,9 @@ class NotificationStore(BaseStore):
 
     async def add_deliveries(
         self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, str, str]]:
         """Deliveries to ``targets`` ((device id, provider)), existing ones kept; returns
-        (delivery id, provider) of those pending."""
+        (delivery id, provider, device id) of those pending."""
         if not targets:
             return []
         assert DELIVERY_COLUMNS[5] == "state"  # the rows below are in table column order
@@ -298,13 +309,15 @@ class NotificationStore(BaseStore):
             if await self._writes.insert(connection, fresh) == len(fresh):
                 made = Counter((provider, PENDING) for _, provider in targets)
                 await self._count(connection, notification_id, made)
-                return [(row[0], row[4]) for row in fresh]
+                return [(row[0], row[4], row[2]) for row in fresh]
             # The page ran before (its worker died after writing it): count afresh, and
             # read back which of its deliveries are still pending.
             await self._recount(connection, notification_id)
             sql, order = self.driver_sql(
                 "pending_of_devices",
-                lambda: sa.select(deliveries.c.id, deliveries.c.provider).where(
+                lambda: sa.select(
+                    deliveries.c.id, deliveries.c.provider, deliveries.c.device_id
+                ).where(
                     deliveries.c.notification_id == sa.bindparam("notification_id"),
                     in_ids(deliveries.c.device_id, "device_ids", dialect),
                     IS_PENDING,
@@ -317,7 +330,7 @@ class NotificationStore(BaseStore):
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
-            return [(r[0], r[1]) for r in found]
+            return [(r[0], r[1], r[2]) for r in found]
 
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries:
         """The deliveries among ``delivery_ids`` still pending and due (a retry waits for

@@ -74,6 +74,6 @@ async def dead_letters(
 async def retry(
     svc: ServicesDep, who: CallerDep, kind: Kind, job_id: Annotated[str, Path(max_length=64)]
 ) -> Response:
-    """Send a dead job through the workers again, due now, with fresh attempts."""
+    """Send a dead job through the workers again, due now (another nine attempts)."""
     await svc.queue_admin.revive(who, kind, job_id)
     return Response(status_code=204)
