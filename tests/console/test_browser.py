@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -235,3 +236,50 @@ async def test_notifications_are_sent_listed_followed_and_canceled(
         assert stored["audience"] == {"everyone": True}
         listed = api.get("/v1/notifications").json()["items"]
         assert [n["id"] for n in listed] == [sent, scheduled]
+
+
+async def test_the_queue_page_shows_dead_letters_and_retries_one(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as api:
+        assert api.post("/v1/apps", json={"name": "shop"}).is_success
+        webhook = {"url": "https://hooks.example.com/x", "generate_signing_secret": True}
+        assert api.put("/v1/apps/shop/credentials/webhook", json=webhook).is_success
+        later = {
+            "app": "shop",
+            "audience": {"everyone": True},
+            "title": "t",
+            "send_at": "2999-01-01T00:00:00Z",
+        }
+        notification_id = api.post("/v1/notifications", json=later).json()["id"]
+    # A send job that died earlier, as a worker leaves one after its last attempt.
+    payload = json.dumps({"n": notification_id, "d": []}).encode()
+    with sqlite3.connect(tmp_path / "data" / "pushgate.db") as database:
+        database.execute(
+            "INSERT INTO dead_jobs (id, kind, payload, attempts, reason, created_at, failed_at)"
+            " VALUES ('job-1', 'send', ?, 10, 'TimeoutError: provider pool closed', 1, 2)",
+            (payload,),
+        )
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        assert await page.evaluate("!!document.querySelector('nav a[href=\"#/queue\"]')")
+        await page.evaluate("location.hash = '#/queue'; true")
+        await page.wait_for(
+            "document.body.innerText.includes('TimeoutError: provider pool closed')"
+        )
+        text = await page.evaluate("document.querySelector('main').innerText")
+        assert notification_id in text
+        await page.evaluate(
+            "[...document.querySelectorAll('main button')]"
+            ".find(b => b.textContent === 'Retry').click(); true"
+        )
+        notice = await page.wait_for("document.querySelector('.notice')?.textContent")
+        assert notice == "Job job-1 queued again."
+        await page.wait_for("document.body.innerText.includes('No dead letters.')")
+        assert page.errors == []
+        assert page.failed_loads == []
+    with served.api() as api:
+        assert api.get("/v1/queue/send/dead").json() == []

@@ -7,6 +7,7 @@ import { renderApp, renderApps } from "./views/apps.js";
 import { renderDevice, renderDevices } from "./views/devices.js";
 import { renderKeys } from "./views/keys.js";
 import { renderNotification, renderNotifications } from "./views/notifications.js";
+import { renderQueue } from "./views/queue.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderUser, renderUsers } from "./views/users.js";
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^\/devices\/([^/]+)$/, renderDevice],
   [/^\/notifications$/, renderNotifications],
   [/^\/notifications\/([^/]+)$/, renderNotification],
+  [/^\/queue$/, renderQueue],
 ];
 const HOME = "#/apps";
 
@@ -85,6 +87,7 @@ function renderHeader() {
     ["#/notifications", "Notifications"],
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
+    me.isInstanceAdmin ? ["#/queue", "Queue"] : null,
   ].filter(Boolean);
   const current = location.hash.split("?")[0];
   fill(
