@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Sequence
 
 from pushgate.core.ids import now_ms
 from pushgate.core.ports import NotificationStorePort
@@ -19,6 +20,7 @@ from pushgate.delivery.jobs import FANOUT, JOB_KINDS, read_fanout, read_send
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.sender import Postpone, Sender
 from pushgate.queue.base import Job, Queue
+from pushgate.storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 KINDS = JOB_KINDS
@@ -48,6 +50,10 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.retention_ms = retention_ms
         self._running: set[asyncio.Task[None]] = set()
+        # Jobs finishing together (their answers came in the same read) are acked in one
+        # call, on the SQL queue one transaction: a commit per job was a tenth of a
+        # broadcast's CPU. Nothing waits for company: a lone ack goes at once.
+        self._acks: GroupCommit[Job, None] = GroupCommit(self._ack_group)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then finish the jobs in hand (bounded)."""
@@ -84,7 +90,7 @@ class Worker:
         held = [leased]  # the current lease: extending it while the job runs renews it
         try:
             await self._with_lease_kept(held)
-            await self.queue.ack(held)
+            await self._acks.submit(held[0])
         except Postpone as wait:
             job = held[0]
             await self.queue.retry_later(job, now_ms() + int(wait.delay * 1000), wait.reason)
@@ -97,6 +103,10 @@ class Worker:
             else:
                 delay = min(300.0, 2.0**job.attempts) * random.uniform(0.5, 1.0)  # noqa: S311
                 await self.queue.retry_later(job, now_ms() + int(delay * 1000), reason)
+
+    async def _ack_group(self, jobs: Sequence[Job]) -> list[None]:
+        await self.queue.ack(jobs)
+        return [None] * len(jobs)
 
     async def _with_lease_kept(self, held: list[Job]) -> None:
         """Run the job, extending its lease at a third of its length while it runs, so a
