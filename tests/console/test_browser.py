@@ -175,9 +175,9 @@ async def test_errors_are_shown_and_changes_reach_the_server(
     assert secret not in json.dumps(credentials)
 
 
-async def test_notifications_are_sent_listed_followed_and_canceled(
-    served: Served, tmp_path: Path
-) -> None:
+def _scheduled_notification(served: Served, title: str) -> str:
+    """An app "shop" with webhook credentials and a notification to all its devices that
+    waits for the year 2999; its id."""
     with served.api() as api:
         assert api.post("/v1/apps", json={"name": "shop"}).is_success
         webhook = {"url": "https://hooks.example.com/x", "generate_signing_secret": True}
@@ -185,10 +185,17 @@ async def test_notifications_are_sent_listed_followed_and_canceled(
         later = {
             "app": "shop",
             "audience": {"everyone": True},
-            "title": "Tomorrow",
+            "title": title,
             "send_at": "2999-01-01T00:00:00Z",
         }
-        scheduled = api.post("/v1/notifications", json=later).json()["id"]
+        notification_id: str = api.post("/v1/notifications", json=later).json()["id"]
+        return notification_id
+
+
+async def test_notifications_are_sent_listed_followed_and_canceled(
+    served: Served, tmp_path: Path
+) -> None:
+    scheduled = _scheduled_notification(served, "Tomorrow")
     rows = "[...document.querySelectorAll('main tbody tr td:first-child')].map(t => t.textContent)"
     profile = tmp_path / "profile"
     profile.mkdir()
@@ -222,9 +229,24 @@ async def test_notifications_are_sent_listed_followed_and_canceled(
         assert notice == "Notification canceled."
         badge = "document.querySelector('.facts .state')?.textContent"
         assert await page.wait_for(badge) == "canceled"
-        # Filtered by state, the list shows only the canceled one.
-        await page.evaluate("location.hash = '#/notifications?state=canceled'; true")
+        # Filtered by state (the form puts the choice in the address), only the canceled one.
+        await page.evaluate("location.hash = '#/notifications'; true")
+        await page.wait_for("document.querySelector('#notification-filters') !== null")
+        await page.evaluate(
+            "{ const form = document.querySelector('#notification-filters');"
+            "form.elements.state.value = 'canceled'; form.requestSubmit(); }"
+        )
+        await page.wait_for("location.hash === '#/notifications?state=canceled'")
         await page.wait_for(f"{rows}.join() === {json.dumps(scheduled)}")
+        # The devices page's filters work the same way.
+        await page.evaluate("location.hash = '#/devices'; true")
+        await page.wait_for("document.querySelector('#device-filters') !== null")
+        await page.evaluate(
+            "{ const form = document.querySelector('#device-filters');"
+            "form.elements.state.value = 'invalid'; form.requestSubmit(); }"
+        )
+        await page.wait_for("location.hash === '#/devices?state=invalid'")
+        await page.wait_for("document.querySelector('main .empty')?.textContent")
         await page.screenshot(tmp_path / "notifications.png")
         assert page.errors == []
         assert len(page.failed_loads) == 1
@@ -241,17 +263,7 @@ async def test_notifications_are_sent_listed_followed_and_canceled(
 async def test_the_queue_page_shows_dead_letters_and_retries_one(
     served: Served, tmp_path: Path
 ) -> None:
-    with served.api() as api:
-        assert api.post("/v1/apps", json={"name": "shop"}).is_success
-        webhook = {"url": "https://hooks.example.com/x", "generate_signing_secret": True}
-        assert api.put("/v1/apps/shop/credentials/webhook", json=webhook).is_success
-        later = {
-            "app": "shop",
-            "audience": {"everyone": True},
-            "title": "t",
-            "send_at": "2999-01-01T00:00:00Z",
-        }
-        notification_id = api.post("/v1/notifications", json=later).json()["id"]
+    notification_id = _scheduled_notification(served, "t")
     # A send job that died earlier, as a worker leaves one after its last attempt.
     payload = json.dumps({"n": notification_id, "d": []}).encode()
     with sqlite3.connect(tmp_path / "data" / "pushgate.db") as database:

@@ -3,11 +3,14 @@ migrations build exactly the indexes the tables declare."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import DeliveryState
@@ -21,6 +24,26 @@ from pushgate.storage.tables import metadata
 def _plan(path: Path, sql: str, params: Any = ()) -> str:
     with sqlite3.connect(path) as connection:
         return " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+@contextlib.asynccontextmanager
+async def _capturing(
+    path: Path, wanted: Callable[[str], bool]
+) -> AsyncIterator[tuple[AsyncEngine, list[tuple[str, Any]]]]:
+    """An engine on ``path``, and the statements it runs that ``wanted`` picks (with their
+    parameters), to plan them exactly as the code issued them."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    issued: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if wanted(statement):
+            issued.append((statement, params))
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        yield engine, issued
+    finally:
+        await engine.dispose()
 
 
 def test_migrations_build_the_declared_indexes(migrated_sqlite: Path) -> None:
@@ -38,19 +61,9 @@ def test_migrations_build_the_declared_indexes(migrated_sqlite: Path) -> None:
 async def test_a_fan_out_page_is_a_range_read_without_sorting(migrated_sqlite: Path) -> None:
     """The statement the store really runs for a page of a broadcast (captured), planned on
     the migrated schema: a search of the (app_id, state, id) index, no temporary b-tree."""
-    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
-    issued: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        if "FROM devices" in statement:
-            issued.append((statement, params))
-
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    async with _capturing(migrated_sqlite, lambda sql: "FROM devices" in sql) as (engine, issued):
         store = NotificationStore(engine)
         await store.audience_page(Audience(everyone=True), "t", "a", "01", 2000)
-    finally:
-        await engine.dispose()
     [(statement, params)] = issued
     plan = _plan(migrated_sqlite, statement, params)
     assert "USING INDEX ix_devices_app_id_state_id (app_id=? AND state=? AND id>?)" in plan
@@ -63,20 +76,14 @@ async def test_pending_deliveries_are_found_through_the_pending_only_index(
     """Whether anything is left (asked after every batch), cancel and expiry read only
     pending deliveries. The store's statements name 'pending' literally, as the partial
     index's condition does; with a bound parameter SQLite could not use the index."""
-    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
-    issued: list[tuple[str, Any]] = []
 
-    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        if "deliveries" in statement and statement.lstrip().startswith(("UPDATE", "SELECT")):
-            issued.append((statement, params))
+    def wanted(sql: str) -> bool:
+        return "deliveries" in sql and sql.lstrip().startswith(("UPDATE", "SELECT"))
 
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    async with _capturing(migrated_sqlite, wanted) as (engine, issued):
         store = NotificationStore(engine)
         await store.complete_if_done("n", 1)
         await store.finish_pending("n", DeliveryState.CANCELED, "canceled", 1)
-    finally:
-        await engine.dispose()
     assert len(issued) == 2
     for statement, params in issued:
         assert "USING INDEX ix_deliveries_pending (notification_id=?)" in _plan(
@@ -90,20 +97,13 @@ async def test_a_page_of_deliveries_is_a_range_read_without_sorting(
     """Listing a notification's deliveries pages along its (notification_id, device_id)
     key, with or without an outcome filter: a page costs the same at the millionth row as
     at the first."""
-    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
-    issued: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        if "FROM deliveries" in statement:
-            issued.append((statement, params))
-
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    async with _capturing(migrated_sqlite, lambda sql: "FROM deliveries" in sql) as (
+        engine,
+        issued,
+    ):
         store = NotificationStore(engine)
         await store.list_deliveries("n", None, "d1", 100)
         await store.list_deliveries("n", "failed", "d1", 100)
-    finally:
-        await engine.dispose()
     assert len(issued) == 2
     for statement, params in issued:
         plan = _plan(migrated_sqlite, statement, params)
@@ -116,23 +116,17 @@ async def test_a_page_of_deliveries_is_a_range_read_without_sorting(
 async def test_a_lease_and_an_ack_go_through_the_jobs_indexes(migrated_sqlite: Path) -> None:
     """The queue's compiled lease picks due jobs from the (kind, visible_at) index, and its
     ack deletes by primary key, with the kinds and the ids each bound as one list."""
-    engine = create_engine(f"sqlite+aiosqlite:///{migrated_sqlite}")
-    queue = SqlQueue(engine)
-    issued: list[tuple[str, Any]] = []
 
-    def capture(_c: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        if "jobs" in statement and statement.lstrip().startswith(("UPDATE", "DELETE")):
-            issued.append((statement, params))
+    def wanted(sql: str) -> bool:
+        return "jobs" in sql and sql.lstrip().startswith(("UPDATE", "DELETE"))
 
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    async with _capturing(migrated_sqlite, wanted) as (engine, issued):
+        queue = SqlQueue(engine)
         await queue.enqueue([NewJob("send", b"{}"), NewJob("fanout", b"{}")])
         leased = await queue.lease(("send", "fanout"), 10, 30)
         assert sorted(job.kind for job in leased) == ["fanout", "send"]
         assert await queue.ack(leased) == 2
-    finally:
         await queue.close()
-        await engine.dispose()
     [(lease, lease_params), (ack, ack_params)] = issued
     lease_plan = _plan(migrated_sqlite, lease, lease_params)
     assert "USING INDEX ix_jobs_kind_visible_at (kind=? AND visible_at<?)" in lease_plan

@@ -162,3 +162,20 @@ export function field(label, name, { kind = "text", options, value, help, requir
 
 /** Ask before something that cannot be undone. */
 export const sure = (question) => window.confirm(question);
+
+/**
+ * A click handler that runs `work` (null `question`: at once; else once confirmed),
+ * showing an error in `status`; `work` re-renders the page on success.
+ */
+export function action(question, status, work) {
+  return async () => {
+    if (question && !sure(question)) {
+      return;
+    }
+    try {
+      await work();
+    } catch (error) {
+      fill(status, errorBox(error));
+    }
+  };
+}

@@ -1,8 +1,8 @@
 // Devices: a filtered, paged list; a device's page with its token history and unregister.
 
 import { api, seg } from "../api.js";
-import { button, errorBox, facts, fill, h, noticeBox, sure, table } from "../dom.js";
-import { PAGE_SIZE, pager } from "./paging.js";
+import { action, button, facts, fill, h, noticeBox, table } from "../dom.js";
+import { PAGE_SIZE, filterForm, pager } from "./paging.js";
 
 const PROVIDERS = ["apns", "fcm", "webpush", "wns", "hms", "webhook"];
 const STATES = ["active", "invalid", "unregistered"];
@@ -33,23 +33,12 @@ function choice(label, name, values, current) {
   return h("label", {}, h("span", {}, label), select);
 }
 
-function filterForm(apps, query) {
-  const form = h("form", { class: "inline filters", id: "device-filters" },
+function deviceFilters(apps, query) {
+  return filterForm("device-filters", "/devices", [
     choice("App", "app", apps.map((a) => a.name), query.get("app")),
     choice("Provider", "provider", PROVIDERS, query.get("provider")),
     choice("State", "state", STATES, query.get("state")),
-    h("button", { type: "submit" }, "Filter"));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const chosen = new URLSearchParams();
-    for (const [name, value] of new FormData(form)) {
-      if (value) {
-        chosen.set(name, String(value));
-      }
-    }
-    location.hash = `#/devices?${chosen}`;
-  });
-  return form;
+  ]);
 }
 
 export async function renderDevices({ main, query }) {
@@ -59,7 +48,7 @@ export async function renderDevices({ main, query }) {
     limit: PAGE_SIZE, after: query.get("after"),
   });
   const names = new Map(apps.map((a) => [a.id, a.name]));
-  fill(main, h("h1", {}, "Devices"), filterForm(apps, query),
+  fill(main, h("h1", {}, "Devices"), deviceFilters(apps, query),
     table(deviceColumns(names), page.items, "No devices match."),
     pager("/devices", query, page.next));
 }
@@ -72,18 +61,12 @@ export async function renderDevice(ctx) {
   const apps = await api.get(`/v1/apps`);
   const app = apps.find((a) => a.id === device.app_id);
   const status = h("div", { class: "status" });
-  const unregister = async () => {
-    if (!sure("Unregister this device? It will receive nothing more.")) {
-      return;
-    }
-    try {
+  const unregister = action("Unregister this device? It will receive nothing more.", status,
+    async () => {
       await api.delete(`/v1/devices/${seg(id)}`);
       await renderDevice(ctx);
       fill(main.querySelector(".status"), noticeBox("Device unregistered."));
-    } catch (error) {
-      fill(status, errorBox(error));
-    }
-  };
+    });
   fill(
     main,
     h("p", { class: "crumbs" }, h("a", { href: "#/devices" }, "Devices"), " / ", device.id),

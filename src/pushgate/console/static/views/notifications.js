@@ -2,8 +2,8 @@
 // provider, its deliveries by outcome, and cancel.
 
 import { api, seg } from "../api.js";
-import { button, errorBox, facts, field, fill, h, noticeBox, onSubmit, sure, table } from "../dom.js";
-import { PAGE_SIZE, pager } from "./paging.js";
+import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
+import { PAGE_SIZE, filterForm, pager } from "./paging.js";
 
 const STATES = ["scheduled", "sending", "completed", "expired", "canceled"];
 const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled"];
@@ -20,23 +20,6 @@ function select(label, name, values, current, anyLabel) {
     values.map((v) => h("option", { value: v }, v)));
   input.value = current || (anyLabel ? "" : values[0] || "");
   return h("label", {}, h("span", {}, label), input);
-}
-
-/** A filter form whose choices go into the hash, so Back and reload keep them. */
-function filters(id, path, fields) {
-  const form = h("form", { class: "inline filters", id }, fields,
-    h("button", { type: "submit" }, "Filter"));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const chosen = new URLSearchParams();
-    for (const [name, value] of new FormData(form)) {
-      if (value) {
-        chosen.set(name, String(value));
-      }
-    }
-    location.hash = `#${path}?${chosen}`;
-  });
-  return form;
 }
 
 /** The audience object of the send form: one kind, its names split on commas. */
@@ -94,7 +77,7 @@ export async function renderNotifications({ main, query }) {
   ];
   fill(main, h("h1", {}, "Notifications"), status,
     apps.length ? sendForm(apps, status) : null,
-    filters("notification-filters", "/notifications", [
+    filterForm("notification-filters", "/notifications", [
       select("App", "app", apps.map((a) => a.name), query.get("app"), "any app"),
       select("State", "state", STATES, query.get("state"), "any state"),
     ]),
@@ -110,18 +93,12 @@ export async function renderNotification(ctx) {
     outcome: query.get("outcome"), limit: PAGE_SIZE, after: query.get("after"),
   });
   const status = h("div", { class: "status" });
-  const cancel = async () => {
-    if (!sure("Cancel this notification? Devices that have not got it yet will not.")) {
-      return;
-    }
-    try {
+  const cancel = action("Cancel this notification? Devices that have not got it yet will not.",
+    status, async () => {
       await api.delete(`/v1/notifications/${seg(id)}`);
       await renderNotification(ctx);
       fill(main.querySelector(".status"), noticeBox("Notification canceled."));
-    } catch (error) {
-      fill(status, errorBox(error));
-    }
-  };
+    });
   const providers = Object.entries(item.by_provider).map(([provider, counts]) => ({ provider, counts }));
   const path = `/notifications/${seg(id)}`;
   fill(
@@ -142,7 +119,7 @@ export async function renderNotification(ctx) {
       ...OUTCOMES.map((s) => [s, (r) => r.counts[s] || 0])], providers, "No deliveries yet."),
     FINAL.has(item.state) ? null : button("Cancel notification", cancel, "danger"),
     h("h2", {}, "Deliveries"),
-    filters("delivery-filters", path, [
+    filterForm("delivery-filters", path, [
       select("Outcome", "outcome", OUTCOMES, query.get("outcome"), "any outcome"),
     ]),
     table([

@@ -1,4 +1,5 @@
-// Cursor paging kept in the hash (#/users?after=…), so Back returns to the earlier page.
+// Cursor paging and filters kept in the hash (#/users?after=…), so Back returns to the
+// earlier page.
 
 import { h } from "../dom.js";
 
@@ -18,4 +19,21 @@ export function pager(path, query, next) {
     links.push(h("a", { href: `#${path}?${following}`, class: "page-next" }, "Next page"));
   }
   return h("nav", { class: "pager" }, links);
+}
+
+/** A filter form whose choices go into the hash (#path?…), so Back and reload keep them. */
+export function filterForm(id, path, fields) {
+  const form = h("form", { class: "inline filters", id }, fields,
+    h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) {
+      if (value) {
+        chosen.set(name, String(value));
+      }
+    }
+    location.hash = `#${path}?${chosen}`;
+  });
+  return form;
 }

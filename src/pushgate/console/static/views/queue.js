@@ -2,7 +2,7 @@
 // why they failed, and sending a dead job through the workers again.
 
 import { api, seg } from "../api.js";
-import { button, errorBox, fill, h, noticeBox, table } from "../dom.js";
+import { action, button, fill, h, noticeBox, table } from "../dom.js";
 
 const KINDS = ["fanout", "send"];
 
@@ -11,15 +11,11 @@ export async function renderQueue(ctx) {
   const depth = await api.get(`/v1/queue`);
   const dead = await Promise.all(KINDS.map((kind) => api.get(`/v1/queue/${seg(kind)}/dead`)));
   const status = h("div", { class: "status" });
-  const retry = async (job) => {
-    try {
-      await api.post(`/v1/queue/${seg(job.kind)}/dead/${seg(job.id)}/retry`);
-      await renderQueue(ctx);
-      fill(main.querySelector(".status"), noticeBox(`Job ${job.id} queued again.`));
-    } catch (error) {
-      fill(status, errorBox(error));
-    }
-  };
+  const retry = (job) => action(null, status, async () => {
+    await api.post(`/v1/queue/${seg(job.kind)}/dead/${seg(job.id)}/retry`);
+    await renderQueue(ctx);
+    fill(main.querySelector(".status"), noticeBox(`Job ${job.id} queued again.`));
+  });
   const kinds = Object.entries(depth.kinds).map(([kind, counts]) => ({ kind, ...counts }));
   fill(
     main,
@@ -42,7 +38,7 @@ export async function renderQueue(ctx) {
       ["Attempts", (j) => j.attempts],
       ["Failed", (j) => j.failed_at || "—"],
       ["Reason", (j) => j.reason],
-      ["", (j) => button("Retry", () => retry(j), "quiet")],
+      ["", (j) => button("Retry", retry(j), "quiet")],
     ], dead.flat(), "No dead letters."),
   );
 }
