@@ -295,3 +295,77 @@ async def test_the_queue_page_shows_dead_letters_and_retries_one(
         assert page.failed_loads == []
     with served.api() as api:
         assert api.get("/v1/queue/send/dead").json() == []
+
+
+# Clicks the button labelled ``label`` in the table row whose text contains ``row`` (or
+# anywhere in the page when ``row`` is empty), accepting the confirmation it asks for.
+CLICK = """((label, row) => {{
+  window.confirm = () => true;
+  const scope = row
+    ? [...document.querySelectorAll('main tr')].find(r => r.textContent.includes(row))
+    : document.querySelector('main');
+  const found = scope && [...scope.querySelectorAll('button')].find(b => b.textContent === label);
+  if (found) {{ found.click(); }}
+  return !!found;
+}})({label}, {row})"""
+
+
+async def _click(page: Page, label: str, row: str = "") -> None:
+    clicked = await page.evaluate(CLICK.format(label=json.dumps(label), row=json.dumps(row)))
+    assert clicked, (label, row)
+
+
+async def test_removals_ask_first_and_reach_the_server(served: Served, tmp_path: Path) -> None:
+    with served.api() as api:
+        for name in ("shop", "gone"):
+            assert api.post("/v1/apps", json={"name": name}).is_success
+        webhook = {"url": "https://hooks.example.com/x", "generate_signing_secret": True}
+        assert api.put("/v1/apps/shop/credentials/webhook", json=webhook).is_success
+        assert api.post("/v1/keys", json={"name": "ops", "scopes": ["send"]}).is_success
+        assert api.put("/v1/users/u-1", json={"locale": "de"}).is_success
+        alias = {"app": "shop", "alias": "a-1"}
+        assert api.put("/v1/users/u-1/aliases", json=alias).is_success
+        assert api.post("/v1/tenants", json={"name": "old"}).is_success
+    notice = "document.querySelector('.notice')?.textContent"
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for(f"{APP_NAMES}.join() === 'gone,shop'")
+        await _click(page, "Delete", "gone")
+        await page.wait_for(f"{notice} === 'App gone deleted.'")
+        assert await page.evaluate(f"{APP_NAMES}.join()") == "shop"
+
+        await page.evaluate("location.hash = '#/apps/shop'; true")
+        await page.wait_for("document.body.innerText.includes('Remove webhook')")
+        await _click(page, "Remove webhook")
+        await page.wait_for(f"{notice} === 'webhook credentials removed.'")
+
+        await page.evaluate("location.hash = '#/keys'; true")
+        await page.wait_for("document.querySelector('main').innerText.includes('ops')")
+        await _click(page, "Revoke", "ops")
+        await page.wait_for(f"{notice} === 'Key ops revoked.'")
+
+        await page.evaluate("location.hash = '#/users/u-1'; true")
+        await page.wait_for("document.querySelector('main').innerText.includes('a-1')")
+        await _click(page, "Remove", "a-1")
+        await page.wait_for(f"{notice} === 'Alias a-1 removed.'")
+        await _click(page, "Delete user")
+        await page.wait_for("location.hash === '#/users'")
+
+        await page.evaluate("location.hash = '#/tenants'; true")
+        await page.wait_for(
+            "[...document.querySelectorAll('main td:first-child')]"
+            ".some(t => t.textContent === 'old')"
+        )
+        await _click(page, "Delete", "old")
+        await page.wait_for(f"{notice} === 'Tenant old deleted.'")
+        assert page.errors == []
+        assert page.failed_loads == []
+    with served.api() as api:
+        assert [a["name"] for a in api.get("/v1/apps").json()] == ["shop"]
+        assert api.get("/v1/apps/shop/credentials").json() == []
+        keys = {k["name"]: k for k in api.get("/v1/keys").json()}
+        assert keys["ops"]["revoked_at"] is not None
+        assert api.get("/v1/users/u-1").status_code == 404
+        assert [t["name"] for t in api.get("/v1/tenants").json()] == ["default"]

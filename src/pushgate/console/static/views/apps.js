@@ -1,20 +1,14 @@
 // Apps: list, create, delete; an app's page with its settings and provider credentials.
 
 import { api, seg } from "../api.js";
-import { button, errorBox, facts, field, fill, h, noticeBox, onSubmit, sure, table }
-  from "../dom.js";
+import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
 import { credentialsSection } from "./credentials.js";
 
-async function removeApp(name, status, after) {
-  if (!sure(`Delete app ${name}, its credentials and its devices?`)) {
-    return;
-  }
-  try {
+function removeApp(name, status, after) {
+  return action(`Delete app ${name}, its credentials and its devices?`, status, async () => {
     await api.delete(`/v1/apps/${seg(name)}`);
     await after();
-  } catch (error) {
-    fill(status, errorBox(error));
-  }
+  })();
 }
 
 function createForm(status, done) {

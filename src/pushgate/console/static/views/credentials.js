@@ -3,7 +3,7 @@
 // The fields mirror the API's validators (README: provider credentials).
 
 import { api, seg } from "../api.js";
-import { button, errorBox, facts, field, fill, h, noticeBox, onSubmit, secretBox, sure }
+import { action, button, facts, field, fill, h, noticeBox, onSubmit, secretBox }
   from "../dom.js";
 
 const BASE_URL = ["base_url", "Base URL override", { help: "only to point at a local simulator" }];
@@ -114,17 +114,10 @@ function kindForm(app, kind, status, done) {
 }
 
 function credentialCard(app, item, status, done) {
-  const remove = async () => {
-    if (!sure(`Remove the ${item.kind} credentials of ${app}?`)) {
-      return;
-    }
-    try {
-      await api.delete(`/v1/apps/${seg(app)}/credentials/${seg(item.kind)}`);
-      await done([noticeBox(`${item.kind} credentials removed.`)]);
-    } catch (error) {
-      fill(status, errorBox(error));
-    }
-  };
+  const remove = action(`Remove the ${item.kind} credentials of ${app}?`, status, async () => {
+    await api.delete(`/v1/apps/${seg(app)}/credentials/${seg(item.kind)}`);
+    await done([noticeBox(`${item.kind} credentials removed.`)]);
+  });
   const values = Object.entries(item.values).map(([k, v]) => [k, h("code", {}, String(v))]);
   const prints = Object.entries(item.fingerprints).map(([k, v]) => [
     `${k} (secret)`, h("code", { class: "fingerprint" }, v)]);

@@ -1,7 +1,7 @@
 // API keys: list, create with scopes (the key is shown once), revoke.
 
 import { api, seg, session } from "../api.js";
-import { button, errorBox, field, fill, h, noticeBox, onSubmit, secretBox, sure, table }
+import { action, button, field, fill, h, noticeBox, onSubmit, secretBox, table }
   from "../dom.js";
 
 const SCOPES = ["admin", "send", "devices:register", "relay"];
@@ -41,16 +41,12 @@ function createForm(me, status, done) {
   });
 }
 
-async function revoke(key, status, done) {
-  if (!sure(`Revoke key ${key.name} (${key.prefix})? Callers using it are refused at once.`)) {
-    return;
-  }
-  try {
+function revoke(key, status, done) {
+  const question = `Revoke key ${key.name} (${key.prefix})? Callers using it are refused at once.`;
+  return action(question, status, async () => {
     await api.delete(`/v1/keys/${seg(key.id)}`);
     await done(noticeBox(`Key ${key.name} revoked.`));
-  } catch (error) {
-    fill(status, errorBox(error));
-  }
+  })();
 }
 
 export async function renderKeys(ctx) {

@@ -1,7 +1,7 @@
 // Tenants: every instance admin can create, rename and delete them; other keys see their own.
 
 import { api, seg, session } from "../api.js";
-import { button, errorBox, fill, h, noticeBox, onSubmit, sure, table } from "../dom.js";
+import { action, button, fill, h, noticeBox, onSubmit, table } from "../dom.js";
 
 function renameForm(tenant, status, done) {
   const form = h(
@@ -19,19 +19,14 @@ function renameForm(tenant, status, done) {
   });
 }
 
-async function remove(tenant, status, done) {
-  if (!sure(`Delete tenant ${tenant.name} and everything in it?`)) {
-    return;
-  }
-  try {
+function remove(tenant, status, done) {
+  return action(`Delete tenant ${tenant.name} and everything in it?`, status, async () => {
     await api.delete(`/v1/tenants/${seg(tenant.name)}`);
     if (session.tenant() === tenant.name) {
       session.chooseTenant("default");
     }
     await done(`Tenant ${tenant.name} deleted.`);
-  } catch (error) {
-    fill(status, errorBox(error));
-  }
+  })();
 }
 
 function createForm(status, done) {

@@ -1,8 +1,7 @@
 // Users: a paged list; a user's page with attributes, per-app aliases and devices.
 
 import { api, seg } from "../api.js";
-import { button, errorBox, facts, field, fill, h, noticeBox, onSubmit, sure, table }
-  from "../dom.js";
+import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
 import { deviceColumns } from "./devices.js";
 import { PAGE_SIZE, pager } from "./paging.js";
 
@@ -20,15 +19,11 @@ export async function renderUsers({ main, query }) {
 }
 
 async function aliasesSection(user, status, done) {
-  const remove = async (alias) => {
-    try {
-      await api.delete(
-        `/v1/users/${seg(user.external_id)}/aliases/${seg(alias.app)}/${seg(alias.alias)}`);
-      await done(`Alias ${alias.alias} removed.`);
-    } catch (error) {
-      fill(status, errorBox(error));
-    }
-  };
+  const remove = (alias) => action(null, status, async () => {
+    await api.delete(
+      `/v1/users/${seg(user.external_id)}/aliases/${seg(alias.app)}/${seg(alias.alias)}`);
+    await done(`Alias ${alias.alias} removed.`);
+  });
   const form = h("form", { class: "inline", id: "alias-add" },
     field("App", "app", { required: true }), field("Alias", "alias", { required: true }),
     h("button", { type: "submit" }, "Add alias"));
@@ -40,7 +35,7 @@ async function aliasesSection(user, status, done) {
   const aliases = await api.get(`/v1/users/${seg(user.external_id)}/aliases`);
   return h("section", {}, h("h2", {}, "Aliases"), table([
     ["App", (a) => a.app], ["Alias", (a) => a.alias],
-    ["", (a) => button("Remove", () => remove(a), "danger")],
+    ["", (a) => button("Remove", remove(a), "danger")],
   ], aliases, "No aliases."), form);
 }
 
@@ -56,17 +51,11 @@ export async function renderUser(ctx) {
     await renderUser(ctx);
     fill(main.querySelector(".status"), noticeBox(message));
   };
-  const remove = async () => {
-    if (!sure(`Delete user ${user.external_id}? Their devices are unregistered.`)) {
-      return;
-    }
-    try {
+  const remove = action(`Delete user ${user.external_id}? Their devices are unregistered.`,
+    status, async () => {
       await api.delete(`/v1/users/${seg(user.external_id)}`);
       location.hash = "#/users";
-    } catch (error) {
-      fill(status, errorBox(error));
-    }
-  };
+    });
   const aliases = await aliasesSection(user, status, done);
   fill(
     main,
