@@ -101,7 +101,9 @@ async def test_adding_a_page_twice_keeps_one_delivery_per_device(services: Servi
     notification_id, app_id, providers = await _setup(services)
     store = services.notifications
     targets = [item for item in providers.items() if item[1] == "apns"]
-    made = await store.add_deliveries(notification_id, app_id, targets, now_ms())
+    added = await store.add_deliveries(notification_id, app_id, targets, now_ms())
+    assert added.fresh
+    made = added.pending
     assert len(made) == 3
     assert {provider for _, provider, _ in made} == {"apns"}
     assert [device for _, _, device in made] == [device for device, _ in targets]
@@ -110,7 +112,8 @@ async def test_adding_a_page_twice_keeps_one_delivery_per_device(services: Servi
     sent = [DeliveryResult(made[0][0], DeliveryState.SENT, 1)]
     await store.write_results(notification_id, "apns", sent, now_ms())
     again = await store.add_deliveries(notification_id, app_id, targets, now_ms())
-    assert sorted(again) == sorted(made[1:])
+    assert not again.fresh
+    assert sorted(again.pending) == sorted(made[1:])
     counts = await store.counts(notification_id)
     assert sorted(counts) == [("apns", "pending", 2), ("apns", "sent", 1)]
 
@@ -120,7 +123,8 @@ async def test_due_deliveries_read_what_sending_needs_and_skip_what_is_not_due(
 ) -> None:
     notification_id, app_id, providers = await _setup(services)
     store = services.notifications
-    made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    added = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    made = added.pending
     ids = [delivery_id for delivery_id, _, _ in made]
     done, waiting = [delivery_id for delivery_id, provider, _ in made if provider == "apns"][:2]
     now = now_ms()
@@ -170,7 +174,8 @@ async def test_kept_counts_follow_every_change_of_the_deliveries(services: Servi
         assert sorted(await store.counts(notification_id)) == expected
         assert await _counted(services, notification_id) == expected
 
-    made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    added = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    made = added.pending
     await check([("apns", "pending", 3), ("webpush", "pending", 1)])
     apns = [delivery_id for delivery_id, provider, _ in made if provider == "apns"]
     webpush = [delivery_id for delivery_id, provider, _ in made if provider == "webpush"]
@@ -239,7 +244,8 @@ async def test_a_delivery_whose_device_stopped_being_active_is_read_back_apart(
 ) -> None:
     notification_id, app_id, providers = await _setup(services)
     store = services.notifications
-    made = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    added = await store.add_deliveries(notification_id, app_id, list(providers.items()), now_ms())
+    made = added.pending
     first_device = next(iter(providers))
     await services.people.set_device_state(first_device, DeviceState.INVALID, "gone", now_ms())
     due, gone = await store.due_deliveries([delivery_id for delivery_id, _, _ in made], now_ms())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from pushgate.delivery.jobs import FANOUT, read_fanout, read_send, send_job
+from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send, send_job
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_worker
 from tests.delivery.conftest import register
@@ -90,3 +90,44 @@ async def test_a_first_run_sends_the_batch_as_the_fan_out_read_it(
         "/hook/1",
         "/hook/2",
     ]
+
+
+async def test_a_fan_out_page_run_again_sends_nothing_twice(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """A fan-out job run a second time (its worker died after queueing the page's send
+    jobs) finds the page's deliveries made already: it queues them again, but without
+    their devices, so those jobs read back what is still pending and none is sent twice."""
+    base = webhook_sim.base_url
+    for n in range(3):
+        await register(client, webhook_app, f"{base}/hook/{n}")
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"everyone": True}, "body": "hi"},
+    )
+    notification_id = answer.json()["id"]
+    handle = build_worker(services)
+    try:
+        handle.worker.fanout.batch_size = 1  # three send jobs, none sent inline
+        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
+        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
+        await services.queue.ack([job])
+        sends = await services.queue.lease((SEND,), 100, 60.0)
+        assert len(sends) == 6
+        carried = [read_send(s.payload).members is not None for s in sends]
+        assert sorted(carried) == [False] * 3 + [True] * 3
+        for send in sends:
+            assert send.attempts == 1
+            await handle.worker.sender.run(read_send(send.payload), first_run=True)
+        await services.queue.ack(sends)
+    finally:
+        await handle.close()
+    assert webhook_sim.counters["duplicates"] == 0
+    assert sorted(r.token for r in webhook_sim.all_received()) == [f"/hook/{n}" for n in range(3)]
+    status = (await client.get(f"/v1/notifications/{notification_id}")).json()
+    assert status["state"] == "completed"
+    assert {k: v for k, v in status["deliveries"].items() if v} == {"sent": 3}

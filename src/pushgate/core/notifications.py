@@ -100,6 +100,16 @@ class AudienceMember(NamedTuple):
     user_locale: str | None
 
 
+class AddedDeliveries(NamedTuple):
+    """What a fan-out page made: (delivery id, provider, device id) of each delivery still
+    pending, and whether the page made them all just now (``fresh``). A page run again
+    (its worker died after writing it) finds deliveries made before: some may be in a
+    send job already, or waiting for a retry, so they must be read back before sending."""
+
+    pending: list[tuple[str, str, str]]
+    fresh: bool
+
+
 class DueDeliveries(NamedTuple):
     """A send batch as read back: what to send, and what not to, because its device was
     deleted or stopped being active after the fan-out ((delivery id, provider, attempts,

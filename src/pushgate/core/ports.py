@@ -17,6 +17,7 @@ from pushgate.core.models import (
 )
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
+    AddedDeliveries,
     AudienceMember,
     DeliveryRecord,
     DeliveryResult,
@@ -115,7 +116,7 @@ class NotificationStorePort(Protocol):
     ) -> list[AudienceMember]: ...
     async def add_deliveries(
         self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
-    ) -> list[tuple[str, str, str]]: ...
+    ) -> AddedDeliveries: ...
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries: ...
     async def write_results(
         self, notification_id: str, provider: str, results: Sequence[DeliveryResult], at: int

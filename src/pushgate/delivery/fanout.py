@@ -51,15 +51,20 @@ class Fanout:
             audience, notification.tenant_id, notification.app_id, job.after, self.page_size
         )
         targets = [(member.device_id, member.provider) for member in page]
-        pending = await self.store.add_deliveries(
-            notification.id, notification.app_id, targets, now
-        )
+        added = await self.store.add_deliveries(notification.id, notification.app_id, targets, now)
         members = {member.device_id: member for member in page}
         by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
-        for delivery_id, provider, device_id in pending:
+        for delivery_id, provider, device_id in added.pending:
             by_provider[provider].append((delivery_id, members[device_id]))
+        # Only deliveries made just now go out with their devices (sent without a read
+        # back); those of a page run again may be in a send job already or wait for a
+        # retry, so their jobs read back what is still pending and due.
         sends = [
-            SendJob(notification.id, tuple(d for d, _ in chunk), tuple(m for _, m in chunk))
+            SendJob(
+                notification.id,
+                tuple(d for d, _ in chunk),
+                tuple(m for _, m in chunk) if added.fresh else None,
+            )
             for items in by_provider.values()
             for chunk in batches(items, self.batch_size)
         ]

@@ -15,6 +15,7 @@ from pushgate.core.ids import new_ids
 from pushgate.core.models import DeviceState
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
+    AddedDeliveries,
     AudienceMember,
     DeliveryRecord,
     DeliveryResult,
@@ -277,11 +278,11 @@ class NotificationStore(BaseStore):
 
     async def add_deliveries(
         self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
-    ) -> list[tuple[str, str, str]]:
+    ) -> AddedDeliveries:
         """Deliveries to ``targets`` ((device id, provider)), existing ones kept; returns
-        (delivery id, provider, device id) of those pending."""
+        (delivery id, provider, device id) of those pending, and whether all are new."""
         if not targets:
-            return []
+            return AddedDeliveries([], True)
         assert DELIVERY_COLUMNS[5] == "state"  # the rows below are in table column order
         fresh = [
             (
@@ -309,7 +310,7 @@ class NotificationStore(BaseStore):
             if await self._writes.insert(connection, fresh) == len(fresh):
                 made = Counter((provider, PENDING) for _, provider in targets)
                 await self._count(connection, notification_id, made)
-                return [(row[0], row[4], row[2]) for row in fresh]
+                return AddedDeliveries([(row[0], row[4], row[2]) for row in fresh], True)
             # The page ran before (its worker died after writing it): count afresh, and
             # read back which of its deliveries are still pending.
             await self._recount(connection, notification_id)
@@ -330,7 +331,7 @@ class NotificationStore(BaseStore):
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
-            return [(r[0], r[1], r[2]) for r in found]
+            return AddedDeliveries([(r[0], r[1], r[2]) for r in found], False)
 
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries:
         """The deliveries among ``delivery_ids`` still pending and due (a retry waits for
