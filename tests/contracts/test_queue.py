@@ -158,6 +158,19 @@ async def test_a_dead_job_revived_runs_again_as_leased_once_before(queue: Queue)
     assert (await queue.depth(["send"]))["send"] == Depth(dead=1)
 
 
+async def test_any_of_many_dead_jobs_can_be_revived(queue: Queue) -> None:
+    """More dead letters than one look at them reads (the Redis backend reads them a few
+    at a time): the last one set aside is still found."""
+    await queue.enqueue(_jobs("send", 60, "dead"))
+    leased = await _lease_until(queue, "send", 60)
+    for job in leased:
+        assert await queue.dead_letter(job, "gave up")
+    assert await queue.revive("send", leased[-1].id) is True
+    (again,) = await queue.lease("send", 5, HOLD)
+    assert (again.id, again.payload) == (leased[-1].id, leased[-1].payload)
+    assert (await queue.depth(["send"]))["send"] == Depth(leased=1, dead=59)
+
+
 async def test_delayed_jobs_become_visible_at_their_time(queue: Queue) -> None:
     at = now_ms() + 400
     await queue.enqueue(_jobs("send", 2, "later"), available_at=at)

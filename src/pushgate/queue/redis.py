@@ -38,6 +38,8 @@ from pushgate.queue.base import (
 )
 
 GROUP = "workers"
+# Dead letters read per XRANGE while looking for one (each carries its job's payload).
+_DEAD_SCAN = 50
 # Consumers idle this long with nothing pending are removed (see ``close``).
 _CONSUMER_TTL_MS = 24 * 3600 * 1000
 
@@ -179,9 +181,21 @@ class RedisQueue:
         return [_dead_job(kind, fields) for _entry, fields in found]
 
     async def revive(self, kind: str, job_id: str) -> bool:
+        """The dead letter is looked for a few entries at a time (an operator's action:
+        Redis is never held by a walk of the whole dead stream), then moved by one script,
+        which checks it is still there."""
         await self._ensure_groups([kind])
-        keys = [self.keys.dead(kind), self.keys.stream(kind)]
-        return bool(await self._revive(keys=keys, args=[job_id, now_ms()]))
+        dead = self.keys.dead(kind)
+        start = "-"
+        while True:
+            found: Any = await self.client.xrange(dead, min=start, count=_DEAD_SCAN)
+            for entry, fields in found:
+                if fields[b"id"].decode() == job_id:
+                    keys = [dead, self.keys.stream(kind)]
+                    return bool(await self._revive(keys=keys, args=[entry, job_id, now_ms()]))
+            if len(found) < _DEAD_SCAN:
+                return False
+            start = "(" + found[-1][0].decode()
 
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         if kinds is None:

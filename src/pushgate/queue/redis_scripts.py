@@ -213,20 +213,17 @@ end
 return 1
 """
 
-# KEYS: the kind's dead stream, its job stream. ARGV: job id, due ms. Moves the dead
-# letter of that job back into the stream, as leased once before (attempts 1, its reason
-# as the last error: whoever runs it knows it may be partly done), in one step. The walk
-# of the dead stream is an operator's action over what is set aside, which stays small.
+# KEYS: the kind's dead stream, its job stream. ARGV: the dead entry's id, the job id,
+# due ms. Moves that dead letter back into the job stream as leased once before (attempts
+# 1, its reason as the last error: whoever runs it knows it may be partly done), in one
+# step, so it is never in both streams or in neither. The caller finds the entry.
 REVIVE = """
-local dead = redis.call('XRANGE', KEYS[1], '-', '+')
-for _, item in ipairs(dead) do
-  local f = {}
-  for i = 1, #item[2], 2 do f[item[2][i]] = item[2][i + 1] end
-  if f['id'] == ARGV[1] then
-    redis.call('XADD', KEYS[2], '*', 'id', f['id'], 'a', 1, 'd', ARGV[2], 'e', f['r'], 'p', f['p'])
-    redis.call('XDEL', KEYS[1], item[1])
-    return 1
-  end
-end
-return 0
+local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])[1]
+if not found then return 0 end
+local f = {}
+for i = 1, #found[2], 2 do f[found[2][i]] = found[2][i + 1] end
+if f['id'] ~= ARGV[2] then return 0 end
+redis.call('XADD', KEYS[2], '*', 'id', f['id'], 'a', 1, 'd', ARGV[3], 'e', f['r'], 'p', f['p'])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1
 """
