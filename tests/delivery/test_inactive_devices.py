@@ -12,20 +12,27 @@ from pushgate.wiring import Services, build_worker
 from tests.delivery.conftest import register
 
 
+async def _three_devices_and_a_broadcast(
+    client: httpx.AsyncClient, app: str, receiver: WebhookSimulator
+) -> tuple[list[str], str]:
+    """Three webhook devices (posting to /hook/0, 1, 2) and a notification to all of them,
+    accepted but not yet fanned out: (the device ids, the notification id)."""
+    ids = [await register(client, app, f"{receiver.base_url}/hook/{n}") for n in range(3)]
+    answer = await client.post(
+        "/v1/notifications", json={"app": app, "audience": {"everyone": True}, "body": "hi"}
+    )
+    assert answer.status_code == 202, answer.text
+    notification_id: str = answer.json()["id"]
+    return ids, notification_id
+
+
 async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
     client: httpx.AsyncClient,
     services: Services,
     webhook_app: str,
     webhook_sim: WebhookSimulator,
 ) -> None:
-    base = webhook_sim.base_url
-    ids = [await register(client, webhook_app, f"{base}/hook/{n}") for n in range(3)]
-    answer = await client.post(
-        "/v1/notifications",
-        json={"app": webhook_app, "audience": {"everyone": True}, "body": "hi"},
-    )
-    assert answer.status_code == 202, answer.text
-    notification_id = answer.json()["id"]
+    ids, notification_id = await _three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     # The worker's steps one by one: fan out (the three fit one batch, handed back to
     # send at once), unregister a device, then send the batch.
     handle = build_worker(services)
@@ -61,13 +68,7 @@ async def test_a_first_run_sends_the_batch_as_the_fan_out_read_it(
     a moment before, without reading them back: a device unregistered in that moment still
     gets this one notification, as it was in the audience when the notification went out.
     Its job carries the addresses through the queue's own encoding."""
-    base = webhook_sim.base_url
-    ids = [await register(client, webhook_app, f"{base}/hook/{n}") for n in range(3)]
-    answer = await client.post(
-        "/v1/notifications",
-        json={"app": webhook_app, "audience": {"everyone": True}, "body": "hi"},
-    )
-    notification_id = answer.json()["id"]
+    ids, notification_id = await _three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     handle = build_worker(services)
     try:
         [job] = await services.queue.lease((FANOUT,), 10, 60.0)
@@ -101,14 +102,7 @@ async def test_a_fan_out_page_run_again_sends_nothing_twice(
     """A fan-out job run a second time (its worker died after queueing the page's send
     jobs) finds the page's deliveries made already: it queues them again, but without
     their devices, so those jobs read back what is still pending and none is sent twice."""
-    base = webhook_sim.base_url
-    for n in range(3):
-        await register(client, webhook_app, f"{base}/hook/{n}")
-    answer = await client.post(
-        "/v1/notifications",
-        json={"app": webhook_app, "audience": {"everyone": True}, "body": "hi"},
-    )
-    notification_id = answer.json()["id"]
+    _, notification_id = await _three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     handle = build_worker(services)
     try:
         handle.worker.fanout.batch_size = 1  # three send jobs, none sent inline
