@@ -77,5 +77,8 @@ class Fanout:
             await self.queue.enqueue(jobs)
         if last_page:
             await self.store.finish_fanout(notification.id, now)
-            await self.store.complete_if_done(notification.id, now)
+            # The caller sends the inline batch next and asks after it; otherwise queued
+            # batches may all have ended before the fan-out did, and asked too early.
+            if inline is None:
+                await self.store.complete_if_done(notification.id, now)
         return inline
