@@ -23,7 +23,6 @@ from pushgate.queue.base import Job, Queue
 from pushgate.storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
-KINDS = JOB_KINDS
 MAX_JOB_ATTEMPTS = 10
 HOUSEKEEPING_SECONDS = 30.0
 
@@ -64,7 +63,7 @@ class Worker:
                 if free <= 0:
                     await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                jobs = await self.queue.lease(KINDS, free, self.lease_seconds)
+                jobs = await self.queue.lease(JOB_KINDS, free, self.lease_seconds)
                 if not jobs:
                     await self._idle(stop)
                     continue
@@ -78,7 +77,7 @@ class Worker:
                 await asyncio.wait(self._running, timeout=self.lease_seconds)
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        waiter = asyncio.create_task(self.queue.wait(KINDS, max_wait=1.0))
+        waiter = asyncio.create_task(self.queue.wait(JOB_KINDS, max_wait=1.0))
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
@@ -139,7 +138,7 @@ class Worker:
                 now = now_ms()
                 await self.store.expire_overdue(now)
                 await self.store.purge(now - self.retention_ms)
-                for kind, depth in (await self.queue.depth(KINDS)).items():
+                for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
                     for state in ("ready", "delayed", "leased", "dead"):
                         self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))
             except Exception:
