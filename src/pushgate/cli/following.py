@@ -100,6 +100,11 @@ def summary_table(status: Status) -> Table:
     return table
 
 
+def undelivered_of(status: Status) -> int:
+    """Deliveries that reached a final state other than ``sent``."""
+    return sum(status.by_state.get(state.value, 0) for state in NOT_DELIVERED)
+
+
 def show_outcome(outcome: Outcome) -> int:
     """Print the summary; the exit code: 0 all sent, 1 some not delivered, 3 still sending."""
     status = outcome.status
@@ -107,7 +112,7 @@ def show_outcome(outcome: Outcome) -> int:
     for provider, state, reason in outcome.reasons:
         console.print(f"  {provider} {state}: {reason}")
     settled, total = settled_of(status)
-    undelivered = sum(status.by_state.get(state.value, 0) for state in NOT_DELIVERED)
+    undelivered = undelivered_of(status)
     state = status.notification.state.value
     if outcome.timed_out:
         err_console.print(

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from pushgate.api.schemas import iso
-from pushgate.cli.following import summary_table
+from pushgate.cli.following import summary_table, undelivered_of
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
 from pushgate.core.notifications import DeliveryRecord, DeliveryState, NotificationState
 from pushgate.core.sending import Status
@@ -38,16 +38,13 @@ def list_notifications(
     table = Table("id", "state", "targeted", "sent", "not delivered", "pending", "created")
     for status in run_with_services(config, work):
         item, counts = status.notification, status.by_state
-        sent = counts.get(DeliveryState.SENT.value, 0)
-        pending = counts.get(DeliveryState.PENDING.value, 0)
-        undelivered = sum(counts.values()) - sent - pending
         table.add_row(
             item.id,
             item.state.value,
             str(item.targeted),
-            str(sent),
-            str(undelivered),
-            str(pending),
+            str(counts.get(DeliveryState.SENT.value, 0)),
+            str(undelivered_of(status)),
+            str(counts.get(DeliveryState.PENDING.value, 0)),
             iso(item.created_at),
         )
     console.print(table)
