@@ -39,7 +39,7 @@ class ProviderCache:
         if version is None:
             return None, None
         updated_at, paused_at, paused_reason = version
-        paused = (paused_reason or "paused") if paused_at is not None else None
+        paused = _pause(paused_at, paused_reason)
         key = (app_id, kind)
         live = self._live.get(key)
         if live is not None and live[0] == updated_at:
@@ -59,8 +59,7 @@ class ProviderCache:
             ProviderCredentials(app_id, kind, dict(found.public), secret), self.options
         )
         self._live[key] = (found.updated_at, provider)
-        paused = (found.paused_reason or "paused") if found.paused_at is not None else None
-        return provider, paused
+        return provider, _pause(found.paused_at, found.paused_reason)
 
     async def _close(self, provider: Provider) -> None:
         try:
@@ -74,3 +73,8 @@ class ProviderCache:
         self._live.clear()
         if self._closing:
             await asyncio.wait(self._closing)
+
+
+def _pause(paused_at: int | None, reason: str | None) -> str | None:
+    """Why sending with these credentials is paused, or None when it is not."""
+    return (reason or "paused") if paused_at is not None else None
