@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import httpx
 
-from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send, send_job
+from pushgate.delivery.jobs import FANOUT, SEND, SendJob, read_fanout, read_send, send_job
+from pushgate.queue.base import Job
 from pushgate.simulators.webhook import WebhookSimulator
-from pushgate.wiring import Services, build_worker
+from pushgate.wiring import Services, WorkerHandle, build_worker
 from tests.delivery.conftest import register
 
 
@@ -26,6 +27,15 @@ async def _three_devices_and_a_broadcast(
     return ids, notification_id
 
 
+async def _fan_out(services: Services, handle: WorkerHandle) -> tuple[Job, SendJob]:
+    """The worker's first step by hand: lease the fan-out job and run it; the three
+    devices fit one batch, handed back to be sent at once."""
+    [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+    batch = await handle.worker.fanout.run(read_fanout(job.payload))
+    assert batch is not None
+    return job, batch
+
+
 async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
     client: httpx.AsyncClient,
     services: Services,
@@ -37,9 +47,7 @@ async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
     # send at once), unregister a device, then send the batch.
     handle = build_worker(services)
     try:
-        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
-        batch = await handle.worker.fanout.run(read_fanout(job.payload))
-        assert batch is not None
+        job, batch = await _fan_out(services, handle)
         assert len(batch.delivery_ids) == 3
         assert (await client.delete(f"/v1/devices/{ids[0]}")).status_code == 200
         await handle.worker.sender.run(batch)
@@ -71,9 +79,7 @@ async def test_a_first_run_sends_the_batch_as_the_fan_out_read_it(
     ids, notification_id = await _three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     handle = build_worker(services)
     try:
-        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
-        batch = await handle.worker.fanout.run(read_fanout(job.payload))
-        assert batch is not None
+        job, batch = await _fan_out(services, handle)
         carried = read_send(send_job(batch).payload)
         assert carried == batch
         assert carried.members is not None
