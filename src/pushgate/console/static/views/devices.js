@@ -2,7 +2,7 @@
 
 import { api, seg } from "../api.js";
 import { action, button, facts, fill, h, noticeBox, table } from "../dom.js";
-import { PAGE_SIZE, filterForm, pager } from "./paging.js";
+import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
 
 const PROVIDERS = ["apns", "fcm", "webpush", "wns", "hms", "webhook"];
 const STATES = ["active", "invalid", "unregistered"];
@@ -23,14 +23,6 @@ export function deviceColumns(appNames) {
     ["State", (d) => h("span", { class: `state state-${d.state}` }, d.state)],
     ["Updated", (d) => d.updated_at || "—"],
   ];
-}
-
-function choice(label, name, values, current) {
-  const select = h("select", { name, "aria-label": label },
-    h("option", { value: "" }, `any ${label.toLowerCase()}`),
-    values.map((v) => h("option", { value: v }, v)));
-  select.value = current || "";
-  return h("label", {}, h("span", {}, label), select);
 }
 
 function deviceFilters(apps, query) {

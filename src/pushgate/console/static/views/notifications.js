@@ -3,7 +3,7 @@
 
 import { api, seg } from "../api.js";
 import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
-import { PAGE_SIZE, filterForm, pager } from "./paging.js";
+import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
 
 const STATES = ["scheduled", "sending", "completed", "expired", "canceled"];
 const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled"];
@@ -13,14 +13,6 @@ const FINAL = new Set(["completed", "expired", "canceled"]);
 const stateBadge = (state) => h("span", { class: `state state-${state}` }, state);
 const notDelivered = (counts) =>
   ["invalid", "failed", "expired", "canceled"].reduce((sum, s) => sum + (counts[s] || 0), 0);
-
-function select(label, name, values, current, anyLabel) {
-  const input = h("select", { name, "aria-label": label },
-    anyLabel ? h("option", { value: "" }, anyLabel) : null,
-    values.map((v) => h("option", { value: v }, v)));
-  input.value = current || (anyLabel ? "" : values[0] || "");
-  return h("label", {}, h("span", {}, label), input);
-}
 
 /** The audience object of the send form: one kind, its names split on commas. */
 function audienceOf(kind, text) {
@@ -39,8 +31,8 @@ function sendForm(apps, status) {
     "form",
     { class: "card", id: "notification-send" },
     h("h2", {}, "Send"),
-    select("App", "app", apps.map((a) => a.name), null, null),
-    select("Audience", "audience", AUDIENCES, null, null),
+    field("App", "app", { options: apps.map((a) => a.name) }),
+    field("Audience", "audience", { options: AUDIENCES }),
     field("Who", "who", { help: "external user ids or topics, comma-separated; or a tag expression" }),
     field("Title", "title"),
     field("Body", "body"),
@@ -78,8 +70,8 @@ export async function renderNotifications({ main, query }) {
   fill(main, h("h1", {}, "Notifications"), status,
     apps.length ? sendForm(apps, status) : null,
     filterForm("notification-filters", "/notifications", [
-      select("App", "app", apps.map((a) => a.name), query.get("app"), "any app"),
-      select("State", "state", STATES, query.get("state"), "any state"),
+      choice("App", "app", apps.map((a) => a.name), query.get("app")),
+      choice("State", "state", STATES, query.get("state")),
     ]),
     table(columns, page.items, "No notifications yet."),
     pager("/notifications", query, page.next));
@@ -120,7 +112,7 @@ export async function renderNotification(ctx) {
     FINAL.has(item.state) ? null : button("Cancel notification", cancel, "danger"),
     h("h2", {}, "Deliveries"),
     filterForm("delivery-filters", path, [
-      select("Outcome", "outcome", OUTCOMES, query.get("outcome"), "any outcome"),
+      choice("Outcome", "outcome", OUTCOMES, query.get("outcome")),
     ]),
     table([
       ["Device", (d) => h("a", { href: `#/devices/${seg(d.device_id)}` }, h("code", {}, d.device_id))],

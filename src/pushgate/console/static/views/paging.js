@@ -21,6 +21,15 @@ export function pager(path, query, next) {
   return h("nav", { class: "pager" }, links);
 }
 
+/** A labelled filter choice among `values`, or "any" (the empty value). */
+export function choice(label, name, values, current) {
+  const select = h("select", { name, "aria-label": label },
+    h("option", { value: "" }, `any ${label.toLowerCase()}`),
+    values.map((v) => h("option", { value: v }, v)));
+  select.value = current || "";
+  return h("label", {}, h("span", {}, label), select);
+}
+
 /** A filter form whose choices go into the hash (#path?…), so Back and reload keep them. */
 export function filterForm(id, path, fields) {
   const form = h("form", { class: "inline filters", id }, fields,
