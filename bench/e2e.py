@@ -17,10 +17,12 @@ the sink, which counts nothing, the notification reading ``completed`` with N se
 (bench/provider_clients.py, pinned to CPU 0, the pipeline's 2 connections and batches)
 sends N messages to each target: the ceiling. Peak RSS is VmHWM of each pushgate process.
 Latency: ``--latency-sends`` sequential sends to one device, from the request to the
-simulator's receipt time.
+simulator's receipt time. ``--records failures`` sends every notification keeping rows only
+for deliveries that did not go out (the ``delivery_records`` setting).
 
     .venv/bin/python bench/e2e.py [--devices 100000] [--modes embedded,scale]
         [--targets simulator,sink] [--latency-sends 1000] [--profile FILE]
+        [--records all|failures]
 """
 
 from __future__ import annotations
@@ -207,6 +209,8 @@ def mode_settings(mode: str, data_dir: Path, ca_file: Path, args: argparse.Names
         settings["PUSHGATE_WORKER_CONCURRENCY"] = str(args.concurrency)
     if args.batch:
         settings["PUSHGATE_SEND_BATCH_SIZE"] = str(args.batch)
+    if args.records:
+        settings["PUSHGATE_DELIVERY_RECORDS"] = args.records
     if mode == "scale":
         settings["PUSHGATE_DATABASE_URL"] = proc.reset_postgres()
         settings["PUSHGATE_QUEUE_URL"] = REDIS_URL
@@ -341,6 +345,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, help="PUSHGATE_WORKER_CONCURRENCY")
     parser.add_argument("--batch", type=int, help="PUSHGATE_SEND_BATCH_SIZE")
     parser.add_argument("--profile", type=Path, help="py-spy profile (collapsed stacks) here")
+    parser.add_argument(
+        "--records", choices=("all", "failures"), help="PUSHGATE_DELIVERY_RECORDS (default all)"
+    )
     args = parser.parse_args()
     args.targets = [t for t in args.targets.split(",") if t in ("simulator", "sink")]
     with tempfile.TemporaryDirectory(prefix="pushgate-e2e-") as tmp:

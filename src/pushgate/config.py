@@ -59,6 +59,11 @@ class Settings(BaseModel):
     retention_days: int = Field(
         default=30, ge=1, le=3650, description="Undelivered notifications are kept this long."
     )
+    delivery_records: Literal["all", "failures"] = Field(
+        default="all",
+        description="What a notification keeps of its deliveries unless it says: `all` (a "
+        "row each) or `failures` (counts, and a row only for deliveries that did not go out).",
+    )
     default_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200)
     max_ttl_seconds: int = Field(default=2_419_200, ge=0, le=2_419_200)
     provider_ca_file: Path | None = Field(

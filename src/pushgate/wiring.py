@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.config import Settings, load_or_create_secret_key
 from pushgate.core.access import Access
+from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
@@ -89,6 +90,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         payload_problem,
         default_ttl=settings.default_ttl_seconds,
         max_ttl=settings.max_ttl_seconds,
+        default_records=DeliveryRecords(settings.delivery_records),
     )
     await access.ensure_default_tenant()
     await access.instance_id()

@@ -211,11 +211,14 @@ async def test_notifications_are_sent_listed_followed_and_canceled(
         # Sent from the form: the page of the new notification opens.
         await page.evaluate(
             "{ const form = document.querySelector('#notification-send');"
-            "form.elements.title.value = 'Hello from the console'; form.requestSubmit(); }"
+            "form.elements.title.value = 'Hello from the console';"
+            "form.elements.records.value = 'failures'; form.requestSubmit(); }"
         )
         await page.wait_for(
             "document.querySelector('h1')?.textContent === 'Hello from the console'"
         )
+        keeps = "[...document.querySelectorAll('.facts dd')].map(d => d.textContent).join('|')"
+        assert "rows only for deliveries that did not go out" in await page.wait_for(keeps)
         sent = await page.evaluate("decodeURIComponent(location.hash.split('/')[2])")
         # The scheduled one, canceled from its page.
         await page.evaluate(f"location.hash = '#/notifications/{scheduled}'; true")
@@ -256,6 +259,7 @@ async def test_notifications_are_sent_listed_followed_and_canceled(
         stored = api.get(f"/v1/notifications/{sent}").json()
         assert stored["content"]["title"] == "Hello from the console"
         assert stored["audience"] == {"everyone": True}
+        assert stored["records"] == "failures"
         listed = api.get("/v1/notifications").json()["items"]
         assert [n["id"] for n in listed] == [sent, scheduled]
 

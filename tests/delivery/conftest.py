@@ -15,8 +15,10 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
+from pushgate.delivery.jobs import FANOUT, SendJob, read_fanout
+from pushgate.queue.base import Job
 from pushgate.simulators.webhook import WebhookSimulator
-from pushgate.wiring import Services, build_services, build_worker
+from pushgate.wiring import Services, WorkerHandle, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
 from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service
 
@@ -102,3 +104,28 @@ async def settled(
         if body["state"] in ("completed", "expired", "canceled") or time.monotonic() > deadline:
             return body
         await asyncio.sleep(0.05)
+
+
+async def three_devices_and_a_broadcast(
+    client: httpx.AsyncClient, app: str, receiver: WebhookSimulator, **extra: Any
+) -> tuple[list[str], str]:
+    """Three webhook devices (posting to /hook/0, 1, 2) and a notification to all of them,
+    accepted but not yet fanned out: (the device ids, the notification id). ``extra`` goes
+    into the request."""
+    ids = [await register(client, app, f"{receiver.base_url}/hook/{n}") for n in range(3)]
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": app, "audience": {"everyone": True}, "body": "hi", **extra},
+    )
+    assert answer.status_code == 202, answer.text
+    notification_id: str = answer.json()["id"]
+    return ids, notification_id
+
+
+async def fan_out_by_hand(services: Services, handle: WorkerHandle) -> tuple[Job, SendJob]:
+    """The worker's first step by hand: lease the fan-out job and run it; the three
+    devices fit one batch, handed back to be sent at once."""
+    [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+    batch = await handle.worker.fanout.run(read_fanout(job.payload))
+    assert batch is not None
+    return job, batch

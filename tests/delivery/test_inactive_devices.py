@@ -6,34 +6,10 @@ from __future__ import annotations
 
 import httpx
 
-from pushgate.delivery.jobs import FANOUT, SEND, SendJob, read_fanout, read_send, send_job
-from pushgate.queue.base import Job
+from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send, send_job
 from pushgate.simulators.webhook import WebhookSimulator
-from pushgate.wiring import Services, WorkerHandle, build_worker
-from tests.delivery.conftest import register
-
-
-async def _three_devices_and_a_broadcast(
-    client: httpx.AsyncClient, app: str, receiver: WebhookSimulator
-) -> tuple[list[str], str]:
-    """Three webhook devices (posting to /hook/0, 1, 2) and a notification to all of them,
-    accepted but not yet fanned out: (the device ids, the notification id)."""
-    ids = [await register(client, app, f"{receiver.base_url}/hook/{n}") for n in range(3)]
-    answer = await client.post(
-        "/v1/notifications", json={"app": app, "audience": {"everyone": True}, "body": "hi"}
-    )
-    assert answer.status_code == 202, answer.text
-    notification_id: str = answer.json()["id"]
-    return ids, notification_id
-
-
-async def _fan_out(services: Services, handle: WorkerHandle) -> tuple[Job, SendJob]:
-    """The worker's first step by hand: lease the fan-out job and run it; the three
-    devices fit one batch, handed back to be sent at once."""
-    [job] = await services.queue.lease((FANOUT,), 10, 60.0)
-    batch = await handle.worker.fanout.run(read_fanout(job.payload))
-    assert batch is not None
-    return job, batch
+from pushgate.wiring import Services, build_worker
+from tests.delivery.conftest import fan_out_by_hand, three_devices_and_a_broadcast
 
 
 async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
@@ -42,12 +18,12 @@ async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
     webhook_app: str,
     webhook_sim: WebhookSimulator,
 ) -> None:
-    ids, notification_id = await _three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
+    ids, notification_id = await three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     # The worker's steps one by one: fan out (the three fit one batch, handed back to
     # send at once), unregister a device, then send the batch.
     handle = build_worker(services)
     try:
-        job, batch = await _fan_out(services, handle)
+        job, batch = await fan_out_by_hand(services, handle)
         assert len(batch.delivery_ids) == 3
         assert (await client.delete(f"/v1/devices/{ids[0]}")).status_code == 200
         await handle.worker.sender.run(batch)
@@ -76,10 +52,10 @@ async def test_a_first_run_sends_the_batch_as_the_fan_out_read_it(
     a moment before, without reading them back: a device unregistered in that moment still
     gets this one notification, as it was in the audience when the notification went out.
     Its job carries the addresses through the queue's own encoding."""
-    ids, notification_id = await _three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
+    ids, notification_id = await three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     handle = build_worker(services)
     try:
-        job, batch = await _fan_out(services, handle)
+        job, batch = await fan_out_by_hand(services, handle)
         carried = read_send(send_job(batch).payload)
         assert carried == batch
         assert carried.members is not None
@@ -108,7 +84,7 @@ async def test_a_fan_out_page_run_again_sends_nothing_twice(
     """A fan-out job run a second time (its worker died after queueing the page's send
     jobs) finds the page's deliveries made already: it queues them again, but without
     their devices, so those jobs read back what is still pending and none is sent twice."""
-    _, notification_id = await _three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
+    _, notification_id = await three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     handle = build_worker(services)
     try:
         handle.worker.fanout.batch_size = 1  # three send jobs, none sent inline

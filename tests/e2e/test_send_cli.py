@@ -166,6 +166,23 @@ async def test_no_wait_a_repeated_key_and_a_scheduled_send(instance: Instance) -
     assert [item.token for item in instance.receiver.all_received()] == ["/hook/dora"]
 
 
+async def test_a_send_that_keeps_only_its_failures(instance: Instance) -> None:
+    for user in ("hal", "ida", "jon"):
+        await instance.register(user, user=user, topics=["big"])
+    instance.receiver.inject(Fault(status=410, token="/hook/jon", count=1))
+    sent = await instance.send("--topic", "big", "--title", "Sale", "--records", "failures")
+    assert sent.returncode == 1, sent.stdout + sent.stderr
+    assert "completed: 2 of 3 sent" in sent.stdout
+    found = ID_PATTERN.search(sent.stdout)
+    assert found is not None, sent.stdout
+    shown = await pushgate(instance.data_dir, "notifications", "show", found.group(1))
+    assert "keeps rows only for deliveries that did not go out" in shown.stdout
+    kept = await pushgate(instance.data_dir, "notifications", "deliveries", found.group(1))
+    assert kept.returncode == 0, kept.stderr
+    assert "│ invalid" in kept.stdout
+    assert "│ sent" not in kept.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
@@ -178,6 +195,7 @@ async def test_no_wait_a_repeated_key_and_a_scheduled_send(instance: Instance) -
         (("--everyone", "--title", "x", "--data", "[1]"), "data: must be a JSON object"),
         (("--everyone", "--title", "x", "--send-at", "2099-01-01T09:00"), "send_at"),
         (("--tags", "a && (b", "--title", "x"), "audience.tags: tag expression"),
+        (("--everyone", "--title", "x", "--records", "some"), "--records"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(args: tuple[str, ...], named: str) -> None:

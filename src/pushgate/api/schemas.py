@@ -234,6 +234,10 @@ class NotificationOut(BaseModel):
     state: str
     targeted: int
     fanout_done: bool
+    records: str = Field(
+        description="`all`: a row per delivery; `failures`: counts, and rows only for "
+        "deliveries that did not go out (the deliveries listing shows only those)."
+    )
     audience: dict[str, Any]
     content: dict[str, Any]
     idempotency_key: str | None

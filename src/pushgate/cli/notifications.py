@@ -11,7 +11,12 @@ from rich.table import Table
 from pushgate.api.schemas import iso
 from pushgate.cli.following import summary_table, undelivered_of
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
-from pushgate.core.notifications import DeliveryRecord, DeliveryState, NotificationState
+from pushgate.core.notifications import (
+    DeliveryRecord,
+    DeliveryRecords,
+    DeliveryState,
+    NotificationState,
+)
 from pushgate.core.sending import Status
 from pushgate.wiring import Services
 
@@ -112,4 +117,6 @@ def _print_status(status: Status) -> None:
     if item.send_at is not None:
         console.print(f"  send at {iso(item.send_at)}")
     console.print(f"  expires at {iso(item.expires_at)}")
+    if item.records is DeliveryRecords.FAILURES:
+        console.print("  keeps rows only for deliveries that did not go out; the rest are counted")
     console.print(summary_table(status))

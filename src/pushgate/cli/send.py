@@ -24,7 +24,7 @@ from pushgate.cli.runtime import (
     run_with_services,
 )
 from pushgate.core.notification_input import NotificationInput
-from pushgate.core.notifications import NotificationState
+from pushgate.core.notifications import DeliveryRecords, NotificationState
 from pushgate.core.sending import Accepted
 from pushgate.errors import InvalidInput
 from pushgate.wiring import Services
@@ -48,6 +48,13 @@ def send(
     collapse_key: Annotated[str | None, typer.Option()] = None,
     send_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
     idempotency_key: Annotated[str | None, typer.Option()] = None,
+    records: Annotated[
+        DeliveryRecords | None,
+        typer.Option(
+            help="What to keep of each delivery: all, or failures (counts, and rows only "
+            "for deliveries that did not go out). Default from settings."
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Follow the deliveries to the end.")] = True,
     timeout: Annotated[float, typer.Option(min=0.1, help="Stop following after this.")] = 600,
     tenant: Annotated[str | None, typer.Option(help="Tenant name (default: default).")] = None,
@@ -65,6 +72,7 @@ def send(
         collapse_key=collapse_key,
         send_at=send_at,
         idempotency_key=idempotency_key,
+        records=records,
     )
 
     async def work(services: Services) -> Outcome | None:

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from pushgate.core import tagexpr
 from pushgate.core.inputs import ExternalId, Locale, Name, Strict, Topic
 from pushgate.core.messages import Priority
+from pushgate.core.notifications import DeliveryRecords
 
 MAX_USERS = 10_000
 MAX_DEVICES = 10_000
@@ -100,6 +101,12 @@ class NotificationInput(Content):
     collapse_key: Annotated[str, StringConstraints(max_length=64)] | None = None
     send_at: datetime | None = Field(default=None, description="Send at this time (scheduled).")
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    records: DeliveryRecords | None = Field(
+        default=None,
+        description="What to keep of each delivery: `all` (a row each, listable by outcome) "
+        "or `failures` (counts of every outcome, a row only for deliveries that did not go "
+        "out: much less written for a big send); default from settings.",
+    )
 
     @field_validator("data")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -28,6 +30,20 @@ class DeliveryState(StrEnum):
         return self is not DeliveryState.PENDING
 
 
+class DeliveryRecords(StrEnum):
+    """What a notification keeps of its deliveries.
+
+    ``all``: a row per delivery from the fan-out on, listable by outcome (pending
+    included). ``failures``: the kept counts of every outcome, and a row only for a delivery
+    that ended other than sent; pending deliveries live in their send jobs, so a broadcast
+    writes nothing per delivery that goes out. For big sends where the totals and the
+    failures are what anyone reads.
+    """
+
+    ALL = "all"
+    FAILURES = "failures"
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     id: str
@@ -43,6 +59,7 @@ class Notification:
     expires_at: int
     created_at: int
     updated_at: int
+    records: DeliveryRecords = DeliveryRecords.ALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +146,14 @@ class DeliveryResult(NamedTuple):
     reason: str | None = None
     status: int | None = None
     provider_message_id: str | None = None
+
+
+class Settlement(NamedTuple):
+    """What one fan-out page or one send batch of a notification that records failures only
+    changes, to be applied at most once, under its ``key``: the counts it moves
+    ((provider, state) → change), and its deliveries that ended other than sent, kept as
+    rows ((result, device id, provider)). A job run twice settles once."""
+
+    key: str
+    moved: Counter[tuple[str, str]]
+    failed: Sequence[tuple[DeliveryResult, str, str]] = ()

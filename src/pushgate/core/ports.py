@@ -25,6 +25,7 @@ from pushgate.core.notifications import (
     DueDeliveries,
     Notification,
     NotificationState,
+    Settlement,
 )
 
 
@@ -121,6 +122,10 @@ class NotificationStorePort(Protocol):
     async def write_results(
         self, notification_id: str, provider: str, results: Sequence[DeliveryResult], at: int
     ) -> int: ...
+    async def settle_once(
+        self, notification_id: str, app_id: str, settlement: Settlement, at: int
+    ) -> int: ...
+    async def is_settled(self, notification_id: str, key: str) -> bool: ...
     async def invalidate_devices(self, dead: Sequence[tuple[str, str, int]], at: int) -> None: ...
     async def counts(self, notification_id: str) -> list[tuple[str, str, int]]: ...
     async def counts_of(

@@ -17,6 +17,7 @@ from pushgate.core.models import Scope, Tenant
 from pushgate.core.notification_input import NotificationInput
 from pushgate.core.notifications import (
     DeliveryRecord,
+    DeliveryRecords,
     DeliveryState,
     Notification,
     NotificationState,
@@ -27,7 +28,7 @@ from pushgate.core.rendering import every_variant
 from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
-_NOT_CONTENT = {"app", "audience", "idempotency_key", "send_at", "ttl"}
+_NOT_CONTENT = {"app", "audience", "idempotency_key", "records", "send_at", "ttl"}
 
 # Queues the fan-out of a notification at a time (epoch ms); provided by the delivery part.
 StartFanout = Callable[[str, int], Awaitable[None]]
@@ -62,6 +63,7 @@ class NotificationService:
         *,
         default_ttl: int,
         max_ttl: int,
+        default_records: DeliveryRecords = DeliveryRecords.ALL,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -69,6 +71,7 @@ class NotificationService:
         self.payload_check = payload_check
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
+        self.default_records = default_records
 
     async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
         caller.require(Scope.SEND)
@@ -99,6 +102,7 @@ class NotificationService:
             expires_at=start + ttl * 1000,
             created_at=now,
             updated_at=now,
+            records=data.records or self.default_records,
         )
         try:
             await self.store.insert_notification(notification)

@@ -4,18 +4,29 @@ Pages are read in device-id order, so the audience is never held in memory, and 
 page's send jobs are queued before the next page is read: a big broadcast starts
 sending while the fan-out goes on. Running a page twice (a worker died after writing
 it) adds no deliveries twice: existing ones are kept, and only pending ones are queued.
+A notification that records failures only gets no delivery rows: the page's count moves
+once, under the page's key, and its send jobs carry the deliveries.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-from pushgate.core.ids import now_ms
+from pushgate.core.ids import new_ids, now_ms
 from pushgate.core.notification_input import Audience
-from pushgate.core.notifications import AudienceMember, NotificationState
+from pushgate.core.notifications import (
+    AddedDeliveries,
+    AudienceMember,
+    DeliveryRecords,
+    DeliveryState,
+    NotificationState,
+    Settlement,
+)
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.jobs import FanoutJob, SendJob, batches, fanout_job, send_job
 from pushgate.queue.base import NewJob, Queue
+
+PENDING = DeliveryState.PENDING.value
 
 
 class Fanout:
@@ -50,23 +61,40 @@ class Fanout:
         page = await self.store.audience_page(
             audience, notification.tenant_id, notification.app_id, job.after, self.page_size
         )
-        targets = [(member.device_id, member.provider) for member in page]
-        added = await self.store.add_deliveries(notification.id, notification.app_id, targets, now)
+        page_key = f"page:{job.after or ''}"
+        counted = notification.records is DeliveryRecords.FAILURES
+        if counted:
+            # No row per delivery: the page's pending count moves once, under the page's
+            # key, and its deliveries are pending in the send jobs below alone.
+            moved = Counter((member.provider, PENDING) for member in page)
+            settlement = Settlement(page_key, moved)
+            await self.store.settle_once(notification.id, notification.app_id, settlement, now)
+            ids = new_ids(len(page))
+            pending = [(i, m.provider, m.device_id) for i, m in zip(ids, page, strict=True)]
+            added = AddedDeliveries(pending, True)
+        else:
+            targets = [(member.device_id, member.provider) for member in page]
+            added = await self.store.add_deliveries(
+                notification.id, notification.app_id, targets, now
+            )
         members = {member.device_id: member for member in page}
         by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
         for delivery_id, provider, device_id in added.pending:
             by_provider[provider].append((delivery_id, members[device_id]))
         # Only deliveries made just now go out with their devices (sent without a read
         # back); those of a page run again may be in a send job already or wait for a
-        # retry, so their jobs read back what is still pending and due.
+        # retry, so their jobs read back what is still pending and due. A counted page's
+        # jobs always carry theirs, under keys that a run of the page again repeats, so
+        # each batch settles once.
         sends = [
             SendJob(
                 notification.id,
                 tuple(d for d, _ in chunk),
                 tuple(m for _, m in chunk) if added.fresh else None,
+                f"{page_key}:{provider}:{n}" if counted else None,
             )
-            for items in by_provider.values()
-            for chunk in batches(items, self.batch_size)
+            for provider, items in by_provider.items()
+            for n, chunk in enumerate(batches(items, self.batch_size))
         ]
         last_page = len(page) < self.page_size
         inline = sends.pop() if last_page and job.after is None and len(sends) == 1 else None

@@ -32,12 +32,18 @@ class SendJob:
 
     A fan-out's job also carries its devices as the page read them (``members``, one per
     delivery, in order), so its first run sends without reading the batch back; a retry,
-    or any later run of the job, reads what is still pending instead.
+    or any later run of the job, reads what is still pending instead. A job with a ``key``
+    always carries its devices: there is nothing to read back.
     """
 
     notification_id: str
     delivery_ids: tuple[str, ...]
     members: tuple[AudienceMember, ...] | None = None
+    # Set for a notification that records failures only: its deliveries are pending in
+    # this job alone (no rows), which settles once under this key; ``attempts`` is what
+    # each of them had before this run (a job's deliveries share their history).
+    key: str | None = None
+    attempts: int = 0
 
 
 def fanout_job(item: FanoutJob) -> NewJob:
@@ -50,6 +56,9 @@ def send_job(item: SendJob) -> NewJob:
         # One provider per job: named once; each member without it, as a plain list.
         body["p"] = item.members[0].provider
         body["a"] = [(m[0], *m[2:]) for m in item.members]
+    if item.key is not None:
+        body["k"] = item.key
+        body["t"] = item.attempts
     return NewJob(SEND, orjson.dumps(body))
 
 
@@ -66,7 +75,8 @@ def read_send(payload: bytes) -> SendJob:
         return SendJob(str(data["n"]), ids)
     provider = str(data["p"])
     members = tuple(AudienceMember(a[0], provider, *a[1:]) for a in carried)
-    return SendJob(str(data["n"]), ids, members)
+    key = data.get("k")
+    return SendJob(str(data["n"]), ids, members, key, int(data.get("t", 0)) if key else 0)
 
 
 def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:

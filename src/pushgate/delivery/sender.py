@@ -22,6 +22,7 @@ from pushgate.core.notifications import (
     DueDelivery,
     Notification,
     NotificationState,
+    Settlement,
 )
 from pushgate.core.outcomes import Outcome, OutcomeKind
 from pushgate.core.ports import NotificationStorePort
@@ -74,7 +75,13 @@ class Sender:
         if notification is None or notification.state is NotificationState.CANCELED:
             return
         gone: list[tuple[str, str, int, str]] = []
-        if first_run and job.members is not None:
+        if job.key is not None:
+            # Its deliveries are pending in this job alone; once settled (it ran before,
+            # and its worker died before the ack) there is nothing left to send.
+            if await self.store.is_settled(notification.id, job.key):
+                return
+            due = _fresh(job.delivery_ids, job.members or (), job.attempts)
+        elif first_run and job.members is not None:
             due = _fresh(job.delivery_ids, job.members)
         else:
             due, gone = await self.store.due_deliveries(job.delivery_ids, now_ms())
@@ -84,12 +91,14 @@ class Sender:
             failed = [DeliveryResult(i, DeliveryState.FAILED, n, reason=r) for i, _, n, r in gone]
             left = await self.store.write_results(notification.id, gone[0][1], failed, now_ms())
         if due:
-            left = await self._send(notification, due)
+            left = await self._send(notification, due, job)
         # The last batch to finish sees nothing left; the others skip the check.
         if left is None or left == 0:
             await self.store.complete_if_done(notification.id, now_ms())
 
-    async def _send(self, notification: Notification, due: Sequence[DueDelivery]) -> int | None:
+    async def _send(
+        self, notification: Notification, due: Sequence[DueDelivery], job: SendJob
+    ) -> int | None:
         """Send the batch; returns the notification's pending deliveries after it (None
         when it expired instead)."""
         now = now_ms()
@@ -104,7 +113,7 @@ class Sender:
                 DeliveryResult(item.id, DeliveryState.FAILED, item.attempts, reason=reason)
                 for item in due
             ]
-            left = await self.store.write_results(notification.id, kind, results, now)
+            left = await self._write(notification, kind, due, results, job.key, now)
             self.metrics.outcomes(kind, "rejected", len(results))
             return left
         if paused is not None:
@@ -112,7 +121,7 @@ class Sender:
         batch = self._deliveries(notification, due)
         with self.metrics.timing(kind):
             outcomes = await provider.send(batch)
-        return await self._apply(notification, kind, due, outcomes)
+        return await self._apply(notification, kind, due, outcomes, job)
 
     def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
         """The batch to send. Recipients with the same locales share one rendered message
@@ -135,6 +144,7 @@ class Sender:
         kind: str,
         due: Sequence[DueDelivery],
         outcomes: Sequence[Outcome],
+        job: SendJob,
     ) -> int:
         now = now_ms()
         deadline = min(notification.expires_at, notification.created_at + self.retention_ms)
@@ -181,15 +191,25 @@ class Sender:
                     later[(at // 1000 + 1) * 1000].append(item.id)  # one job per second
         for outcome_kind, count in counts.items():
             self.metrics.outcomes(kind, outcome_kind.value, count)
+        if refused is not None and job.key is not None:
+            # Nothing of a counted batch is written until it settles whole: it goes back
+            # untouched, to be sent again once the credentials are fixed.
+            await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
+            raise Postpone(
+                self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
+            )
         # Retry jobs are queued before the results are written: a crash in between leaves
         # those deliveries pending and due, so the retry job (or this job, leased again)
         # still finds them. The other order could strand them with no job to run them.
-        for at, ids in later.items():
-            self.metrics.retries(kind, len(ids))
-            await self.queue.enqueue(
-                [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
-            )
-        left = await self.store.write_results(notification.id, kind, results, now)
+        if job.key is not None and later:
+            await self._retry_counted(notification, kind, due, later, job)
+        else:
+            for at, ids in later.items():
+                self.metrics.retries(kind, len(ids))
+                await self.queue.enqueue(
+                    [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
+                )
+        left = await self._write(notification, kind, due, results, job.key, now)
         await self.store.invalidate_devices(dead, now)
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
@@ -199,14 +219,84 @@ class Sender:
             )
         return left
 
+    async def _retry_counted(
+        self,
+        notification: Notification,
+        kind: str,
+        due: Sequence[DueDelivery],
+        later: dict[int, list[str]],
+        job: SendJob,
+    ) -> None:
+        """The deliveries of a counted batch to try again, in one job that carries them, at
+        the latest of their planned times. Its key follows from this batch's and the
+        attempt, so this batch run twice queues the same retry, which settles once. (Should
+        a worker die between queueing it and settling the batch, and the batch's second
+        run plan other deliveries for retry, only the first retry job to run settles; the
+        others' deliveries stay pending until the notification expires.)"""
+        assert job.key is not None
+        again = {delivery_id for ids in later.values() for delivery_id in ids}
+        items = [item for item in due if item.id in again]
+        self.metrics.retries(kind, len(items))
+        retry = SendJob(
+            notification.id,
+            tuple(item.id for item in items),
+            tuple(_member(item) for item in items),
+            f"{job.key.split('/')[0]}/{job.attempts + 1}",
+            job.attempts + 1,
+        )
+        await self.queue.enqueue([send_job(retry)], available_at=max(later))
 
-def _fresh(ids: Sequence[str], members: Sequence[AudienceMember]) -> list[DueDelivery]:
-    """New deliveries as due ones (no attempt yet), from the devices their job carries."""
+    async def _write(
+        self,
+        notification: Notification,
+        kind: str,
+        due: Sequence[DueDelivery],
+        results: Sequence[DeliveryResult],
+        key: str | None,
+        now: int,
+    ) -> int:
+        """Write a batch's results: onto its rows, or, for a counted batch (``key``), as
+        counts, with a row only for each delivery that ended other than sent (a retry is
+        in its own job, still pending). Returns the notification's pending deliveries."""
+        if key is None:
+            return await self.store.write_results(notification.id, kind, results, now)
+        devices = {item.id: item.device.id for item in due}
+        moved: Counter[tuple[str, str]] = Counter()
+        failed = []
+        for result in results:
+            if result.state is DeliveryState.PENDING:
+                continue
+            moved[(kind, result.state.value)] += 1
+            if result.state is not DeliveryState.SENT:
+                failed.append((result, devices[result.delivery_id], kind))
+        moved[(kind, DeliveryState.PENDING.value)] -= sum(moved.values())
+        settlement = Settlement(key, moved, failed)
+        return await self.store.settle_once(notification.id, notification.app_id, settlement, now)
+
+
+def _member(item: DueDelivery) -> AudienceMember:
+    device = item.device
+    return AudienceMember(
+        device.id,
+        item.provider,
+        device.token,
+        device.keys,
+        device.locale,
+        device.user_id,
+        item.user_locale,
+    )
+
+
+def _fresh(
+    ids: Sequence[str], members: Sequence[AudienceMember], attempts: int = 0
+) -> list[DueDelivery]:
+    """Deliveries to send as due ones, from the devices their job carries: new ones (no
+    attempt yet), or a counted batch's, with the attempts they share."""
     return [
         DueDelivery(
             delivery_id,
             m.provider,
-            0,
+            attempts,
             DeviceAddress(m.device_id, m.token, m.keys, m.locale, m.user_id),
             m.user_locale,
         )

@@ -18,6 +18,7 @@ from pushgate.core.notifications import (
     AddedDeliveries,
     AudienceMember,
     DeliveryRecord,
+    DeliveryRecords,
     DeliveryResult,
     DeliveryState,
     DeviceAddress,
@@ -25,6 +26,7 @@ from pushgate.core.notifications import (
     DueDelivery,
     Notification,
     NotificationState,
+    Settlement,
 )
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
@@ -44,6 +46,7 @@ from pushgate.storage.tables import (
     delivery_counts,
     devices,
     notifications,
+    settled_batches,
     user_aliases,
     users,
 )
@@ -80,6 +83,7 @@ def _notification(row: sa.Row[Any]) -> Notification:
         expires_at=row.expires_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        records=DeliveryRecords(row.records),
     )
 
 
@@ -125,6 +129,7 @@ class NotificationStore(BaseStore):
                     expires_at=item.expires_at,
                     created_at=item.created_at,
                     updated_at=item.updated_at,
+                    records=item.records.value,
                 )
             )
 
@@ -195,8 +200,13 @@ class NotificationStore(BaseStore):
             )
 
     async def complete_if_done(self, notification_id: str, at: int) -> bool:
-        """Mark the notification completed once fan-out ended and nothing is pending."""
-        pending = sa.exists().where(deliveries.c.notification_id == notification_id, IS_PENDING)
+        """Mark the notification completed once fan-out ended and nothing is pending (by
+        the kept counts: a notification that records failures only has no pending rows)."""
+        pending = sa.exists().where(
+            delivery_counts.c.notification_id == notification_id,
+            delivery_counts.c.state == PENDING_LITERAL,
+            delivery_counts.c.n > 0,
+        )
         async with self.begin() as connection:
             result = await connection.execute(
                 sa.update(notifications)
@@ -484,7 +494,9 @@ class NotificationStore(BaseStore):
     async def finish_pending(
         self, notification_id: str, state: DeliveryState, reason: str, at: int
     ) -> int:
-        """Move every pending delivery of a notification to a final ``state``."""
+        """Move every pending delivery of a notification to a final ``state``. Those of a
+        notification that records failures only are in send jobs, not rows: their counts
+        move, and the jobs, finding the notification final, send nothing."""
         async with self.begin() as connection:
             await self._lock_counts(connection, notification_id)
             result = await connection.execute(
@@ -492,9 +504,109 @@ class NotificationStore(BaseStore):
                 .where(deliveries.c.notification_id == notification_id, IS_PENDING)
                 .values(state=state.value, reason=reason, updated_at=at)
             )
+            records = (
+                await connection.execute(
+                    sa.select(notifications.c.records).where(notifications.c.id == notification_id)
+                )
+            ).scalar()
+            if records == DeliveryRecords.FAILURES.value:
+                return await self._finish_counted(connection, notification_id, state)
             if result.rowcount:
                 await self._recount(connection, notification_id)
             return int(result.rowcount)
+
+    async def _finish_counted(
+        self, connection: AsyncConnection, notification_id: str, state: DeliveryState
+    ) -> int:
+        pending = await connection.execute(
+            sa.select(delivery_counts.c.provider, delivery_counts.c.n).where(
+                delivery_counts.c.notification_id == notification_id,
+                delivery_counts.c.state == PENDING,
+                delivery_counts.c.n != 0,
+            )
+        )
+        moved: Counter[tuple[str, str]] = Counter()
+        for provider, n in pending:
+            moved[(provider, PENDING)] -= n
+            moved[(provider, state.value)] += n
+        await self._count(connection, notification_id, moved)
+        return sum(n for (_, s), n in moved.items() if s != PENDING)
+
+    # -- notifications that record failures only ---------------------------------------
+    async def settle_once(
+        self, notification_id: str, app_id: str, settlement: Settlement, at: int
+    ) -> int:
+        """Apply a fan-out page's or send batch's ``settlement`` unless its key was settled
+        before, or the notification was canceled or expired meanwhile (whose finish moved
+        every pending count already). Returns how many of the notification's deliveries
+        are still pending after it (kept counts, in the same transaction)."""
+        async with self.begin() as connection:
+            if await self._still_counting(connection, notification_id) and await self._settle(
+                connection, notification_id, settlement.key
+            ):
+                if settlement.failed:
+                    await self._writes.insert(
+                        connection,
+                        [
+                            (
+                                r.delivery_id,
+                                notification_id,
+                                device_id,
+                                app_id,
+                                provider,
+                                r.state.value,
+                                r.attempts,
+                                None,  # next_attempt_at
+                                r.reason[:512] if r.reason else None,
+                                r.status,
+                                None,  # provider_message_id
+                                at,  # created_at
+                                at,  # updated_at
+                            )
+                            for r, device_id, provider in settlement.failed
+                        ],
+                    )
+                await self._count(connection, notification_id, settlement.moved)
+            return await self._pending_left(connection, notification_id)
+
+    async def is_settled(self, notification_id: str, key: str) -> bool:
+        sql, _ = self.driver_sql(
+            "is_settled",
+            lambda: sa.select(sa.literal_column("1")).where(
+                settled_batches.c.notification_id == sa.bindparam("id"),
+                settled_batches.c.key == sa.bindparam("key"),
+            ),
+        )
+        async with self.engine.connect() as connection:
+            found = await connection.exec_driver_sql(sql, (notification_id, key))
+            return found.first() is not None
+
+    async def _still_counting(self, connection: AsyncConnection, notification_id: str) -> bool:
+        """Whether the notification is not final, its row held (on PostgreSQL, FOR NO KEY
+        UPDATE) so that a cancel or expiry, which moves every pending count, waits for this
+        write to end, or this write for it. SQLite's write lock already orders them."""
+        sql, _ = self.driver_sql(
+            "notification_state_held",
+            lambda: (
+                sa.select(notifications.c.state)
+                .where(notifications.c.id == sa.bindparam("id"))
+                .with_for_update(key_share=True)
+            ),
+        )
+        state = (await connection.exec_driver_sql(sql, (notification_id,))).scalar()
+        return state is not None and state not in _FINAL_NOTIFICATION
+
+    async def _settle(self, connection: AsyncConnection, notification_id: str, key: str) -> bool:
+        """Mark ``key`` settled; False when it was already."""
+        sql, _ = self.driver_sql(
+            "settle",
+            lambda: (
+                self.dialect_insert()(settled_batches)
+                .values(notification_id=sa.bindparam("id"), key=sa.bindparam("key"))
+                .on_conflict_do_nothing()
+            ),
+        )
+        return bool((await connection.exec_driver_sql(sql, (notification_id, key))).rowcount)
 
     # -- kept counts ----------------------------------------------------------------------
     async def _lock_counts(self, connection: AsyncConnection, notification_id: str) -> None:
@@ -590,9 +702,12 @@ class NotificationStore(BaseStore):
         return ids
 
     async def expire(self, notification_id: str, now: int) -> None:
-        """Its time ran out: what is still pending expires, and so does the notification."""
-        await self.finish_pending(notification_id, DeliveryState.EXPIRED, "ttl expired", now)
+        """Its time ran out: what is still pending expires, and so does the notification.
+        The state goes first, so a batch of a notification that records failures only,
+        settling meanwhile, either moves its counts before the pending ones are expired or
+        sees the notification final and moves none."""
         await self.set_state(notification_id, NotificationState.EXPIRED, now)
+        await self.finish_pending(notification_id, DeliveryState.EXPIRED, "ttl expired", now)
 
     async def purge(self, cutoff: int) -> int:
         """Delete notifications (and their deliveries) created before ``cutoff``."""

@@ -193,6 +193,9 @@ notifications = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # What is kept of its deliveries: `all` (a row each) or `failures` (counts, and a row
+    # only for what did not go out); see core.notifications.DeliveryRecords.
+    sa.Column("records", sa.String(16), nullable=False, server_default="all"),
     sa.UniqueConstraint("tenant_id", "idempotency_key"),
     # Listings page newest first down these (ids are UUIDv7, so time-ordered).
     sa.Index(None, "tenant_id", "id"),
@@ -240,6 +243,20 @@ deliveries = sa.Table(
 # Deliveries counted per notification, provider and state, kept in the transaction that
 # changes them, so a notification's status is a read of a few rows however many
 # deliveries it has (counting them was a scan of all of them on every status call).
+# The fan-out pages and send batches already settled, of notifications that record
+# failures only: their counts moved once, whatever runs twice.
+settled_batches = sa.Table(
+    "settled_batches",
+    metadata,
+    sa.Column(
+        "notification_id",
+        ID,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(128), primary_key=True),
+)
+
 delivery_counts = sa.Table(
     "delivery_counts",
     metadata,

@@ -31,6 +31,7 @@ def _status(status: Status) -> NotificationOut:
         state=item.state.value,
         targeted=item.targeted,
         fanout_done=item.fanout_done,
+        records=item.records.value,
         audience=item.audience,
         content=item.content,
         idempotency_key=item.idempotency_key,

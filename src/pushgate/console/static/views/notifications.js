@@ -8,6 +8,7 @@ import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
 const STATES = ["scheduled", "sending", "completed", "expired", "canceled"];
 const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled"];
 const AUDIENCES = ["everyone", "users", "topics", "tags"];
+const RECORDS = ["as set", "all", "failures"];
 const FINAL = new Set(["completed", "expired", "canceled"]);
 
 const stateBadge = (state) => h("span", { class: `state state-${state}` }, state);
@@ -36,6 +37,10 @@ function sendForm(apps, status) {
     field("Who", "who", { help: "external user ids or topics, comma-separated; or a tag expression" }),
     field("Title", "title"),
     field("Body", "body"),
+    field("Keep", "records", {
+      options: RECORDS,
+      help: "a row per delivery, or counts and rows only for deliveries that did not go out",
+    }),
     h("button", { type: "submit" }, "Send notification"),
   );
   return onSubmit(form, status, async (data) => {
@@ -44,6 +49,7 @@ function sendForm(apps, status) {
       audience: audienceOf(data.get("audience"), data.get("who")),
       title: data.get("title") || undefined,
       body: data.get("body") || undefined,
+      records: data.get("records") === RECORDS[0] ? undefined : data.get("records"),
     };
     const made = await api.post(`/v1/notifications`, body);
     location.hash = `#/notifications/${seg(made.id)}`;
@@ -102,6 +108,8 @@ export async function renderNotification(ctx) {
       ["id", h("code", {}, item.id)],
       ["state", stateBadge(item.state)],
       ["targeted", item.targeted],
+      ["keeps", item.records === "failures"
+        ? "counts; rows only for deliveries that did not go out" : "a row per delivery"],
       ["audience", h("code", {}, JSON.stringify(item.audience))],
       ["send at", item.send_at], ["expires", item.expires_at],
       ["created", item.created_at], ["updated", item.updated_at],

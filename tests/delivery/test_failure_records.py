@@ -1,0 +1,271 @@
+"""Notifications that record failures only (``records: failures``): every outcome counted,
+a row kept only for a delivery that did not go out, and the pending ones in their send jobs,
+each of which settles once however often it runs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pushgate.api.app import create_app
+from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send
+from pushgate.simulators.base import Fault
+from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.wiring import Services, build_services, build_worker
+from tests.api.expect import error_of
+from tests.conftest import make_settings
+from tests.delivery.conftest import (
+    fan_out_by_hand,
+    register,
+    settled,
+    three_devices_and_a_broadcast,
+)
+
+FAILURES = {"records": "failures"}
+
+
+def _counts(status: dict[str, Any]) -> dict[str, int]:
+    return {state: n for state, n in status["deliveries"].items() if n}
+
+
+async def _status(client: httpx.AsyncClient, notification_id: str) -> dict[str, Any]:
+    answer = await client.get(f"/v1/notifications/{notification_id}")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def _listed(client: httpx.AsyncClient, notification_id: str, **params: str) -> list[dict]:
+    answer = await client.get(f"/v1/notifications/{notification_id}/deliveries", params=params)
+    assert answer.status_code == 200, answer.text
+    items: list[dict] = answer.json()["items"]
+    return items
+
+
+@pytest.mark.usefixtures("worker")
+async def test_only_the_deliveries_that_did_not_go_out_are_kept(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    devices = [
+        await register(client, webhook_app, f"{webhook_sim.base_url}/hook/{n}", user="u")
+        for n in range(5)
+    ]
+    webhook_sim.inject(Fault(status=410, count=2))  # two endpoints are gone
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"users": ["u"]}, "title": "t", **FAILURES},
+    )
+    assert answer.status_code == 202, answer.text
+    final = await settled(client, answer.json()["id"])
+    assert (final["state"], final["records"]) == ("completed", "failures")
+    assert _counts(final) == {"sent": 3, "invalid": 2}
+    assert final["by_provider"]["webhook"]["sent"] == 3
+    # Only the two that did not go out have rows, with their reason; the devices are
+    # invalidated as always.
+    kept = await _listed(client, answer.json()["id"])
+    assert [item["state"] for item in kept] == ["invalid", "invalid"]
+    assert {item["device_id"] for item in kept} < set(devices)
+    assert all(item["reason"] and item["attempts"] == 1 for item in kept)
+    assert await _listed(client, answer.json()["id"], outcome="sent") == []
+    for item in kept:
+        device = (await client.get(f"/v1/devices/{item['device_id']}")).json()
+        assert device["state"] == "invalid"
+    assert len(webhook_sim.all_received()) == 3
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_retry_goes_out_in_a_job_that_carries_it(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    for n in range(3):
+        await register(client, webhook_app, f"{webhook_sim.base_url}/hook/{n}", user="r")
+    webhook_sim.inject(Fault(status=503, retry_after=1, count=2))
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"users": ["r"]}, "title": "t", **FAILURES},
+    )
+    final = await settled(client, answer.json()["id"], seconds=30)
+    assert final["state"] == "completed"
+    assert _counts(final) == {"sent": 3}
+    assert await _listed(client, answer.json()["id"]) == []
+    tokens = sorted(r.token for r in webhook_sim.all_received())
+    assert tokens == ["/hook/0", "/hook/1", "/hook/2"]
+
+
+async def test_a_batch_run_twice_is_sent_and_counted_once(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """A batch's job leased again after its worker died past the send finds its key
+    settled and sends nothing; the counts moved once."""
+    _, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, **FAILURES
+    )
+    handle = build_worker(services)
+    try:
+        job, batch = await fan_out_by_hand(services, handle)
+        assert batch.key is not None
+        assert batch.members is not None
+        assert len(batch.members) == 3
+        assert _counts(await _status(client, notification_id)) == {"pending": 3}
+        await handle.worker.sender.run(batch, first_run=True)
+        await handle.worker.sender.run(batch)
+        await services.queue.ack([job])
+    finally:
+        await handle.close()
+    status = await _status(client, notification_id)
+    assert status["state"] == "completed"
+    assert _counts(status) == {"sent": 3}
+    assert len(webhook_sim.all_received()) == 3
+    # The receiver drops a repeated webhook-id but counts it: nothing came twice.
+    assert webhook_sim.counters["duplicates"] == 0
+
+
+async def test_a_fan_out_page_run_again_counts_once(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """A page run a second time (its worker died after queueing its jobs) queues its jobs
+    again under the same keys: its pending count moved once, and each batch settles once."""
+    _, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, **FAILURES
+    )
+    handle = build_worker(services)
+    try:
+        handle.worker.fanout.batch_size = 1  # three send jobs, none sent inline
+        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
+        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
+        await services.queue.ack([job])
+        assert _counts(await _status(client, notification_id)) == {"pending": 3}
+        sends = await services.queue.lease((SEND,), 100, 60.0)
+        assert len(sends) == 6
+        assert len({read_send(send.payload).key for send in sends}) == 3
+        for send in sends:
+            await handle.worker.sender.run(read_send(send.payload), first_run=True)
+        await services.queue.ack(sends)
+    finally:
+        await handle.close()
+    status = await _status(client, notification_id)
+    assert status["state"] == "completed"
+    assert _counts(status) == {"sent": 3}
+    assert sorted(r.token for r in webhook_sim.all_received()) == [
+        "/hook/0",
+        "/hook/1",
+        "/hook/2",
+    ]
+
+
+async def test_cancel_counts_what_waits_in_jobs_as_canceled(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    _, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, **FAILURES
+    )
+    handle = build_worker(services)
+    try:
+        job, batch = await fan_out_by_hand(services, handle)
+        canceled = await client.delete(f"/v1/notifications/{notification_id}")
+        assert canceled.status_code == 200, canceled.text
+        assert canceled.json()["state"] == "canceled"
+        assert _counts(canceled.json()) == {"canceled": 3}
+        await handle.worker.sender.run(batch, first_run=True)  # finds it canceled
+        await services.queue.ack([job])
+    finally:
+        await handle.close()
+    assert _counts(await _status(client, notification_id)) == {"canceled": 3}
+    assert webhook_sim.all_received() == []
+
+
+async def test_a_cancel_while_a_batch_is_out_keeps_the_cancel(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """As with rows, a delivery canceled while its batch was with the provider stays
+    canceled: the batch, settling after the cancel, moves no count."""
+    _, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, **FAILURES
+    )
+    webhook_sim.inject(Fault(latency_ms=600, count=3))
+    handle = build_worker(services)
+    try:
+        job, batch = await fan_out_by_hand(services, handle)
+        sending = asyncio.create_task(handle.worker.sender.run(batch, first_run=True))
+        await asyncio.sleep(0.2)
+        canceled = await client.delete(f"/v1/notifications/{notification_id}")
+        assert _counts(canceled.json()) == {"canceled": 3}
+        await asyncio.wait_for(sending, 10)
+        await services.queue.ack([job])
+    finally:
+        await handle.close()
+    status = await _status(client, notification_id)
+    assert (status["state"], _counts(status)) == ("canceled", {"canceled": 3})
+    assert await _listed(client, notification_id) == []
+    assert len(webhook_sim.all_received()) == 3
+
+
+async def test_expiry_counts_what_waits_in_jobs_as_expired(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    _, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, ttl=1, **FAILURES
+    )
+    handle = build_worker(services)
+    try:
+        job, batch = await fan_out_by_hand(services, handle)
+        await asyncio.sleep(1.1)
+        await handle.worker.sender.run(batch, first_run=True)
+        await services.queue.ack([job])
+    finally:
+        await handle.close()
+    status = await _status(client, notification_id)
+    assert (status["state"], _counts(status)) == ("expired", {"expired": 3})
+    assert webhook_sim.all_received() == []
+
+
+async def test_what_is_kept_is_chosen_per_notification_or_by_setting(
+    client: httpx.AsyncClient, webhook_app: str, tmp_path: Path
+) -> None:
+    body = {"app": webhook_app, "audience": {"everyone": True}, "title": "t"}
+    plain = await client.post("/v1/notifications", json=body)
+    assert (await _status(client, plain.json()["id"]))["records"] == "all"
+    wrong = await client.post("/v1/notifications", json={**body, "records": "some"})
+    assert "records" in error_of(wrong, 422, "validation_failed")["message"]
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+    settings = make_settings(tmp_path / "other", url, delivery_records="failures")
+    other = await build_services(settings)
+    try:
+        made = await other.access.bootstrap_admin_key()
+        assert made is not None
+        transport = httpx.ASGITransport(app=create_app(other))
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://pushgate.test",
+            headers={"Authorization": f"Bearer {made.plaintext}"},
+        ) as http:
+            assert (await http.post("/v1/apps", json={"name": "crm"})).status_code == 201
+            by_default = await http.post("/v1/notifications", json={**body, "app": "crm"})
+            assert (await _status(http, by_default.json()["id"]))["records"] == "failures"
+            chosen = await http.post(
+                "/v1/notifications", json={**body, "app": "crm", "records": "all"}
+            )
+            assert (await _status(http, chosen.json()["id"]))["records"] == "all"
+    finally:
+        await other.close()
