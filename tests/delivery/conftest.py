@@ -126,6 +126,5 @@ async def fan_out_by_hand(services: Services, handle: WorkerHandle) -> tuple[Job
     """The worker's first step by hand: lease the fan-out job and run it; the three
     devices fit one batch, handed back to be sent at once."""
     [job] = await services.queue.lease((FANOUT,), 10, 60.0)
-    batch = await handle.worker.fanout.run(read_fanout(job.payload))
-    assert batch is not None
+    [batch] = await handle.worker.fanout.run(read_fanout(job.payload))
     return job, batch

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from pushgate.api.app import create_app
-from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send
+from pushgate.delivery.jobs import FANOUT, SEND, read_fanout
 from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_services, build_worker
@@ -133,25 +133,26 @@ async def test_a_fan_out_page_run_again_counts_once(
     webhook_app: str,
     webhook_sim: WebhookSimulator,
 ) -> None:
-    """A page run a second time (its worker died after queueing its jobs) queues its jobs
-    again under the same keys: its pending count moved once, and each batch settles once."""
+    """A counted page's batches are sent by its own fan-out job, not queued. The job run a
+    second time (its worker died while sending them) hands back the same batches under the
+    same keys: its pending count moved once, and each batch settles, and is sent, once."""
     _, notification_id = await three_devices_and_a_broadcast(
         client, webhook_app, webhook_sim, **FAILURES
     )
     handle = build_worker(services)
     try:
-        handle.worker.fanout.batch_size = 1  # three send jobs, none sent inline
+        handle.worker.fanout.batch_size = 1  # three batches
         [job] = await services.queue.lease((FANOUT,), 10, 60.0)
-        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
-        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
-        await services.queue.ack([job])
+        first = await handle.worker.fanout.run(read_fanout(job.payload))
+        again = await handle.worker.fanout.run(read_fanout(job.payload))
+        assert await services.queue.lease((SEND,), 100, 60.0) == []  # nothing queued
+        assert [b.key for b in first] == [b.key for b in again]
+        assert len({b.key for b in first}) == 3
         assert _counts(await _status(client, notification_id)) == {"pending": 3}
-        sends = await services.queue.lease((SEND,), 100, 60.0)
-        assert len(sends) == 6
-        assert len({read_send(send.payload).key for send in sends}) == 3
-        for send in sends:
-            await handle.worker.sender.run(read_send(send.payload), first_run=True)
-        await services.queue.ack(sends)
+        await handle.worker.sender.run(first[0], first_run=True)
+        for batch in again:  # the second run: its first batch was sent already
+            await handle.worker.sender.run(batch, first_run=False)
+        await services.queue.ack([job])
     finally:
         await handle.close()
     status = await _status(client, notification_id)
@@ -162,6 +163,39 @@ async def test_a_fan_out_page_run_again_counts_once(
         "/hook/1",
         "/hook/2",
     ]
+    assert webhook_sim.counters["duplicates"] == 0
+
+
+async def test_a_page_run_again_queues_the_next_page_once(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """A second job for the next page would walk the rest of the audience a second time,
+    racing the first walk; a page run again finds the next page queued already."""
+    _, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, **FAILURES
+    )
+    handle = build_worker(services)
+    try:
+        handle.worker.fanout.page_size = 2  # pages of 2 and 1 devices
+        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+        batches = await handle.worker.fanout.run(read_fanout(job.payload))
+        again = await handle.worker.fanout.run(read_fanout(job.payload))
+        assert [(b.key, b.members) for b in again] == [(b.key, b.members) for b in batches]
+        await services.queue.ack([job])
+        [following] = await services.queue.lease((FANOUT,), 10, 60.0)
+        batches += await handle.worker.fanout.run(read_fanout(following.payload))
+        await services.queue.ack([following])
+        assert await services.queue.lease((FANOUT, SEND), 10, 60.0) == []
+        for batch in batches:
+            await handle.worker.sender.run(batch, first_run=True)
+    finally:
+        await handle.close()
+    status = await _status(client, notification_id)
+    assert (status["state"], _counts(status)) == ("completed", {"sent": 3})
+    assert len(webhook_sim.all_received()) == 3
 
 
 async def test_cancel_counts_what_waits_in_jobs_as_canceled(

@@ -89,8 +89,8 @@ async def test_a_fan_out_page_run_again_sends_nothing_twice(
     try:
         handle.worker.fanout.batch_size = 1  # three send jobs, none sent inline
         [job] = await services.queue.lease((FANOUT,), 10, 60.0)
-        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
-        assert await handle.worker.fanout.run(read_fanout(job.payload)) is None
+        assert await handle.worker.fanout.run(read_fanout(job.payload)) == []
+        assert await handle.worker.fanout.run(read_fanout(job.payload)) == []
         await services.queue.ack([job])
         sends = await services.queue.lease((SEND,), 100, 60.0)
         assert len(sends) == 6

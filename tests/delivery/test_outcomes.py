@@ -38,13 +38,17 @@ async def _webpush_app(client: httpx.AsyncClient, sim: WebPushSimulator) -> str:
     return private_key
 
 
+@pytest.mark.parametrize("records", ["all", "failures"])
 async def test_refused_credentials_pause_sending_until_replaced(
-    client: httpx.AsyncClient, webpush_sim: WebPushSimulator
+    client: httpx.AsyncClient, webpush_sim: WebPushSimulator, records: str
 ) -> None:
+    """The batch, refused while the fan-out sent it, waits in a send job of its own; with
+    rows or without (records failures only, where it is pending in that job alone)."""
     private_key = await _webpush_app(client, webpush_sim)
     webpush_sim.inject(Fault(status=403, count=1))
     sent = await client.post(
-        "/v1/notifications", json={"app": "web", "audience": {"users": ["w"]}, "title": "hold"}
+        "/v1/notifications",
+        json={"app": "web", "audience": {"users": ["w"]}, "title": "hold", "records": records},
     )
     notification_id = sent.json()["id"]
     listed: list[dict[str, Any]] = []
@@ -67,6 +71,7 @@ async def test_refused_credentials_pause_sending_until_replaced(
     assert fixed.json()["paused_reason"] is None
     final = await settled(client, notification_id)
     assert final["deliveries"]["sent"] == 1
+    assert sum(final["deliveries"].values()) == 1
     [received] = webpush_sim.all_received()
     assert orjson.loads(received.body)["title"] == "hold"  # decrypted by the browser side
 

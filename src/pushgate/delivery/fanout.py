@@ -19,6 +19,7 @@ from pushgate.core.notifications import (
     AudienceMember,
     DeliveryRecords,
     DeliveryState,
+    Notification,
     NotificationState,
     Settlement,
 )
@@ -38,11 +39,17 @@ class Fanout:
         self.page_size = page_size
         self.batch_size = batch_size
 
-    async def run(self, job: FanoutJob) -> SendJob | None:
-        """Fan out one page. When the whole audience fits one send batch, that batch is
-        returned instead of queued, for the caller to send at once: a small notification
-        (one user's devices, say) then needs one queue hop, not two. Should the caller die
+    async def run(self, job: FanoutJob) -> list[SendJob]:
+        """Fan out one page; returns the batches for the caller to send at once, in this
+        job, rather than queued.
+
+        When the whole audience fits one send batch, that batch: a small notification (one
+        user's devices, say) then needs one queue hop, not two. Should the caller die
         before sending, this fan-out job runs again and finds the deliveries still pending.
+        For a notification that records failures only, every batch of the page: they are
+        pending nowhere else, and this job, run again, settles each at most once (the
+        page's and the batches' keys repeat), so a send job would only add a queue round
+        trip (its payload of devices written, leased and deleted) per batch.
         """
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state in (
@@ -50,11 +57,11 @@ class Fanout:
             NotificationState.EXPIRED,
             NotificationState.COMPLETED,
         ):
-            return None
+            return []
         now = now_ms()
         if notification.expires_at <= now:
             await self.store.expire(notification.id, now)
-            return None
+            return []
         if notification.state is NotificationState.SCHEDULED:
             await self.store.set_state(notification.id, NotificationState.SENDING, now)
         audience = Audience.model_validate(notification.audience)
@@ -63,20 +70,7 @@ class Fanout:
         )
         page_key = f"page:{job.after or ''}"
         counted = notification.records is DeliveryRecords.FAILURES
-        if counted:
-            # No row per delivery: the page's pending count moves once, under the page's
-            # key, and its deliveries are pending in the send jobs below alone.
-            moved = Counter((member.provider, PENDING) for member in page)
-            settlement = Settlement(page_key, moved)
-            await self.store.settle_once(notification.id, notification.app_id, settlement, now)
-            ids = new_ids(len(page))
-            pending = [(i, m.provider, m.device_id) for i, m in zip(ids, page, strict=True)]
-            added = AddedDeliveries(pending, True)
-        else:
-            targets = [(member.device_id, member.provider) for member in page]
-            added = await self.store.add_deliveries(
-                notification.id, notification.app_id, targets, now
-            )
+        added = await self._add(notification, page, page_key, now)
         members = {member.device_id: member for member in page}
         by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
         for delivery_id, provider, device_id in added.pending:
@@ -97,16 +91,65 @@ class Fanout:
             for n, chunk in enumerate(batches(items, self.batch_size))
         ]
         last_page = len(page) < self.page_size
-        inline = sends.pop() if last_page and job.after is None and len(sends) == 1 else None
-        jobs: list[NewJob] = [send_job(item) for item in sends]
-        if not last_page:
-            jobs.append(fanout_job(FanoutJob(notification.id, page[-1].device_id)))
-        if jobs:
-            await self.queue.enqueue(jobs)
+        inline: list[SendJob] = []
+        if counted:
+            inline, sends = sends, []
+        elif last_page and job.after is None and len(sends) == 1:
+            inline = [sends.pop()]
+        next_page = None if last_page else FanoutJob(notification.id, page[-1].device_id)
+        await self._queue(notification, sends, next_page, page_key, now)
         if last_page:
             await self.store.finish_fanout(notification.id, now)
-            # The caller sends the inline batch next and asks after it; otherwise queued
-            # batches may all have ended before the fan-out did, and asked too early.
-            if inline is None:
+            # The caller sends the inline batches next and asks after them; otherwise
+            # queued batches may all have ended before the fan-out did, and asked too early.
+            if not inline:
                 await self.store.complete_if_done(notification.id, now)
         return inline
+
+    async def _add(
+        self, notification: Notification, page: list[AudienceMember], page_key: str, now: int
+    ) -> AddedDeliveries:
+        """The page's deliveries: as rows, or, for a notification that records failures
+        only, as the page's pending count, moved once under the page's key (the deliveries
+        are then pending in the batches alone)."""
+        if notification.records is DeliveryRecords.ALL:
+            targets = [(member.device_id, member.provider) for member in page]
+            return await self.store.add_deliveries(
+                notification.id, notification.app_id, targets, now
+            )
+        moved = Counter((member.provider, PENDING) for member in page)
+        settlement = Settlement(page_key, moved)
+        await self.store.settle_once(notification.id, notification.app_id, settlement, now)
+        ids = new_ids(len(page))
+        return AddedDeliveries(
+            [(i, m.provider, m.device_id) for i, m in zip(ids, page, strict=True)], True
+        )
+
+    async def _queue(
+        self,
+        notification: Notification,
+        sends: list[SendJob],
+        next_page: FanoutJob | None,
+        page_key: str,
+        now: int,
+    ) -> None:
+        """Queue the page's send jobs and the next page's fan-out.
+
+        A counted page run again (its worker died while it sent its batches) queues the
+        next page only if its first run had not: a second job for it would walk the rest
+        of the audience again, its batches racing the first walk's, each sent twice when
+        both pass the settled check before either settles. The mark is made after the
+        queueing, so a worker dying between the two can only queue it twice, never lose
+        it. (Rows keep that race off: a page run again queues jobs that read back.)"""
+        jobs: list[NewJob] = [send_job(item) for item in sends]
+        counted = notification.records is DeliveryRecords.FAILURES
+        queued_next = f"{page_key}:next"
+        if next_page is not None and not (
+            counted and await self.store.is_settled(notification.id, queued_next)
+        ):
+            jobs.append(fanout_job(next_page))
+        if jobs:
+            await self.queue.enqueue(jobs)
+        if counted and next_page is not None:
+            no_counts = Settlement(queued_next, Counter())
+            await self.store.settle_once(notification.id, notification.app_id, no_counts, now)

@@ -12,11 +12,12 @@ import contextlib
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
 from pushgate.core.ids import now_ms
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.fanout import Fanout
-from pushgate.delivery.jobs import FANOUT, JOB_KINDS, read_fanout, read_send
+from pushgate.delivery.jobs import FANOUT, JOB_KINDS, SendJob, read_fanout, read_send, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.sender import Postpone, Sender
 from pushgate.queue.base import Job, Queue
@@ -125,11 +126,23 @@ class Worker:
         # been partly done: the sender then reads back what is still pending.
         first_run = job.attempts == 1
         if job.kind == FANOUT:
-            inline = await self.fanout.run(read_fanout(job.payload))
-            if inline is not None:
-                await self.sender.run(inline, first_run=first_run)
+            for batch in await self.fanout.run(read_fanout(job.payload)):
+                await self._send_inline(batch, first_run)
         else:
             await self.sender.run(read_send(job.payload), first_run=first_run)
+
+    async def _send_inline(self, batch: SendJob, first_run: bool) -> None:
+        """Send a batch the fan-out handed back. One the provider cannot take yet (paused
+        credentials) is queued as a send job of its own, to be looked at again later, so
+        the rest of the page still goes out now. Unsettled, a counted batch goes as it is;
+        a batch of rows may have been written in part, so its job reads them back."""
+        try:
+            await self.sender.run(batch, first_run=first_run)
+        except Postpone as wait:
+            later = batch if batch.key is not None else replace(batch, members=None)
+            await self.queue.enqueue(
+                [send_job(later)], available_at=now_ms() + int(wait.delay * 1000)
+            )
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Expire what ran out of time, purge past retention, publish queue depth."""
