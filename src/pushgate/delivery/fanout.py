@@ -40,16 +40,15 @@ class Fanout:
         self.batch_size = batch_size
 
     async def run(self, job: FanoutJob) -> list[SendJob]:
-        """Fan out one page; returns the batches for the caller to send at once, in this
-        job, rather than queued.
+        """Fan out one page; returns its batches for the caller to send at once, in this
+        job, rather than queued: a send job would only add a queue round trip per batch
+        (its payload of devices written, leased and deleted), and a small notification
+        (one user's devices, say) gets one queue hop, not two.
 
-        When the whole audience fits one send batch, that batch: a small notification (one
-        user's devices, say) then needs one queue hop, not two. Should the caller die
-        before sending, this fan-out job runs again and finds the deliveries still pending.
-        For a notification that records failures only, every batch of the page: they are
-        pending nowhere else, and this job, run again, settles each at most once (the
-        page's and the batches' keys repeat), so a send job would only add a queue round
-        trip (its payload of devices written, leased and deleted) per batch.
+        Should the caller die before it sent them all, this fan-out job runs again. With
+        rows, it finds the page's deliveries made already and queues send jobs that read
+        back what is still pending. For a notification that records failures only, the
+        page's and the batches' keys repeat, and each batch settles at most once.
         """
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state in (
@@ -76,10 +75,10 @@ class Fanout:
         for delivery_id, provider, device_id in added.pending:
             by_provider[provider].append((delivery_id, members[device_id]))
         # Only deliveries made just now go out with their devices (sent without a read
-        # back); those of a page run again may be in a send job already or wait for a
-        # retry, so their jobs read back what is still pending and due. A counted page's
-        # jobs always carry theirs, under keys that a run of the page again repeats, so
-        # each batch settles once.
+        # back), from this job; those of a page run again may be with a provider already
+        # or wait for a retry, so they are queued in jobs that read back what is still
+        # pending and due. A counted page's batches always carry theirs, under keys that
+        # a run of the page again repeats, so each batch settles once.
         sends = [
             SendJob(
                 notification.id,
@@ -92,10 +91,8 @@ class Fanout:
         ]
         last_page = len(page) < self.page_size
         inline: list[SendJob] = []
-        if counted:
+        if counted or added.fresh:
             inline, sends = sends, []
-        elif last_page and job.after is None and len(sends) == 1:
-            inline = [sends.pop()]
         next_page = None if last_page else FanoutJob(notification.id, page[-1].device_id)
         await self._queue(notification, sends, next_page, page_key, now)
         if last_page:
@@ -135,21 +132,18 @@ class Fanout:
     ) -> None:
         """Queue the page's send jobs and the next page's fan-out.
 
-        A counted page run again (its worker died while it sent its batches) queues the
-        next page only if its first run had not: a second job for it would walk the rest
-        of the audience again, its batches racing the first walk's, each sent twice when
-        both pass the settled check before either settles. The mark is made after the
+        A page run again (its worker died while it sent its batches) queues the next page
+        only if its first run had not: a second job for it would walk the rest of the
+        audience again, its batches racing the first walk's, sent twice when both find
+        them pending (or unsettled) before either writes. The mark is made after the
         queueing, so a worker dying between the two can only queue it twice, never lose
-        it. (Rows keep that race off: a page run again queues jobs that read back.)"""
+        it."""
         jobs: list[NewJob] = [send_job(item) for item in sends]
-        counted = notification.records is DeliveryRecords.FAILURES
         queued_next = f"{page_key}:next"
-        if next_page is not None and not (
-            counted and await self.store.is_settled(notification.id, queued_next)
-        ):
+        if next_page is not None and not await self.store.is_settled(notification.id, queued_next):
             jobs.append(fanout_job(next_page))
         if jobs:
             await self.queue.enqueue(jobs)
-        if counted and next_page is not None:
+        if next_page is not None:
             no_counts = Settlement(queued_next, Counter())
             await self.store.settle_once(notification.id, notification.app_id, no_counts, now)

@@ -243,8 +243,9 @@ deliveries = sa.Table(
 # Deliveries counted per notification, provider and state, kept in the transaction that
 # changes them, so a notification's status is a read of a few rows however many
 # deliveries it has (counting them was a scan of all of them on every status call).
-# The fan-out pages and send batches already settled, of notifications that record
-# failures only: their counts moved once, whatever runs twice.
+# Steps of a notification's sending done once, whatever runs twice: the fan-out pages
+# and send batches of notifications that record failures only (their counts moved), and
+# of every notification, the fan-out pages whose next page was queued.
 settled_batches = sa.Table(
     "settled_batches",
     metadata,

@@ -1,4 +1,4 @@
-"""notifications that keep rows only for failed deliveries, and their settled batches
+"""notifications that keep rows only for failed deliveries, and the steps settled once
 
 Revision ID: 0007
 Revises: 0006
