@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
@@ -260,26 +260,51 @@ class NotificationStore(BaseStore):
     ) -> list[AudienceMember]:
         """One page of the audience's active devices, in id order after ``after``, with
         what their deliveries and first sends need (device rows are not read whole)."""
-        clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
+        found: list[Any]
+        if audience.everyone:
+            # A broadcast reads a page per 2,000 devices: its statement is compiled once,
+            # and its rows come back as the driver's tuples (making a Row of each, and
+            # decoding its keys through the JSON type, cost a fifth of the page).
+            sql, order = self.driver_sql(
+                "everyone_page" if after else "everyone_first_page",
+                lambda: self._page_query(
+                    devices.c.app_id == sa.bindparam("app_id"),
+                    sa.bindparam("active"),
+                    sa.bindparam("after") if after else None,
+                    sa.bindparam("limit", type_=sa.Integer),
+                ).offset(sa.bindparam("offset", type_=sa.Integer)),
+            )
+            params = {"app_id": app_id, "active": ACTIVE, "after": after, "limit": limit}
+            params["offset"] = 0
+            async with self.engine.connect() as connection:
+                found = list(await connection.exec_driver_sql(sql, in_order(order, params)))
+        else:
+            clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
+            found = await self.fetch_all(self._page_query(clause, ACTIVE, after, limit))
+        # By position: a Row's attribute access by name costs a microsecond a row here.
+        rows = cast("list[Any]", found)
+        return [AudienceMember(r[0], r[1], r[2], _json(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    @staticmethod
+    def _page_query(
+        clause: sa.ColumnElement[bool], active: Any, after: Any, limit: Any
+    ) -> sa.Select[Any]:
         query = (
             sa.select(
                 devices.c.id,
                 devices.c.provider,
                 devices.c.token,
-                devices.c["keys"],
+                sa.type_coerce(devices.c["keys"], sa.Text),  # decoded by _json, if at all
                 devices.c.locale,
                 devices.c.user_id,
                 users.c.locale,
             )
             .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
-            .where(clause, devices.c.state == DeviceState.ACTIVE.value)
+            .where(clause, devices.c.state == active)
         )
-        if after:
+        if after is not None:
             query = query.where(devices.c.id > after)
-        query = query.order_by(devices.c.id).limit(limit)
-        found: list[Any] = await self.fetch_all(query)
-        # By position: a Row's attribute access by name costs a microsecond a row here.
-        return [AudienceMember(r[0], r[1], r[2], _json(r[3]), r[4], r[5], r[6]) for r in found]
+        return query.order_by(devices.c.id).limit(limit)
 
     # -- deliveries ---------------------------------------------------------------------
     @cached_property
