@@ -6,6 +6,7 @@ import base64
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -117,15 +118,22 @@ async def admin_key(services: Services) -> str:
     return made.plaintext
 
 
-@pytest.fixture
-async def client(services: Services, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An API client authenticated with an instance-wide admin key."""
+@asynccontextmanager
+async def api_client(services: Services, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client of ``services`` in this process, authenticated with ``key``."""
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(
         transport=transport,
         base_url="http://pushgate.test",
-        headers={"Authorization": f"Bearer {admin_key}"},
+        headers={"Authorization": f"Bearer {key}"},
     ) as http:
+        yield http
+
+
+@pytest.fixture
+async def client(services: Services, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client authenticated with an instance-wide admin key."""
+    async with api_client(services, admin_key) as http:
         yield http
 
 

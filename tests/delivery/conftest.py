@@ -17,6 +17,7 @@ import redis.asyncio as redis
 
 from pushgate.delivery.jobs import FANOUT, SendJob, read_fanout
 from pushgate.queue.base import Job
+from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, WorkerHandle, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
@@ -104,6 +105,18 @@ async def settled(
         if body["state"] in ("completed", "expired", "canceled") or time.monotonic() > deadline:
             return body
         await asyncio.sleep(0.05)
+
+
+async def five_devices_two_gone(
+    client: httpx.AsyncClient, app: str, receiver: WebhookSimulator
+) -> list[str]:
+    """Five webhook devices of the user ``u`` (posting to /hook/0 … 4); the next two
+    deliveries the receiver gets answer 410 (the endpoint is gone). Their ids."""
+    devices = [
+        await register(client, app, f"{receiver.base_url}/hook/{n}", user="u") for n in range(5)
+    ]
+    receiver.inject(Fault(status=410, count=2))
+    return devices
 
 
 async def three_devices_and_a_broadcast(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from tests.api.expect import error_of
-from tests.delivery.conftest import register, settled
+from tests.delivery.conftest import five_devices_two_gone, register, settled
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -30,11 +29,7 @@ async def _pages(client: httpx.AsyncClient, url: str, **params: str) -> list[lis
 async def test_deliveries_page_by_device_and_filter_by_outcome(
     client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
 ) -> None:
-    devices = [
-        await register(client, webhook_app, f"{webhook_sim.base_url}/hook/{n}", user="u")
-        for n in range(5)
-    ]
-    webhook_sim.inject(Fault(status=410, count=2))  # two endpoints are gone
+    devices = await five_devices_two_gone(client, webhook_app, webhook_sim)
     answer = await client.post(
         "/v1/notifications",
         json={"app": webhook_app, "audience": {"users": ["u"]}, "title": "paged"},

@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from pushgate.api.app import create_app
 from pushgate.delivery.jobs import FANOUT, SEND, read_fanout
 from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_services, build_worker
 from tests.api.expect import error_of
-from tests.conftest import make_settings
+from tests.conftest import api_client, make_settings
 from tests.delivery.conftest import (
     fan_out_by_hand,
+    five_devices_two_gone,
     register,
     settled,
     three_devices_and_a_broadcast,
@@ -39,6 +39,12 @@ async def _status(client: httpx.AsyncClient, notification_id: str) -> dict[str, 
     return body
 
 
+async def _ended(client: httpx.AsyncClient, notification_id: str) -> tuple[str, dict[str, int]]:
+    """The notification's state and its non-zero counts."""
+    status = await _status(client, notification_id)
+    return status["state"], _counts(status)
+
+
 async def _listed(client: httpx.AsyncClient, notification_id: str, **params: str) -> list[dict]:
     answer = await client.get(f"/v1/notifications/{notification_id}/deliveries", params=params)
     assert answer.status_code == 200, answer.text
@@ -50,11 +56,7 @@ async def _listed(client: httpx.AsyncClient, notification_id: str, **params: str
 async def test_only_the_deliveries_that_did_not_go_out_are_kept(
     client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
 ) -> None:
-    devices = [
-        await register(client, webhook_app, f"{webhook_sim.base_url}/hook/{n}", user="u")
-        for n in range(5)
-    ]
-    webhook_sim.inject(Fault(status=410, count=2))  # two endpoints are gone
+    devices = await five_devices_two_gone(client, webhook_app, webhook_sim)
     answer = await client.post(
         "/v1/notifications",
         json={"app": webhook_app, "audience": {"users": ["u"]}, "title": "t", **FAILURES},
@@ -113,15 +115,13 @@ async def test_a_batch_run_twice_is_sent_and_counted_once(
         assert batch.key is not None
         assert batch.members is not None
         assert len(batch.members) == 3
-        assert _counts(await _status(client, notification_id)) == {"pending": 3}
+        assert await _ended(client, notification_id) == ("sending", {"pending": 3})
         await handle.worker.sender.run(batch, first_run=True)
         await handle.worker.sender.run(batch)
         await services.queue.ack([job])
     finally:
         await handle.close()
-    status = await _status(client, notification_id)
-    assert status["state"] == "completed"
-    assert _counts(status) == {"sent": 3}
+    assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     assert len(webhook_sim.all_received()) == 3
     # The receiver drops a repeated webhook-id but counts it: nothing came twice.
     assert webhook_sim.counters["duplicates"] == 0
@@ -148,16 +148,14 @@ async def test_a_fan_out_page_run_again_counts_once(
         assert await services.queue.lease((SEND,), 100, 60.0) == []  # nothing queued
         assert [b.key for b in first] == [b.key for b in again]
         assert len({b.key for b in first}) == 3
-        assert _counts(await _status(client, notification_id)) == {"pending": 3}
+        assert await _ended(client, notification_id) == ("sending", {"pending": 3})
         await handle.worker.sender.run(first[0], first_run=True)
         for batch in again:  # the second run: its first batch was sent already
             await handle.worker.sender.run(batch, first_run=False)
         await services.queue.ack([job])
     finally:
         await handle.close()
-    status = await _status(client, notification_id)
-    assert status["state"] == "completed"
-    assert _counts(status) == {"sent": 3}
+    assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     assert sorted(r.token for r in webhook_sim.all_received()) == [
         "/hook/0",
         "/hook/1",
@@ -193,8 +191,7 @@ async def test_a_page_run_again_queues_the_next_page_once(
             await handle.worker.sender.run(batch, first_run=True)
     finally:
         await handle.close()
-    status = await _status(client, notification_id)
-    assert (status["state"], _counts(status)) == ("completed", {"sent": 3})
+    assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     assert len(webhook_sim.all_received()) == 3
 
 
@@ -218,7 +215,7 @@ async def test_cancel_counts_what_waits_in_jobs_as_canceled(
         await services.queue.ack([job])
     finally:
         await handle.close()
-    assert _counts(await _status(client, notification_id)) == {"canceled": 3}
+    assert await _ended(client, notification_id) == ("canceled", {"canceled": 3})
     assert webhook_sim.all_received() == []
 
 
@@ -245,8 +242,7 @@ async def test_a_cancel_while_a_batch_is_out_keeps_the_cancel(
         await services.queue.ack([job])
     finally:
         await handle.close()
-    status = await _status(client, notification_id)
-    assert (status["state"], _counts(status)) == ("canceled", {"canceled": 3})
+    assert await _ended(client, notification_id) == ("canceled", {"canceled": 3})
     assert await _listed(client, notification_id) == []
     assert len(webhook_sim.all_received()) == 3
 
@@ -268,8 +264,7 @@ async def test_expiry_counts_what_waits_in_jobs_as_expired(
         await services.queue.ack([job])
     finally:
         await handle.close()
-    status = await _status(client, notification_id)
-    assert (status["state"], _counts(status)) == ("expired", {"expired": 3})
+    assert await _ended(client, notification_id) == ("expired", {"expired": 3})
     assert webhook_sim.all_received() == []
 
 
@@ -288,12 +283,7 @@ async def test_what_is_kept_is_chosen_per_notification_or_by_setting(
     try:
         made = await other.access.bootstrap_admin_key()
         assert made is not None
-        transport = httpx.ASGITransport(app=create_app(other))
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://pushgate.test",
-            headers={"Authorization": f"Bearer {made.plaintext}"},
-        ) as http:
+        async with api_client(other, made.plaintext) as http:
             assert (await http.post("/v1/apps", json={"name": "crm"})).status_code == 201
             by_default = await http.post("/v1/notifications", json={**body, "app": "crm"})
             assert (await _status(http, by_default.json()["id"]))["records"] == "failures"

@@ -610,6 +610,12 @@ class NotificationStore(BaseStore):
         """Whether the notification is not final, its row held (on PostgreSQL, FOR NO KEY
         UPDATE) so that a cancel or expiry, which moves every pending count, waits for this
         write to end, or this write for it. SQLite's write lock already orders them."""
+        state = await self._held_state(connection, notification_id)
+        return state is not None and state not in _FINAL_NOTIFICATION
+
+    async def _held_state(self, connection: AsyncConnection, notification_id: str) -> str | None:
+        """The notification's state, its row held till the transaction ends on PostgreSQL
+        (FOR NO KEY UPDATE, which inserts referencing it do not wait for)."""
         sql, _ = self.driver_sql(
             "notification_state_held",
             lambda: (
@@ -619,7 +625,7 @@ class NotificationStore(BaseStore):
             ),
         )
         state = (await connection.exec_driver_sql(sql, (notification_id,))).scalar()
-        return state is not None and state not in _FINAL_NOTIFICATION
+        return None if state is None else str(state)
 
     async def _settle(self, connection: AsyncConnection, notification_id: str, key: str) -> bool:
         """Mark ``key`` settled; False when it was already."""
@@ -637,19 +643,9 @@ class NotificationStore(BaseStore):
     async def _lock_counts(self, connection: AsyncConnection, notification_id: str) -> None:
         """Writers of one notification's deliveries and counts take turns, so a recount
         never races a count. SQLite's write lock already makes them; on PostgreSQL each
-        takes the notification's row (FOR NO KEY UPDATE, which inserts referencing it do
-        not wait for) before anything else."""
-        if self.engine.dialect.name != "postgresql":
-            return
-        sql, _ = self.driver_sql(
-            "lock_counts",
-            lambda: (
-                sa.select(notifications.c.id)
-                .where(notifications.c.id == sa.bindparam("id"))
-                .with_for_update(key_share=True)
-            ),
-        )
-        await connection.exec_driver_sql(sql, (notification_id,))
+        takes the notification's row before anything else."""
+        if self.engine.dialect.name == "postgresql":
+            await self._held_state(connection, notification_id)
 
     async def _count(
         self, connection: AsyncConnection, notification_id: str, moved: Counter[tuple[str, str]]
