@@ -10,10 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
-from pushgate.delivery.jobs import FANOUT, SEND, read_fanout
+from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send
+from pushgate.queue.base import Job
 from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.storage.tables import devices
 from pushgate.wiring import Services, build_services, build_worker
 from tests.api.expect import error_of
 from tests.conftest import api_client, make_settings
@@ -193,6 +196,87 @@ async def test_a_page_run_again_queues_the_next_page_once(
         await handle.close()
     assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     assert len(webhook_sim.all_received()) == 3
+
+
+async def test_a_page_run_again_holds_the_devices_its_first_run_read(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """The first run's first batch invalidates its device (410), then the worker dies. A
+    fresh read of the page would leave that device out and shift the others into keys
+    already settled; the page kept with its key is read again instead. A device deleted
+    meanwhile keeps its place and fails, unsent."""
+    ids, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, **FAILURES
+    )
+    webhook_sim.inject(Fault(status=410, token="/hook/0", count=1))
+    handle = build_worker(services)
+    try:
+        handle.worker.fanout.batch_size = 1  # three batches
+        [job] = await services.queue.lease((FANOUT,), 10, 60.0)
+        first = await handle.worker.fanout.run(read_fanout(job.payload))
+        await handle.worker.sender.run(first[0], first_run=True)  # then the worker died
+        assert (await client.get(f"/v1/devices/{ids[0]}")).json()["state"] == "invalid"
+        async with services.engine.begin() as connection:
+            await connection.execute(sa.delete(devices).where(devices.c.id == ids[2]))
+        again = await handle.worker.fanout.run(read_fanout(job.payload))
+        assert [(b.key, [m.device_id for m in b.members or ()]) for b in again] == [
+            (b.key, [m.device_id for m in b.members or ()]) for b in first
+        ]
+        for batch in again:
+            await handle.worker.sender.run(batch)
+        await services.queue.ack([job])
+    finally:
+        await handle.close()
+    assert await _ended(client, notification_id) == (
+        "completed",
+        {"sent": 1, "invalid": 1, "failed": 1},
+    )
+    [failed] = await _listed(client, notification_id, outcome="failed")
+    assert (failed["device_id"], failed["reason"]) == (ids[2], "device deleted")
+    assert [r.token for r in webhook_sim.all_received()] == ["/hook/1"]
+
+
+async def test_a_batch_run_again_queues_the_retry_its_first_run_kept(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+) -> None:
+    """A batch whose worker died after it settled, before its retry was queued, finds the
+    retry kept with its settlement and queues it: the same job, under the same key."""
+    _, notification_id = await three_devices_and_a_broadcast(
+        client, webhook_app, webhook_sim, **FAILURES
+    )
+    webhook_sim.inject(Fault(status=503, retry_after=1, token="/hook/1", count=1))
+    handle = build_worker(services)
+    try:
+        job, batch = await fan_out_by_hand(services, handle)
+        await handle.worker.sender.run(batch, first_run=True)
+        await handle.worker.sender.run(batch)  # run again: re-queues the kept retry
+        await services.queue.ack([job])
+        retries: list[Job] = []
+        for _ in range(100):  # until both are due (backoff with jitter, at least 1 s)
+            retries += await services.queue.lease((SEND,), 10, 60.0)
+            if len(retries) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(retries) == 2
+        assert {read_send(r.payload) for r in retries} == {read_send(retries[0].payload)}
+        for retry in retries:
+            await handle.worker.sender.run(read_send(retry.payload))
+        await services.queue.ack(retries)
+    finally:
+        await handle.close()
+    assert await _ended(client, notification_id) == ("completed", {"sent": 3})
+    assert sorted(r.token for r in webhook_sim.all_received()) == [
+        "/hook/0",
+        "/hook/1",
+        "/hook/2",
+    ]
+    assert webhook_sim.counters["duplicates"] == 0
 
 
 async def test_cancel_counts_what_waits_in_jobs_as_canceled(

@@ -152,8 +152,17 @@ class Settlement(NamedTuple):
     """What one fan-out page or one send batch of a notification that records failures only
     changes, to be applied at most once, under its ``key``: the counts it moves
     ((provider, state) → change), and its deliveries that ended other than sent, kept as
-    rows ((result, device id, provider)). A job run twice settles once."""
+    rows ((result, device id, provider)). A job run twice settles once, and finds what
+    its first run kept."""
 
     key: str
     moved: Counter[tuple[str, str]]
     failed: Sequence[tuple[DeliveryResult, str, str]] = ()
+    # What a run again needs (kept with the key): a page's devices, a batch's retry job.
+    kept: str | None = None
+
+
+class Settled(NamedTuple):
+    """A settled key, with what its settlement kept (or None)."""
+
+    kept: str | None

@@ -193,8 +193,9 @@ class NotificationService:
                 details={"state": notification.state.value},
             )
         at = now_ms()
-        await self.store.set_state(notification.id, NotificationState.CANCELED, at)
-        await self.store.finish_pending(notification.id, DeliveryState.CANCELED, "canceled", at)
+        await self.store.finish_pending(
+            notification.id, DeliveryState.CANCELED, "canceled", at, NotificationState.CANCELED
+        )
         return await self.status(caller, tenant, notification_id)
 
 

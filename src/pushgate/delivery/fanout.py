@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import orjson
+
 from pushgate.core.ids import new_ids, now_ms
 from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
@@ -40,15 +42,19 @@ class Fanout:
         self.batch_size = batch_size
 
     async def run(self, job: FanoutJob) -> list[SendJob]:
-        """Fan out one page; returns its batches for the caller to send at once, in this
-        job, rather than queued: a send job would only add a queue round trip per batch
-        (its payload of devices written, leased and deleted), and a small notification
-        (one user's devices, say) gets one queue hop, not two.
+        """Fan out one page; returns batches for the caller to send at once, in this job,
+        rather than queued.
 
-        Should the caller die before it sent them all, this fan-out job runs again. With
-        rows, it finds the page's deliveries made already and queues send jobs that read
-        back what is still pending. For a notification that records failures only, the
-        page's and the batches' keys repeat, and each batch settles at most once.
+        With rows, the batch of a notification whose whole audience fits one: a small
+        notification (one user's devices, say) then needs one queue hop, not two. Should
+        the caller die before sending, this fan-out job runs again and finds the
+        deliveries still pending. Other batches go in send jobs, which run side by side.
+
+        For a notification that records failures only, every batch of the page: a send job
+        would only add a queue round trip per batch (its payload of devices written,
+        leased and deleted). This job, run again, reads the page as its first run did
+        (kept with the page's key), so the batches and their keys repeat, and each
+        settles at most once.
         """
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state in (
@@ -63,13 +69,20 @@ class Fanout:
             return []
         if notification.state is NotificationState.SCHEDULED:
             await self.store.set_state(notification.id, NotificationState.SENDING, now)
-        audience = Audience.model_validate(notification.audience)
-        page = await self.store.audience_page(
-            audience, notification.tenant_id, notification.app_id, job.after, self.page_size
-        )
         page_key = f"page:{job.after or ''}"
         counted = notification.records is DeliveryRecords.FAILURES
-        added = await self._add(notification, page, page_key, now)
+        again = await self.store.settled(notification.id, page_key) if counted else None
+        if again is not None and again.kept is not None:
+            # Run again: the page as the first run read it, so its batches, and their keys,
+            # hold the same devices (a device invalidated by the first run's answers, say,
+            # would be left out of a fresh read and shift every batch after it).
+            page = await self.store.devices_again(orjson.loads(again.kept))
+        else:
+            audience = Audience.model_validate(notification.audience)
+            page = await self.store.audience_page(
+                audience, notification.tenant_id, notification.app_id, job.after, self.page_size
+            )
+        added = await self._add(notification, page, page_key, again is None, now)
         members = {member.device_id: member for member in page}
         by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
         for delivery_id, provider, device_id in added.pending:
@@ -91,8 +104,10 @@ class Fanout:
         ]
         last_page = len(page) < self.page_size
         inline: list[SendJob] = []
-        if counted or added.fresh:
+        if counted:
             inline, sends = sends, []
+        elif last_page and job.after is None and len(sends) == 1:
+            inline = [sends.pop()]
         next_page = None if last_page else FanoutJob(notification.id, page[-1].device_id)
         await self._queue(notification, sends, next_page, page_key, now)
         if last_page:
@@ -104,19 +119,26 @@ class Fanout:
         return inline
 
     async def _add(
-        self, notification: Notification, page: list[AudienceMember], page_key: str, now: int
+        self,
+        notification: Notification,
+        page: list[AudienceMember],
+        page_key: str,
+        first: bool,
+        now: int,
     ) -> AddedDeliveries:
         """The page's deliveries: as rows, or, for a notification that records failures
-        only, as the page's pending count, moved once under the page's key (the deliveries
-        are then pending in the batches alone)."""
+        only, as the page's pending count, moved once under the page's key with the
+        page's devices kept (the deliveries are then pending in the batches alone)."""
         if notification.records is DeliveryRecords.ALL:
             targets = [(member.device_id, member.provider) for member in page]
             return await self.store.add_deliveries(
                 notification.id, notification.app_id, targets, now
             )
-        moved = Counter((member.provider, PENDING) for member in page)
-        settlement = Settlement(page_key, moved)
-        await self.store.settle_once(notification.id, notification.app_id, settlement, now)
+        if first:
+            moved = Counter((member.provider, PENDING) for member in page)
+            kept = orjson.dumps([(member.device_id, member.provider) for member in page])
+            settlement = Settlement(page_key, moved, kept=kept.decode())
+            await self.store.settle_once(notification.id, notification.app_id, settlement, now)
         ids = new_ids(len(page))
         return AddedDeliveries(
             [(i, m.provider, m.device_id) for i, m in zip(ids, page, strict=True)], True
@@ -140,7 +162,7 @@ class Fanout:
         it."""
         jobs: list[NewJob] = [send_job(item) for item in sends]
         queued_next = f"{page_key}:next"
-        if next_page is not None and not await self.store.is_settled(notification.id, queued_next):
+        if next_page is not None and await self.store.settled(notification.id, queued_next) is None:
             jobs.append(fanout_job(next_page))
         if jobs:
             await self.queue.enqueue(jobs)

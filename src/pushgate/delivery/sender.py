@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import Any
+
+import orjson
 
 from pushgate.core.ids import now_ms
 from pushgate.core.messages import Message
@@ -28,11 +31,11 @@ from pushgate.core.outcomes import Outcome, OutcomeKind
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.rendering import render_for
 from pushgate.core.retry import RetryPolicy
-from pushgate.delivery.jobs import SendJob, send_job
+from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.providers import ProviderCache
 from pushgate.providers.base import Delivery
-from pushgate.queue.base import Queue
+from pushgate.queue.base import NewJob, Queue
 
 PAUSED_RECHECK_SECONDS = 30.0
 
@@ -74,14 +77,12 @@ class Sender:
         notification = await self.store.notification(job.notification_id)
         if notification is None or notification.state is NotificationState.CANCELED:
             return
-        gone: list[tuple[str, str, int, str]] = []
         if job.key is not None:
-            # Its deliveries are pending in this job alone; once settled (it ran before,
-            # and its worker died before the ack) there is nothing left to send.
-            if await self.store.is_settled(notification.id, job.key):
-                return
-            due = _fresh(job.delivery_ids, job.members or (), job.attempts)
-        elif first_run and job.members is not None:
+            if await self._run_counted(notification, job, job.key) == 0:
+                await self.store.complete_if_done(notification.id, now_ms())
+            return
+        gone: list[tuple[str, str, int, str]] = []
+        if first_run and job.members is not None:
             due = _fresh(job.delivery_ids, job.members)
         else:
             due, gone = await self.store.due_deliveries(job.delivery_ids, now_ms())
@@ -96,8 +97,38 @@ class Sender:
         if left is None or left == 0:
             await self.store.complete_if_done(notification.id, now_ms())
 
+    async def _run_counted(self, notification: Notification, job: SendJob, key: str) -> int | None:
+        """A batch of a notification that records failures only: its deliveries are
+        pending in it alone, and it settles once under its key. Returns the pending
+        deliveries left after it (None when the notification expired instead)."""
+        found = await self.store.settled(notification.id, key)
+        if found is not None:
+            # It ran before, and its worker died before the ack: nothing to send, but its
+            # retry, kept with the settlement, may not have been queued.
+            if found.kept is not None:
+                retry = orjson.loads(found.kept)
+                await self.queue.enqueue(
+                    [NewJob(SEND, retry["job"].encode())], available_at=int(retry["at"])
+                )
+            return await self.store.pending_left(notification.id)
+        due = _fresh(job.delivery_ids, job.members or (), job.attempts)
+        # A device deleted since the page was read (the page read again after a crash
+        # keeps its place, with no token) fails, unsent.
+        deleted = [item for item in due if not item.device.token]
+        if not deleted:
+            return await self._send(notification, due, job)
+        due = [item for item in due if item.device.token]
+        if due:
+            return await self._send(notification, due, job, deleted)
+        kind = deleted[0].provider
+        return await self._write(notification, kind, [], [], key, now_ms(), deleted=deleted)
+
     async def _send(
-        self, notification: Notification, due: Sequence[DueDelivery], job: SendJob
+        self,
+        notification: Notification,
+        due: Sequence[DueDelivery],
+        job: SendJob,
+        deleted: Sequence[DueDelivery] = (),
     ) -> int | None:
         """Send the batch; returns the notification's pending deliveries after it (None
         when it expired instead)."""
@@ -113,7 +144,7 @@ class Sender:
                 DeliveryResult(item.id, DeliveryState.FAILED, item.attempts, reason=reason)
                 for item in due
             ]
-            left = await self._write(notification, kind, due, results, job.key, now)
+            left = await self._write(notification, kind, due, results, job.key, now, deleted)
             self.metrics.outcomes(kind, "rejected", len(results))
             return left
         if paused is not None:
@@ -121,7 +152,7 @@ class Sender:
         batch = self._deliveries(notification, due)
         with self.metrics.timing(kind):
             outcomes = await provider.send(batch)
-        return await self._apply(notification, kind, due, outcomes, job)
+        return await self._apply(notification, kind, due, outcomes, job, deleted)
 
     def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
         """The batch to send. Recipients with the same locales share one rendered message
@@ -145,6 +176,7 @@ class Sender:
         due: Sequence[DueDelivery],
         outcomes: Sequence[Outcome],
         job: SendJob,
+        deleted: Sequence[DueDelivery],
     ) -> int:
         now = now_ms()
         deadline = min(notification.expires_at, notification.created_at + self.retention_ms)
@@ -198,18 +230,18 @@ class Sender:
             raise Postpone(
                 self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
             )
-        # Retry jobs are queued before the results are written: a crash in between leaves
-        # those deliveries pending and due, so the retry job (or this job, leased again)
-        # still finds them. The other order could strand them with no job to run them.
-        if job.key is not None and later:
-            await self._retry_counted(notification, kind, due, later, job)
-        else:
-            for at, ids in later.items():
-                self.metrics.retries(kind, len(ids))
-                await self.queue.enqueue(
-                    [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
-                )
-        left = await self._write(notification, kind, due, results, job.key, now)
+        # Retry jobs of rows are queued before the results are written: a crash in between
+        # leaves those deliveries pending and due, so the retry job (or this job, leased
+        # again) still finds them. The other order could strand them with no job to run
+        # them. A counted batch's retry is kept with its settlement instead, and queued
+        # after it: this batch run again after a crash queues the kept one.
+        retry = await self._retries(notification, kind, due, later, job)
+        kept = None if retry is None else orjson.dumps(retry).decode()
+        left = await self._write(notification, kind, due, results, job.key, now, deleted, kept)
+        if retry is not None:
+            await self.queue.enqueue(
+                [NewJob(SEND, retry["job"].encode())], available_at=retry["at"]
+            )
         await self.store.invalidate_devices(dead, now)
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
@@ -219,21 +251,26 @@ class Sender:
             )
         return left
 
-    async def _retry_counted(
+    async def _retries(
         self,
         notification: Notification,
         kind: str,
         due: Sequence[DueDelivery],
         later: dict[int, list[str]],
         job: SendJob,
-    ) -> None:
-        """The deliveries of a counted batch to try again, in one job that carries them, at
-        the latest of their planned times. Its key follows from this batch's and the
-        attempt, so this batch run twice queues the same retry, which settles once. (Should
-        a worker die between queueing it and settling the batch, and the batch's second
-        run plan other deliveries for retry, only the first retry job to run settles; the
-        others' deliveries stay pending until the notification expires.)"""
-        assert job.key is not None
+    ) -> dict[str, Any] | None:
+        """Queue the retries of a batch of rows, a job per second of their planned times.
+        Those of a counted batch are returned instead, as one job that carries them, at
+        the latest of their times ({"at", "job": its payload}): its key follows from this
+        batch's and the attempt, and it is kept with this batch's settlement, so a run
+        again queues this same job, never one with other deliveries under its key."""
+        if job.key is None or not later:
+            for at, ids in later.items():
+                self.metrics.retries(kind, len(ids))
+                await self.queue.enqueue(
+                    [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
+                )
+            return None
         again = {delivery_id for ids in later.values() for delivery_id in ids}
         items = [item for item in due if item.id in again]
         self.metrics.retries(kind, len(items))
@@ -244,7 +281,7 @@ class Sender:
             f"{job.key.split('/')[0]}/{job.attempts + 1}",
             job.attempts + 1,
         )
-        await self.queue.enqueue([send_job(retry)], available_at=max(later))
+        return {"at": max(later), "job": send_job(retry).payload.decode()}
 
     async def _write(
         self,
@@ -254,12 +291,25 @@ class Sender:
         results: Sequence[DeliveryResult],
         key: str | None,
         now: int,
+        deleted: Sequence[DueDelivery] = (),
+        kept: str | None = None,
     ) -> int:
         """Write a batch's results: onto its rows, or, for a counted batch (``key``), as
         counts, with a row only for each delivery that ended other than sent (a retry is
-        in its own job, still pending). Returns the notification's pending deliveries."""
+        in its own job, still pending), with ``deleted`` devices' deliveries failed and
+        ``kept`` kept. Returns the notification's pending deliveries."""
         if key is None:
             return await self.store.write_results(notification.id, kind, results, now)
+        if deleted:
+            reason = "device deleted"
+            results = [
+                *results,
+                *(
+                    DeliveryResult(d.id, DeliveryState.FAILED, d.attempts, reason=reason)
+                    for d in deleted
+                ),
+            ]
+            due = [*due, *deleted]
         devices = {item.id: item.device.id for item in due}
         moved: Counter[tuple[str, str]] = Counter()
         failed = []
@@ -270,7 +320,7 @@ class Sender:
             if result.state is not DeliveryState.SENT:
                 failed.append((result, devices[result.delivery_id], kind))
         moved[(kind, DeliveryState.PENDING.value)] -= sum(moved.values())
-        settlement = Settlement(key, moved, failed)
+        settlement = Settlement(key, moved, failed, kept)
         return await self.store.settle_once(notification.id, notification.app_id, settlement, now)
 
 

@@ -26,6 +26,7 @@ from pushgate.core.notifications import (
     DueDelivery,
     Notification,
     NotificationState,
+    Settled,
     Settlement,
 )
 from pushgate.storage.accounts import BaseStore
@@ -517,13 +518,28 @@ class NotificationStore(BaseStore):
         return [_delivery(r) for r in await self.fetch_all(query)]
 
     async def finish_pending(
-        self, notification_id: str, state: DeliveryState, reason: str, at: int
+        self,
+        notification_id: str,
+        state: DeliveryState,
+        reason: str,
+        at: int,
+        notification_state: NotificationState | None = None,
     ) -> int:
-        """Move every pending delivery of a notification to a final ``state``. Those of a
-        notification that records failures only are in send jobs, not rows: their counts
-        move, and the jobs, finding the notification final, send nothing."""
+        """Move every pending delivery of a notification to a final ``state``, and the
+        notification to ``notification_state`` (unless final already) in the same
+        transaction. Those of a notification that records failures only are in its
+        batches, not rows: their counts move, and a batch settling later moves none."""
         async with self.begin() as connection:
             await self._lock_counts(connection, notification_id)
+            if notification_state is not None:
+                await connection.execute(
+                    sa.update(notifications)
+                    .where(
+                        notifications.c.id == notification_id,
+                        notifications.c.state.not_in(_FINAL_NOTIFICATION),
+                    )
+                    .values(state=notification_state.value, updated_at=at)
+                )
             result = await connection.execute(
                 sa.update(deliveries)
                 .where(deliveries.c.notification_id == notification_id, IS_PENDING)
@@ -566,8 +582,11 @@ class NotificationStore(BaseStore):
         every pending count already). Returns how many of the notification's deliveries
         are still pending after it (kept counts, in the same transaction)."""
         async with self.begin() as connection:
-            if await self._still_counting(connection, notification_id) and await self._settle(
-                connection, notification_id, settlement.key
+            # The mark first: on SQLite that insert begins the write transaction, so no
+            # other process's cancel or expiry can commit between the state read and the
+            # counts moved (sqlite3 begins a transaction only before a write).
+            if await self._settle(connection, notification_id, settlement) and (
+                await self._still_counting(connection, notification_id)
             ):
                 if settlement.failed:
                     await self._writes.insert(
@@ -594,17 +613,55 @@ class NotificationStore(BaseStore):
                 await self._count(connection, notification_id, settlement.moved)
             return await self._pending_left(connection, notification_id)
 
-    async def is_settled(self, notification_id: str, key: str) -> bool:
+    async def settled(self, notification_id: str, key: str) -> Settled | None:
+        """Whether ``key`` was settled, and what its settlement kept."""
         sql, _ = self.driver_sql(
-            "is_settled",
-            lambda: sa.select(sa.literal_column("1")).where(
+            "settled",
+            lambda: sa.select(settled_batches.c.kept).where(
                 settled_batches.c.notification_id == sa.bindparam("id"),
                 settled_batches.c.key == sa.bindparam("key"),
             ),
         )
         async with self.engine.connect() as connection:
-            found = await connection.exec_driver_sql(sql, (notification_id, key))
-            return found.first() is not None
+            found = (await connection.exec_driver_sql(sql, (notification_id, key))).first()
+        return None if found is None else Settled(found[0])
+
+    async def devices_again(self, kept: Sequence[tuple[str, str]]) -> list[AudienceMember]:
+        """A page as its first run read it ((device id, provider) in order), with what
+        sending needs of each device now, whatever its state; a device deleted since has
+        an empty token (its delivery fails, unsent)."""
+        dialect = self.engine.dialect.name
+        sql, order = self.driver_sql(
+            "devices_again",
+            lambda: (
+                sa.select(
+                    devices.c.id,
+                    devices.c.token,
+                    sa.type_coerce(devices.c["keys"], sa.Text),
+                    devices.c.locale,
+                    devices.c.user_id,
+                    users.c.locale,
+                )
+                .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
+                .where(in_ids(devices.c.id, "ids", dialect))
+            ),
+        )
+        params = {"ids": ids_value([device_id for device_id, _ in kept], dialect)}
+        async with self.engine.connect() as connection:
+            rows = cast(
+                "list[Any]", (await connection.exec_driver_sql(sql, in_order(order, params))).all()
+            )
+            found = {r[0]: r for r in rows}
+        members = []
+        for device_id, provider in kept:
+            r = found.get(device_id)
+            if r is None:
+                members.append(AudienceMember(device_id, provider, "", None, None, None, None))
+            else:
+                members.append(
+                    AudienceMember(device_id, provider, r[1], _json(r[2]), r[3], r[4], r[5])
+                )
+        return members
 
     async def _still_counting(self, connection: AsyncConnection, notification_id: str) -> bool:
         """Whether the notification is not final, its row held (on PostgreSQL, FOR NO KEY
@@ -627,17 +684,24 @@ class NotificationStore(BaseStore):
         state = (await connection.exec_driver_sql(sql, (notification_id,))).scalar()
         return None if state is None else str(state)
 
-    async def _settle(self, connection: AsyncConnection, notification_id: str, key: str) -> bool:
-        """Mark ``key`` settled; False when it was already."""
+    async def _settle(
+        self, connection: AsyncConnection, notification_id: str, settlement: Settlement
+    ) -> bool:
+        """Mark the settlement's key settled, with what it keeps; False when it was."""
         sql, _ = self.driver_sql(
             "settle",
             lambda: (
                 self.dialect_insert()(settled_batches)
-                .values(notification_id=sa.bindparam("id"), key=sa.bindparam("key"))
+                .values(
+                    notification_id=sa.bindparam("id"),
+                    key=sa.bindparam("key"),
+                    kept=sa.bindparam("kept"),
+                )
                 .on_conflict_do_nothing()
             ),
         )
-        return bool((await connection.exec_driver_sql(sql, (notification_id, key))).rowcount)
+        params = (notification_id, settlement.key, settlement.kept)
+        return bool((await connection.exec_driver_sql(sql, params)).rowcount)
 
     # -- kept counts ----------------------------------------------------------------------
     async def _lock_counts(self, connection: AsyncConnection, notification_id: str) -> None:
@@ -723,12 +787,12 @@ class NotificationStore(BaseStore):
         return ids
 
     async def expire(self, notification_id: str, now: int) -> None:
-        """Its time ran out: what is still pending expires, and so does the notification.
-        The state goes first, so a batch of a notification that records failures only,
-        settling meanwhile, either moves its counts before the pending ones are expired or
-        sees the notification final and moves none."""
-        await self.set_state(notification_id, NotificationState.EXPIRED, now)
-        await self.finish_pending(notification_id, DeliveryState.EXPIRED, "ttl expired", now)
+        """Its time ran out: what is still pending expires, and so does the notification,
+        in one transaction (a batch of a notification that records failures only, settling
+        meanwhile, moves its counts either before or not at all)."""
+        await self.finish_pending(
+            notification_id, DeliveryState.EXPIRED, "ttl expired", now, NotificationState.EXPIRED
+        )
 
     async def purge(self, cutoff: int) -> int:
         """Delete notifications (and their deliveries) created before ``cutoff``."""

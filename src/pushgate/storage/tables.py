@@ -256,6 +256,9 @@ settled_batches = sa.Table(
         primary_key=True,
     ),
     sa.Column("key", sa.String(128), primary_key=True),
+    # What a run again needs of it: a page's devices as its first run read them, a
+    # batch's retry job (JSON).
+    sa.Column("kept", sa.Text, nullable=True),
 )
 
 delivery_counts = sa.Table(

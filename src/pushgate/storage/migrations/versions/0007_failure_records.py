@@ -24,6 +24,7 @@ def upgrade() -> None:
         "settled_batches",
         sa.Column("notification_id", sa.String(length=36), nullable=False),
         sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("kept", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["notification_id"],
             ["notifications.id"],
