@@ -183,14 +183,20 @@ class NotificationStore(BaseStore):
 
     async def set_state(self, notification_id: str, state: NotificationState, at: int) -> None:
         async with self.begin() as connection:
-            await connection.execute(
-                sa.update(notifications)
-                .where(
-                    notifications.c.id == notification_id,
-                    notifications.c.state.not_in(_FINAL_NOTIFICATION),
-                )
-                .values(state=state.value, updated_at=at)
+            await self._set_state(connection, notification_id, state, at)
+
+    async def _set_state(
+        self, connection: AsyncConnection, notification_id: str, state: NotificationState, at: int
+    ) -> None:
+        """The notification's new state, unless it is final already."""
+        await connection.execute(
+            sa.update(notifications)
+            .where(
+                notifications.c.id == notification_id,
+                notifications.c.state.not_in(_FINAL_NOTIFICATION),
             )
+            .values(state=state.value, updated_at=at)
+        )
 
     async def finish_fanout(self, notification_id: str, at: int) -> None:
         async with self.begin() as connection:
@@ -532,14 +538,7 @@ class NotificationStore(BaseStore):
         async with self.begin() as connection:
             await self._lock_counts(connection, notification_id)
             if notification_state is not None:
-                await connection.execute(
-                    sa.update(notifications)
-                    .where(
-                        notifications.c.id == notification_id,
-                        notifications.c.state.not_in(_FINAL_NOTIFICATION),
-                    )
-                    .values(state=notification_state.value, updated_at=at)
-                )
+                await self._set_state(connection, notification_id, notification_state, at)
             result = await connection.execute(
                 sa.update(deliveries)
                 .where(deliveries.c.notification_id == notification_id, IS_PENDING)
