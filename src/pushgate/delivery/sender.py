@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
@@ -106,10 +105,7 @@ class Sender:
             # It ran before, and its worker died before the ack: nothing to send, but its
             # retry, kept with the settlement, may not have been queued.
             if found.kept is not None:
-                retry = orjson.loads(found.kept)
-                await self.queue.enqueue(
-                    [NewJob(SEND, retry["job"].encode())], available_at=int(retry["at"])
-                )
+                await self._queue_retry(found.kept)
             return await self.store.pending_left(notification.id)
         due = _fresh(job.delivery_ids, job.members or (), job.attempts)
         # A device deleted since the page was read (the page read again after a crash
@@ -235,13 +231,10 @@ class Sender:
         # again) still finds them. The other order could strand them with no job to run
         # them. A counted batch's retry is kept with its settlement instead, and queued
         # after it: this batch run again after a crash queues the kept one.
-        retry = await self._retries(notification, kind, due, later, job)
-        kept = None if retry is None else orjson.dumps(retry).decode()
+        kept = await self._retries(notification, kind, due, later, job)
         left = await self._write(notification, kind, due, results, job.key, now, deleted, kept)
-        if retry is not None:
-            await self.queue.enqueue(
-                [NewJob(SEND, retry["job"].encode())], available_at=retry["at"]
-            )
+        if kept is not None:
+            await self._queue_retry(kept)
         await self.store.invalidate_devices(dead, now)
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
@@ -258,12 +251,13 @@ class Sender:
         due: Sequence[DueDelivery],
         later: dict[int, list[str]],
         job: SendJob,
-    ) -> dict[str, Any] | None:
+    ) -> str | None:
         """Queue the retries of a batch of rows, a job per second of their planned times.
         Those of a counted batch are returned instead, as one job that carries them, at
-        the latest of their times ({"at", "job": its payload}): its key follows from this
-        batch's and the attempt, and it is kept with this batch's settlement, so a run
-        again queues this same job, never one with other deliveries under its key."""
+        the latest of their times (JSON: {"at", "job": its payload}, for
+        :meth:`_queue_retry`): its key follows from this batch's and the attempt, and it is
+        kept with this batch's settlement, so a run again queues this same job, never one
+        with other deliveries under its key."""
         if job.key is None or not later:
             for at, ids in later.items():
                 self.metrics.retries(kind, len(ids))
@@ -281,7 +275,12 @@ class Sender:
             f"{job.key.split('/')[0]}/{job.attempts + 1}",
             job.attempts + 1,
         )
-        return {"at": max(later), "job": send_job(retry).payload.decode()}
+        return orjson.dumps({"at": max(later), "job": send_job(retry).payload.decode()}).decode()
+
+    async def _queue_retry(self, kept: str) -> None:
+        """Queue a counted batch's retry as :meth:`_retries` kept it."""
+        retry = orjson.loads(kept)
+        await self.queue.enqueue([NewJob(SEND, retry["job"].encode())], available_at=retry["at"])
 
     async def _write(
         self,

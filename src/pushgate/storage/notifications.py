@@ -281,15 +281,20 @@ class NotificationStore(BaseStore):
                     sa.bindparam("limit", type_=sa.Integer),
                 ).offset(sa.bindparam("offset", type_=sa.Integer)),
             )
-            params = {"app_id": app_id, "active": ACTIVE, "after": after, "limit": limit}
-            params["offset"] = 0
+            params = {
+                "app_id": app_id,
+                "active": ACTIVE,
+                "after": after,
+                "limit": limit,
+                "offset": 0,
+            }
             async with self.engine.connect() as connection:
                 found = list(await connection.exec_driver_sql(sql, in_order(order, params)))
         else:
             clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
             found = await self.fetch_all(self._page_query(clause, ACTIVE, after, limit))
         # By position: a Row's attribute access by name costs a microsecond a row here.
-        rows = cast("list[Any]", found)
+        rows = cast("list[Any]", found)  # Row or driver tuple, read by position alike
         return [AudienceMember(r[0], r[1], r[2], _json(r[3]), r[4], r[5], r[6]) for r in rows]
 
     @staticmethod
