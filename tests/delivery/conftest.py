@@ -8,6 +8,7 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,16 @@ async def three_devices_and_a_broadcast(
     assert answer.status_code == 202, answer.text
     notification_id: str = answer.json()["id"]
     return ids, notification_id
+
+
+@asynccontextmanager
+async def worker_by_hand(services: Services) -> AsyncIterator[WorkerHandle]:
+    """A worker whose steps the test takes itself (not running its loop)."""
+    handle = build_worker(services)
+    try:
+        yield handle
+    finally:
+        await handle.close()
 
 
 async def fan_out_by_hand(services: Services, handle: WorkerHandle) -> tuple[Job, SendJob]:

@@ -17,7 +17,7 @@ from pushgate.queue.base import Job
 from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.storage.tables import devices
-from pushgate.wiring import Services, build_services, build_worker
+from pushgate.wiring import Services, build_services
 from tests.api.expect import error_of
 from tests.conftest import api_client, make_settings
 from tests.delivery.conftest import (
@@ -26,6 +26,7 @@ from tests.delivery.conftest import (
     register,
     settled,
     three_devices_and_a_broadcast,
+    worker_by_hand,
 )
 
 FAILURES = {"records": "failures"}
@@ -119,8 +120,7 @@ async def test_a_batch_run_twice_is_sent_and_counted_once(
     _, notification_id = await three_devices_and_a_broadcast(
         client, webhook_app, webhook_sim, **FAILURES
     )
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         job, batch = await fan_out_by_hand(services, handle)
         assert batch.key is not None
         assert batch.members is not None
@@ -129,8 +129,6 @@ async def test_a_batch_run_twice_is_sent_and_counted_once(
         await handle.worker.sender.run(batch, first_run=True)
         await handle.worker.sender.run(batch)
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     _each_received_once(webhook_sim)
 
@@ -147,8 +145,7 @@ async def test_a_fan_out_page_run_again_counts_once(
     _, notification_id = await three_devices_and_a_broadcast(
         client, webhook_app, webhook_sim, **FAILURES
     )
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         handle.worker.fanout.batch_size = 1  # three batches
         [job] = await services.queue.lease((FANOUT,), 10, 60.0)
         first = await handle.worker.fanout.run(read_fanout(job.payload))
@@ -161,8 +158,6 @@ async def test_a_fan_out_page_run_again_counts_once(
         for batch in again:  # the second run: its first batch was sent already
             await handle.worker.sender.run(batch, first_run=False)
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     _each_received_once(webhook_sim)
 
@@ -178,8 +173,7 @@ async def test_a_page_run_again_queues_the_next_page_once(
     _, notification_id = await three_devices_and_a_broadcast(
         client, webhook_app, webhook_sim, **FAILURES
     )
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         handle.worker.fanout.page_size = 2  # pages of 2 and 1 devices
         [job] = await services.queue.lease((FANOUT,), 10, 60.0)
         batches = await handle.worker.fanout.run(read_fanout(job.payload))
@@ -192,8 +186,6 @@ async def test_a_page_run_again_queues_the_next_page_once(
         assert await services.queue.lease((FANOUT, SEND), 10, 60.0) == []
         for batch in batches:
             await handle.worker.sender.run(batch, first_run=True)
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     assert len(webhook_sim.all_received()) == 3
 
@@ -212,8 +204,7 @@ async def test_a_page_run_again_holds_the_devices_its_first_run_read(
         client, webhook_app, webhook_sim, **FAILURES
     )
     webhook_sim.inject(Fault(status=410, token="/hook/0", count=1))
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         handle.worker.fanout.batch_size = 1  # three batches
         [job] = await services.queue.lease((FANOUT,), 10, 60.0)
         first = await handle.worker.fanout.run(read_fanout(job.payload))
@@ -228,8 +219,6 @@ async def test_a_page_run_again_holds_the_devices_its_first_run_read(
         for batch in again:
             await handle.worker.sender.run(batch)
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == (
         "completed",
         {"sent": 1, "invalid": 1, "failed": 1},
@@ -251,8 +240,7 @@ async def test_a_batch_run_again_queues_the_retry_its_first_run_kept(
         client, webhook_app, webhook_sim, **FAILURES
     )
     webhook_sim.inject(Fault(status=503, retry_after=1, token="/hook/1", count=1))
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         job, batch = await fan_out_by_hand(services, handle)
         await handle.worker.sender.run(batch, first_run=True)
         await handle.worker.sender.run(batch)  # run again: re-queues the kept retry
@@ -268,8 +256,6 @@ async def test_a_batch_run_again_queues_the_retry_its_first_run_kept(
         for retry in retries:
             await handle.worker.sender.run(read_send(retry.payload))
         await services.queue.ack(retries)
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == ("completed", {"sent": 3})
     _each_received_once(webhook_sim)
 
@@ -283,8 +269,7 @@ async def test_cancel_counts_what_waits_in_jobs_as_canceled(
     _, notification_id = await three_devices_and_a_broadcast(
         client, webhook_app, webhook_sim, **FAILURES
     )
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         job, batch = await fan_out_by_hand(services, handle)
         canceled = await client.delete(f"/v1/notifications/{notification_id}")
         assert canceled.status_code == 200, canceled.text
@@ -292,8 +277,6 @@ async def test_cancel_counts_what_waits_in_jobs_as_canceled(
         assert _counts(canceled.json()) == {"canceled": 3}
         await handle.worker.sender.run(batch, first_run=True)  # finds it canceled
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == ("canceled", {"canceled": 3})
     assert webhook_sim.all_received() == []
 
@@ -310,8 +293,7 @@ async def test_a_cancel_while_a_batch_is_out_keeps_the_cancel(
         client, webhook_app, webhook_sim, **FAILURES
     )
     webhook_sim.inject(Fault(latency_ms=600, count=3))
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         job, batch = await fan_out_by_hand(services, handle)
         sending = asyncio.create_task(handle.worker.sender.run(batch, first_run=True))
         await asyncio.sleep(0.2)
@@ -319,8 +301,6 @@ async def test_a_cancel_while_a_batch_is_out_keeps_the_cancel(
         assert _counts(canceled.json()) == {"canceled": 3}
         await asyncio.wait_for(sending, 10)
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == ("canceled", {"canceled": 3})
     assert await _listed(client, notification_id) == []
     assert len(webhook_sim.all_received()) == 3
@@ -335,14 +315,11 @@ async def test_expiry_counts_what_waits_in_jobs_as_expired(
     _, notification_id = await three_devices_and_a_broadcast(
         client, webhook_app, webhook_sim, ttl=1, **FAILURES
     )
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         job, batch = await fan_out_by_hand(services, handle)
         await asyncio.sleep(1.1)
         await handle.worker.sender.run(batch, first_run=True)
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     assert await _ended(client, notification_id) == ("expired", {"expired": 3})
     assert webhook_sim.all_received() == []
 

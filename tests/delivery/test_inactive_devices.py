@@ -8,8 +8,12 @@ import httpx
 
 from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send, send_job
 from pushgate.simulators.webhook import WebhookSimulator
-from pushgate.wiring import Services, build_worker
-from tests.delivery.conftest import fan_out_by_hand, three_devices_and_a_broadcast
+from pushgate.wiring import Services
+from tests.delivery.conftest import (
+    fan_out_by_hand,
+    three_devices_and_a_broadcast,
+    worker_by_hand,
+)
 
 
 async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
@@ -21,15 +25,12 @@ async def test_a_device_unregistered_after_the_fan_out_is_not_sent_to(
     ids, notification_id = await three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
     # The worker's steps one by one: fan out (the three fit one batch, handed back to
     # send at once), unregister a device, then send the batch.
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         job, batch = await fan_out_by_hand(services, handle)
         assert len(batch.delivery_ids) == 3
         assert (await client.delete(f"/v1/devices/{ids[0]}")).status_code == 200
         await handle.worker.sender.run(batch)
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     status = (await client.get(f"/v1/notifications/{notification_id}")).json()
     assert status["state"] == "completed"
     assert {k: v for k, v in status["deliveries"].items() if v} == {"sent": 2, "failed": 1}
@@ -53,8 +54,7 @@ async def test_a_first_run_sends_the_batch_as_the_fan_out_read_it(
     gets this one notification, as it was in the audience when the notification went out.
     Its job carries the addresses through the queue's own encoding."""
     ids, notification_id = await three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         job, batch = await fan_out_by_hand(services, handle)
         carried = read_send(send_job(batch).payload)
         assert carried == batch
@@ -63,8 +63,6 @@ async def test_a_first_run_sends_the_batch_as_the_fan_out_read_it(
         assert (await client.delete(f"/v1/devices/{ids[0]}")).status_code == 200
         await handle.worker.sender.run(carried, first_run=True)
         await services.queue.ack([job])
-    finally:
-        await handle.close()
     status = (await client.get(f"/v1/notifications/{notification_id}")).json()
     assert status["state"] == "completed"
     assert {k: v for k, v in status["deliveries"].items() if v} == {"sent": 3}
@@ -85,8 +83,7 @@ async def test_a_fan_out_page_run_again_sends_nothing_twice(
     jobs) finds the page's deliveries made already: it queues them again, but without
     their devices, so those jobs read back what is still pending and none is sent twice."""
     _, notification_id = await three_devices_and_a_broadcast(client, webhook_app, webhook_sim)
-    handle = build_worker(services)
-    try:
+    async with worker_by_hand(services) as handle:
         handle.worker.fanout.batch_size = 1  # three send jobs, none sent inline
         [job] = await services.queue.lease((FANOUT,), 10, 60.0)
         assert await handle.worker.fanout.run(read_fanout(job.payload)) == []
@@ -100,8 +97,6 @@ async def test_a_fan_out_page_run_again_sends_nothing_twice(
             assert send.attempts == 1
             await handle.worker.sender.run(read_send(send.payload), first_run=True)
         await services.queue.ack(sends)
-    finally:
-        await handle.close()
     assert webhook_sim.counters["duplicates"] == 0
     assert sorted(r.token for r in webhook_sim.all_received()) == [f"/hook/{n}" for n in range(3)]
     status = (await client.get(f"/v1/notifications/{notification_id}")).json()
