@@ -192,6 +192,18 @@ def _scheduled_notification(served: Served, title: str) -> str:
         return notification_id
 
 
+async def _filter_by_state(page: Page, view: str, form_id: str, state: str) -> None:
+    """Open ``view``, choose ``state`` in its filter form and submit it: the choice goes
+    into the address."""
+    await page.evaluate(f"location.hash = '#/{view}'; true")
+    await page.wait_for(f"document.querySelector('#{form_id}') !== null")
+    await page.evaluate(
+        f"{{ const form = document.querySelector('#{form_id}');"
+        f"form.elements.state.value = '{state}'; form.requestSubmit(); }}"
+    )
+    await page.wait_for(f"location.hash === '#/{view}?state={state}'")
+
+
 async def test_notifications_are_sent_listed_followed_and_canceled(
     served: Served, tmp_path: Path
 ) -> None:
@@ -233,22 +245,10 @@ async def test_notifications_are_sent_listed_followed_and_canceled(
         badge = "document.querySelector('.facts .state')?.textContent"
         assert await page.wait_for(badge) == "canceled"
         # Filtered by state (the form puts the choice in the address), only the canceled one.
-        await page.evaluate("location.hash = '#/notifications'; true")
-        await page.wait_for("document.querySelector('#notification-filters') !== null")
-        await page.evaluate(
-            "{ const form = document.querySelector('#notification-filters');"
-            "form.elements.state.value = 'canceled'; form.requestSubmit(); }"
-        )
-        await page.wait_for("location.hash === '#/notifications?state=canceled'")
+        await _filter_by_state(page, "notifications", "notification-filters", "canceled")
         await page.wait_for(f"{rows}.join() === {json.dumps(scheduled)}")
         # The devices page's filters work the same way.
-        await page.evaluate("location.hash = '#/devices'; true")
-        await page.wait_for("document.querySelector('#device-filters') !== null")
-        await page.evaluate(
-            "{ const form = document.querySelector('#device-filters');"
-            "form.elements.state.value = 'invalid'; form.requestSubmit(); }"
-        )
-        await page.wait_for("location.hash === '#/devices?state=invalid'")
+        await _filter_by_state(page, "devices", "device-filters", "invalid")
         await page.wait_for("document.querySelector('main .empty')?.textContent")
         await page.screenshot(tmp_path / "notifications.png")
         assert page.errors == []
