@@ -1,5 +1,5 @@
 """The APNs provider against the APNs simulator over TLS + HTTP/2: what the simulator
-receives, every answer of providers.md §1.6 as an outcome, provider tokens, certificates,
+receives, every answer of docs/providers.md §1.6 as an outcome, provider tokens, certificates,
 and failures of the connection mid-batch."""
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ async def test_refused_before_sending(apns: ApnsSetup) -> None:
     assert apns.simulator.counters["requests"] == 0
 
 
-# Every row of providers.md §1.6, produced by the simulator's scripted faults.
+# Every row of docs/providers.md §1.6, produced by the simulator's scripted faults.
 ANSWERS = [
     (400, "BadCollapseId", OutcomeKind.REJECTED),
     (400, "BadExpirationDate", OutcomeKind.REJECTED),
@@ -348,7 +348,7 @@ async def test_goaway_mid_batch_resends_the_refused_streams(apns: ApnsSetup) -> 
 async def test_a_batch_beyond_the_stream_limits_is_sent_whole_and_once(
     authority: CertificateAuthority,
 ) -> None:
-    # One stream per connection until the first valid token, then ten (§1.3 for the one).
+    # One stream per connection until the first valid token, then ten (§1.5 for the one).
     apns = await start_apns(authority, Clock(), max_concurrent_streams=10)
     batch = [delivery(apns_token(i), now=apns.clock.now) for i in range(300)]
     provider = apns.provider(connections=2)

@@ -1,5 +1,5 @@
 """The FCM provider against the FCM simulator over h2c (send) and HTTP/1.1 (OAuth): what
-the simulator receives, every errorCode of providers.md §2.5 as an outcome, access-token
+the simulator receives, every errorCode of docs/providers.md §2.5 as an outcome, access-token
 caching and refresh, and failures of the connection mid-batch."""
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ async def test_refused_before_sending(fcm: FcmSetup) -> None:
     assert fcm.simulator.counters["rejected_INVALID_ARGUMENT"] == 0
 
 
-# Every row of providers.md §2.5, produced by the simulator's scripted faults.
+# Every row of docs/providers.md §2.5, produced by the simulator's scripted faults.
 ERRORS = [
     (400, "INVALID_ARGUMENT", OutcomeKind.REJECTED),
     (404, "UNREGISTERED", OutcomeKind.INVALID_TOKEN),

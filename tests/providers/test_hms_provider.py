@@ -1,4 +1,4 @@
-"""The HMS Push Kit client against the HMS simulator over real sockets (providers.md §5)."""
+"""The HMS Push Kit client against the HMS simulator over real sockets (docs/providers.md §5)."""
 
 from __future__ import annotations
 

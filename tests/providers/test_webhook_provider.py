@@ -1,5 +1,5 @@
 """The webhook client against the webhook receiver simulator over real sockets
-(providers.md §6); signatures verified by the ``standardwebhooks`` library."""
+(docs/providers.md §6); signatures verified by the ``standardwebhooks`` library."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Web Push client against the Web Push simulator over real sockets (providers.md §3)."""
+"""The Web Push client against the Web Push simulator over real sockets (docs/providers.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The WNS client against the WNS simulator over real sockets (providers.md §4)."""
+"""The WNS client against the WNS simulator over real sockets (docs/providers.md §4)."""
 
 from __future__ import annotations
 

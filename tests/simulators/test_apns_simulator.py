@@ -1,4 +1,4 @@
-"""The APNs simulator answers every rule of providers.md §1 the way Apple does, over
+"""The APNs simulator answers every rule of docs/providers.md §1 the way Apple does, over
 HTTP/2 + TLS, to httpx+h2, the `h2` package and aioapns."""
 
 from __future__ import annotations

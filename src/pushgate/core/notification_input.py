@@ -19,7 +19,7 @@ from pushgate.core.notifications import DeliveryRecords
 MAX_USERS = 10_000
 MAX_DEVICES = 10_000
 MAX_DATA_BYTES = 4096
-MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (providers.md §2.3); APNs allows 30 days
+MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (docs/providers.md §2.3); APNs allows 30 days
 
 Text = Annotated[str, StringConstraints(max_length=2048)]
 ShortText = Annotated[str, StringConstraints(max_length=256)]

@@ -1,4 +1,4 @@
-"""What a provider's answer means, as a value (ARCHITECTURE.md §5).
+"""What a provider's answer means, as a value (docs/architecture.md §5).
 
 Every status and reason string a provider can answer maps to exactly one of these; the
 delivery rules (retry, prune, pause) act on the kind alone.

@@ -1,4 +1,4 @@
-"""When to try a delivery again: a pure policy (ARCHITECTURE.md §5).
+"""When to try a delivery again: a pure policy (docs/architecture.md §5).
 
 Only ``retry`` outcomes are tried again. The delay grows exponentially from ``base`` up to
 ``cap`` with "equal jitter" (half fixed, half random) so a provider outage does not end in

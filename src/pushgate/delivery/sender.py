@@ -1,6 +1,6 @@
 """Sending one batch: render, call the provider, write each outcome back.
 
-Outcome rules (ARCHITECTURE.md §5): ``sent`` is final; ``invalid_token`` fails the
+Outcome rules (docs/architecture.md §5): ``sent`` is final; ``invalid_token`` fails the
 delivery and invalidates the device at once; ``rejected`` fails it; ``retry`` plans the
 next attempt with the retry policy (never past the notification's expiry or the
 retention window) or expires it; ``auth_failed`` pauses the app's credentials and puts the

@@ -103,7 +103,7 @@ def server_environment(data_dir: Path, port: int, ca_path: Path | None) -> dict[
         PUSHGATE_DATA_DIR=str(data_dir),
         PUSHGATE_BIND=f"{HOST}:{port}",
         # The simulators listen on loopback, which pushgate refuses unless allowed
-        # (ARCHITECTURE.md §6).
+        # (docs/architecture.md §6).
         PUSHGATE_ALLOW_PRIVATE_TARGETS="true",
     )
     if ca_path is not None:

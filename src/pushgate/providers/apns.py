@@ -1,4 +1,4 @@
-"""The APNs provider: HTTP/2 provider API (providers.md §1) over pushgate's transport.
+"""The APNs provider: HTTP/2 provider API (docs/providers.md §1) over pushgate's transport.
 
 One :class:`ApnsProvider` per app credential: a pool of long-lived HTTP/2 connections
 (two by default) carrying many concurrent streams, token auth with one shared ES256 JWT

@@ -1,4 +1,4 @@
-"""What an APNs answer means (providers.md §1.6), as an :class:`Outcome`.
+"""What an APNs answer means (docs/providers.md §1.6), as an :class:`Outcome`.
 
 Every reason of the §1.6 table is listed; an unknown reason falls back on its status
 class (5xx and 429 retry, other 4xx are permanent).

@@ -1,4 +1,4 @@
-"""APNs authentication (providers.md §1.5): ES256 provider tokens, or a client certificate.
+"""APNs authentication (docs/providers.md §1.5): ES256 provider tokens, or a client certificate.
 
 Token auth: one JWT per signing key, shared by every connection, minted once and reused
 for ``refresh_after`` seconds (40 minutes by default). Apple rejects tokens older than an
@@ -49,7 +49,9 @@ class ProviderTokens:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not MIN_REFRESH_INTERVAL <= refresh_after < MAX_TOKEN_AGE:
-            raise ValueError("refresh_after must be between 20 and 60 minutes (providers.md §1.5)")
+            raise ValueError(
+                "refresh_after must be between 20 and 60 minutes (docs/providers.md §1.5)"
+            )
         key = serialization.load_pem_private_key(private_key_pem.encode(), None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("an APNs signing key is an EC P-256 key")

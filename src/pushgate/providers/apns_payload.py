@@ -1,4 +1,4 @@
-"""Rendering a :class:`~pushgate.core.messages.Message` for APNs (providers.md §1.3–§1.4).
+"""Rendering a :class:`~pushgate.core.messages.Message` for APNs (docs/providers.md §1.3–§1.4).
 
 The body is ``{"aps": {...}, <custom keys>}``: Apple's keys under ``aps``, the message's
 ``data`` as siblings of ``aps`` (APNs ignores custom keys inside it). A message with

@@ -1,4 +1,4 @@
-"""The FCM provider: HTTP v1 ``messages:send`` (providers.md §2) over pushgate's transport.
+"""The FCM provider: HTTP v1 ``messages:send`` (docs/providers.md §2) over pushgate's transport.
 
 One :class:`FcmProvider` per app credential: one v1 request per delivery, multiplexed on
 a pool of HTTP/2 connections (§2.6: the batch endpoint is gone; a batch leaves together as

@@ -1,4 +1,4 @@
-"""What an FCM HTTP v1 answer means (providers.md §2.5), as an :class:`Outcome`.
+"""What an FCM HTTP v1 answer means (docs/providers.md §2.5), as an :class:`Outcome`.
 
 Errors are Google API errors; the ``FcmError`` detail's ``errorCode`` decides. Without
 one, the generic status (``UNAUTHENTICATED``, ``PERMISSION_DENIED``…) and then the HTTP

@@ -1,5 +1,5 @@
 """Rendering a :class:`~pushgate.core.messages.Message` as an FCM HTTP v1 ``message``
-(providers.md §2.3), with the android, apns and webpush blocks.
+(docs/providers.md §2.3), with the android, apns and webpush blocks.
 
 ``data`` values must be strings, so other values are sent JSON-encoded. The remaining TTL
 goes to each platform its own way: ``android.ttl`` as ``"<seconds>s"``, the APNs

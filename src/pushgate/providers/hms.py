@@ -1,4 +1,4 @@
-"""Huawei HMS Push Kit client (providers.md §5).
+"""Huawei HMS Push Kit client (docs/providers.md §5).
 
 One ``messages:send`` request carries one message to up to 1000 tokens, so a batch is
 grouped by rendered message and each group split into requests of at most 1000 distinct

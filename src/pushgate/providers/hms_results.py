@@ -1,4 +1,4 @@
-"""Reading an HMS ``messages:send`` answer (providers.md §5.3): the result code of the
+"""Reading an HMS ``messages:send`` answer (docs/providers.md §5.3): the result code of the
 request, and for a partial success the ``illegal_tokens`` inside the ``msg`` string.
 """
 

@@ -2,7 +2,7 @@
 
 One pooled ``httpx.AsyncClient`` per provider instance with explicit connect, read, write
 and pool timeouts (nothing waits forever), answers read with a size bound, and the
-translation of transport failures and ``Retry-After`` into outcomes (ARCHITECTURE §5).
+translation of transport failures and ``Retry-After`` into outcomes (docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def make_client(
     """A pooled HTTP/1.1 client; ``guard_targets`` refuses private addresses unless allowed.
 
     Redirects are never followed: a provider that redirects is answering, not delivering
-    (providers.md §6.3), and a redirect could point a request at an internal host.
+    (docs/providers.md §6.3), and a redirect could point a request at an internal host.
     """
     context = options.verify or ssl.create_default_context(cafile=options.ca_file)
     request_timeout = read_timeout if read_timeout is not None else options.request_timeout
@@ -101,7 +101,7 @@ def transport_failure(exc: Exception) -> Outcome:
     """What a failed exchange means: a refused target is permanent, the rest retryable.
 
     A timeout or a connection lost after the request was written may mean the provider got
-    it; delivery is at least once (ARCHITECTURE §2), so it is retried, never reported sent.
+    it; delivery is at least once (docs/architecture.md §2), so it is retried, never reported sent.
     """
     if isinstance(exc, PrivateTargetRefused):
         return rejected(f"target refused: {exc}")

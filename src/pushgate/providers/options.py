@@ -18,7 +18,7 @@ class ProviderOptions:
 
     ``allow_private_targets`` mirrors the ``allow_private_targets`` setting: only then may a
     Web Push endpoint, WNS channel or webhook URL resolve to a loopback, private or
-    link-local address (ARCHITECTURE §6). ``verify`` is the TLS trust for provider hosts
+    link-local address (docs/architecture.md §6). ``verify`` is the TLS trust for provider hosts
     (None: ``ca_file``, else the system's). ``clock`` gives epoch seconds, so token
     lifetimes can be tested.
     """

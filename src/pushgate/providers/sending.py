@@ -17,7 +17,8 @@ TRANSPORT_ERRORS = (httpx.HTTPError, PrivateTargetRefused, OSError)
 
 
 def remaining_ttl(expires_at_ms: int, now: float) -> int:
-    """Whole seconds until ``expires_at_ms``; a message that waited has less (ARCHITECTURE §5)."""
+    """Whole seconds until ``expires_at_ms``; a message that waited has less
+    (docs/architecture.md §5)."""
     return max(0, (expires_at_ms - int(now * 1000)) // 1000)
 
 

@@ -1,5 +1,5 @@
 """Outbound webhook client: the notification as signed JSON to the app's endpoint
-(providers.md §6, ARCHITECTURE §6).
+(docs/providers.md §6, docs/architecture.md §6).
 
 The target is the device's token when that is an http(s) URL, else the credential's
 ``url``. Targets resolving to loopback, private or link-local addresses are refused at

@@ -1,4 +1,4 @@
-"""Web Push client (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID; providers.md §3).
+"""Web Push client (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID; docs/providers.md §3).
 
 A device's ``token`` is the subscription endpoint and its ``keys`` hold ``p256dh`` and
 ``auth``. The plaintext is the message as JSON (plus ``id``, the delivery id, so the service
@@ -88,7 +88,7 @@ class WebPushProvider:
         plaintext = plaintext_for(delivery)
         if len(plaintext) > MAX_PLAINTEXT_BYTES:
             # Never sent: the encrypted body would exceed the 4096 bytes a push service
-            # must accept (RFC 8030 §7.2, providers.md §3.2).
+            # must accept (RFC 8030 §7.2, docs/providers.md §3.2).
             return rejected(
                 f"payload of {len(plaintext)} bytes exceeds {MAX_PLAINTEXT_BYTES} for Web Push"
             )
@@ -127,7 +127,7 @@ class WebPushProvider:
         return headers
 
     def _outcome(self, answer: Answer) -> Outcome:
-        """Map the push service's answer (providers.md §3.1 status table)."""
+        """Map the push service's answer (docs/providers.md §3.1 status table)."""
         status = answer.status
         if 200 <= status < 300:
             return sent(answer.headers.get("location"), status)

@@ -1,4 +1,4 @@
-"""Windows Push Notification Services client (providers.md §4).
+"""Windows Push Notification Services client (docs/providers.md §4).
 
 A device's ``token`` is its channel URI. Requests go over HTTP/1.1 with ``Content-Length``
 and no ``Expect: 100-continue`` (§4.3), authorised by an access token from the
@@ -128,7 +128,7 @@ class WnsProvider:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _outcome(self, answer: Answer) -> Outcome:
-        """Map the answer per providers.md §4.4."""
+        """Map the answer per docs/providers.md §4.4."""
         status = answer.status
         detail = answer.headers.get("x-wns-error-description", "")
         if status == 200:

@@ -1,4 +1,4 @@
-"""What one message becomes for WNS: toast XML, or raw bytes (providers.md §4.3).
+"""What one message becomes for WNS: toast XML, or raw bytes (docs/providers.md §4.3).
 
 A message with something to show becomes a ``ToastGeneric`` toast built with ElementTree,
 so every title, body and attribute is escaped; a data-only message becomes a raw

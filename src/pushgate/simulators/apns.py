@@ -1,4 +1,4 @@
-"""The APNs simulator: Apple's HTTP/2 provider API as providers.md §1 describes it.
+"""The APNs simulator: Apple's HTTP/2 provider API as docs/providers.md §1 describes it.
 
 ``POST /3/device/<token>`` is checked header by header (§1.2–§1.4), provider tokens are
 verified per key and team (§1.5) with token age, the 20-minute refresh rule and the
@@ -41,7 +41,7 @@ class DeviceRecord:
 
 
 class ApnsSimulator(Simulator):
-    """Apple Push Notification service stand-in (providers.md §1.8)."""
+    """Apple Push Notification service stand-in (docs/providers.md §1.8)."""
 
     name = "apns"
 

@@ -1,4 +1,4 @@
-"""The request rules of APNs (providers.md §1.2–§1.4, §1.6) as pure checks, each raising
+"""The request rules of APNs (docs/providers.md §1.2–§1.4, §1.6) as pure checks, each raising
 :class:`Rejected` with the status and reason Apple answers with."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Start any subset of the provider simulators in one process, each on its own port.
 
 Fixed default ports (what ``pushgate simulate`` uses when none is given) start at 2197, the
-port Apple offers as the firewall-friendly alternative to 443 for APNs (providers.md §1.1):
+port Apple offers as the firewall-friendly alternative to 443 for APNs (docs/providers.md §1.1):
 
 =========  =====  =======================================================
 simulator  port   serves

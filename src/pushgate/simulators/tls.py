@@ -1,6 +1,6 @@
 """TLS material for the simulators: a self-signed CA, a server certificate for
 127.0.0.1/localhost, server contexts offering ALPN ``h2`` and ``http/1.1``, and APNs-style
-client certificates for certificate-based provider auth (providers.md §1.5).
+client certificates for certificate-based provider auth (docs/providers.md §1.5).
 
 Keys are P-256: quick to make, and APNs itself serves ECDSA certificates.
 """

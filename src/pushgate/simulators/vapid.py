@@ -1,5 +1,5 @@
 """Push-service side of VAPID (RFC 8292): parse ``Authorization: vapid t=…, k=…`` and
-decide whether it authorises a request to one subscription (providers.md §3.3).
+decide whether it authorises a request to one subscription (docs/providers.md §3.3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Webhook receiver simulator: an endpoint a signed webhook is delivered to (providers.md §6).
+"""Webhook receiver simulator: an endpoint a signed webhook is delivered to (docs/providers.md §6).
 
 Any ``POST`` outside ``/_sim/`` is a delivery; the path is the "token" its messages and faults
 are filed under. It verifies Standard Webhooks signatures against the registered secrets

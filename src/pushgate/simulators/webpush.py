@@ -4,7 +4,7 @@
 does; the endpoint ``POST /wp/<id>`` then takes RFC 8030 requests, checks VAPID
 (RFC 8292) and decrypts the RFC 8291 body with the key pair the simulator kept.
 Error answers follow Mozilla autopush, whose bodies are JSON
-``{"code", "errno", "error", "message"}`` (autopush "Error Codes" page) [S].
+``{"code", "errno", "error", "message"}`` (autopush "Error Codes" page).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ URGENCIES = frozenset({"very-low", "low", "normal", "high"})  # RFC 8030 §5.3
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")  # RFC 8030 §5.4: base64url, ≤ 32 chars
 DEFAULT_MAX_TTL = 60 * 24 * 60 * 60  # a service may lower TTL and echo it (RFC 8030 §5.2)
 
-# autopush errno values for the answers below [S]; 999 where autopush names none [U]
+# autopush errno values for the answers below; 999 (unconfirmed) where autopush names none
 ERRNO = {400: 110, 401: 109, 403: 109, 404: 102, 410: 103, 413: 104, 429: 999}
 
 
