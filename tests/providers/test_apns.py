@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from pushgate.core.messages import Message, Priority
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.simulators.base import Fault
 from pushgate.simulators.tls import (
     CertificateAuthority,
@@ -181,6 +181,17 @@ ANSWERS = [
     (418, "SomethingNew", OutcomeKind.REJECTED),
     (502, "SomethingNew", OutcomeKind.RETRY),
 ]
+# The retry table's row of each answer tried again (providers.md §1.5-1.6).
+RETRY_CLASSES = {
+    "IdleTimeout": RetryClass.DEFAULT,
+    "UnrelatedKeyIdInToken": RetryClass.DEFAULT,
+    "TooManyProviderTokenUpdates": RetryClass.APNS_TOKEN_UPDATES,
+    "TooManyRequests": RetryClass.APNS_TOO_MANY_REQUESTS,
+    "InternalServerError": RetryClass.APNS_UNAVAILABLE,
+    "ServiceUnavailable": RetryClass.APNS_UNAVAILABLE,
+    "Shutdown": RetryClass.DEFAULT,
+    "SomethingNew": RetryClass.APNS_UNAVAILABLE,
+}
 
 
 @pytest.mark.parametrize(
@@ -196,6 +207,8 @@ async def test_every_answer_maps_to_its_outcome(
     finally:
         await provider.close()
     assert (result.kind, result.reason, result.status) == (kind, reason, status)
+    if kind is OutcomeKind.RETRY:
+        assert result.retry_class is RETRY_CLASSES[reason]
     assert apns.simulator.all_received() == []
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pushgate.core.credentials.keys import application_server_key, vapid_private_key_text
 from pushgate.core.messages import Message, Priority
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.providers.webpush import WebPushProvider
 from pushgate.simulators.base import Fault
@@ -186,6 +186,9 @@ async def test_each_status_maps_to_its_outcome(
     [outcome] = await provider.send([to_subscription(subscription)])
     assert (outcome.kind, outcome.status) == (kind, status)
     assert "scripted" in outcome.reason
+    if kind is OutcomeKind.RETRY:
+        pace = RetryClass.WEBPUSH_TOO_MANY_REQUESTS if status == 429 else RetryClass.DEFAULT
+        assert outcome.retry_class is pace
     assert webpush_sim.all_received() == []
 
 

@@ -19,6 +19,7 @@ from pushgate.core.credentials.keys import b64url_decode, load_vapid_private_key
 from pushgate.core.messages import Message, Priority
 from pushgate.core.outcomes import (
     Outcome,
+    RetryClass,
     auth_failed,
     invalid_token,
     rejected,
@@ -138,7 +139,9 @@ class WebPushProvider:
             return auth_failed(short_reason("VAPID refused", detail), status)
         if status == 429 or status >= 500:
             after = retry_after(answer, self.options.clock())
-            return retry(short_reason(f"push service answered {status}", detail), after, status)
+            pace = RetryClass.WEBPUSH_TOO_MANY_REQUESTS if status == 429 else RetryClass.DEFAULT
+            reason = short_reason(f"push service answered {status}", detail)
+            return retry(reason, after, status, pace)
         if status == 413:
             return rejected(short_reason("payload too large", detail), status)
         return rejected(short_reason(f"push service answered {status}", detail), status)
