@@ -31,7 +31,6 @@ class RetryClass(StrEnum):
     WEBPUSH_TOO_MANY_REQUESTS = "webpush_too_many_requests"
     WNS_THROTTLED = "wns_throttled"
     HMS_FLOW_CONTROL = "hms_flow_control"
-    WEBHOOK_THROTTLED = "webhook_throttled"
 
 
 class Outcome(NamedTuple):

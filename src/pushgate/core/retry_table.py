@@ -35,9 +35,10 @@ class Backoff:
 
 RETRY_TABLE: MappingProxyType[RetryClass, Backoff] = MappingProxyType(
     {
-        # Timeouts, lost connections, and 429/5xx answers no row below names. Apple
-        # suggests backing off towards ~15 minutes on 5xx (providers.md §1.6).
-        RetryClass.DEFAULT: Backoff(2.0, 900.0),
+        # Timeouts, lost connections, 429/5xx answers no row below names, and a webhook
+        # receiver's 429/502/503/504 (a schedule near Svix's 5 s, 5 min…, providers.md
+        # §6.3-6.4). Apple suggests backing off towards ~15 minutes on 5xx (§1.6).
+        RetryClass.DEFAULT: Backoff(1.0, 900.0),
         # 429 TooManyRequests: too many in a row to one device; "retry after a delay"
         # (providers.md §1.6) [U: the delay].
         RetryClass.APNS_TOO_MANY_REQUESTS: Backoff(60.0, 900.0),
@@ -60,8 +61,5 @@ RETRY_TABLE: MappingProxyType[RetryClass, Backoff] = MappingProxyType(
         RetryClass.WNS_THROTTLED: Backoff(60.0, 3600.0),
         # 503 flow control: spread sending, retry later (providers.md §5.3) [U: the wait].
         RetryClass.HMS_FLOW_CONTROL: Backoff(30.0, 900.0),
-        # 429, 502, 503, 504: the receiver throttles; Retry-After honoured; the first
-        # wait is Svix's 5 s (providers.md §6.3-6.4).
-        RetryClass.WEBHOOK_THROTTLED: Backoff(5.0, 900.0),
     }
 )

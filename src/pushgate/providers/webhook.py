@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from pushgate.core.credentials.webhook import DEFAULT_TIMEOUT_SECONDS
-from pushgate.core.outcomes import Outcome, RetryClass, invalid_token, rejected, retry, sent
+from pushgate.core.outcomes import Outcome, invalid_token, rejected, retry, sent
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.http_client import Answer, make_client, post, retry_after, short_reason
 from pushgate.providers.message_json import message_fields, with_overrides
@@ -138,11 +138,7 @@ class WebhookProvider:
             return invalid_token("endpoint gone (410): disable it", status=status)
         if status in THROTTLE_STATUSES or status >= 500:
             after = retry_after(answer, self.options.clock())
-            pace = (
-                RetryClass.WEBHOOK_THROTTLED if status in THROTTLE_STATUSES else RetryClass.DEFAULT
-            )
-            reason = short_reason(f"receiver answered {status}", detail)
-            return retry(reason, after, status, pace)
+            return retry(short_reason(f"receiver answered {status}", detail), after, status)
         if 300 <= status < 400:
             where = answer.headers.get("location", "")
             return rejected(short_reason(f"redirect {status} not followed", where), status)
