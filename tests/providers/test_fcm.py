@@ -10,7 +10,7 @@ import pytest
 
 from pushgate.core.messages import Message, Priority
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import Outcome, OutcomeKind
+from pushgate.core.outcomes import Outcome, OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.simulators.base import Fault
 from tests.providers.harness import PROJECT_ID, Clock, FcmSetup, delivery, start_fcm
@@ -153,6 +153,10 @@ async def test_every_error_code_maps_to_its_outcome(
     assert result.reason.startswith(code)
     if kind is OutcomeKind.RETRY:
         assert result.retry_after == 3.0
+        # §2.5: a quota answer waits a minute at least, the others from a second.
+        quota = code == "QUOTA_EXCEEDED"
+        pace = RetryClass.FCM_QUOTA_EXCEEDED if quota else RetryClass.FCM_UNAVAILABLE
+        assert result.retry_class is pace
     assert fcm.simulator.all_received() == []
 
 
@@ -181,6 +185,7 @@ async def test_quota_exceeded_carries_retry_after(fcm: FcmSetup) -> None:
     assert kinds == [OutcomeKind.RETRY, OutcomeKind.SENT, OutcomeKind.SENT]
     [limited] = [r for r in results if r.kind is OutcomeKind.RETRY]
     assert limited.reason == "QUOTA_EXCEEDED"
+    assert limited.retry_class is RetryClass.FCM_QUOTA_EXCEEDED
     assert limited.retry_after is not None
     assert 1 <= limited.retry_after <= 60
 

@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 
 from pushgate.core.messages import Message
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.providers.webhook import WebhookProvider
 from pushgate.simulators.base import Fault, SimRequest, SimResponse
@@ -186,6 +186,10 @@ async def test_plain_mode_maps_each_status(
     webhook_sim.inject(Fault(status=status, token=PATH))
     [outcome] = await provider.send([to_hook()])
     assert (outcome.kind, outcome.status) == (kind, status)
+    if kind is OutcomeKind.RETRY:
+        # §6.3-6.4: a receiver's throttle and errors wait the default row, which starts
+        # near Svix's 5 s and Retry-After is a floor.
+        assert outcome.retry_class is RetryClass.DEFAULT
     # Redirects are answers, never followed: exactly one request reached the receiver.
     assert len(webhook_sim.raw) == 1
 

@@ -9,6 +9,7 @@ a batch leaves together, as one ``request_many`` of the pool.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from pushgate.providers.transport_failures import outcome_of_failure
 from pushgate.transport import Http2Config, Request, SharedHeaders, TransportError
 
 KIND = "apns"
+log = logging.getLogger(__name__)
 # §1.1: Apple's hosts per environment.
 HOSTS = {
     "production": "https://api.push.apple.com",
@@ -105,20 +107,59 @@ class ApnsProvider:
         message object in the batch.
         """
         now = self._clock()
-        token = self._tokens.current() if self._tokens is not None else None
+        tokens = self._tokens
+        token = tokens.current() if tokens is not None else None
         results: list[Outcome] = [_UNSENT] * len(batch)
         await self._send_round(batch, range(len(batch)), now, token, results)
-        if token is not None and self._tokens is not None:
-            stale = [
-                position
-                for position, outcome in enumerate(results)
-                if outcome.reason == apns_answers.EXPIRED_PROVIDER_TOKEN
-            ]
-            # §1.5: mint a new token and try those once more.
-            newer = self._tokens.replace_expired(token) if stale else None
-            if newer is not None:
-                await self._send_round(batch, stale, now, newer, results)
+        if tokens is not None and token is not None:
+            await self._resend_expired(batch, now, tokens, token, results)
         return results
+
+    async def _resend_expired(
+        self,
+        batch: Sequence[Delivery],
+        now: float,
+        tokens: ProviderTokens,
+        token: ProviderToken,
+        results: list[Outcome],
+    ) -> None:
+        """§1.5: APNs called ``token`` expired, so its clock says it is over an hour old
+        whatever ours says (clock skew, a suspended host): mint a new one and send those
+        deliveries once more. Only when APNs refuses the new token too do they stay
+        ``auth_failed``, and the sender pauses the credentials."""
+        stale = [
+            position
+            for position, outcome in enumerate(results)
+            if outcome.reason == apns_answers.EXPIRED_PROVIDER_TOKEN
+        ]
+        if not stale:
+            return
+        age = tokens.age(token)
+        newer = tokens.replace_expired(token)
+        if newer is None:
+            log.warning(
+                "APNs refused as expired the token minted %.0f s ago for %s to replace an "
+                "expired one: its clock and ours disagree; the credentials will be paused",
+                age,
+                self._bundle_id,
+            )
+            return
+        log.warning(
+            "APNs answered ExpiredProviderToken for %s to a token minted %.0f s ago by our "
+            "clock; sending %d deliveries again with a new token",
+            self._bundle_id,
+            age,
+            len(stale),
+        )
+        await self._send_round(batch, stale, now, newer, results)
+        refused = [p for p in stale if results[p].reason == apns_answers.EXPIRED_PROVIDER_TOKEN]
+        if refused:
+            log.warning(
+                "APNs refused the new token for %s as expired too (%d deliveries): its clock "
+                "and ours disagree; the credentials will be paused",
+                self._bundle_id,
+                len(refused),
+            )
 
     async def close(self) -> None:
         await self._pool.close()

@@ -19,6 +19,7 @@ from pushgate.core.credentials.keys import b64url_decode, load_vapid_private_key
 from pushgate.core.messages import Message, Priority
 from pushgate.core.outcomes import (
     Outcome,
+    RetryClass,
     auth_failed,
     invalid_token,
     rejected,
@@ -42,6 +43,7 @@ from pushgate.providers.webpush_crypto import (
     SubscriptionKeyError,
     encrypt,
 )
+from pushgate.providers.webpush_refusals import REFUSED, RefusalJudge
 
 KIND = "webpush"
 # RFC 8030 §5.4: a Topic is at most 32 characters of the base64url alphabet.
@@ -77,9 +79,13 @@ class WebPushProvider:
         self.signer = VapidSigner(key, str(credentials.public["subject"]), options.clock)
         self.options = options
         self.client = make_client(options, guard_targets=True)
+        self.refusals = RefusalJudge()
 
     async def send(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        return await send_each(batch, self._send_one, self.options.concurrency)
+        outcomes = await send_each(batch, self._send_one, self.options.concurrency)
+        # A 401/403 is one subscription's or the whole key's by the pattern across the
+        # batch (see webpush_refusals).
+        return self.refusals.judge([delivery.device.token for delivery in batch], outcomes)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -135,10 +141,12 @@ class WebPushProvider:
         if status in (404, 410):
             return invalid_token(short_reason("subscription gone", detail), status=status)
         if status in (401, 403):
-            return auth_failed(short_reason("VAPID refused", detail), status)
+            return auth_failed(short_reason(REFUSED, detail), status)
         if status == 429 or status >= 500:
             after = retry_after(answer, self.options.clock())
-            return retry(short_reason(f"push service answered {status}", detail), after, status)
+            pace = RetryClass.WEBPUSH_TOO_MANY_REQUESTS if status == 429 else RetryClass.DEFAULT
+            reason = short_reason(f"push service answered {status}", detail)
+            return retry(reason, after, status, pace)
         if status == 413:
             return rejected(short_reason("payload too large", detail), status)
         return rejected(short_reason(f"push service answered {status}", detail), status)

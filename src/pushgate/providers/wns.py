@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pushgate.core.outcomes import (
     Outcome,
+    RetryClass,
     auth_failed,
     invalid_token,
     rejected,
@@ -142,7 +143,8 @@ class WnsProvider:
             after = _seconds(answer.headers.get("x-wns-continue-after"))
             if after is None:
                 after = retry_after(answer, self.options.clock())
-            return retry(short_reason("WNS throttled the sender", detail), after, status)
+            reason = short_reason("WNS throttled the sender", detail)
+            return retry(reason, after, status, RetryClass.WNS_THROTTLED)
         if status == 429 or status >= 500:
             after = retry_after(answer, self.options.clock())
             return retry(short_reason(f"WNS answered {status}", detail), after, status)
@@ -155,7 +157,7 @@ class WnsProvider:
         wns_status = answer.headers.get("x-wns-status", "received").strip().lower()
         if wns_status == "channelthrottled":
             after = retry_after(answer, self.options.clock())
-            return retry("WNS throttled the channel", after, 200)
+            return retry("WNS throttled the channel", after, 200, RetryClass.WNS_THROTTLED)
         if wns_status == "dropped":
             # Dropped for an error, a client that refuses them, or an offline device
             # (toasts): final for this notification, while the channel stays valid.

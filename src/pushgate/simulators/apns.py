@@ -105,6 +105,8 @@ class ApnsSimulator(Simulator):
             fault = self.take_fault(token)
             if fault is not None:
                 await self.apply_latency(fault)
+                if fault.reason == "ExpiredProviderToken" and request.connection is not None:
+                    _forget_expired_token(request.connection)
                 if fault.status is not None or fault.action is not None:
                     return self._fault_response(fault, apns_id)
             return self._deliver(request, token, apns_id)
@@ -154,6 +156,7 @@ class ApnsSimulator(Simulator):
         if key.environment is not None and key.environment != self.environment:
             raise Rejected(403, "BadEnvironmentKeyIdInToken")
         if self.clock() - verified.issued_at > TOKEN_MAX_AGE:
+            _forget_expired_token(info)
             raise Rejected(403, "ExpiredProviderToken")
         state = info.state
         team = state.setdefault("team_id", key.team_id)
@@ -218,3 +221,9 @@ class ApnsSimulator(Simulator):
         if fault.retry_after:
             extra.append(("retry-after", str(fault.retry_after)))
         return SimResponse.json(status, payload, extra)
+
+
+def _forget_expired_token(info: ConnectionInfo) -> None:
+    """A token APNs called expired is to be replaced at once (§1.5: "mint new JWT, retry"):
+    its successor does not count against the 20-minute rule."""
+    info.state.pop("token", None)
