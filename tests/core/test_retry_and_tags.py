@@ -51,7 +51,7 @@ def test_never_past_the_deadline_or_the_attempt_limit() -> None:
     assert policy.next_attempt_at(3, outcomes.retry("503"), NOW, NOW + HOUR) is None
 
 
-# The retry table as the providers' documents ask for it (providers.md §1.5-1.6, §2.5, §3.1,
+# The retry table as the providers' documents ask for it (docs/providers.md §1.5-1.6, §2.5, §3.1,
 # §4.4, §5.3; webhooks, §6.3-6.4, keep the default row), written out again so that a changed
 # row fails here: (row, first wait at least, longest wait, Retry-After honoured).
 ROWS = [

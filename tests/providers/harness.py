@@ -29,9 +29,10 @@ PROJECT_ID = "pushgate-test"
 
 @dataclass
 class Clock:
-    """Epoch seconds that move only when told to."""
+    """Epoch seconds that move only when told to; starting on a whole second, as the
+    tokens minted from it do, so ages computed from them are exact."""
 
-    now: float = field(default_factory=time.time)
+    now: float = field(default_factory=lambda: float(int(time.time())))
 
     def __call__(self) -> float:
         return self.now

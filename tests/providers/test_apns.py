@@ -182,7 +182,7 @@ ANSWERS = [
     (418, "SomethingNew", OutcomeKind.REJECTED),
     (502, "SomethingNew", OutcomeKind.RETRY),
 ]
-# The retry table's row of each answer tried again (providers.md §1.5-1.6).
+# The retry table's row of each answer tried again (docs/providers.md §1.5-1.6).
 RETRY_CLASSES = {
     "IdleTimeout": RetryClass.DEFAULT,
     "UnrelatedKeyIdInToken": RetryClass.DEFAULT,

@@ -1,6 +1,6 @@
 """Whose failure a Web Push 401/403 is: one subscription's, or the app's VAPID key's.
 
-A push service refuses the VAPID credentials (providers.md §3.1, §3.3) when the key or its
+A push service refuses the VAPID credentials (docs/providers.md §3.1, §3.3) when the key or its
 token is bad, which is the app's problem, but also when the subscription was made under
 another key (``k`` differs from its ``applicationServerKey``), which only a re-subscribe of
 that browser fixes. The answer alone does not tell them apart reliably (Mozilla autopush
