@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
+from pushgate.core.audience import EveryoneAudience
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState, Provider, User
-from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
     AudienceMember,
     DeliveryResult,
@@ -74,7 +74,7 @@ async def test_audience_pages_carry_what_a_first_send_needs_in_id_order(
     notification_id, app_id, providers = await _setup(services)
     found = await services.notifications.notification(notification_id)
     assert found is not None
-    store, everyone = services.notifications, Audience(everyone=True)
+    store, everyone = services.notifications, EveryoneAudience(everyone=True)
     first = await store.audience_page(everyone, found.tenant_id, app_id, None, 3)
     rest = await store.audience_page(everyone, found.tenant_id, app_id, first[-1].device_id, 3)
     members = first + rest
