@@ -40,14 +40,12 @@ from pushgate.core.notifications import (
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
 from pushgate.storage.delivery_writes import (
-    DELIVERY_COLUMNS,
     IS_PENDING,
     PENDING_LITERAL,
-    RESULT_COLUMNS,
     DeliveryWrites,
     delivery_writes,
 )
-from pushgate.storage.engine import in_order
+from pushgate.storage.engine import in_order, require_order
 from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import (
     credentials,
@@ -354,7 +352,8 @@ class NotificationStore(BaseStore):
         (delivery id, provider, device id) of those pending, and whether all are new."""
         if not targets:
             return AddedDeliveries([], True)
-        assert DELIVERY_COLUMNS[5] == "state"  # the rows below are in table column order
+        # In DELIVERY_COLUMNS (table column) order: tests/contracts/test_delivery_store.py
+        # reads each value back from its column.
         fresh = [
             (
                 delivery_id,
@@ -461,8 +460,7 @@ class NotificationStore(BaseStore):
         counts, in the same transaction): only at 0 can the notification be complete."""
         if not results:
             return await self.pending_left(notification_id)
-        assert RESULT_COLUMNS[-2:] == ("updated_at", "id")  # the tuples below are in order
-        rows_out = [
+        rows_out = [  # in RESULT_COLUMNS order
             (
                 r.state.value,
                 r.attempts,
@@ -756,7 +754,7 @@ class NotificationStore(BaseStore):
             return upsert
 
         sql, order = self.driver_sql("count_deliveries", build)
-        assert order == ("notification_id", "provider", "state", "n")
+        require_order(order, ("notification_id", "provider", "state", "n"))
         await connection.exec_driver_sql(sql, rows_out)
 
     async def _pending_left(self, connection: AsyncConnection, notification_id: str) -> int:
