@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pushgate.core.audience import UsersAudience
 from pushgate.core.localize import choose_variant
 from pushgate.core.notification_input import NotificationInput
 from pushgate.errors import InvalidInput
@@ -20,13 +21,23 @@ def _input(**changes: Any) -> NotificationInput:
 
 def test_a_plain_notification_is_accepted() -> None:
     made = _input(locales={"de": {"title": "Hallo"}}, ttl=60, collapse_key="c1")
-    assert made.audience.users == ["alice"]
+    assert made.audience == UsersAudience(users=["alice"])
     assert made.locales["de"].title == "Hallo"
 
 
 @pytest.mark.parametrize(
     "audience",
-    [{}, {"users": ["a"], "topics": ["news"]}, {"everyone": False}, {"users": []}],
+    [
+        {},
+        {"users": ["a"], "topics": ["news"]},
+        {"everyone": False},
+        {"kind": "everyone"},
+        {"users": []},
+        {"users": None, "topics": ["news"]},
+        {"kind": "topics", "users": ["a"]},
+        {"kind": "friends", "users": ["a"]},
+        {"kind": None, "users": ["a"]},
+    ],
 )
 def test_exactly_one_audience(audience: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):

@@ -126,6 +126,13 @@ async def test_unknown_app_and_bad_audience_are_refused(client: httpx.AsyncClien
     )
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "validation_failed"
+    # An explicit kind is optional; given, it must agree with the audience's one key.
+    named = {"app": "nope", "audience": {"kind": "users", "users": ["u"]}, "title": "x"}
+    assert (await client.post("/v1/notifications", json=named)).status_code == 404
+    named["audience"] = {"kind": "everyone", "users": ["u"]}
+    disagreeing = await client.post("/v1/notifications", json=named)
+    assert disagreeing.status_code == 422
+    assert disagreeing.json()["error"]["details"]["errors"][0]["field"] == "audience"
 
 
 async def test_metrics_count_what_happened(

@@ -11,53 +11,15 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from pushgate.core import tagexpr
-from pushgate.core.inputs import ExternalId, Locale, Name, Strict, Topic
+from pushgate.core.audience import Audience, ShortText
+from pushgate.core.inputs import Locale, Name, Strict
 from pushgate.core.messages import Priority
 from pushgate.core.notifications import DeliveryRecords
 
-MAX_USERS = 10_000
-MAX_DEVICES = 10_000
 MAX_DATA_BYTES = 4096
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (docs/providers.md §2.3); APNs allows 30 days
 
 Text = Annotated[str, StringConstraints(max_length=2048)]
-ShortText = Annotated[str, StringConstraints(max_length=256)]
-
-
-class Audience(Strict):
-    """Exactly one way to name who receives the notification."""
-
-    users: Annotated[list[ExternalId], Field(min_length=1, max_length=MAX_USERS)] | None = None
-    user_aliases: Annotated[list[ExternalId], Field(min_length=1, max_length=MAX_USERS)] | None = (
-        None
-    )
-    devices: Annotated[list[ShortText], Field(min_length=1, max_length=MAX_DEVICES)] | None = None
-    topics: Annotated[list[Topic], Field(min_length=1, max_length=64)] | None = None
-    tags: Annotated[str, StringConstraints(min_length=1, max_length=tagexpr.MAX_LENGTH)] | None = (
-        None
-    )
-    everyone: bool = False
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Audience:
-        named = [
-            k for k in ("users", "user_aliases", "devices", "topics", "tags") if getattr(self, k)
-        ]
-        if self.everyone:
-            named.append("everyone")
-        if len(named) != 1:
-            raise ValueError(
-                "name exactly one of users, user_aliases, devices, topics, tags, everyone"
-            )
-        return self
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: str | None) -> str | None:
-        if value is not None:
-            tagexpr.parse(value)  # raises InvalidInput with the reason
-        return value
 
 
 class ActionInput(Strict):

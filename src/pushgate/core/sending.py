@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushgate.core.access import Caller
+from pushgate.core.audience import stored_audience
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.messages import Message
 from pushgate.core.models import Scope, Tenant
@@ -93,7 +94,7 @@ class NotificationService:
             tenant_id=tenant.id,
             app_id=app.id,
             idempotency_key=data.idempotency_key,
-            audience=data.audience.model_dump(mode="json", exclude_defaults=True),
+            audience=stored_audience(data.audience),
             content=content,
             state=NotificationState.SCHEDULED if start > now else NotificationState.SENDING,
             targeted=targeted,

@@ -72,7 +72,8 @@ def demo_command(
 async def _main(data_dir: Path, port: int, keep: bool, within: float) -> int:
     """Run the demo; SIGINT or SIGTERM stops it cleanly, the server process included."""
     task = asyncio.current_task()
-    assert task is not None
+    if task is None:
+        raise RuntimeError("the demo runs outside an asyncio task")
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)

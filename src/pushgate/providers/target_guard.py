@@ -96,7 +96,8 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
-        assert last_error is not None
+        if last_error is None:  # checked_addresses never answers an empty list
+            raise httpcore.ConnectError(f"{host} resolves to no address")
         raise last_error
 
     async def connect_unix_socket(

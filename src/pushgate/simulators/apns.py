@@ -120,7 +120,7 @@ class ApnsSimulator(Simulator):
         headers = rules.header_map(request.headers)
         info = request.connection or ConnectionInfo()
         if info.peer_certificate_der is not None:
-            allowed_topics = self._certificate_topics(info)
+            allowed_topics = self._certificate_topics(info, info.peer_certificate_der)
             default_topic = allowed_topics[0] if len(allowed_topics) == 1 else None
             push = rules.push_headers(headers, default_topic)
             if push.topic not in allowed_topics and push.bundle_id not in allowed_topics:
@@ -174,13 +174,10 @@ class ApnsSimulator(Simulator):
             info.max_concurrent_streams = self.max_concurrent_streams
         return key
 
-    def _certificate_topics(self, info: ConnectionInfo) -> tuple[str, ...]:
+    def _certificate_topics(self, info: ConnectionInfo, der: bytes) -> tuple[str, ...]:
         identity = info.state.get("certificate")
         if identity is None:
-            assert info.peer_certificate_der is not None
-            identity = info.state["certificate"] = rules.certificate_identity(
-                info.peer_certificate_der
-            )
+            identity = info.state["certificate"] = rules.certificate_identity(der)
         if identity.environment != self.environment:
             raise Rejected(403, "BadCertificateEnvironment")
         topics: tuple[str, ...] = identity.topics

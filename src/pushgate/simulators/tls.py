@@ -118,7 +118,8 @@ def issue_client_certificate(
     """
     ca_key = serialization.load_pem_private_key(authority.ca_key_path.read_bytes(), None)
     ca_cert = x509.load_pem_x509_certificate(authority.ca_path.read_bytes())
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{authority.ca_key_path}: the CA key is not an EC private key")
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [

@@ -165,11 +165,9 @@ class WebPushSimulator(Simulator):
         return self._deliver(request, subscription_id)
 
     def _deliver(self, request: SimRequest, subscription_id: str) -> SimResponse:
-        subscription = self.subscriptions.get(subscription_id)
-        refusal = self._check_subscription(subscription_id, subscription)
-        if refusal is not None:
-            return refusal
-        assert subscription is not None
+        subscription = self._live_subscription(subscription_id)
+        if isinstance(subscription, SimResponse):
+            return subscription
         rejection = self._check_vapid(request, subscription)
         if rejection is not None:
             return rejection
@@ -185,16 +183,16 @@ class WebPushSimulator(Simulator):
         location = f"{self.base_url}/m/{message_id}"
         return SimResponse(201, [("location", location), ("ttl", str(ttl))])
 
-    def _check_subscription(
-        self, subscription_id: str, subscription: Subscription | None
-    ) -> SimResponse | None:
+    def _live_subscription(self, subscription_id: str) -> Subscription | SimResponse:
+        """The subscription, or the push service's refusal of it."""
         if self.is_dead(subscription_id) is not None:
             return error(410, "subscription is no longer valid", errno=106)
+        subscription = self.subscriptions.get(subscription_id)
         if subscription is None:
             return error(404, "subscription not found", errno=102)
         if subscription.expires_at is not None and subscription.expires_at <= time.time():
             return error(404, "subscription expired", errno=102)
-        return None
+        return subscription
 
     def _check_vapid(self, request: SimRequest, subscription: Subscription) -> SimResponse | None:
         header = request.header("authorization")

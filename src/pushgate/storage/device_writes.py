@@ -214,7 +214,8 @@ async def _begin_immediate(connection: AsyncConnection) -> InlineConnection:
     """
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
-    assert isinstance(driver, InlineConnection)
+    if not isinstance(driver, InlineConnection):
+        raise TypeError(f"SQLite engine without the inline driver: {type(driver).__name__}")
     cursor = await driver.execute("BEGIN IMMEDIATE")
     await cursor.close()
     return driver
