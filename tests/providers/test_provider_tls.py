@@ -31,6 +31,9 @@ from pushgate.simulators.tls import CertificateAuthority, load_or_create_authori
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.transport import Http2Pool
 from tests.providers.harness import Clock, FcmSetup, delivery, start_fcm
+from tests.providers.http_material import credentials as http_credentials
+from tests.providers.http_material import delivery as http_delivery
+from tests.providers.http_material import loopback_options
 from tests.simulators.conftest import make_apns_key
 
 CLIENTS = (httpx.AsyncClient, Http2Pool)
@@ -194,3 +197,28 @@ async def test_configured_ca_files_add_to_the_system_store(
     finally:
         for server in servers:
             await server.close()
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+async def test_a_loopback_receiver_over_https_still_needs_private_targets_allowed(
+    sim_authority: CertificateAuthority, allowed: bool
+) -> None:
+    """TLS changes nothing about the private-address guard (ARCHITECTURE §6)."""
+    server = await serve_webhook(sim_authority)
+    options = loopback_options(
+        allow_private_targets=allowed, ca_files=(str(sim_authority.ca_path),)
+    )
+    given = http_credentials("webhook", {"url": f"{server.base_url}/hook"}, {})
+    provider = build_provider(given, options)
+    try:
+        [outcome] = await provider.send([http_delivery(Provider.WEBHOOK, "device-1")])
+    finally:
+        await provider.close()
+        await server.close()
+    if allowed:
+        assert outcome.kind is OutcomeKind.SENT, outcome
+        assert list(server.simulator.received) == ["/hook"]
+    else:
+        assert outcome.kind is OutcomeKind.REJECTED, outcome
+        assert "loopback, private or link-local" in outcome.reason
+        assert server.simulator.counters["requests"] == 0
