@@ -93,12 +93,12 @@ async def run_provider(args: argparse.Namespace) -> dict[str, Any]:
 
     folder = Path(args.folder)
     creds = credentials(args.client, folder, args.url, args.token_uri)
-    cafile = str(folder / "ca.pem")
+    cafiles = (str(folder / "ca.pem"),)
     provider: ApnsProvider | FcmProvider
     if args.client == "apns":
-        provider = ApnsProvider(creds, ApnsOptions(connections=args.connections, ca_file=cafile))
+        provider = ApnsProvider(creds, ApnsOptions(connections=args.connections, ca_files=cafiles))
     else:
-        provider = FcmProvider(creds, FcmOptions(connections=args.connections, ca_file=cafile))
+        provider = FcmProvider(creds, FcmOptions(connections=args.connections, ca_files=cafiles))
     warmup = await provider.send(make_batch(args.client, 50))
     await asyncio.sleep(0.3)  # let the pool open all its connections
     remaining = args.count

@@ -110,7 +110,7 @@ class ApnsSetup:
     def provider(
         self, credentials: ProviderCredentials | None = None, **options: Any
     ) -> ApnsProvider:
-        settings = ApnsOptions(ca_file=str(self.authority.ca_path), **options)
+        settings = ApnsOptions(ca_files=(str(self.authority.ca_path),), **options)
         return ApnsProvider(credentials or self.credentials(), settings, clock=self.clock)
 
 
@@ -127,7 +127,7 @@ async def start_apns(
 
 @dataclass
 class FcmSetup:
-    """The FCM simulator (h2c and HTTP/1.1) with one service account registered."""
+    """The FCM simulator (h2c and HTTP/1.1, or TLS) with one service account registered."""
 
     simulator: FcmSimulator
     server: RunningServer
@@ -160,9 +160,11 @@ def _service_account() -> dict[str, str]:
     return make_service_account(PROJECT_ID, "")
 
 
-async def start_fcm(clock: Clock) -> FcmSetup:
+async def start_fcm(clock: Clock, authority: CertificateAuthority | None = None) -> FcmSetup:
+    """The simulator over plain HTTP, or over TLS (token endpoint too) with ``authority``."""
     simulator = FcmSimulator()
-    server = await start(simulator)
+    context = authority.server_context() if authority is not None else None
+    server = await start(simulator, ssl_context=context)
     account = {**_service_account(), "token_uri": simulator.token_uri}
     simulator.register_credentials(account)
     return FcmSetup(simulator, server, account, clock)

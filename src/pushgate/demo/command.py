@@ -168,6 +168,8 @@ def _show_running(server: Server, key: str, simulators: SimulatorGroup, data_dir
     console.print(f"  admin key:  {key}", soft_wrap=True)
     for name, url in simulators.urls.items():
         console.print(f"  {name + ':':<11} {url}  (what arrived: {url}/_sim/{name}/received)")
+    if simulators.ca_path is not None:
+        console.print(f"  CA:         {simulators.ca_path}  (curl --cacert it, or trust it)")
     console.print(f"  data:       {data_dir}")
 
 

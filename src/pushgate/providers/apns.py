@@ -27,8 +27,9 @@ from pushgate.providers.apns_auth import (
 )
 from pushgate.providers.apns_payload import ApnsPush, PayloadRefused, render_push
 from pushgate.providers.base import Delivery, ProviderCredentials
-from pushgate.providers.endpoints import Origin, default_tls_context, open_pool
+from pushgate.providers.endpoints import Origin, open_pool
 from pushgate.providers.transport_failures import outcome_of_failure
+from pushgate.providers.trust import tls_context
 from pushgate.transport import Http2Config, Request, SharedHeaders, TransportError
 
 KIND = "apns"
@@ -49,8 +50,8 @@ class ApnsOptions:
     """How an :class:`ApnsProvider` connects: pool size, trust, timeouts, token reuse."""
 
     connections: int = 2
-    #: A CA file to trust instead of the system store (the simulators' CA).
-    ca_file: str | None = None
+    #: CA files trusted beside the system store (the simulators' CA).
+    ca_files: tuple[str, ...] = ()
     request_timeout: float = 30.0
     token_refresh_after: float = DEFAULT_REFRESH_AFTER
     http2: Http2Config | None = None
@@ -78,7 +79,7 @@ class ApnsProvider:
         self._bundle_id = str(public["bundle_id"])
         self._clock = clock
         self._tokens: ProviderTokens | None = None
-        context = default_tls_context(options.ca_file)
+        context = tls_context(options.ca_files, "h2")
         if public.get("auth_mode", "token") == "token":
             self._tokens = ProviderTokens(
                 secret["private_key"],

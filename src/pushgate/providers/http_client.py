@@ -7,7 +7,6 @@ translation of transport failures and ``Retry-After`` into outcomes (docs/archit
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from pushgate.core.outcomes import Outcome, rejected, retry
 from pushgate.providers.options import ProviderOptions
 from pushgate.providers.retry_after import parse_retry_after
 from pushgate.providers.target_guard import CheckedTransport, PrivateTargetRefused
+from pushgate.providers.trust import tls_context
 
 # Error answers are short; a receiver that streams megabytes back is not read to the end.
 MAX_ANSWER_BYTES = 64 * 1024
@@ -44,7 +44,7 @@ def make_client(
     Redirects are never followed: a provider that redirects is answering, not delivering
     (docs/providers.md §6.3), and a redirect could point a request at an internal host.
     """
-    context = options.verify or ssl.create_default_context(cafile=options.ca_file)
+    context = tls_context(options.ca_files, "http/1.1")  # this client's own
     request_timeout = read_timeout if read_timeout is not None else options.request_timeout
     timeout = httpx.Timeout(
         connect=options.connect_timeout,

@@ -85,6 +85,7 @@ def load_or_create_authority(folder: Path | str) -> CertificateAuthority:
         _builder(ca_name, ca_name, ca_key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
     server_key = ec.generate_private_key(ec.SECP256R1())
@@ -93,6 +94,7 @@ def load_or_create_authority(folder: Path | str) -> CertificateAuthority:
         _builder(server_name, ca_name, server_key.public_key())
         .add_extension(_loopback_names(), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_issuer_key_id(ca_key), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _write_pem(authority.ca_path, ca_cert, None)
@@ -131,6 +133,7 @@ def issue_client_certificate(
     builder = (
         _builder(subject, ca_cert.subject, key.public_key())
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(_issuer_key_id(ca_key), critical=False)
         .add_extension(x509.UnrecognizedExtension(env_oid, b"\x05\x00"), critical=False)
     )
     if topics:
@@ -206,6 +209,12 @@ def _builder(
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + _VALIDITY)
     )
+
+
+def _issuer_key_id(ca_key: ec.EllipticCurvePrivateKey) -> x509.AuthorityKeyIdentifier:
+    # Every simulator CA has the same name: the key id lets a verifier that trusts several
+    # (another data dir's, a test's) pick the one that signed (RFC 5280 §4.2.1.1).
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
 
 
 def _ca_key_usage() -> x509.KeyUsage:
