@@ -132,8 +132,24 @@ class NotificationInput(Content):
 
     @model_validator(mode="after")
     def _something_to_send(self) -> NotificationInput:
-        if not (self.title or self.body or self.data or self.content_available or self.badge):
+        if not self.has_something_to_send:
             raise ValueError(
-                "nothing to send: give a title, body, data, badge or content_available"
+                "nothing to send: give a title, subtitle, body, data, badge, sound "
+                "or content_available"
             )
         return self
+
+    @property
+    def has_something_to_send(self) -> bool:
+        """Text, data, a badge (0 clears it: present, not empty), a sound or a background
+        wake-up. Empty strings and an empty ``data`` carry nothing; a sound alone plays
+        (APNs counts it as an alert, providers.md §1.3)."""
+        return bool(
+            self.title
+            or self.subtitle
+            or self.body
+            or self.data
+            or self.sound
+            or self.content_available
+            or self.badge is not None
+        )
