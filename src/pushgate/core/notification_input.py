@@ -111,7 +111,7 @@ class NotificationInput(Content):
     @field_validator("data")
     @classmethod
     def _data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(orjson.dumps(value)) > MAX_DATA_BYTES:
+        if len(_encoded(value)) > MAX_DATA_BYTES:
             raise ValueError(f"data exceeds {MAX_DATA_BYTES} bytes as JSON")
         return value
 
@@ -121,6 +121,7 @@ class NotificationInput(Content):
         unknown = set(value) - {"apns", "fcm", "webpush", "wns", "hms", "webhook"}
         if unknown:
             raise ValueError(f"unknown provider in overrides: {', '.join(sorted(unknown))}")
+        _encoded(value)
         return value
 
     @field_validator("send_at")
@@ -153,3 +154,13 @@ class NotificationInput(Content):
             or self.content_available
             or self.badge is not None
         )
+
+
+def _encoded(value: object) -> bytes:
+    """``value`` as the JSON every provider payload is made of; a ValueError (so a 422 naming
+    the field) for what JSON parsing lets in but no payload can carry: integers beyond 64
+    bits."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"cannot be sent as JSON: {exc}") from exc

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from pushgate.core.access import Caller
 from pushgate.core.ids import new_id, now_ms
@@ -22,18 +22,19 @@ from pushgate.core.notifications import (
     Notification,
     NotificationState,
 )
+from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
-from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadRefused, PayloadTooLarge
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 _NOT_CONTENT = {"app", "audience", "idempotency_key", "records", "send_at", "ttl"}
 
 # Queues the fan-out of a notification at a time (epoch ms); provided by the delivery part.
 StartFanout = Callable[[str, int], Awaitable[None]]
-# Why a provider kind would refuse a message (size, shape), or None; provided by providers.
-PayloadCheck = Callable[[str, Message], str | None]
+# Why a provider kind would refuse a message (size, a field), or None; provided by providers.
+PayloadCheck = Callable[[str, Message], PayloadProblem | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +123,7 @@ class NotificationService:
             for kind in kinds:
                 problem = self.payload_check(kind, message)
                 if problem is not None:
-                    raise PayloadTooLarge(
-                        f"{kind}: {problem}", details={"provider": kind, "reason": problem}
-                    )
+                    raise _refusal(kind, problem)
 
     async def _earlier(self, tenant: Tenant, key: str) -> Notification | None:
         found = await self.store.by_idempotency_key(tenant.id, key)
@@ -197,6 +196,19 @@ class NotificationService:
             notification.id, DeliveryState.CANCELED, "canceled", at, NotificationState.CANCELED
         )
         return await self.status(caller, tenant, notification_id)
+
+
+def _refusal(kind: str, problem: PayloadProblem) -> PayloadTooLarge | PayloadRefused:
+    """The error that tells the sender which provider refuses what."""
+    match problem:
+        case TooLarge(reason=reason):
+            details = {"provider": kind, "reason": reason}
+            return PayloadTooLarge(f"{kind}: {reason}", details=details)
+        case FieldRefused(field=field, reason=reason):
+            details = {"provider": kind, "field": field, "reason": reason}
+            return PayloadRefused(f"{kind}: {field}: {reason}", details=details)
+        case _:
+            assert_never(problem)
 
 
 def _status(notification: Notification, counts: list[tuple[str, str, int]]) -> Status:

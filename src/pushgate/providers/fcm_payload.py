@@ -27,7 +27,12 @@ _WEBPUSH_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class MessageRefused(ValueError):
-    """FCM would refuse the message as it is (too large, reserved key…)."""
+    """FCM would refuse the message as it is (too large, reserved key…); ``field`` names
+    what the sender gave that FCM refuses (None when it is the whole payload's size)."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 def render_message(message: Message, token: str, expires_at_ms: int, now: float) -> dict[str, Any]:
@@ -77,15 +82,21 @@ def string_data(data: dict[str, Any]) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in data.items():
         if key in RESERVED_KEYS or key.startswith(RESERVED_PREFIXES):
-            raise MessageRefused(f"data key {key!r} is reserved by FCM")
+            raise MessageRefused(f"data key {key!r} is reserved by FCM", f"data.{key}")
         result[key] = value if isinstance(value, str) else orjson.dumps(value).decode()
     return result
 
 
 def payload_size(rendered: dict[str, Any]) -> int:
     """Bytes FCM counts against the limit: data keys and values, notification values."""
-    size = _data_size(rendered.get("data")) + _data_size(rendered.get("android", {}).get("data"))
-    notification = rendered.get("notification") or {}
+    # An fcm override may have put anything anywhere: what is not an object counts nothing
+    # here (FCM itself refuses such a message when it is sent).
+    android = rendered.get("android")
+    size = _data_size(rendered.get("data"))
+    size += _data_size(android.get("data") if isinstance(android, dict) else None)
+    notification = rendered.get("notification")
+    if not isinstance(notification, dict):
+        return size
     return size + sum(len(str(value).encode()) for value in notification.values())
 
 
