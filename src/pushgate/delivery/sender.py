@@ -157,12 +157,13 @@ class Sender:
         messages: dict[tuple[str | None, str | None], Message] = {}
         batch = []
         content, expires_at = notification.content, notification.expires_at
+        created_at = notification.created_at
         for item in due:
             locales = (item.device.locale, item.user_locale)
             message = messages.get(locales)
             if message is None:
                 message = messages[locales] = render_for(content, *locales)
-            batch.append(Delivery(item.id, item.device, message, expires_at))
+            batch.append(Delivery(item.id, item.device, message, expires_at, created_at))
         return batch
 
     async def _apply(

@@ -33,14 +33,16 @@ class Delivery(NamedTuple):
     ``delivery_id`` is a UUID stable across retries: it becomes the ``apns-id``, the
     webhook's ``webhook-id`` and so on, so receivers can recognise duplicates.
     ``expires_at`` (epoch ms) bounds the TTL passed to the provider: a message that
-    waited ten minutes has ten minutes less. A tuple: the send path builds one per
-    delivery.
+    waited ten minutes has ten minutes less. ``created_at`` (epoch ms) is when the
+    notification was accepted: the time of the event a webhook reports, the same on
+    every attempt. A tuple: the send path builds one per delivery.
     """
 
     delivery_id: str
     device: Recipient
     message: Message
     expires_at: int
+    created_at: int
 
 
 @dataclass(frozen=True, slots=True)
