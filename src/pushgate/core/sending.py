@@ -29,6 +29,10 @@ from pushgate.core.rendering import every_variant
 from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadRefused, PayloadTooLarge
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
+# A TTL of 0 means "deliver now or never": its one attempt must start within this long of
+# the notification's start, else the delivery expires unsent. It bounds the time in the
+# queue and a fan-out's pages, not what the provider is told (a TTL of 0).
+NOW_OR_NEVER_WINDOW_MS = 30_000
 _NOT_CONTENT = {"app", "audience", "idempotency_key", "records", "send_at", "ttl"}
 
 # Queues the fan-out of a notification at a time (epoch ms); provided by the delivery part.
@@ -86,6 +90,7 @@ class NotificationService:
         start = max(now, send_at or now)
         ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
         content = data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True)
+        content["ttl"] = ttl  # the TTL in force, which the send path reads (0: now or never)
         await self._check_payload(app.id, content)
         targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
         unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
@@ -100,7 +105,7 @@ class NotificationService:
             targeted=targeted,
             fanout_done=False,
             send_at=send_at,
-            expires_at=start + ttl * 1000,
+            expires_at=start + (ttl * 1000 if ttl > 0 else NOW_OR_NEVER_WINDOW_MS),
             created_at=now,
             updated_at=now,
             records=data.records or self.default_records,

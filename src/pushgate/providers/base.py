@@ -35,7 +35,9 @@ class Delivery(NamedTuple):
     ``expires_at`` (epoch ms) bounds the TTL passed to the provider: a message that
     waited ten minutes has ten minutes less. ``created_at`` (epoch ms) is when the
     notification was accepted: the time of the event a webhook reports, the same on
-    every attempt. A tuple: the send path builds one per delivery.
+    every attempt. ``now_or_never`` (a TTL of 0) asks the provider to deliver at once or
+    drop the message, never to store it; ``expires_at`` then only bounds when the one
+    attempt may start. A tuple: the send path builds one per delivery.
     """
 
     delivery_id: str
@@ -43,6 +45,7 @@ class Delivery(NamedTuple):
     message: Message
     expires_at: int
     created_at: int
+    now_or_never: bool = False
 
 
 @dataclass(frozen=True, slots=True)

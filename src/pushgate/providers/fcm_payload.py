@@ -3,7 +3,9 @@
 
 ``data`` values must be strings, so other values are sent JSON-encoded. The remaining TTL
 goes to each platform its own way: ``android.ttl`` as ``"<seconds>s"``, the APNs
-``apns-expiration`` header as a UNIX time, the Web Push ``TTL`` header in seconds.
+``apns-expiration`` header as a UNIX time, the Web Push ``TTL`` header in seconds. An expiry
+of :data:`NOW_OR_NEVER` is a TTL of 0 on all three: ``"0s"``, ``apns-expiration: 0``,
+``TTL: 0``, each platform's "deliver now or drop it".
 ``message.overrides["fcm"]`` is merged into the message last (dictionaries key by key).
 """
 
@@ -18,6 +20,9 @@ from pushgate.core.messages import Message, Priority
 from pushgate.providers.apns_payload import COLLAPSE_ID_LIMIT, is_visible, render_aps
 
 PAYLOAD_LIMIT = 4096  # §2.4: keys and values of the payload
+# The expiry (epoch ms) that renders as a TTL of 0 (§2.3: "0 = now-or-never"): the epoch
+# itself, so the seconds left are 0 and apns-expiration is 0 (§1.2: one attempt, not stored).
+NOW_OR_NEVER = 0
 MAX_TTL_SECONDS = 2_419_200  # §2.3: four weeks
 # §2.3: keys FCM keeps for itself in ``data``.
 RESERVED_KEYS = frozenset({"from", "message_type", "gcm"})
