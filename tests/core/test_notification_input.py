@@ -75,6 +75,25 @@ def test_data_only_and_badge_only_are_something_to_send() -> None:
 
 
 @pytest.mark.parametrize(
+    "alone",
+    [{"badge": 0}, {"subtitle": "s"}, {"sound": "default"}, {"content_available": True}],
+)
+def test_falsy_but_present_content_is_something_to_send(alone: dict[str, Any]) -> None:
+    """A badge of 0 clears the badge; a subtitle or sound alone shows or plays."""
+    made = _input(title=None, **alone)
+    assert made.model_dump(include=set(alone)) == alone
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [{"title": ""}, {"data": {}}, {"title": "", "body": "", "sound": ""}, {"badge": None}],
+)
+def test_empty_content_is_nothing_to_send(empty: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="nothing to send"):
+        _input(**{"title": None, **empty})
+
+
+@pytest.mark.parametrize(
     ("preferences", "expected"),
     [
         (("de-AT",), "de-AT"),

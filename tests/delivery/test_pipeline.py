@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import orjson
 import pytest
 
 from pushgate.simulators.base import Fault
@@ -94,6 +95,26 @@ async def test_retry_after_is_honoured_and_the_retry_succeeds(
     assert final["deliveries"]["sent"] == 1
     deliveries = (await client.get(f"/v1/notifications/{answer.json()['id']}/deliveries")).json()
     assert deliveries["items"][0]["attempts"] == 2
+
+
+async def test_a_webhook_retry_carries_the_first_attempts_body(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    await register(client, webhook_app, f"{webhook_sim.base_url}/hook/same", user="s")
+    webhook_sim.inject(Fault(status=503, retry_after=1, count=1))
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"users": ["s"]}, "title": "once more"},
+    )
+    final = await settled(client, answer.json()["id"], seconds=30)
+    assert final["deliveries"]["sent"] == 1
+    first, retry = webhook_sim.attempts
+    assert first.header("webhook-id") == retry.header("webhook-id")
+    assert first.body == retry.body  # byte for byte (docs/providers.md §6.1)
+    assert first.header("webhook-timestamp") != retry.header("webhook-timestamp")
+    # The event's time is the notification's acceptance, to the millisecond.
+    created = final["created_at"].replace("+00:00", "Z")
+    assert orjson.loads(retry.body)["timestamp"] == created
 
 
 async def test_scheduled_notification_waits_and_cancel_stops_it(

@@ -67,10 +67,15 @@ def delivery(
         locale=None,
         timezone=None,
     )
+    started = time.time() if now is None else now
     if expires_at is None:
-        expires_at = int(((time.time() if now is None else now) + 3600) * 1000)
+        expires_at = int((started + 3600) * 1000)
     return Delivery(
-        str(uuid.uuid4()), device, message or Message(title="Hi", body="there"), expires_at
+        str(uuid.uuid4()),
+        device,
+        message or Message(title="Hi", body="there"),
+        expires_at,
+        int(started * 1000),
     )
 
 

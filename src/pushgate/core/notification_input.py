@@ -73,7 +73,7 @@ class NotificationInput(Content):
     @field_validator("data")
     @classmethod
     def _data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(orjson.dumps(value)) > MAX_DATA_BYTES:
+        if len(_encoded(value)) > MAX_DATA_BYTES:
             raise ValueError(f"data exceeds {MAX_DATA_BYTES} bytes as JSON")
         return value
 
@@ -83,6 +83,7 @@ class NotificationInput(Content):
         unknown = set(value) - {"apns", "fcm", "webpush", "wns", "hms", "webhook"}
         if unknown:
             raise ValueError(f"unknown provider in overrides: {', '.join(sorted(unknown))}")
+        _encoded(value)
         return value
 
     @field_validator("send_at")
@@ -94,8 +95,34 @@ class NotificationInput(Content):
 
     @model_validator(mode="after")
     def _something_to_send(self) -> NotificationInput:
-        if not (self.title or self.body or self.data or self.content_available or self.badge):
+        if not self.has_something_to_send:
             raise ValueError(
-                "nothing to send: give a title, body, data, badge or content_available"
+                "nothing to send: give a title, subtitle, body, data, badge, sound "
+                "or content_available"
             )
         return self
+
+    @property
+    def has_something_to_send(self) -> bool:
+        """Text, data, a badge (0 clears it: present, not empty), a sound or a background
+        wake-up. Empty strings and an empty ``data`` carry nothing; a sound alone plays
+        (APNs counts it as an alert, docs/providers.md §1.3)."""
+        return bool(
+            self.title
+            or self.subtitle
+            or self.body
+            or self.data
+            or self.sound
+            or self.content_available
+            or self.badge is not None
+        )
+
+
+def _encoded(value: object) -> bytes:
+    """``value`` as the JSON every provider payload is made of; a ValueError (so a 422 naming
+    the field) for what JSON parsing lets in but no payload can carry: integers beyond 64
+    bits."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"cannot be sent as JSON: {exc}") from exc

@@ -28,6 +28,7 @@ from pushgate.providers.apns_auth import (
 from pushgate.providers.apns_payload import ApnsPush, PayloadRefused, render_push
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.endpoints import Origin, open_pool
+from pushgate.providers.sending import ttl_to_send
 from pushgate.providers.transport_failures import outcome_of_failure
 from pushgate.providers.trust import tls_context
 from pushgate.transport import Http2Config, Request, SharedHeaders, TransportError
@@ -215,9 +216,10 @@ class ApnsProvider:
         device_token = delivery.device.token
         if not _is_hex(device_token):
             return outcomes.invalid_token("BadDeviceToken: the token is not hexadecimal")
-        expiration = delivery.expires_at // 1000
-        if expiration <= now:
+        if ttl_to_send(delivery, now) is None:
             return outcomes.rejected("expired before it could be sent")
+        # §1.2: an apns-expiration of 0 is one attempt, not stored: "now or never".
+        expiration = 0 if delivery.now_or_never else delivery.expires_at // 1000
         body, shared, collapse_field = prepared
         # §1.2: apns-id is the lowercase canonical UUID.
         headers = [

@@ -21,7 +21,12 @@ from pushgate.core.outcomes import Outcome
 from pushgate.providers import fcm_answers
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.endpoints import Origin, open_pool
-from pushgate.providers.fcm_payload import MessageRefused, render_template, request_body
+from pushgate.providers.fcm_payload import (
+    NOW_OR_NEVER,
+    MessageRefused,
+    render_template,
+    request_body,
+)
 from pushgate.providers.google_oauth import (
     AccessToken,
     OAuthRefused,
@@ -162,11 +167,12 @@ class FcmProvider:
         """
         if delivery.expires_at <= now * 1000:
             return outcomes.rejected("expired before it could be sent")
-        key = (id(delivery.message), delivery.expires_at // 1000)
+        expiry = NOW_OR_NEVER if delivery.now_or_never else delivery.expires_at
+        key = (id(delivery.message), expiry // 1000)
         template = templates.get(key)
         if template is None:
             try:
-                template = render_template(delivery.message, delivery.expires_at, now)
+                template = render_template(delivery.message, expiry, now)
             except MessageRefused as refused:
                 template = str(refused)
             templates[key] = template

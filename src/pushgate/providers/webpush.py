@@ -36,7 +36,7 @@ from pushgate.providers.http_client import (
 )
 from pushgate.providers.message_json import message_fields, with_overrides
 from pushgate.providers.options import ProviderOptions
-from pushgate.providers.sending import remaining_ttl, send_each
+from pushgate.providers.sending import send_each, ttl_to_send
 from pushgate.providers.vapid import VapidSigner
 from pushgate.providers.webpush_crypto import (
     MAX_PLAINTEXT_BYTES,
@@ -98,8 +98,9 @@ class WebPushProvider:
             return rejected(
                 f"payload of {len(plaintext)} bytes exceeds {MAX_PLAINTEXT_BYTES} for Web Push"
             )
-        ttl = remaining_ttl(delivery.expires_at, self.options.clock())
-        if ttl <= 0:
+        # RFC 8030 §5.2 (docs/providers.md §3.1): TTL 0 delivers only to a reachable agent.
+        ttl = ttl_to_send(delivery, self.options.clock())
+        if ttl is None:
             return rejected("expired before it could be sent")
         body = self._encrypt(delivery, plaintext)
         if isinstance(body, Outcome):

@@ -31,7 +31,7 @@ from pushgate.providers.http_client import (
     short_reason,
 )
 from pushgate.providers.options import ProviderOptions
-from pushgate.providers.sending import remaining_ttl, send_each
+from pushgate.providers.sending import send_each, ttl_to_send
 from pushgate.providers.wns_payload import (
     MAX_PAYLOAD_BYTES,
     WnsNotification,
@@ -98,8 +98,8 @@ class WnsProvider:
             return rejected(
                 f"payload of {len(notification.body)} bytes exceeds {MAX_PAYLOAD_BYTES} for WNS"
             )
-        ttl = remaining_ttl(delivery.expires_at, self.options.clock())
-        if ttl <= 0:
+        ttl = ttl_to_send(delivery, self.options.clock())
+        if ttl is None:
             return rejected("expired before it could be sent")
         channel = delivery.device.token
         if not self.is_allowed_channel(channel):
@@ -118,7 +118,7 @@ class WnsProvider:
                 "authorization": f"Bearer {token}",
                 "content-type": notification.content_type,
                 "x-wns-type": notification.wns_type,
-                "x-wns-ttl": str(ttl),
+                **_expiry_headers(ttl),
             }
             if notification.tag is not None:
                 headers["x-wns-tag"] = notification.tag
@@ -169,3 +169,12 @@ def _seconds(value: str | None) -> float | None:
     if value is None or not value.strip().isdigit():
         return None
     return float(value.strip())
+
+
+def _expiry_headers(ttl: int) -> dict[str, str]:
+    """How long WNS may keep the notification (docs/providers.md §4.3). WNS has no TTL meaning
+    "now or never" (X-WNS-TTL counts from its receipt; absent, nothing expires), so a TTL of
+    0 is the closest it offers: ``no-cache``, never stored for a device that is offline."""
+    if ttl == 0:
+        return {"x-wns-cache-policy": "no-cache"}
+    return {"x-wns-ttl": str(ttl)}
