@@ -22,9 +22,12 @@ from pushgate.delivery.jobs import FANOUT, SendJob, read_fanout
 from pushgate.queue.base import Job
 from pushgate.simulators.base import Fault, Simulator
 from pushgate.simulators.fcm import FcmSimulator
+from pushgate.simulators.hms import HmsSimulator
 from pushgate.simulators.server import start
 from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.simulators.webpush import WebPushSimulator
+from pushgate.simulators.wns import WnsSimulator
 from pushgate.wiring import Services, WorkerHandle, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
 from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service
@@ -83,6 +86,25 @@ async def served_over_tls(
 @pytest.fixture
 async def webhook_sim(sim_authority: CertificateAuthority) -> AsyncIterator[WebhookSimulator]:
     async with served_over_tls(WebhookSimulator(), sim_authority) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def webpush_sim(sim_authority: CertificateAuthority) -> AsyncIterator[WebPushSimulator]:
+    async with served_over_tls(WebPushSimulator(), sim_authority) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def wns_sim(sim_authority: CertificateAuthority) -> AsyncIterator[WnsSimulator]:
+    async with served_over_tls(WnsSimulator(), sim_authority) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def hms_sim(sim_authority: CertificateAuthority) -> AsyncIterator[HmsSimulator]:
+    """The HMS simulator: its OAuth token endpoint and its send endpoint both https."""
+    async with served_over_tls(HmsSimulator(), sim_authority) as simulator:
         yield simulator
 
 

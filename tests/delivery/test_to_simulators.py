@@ -15,7 +15,7 @@ import pytest
 
 from pushgate.simulators.base import Fault
 from pushgate.simulators.hms import HmsSimulator
-from pushgate.simulators.tls import CertificateAuthority, load_or_create_authority
+from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.simulators.wns import LOGIN_PATH as WNS_LOGIN_PATH
@@ -29,19 +29,14 @@ WNS_PACKAGE = "ms-app://s-1-15-2-1234567890-1234567890-1234567890-1234567890"
 NOW = {"audience": {"everyone": True}, "title": "Doors open", "ttl": 0}
 
 
-@pytest.fixture(scope="module")
-def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    return load_or_create_authority(tmp_path_factory.mktemp("sim-tls"))
-
-
 @pytest.fixture
 async def services(
-    database_url: str, tmp_path: Path, authority: CertificateAuthority
+    database_url: str, tmp_path: Path, sim_authority: CertificateAuthority
 ) -> AsyncIterator[Services]:
-    """The pipeline on each database, trusting the simulators' CA (APNs speaks TLS)."""
+    """The pipeline on each database, trusting the simulators' CA (every one speaks TLS)."""
     if database_url.startswith("postgresql"):
         await empty_postgres(database_url)
-    settings = make_settings(tmp_path, database_url, provider_ca_file=authority.ca_path)
+    settings = make_settings(tmp_path, database_url, provider_ca_file=sim_authority.ca_path)
     built = await build_services(settings)
     try:
         yield built
@@ -50,15 +45,15 @@ async def services(
 
 
 @pytest.fixture
-async def apns(authority: CertificateAuthority) -> AsyncIterator[ApnsSetup]:
-    setup = await start_apns(authority, Clock())
+async def apns(sim_authority: CertificateAuthority) -> AsyncIterator[ApnsSetup]:
+    setup = await start_apns(sim_authority, Clock())
     yield setup
     await setup.server.close()
 
 
 @pytest.fixture
-async def fcm() -> AsyncIterator[FcmSetup]:
-    setup = await start_fcm(Clock())
+async def fcm(sim_authority: CertificateAuthority) -> AsyncIterator[FcmSetup]:
+    setup = await start_fcm(Clock(), sim_authority)
     yield setup
     await setup.server.close()
 
