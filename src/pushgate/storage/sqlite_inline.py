@@ -6,8 +6,8 @@ the call itself. SQLite calls are short (WAL mode, no fsync per commit with
 ``synchronous=NORMAL``), so running them inline is far faster than the hand-off, and a
 single process is SQLite's deployment anyway. This module offers the slice of
 aiosqlite's connection and cursor API that SQLAlchemy's ``sqlite+aiosqlite`` dialect
-uses, with coroutines that complete without suspending; pass :func:`connector` as
-``async_creator`` to ``create_async_engine``.
+uses, with coroutines that complete without suspending (unless the database is locked,
+below); pass :func:`connector` as ``async_creator`` to ``create_async_engine``.
 
 Another process (a CLI command on the same file) may hold the write lock. SQLite's own
 busy handler would sleep the thread, and so the whole event loop, until it is free; so
@@ -18,7 +18,8 @@ transaction its implicit ``BEGIN`` opened: nothing of the transaction had been w
 which is exactly what SQLite's busy handler retries
 (https://www.sqlite.org/c3ref/busy_handler.html). Later statements hold the write lock
 already (WAL mode), or were reading a snapshot another process has since overwritten
-(SQLITE_BUSY_SNAPSHOT): those fail, as running them again could not help.
+(SQLITE_BUSY_SNAPSHOT, https://www.sqlite.org/rescode.html#busy_snapshot): those fail,
+as running them again could not help.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ def is_busy(exc: BaseException) -> bool:
     if isinstance(exc, DatabaseBusy):
         return True
     code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF == 5
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and code is not None
+        and code & 0xFF == sqlite3.SQLITE_BUSY
+    )
 
 
 class InlineCursor:
@@ -82,14 +87,28 @@ class InlineCursor:
     def arraysize(self, value: int) -> None:
         self._cursor.arraysize = value
 
+    # The call is written out in both methods, not shared: these run for every statement.
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
-        await self._owner.run(self._cursor.execute, sql, () if parameters is None else parameters)
+        values = () if parameters is None else parameters
+        first = not self._cursor.connection.in_transaction
+        try:
+            self._cursor.execute(sql, values)
+        except sqlite3.OperationalError as exc:
+            if not (first and is_busy(exc)):
+                raise
+            await self._owner.run_when_free(self._cursor.execute, sql, values)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
         # A list, so that running it again after a busy wait sends the same rows.
         rows = parameters if isinstance(parameters, list | tuple) else list(parameters)
-        await self._owner.run(self._cursor.executemany, sql, rows)
+        first = not self._cursor.connection.in_transaction
+        try:
+            self._cursor.executemany(sql, rows)
+        except sqlite3.OperationalError as exc:
+            if not (first and is_busy(exc)):
+                raise
+            await self._owner.run_when_free(self._cursor.executemany, sql, rows)
         return self
 
     async def fetchone(self) -> Any:
@@ -129,18 +148,9 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor(), self)
 
-    async def run(self, call: Callable[..., T], *args: Any) -> T:
-        """``call(*args)`` on this connection; when it is the first statement of a
-        transaction and the database is locked, it waits and runs again (see above)."""
-        first = not self._conn.in_transaction
-        try:
-            return call(*args)
-        except sqlite3.OperationalError as exc:
-            if not (first and is_busy(exc)):
-                raise
-        return await self._run_when_free(call, args)
-
-    async def _run_when_free(self, call: Callable[..., T], args: tuple[Any, ...]) -> T:
+    async def run_when_free(self, call: Callable[..., T], *args: Any) -> T:
+        """Run ``call(*args)`` again, the first statement of a transaction that found the
+        database locked, once another process lets go of it (see above)."""
         deadline = time.monotonic() + self._busy_seconds
         pause = FIRST_PAUSE_SECONDS
         while True:
