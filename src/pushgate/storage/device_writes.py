@@ -217,7 +217,7 @@ async def _begin_immediate(connection: AsyncConnection) -> InlineConnection:
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if not isinstance(driver, InlineConnection):
-        raise TypeError(f"expected the inline SQLite driver, got {type(driver).__name__}")
+        raise TypeError(f"SQLite engine without the inline driver: {type(driver).__name__}")
     try:
         cursor = await driver.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
