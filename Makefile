@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: serve demo test lint typecheck unit simulate bench clean
+.PHONY: serve demo test test-deps lint typecheck unit simulate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,20 @@ demo: $(STAMP)
 	$(BIN)/pushgate demo $(DEMO_ARGS)
 
 test: $(STAMP) lint typecheck unit
+
+# Programs some suites drive besides Python (a headless browser, independent HTTP/2 peers):
+# installed from Debian's packages when missing. Without them those suites skip locally and
+# fail under CI=true.
+TEST_PROGRAMS := chromium:chromium nghttpd:nghttp2-server node:nodejs curl:curl
+test-deps:
+	@missing=""; for entry in $(TEST_PROGRAMS); do \
+	  command -v $${entry%%:*} >/dev/null 2>&1 || missing="$$missing $${entry#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

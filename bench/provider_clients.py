@@ -82,9 +82,12 @@ def make_batch(kind: str, size: int) -> list[Any]:
     provider = Provider.APNS if kind == "apns" else Provider.FCM
     token = DEVICE if kind == "apns" else FCM_DEVICE
     device = Device("d", "t", "a", provider, token, None, Platform.IOS, None, None, None)
-    expires_at = int((time.time() + 3600) * 1000)
+    created_at = int(time.time() * 1000)
+    expires_at = created_at + 3_600_000
     message = bench_message()
-    return [Delivery(str(uuid.uuid4()), device, message, expires_at) for _ in range(size)]
+    return [
+        Delivery(str(uuid.uuid4()), device, message, expires_at, created_at) for _ in range(size)
+    ]
 
 
 async def run_provider(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,12 +96,12 @@ async def run_provider(args: argparse.Namespace) -> dict[str, Any]:
 
     folder = Path(args.folder)
     creds = credentials(args.client, folder, args.url, args.token_uri)
-    cafile = str(folder / "ca.pem")
+    cafiles = (str(folder / "ca.pem"),)
     provider: ApnsProvider | FcmProvider
     if args.client == "apns":
-        provider = ApnsProvider(creds, ApnsOptions(connections=args.connections, ca_file=cafile))
+        provider = ApnsProvider(creds, ApnsOptions(connections=args.connections, ca_files=cafiles))
     else:
-        provider = FcmProvider(creds, FcmOptions(connections=args.connections, ca_file=cafile))
+        provider = FcmProvider(creds, FcmOptions(connections=args.connections, ca_files=cafiles))
     warmup = await provider.send(make_batch(args.client, 50))
     await asyncio.sleep(0.3)  # let the pool open all its connections
     remaining = args.count

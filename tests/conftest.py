@@ -18,6 +18,7 @@ from pushgate.api.app import create_app
 from pushgate.config import Settings
 from pushgate.simulators.hms import HmsSimulator
 from pushgate.simulators.server import start
+from pushgate.simulators.tls import CertificateAuthority, load_or_create_authority
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.simulators.wns import WnsSimulator
@@ -138,6 +139,12 @@ async def client(services: Services, admin_key: str) -> AsyncIterator[httpx.Asyn
 
 
 # -- simulators, each served on a free loopback port ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sim_authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    """The simulators' CA and server certificate; clients trust its ``ca_path``."""
+    return load_or_create_authority(tmp_path_factory.mktemp("sim-tls"))
 
 
 @pytest.fixture

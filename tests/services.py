@@ -1,12 +1,13 @@
-"""Reaching the PostgreSQL and Redis servers tests may use.
+"""Reaching the PostgreSQL and Redis servers and the programs tests may use.
 
-Locally a missing server skips its suites (named in the summary); with ``CI=true`` the
-suites are mandatory and a missing server fails them.
+Locally a missing server or program skips its suites (named in the summary); with
+``CI=true`` the suites are mandatory and a missing one fails them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -42,6 +43,21 @@ def require_service(name: str, host: str, port: int) -> None:
     if is_ci():
         pytest.fail(f"{message}; CI=true makes the {name} suites mandatory", pytrace=False)
     SKIPPED_SUITES.add(name)
+    pytest.skip(message)
+
+
+def require_program(program: str, package: str) -> str:
+    """The path of ``program``; skip (locally) or fail (in CI) when it is not installed.
+
+    ``make test-deps`` installs every program the suites use (what ``.ci/run`` does first).
+    """
+    path = shutil.which(program)
+    if path is not None:
+        return path
+    message = f"{program} is not installed (apt-get install {package}, or make test-deps)"
+    if is_ci():
+        pytest.fail(f"{message}; CI=true makes every suite mandatory", pytrace=False)
+    SKIPPED_SUITES.add(program)
     pytest.skip(message)
 
 

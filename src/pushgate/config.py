@@ -74,9 +74,10 @@ class Settings(BaseModel):
     )
     default_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200)
     max_ttl_seconds: int = Field(default=2_419_200, ge=0, le=2_419_200)
-    provider_ca_file: Path | None = Field(
-        default=None,
-        description="Extra CA bundle trusted for provider connections (the simulators' CA).",
+    provider_ca_file: tuple[Path, ...] = Field(
+        default=(),
+        description="CA files trusted for provider connections beside the system store (the "
+        "simulators' CA); several are separated by `:` (`;` on Windows) or given as a list.",
     )
     worker_concurrency: int = Field(default=4, ge=1, le=256)
     paused_recheck_seconds: float = Field(
@@ -105,6 +106,22 @@ class Settings(BaseModel):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("expected host:port, for example 127.0.0.1:8080")
+        return value
+
+    @field_validator("provider_ca_file", mode="before")
+    @classmethod
+    def _split_ca_files(cls, value: object) -> object:
+        # One path, or several joined like PATH (the environment form), or a list (TOML).
+        if isinstance(value, (str, os.PathLike)):
+            return tuple(part for part in os.fspath(value).split(os.pathsep) if part)
+        return value
+
+    @field_validator("provider_ca_file")
+    @classmethod
+    def _check_ca_files(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
+        for path in value:
+            if not path.is_file():
+                raise ValueError(f"CA file {path} does not exist")
         return value
 
     @field_validator("database_url")

@@ -32,6 +32,13 @@ class InvalidInput(PushgateError):
     code = "validation_failed"
 
 
+class PayloadRefused(InvalidInput):
+    """A provider the app sends with would refuse the message as given (a reserved key, a
+    malformed override); ``details`` names the provider and the field."""
+
+    code = "payload_refused"
+
+
 class NotFound(PushgateError):
     """The object does not exist, or is not visible to the caller's tenant."""
 

@@ -117,7 +117,7 @@ def build_worker(services: Services) -> WorkerHandle:
     settings = services.settings
     options = ProviderOptions(
         allow_private_targets=settings.allow_private_targets,
-        ca_file=str(settings.provider_ca_file) if settings.provider_ca_file else None,
+        ca_files=tuple(str(path) for path in settings.provider_ca_file),
     )
     providers = ProviderCache(services.accounts, services.box, options)
     retention_ms = settings.retention_days * DAY_MS

@@ -12,7 +12,7 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def error_of(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    """Assert the one error shape (ARCHITECTURE §4) and return its ``error`` object."""
+    """Assert the one error shape (docs/architecture.md §4) and return its ``error`` object."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()

@@ -30,7 +30,7 @@ def pkcs8_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
 
 
 def apns_p8() -> str:
-    """An APNs ``.p8`` signing key: EC P-256 in PKCS#8 PEM (providers.md §1.5)."""
+    """An APNs ``.p8`` signing key: EC P-256 in PKCS#8 PEM (docs/providers.md §1.5)."""
     return pkcs8_pem(ec.generate_private_key(ec.SECP256R1()))
 
 
@@ -65,7 +65,7 @@ def apns_p12(password: str, bundle_id: str = "com.example.app") -> str:
 
 
 def fcm_service_account(project_id: str = "pushgate-test") -> dict[str, str]:
-    """A Google service-account key file with a fresh RSA 2048 key (providers.md §2.2)."""
+    """A Google service-account key file with a fresh RSA 2048 key (docs/providers.md §2.2)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return {
         "type": "service_account",

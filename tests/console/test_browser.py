@@ -22,10 +22,15 @@ import httpx
 import pytest
 
 from tests.console.browser import CHROMIUM, Page, chromium_page, free_port
+from tests.services import require_program
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
-)
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    """Every test here drives a real headless Chromium."""
+    require_program(CHROMIUM.name, "chromium")
+
+
 KEY_PATTERN = re.compile(r"pgk_[0-9a-f]{12}_[A-Za-z0-9_-]+")
 START_TIMEOUT_SECONDS = 30
 APP_NAMES = "[...document.querySelectorAll('main td:first-child a')].map(a => a.textContent)"

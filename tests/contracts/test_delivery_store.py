@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
+from pushgate.core.audience import EveryoneAudience
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState, Provider, User
-from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
     AudienceMember,
     DeliveryResult,
@@ -74,7 +74,7 @@ async def test_audience_pages_carry_what_a_first_send_needs_in_id_order(
     notification_id, app_id, providers = await _setup(services)
     found = await services.notifications.notification(notification_id)
     assert found is not None
-    store, everyone = services.notifications, Audience(everyone=True)
+    store, everyone = services.notifications, EveryoneAudience(everyone=True)
     first = await store.audience_page(everyone, found.tenant_id, app_id, None, 3)
     rest = await store.audience_page(everyone, found.tenant_id, app_id, first[-1].device_id, 3)
     members = first + rest
@@ -153,6 +153,47 @@ async def test_due_deliveries_read_what_sending_needs_and_skip_what_is_not_due(
     # Once its time comes, the waiting retry is due too, with its attempt count.
     later, _ = await store.due_deliveries([waiting], now + 60_000)
     assert [(item.id, item.attempts) for item in later] == [(waiting, 1)]
+
+
+async def _row(services: Services, delivery_id: str) -> dict[str, object]:
+    async with services.engine.connect() as connection:
+        found = await connection.execute(
+            sa.select(deliveries).where(deliveries.c.id == delivery_id)
+        )
+        return dict(found.one()._mapping)
+
+
+async def test_each_value_of_a_delivery_is_written_to_its_own_column(
+    services: Services,
+) -> None:
+    # The writes lay their rows out by position (DELIVERY_COLUMNS, RESULT_COLUMNS): a
+    # column moved without them would put values in the wrong columns.
+    notification_id, app_id, providers = await _setup(services)
+    store = services.notifications
+    device_id, provider = next(iter(providers.items()))
+    made = await store.add_deliveries(notification_id, app_id, [(device_id, provider)], 1000)
+    [(delivery_id, _, _)] = made.pending
+    first = {
+        "id": delivery_id,
+        "notification_id": notification_id,
+        "device_id": device_id,
+        "app_id": app_id,
+        "provider": provider,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": None,
+        "reason": None,
+        "status": None,
+        "provider_message_id": None,
+        "created_at": 1000,
+        "updated_at": 1000,
+    }
+    assert await _row(services, delivery_id) == first
+    retry = DeliveryResult(delivery_id, DeliveryState.PENDING, 2, 5000, "busy", 503, "m-1")
+    await store.write_results(notification_id, provider, [retry], 2000)
+    written = {"attempts": 2, "next_attempt_at": 5000, "reason": "busy", "status": 503}
+    written |= {"provider_message_id": "m-1", "updated_at": 2000}
+    assert await _row(services, delivery_id) == first | written
 
 
 async def _counted(services: Services, notification_id: str) -> list[tuple[str, str, int]]:

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pushgate.core.notification_input import Audience
+from pushgate.core.audience import EveryoneAudience
 from pushgate.core.notifications import DeliveryState
 from pushgate.queue.base import NewJob
 from pushgate.queue.sql import SqlQueue
@@ -63,7 +63,7 @@ async def test_a_fan_out_page_is_a_range_read_without_sorting(migrated_sqlite: P
     the migrated schema: a search of the (app_id, state, id) index, no temporary b-tree."""
     async with _capturing(migrated_sqlite, lambda sql: "FROM devices" in sql) as (engine, issued):
         store = NotificationStore(engine)
-        await store.audience_page(Audience(everyone=True), "t", "a", "01", 2000)
+        await store.audience_page(EveryoneAudience(everyone=True), "t", "a", "01", 2000)
     [(statement, params)] = issued
     plan = _plan(migrated_sqlite, statement, params)
     assert "USING INDEX ix_devices_app_id_state_id (app_id=? AND state=? AND id>?)" in plan

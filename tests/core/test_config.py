@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import stat
 from pathlib import Path
 
@@ -83,3 +84,29 @@ def test_broken_secret_key_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "secret.key").write_text("too-short\n")
     with pytest.raises(ConfigError, match=r"secret\.key"):
         load_or_create_secret_key(Settings(data_dir=tmp_path))
+
+
+def test_provider_ca_files_are_one_path_or_several(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
+    first.write_text("")
+    second.write_text("")
+    assert load_settings(env={}).provider_ca_file == ()
+    one = load_settings(env={"PUSHGATE_PROVIDER_CA_FILE": str(first)})
+    assert one.provider_ca_file == (first,)
+    joined = f"{first}{os.pathsep}{second}"
+    assert load_settings(env={"PUSHGATE_PROVIDER_CA_FILE": joined}).provider_ca_file == (
+        first,
+        second,
+    )
+    config = tmp_path / "pushgate.toml"
+    config.write_text(f"provider_ca_file = [{str(first)!r}, {str(second)!r}]\n")
+    assert load_settings(env={}, config_file=config).provider_ca_file == (first, second)
+
+
+def test_a_missing_provider_ca_file_is_named(tmp_path: Path) -> None:
+    present = tmp_path / "a.pem"
+    present.write_text("")
+    value = f"{present}{os.pathsep}{tmp_path / 'missing.pem'}"
+    with pytest.raises(ConfigError, match=r"missing\.pem") as caught:
+        load_settings(env={"PUSHGATE_PROVIDER_CA_FILE": value})
+    assert caught.value.details["key"] == "PUSHGATE_PROVIDER_CA_FILE"

@@ -786,7 +786,7 @@ def test_webhook_generated_secret_verifies_with_standardwebhooks() -> None:
     credential = accepted("webhook", webhook(signing_secret=None, generate_signing_secret=True))
     secret = credential.generated["signing_secret"]
     assert credential.secret["signing_secret"] == secret
-    # Sign by hand the way providers.md §6.2 describes, then let the reference library verify.
+    # Sign by hand the way docs/providers.md §6.2 describes, then let the reference library verify.
     key = base64.b64decode(secret.removeprefix("whsec_"))
     body, msg_id, timestamp = b'{"type":"ping"}', "msg_2a", str(int(time.time()))
     mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pushgate.core.audience import UsersAudience
 from pushgate.core.localize import choose_variant
 from pushgate.core.notification_input import NotificationInput
 from pushgate.errors import InvalidInput
@@ -20,13 +21,23 @@ def _input(**changes: Any) -> NotificationInput:
 
 def test_a_plain_notification_is_accepted() -> None:
     made = _input(locales={"de": {"title": "Hallo"}}, ttl=60, collapse_key="c1")
-    assert made.audience.users == ["alice"]
+    assert made.audience == UsersAudience(users=["alice"])
     assert made.locales["de"].title == "Hallo"
 
 
 @pytest.mark.parametrize(
     "audience",
-    [{}, {"users": ["a"], "topics": ["news"]}, {"everyone": False}, {"users": []}],
+    [
+        {},
+        {"users": ["a"], "topics": ["news"]},
+        {"everyone": False},
+        {"kind": "everyone"},
+        {"users": []},
+        {"users": None, "topics": ["news"]},
+        {"kind": "topics", "users": ["a"]},
+        {"kind": "friends", "users": ["a"]},
+        {"kind": None, "users": ["a"]},
+    ],
 )
 def test_exactly_one_audience(audience: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -61,6 +72,25 @@ def test_refused_inputs(changes: dict[str, Any]) -> None:
 def test_data_only_and_badge_only_are_something_to_send() -> None:
     assert _input(title=None, data={"k": "v"}).data == {"k": "v"}
     assert _input(title=None, badge=3).badge == 3
+
+
+@pytest.mark.parametrize(
+    "alone",
+    [{"badge": 0}, {"subtitle": "s"}, {"sound": "default"}, {"content_available": True}],
+)
+def test_falsy_but_present_content_is_something_to_send(alone: dict[str, Any]) -> None:
+    """A badge of 0 clears the badge; a subtitle or sound alone shows or plays."""
+    made = _input(title=None, **alone)
+    assert made.model_dump(include=set(alone)) == alone
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [{"title": ""}, {"data": {}}, {"title": "", "body": "", "sound": ""}, {"badge": None}],
+)
+def test_empty_content_is_nothing_to_send(empty: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="nothing to send"):
+        _input(**{"title": None, **empty})
 
 
 @pytest.mark.parametrize(

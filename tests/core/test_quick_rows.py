@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from pushgate.core.inputs import DeviceInput
 from pushgate.core.models import App, Device, Tenant
-from pushgate.core.quick_rows import QuickRow, QuickRows
+from pushgate.core.quick_rows import FULL_PATH_FIELDS, PLAIN_FIELDS, QuickRow, QuickRows
 from pushgate.core.registry import Registry
 from pushgate.errors import InvalidInput
 
@@ -159,3 +159,11 @@ _FIELDS = st.dictionaries(
 def test_generated_rows_never_disagree(changes: dict[str, Any], drop: set[str]) -> None:
     fields = {k: v for k, v in {**PLAIN, **changes}.items() if k not in drop}
     assert_same_verdict(fields)
+
+
+def test_every_field_of_the_model_is_plain_or_left_to_the_full_path() -> None:
+    # A field added to DeviceInput must be taken up by the fast path, or left to the
+    # full validation, on purpose: a row giving it must never be built without it.
+    fields = set(DeviceInput.model_json_schema()["properties"])
+    assert fields == PLAIN_FIELDS | FULL_PATH_FIELDS
+    assert not PLAIN_FIELDS & FULL_PATH_FIELDS

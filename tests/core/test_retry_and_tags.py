@@ -7,7 +7,9 @@ import random
 import pytest
 
 from pushgate.core import outcomes, tagexpr
+from pushgate.core.outcomes import RetryClass
 from pushgate.core.retry import RetryPolicy
+from pushgate.core.retry_table import RETRY_TABLE, Backoff
 from pushgate.errors import InvalidInput
 
 NOW = 1_800_000_000_000
@@ -27,26 +29,74 @@ def test_only_retry_outcomes_are_retried() -> None:
 
 
 def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
-    policy = RetryPolicy(base_seconds=2, cap_seconds=60)
+    row = Backoff(initial_seconds=2, cap_seconds=60)
     rng = random.Random(7)
-    delays = [policy.backoff(attempt, rng) for attempt in range(1, 10)]
-    assert 1 <= delays[0] <= 2
-    assert 4 <= delays[2] <= 8
+    delays = [row.delay(attempt, rng) for attempt in range(1, 10)]
+    assert 2 <= delays[0] <= 4
+    assert 8 <= delays[2] <= 16
     assert all(30 <= d <= 60 for d in delays[5:])
-    spread = {round(policy.backoff(3, rng), 3) for _ in range(20)}
+    spread = {round(row.delay(3, rng), 3) for _ in range(20)}
     assert len(spread) > 1  # jittered, not synchronized
 
 
 def test_retry_after_is_a_floor() -> None:
-    policy = RetryPolicy(base_seconds=1, cap_seconds=5)
+    policy = RetryPolicy(table={RetryClass.DEFAULT: Backoff(1, 5)})
     at = policy.next_attempt_at(1, outcomes.retry("429", after=120), NOW, NOW + HOUR)
     assert at == NOW + 120_000
 
 
 def test_never_past_the_deadline_or_the_attempt_limit() -> None:
-    policy = RetryPolicy(base_seconds=60, max_attempts=3)
+    policy = RetryPolicy(max_attempts=3, table={RetryClass.DEFAULT: Backoff(60, 900)})
     assert policy.next_attempt_at(1, outcomes.retry("503"), NOW, NOW + 10_000) is None
     assert policy.next_attempt_at(3, outcomes.retry("503"), NOW, NOW + HOUR) is None
+
+
+# The retry table as the providers' documents ask for it (docs/providers.md §1.5-1.6, §2.5, §3.1,
+# §4.4, §5.3; webhooks, §6.3-6.4, keep the default row), written out again so that a changed
+# row fails here: (row, first wait at least, longest wait, Retry-After honoured).
+ROWS = [
+    (RetryClass.DEFAULT, 1, 900, True),
+    (RetryClass.APNS_TOO_MANY_REQUESTS, 60, 900, True),
+    (RetryClass.APNS_TOKEN_UPDATES, 60, 1200, True),
+    (RetryClass.APNS_UNAVAILABLE, 30, 900, True),
+    (RetryClass.FCM_QUOTA_EXCEEDED, 60, 900, True),
+    (RetryClass.FCM_UNAVAILABLE, 1, 900, True),
+    (RetryClass.WEBPUSH_TOO_MANY_REQUESTS, 30, 900, True),
+    (RetryClass.WNS_THROTTLED, 60, 3600, True),
+    (RetryClass.HMS_FLOW_CONTROL, 30, 900, True),
+]
+
+
+def test_every_retry_class_has_a_row() -> None:
+    assert {row[0] for row in ROWS} == set(RetryClass)
+    assert set(RETRY_TABLE) == set(RetryClass)
+
+
+@pytest.mark.parametrize(("retry_class", "initial", "cap", "honoured"), ROWS, ids=str)
+def test_each_row_times_its_retries(
+    retry_class: RetryClass, initial: float, cap: float, honoured: bool
+) -> None:
+    policy = RetryPolicy(max_attempts=50)
+    rng = random.Random(3)
+    answer = outcomes.retry("answer", None, 429, retry_class)
+    first = [policy.delay(1, answer, rng) for _ in range(200)]
+    assert initial <= min(first)
+    assert max(first) <= 2 * initial
+    second = [policy.delay(2, answer, rng) for _ in range(200)]
+    assert 2 * initial <= min(second)
+    assert max(second) <= 4 * initial
+    late = [policy.delay(40, answer, rng) for _ in range(200)]
+    assert cap / 2 <= min(late)
+    assert max(late) <= cap
+    # A Retry-After beyond the backoff is a floor where honoured; a short one never
+    # shortens the wait.
+    asked = outcomes.retry("answer", 4 * cap, 429, retry_class)
+    assert (policy.delay(1, asked, rng) == 4 * cap) is honoured
+    hurried = outcomes.retry("answer", 0.1, 429, retry_class)
+    assert policy.delay(1, hurried, rng) >= initial
+    planned = policy.next_attempt_at(1, answer, NOW, NOW + 100 * HOUR, rng)
+    assert planned is not None
+    assert planned >= NOW + initial * 1000
 
 
 @pytest.mark.parametrize(

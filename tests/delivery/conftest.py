@@ -1,4 +1,6 @@
-"""A running pipeline: API client, a worker in this process, and provider simulators."""
+"""A running pipeline: API client, a worker in this process, and provider simulators served
+over TLS, as the providers are; the pipeline trusts the simulators' CA the way an operator
+configures it (``provider_ca_file``, beside the system store)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -18,21 +20,31 @@ import redis.asyncio as redis
 
 from pushgate.delivery.jobs import FANOUT, SendJob, read_fanout
 from pushgate.queue.base import Job
-from pushgate.simulators.base import Fault
+from pushgate.simulators.base import Fault, Simulator
+from pushgate.simulators.fcm import FcmSimulator
+from pushgate.simulators.server import start
+from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, WorkerHandle, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
 from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service
 
+SimulatorT = TypeVar("SimulatorT", bound=Simulator)
 QUEUES = ["sql", pytest.param("redis", marks=pytest.mark.redis)]
 
 
 @pytest.fixture(params=QUEUES)
 async def services(
-    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    database_url: str,
+    tmp_path: Path,
+    sim_authority: CertificateAuthority,
 ) -> AsyncIterator[Services]:
     """The pipeline on every database × queue backend (the Redis keys under a fresh prefix)."""
-    extra: dict[str, object] = {"paused_recheck_seconds": 0.3}
+    extra: dict[str, object] = {
+        "paused_recheck_seconds": 0.3,
+        "provider_ca_file": str(sim_authority.ca_path),
+    }
     if request.param == "redis":
         require_service("redis", REDIS_HOST, REDIS_PORT)
         extra.update(queue_url=REDIS_URL, queue_prefix=f"test-{secrets.token_hex(6)}")
@@ -54,6 +66,31 @@ async def drop_redis_prefix(prefix: str) -> None:
             await client.delete(key)
     finally:
         await client.aclose()
+
+
+@asynccontextmanager
+async def served_over_tls(
+    simulator: SimulatorT, authority: CertificateAuthority
+) -> AsyncIterator[SimulatorT]:
+    """``simulator`` on a free loopback port over https, its certificate from ``authority``."""
+    running = await start(simulator, ssl_context=authority.server_context())
+    try:
+        yield simulator
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def webhook_sim(sim_authority: CertificateAuthority) -> AsyncIterator[WebhookSimulator]:
+    async with served_over_tls(WebhookSimulator(), sim_authority) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def fcm_sim(sim_authority: CertificateAuthority) -> AsyncIterator[FcmSimulator]:
+    """The FCM simulator: its OAuth token endpoint and its send endpoint both https."""
+    async with served_over_tls(FcmSimulator(), sim_authority) as simulator:
+        yield simulator
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from pushgate.core.credentials.keys import application_server_key
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.notifications import Notification, NotificationState
 from pushgate.simulators.base import Fault
@@ -74,6 +76,40 @@ async def test_refused_credentials_pause_sending_until_replaced(
     assert sum(final["deliveries"].values()) == 1
     [received] = webpush_sim.all_received()
     assert orjson.loads(received.body)["title"] == "hold"  # decrypted by the browser side
+
+
+@pytest.mark.parametrize("records", ["all", "failures"])
+async def test_a_subscription_made_under_another_key_is_its_own_failure(
+    client: httpx.AsyncClient, webpush_sim: WebPushSimulator, records: str
+) -> None:
+    """Three browsers, one subscribed under another VAPID key (its push service refuses
+    ours for it): the two others get the message, that device is invalidated with the
+    reason, and the app's Web Push credentials stay unpaused."""
+    await _webpush_app(client, webpush_sim)
+    other_key = application_server_key(ec.generate_private_key(ec.SECP256R1()))
+    mismatched = webpush_sim.create_subscription(other_key)
+    answer = await client.post(
+        "/v1/apps/web/devices",
+        json={"provider": "webpush", "subscription": mismatched, "user": "m"},
+    )
+    bad_device = answer.json()["id"]
+    await client.post(
+        "/v1/apps/web/devices",
+        json={"provider": "webpush", "subscription": webpush_sim.create_subscription()},
+    )
+    sent = await client.post(
+        "/v1/notifications",
+        json={"app": "web", "audience": {"everyone": True}, "title": "hi", "records": records},
+    )
+    final = await settled(client, sent.json()["id"])
+    assert final["deliveries"]["sent"] == 2
+    assert final["deliveries"]["invalid"] == 1
+    assert len(webpush_sim.all_received()) == 2
+    device = (await client.get(f"/v1/devices/{bad_device}")).json()
+    assert device["state"] == "invalid"
+    assert device["state_reason"] == "vapid_key_mismatch: VAPID public key mismatch"
+    [listed] = (await client.get("/v1/apps/web/credentials")).json()
+    assert listed["paused_reason"] is None
 
 
 async def test_the_users_locale_picks_the_variant(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import orjson
 import pytest
 
 from pushgate.simulators.base import Fault
@@ -96,6 +97,26 @@ async def test_retry_after_is_honoured_and_the_retry_succeeds(
     assert deliveries["items"][0]["attempts"] == 2
 
 
+async def test_a_webhook_retry_carries_the_first_attempts_body(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    await register(client, webhook_app, f"{webhook_sim.base_url}/hook/same", user="s")
+    webhook_sim.inject(Fault(status=503, retry_after=1, count=1))
+    answer = await client.post(
+        "/v1/notifications",
+        json={"app": webhook_app, "audience": {"users": ["s"]}, "title": "once more"},
+    )
+    final = await settled(client, answer.json()["id"], seconds=30)
+    assert final["deliveries"]["sent"] == 1
+    first, retry = webhook_sim.attempts
+    assert first.header("webhook-id") == retry.header("webhook-id")
+    assert first.body == retry.body  # byte for byte (docs/providers.md §6.1)
+    assert first.header("webhook-timestamp") != retry.header("webhook-timestamp")
+    # The event's time is the notification's acceptance, to the millisecond.
+    created = final["created_at"].replace("+00:00", "Z")
+    assert orjson.loads(retry.body)["timestamp"] == created
+
+
 async def test_scheduled_notification_waits_and_cancel_stops_it(
     client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
 ) -> None:
@@ -126,6 +147,13 @@ async def test_unknown_app_and_bad_audience_are_refused(client: httpx.AsyncClien
     )
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "validation_failed"
+    # An explicit kind is optional; given, it must agree with the audience's one key.
+    named = {"app": "nope", "audience": {"kind": "users", "users": ["u"]}, "title": "x"}
+    assert (await client.post("/v1/notifications", json=named)).status_code == 404
+    named["audience"] = {"kind": "everyone", "users": ["u"]}
+    disagreeing = await client.post("/v1/notifications", json=named)
+    assert disagreeing.status_code == 422
+    assert disagreeing.json()["error"]["details"]["errors"][0]["field"] == "audience"
 
 
 async def test_metrics_count_what_happened(

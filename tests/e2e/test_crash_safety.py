@@ -2,7 +2,7 @@
 
 Every pushgate process and the APNs simulator run as real processes on free loopback
 ports, in the test's temporary directory, and are killed when the test ends. Delivery is
-at least once (ARCHITECTURE.md §2): a process killed with SIGKILL loses nothing, and the
+at least once (docs/architecture.md §2): a process killed with SIGKILL loses nothing, and the
 only duplicates are the batches it had in flight — sent, but not yet written back.
 """
 

@@ -1,5 +1,5 @@
 """``pushgate send`` as a person uses it: a real process beside a real ``pushgate serve``,
-delivering through the webhook simulator."""
+delivering through the webhook simulator over https (the server trusts its CA)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from pushgate.core.inputs import KeyInput
 from pushgate.core.models import Scope
 from pushgate.simulators.base import Fault
 from pushgate.simulators.server import start
+from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import build_services
 from tests.e2e.serving import pushgate_env, start_server, stop_server
@@ -93,13 +94,14 @@ async def admin_key(data_dir: Path) -> str:
 
 
 @pytest.fixture
-async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
+async def instance(tmp_path: Path, sim_authority: CertificateAuthority) -> AsyncIterator[Instance]:
     receiver = WebhookSimulator()
-    running = await start(receiver)
+    running = await start(receiver, ssl_context=sim_authority.server_context())
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     receiver.register_credentials({"secret": secret})
     key = await admin_key(tmp_path)
-    base, process = start_server(tmp_path, **PRIVATE_TARGETS)
+    trust = {"PUSHGATE_PROVIDER_CA_FILE": str(sim_authority.ca_path)}
+    base, process = start_server(tmp_path, **PRIVATE_TARGETS, **trust)
     headers = {"Authorization": f"Bearer {key}"}
     client = httpx.AsyncClient(base_url=base, headers=headers, timeout=10)
     try:

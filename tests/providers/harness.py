@@ -29,9 +29,10 @@ PROJECT_ID = "pushgate-test"
 
 @dataclass
 class Clock:
-    """Epoch seconds that move only when told to."""
+    """Epoch seconds that move only when told to; starting on a whole second, as the
+    tokens minted from it do, so ages computed from them are exact."""
 
-    now: float = field(default_factory=time.time)
+    now: float = field(default_factory=lambda: float(int(time.time())))
 
     def __call__(self) -> float:
         return self.now
@@ -66,10 +67,15 @@ def delivery(
         locale=None,
         timezone=None,
     )
+    started = time.time() if now is None else now
     if expires_at is None:
-        expires_at = int(((time.time() if now is None else now) + 3600) * 1000)
+        expires_at = int((started + 3600) * 1000)
     return Delivery(
-        str(uuid.uuid4()), device, message or Message(title="Hi", body="there"), expires_at
+        str(uuid.uuid4()),
+        device,
+        message or Message(title="Hi", body="there"),
+        expires_at,
+        int(started * 1000),
     )
 
 
@@ -109,7 +115,7 @@ class ApnsSetup:
     def provider(
         self, credentials: ProviderCredentials | None = None, **options: Any
     ) -> ApnsProvider:
-        settings = ApnsOptions(ca_file=str(self.authority.ca_path), **options)
+        settings = ApnsOptions(ca_files=(str(self.authority.ca_path),), **options)
         return ApnsProvider(credentials or self.credentials(), settings, clock=self.clock)
 
 
@@ -126,7 +132,7 @@ async def start_apns(
 
 @dataclass
 class FcmSetup:
-    """The FCM simulator (h2c and HTTP/1.1) with one service account registered."""
+    """The FCM simulator (h2c and HTTP/1.1, or TLS) with one service account registered."""
 
     simulator: FcmSimulator
     server: RunningServer
@@ -159,9 +165,11 @@ def _service_account() -> dict[str, str]:
     return make_service_account(PROJECT_ID, "")
 
 
-async def start_fcm(clock: Clock) -> FcmSetup:
+async def start_fcm(clock: Clock, authority: CertificateAuthority | None = None) -> FcmSetup:
+    """The simulator over plain HTTP, or over TLS (token endpoint too) with ``authority``."""
     simulator = FcmSimulator()
-    server = await start(simulator)
+    context = authority.server_context() if authority is not None else None
+    server = await start(simulator, ssl_context=context)
     account = {**_service_account(), "token_uri": simulator.token_uri}
     simulator.register_credentials(account)
     return FcmSetup(simulator, server, account, clock)

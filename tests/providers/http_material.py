@@ -80,6 +80,7 @@ def delivery(
         device=device,
         message=message or Message(title="Booked", body="Your appointment is at 10:00"),
         expires_at=int((started + ttl_seconds) * 1000),
+        created_at=int(started * 1000),
     )
 
 

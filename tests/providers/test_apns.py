@@ -1,9 +1,10 @@
 """The APNs provider against the APNs simulator over TLS + HTTP/2: what the simulator
-receives, every answer of providers.md §1.6 as an outcome, provider tokens, certificates,
+receives, every answer of docs/providers.md §1.6 as an outcome, provider tokens, certificates,
 and failures of the connection mid-batch."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from pushgate.core.messages import Message, Priority
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.simulators.base import Fault
 from pushgate.simulators.tls import (
     CertificateAuthority,
@@ -145,7 +146,7 @@ async def test_refused_before_sending(apns: ApnsSetup) -> None:
     assert apns.simulator.counters["requests"] == 0
 
 
-# Every row of providers.md §1.6, produced by the simulator's scripted faults.
+# Every row of docs/providers.md §1.6, produced by the simulator's scripted faults.
 ANSWERS = [
     (400, "BadCollapseId", OutcomeKind.REJECTED),
     (400, "BadExpirationDate", OutcomeKind.REJECTED),
@@ -181,6 +182,17 @@ ANSWERS = [
     (418, "SomethingNew", OutcomeKind.REJECTED),
     (502, "SomethingNew", OutcomeKind.RETRY),
 ]
+# The retry table's row of each answer tried again (docs/providers.md §1.5-1.6).
+RETRY_CLASSES = {
+    "IdleTimeout": RetryClass.DEFAULT,
+    "UnrelatedKeyIdInToken": RetryClass.DEFAULT,
+    "TooManyProviderTokenUpdates": RetryClass.APNS_TOKEN_UPDATES,
+    "TooManyRequests": RetryClass.APNS_TOO_MANY_REQUESTS,
+    "InternalServerError": RetryClass.APNS_UNAVAILABLE,
+    "ServiceUnavailable": RetryClass.APNS_UNAVAILABLE,
+    "Shutdown": RetryClass.DEFAULT,
+    "SomethingNew": RetryClass.APNS_UNAVAILABLE,
+}
 
 
 @pytest.mark.parametrize(
@@ -196,6 +208,8 @@ async def test_every_answer_maps_to_its_outcome(
     finally:
         await provider.close()
     assert (result.kind, result.reason, result.status) == (kind, reason, status)
+    if kind is OutcomeKind.RETRY:
+        assert result.retry_class is RETRY_CLASSES[reason]
     assert apns.simulator.all_received() == []
 
 
@@ -283,17 +297,50 @@ async def test_expired_provider_token_is_replaced_and_retried_once(apns: ApnsSet
     assert [r.token for r in apns.simulator.all_received()] == [apns_token(1), apns_token(2)]
 
 
-async def test_expired_token_that_cannot_be_replaced_yet_fails_auth(apns: ApnsSetup) -> None:
-    # The simulator's clock runs more than an hour ahead: every fresh token looks stale,
-    # and minting again within 20 minutes would break Apple's rule (§1.5).
+async def test_a_young_token_called_expired_is_replaced_and_the_delivery_sent(
+    apns: ApnsSetup, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Apple calls a 5-minute-old token expired (its clock and ours disagree, once): a new
+    # token is minted at once and the delivery goes out; nothing for the sender to pause.
+    provider = apns.provider(connections=1)
+    try:
+        await provider.send([delivery(apns_token(1))])
+        apns.clock.advance(5 * MINUTE)
+        apns.simulator.inject(Fault(status=403, reason="ExpiredProviderToken"))
+        with caplog.at_level(logging.WARNING, logger="pushgate.providers.apns"):
+            [result] = await provider.send([delivery(apns_token(2))])
+    finally:
+        await provider.close()
+    assert result.kind is OutcomeKind.SENT
+    assert len(_tokens_seen(apns)) == 2
+    assert [r.token for r in apns.simulator.all_received()] == [apns_token(1), apns_token(2)]
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "ExpiredProviderToken" in warning
+    assert "minted 300 s ago" in warning
+
+
+async def test_a_new_token_called_expired_too_fails_auth(
+    apns: ApnsSetup, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The simulator's clock runs more than an hour ahead: every token we mint looks stale.
+    # One new token is tried; refused too, the deliveries are auth_failed (the sender pauses
+    # the credentials) and no third token is minted for the next batch.
     apns.simulator.clock = lambda: apns.clock.now + 3700
     provider = apns.provider()
     try:
-        [result] = await provider.send([delivery(apns_token(1))])
+        with caplog.at_level(logging.WARNING, logger="pushgate.providers.apns"):
+            [result] = await provider.send([delivery(apns_token(1))])
+            [again] = await provider.send([delivery(apns_token(2))])
     finally:
         await provider.close()
-    assert (result.kind, result.reason) == (OutcomeKind.AUTH_FAILED, "ExpiredProviderToken")
-    assert apns.simulator.counters["requests"] == 1
+    for outcome in (result, again):
+        assert (outcome.kind, outcome.reason) == (OutcomeKind.AUTH_FAILED, "ExpiredProviderToken")
+    assert apns.simulator.counters["rejected_ExpiredProviderToken"] == 3
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3
+    assert "sending 1 deliveries again with a new token" in warnings[0]
+    assert "refused the new token" in warnings[1]
+    assert "the credentials will be paused" in warnings[2]
 
 
 async def test_certificate_auth(apns: ApnsSetup) -> None:
@@ -348,7 +395,7 @@ async def test_goaway_mid_batch_resends_the_refused_streams(apns: ApnsSetup) -> 
 async def test_a_batch_beyond_the_stream_limits_is_sent_whole_and_once(
     authority: CertificateAuthority,
 ) -> None:
-    # One stream per connection until the first valid token, then ten (§1.3 for the one).
+    # One stream per connection until the first valid token, then ten (§1.5 for the one).
     apns = await start_apns(authority, Clock(), max_concurrent_streams=10)
     batch = [delivery(apns_token(i), now=apns.clock.now) for i in range(300)]
     provider = apns.provider(connections=2)

@@ -1,5 +1,5 @@
 """The FCM provider against the FCM simulator over h2c (send) and HTTP/1.1 (OAuth): what
-the simulator receives, every errorCode of providers.md §2.5 as an outcome, access-token
+the simulator receives, every errorCode of docs/providers.md §2.5 as an outcome, access-token
 caching and refresh, and failures of the connection mid-batch."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from pushgate.core.messages import Message, Priority
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import Outcome, OutcomeKind
+from pushgate.core.outcomes import Outcome, OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.simulators.base import Fault
 from tests.providers.harness import PROJECT_ID, Clock, FcmSetup, delivery, start_fcm
@@ -130,7 +130,7 @@ async def test_refused_before_sending(fcm: FcmSetup) -> None:
     assert fcm.simulator.counters["rejected_INVALID_ARGUMENT"] == 0
 
 
-# Every row of providers.md §2.5, produced by the simulator's scripted faults.
+# Every row of docs/providers.md §2.5, produced by the simulator's scripted faults.
 ERRORS = [
     (400, "INVALID_ARGUMENT", OutcomeKind.REJECTED),
     (404, "UNREGISTERED", OutcomeKind.INVALID_TOKEN),
@@ -153,6 +153,10 @@ async def test_every_error_code_maps_to_its_outcome(
     assert result.reason.startswith(code)
     if kind is OutcomeKind.RETRY:
         assert result.retry_after == 3.0
+        # §2.5: a quota answer waits a minute at least, the others from a second.
+        quota = code == "QUOTA_EXCEEDED"
+        pace = RetryClass.FCM_QUOTA_EXCEEDED if quota else RetryClass.FCM_UNAVAILABLE
+        assert result.retry_class is pace
     assert fcm.simulator.all_received() == []
 
 
@@ -181,6 +185,7 @@ async def test_quota_exceeded_carries_retry_after(fcm: FcmSetup) -> None:
     assert kinds == [OutcomeKind.RETRY, OutcomeKind.SENT, OutcomeKind.SENT]
     [limited] = [r for r in results if r.kind is OutcomeKind.RETRY]
     assert limited.reason == "QUOTA_EXCEEDED"
+    assert limited.retry_class is RetryClass.FCM_QUOTA_EXCEEDED
     assert limited.retry_after is not None
     assert 1 <= limited.retry_after <= 60
 

@@ -1,4 +1,4 @@
-"""The HMS Push Kit client against the HMS simulator over real sockets (providers.md §5)."""
+"""The HMS Push Kit client against the HMS simulator over real sockets (docs/providers.md §5)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from pushgate.core.messages import Message, Priority
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.providers.hms import HmsProvider
 from pushgate.simulators.base import Fault
@@ -197,6 +197,10 @@ async def test_each_result_code_maps_to_its_outcome(
     hms_sim.inject(Fault(status=status, reason=code))
     outcomes = await provider.send(to_tokens(["tok-a", "tok-b"]))
     assert [(o.kind, o.status) for o in outcomes] == [(kind, status)] * 2
+    if kind is OutcomeKind.RETRY:
+        # §5.3: 503 is flow control; 500 and 502 wait the default.
+        pace = RetryClass.HMS_FLOW_CONTROL if status == 503 else RetryClass.DEFAULT
+        assert {o.retry_class for o in outcomes} == {pace}
     assert hms_sim.received == {}
 
 

@@ -1,11 +1,12 @@
 """The webhook client against the webhook receiver simulator over real sockets
-(providers.md §6); signatures verified by the ``standardwebhooks`` library."""
+(docs/providers.md §6); signatures verified by the ``standardwebhooks`` library."""
 
 from __future__ import annotations
 
 import base64
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from standardwebhooks.webhooks import Webhook
 
 from pushgate.core.messages import Message
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.providers.webhook import WebhookProvider
 from pushgate.simulators.base import Fault, SimRequest, SimResponse
@@ -122,7 +123,7 @@ async def test_signed_delivery_is_verified_by_the_standardwebhooks_library(
     assert webhook_sim.received[PATH][0].message_id == item.delivery_id
 
 
-async def test_webhook_id_is_stable_across_retries_and_timestamp_is_per_attempt(
+async def test_a_retry_repeats_the_body_and_only_the_timestamp_header_moves(
     webhook_sim: RecordingWebhookSimulator, provider: WebhookProvider, clock: Clock, secret: str
 ) -> None:
     item = to_hook()
@@ -136,6 +137,12 @@ async def test_webhook_id_is_stable_across_retries_and_timestamp_is_per_attempt(
     stamps = [int(request.header("webhook-timestamp") or 0) for request in webhook_sim.raw]
     assert ids == [item.delivery_id, item.delivery_id]
     assert stamps[1] - stamps[0] == 30
+    # §6.1: the event is the same, so is its body, byte for byte; its timestamp is when the
+    # notification was accepted.
+    assert webhook_sim.raw[0].body == webhook_sim.raw[1].body
+    sent_at = orjson.loads(webhook_sim.raw[0].body)["timestamp"]
+    assert round(datetime.fromisoformat(sent_at).timestamp() * 1000) == item.created_at
+    assert webhook_sim.raw[0].headers != webhook_sim.raw[1].headers
     Webhook(secret).verify(webhook_sim.raw[1].body, dict(webhook_sim.raw[1].headers))
 
 
@@ -186,6 +193,10 @@ async def test_plain_mode_maps_each_status(
     webhook_sim.inject(Fault(status=status, token=PATH))
     [outcome] = await provider.send([to_hook()])
     assert (outcome.kind, outcome.status) == (kind, status)
+    if kind is OutcomeKind.RETRY:
+        # §6.3-6.4: a receiver's throttle and errors wait the default row, which starts
+        # near Svix's 5 s and Retry-After is a floor.
+        assert outcome.retry_class is RetryClass.DEFAULT
     # Redirects are answers, never followed: exactly one request reached the receiver.
     assert len(webhook_sim.raw) == 1
 

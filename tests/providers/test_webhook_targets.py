@@ -1,5 +1,5 @@
 """Private-target refusal for webhook (and Web Push, WNS) targets: the host is resolved once,
-every address judged, and the connection made to a judged address (ARCHITECTURE §6).
+every address judged, and the connection made to a judged address (docs/architecture.md §6).
 
 The resolver is the outer edge here: tests hand the client their own name → address table,
 so a made-up name can point at the loopback simulator without touching real DNS.

@@ -22,7 +22,7 @@ from pushgate.providers.webpush_crypto import (
 )
 from tests.providers.http_material import make_clock
 
-# RFC 8291 Appendix A (also quoted in providers.md §3.2).
+# RFC 8291 Appendix A (also quoted in docs/providers.md §3.2).
 UA_PUBLIC = (
     "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"
 )

@@ -1,4 +1,4 @@
-"""The Web Push client against the Web Push simulator over real sockets (providers.md §3)."""
+"""The Web Push client against the Web Push simulator over real sockets (docs/providers.md §3)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pushgate.core.credentials.keys import application_server_key, vapid_private_key_text
 from pushgate.core.messages import Message, Priority
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.providers.webpush import WebPushProvider
 from pushgate.simulators.base import Fault
@@ -186,6 +186,9 @@ async def test_each_status_maps_to_its_outcome(
     [outcome] = await provider.send([to_subscription(subscription)])
     assert (outcome.kind, outcome.status) == (kind, status)
     assert "scripted" in outcome.reason
+    if kind is OutcomeKind.RETRY:
+        pace = RetryClass.WEBPUSH_TOO_MANY_REQUESTS if status == 429 else RetryClass.DEFAULT
+        assert outcome.retry_class is pace
     assert webpush_sim.all_received() == []
 
 
@@ -198,13 +201,56 @@ async def test_retry_after_is_honoured(
     assert (outcome.kind, outcome.retry_after) == (OutcomeKind.RETRY, 120.0)
 
 
+def another_keys_subscription(webpush_sim: WebPushSimulator) -> dict[str, Any]:
+    """A subscription the browser made under another app server key than ours."""
+    other = application_server_key(ec.generate_private_key(ec.SECP256R1()))
+    return webpush_sim.create_subscription(other)
+
+
 async def test_vapid_key_of_another_app_is_auth_failed(
     webpush_sim: WebPushSimulator, provider: WebPushProvider
 ) -> None:
-    other = application_server_key(ec.generate_private_key(ec.SECP256R1()))
-    subscription = webpush_sim.create_subscription(other)
-    [outcome] = await provider.send([to_subscription(subscription)])
+    # Alone, with no subscription of that push service known to accept the key, a
+    # refusal is the key's: pausing can be undone, invalidating a device cannot.
+    [outcome] = await provider.send([to_subscription(another_keys_subscription(webpush_sim))])
     assert (outcome.kind, outcome.status) == (OutcomeKind.AUTH_FAILED, 403)
+    assert outcome.reason == "VAPID refused: VAPID public key mismatch"
+
+
+async def test_a_subscription_of_another_key_beside_accepted_ones_is_invalid(
+    webpush_sim: WebPushSimulator, provider: WebPushProvider
+) -> None:
+    good = [webpush_sim.create_subscription() for _ in range(2)]
+    batch = [good[0], another_keys_subscription(webpush_sim), good[1]]
+    outcomes = await provider.send([to_subscription(s) for s in batch])
+    assert kinds(outcomes) == [OutcomeKind.SENT, OutcomeKind.INVALID_TOKEN, OutcomeKind.SENT]
+    assert (outcomes[1].reason, outcomes[1].status) == (
+        "vapid_key_mismatch: VAPID public key mismatch",
+        403,
+    )
+    assert sorted(webpush_sim.received) == sorted(s["endpoint"].rsplit("/")[-1] for s in good)
+
+
+async def test_a_lone_refusal_where_the_key_was_accepted_before_is_the_subscriptions(
+    webpush_sim: WebPushSimulator, provider: WebPushProvider
+) -> None:
+    [first] = await provider.send([to_subscription(webpush_sim.create_subscription())])
+    [lone] = await provider.send([to_subscription(another_keys_subscription(webpush_sim))])
+    assert (first.kind, lone.kind) == (OutcomeKind.SENT, OutcomeKind.INVALID_TOKEN)
+    assert lone.reason.startswith("vapid_key_mismatch")
+
+
+async def test_every_subscription_of_a_service_refused_is_the_keys_failure(
+    webpush_sim: WebPushSimulator, provider: WebPushProvider
+) -> None:
+    # The key was accepted once; then the service refuses it for every subscription of a
+    # batch: that is the key (a pattern), and the service is no longer taken to accept it.
+    [first] = await provider.send([to_subscription(webpush_sim.create_subscription())])
+    webpush_sim.inject(Fault(status=403, count=2))
+    both = await provider.send([to_subscription(webpush_sim.create_subscription()) for _ in "ab"])
+    [lone] = await provider.send([to_subscription(another_keys_subscription(webpush_sim))])
+    assert first.kind is OutcomeKind.SENT
+    assert kinds([*both, lone]) == [OutcomeKind.AUTH_FAILED] * 3
 
 
 async def test_connection_reset_mid_batch_gives_one_outcome_each_and_no_false_sent(

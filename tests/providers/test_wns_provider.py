@@ -1,4 +1,4 @@
-"""The WNS client against the WNS simulator over real sockets (providers.md §4)."""
+"""The WNS client against the WNS simulator over real sockets (docs/providers.md §4)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from pushgate.core.messages import Action, Message
 from pushgate.core.models import Provider
-from pushgate.core.outcomes import OutcomeKind
+from pushgate.core.outcomes import OutcomeKind, RetryClass
 from pushgate.providers.base import Delivery
 from pushgate.providers.wns import WnsProvider
 from pushgate.simulators.base import Fault
@@ -219,6 +219,7 @@ async def test_throttled_sender_waits_for_continue_after(
     wns_sim.inject(Fault(status=406, retry_after=90))
     [outcome] = await provider.send([to_channel(uri)])
     assert (outcome.kind, outcome.retry_after) == (OutcomeKind.RETRY, 90.0)
+    assert outcome.retry_class is RetryClass.WNS_THROTTLED
 
 
 async def test_retry_after_on_503_is_honoured(wns_sim: WnsSimulator, provider: WnsProvider) -> None:
@@ -226,6 +227,7 @@ async def test_retry_after_on_503_is_honoured(wns_sim: WnsSimulator, provider: W
     wns_sim.inject(Fault(status=503, retry_after=30))
     [outcome] = await provider.send([to_channel(uri)])
     assert (outcome.kind, outcome.retry_after) == (OutcomeKind.RETRY, 30.0)
+    assert outcome.retry_class is RetryClass.DEFAULT
 
 
 async def test_toast_dropped_for_an_offline_device_is_final(

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pushgate.simulators.apns import ApnsSimulator
 from pushgate.simulators.fcm import FcmSimulator
 from pushgate.simulators.server import start
-from pushgate.simulators.tls import CertificateAuthority, load_or_create_authority
+from pushgate.simulators.tls import CertificateAuthority
 
 
 @pytest.fixture
@@ -66,11 +66,6 @@ def make_apns_key(team_id: str | None = None) -> ApnsSigningKey:
     return ApnsSigningKey(
         secrets.token_hex(5).upper(), team_id or secrets.token_hex(5).upper(), pem
     )
-
-
-@pytest.fixture(scope="session")
-def sim_authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    return load_or_create_authority(tmp_path_factory.mktemp("sim-tls"))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The APNs simulator answers every rule of providers.md §1 the way Apple does, over
+"""The APNs simulator answers every rule of docs/providers.md §1 the way Apple does, over
 HTTP/2 + TLS, to httpx+h2, the `h2` package and aioapns."""
 
 from __future__ import annotations
@@ -162,6 +162,18 @@ async def test_twenty_minute_rule_on_one_connection(
     assert (answer.status_code, answer.json()) == (429, {"reason": "TooManyProviderTokenUpdates"})
     again = await post(apns_http, apns_sim, push_headers(apns_key, authorization=first))
     assert again.status_code == 200  # the current token keeps working
+
+
+async def test_a_token_called_expired_may_be_replaced_at_once(
+    apns_sim: ApnsSimulator, apns_http: httpx.AsyncClient, apns_key: ApnsSigningKey
+) -> None:
+    first = f"bearer {apns_key.token(time.time() - 600)}"
+    assert (await post(apns_http, apns_sim, push_headers(apns_key, authorization=first))).is_success
+    apns_sim.clock = lambda: time.time() + 3100  # Apple's clock: the first is over an hour old
+    answer = await post(apns_http, apns_sim, push_headers(apns_key, authorization=first))
+    assert (answer.status_code, answer.json()) == (403, {"reason": "ExpiredProviderToken"})
+    # §1.5 asks for a new token then; 10 minutes after the first is no "too many updates".
+    assert (await post(apns_http, apns_sim, push_headers(apns_key))).status_code == 200
 
 
 async def test_connection_is_bound_to_its_first_team(

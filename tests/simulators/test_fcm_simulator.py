@@ -1,5 +1,5 @@
 """The FCM simulator: google-auth minting tokens at its token URI, and the send endpoint
-answering every rule of providers.md §2 with Google's error bodies."""
+answering every rule of docs/providers.md §2 with Google's error bodies."""
 
 from __future__ import annotations
 

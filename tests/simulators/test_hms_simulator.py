@@ -1,4 +1,4 @@
-"""The HMS Push Kit simulator against providers.md §5: tokens, send checks, result codes."""
+"""The HMS Push Kit simulator against docs/providers.md §5: tokens, send checks, result codes."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from pushgate.simulators.base import SimRequest, SimResponse, Simulator
 from pushgate.simulators.server import RunningServer, start
 from pushgate.simulators.tls import CertificateAuthority
+from tests.services import require_program
 from tests.simulators.h2_client import H2Client, StreamResult
 
 NODE_CLIENT = Path(__file__).with_name("node_h2_client.js")
@@ -60,6 +60,16 @@ async def echo_tls(sim_authority: CertificateAuthority) -> AsyncIterator[Running
     await running.close()
 
 
+@pytest.fixture
+def curl() -> str:
+    return require_program("curl", "curl")
+
+
+@pytest.fixture
+def node() -> str:
+    return require_program("node", "nodejs")
+
+
 async def run(*command: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -69,7 +79,7 @@ async def run(*command: str) -> tuple[int, str]:
     return process.returncode, (out or err).decode()
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.usefixtures("curl")
 async def test_curl_prior_knowledge_h2c(echo_h2c: RunningServer) -> None:
     code, out = await run(
         "curl", "-sS", "--http2-prior-knowledge", "-d", "hello", "-D", "-",
@@ -81,7 +91,7 @@ async def test_curl_prior_knowledge_h2c(echo_h2c: RunningServer) -> None:
     assert out.endswith("hello")
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.usefixtures("curl")
 async def test_curl_over_tls_negotiates_h2_with_alpn(
     echo_tls: RunningServer, sim_authority: CertificateAuthority
 ) -> None:
@@ -94,7 +104,7 @@ async def test_curl_over_tls_negotiates_h2_with_alpn(
     assert out.endswith("over tls")
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.usefixtures("node")
 async def test_node_http2_client(
     echo_tls: RunningServer, sim_authority: CertificateAuthority
 ) -> None:

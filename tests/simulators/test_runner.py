@@ -52,20 +52,25 @@ async def read_until_ready(process: asyncio.subprocess.Process) -> dict[str, str
             printed[name] = value
 
 
-@pytest.fixture
-async def simulate_process(tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def start_simulate(tmp_path: Path, *extra: str) -> asyncio.subprocess.Process:
     names = ["webpush", "wns", "hms", "webhook", *(n for n in ("apns", "fcm") if is_available(n))]
     args = [arg for name in names for arg in (f"--{name}", "0")]
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         LAUNCH,
         *args,
         "--tls-dir",
         str(tmp_path / "tls"),
+        *extra,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+@pytest.fixture
+async def simulate_process(tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await start_simulate(tmp_path)
     yield process
     if process.returncode is None:
         process.kill()
@@ -75,28 +80,39 @@ async def simulate_process(tmp_path: Path) -> AsyncIterator[asyncio.subprocess.P
 async def test_simulate_command_serves_the_printed_urls_until_interrupted(
     simulate_process: asyncio.subprocess.Process,
 ) -> None:
+    """Every simulator over TLS by default, trusted through the printed CA file."""
     printed = await read_until_ready(simulate_process)
-    expected = {"webpush", "wns", "hms", "webhook"}
-    assert expected <= set(printed)
-    async with httpx.AsyncClient(timeout=10) as http:
-        for name in expected:
-            assert printed[name].startswith("http://127.0.0.1:")
+    names = set(printed) - {"ca"}
+    assert {"webpush", "wns", "hms", "webhook"} <= names
+    trust = ssl.create_default_context(cafile=printed["ca"])
+    async with httpx.AsyncClient(verify=trust, timeout=10) as http:
+        for name in names:
+            assert printed[name].startswith("https://127.0.0.1:"), name
             answer = await http.get(f"{printed[name]}/_sim/{name}/counters")
             assert answer.status_code == 200, name
         subscription = await http.post(f"{printed['webpush']}/_sim/webpush/subscriptions")
         assert subscription.json()["endpoint"].startswith(printed["webpush"] + "/wp/")
-    if "apns" in printed:
-        assert printed["apns"].startswith("https://127.0.0.1:")
-        trust = ssl.create_default_context(cafile=printed["ca"])
-        async with httpx.AsyncClient(verify=trust, timeout=10) as tls_http:
-            answer = await tls_http.get(f"{printed['apns']}/_sim/apns/counters")
-            assert answer.status_code == 200
     simulate_process.send_signal(signal.SIGINT)
     async with asyncio.timeout(15):
         assert await simulate_process.wait() == 0
     with pytest.raises(httpx.ConnectError):
-        async with httpx.AsyncClient(timeout=5) as http:
+        async with httpx.AsyncClient(verify=trust, timeout=5) as http:
             await http.get(f"{printed['wns']}/_sim/wns/counters")
+
+
+async def test_plain_http_is_an_option_but_not_for_apns(tmp_path: Path) -> None:
+    process = await start_simulate(tmp_path, "--plain-http")
+    try:
+        printed = await read_until_ready(process)
+        async with httpx.AsyncClient(timeout=10) as http:
+            for name in {"webpush", "wns", "hms", "webhook", "fcm"} & set(printed):
+                assert printed[name].startswith("http://127.0.0.1:"), name
+                assert (await http.get(f"{printed[name]}/_sim/{name}/counters")).status_code == 200
+        if "apns" in printed:  # APNs speaks only HTTP/2 over TLS (docs/providers.md §1.1)
+            assert printed["apns"].startswith("https://127.0.0.1:")
+    finally:
+        process.kill()
+        await process.wait()
 
 
 async def test_simulate_command_fails_cleanly_when_a_port_is_taken() -> None:
@@ -131,20 +147,25 @@ def test_ports_default_to_all_six_and_narrow_to_the_named() -> None:
         select_ports({"gcm": 1})
 
 
-async def test_in_process_start_gives_each_simulator_its_own_free_port() -> None:
-    group = await start_simulators({"webpush": 0, "wns": 0, "hms": 0, "webhook": 0})
+async def test_in_process_start_gives_each_simulator_its_own_free_port(tmp_path: Path) -> None:
+    group = await start_simulators(
+        {"webpush": 0, "wns": 0, "hms": 0, "webhook": 0}, tls_dir=tmp_path
+    )
     try:
         ports = {httpx.URL(url).port for url in group.urls.values()}
         assert len(ports) == 4
         assert group.simulator("hms").name == "hms"
-        async with httpx.AsyncClient(timeout=10) as http:
+        assert group.ca_path == tmp_path / "ca.pem"
+        trust = ssl.create_default_context(cafile=str(group.ca_path))
+        async with httpx.AsyncClient(verify=trust, timeout=10) as http:
             for name, url in group.urls.items():
                 assert (await http.post(f"{url}/_sim/{name}/reset")).status_code == 200
     finally:
         await group.close()
-    one = await start_one("webhook")
+    one = await start_one("webhook", plain_http=True)
     try:
         assert one.simulator.base_url == one.base_url
+        assert one.base_url.startswith("http://")
     finally:
         await one.close()
 

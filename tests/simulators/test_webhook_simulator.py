@@ -1,4 +1,4 @@
-"""The webhook receiver against providers.md §6, signed by the standardwebhooks library."""
+"""The webhook receiver against docs/providers.md §6, signed by the standardwebhooks library."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The WNS simulator against providers.md §4: tokens, channel sends, headers and codes."""
+"""The WNS simulator against docs/providers.md §4: tokens, channel sends, headers and codes."""
 
 from __future__ import annotations
 

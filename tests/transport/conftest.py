@@ -2,7 +2,7 @@
 
 - Node's ``http2`` module (nghttp2 inside Node), driven by ``node_h2_server.js``;
 - hypercorn (the Python ``h2`` state machine), driven by ``hypercorn_server.py``;
-- ``nghttpd`` from Debian's nghttp2-server package, skipped when it is not installed.
+- ``nghttpd`` from Debian's nghttp2-server package (`make test-deps` installs it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import ipaddress
 import json
 import os
 import select
-import shutil
 import socket
 import ssl
 import subprocess
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from pushgate.transport import Http2Config, Http2Connection, client_ssl_context
+from tests.services import require_program
 
 HERE = Path(__file__).parent
 START_TIMEOUT = 15.0
@@ -148,9 +148,7 @@ async def connect(
 @pytest.fixture
 def node_server(tls_files: TlsFiles) -> Iterator[ServerFactory]:
     """Start Node ``http2`` servers: ``node_server(tls=False, settings={...})``."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    node = require_program("node", "nodejs")
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*, tls: bool = False, settings: dict[str, object] | None = None) -> Server:
@@ -204,9 +202,7 @@ def _free_port() -> int:
 @pytest.fixture
 def nghttpd_server(tls_files: TlsFiles, tmp_path: Path) -> Iterator[ServerFactory]:
     """Start ``nghttpd`` serving ``tmp_path``: ``nghttpd_server("--echo-upload", tls=True)``."""
-    nghttpd = shutil.which("nghttpd")
-    if nghttpd is None:
-        pytest.skip("nghttpd is not installed (apt-get install nghttp2-server)")
+    nghttpd = require_program("nghttpd", "nghttp2-server")
     (tmp_path / "hello.txt").write_bytes(b"hello from nghttpd\n")
     started: list[subprocess.Popen[bytes]] = []
 

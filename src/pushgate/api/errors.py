@@ -5,18 +5,23 @@ Every error leaves as ``{"error": {"code", "message", "details"}}``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pushgate import errors
 from pushgate.api.schemas import ErrorOut
 
+log = logging.getLogger(__name__)
+
 STATUS: dict[type[errors.PushgateError], int] = {
     errors.InvalidInput: 422,
+    errors.PayloadRefused: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Unauthenticated: 401,
@@ -85,8 +90,38 @@ def _validation_details(exc: RequestValidationError) -> tuple[int, str, str, dic
     return 422, "validation_failed", message, {"errors": problems[:50]}
 
 
+class Unexpected:
+    """Pure ASGI middleware: an exception no handler answers becomes a 500 in the one error
+    shape, logged here. Left to reach the server, it would answer 500 too, but then close
+    the connection, so the client's next keep-alive request would meet a reset."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            if started:
+                raise  # part of an answer is out: only closing the connection can end it
+            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            answer = error_response(500, "internal_error", "internal error")
+            await answer(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the one shape."""
+    app.add_middleware(Unexpected)
 
     @app.exception_handler(errors.PushgateError)
     async def _domain(_: Request, exc: errors.PushgateError) -> JSONResponse:

@@ -174,17 +174,16 @@ def show_credentials(name: str, tenant: TenantOption = None, config: ConfigOptio
 
     table = Table("kind", "values", "secret fingerprints", "updated")
     for item in run_with_services(config, work):
-        values = item.view["values"]
-        prints = item.view["fingerprints"]
-        assert isinstance(values, dict)
-        assert isinstance(prints, dict)
-        table.add_row(
-            item.kind,
-            "\n".join(f"{k}={v}" for k, v in values.items()),
-            "\n".join(f"{k}={v}" for k, v in prints.items()),
-            iso(item.updated_at),
-        )
+        values, prints = _pairs(item.view["values"]), _pairs(item.view["fingerprints"])
+        table.add_row(item.kind, values, prints, iso(item.updated_at))
     console.print(table)
+
+
+def _pairs(mapping: object) -> str:
+    """A mapping of a credential view, one ``key=value`` a line."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"a credential view holds a {type(mapping).__name__}, not a mapping")
+    return "\n".join(f"{k}={v}" for k, v in mapping.items())
 
 
 @apps.command("set-credentials")

@@ -68,7 +68,8 @@ class Access:
         with contextlib.suppress(Conflict):
             await self.store.insert_tenant(Tenant(new_id(), DEFAULT_TENANT, now_ms()))
         made = await self.store.tenant_by_name(DEFAULT_TENANT)
-        assert made is not None
+        if made is None:
+            raise RuntimeError(f"tenant {DEFAULT_TENANT!r} deleted while it was being made")
         return made
 
     async def bootstrap_admin_key(self) -> CreatedKey | None:
@@ -186,5 +187,6 @@ class Access:
         await self.store.revoke_key(key.id, now_ms())
         self.keys.invalidate(key.prefix)
         revoked = await self.store.key_by_id(key_id)
-        assert revoked is not None
+        if revoked is None:  # its tenant was deleted meanwhile, and the key with it
+            raise NotFound(f"API key {key_id!r} not found", details={"key": key_id})
         return revoked

@@ -8,7 +8,7 @@ from typing import Any
 
 
 class Scope(StrEnum):
-    """What an API key may do (ARCHITECTURE.md §6)."""
+    """What an API key may do (docs/architecture.md §6)."""
 
     ADMIN = "admin"
     SEND = "send"

@@ -11,53 +11,15 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from pushgate.core import tagexpr
-from pushgate.core.inputs import ExternalId, Locale, Name, Strict, Topic
+from pushgate.core.audience import Audience, ShortText
+from pushgate.core.inputs import Locale, Name, Strict
 from pushgate.core.messages import Priority
 from pushgate.core.notifications import DeliveryRecords
 
-MAX_USERS = 10_000
-MAX_DEVICES = 10_000
 MAX_DATA_BYTES = 4096
-MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (providers.md §2.3); APNs allows 30 days
+MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (docs/providers.md §2.3); APNs allows 30 days
 
 Text = Annotated[str, StringConstraints(max_length=2048)]
-ShortText = Annotated[str, StringConstraints(max_length=256)]
-
-
-class Audience(Strict):
-    """Exactly one way to name who receives the notification."""
-
-    users: Annotated[list[ExternalId], Field(min_length=1, max_length=MAX_USERS)] | None = None
-    user_aliases: Annotated[list[ExternalId], Field(min_length=1, max_length=MAX_USERS)] | None = (
-        None
-    )
-    devices: Annotated[list[ShortText], Field(min_length=1, max_length=MAX_DEVICES)] | None = None
-    topics: Annotated[list[Topic], Field(min_length=1, max_length=64)] | None = None
-    tags: Annotated[str, StringConstraints(min_length=1, max_length=tagexpr.MAX_LENGTH)] | None = (
-        None
-    )
-    everyone: bool = False
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Audience:
-        named = [
-            k for k in ("users", "user_aliases", "devices", "topics", "tags") if getattr(self, k)
-        ]
-        if self.everyone:
-            named.append("everyone")
-        if len(named) != 1:
-            raise ValueError(
-                "name exactly one of users, user_aliases, devices, topics, tags, everyone"
-            )
-        return self
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: str | None) -> str | None:
-        if value is not None:
-            tagexpr.parse(value)  # raises InvalidInput with the reason
-        return value
 
 
 class ActionInput(Strict):
@@ -111,7 +73,7 @@ class NotificationInput(Content):
     @field_validator("data")
     @classmethod
     def _data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(orjson.dumps(value)) > MAX_DATA_BYTES:
+        if len(_encoded(value)) > MAX_DATA_BYTES:
             raise ValueError(f"data exceeds {MAX_DATA_BYTES} bytes as JSON")
         return value
 
@@ -121,6 +83,7 @@ class NotificationInput(Content):
         unknown = set(value) - {"apns", "fcm", "webpush", "wns", "hms", "webhook"}
         if unknown:
             raise ValueError(f"unknown provider in overrides: {', '.join(sorted(unknown))}")
+        _encoded(value)
         return value
 
     @field_validator("send_at")
@@ -132,8 +95,34 @@ class NotificationInput(Content):
 
     @model_validator(mode="after")
     def _something_to_send(self) -> NotificationInput:
-        if not (self.title or self.body or self.data or self.content_available or self.badge):
+        if not self.has_something_to_send:
             raise ValueError(
-                "nothing to send: give a title, body, data, badge or content_available"
+                "nothing to send: give a title, subtitle, body, data, badge, sound "
+                "or content_available"
             )
         return self
+
+    @property
+    def has_something_to_send(self) -> bool:
+        """Text, data, a badge (0 clears it: present, not empty), a sound or a background
+        wake-up. Empty strings and an empty ``data`` carry nothing; a sound alone plays
+        (APNs counts it as an alert, docs/providers.md §1.3)."""
+        return bool(
+            self.title
+            or self.subtitle
+            or self.body
+            or self.data
+            or self.sound
+            or self.content_available
+            or self.badge is not None
+        )
+
+
+def _encoded(value: object) -> bytes:
+    """``value`` as the JSON every provider payload is made of; a ValueError (so a 422 naming
+    the field) for what JSON parsing lets in but no payload can carry: integers beyond 64
+    bits."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"cannot be sent as JSON: {exc}") from exc

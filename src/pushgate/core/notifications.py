@@ -61,6 +61,11 @@ class Notification:
     updated_at: int
     records: DeliveryRecords = DeliveryRecords.ALL
 
+    @property
+    def now_or_never(self) -> bool:
+        """A TTL of 0: one attempt, which providers must not store (docs/architecture.md §5)."""
+        return self.content.get("ttl") == 0
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from pushgate.core.audience import Audience
 from pushgate.core.models import (
     ApiKey,
     App,
@@ -15,7 +16,6 @@ from pushgate.core.models import (
     TokenChange,
     User,
 )
-from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
     AddedDeliveries,
     AudienceMember,

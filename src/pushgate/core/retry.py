@@ -1,30 +1,35 @@
-"""When to try a delivery again: a pure policy (ARCHITECTURE.md §5).
+"""When to try a delivery again: a pure policy (docs/architecture.md §5).
 
-Only ``retry`` outcomes are tried again. The delay grows exponentially from ``base`` up to
-``cap`` with "equal jitter" (half fixed, half random) so a provider outage does not end in
-a synchronized stampede; a provider's ``Retry-After`` is a floor. No attempt is planned at
-or past the deadline (the notification's expiry or the retention window): the delivery
-expires instead.
+Only ``retry`` outcomes are tried again. How long to wait depends on the provider and the
+kind of answer (the outcome's ``retry_class``): the retry table (``retry_table.py``) gives
+each its first and longest wait and whether a ``Retry-After`` is a floor. No attempt is
+planned at or past the deadline (the notification's expiry or the retention window): the
+delivery expires instead.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from pushgate.core.outcomes import Outcome, OutcomeKind
+from pushgate.core.outcomes import Outcome, OutcomeKind, RetryClass
+from pushgate.core.retry_table import RETRY_TABLE, Backoff
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    base_seconds: float = 2.0
-    cap_seconds: float = 900.0  # Apple suggests backing off towards ~15 minutes on 5xx
     max_attempts: int = 12
+    table: Mapping[RetryClass, Backoff] = field(default_factory=lambda: RETRY_TABLE)
 
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(0, attempt - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    def delay(self, attempt: int, outcome: Outcome, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based) that ended in
+        ``outcome``, by its row of the table."""
+        row = self.table[outcome.retry_class]
+        delay = row.delay(attempt, rng)
+        if row.honours_retry_after and outcome.retry_after is not None:
+            delay = max(delay, outcome.retry_after)
+        return delay
 
     def next_attempt_at(
         self,
@@ -37,8 +42,6 @@ class RetryPolicy:
         """Epoch ms of the next try, or None when the delivery should not be tried again."""
         if outcome.kind is not OutcomeKind.RETRY or attempt >= self.max_attempts:
             return None
-        delay = self.backoff(attempt, rng or random.Random())  # noqa: S311 - jitter, not secrecy
-        if outcome.retry_after is not None:
-            delay = max(delay, outcome.retry_after)
+        delay = self.delay(attempt, outcome, rng or random.Random())  # noqa: S311 - jitter
         at = now_ms + int(delay * 1000)
         return at if at < deadline_ms else None

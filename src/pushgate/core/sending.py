@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from pushgate.core.access import Caller
+from pushgate.core.audience import stored_audience
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.messages import Message
 from pushgate.core.models import Scope, Tenant
@@ -22,18 +23,23 @@ from pushgate.core.notifications import (
     Notification,
     NotificationState,
 )
+from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
-from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadRefused, PayloadTooLarge
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
+# A TTL of 0 means "deliver now or never": its one attempt must start within this long of
+# the notification's start, else the delivery expires unsent. It bounds the time in the
+# queue and a fan-out's pages, not what the provider is told (a TTL of 0).
+NOW_OR_NEVER_WINDOW_MS = 30_000
 _NOT_CONTENT = {"app", "audience", "idempotency_key", "records", "send_at", "ttl"}
 
 # Queues the fan-out of a notification at a time (epoch ms); provided by the delivery part.
 StartFanout = Callable[[str, int], Awaitable[None]]
-# Why a provider kind would refuse a message (size, shape), or None; provided by providers.
-PayloadCheck = Callable[[str, Message], str | None]
+# Why a provider kind would refuse a message (size, a field), or None; provided by providers.
+PayloadCheck = Callable[[str, Message], PayloadProblem | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class NotificationService:
         start = max(now, send_at or now)
         ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
         content = data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True)
+        content["ttl"] = ttl  # the TTL in force, which the send path reads (0: now or never)
         await self._check_payload(app.id, content)
         targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
         unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
@@ -93,13 +100,13 @@ class NotificationService:
             tenant_id=tenant.id,
             app_id=app.id,
             idempotency_key=data.idempotency_key,
-            audience=data.audience.model_dump(mode="json", exclude_defaults=True),
+            audience=stored_audience(data.audience),
             content=content,
             state=NotificationState.SCHEDULED if start > now else NotificationState.SENDING,
             targeted=targeted,
             fanout_done=False,
             send_at=send_at,
-            expires_at=start + ttl * 1000,
+            expires_at=start + (ttl * 1000 if ttl > 0 else NOW_OR_NEVER_WINDOW_MS),
             created_at=now,
             updated_at=now,
             records=data.records or self.default_records,
@@ -122,9 +129,7 @@ class NotificationService:
             for kind in kinds:
                 problem = self.payload_check(kind, message)
                 if problem is not None:
-                    raise PayloadTooLarge(
-                        f"{kind}: {problem}", details={"provider": kind, "reason": problem}
-                    )
+                    raise _refusal(kind, problem)
 
     async def _earlier(self, tenant: Tenant, key: str) -> Notification | None:
         found = await self.store.by_idempotency_key(tenant.id, key)
@@ -197,6 +202,19 @@ class NotificationService:
             notification.id, DeliveryState.CANCELED, "canceled", at, NotificationState.CANCELED
         )
         return await self.status(caller, tenant, notification_id)
+
+
+def _refusal(kind: str, problem: PayloadProblem) -> PayloadTooLarge | PayloadRefused:
+    """The error that tells the sender which provider refuses what."""
+    match problem:
+        case TooLarge(reason=reason):
+            details = {"provider": kind, "reason": reason}
+            return PayloadTooLarge(f"{kind}: {reason}", details=details)
+        case FieldRefused(field=field, reason=reason):
+            details = {"provider": kind, "field": field, "reason": reason}
+            return PayloadRefused(f"{kind}: {field}: {reason}", details=details)
+        case _:
+            assert_never(problem)
 
 
 def _status(notification: Notification, counts: list[tuple[str, str, int]]) -> Status:

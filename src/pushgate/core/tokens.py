@@ -15,7 +15,7 @@ from pushgate.core.models import Provider
 from pushgate.errors import InvalidInput
 
 MAX_TOKEN_LENGTH = 2048
-# APNs: "don't assume a token length" (providers.md §1.1); today 32 bytes, allow 8..100.
+# APNs: "don't assume a token length" (docs/providers.md §1.1); today 32 bytes, allow 8..100.
 _APNS_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{2}){8,100}$")
 # FCM / HMS registration tokens: URL-safe base64 plus ':' separators.
 _REGISTRATION_TOKEN = re.compile(r"^[A-Za-z0-9_:\-.]{16,2048}$")

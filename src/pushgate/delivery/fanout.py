@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 
 import orjson
 
+from pushgate.core.audience import parse_audience
 from pushgate.core.ids import new_ids, now_ms
-from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
     AddedDeliveries,
     AudienceMember,
@@ -78,7 +78,7 @@ class Fanout:
             # would be left out of a fresh read and shift every batch after it).
             page = await self.store.devices_again(orjson.loads(again.kept))
         else:
-            audience = Audience.model_validate(notification.audience)
+            audience = parse_audience(notification.audience)
             page = await self.store.audience_page(
                 audience, notification.tenant_id, notification.app_id, job.after, self.page_size
             )

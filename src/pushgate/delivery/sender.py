@@ -1,6 +1,6 @@
 """Sending one batch: render, call the provider, write each outcome back.
 
-Outcome rules (ARCHITECTURE.md §5): ``sent`` is final; ``invalid_token`` fails the
+Outcome rules (docs/architecture.md §5): ``sent`` is final; ``invalid_token`` fails the
 delivery and invalidates the device at once; ``rejected`` fails it; ``retry`` plans the
 next attempt with the retry policy (never past the notification's expiry or the
 retention window) or expires it; ``auth_failed`` pauses the app's credentials and puts the
@@ -157,12 +157,15 @@ class Sender:
         messages: dict[tuple[str | None, str | None], Message] = {}
         batch = []
         content, expires_at = notification.content, notification.expires_at
+        created_at, now_or_never = notification.created_at, notification.now_or_never
         for item in due:
             locales = (item.device.locale, item.user_locale)
             message = messages.get(locales)
             if message is None:
                 message = messages[locales] = render_for(content, *locales)
-            batch.append(Delivery(item.id, item.device, message, expires_at))
+            batch.append(
+                Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
+            )
         return batch
 
     async def _apply(
@@ -176,6 +179,8 @@ class Sender:
     ) -> int:
         now = now_ms()
         deadline = min(notification.expires_at, notification.created_at + self.retention_ms)
+        if notification.now_or_never:
+            deadline = now  # one attempt: what would be retried expires (docs/architecture.md §5)
         results: list[DeliveryResult] = []
         dead: list[tuple[str, str, int]] = []
         later: dict[int, list[str]] = defaultdict(list)

@@ -72,7 +72,8 @@ def demo_command(
 async def _main(data_dir: Path, port: int, keep: bool, within: float) -> int:
     """Run the demo; SIGINT or SIGTERM stops it cleanly, the server process included."""
     task = asyncio.current_task()
-    assert task is not None
+    if task is None:
+        raise RuntimeError("the demo runs outside an asyncio task")
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
@@ -167,6 +168,8 @@ def _show_running(server: Server, key: str, simulators: SimulatorGroup, data_dir
     console.print(f"  admin key:  {key}", soft_wrap=True)
     for name, url in simulators.urls.items():
         console.print(f"  {name + ':':<11} {url}  (what arrived: {url}/_sim/{name}/received)")
+    if simulators.ca_path is not None:
+        console.print(f"  CA:         {simulators.ca_path}  (curl --cacert it, or trust it)")
     console.print(f"  data:       {data_dir}")
 
 

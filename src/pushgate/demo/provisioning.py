@@ -8,7 +8,7 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +31,7 @@ BUNDLE_ID = "dev.pushgate.demo"
 FCM_PROJECT = "pushgate-demo"
 WNS_PACKAGE_SID = "ms-app://s-1-15-2-1234567890-1234567890-1234567890-1234567890"
 HMS_APP_ID = "104000001"
+S = TypeVar("S", bound=Simulator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,13 @@ class DemoDevice:
     user: str
     device_id: str
     received_key: str
+
+
+def _of_kind(simulator: Simulator, kind: type[S]) -> S:
+    """The group's simulator for a provider, as that provider's simulator class."""
+    if not isinstance(simulator, kind):
+        raise TypeError(f"expected a {kind.__name__}, got a {type(simulator).__name__}")
+    return simulator
 
 
 class Provisioner:
@@ -95,7 +103,7 @@ class Provisioner:
         return [await self._device("apns", token, token) for token in tokens]
 
     async def _fcm(self, simulator: Simulator) -> list[DemoDevice]:
-        assert isinstance(simulator, FcmSimulator)
+        simulator = _of_kind(simulator, FcmSimulator)
         account = make_service_account(FCM_PROJECT, simulator.token_uri)
         simulator.register_credentials(account)
         await self._credentials("fcm", service_account=account, base_url=simulator.base_url)
@@ -103,7 +111,7 @@ class Provisioner:
         return [await self._device("fcm", token, token) for token in tokens]
 
     async def _webpush(self, simulator: Simulator) -> list[DemoDevice]:
-        assert isinstance(simulator, WebPushSimulator)
+        simulator = _of_kind(simulator, WebPushSimulator)
         made = await self._credentials("webpush", subject="mailto:demo@pushgate.dev", generate=True)
         server_key = str(made["values"]["application_server_key"])
         devices = []
@@ -115,7 +123,7 @@ class Provisioner:
         return devices
 
     async def _wns(self, simulator: Simulator) -> list[DemoDevice]:
-        assert isinstance(simulator, WnsSimulator)
+        simulator = _of_kind(simulator, WnsSimulator)
         secret = secrets.token_urlsafe(24)
         simulator.register_credentials({"client_id": WNS_PACKAGE_SID, "client_secret": secret})
         await self._credentials(

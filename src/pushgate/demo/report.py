@@ -54,7 +54,7 @@ def collect(
 def headline(body: Any) -> str:
     """The title and body as the device shows them, wherever its provider puts them."""
     if isinstance(body, str) and body.lstrip().startswith("<"):
-        return _toast_text(body)  # WNS toasts are XML (providers.md §4)
+        return _toast_text(body)  # WNS toasts are XML (docs/providers.md §4)
     if isinstance(body, str):
         try:
             body = json.loads(body)

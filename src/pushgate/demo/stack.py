@@ -73,7 +73,8 @@ def server_port(requested: int) -> int:
 
 
 async def start_all_simulators(data_dir: Path) -> SimulatorGroup:
-    """Every simulator on a free port; the APNs simulator's CA is written under ``data_dir``."""
+    """Every simulator on a free port over TLS, as the real providers are; their CA is
+    written under ``data_dir`` and the server trusts it (:func:`server_environment`)."""
     try:
         return await start_simulators(
             dict.fromkeys(SIMULATOR_NAMES, 0), host=HOST, tls_dir=data_dir / "simulator-tls"
@@ -103,10 +104,11 @@ def server_environment(data_dir: Path, port: int, ca_path: Path | None) -> dict[
         PUSHGATE_DATA_DIR=str(data_dir),
         PUSHGATE_BIND=f"{HOST}:{port}",
         # The simulators listen on loopback, which pushgate refuses unless allowed
-        # (ARCHITECTURE.md §6).
+        # (docs/architecture.md §6).
         PUSHGATE_ALLOW_PRIVATE_TARGETS="true",
     )
     if ca_path is not None:
+        # Trusted beside the system store, so the simulators' https endpoints verify.
         env["PUSHGATE_PROVIDER_CA_FILE"] = str(ca_path)
     return env
 

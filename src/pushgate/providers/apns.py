@@ -1,4 +1,4 @@
-"""The APNs provider: HTTP/2 provider API (providers.md §1) over pushgate's transport.
+"""The APNs provider: HTTP/2 provider API (docs/providers.md §1) over pushgate's transport.
 
 One :class:`ApnsProvider` per app credential: a pool of long-lived HTTP/2 connections
 (two by default) carrying many concurrent streams, token auth with one shared ES256 JWT
@@ -9,6 +9,7 @@ a batch leaves together, as one ``request_many`` of the pool.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -26,11 +27,14 @@ from pushgate.providers.apns_auth import (
 )
 from pushgate.providers.apns_payload import ApnsPush, PayloadRefused, render_push
 from pushgate.providers.base import Delivery, ProviderCredentials
-from pushgate.providers.endpoints import Origin, default_tls_context, open_pool
+from pushgate.providers.endpoints import Origin, open_pool
+from pushgate.providers.sending import ttl_to_send
 from pushgate.providers.transport_failures import outcome_of_failure
+from pushgate.providers.trust import tls_context
 from pushgate.transport import Http2Config, Request, SharedHeaders, TransportError
 
 KIND = "apns"
+log = logging.getLogger(__name__)
 # §1.1: Apple's hosts per environment.
 HOSTS = {
     "production": "https://api.push.apple.com",
@@ -47,8 +51,8 @@ class ApnsOptions:
     """How an :class:`ApnsProvider` connects: pool size, trust, timeouts, token reuse."""
 
     connections: int = 2
-    #: A CA file to trust instead of the system store (the simulators' CA).
-    ca_file: str | None = None
+    #: CA files trusted beside the system store (the simulators' CA).
+    ca_files: tuple[str, ...] = ()
     request_timeout: float = 30.0
     token_refresh_after: float = DEFAULT_REFRESH_AFTER
     http2: Http2Config | None = None
@@ -76,7 +80,7 @@ class ApnsProvider:
         self._bundle_id = str(public["bundle_id"])
         self._clock = clock
         self._tokens: ProviderTokens | None = None
-        context = default_tls_context(options.ca_file)
+        context = tls_context(options.ca_files, "h2")
         if public.get("auth_mode", "token") == "token":
             self._tokens = ProviderTokens(
                 secret["private_key"],
@@ -105,20 +109,59 @@ class ApnsProvider:
         message object in the batch.
         """
         now = self._clock()
-        token = self._tokens.current() if self._tokens is not None else None
+        tokens = self._tokens
+        token = tokens.current() if tokens is not None else None
         results: list[Outcome] = [_UNSENT] * len(batch)
         await self._send_round(batch, range(len(batch)), now, token, results)
-        if token is not None and self._tokens is not None:
-            stale = [
-                position
-                for position, outcome in enumerate(results)
-                if outcome.reason == apns_answers.EXPIRED_PROVIDER_TOKEN
-            ]
-            # §1.5: mint a new token and try those once more.
-            newer = self._tokens.replace_expired(token) if stale else None
-            if newer is not None:
-                await self._send_round(batch, stale, now, newer, results)
+        if tokens is not None and token is not None:
+            await self._resend_expired(batch, now, tokens, token, results)
         return results
+
+    async def _resend_expired(
+        self,
+        batch: Sequence[Delivery],
+        now: float,
+        tokens: ProviderTokens,
+        token: ProviderToken,
+        results: list[Outcome],
+    ) -> None:
+        """§1.5: APNs called ``token`` expired, so its clock says it is over an hour old
+        whatever ours says (clock skew, a suspended host): mint a new one and send those
+        deliveries once more. Only when APNs refuses the new token too do they stay
+        ``auth_failed``, and the sender pauses the credentials."""
+        stale = [
+            position
+            for position, outcome in enumerate(results)
+            if outcome.reason == apns_answers.EXPIRED_PROVIDER_TOKEN
+        ]
+        if not stale:
+            return
+        age = tokens.age(token)
+        newer = tokens.replace_expired(token)
+        if newer is None:
+            log.warning(
+                "APNs refused as expired the token minted %.0f s ago for %s to replace an "
+                "expired one: its clock and ours disagree; the credentials will be paused",
+                age,
+                self._bundle_id,
+            )
+            return
+        log.warning(
+            "APNs answered ExpiredProviderToken for %s to a token minted %.0f s ago by our "
+            "clock; sending %d deliveries again with a new token",
+            self._bundle_id,
+            age,
+            len(stale),
+        )
+        await self._send_round(batch, stale, now, newer, results)
+        refused = [p for p in stale if results[p].reason == apns_answers.EXPIRED_PROVIDER_TOKEN]
+        if refused:
+            log.warning(
+                "APNs refused the new token for %s as expired too (%d deliveries): its clock "
+                "and ours disagree; the credentials will be paused",
+                self._bundle_id,
+                len(refused),
+            )
 
     async def close(self) -> None:
         await self._pool.close()
@@ -173,9 +216,10 @@ class ApnsProvider:
         device_token = delivery.device.token
         if not _is_hex(device_token):
             return outcomes.invalid_token("BadDeviceToken: the token is not hexadecimal")
-        expiration = delivery.expires_at // 1000
-        if expiration <= now:
+        if ttl_to_send(delivery, now) is None:
             return outcomes.rejected("expired before it could be sent")
+        # §1.2: an apns-expiration of 0 is one attempt, not stored: "now or never".
+        expiration = 0 if delivery.now_or_never else delivery.expires_at // 1000
         body, shared, collapse_field = prepared
         # §1.2: apns-id is the lowercase canonical UUID.
         headers = [

@@ -1,4 +1,4 @@
-"""What an APNs answer means (providers.md §1.6), as an :class:`Outcome`.
+"""What an APNs answer means (docs/providers.md §1.6), as an :class:`Outcome`.
 
 Every reason of the §1.6 table is listed; an unknown reason falls back on its status
 class (5xx and 429 retry, other 4xx are permanent).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 
 from pushgate.core import outcomes
-from pushgate.core.outcomes import Outcome
+from pushgate.core.outcomes import Outcome, RetryClass
 from pushgate.providers.retry_after import parse_retry_after
 from pushgate.transport import Response
 
@@ -52,18 +52,17 @@ _CONFIG_ERRORS = frozenset(
         EXPIRED_PROVIDER_TOKEN,
     }
 )
-# Worth resending later, on this or a new connection (§1.6, §1.7).
-_TRANSIENT = frozenset(
-    {
-        "IdleTimeout",
-        "UnrelatedKeyIdInToken",
-        "TooManyProviderTokenUpdates",
-        "TooManyRequests",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "Shutdown",
-    }
-)
+# Worth resending later, on this or a new connection (§1.6, §1.7), each at the pace of its
+# row of the retry table; those resent on a new connection at once wait the default.
+_TRANSIENT = {
+    "IdleTimeout": RetryClass.DEFAULT,
+    "UnrelatedKeyIdInToken": RetryClass.DEFAULT,
+    "Shutdown": RetryClass.DEFAULT,
+    "TooManyProviderTokenUpdates": RetryClass.APNS_TOKEN_UPDATES,
+    "TooManyRequests": RetryClass.APNS_TOO_MANY_REQUESTS,
+    "InternalServerError": RetryClass.APNS_UNAVAILABLE,
+    "ServiceUnavailable": RetryClass.APNS_UNAVAILABLE,
+}
 
 
 def outcome_of(response: Response, apns_id: str, now: float) -> Outcome:
@@ -80,12 +79,20 @@ def outcome_of(response: Response, apns_id: str, now: float) -> Outcome:
         return outcomes.auth_failed(reason, status)
     if reason in _TRANSIENT or status == 429 or status >= 500:
         after = parse_retry_after(response.header(b"retry-after"), now)
-        return outcomes.retry(reason, after, status)
+        return outcomes.retry(reason, after, status, _retry_class(reason, status))
     if reason in _REQUEST_ERRORS:
         return outcomes.rejected(reason, status)
     if status == 403:
         return outcomes.auth_failed(reason, status)
     return outcomes.rejected(reason, status)
+
+
+def _retry_class(reason: str, status: int) -> RetryClass:
+    """The retry table's row for a transient answer; an unknown reason by its status."""
+    known = _TRANSIENT.get(reason)
+    if known is not None:
+        return known
+    return RetryClass.APNS_TOO_MANY_REQUESTS if status == 429 else RetryClass.APNS_UNAVAILABLE
 
 
 def _error_body(body: bytes) -> tuple[str | None, int | None]:

@@ -1,9 +1,11 @@
-"""APNs authentication (providers.md §1.5): ES256 provider tokens, or a client certificate.
+"""APNs authentication (docs/providers.md §1.5): ES256 provider tokens, or a client certificate.
 
 Token auth: one JWT per signing key, shared by every connection, minted once and reused
 for ``refresh_after`` seconds (40 minutes by default). Apple rejects tokens older than an
 hour (``ExpiredProviderToken``) and new tokens more often than every 20 minutes on a
-connection (``TooManyProviderTokenUpdates``), so a token is never replaced sooner than that.
+connection (``TooManyProviderTokenUpdates``), so a token is not replaced sooner than that,
+except once when Apple calls it expired: Apple's clock then says it is older than an hour
+(clock skew, a suspended host), and a new token is what §1.5 asks for.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class ProviderToken:
     authorization: str
     issued_at: int
     generation: int
+    #: Minted because APNs called the token before it expired: if APNs calls this one
+    #: expired too, a third would not help (the clocks disagree by more than it can fix).
+    replaces_expired: bool = False
 
 
 class ProviderTokens:
@@ -49,7 +54,9 @@ class ProviderTokens:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not MIN_REFRESH_INTERVAL <= refresh_after < MAX_TOKEN_AGE:
-            raise ValueError("refresh_after must be between 20 and 60 minutes (providers.md §1.5)")
+            raise ValueError(
+                "refresh_after must be between 20 and 60 minutes (docs/providers.md §1.5)"
+            )
         key = serialization.load_pem_private_key(private_key_pem.encode(), None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("an APNs signing key is an EC P-256 key")
@@ -69,16 +76,22 @@ class ProviderTokens:
 
     def replace_expired(self, rejected: ProviderToken) -> ProviderToken | None:
         """After APNs answered ``ExpiredProviderToken`` for ``rejected``: the token to retry
-        with, or None when a new one now would break the 20-minute rule (a clock problem a
-        new token cannot fix)."""
+        with, minted now whatever its age (§1.5: "mint new JWT, retry"), or None when
+        ``rejected`` was itself minted for that reason under 20 minutes ago: APNs refused
+        the new token too, a clock problem another token cannot fix."""
         token = self.current()
         if token.generation != rejected.generation:
             return token  # another request replaced it already
-        if self._clock() - token.issued_at < MIN_REFRESH_INTERVAL:
+        young = self._clock() - token.issued_at < MIN_REFRESH_INTERVAL
+        if token.replaces_expired and young:
             return None
-        return self._mint()
+        return self._mint(replaces_expired=True)
 
-    def _mint(self) -> ProviderToken:
+    def age(self, token: ProviderToken) -> float:
+        """Seconds since ``token`` was minted, by our clock."""
+        return self._clock() - token.issued_at
+
+    def _mint(self, *, replaces_expired: bool = False) -> ProviderToken:
         issued_at = int(self._clock())
         # §1.5: header {"alg":"ES256","kid":…}, claims {"iss":…,"iat":…}, no exp; PyJWT
         # adds "typ" unless told not to.
@@ -89,7 +102,7 @@ class ProviderTokens:
             headers={"kid": self._key_id, "typ": None},
         )
         generation = self._token.generation + 1 if self._token else 1
-        self._token = ProviderToken(f"bearer {value}", issued_at, generation)
+        self._token = ProviderToken(f"bearer {value}", issued_at, generation, replaces_expired)
         return self._token
 
 

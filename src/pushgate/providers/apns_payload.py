@@ -1,4 +1,4 @@
-"""Rendering a :class:`~pushgate.core.messages.Message` for APNs (providers.md §1.3–§1.4).
+"""Rendering a :class:`~pushgate.core.messages.Message` for APNs (docs/providers.md §1.3–§1.4).
 
 The body is ``{"aps": {...}, <custom keys>}``: Apple's keys under ``aps``, the message's
 ``data`` as siblings of ``aps`` (APNs ignores custom keys inside it). A message with
@@ -41,7 +41,12 @@ PRIORITIES = frozenset({1, 5, 10})
 
 
 class PayloadRefused(ValueError):
-    """The message cannot be sent to APNs as it is (too large, bad override…)."""
+    """The message cannot be sent to APNs as it is (too large, bad override…); ``field``
+    names what the sender gave that APNs refuses (None when it is the whole payload's size)."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +67,13 @@ def render_push(message: Message, bundle_id: str) -> ApnsPush:
     push_type = str(override.get("push_type") or _default_push_type(message))
     suffix = TOPIC_SUFFIXES.get(push_type)
     if suffix is None:
-        raise PayloadRefused(f"unknown apns push_type {push_type!r}")
+        raise PayloadRefused(f"unknown apns push_type {push_type!r}", "overrides.apns.push_type")
     aps = render_aps(message)
-    aps.update(override.get("aps", {}))
+    aps.update(_object(override, "aps"))
     custom = {key: value for key, value in message.data.items() if key != "aps"}
     if message.image and "image" not in custom:
         custom["image"] = message.image  # for the Notification Service Extension
-    custom.update(override.get("payload", {}))
+    custom.update(_object(override, "payload"))
     body = orjson.dumps({"aps": aps, **custom})
     limit = VOIP_PAYLOAD_LIMIT if push_type == "voip" else PAYLOAD_LIMIT
     if len(body) > limit:
@@ -78,7 +83,7 @@ def render_push(message: Message, bundle_id: str) -> ApnsPush:
         )
     collapse_id = message.collapse_key
     if collapse_id is not None and len(collapse_id.encode()) > COLLAPSE_ID_LIMIT:
-        raise PayloadRefused(f"collapse key longer than {COLLAPSE_ID_LIMIT} bytes")
+        raise PayloadRefused(f"collapse key longer than {COLLAPSE_ID_LIMIT} bytes", "collapse_key")
     priority = _priority(message, push_type, override.get("priority"))
     return ApnsPush(body, push_type, bundle_id + suffix, priority, collapse_id)
 
@@ -125,11 +130,19 @@ def _default_push_type(message: Message) -> str:
     return "alert" if is_visible(message) else "background"
 
 
+def _object(override: dict[str, Any], name: str) -> dict[str, Any]:
+    """``override[name]``, which is merged into a JSON object, so must be one (§1.4)."""
+    value = override.get(name, {})
+    if not isinstance(value, dict):
+        raise PayloadRefused(f"{name} must be a JSON object", f"overrides.apns.{name}")
+    return value
+
+
 def _priority(message: Message, push_type: str, override: object) -> int:
     if push_type == "background":
         return 5  # §1.3: background pushes must use priority 5
     if override is not None:
         if override not in PRIORITIES:
-            raise PayloadRefused("apns priority must be 1, 5 or 10")
+            raise PayloadRefused("apns priority must be 1, 5 or 10", "overrides.apns.priority")
         return int(str(override))
     return 10 if message.priority is Priority.HIGH else 5

@@ -33,14 +33,19 @@ class Delivery(NamedTuple):
     ``delivery_id`` is a UUID stable across retries: it becomes the ``apns-id``, the
     webhook's ``webhook-id`` and so on, so receivers can recognise duplicates.
     ``expires_at`` (epoch ms) bounds the TTL passed to the provider: a message that
-    waited ten minutes has ten minutes less. A tuple: the send path builds one per
-    delivery.
+    waited ten minutes has ten minutes less. ``created_at`` (epoch ms) is when the
+    notification was accepted: the time of the event a webhook reports, the same on
+    every attempt. ``now_or_never`` (a TTL of 0) asks the provider to deliver at once or
+    drop the message, never to store it; ``expires_at`` then only bounds when the one
+    attempt may start. A tuple: the send path builds one per delivery.
     """
 
     delivery_id: str
     device: Recipient
     message: Message
     expires_at: int
+    created_at: int
+    now_or_never: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """OAuth 2.0 access tokens by the client-credentials grant (RFC 6749 §4.4), as WNS
-(providers.md §4.1) and HMS (§5.1) issue them: fetched once, reused by every request until
+(docs/providers.md §4.1) and HMS (§5.1) issue them: fetched once, reused by every request until
 shortly before they expire, and refreshed early when the provider says a token died.
 """
 
@@ -85,7 +85,7 @@ class ClientCredentialsToken:
             reason = f"token endpoint answered {answer.status}"
             raise TokenUnavailable(retry(reason, after, answer.status))
         try:
-            # A real JSON parser: HMS tokens contain '/' escaped as '\/' (providers.md §5.1).
+            # A real JSON parser: HMS tokens contain '/' escaped as '\/' (docs/providers.md §5.1).
             loaded = orjson.loads(answer.body)
         except orjson.JSONDecodeError:
             loaded = None

@@ -6,7 +6,7 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pushgate.transport import Http2Config, Http2Pool, client_ssl_context
+from pushgate.transport import Http2Config, Http2Pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +28,6 @@ class Origin:
     @property
     def is_tls(self) -> bool:
         return self.scheme == "https"
-
-
-def default_tls_context(ca_file: str | None) -> ssl.SSLContext:
-    """A verifying client context offering ALPN ``h2``; ``ca_file`` replaces the system
-    trust store (the simulators' CA in tests and local runs)."""
-    return client_ssl_context(cafile=ca_file)
 
 
 def open_pool(

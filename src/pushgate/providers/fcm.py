@@ -1,4 +1,4 @@
-"""The FCM provider: HTTP v1 ``messages:send`` (providers.md §2) over pushgate's transport.
+"""The FCM provider: HTTP v1 ``messages:send`` (docs/providers.md §2) over pushgate's transport.
 
 One :class:`FcmProvider` per app credential: one v1 request per delivery, multiplexed on
 a pool of HTTP/2 connections (§2.6: the batch endpoint is gone; a batch leaves together as
@@ -20,8 +20,13 @@ from pushgate.core import outcomes
 from pushgate.core.outcomes import Outcome
 from pushgate.providers import fcm_answers
 from pushgate.providers.base import Delivery, ProviderCredentials
-from pushgate.providers.endpoints import Origin, default_tls_context, open_pool
-from pushgate.providers.fcm_payload import MessageRefused, render_template, request_body
+from pushgate.providers.endpoints import Origin, open_pool
+from pushgate.providers.fcm_payload import (
+    NOW_OR_NEVER,
+    MessageRefused,
+    render_template,
+    request_body,
+)
 from pushgate.providers.google_oauth import (
     AccessToken,
     OAuthRefused,
@@ -30,6 +35,7 @@ from pushgate.providers.google_oauth import (
     ServiceAccountTokens,
 )
 from pushgate.providers.transport_failures import outcome_of_failure
+from pushgate.providers.trust import tls_context
 from pushgate.transport import Http2Config, SharedHeaders, TransportError
 
 KIND = "fcm"
@@ -43,8 +49,8 @@ class FcmOptions:
     """How an :class:`FcmProvider` connects: pool size, trust, timeouts."""
 
     connections: int = 2
-    #: A CA file to trust instead of the system store, for FCM and the token endpoint.
-    ca_file: str | None = None
+    #: CA files trusted beside the system store, for FCM and the token endpoint.
+    ca_files: tuple[str, ...] = ()
     request_timeout: float = 30.0
     token_timeout: float = 10.0
     http2: Http2Config | None = None
@@ -65,8 +71,10 @@ class FcmProvider:
         options = options or FcmOptions()
         public = credentials.public
         self._clock = clock
-        context = default_tls_context(options.ca_file)
-        self._http = httpx.AsyncClient(verify=context, timeout=options.token_timeout)
+        # A context each for the token client and the pool: httpcore would set the shared
+        # one's ALPN to http/1.1 and the pool could no longer negotiate h2 (providers/trust.py).
+        token_context = tls_context(options.ca_files, "http/1.1")
+        self._http = httpx.AsyncClient(verify=token_context, timeout=options.token_timeout)
         account = ServiceAccountKey(
             str(public["client_email"]),
             credentials.secret["private_key"],
@@ -79,7 +87,7 @@ class FcmProvider:
         self._pool = open_pool(
             Origin.parse(str(public.get("base_url") or BASE_URL)),
             connections=options.connections,
-            ssl_context=context,
+            ssl_context=tls_context(options.ca_files, "h2"),
             config=options.http2 or Http2Config(request_timeout=options.request_timeout),
         )
         self._shared: tuple[int, SharedHeaders] | None = None
@@ -159,11 +167,12 @@ class FcmProvider:
         """
         if delivery.expires_at <= now * 1000:
             return outcomes.rejected("expired before it could be sent")
-        key = (id(delivery.message), delivery.expires_at // 1000)
+        expiry = NOW_OR_NEVER if delivery.now_or_never else delivery.expires_at
+        key = (id(delivery.message), expiry // 1000)
         template = templates.get(key)
         if template is None:
             try:
-                template = render_template(delivery.message, delivery.expires_at, now)
+                template = render_template(delivery.message, expiry, now)
             except MessageRefused as refused:
                 template = str(refused)
             templates[key] = template

@@ -1,4 +1,4 @@
-"""What an FCM HTTP v1 answer means (providers.md §2.5), as an :class:`Outcome`.
+"""What an FCM HTTP v1 answer means (docs/providers.md §2.5), as an :class:`Outcome`.
 
 Errors are Google API errors; the ``FcmError`` detail's ``errorCode`` decides. Without
 one, the generic status (``UNAUTHENTICATED``, ``PERMISSION_DENIED``…) and then the HTTP
@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from pushgate.core import outcomes
-from pushgate.core.outcomes import Outcome
+from pushgate.core.outcomes import Outcome, RetryClass
 from pushgate.providers.retry_after import parse_retry_after
 from pushgate.transport import Response
 
@@ -52,7 +52,10 @@ def outcome_of(response: Response, now: float) -> Outcome:
         return outcomes.auth_failed(reason, status)
     if code in _TRANSIENT or status == 429 or status >= 500:
         after = parse_retry_after(response.header(b"retry-after"), now)
-        return outcomes.retry(reason, after, status)
+        # §2.5: a quota answer waits a minute at least; UNAVAILABLE and INTERNAL from 1 s.
+        quota = code == "QUOTA_EXCEEDED" or (code is None and status == 429)
+        pace = RetryClass.FCM_QUOTA_EXCEEDED if quota else RetryClass.FCM_UNAVAILABLE
+        return outcomes.retry(reason, after, status, pace)
     if code == "INVALID_ARGUMENT":
         return outcomes.rejected(f"{reason}: {error.message}", status)
     if code is None and status == 404:

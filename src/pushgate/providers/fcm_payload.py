@@ -1,9 +1,11 @@
 """Rendering a :class:`~pushgate.core.messages.Message` as an FCM HTTP v1 ``message``
-(providers.md §2.3), with the android, apns and webpush blocks.
+(docs/providers.md §2.3), with the android, apns and webpush blocks.
 
 ``data`` values must be strings, so other values are sent JSON-encoded. The remaining TTL
 goes to each platform its own way: ``android.ttl`` as ``"<seconds>s"``, the APNs
-``apns-expiration`` header as a UNIX time, the Web Push ``TTL`` header in seconds.
+``apns-expiration`` header as a UNIX time, the Web Push ``TTL`` header in seconds. An expiry
+of :data:`NOW_OR_NEVER` is a TTL of 0 on all three: ``"0s"``, ``apns-expiration: 0``,
+``TTL: 0``, each platform's "deliver now or drop it".
 ``message.overrides["fcm"]`` is merged into the message last (dictionaries key by key).
 """
 
@@ -18,6 +20,9 @@ from pushgate.core.messages import Message, Priority
 from pushgate.providers.apns_payload import COLLAPSE_ID_LIMIT, is_visible, render_aps
 
 PAYLOAD_LIMIT = 4096  # §2.4: keys and values of the payload
+# The expiry (epoch ms) that renders as a TTL of 0 (§2.3: "0 = now-or-never"): the epoch
+# itself, so the seconds left are 0 and apns-expiration is 0 (§1.2: one attempt, not stored).
+NOW_OR_NEVER = 0
 MAX_TTL_SECONDS = 2_419_200  # §2.3: four weeks
 # §2.3: keys FCM keeps for itself in ``data``.
 RESERVED_KEYS = frozenset({"from", "message_type", "gcm"})
@@ -27,7 +32,12 @@ _WEBPUSH_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class MessageRefused(ValueError):
-    """FCM would refuse the message as it is (too large, reserved key…)."""
+    """FCM would refuse the message as it is (too large, reserved key…); ``field`` names
+    what the sender gave that FCM refuses (None when it is the whole payload's size)."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 def render_message(message: Message, token: str, expires_at_ms: int, now: float) -> dict[str, Any]:
@@ -77,15 +87,21 @@ def string_data(data: dict[str, Any]) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in data.items():
         if key in RESERVED_KEYS or key.startswith(RESERVED_PREFIXES):
-            raise MessageRefused(f"data key {key!r} is reserved by FCM")
+            raise MessageRefused(f"data key {key!r} is reserved by FCM", f"data.{key}")
         result[key] = value if isinstance(value, str) else orjson.dumps(value).decode()
     return result
 
 
 def payload_size(rendered: dict[str, Any]) -> int:
     """Bytes FCM counts against the limit: data keys and values, notification values."""
-    size = _data_size(rendered.get("data")) + _data_size(rendered.get("android", {}).get("data"))
-    notification = rendered.get("notification") or {}
+    # An fcm override may have put anything anywhere: what is not an object counts nothing
+    # here (FCM itself refuses such a message when it is sent).
+    android = rendered.get("android")
+    size = _data_size(rendered.get("data"))
+    size += _data_size(android.get("data") if isinstance(android, dict) else None)
+    notification = rendered.get("notification")
+    if not isinstance(notification, dict):
+        return size
     return size + sum(len(str(value).encode()) for value in notification.values())
 
 

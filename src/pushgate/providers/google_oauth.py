@@ -1,4 +1,4 @@
-"""Google OAuth2 access tokens for a service account (providers.md §2.2).
+"""Google OAuth2 access tokens for a service account (docs/providers.md §2.2).
 
 The JWT-bearer grant (RFC 7523): an RS256 assertion signed with the service account's key
 is exchanged at ``token_uri`` for an access token of about an hour. The token is cached

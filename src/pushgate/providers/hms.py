@@ -1,4 +1,4 @@
-"""Huawei HMS Push Kit client (providers.md §5).
+"""Huawei HMS Push Kit client (docs/providers.md §5).
 
 One ``messages:send`` request carries one message to up to 1000 tokens, so a batch is
 grouped by rendered message and each group split into requests of at most 1000 distinct
@@ -16,11 +16,16 @@ import orjson
 from pushgate.core.outcomes import Outcome, rejected, retry
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.client_credentials import ClientCredentialsToken, TokenUnavailable
-from pushgate.providers.hms_payload import MAX_MESSAGE_BYTES, encoded_size, render
+from pushgate.providers.hms_payload import (
+    MAX_MESSAGE_BYTES,
+    MIN_TTL_SECONDS,
+    encoded_size,
+    render,
+)
 from pushgate.providers.hms_results import SendResult, read_result
 from pushgate.providers.http_client import make_client, post, transport_failure
 from pushgate.providers.options import ProviderOptions
-from pushgate.providers.sending import TRANSPORT_ERRORS, remaining_ttl
+from pushgate.providers.sending import TRANSPORT_ERRORS, ttl_to_send
 
 KIND = "hms"
 TOKEN_URL = "https://oauth-login.cloud.huawei.com/oauth2/v3/token"  # noqa: S105 - §5.1, a URL
@@ -86,11 +91,13 @@ class HmsProvider:
         groups: dict[bytes, list[Request]] = {}
         now = self.options.clock()
         for index, delivery in enumerate(batch):
-            ttl = remaining_ttl(delivery.expires_at, now)
-            if ttl < 1:  # §5.2: at least one second
+            ttl = ttl_to_send(delivery, now)
+            if ttl is None:
                 outcomes[index] = rejected("expired before it could be sent")
                 continue
-            message = render(delivery.message, ttl)
+            # §5.2: HMS takes a TTL of 1 s at least, so "now or never" (0) becomes 1 s, the
+            # closest it allows.
+            message = render(delivery.message, max(ttl, MIN_TTL_SECONDS))
             size = encoded_size(message)
             if size > MAX_MESSAGE_BYTES:
                 outcomes[index] = rejected(

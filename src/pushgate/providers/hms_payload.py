@@ -1,5 +1,5 @@
 """What one message becomes for HMS Push Kit: the ``message`` object without its tokens
-(providers.md §5.2), so deliveries of the same message share one request.
+(docs/providers.md §5.2), so deliveries of the same message share one request.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import orjson
 from pushgate.core.messages import Message, Priority
 
 MAX_MESSAGE_BYTES = 4096  # §5.2: the message body, tokens excluded
-MAX_TTL_SECONDS = 15 * 24 * 60 * 60  # §5.2: 1 s to 15 days
-COLLAPSE_KEYS = range(-1, 101)  # §5.2 [U]: an integer, -1 meaning "no collapsing"
+MIN_TTL_SECONDS = 1  # §5.2: 1 s to 15 days
+MAX_TTL_SECONDS = 15 * 24 * 60 * 60
+COLLAPSE_KEYS = range(-1, 101)  # §5.2 (bound unconfirmed): an integer, -1 meaning "no collapsing"
 OPEN_APP = 3  # click_action type 3: open the app's launcher activity
 
 

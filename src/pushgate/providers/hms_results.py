@@ -1,4 +1,4 @@
-"""Reading an HMS ``messages:send`` answer (providers.md §5.3): the result code of the
+"""Reading an HMS ``messages:send`` answer (docs/providers.md §5.3): the result code of the
 request, and for a partial success the ``illegal_tokens`` inside the ``msg`` string.
 """
 
@@ -11,6 +11,7 @@ import orjson
 
 from pushgate.core.outcomes import (
     Outcome,
+    RetryClass,
     auth_failed,
     invalid_token,
     rejected,
@@ -27,6 +28,7 @@ INTERNAL_ERROR = "81000001"
 AUTH_CODES = frozenset({"80200001", "80200003", "80300002"})
 # §5.3: 502 is a connection problem and 503 flow control; both mean "later".
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+FLOW_CONTROL_STATUSES = frozenset({429, 503})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,10 @@ def read_result(answer: Answer, now: float) -> SendResult:
     if code in AUTH_CODES:
         return SendResult(code, auth_failed(reason, status))
     if code == INTERNAL_ERROR or status in RETRY_STATUSES or status >= 500:
-        return SendResult(code, retry(reason, retry_after(answer, now), status))
+        pace = (
+            RetryClass.HMS_FLOW_CONTROL if status in FLOW_CONTROL_STATUSES else RetryClass.DEFAULT
+        )
+        return SendResult(code, retry(reason, retry_after(answer, now), status, pace))
     if code == TOO_LARGE:
         return SendResult(code, rejected(short_reason("message too large", reason), status))
     return SendResult(code, rejected(reason, status))

@@ -2,12 +2,11 @@
 
 One pooled ``httpx.AsyncClient`` per provider instance with explicit connect, read, write
 and pool timeouts (nothing waits forever), answers read with a size bound, and the
-translation of transport failures and ``Retry-After`` into outcomes (ARCHITECTURE §5).
+translation of transport failures and ``Retry-After`` into outcomes (docs/architecture.md §5).
 """
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from pushgate.core.outcomes import Outcome, rejected, retry
 from pushgate.providers.options import ProviderOptions
 from pushgate.providers.retry_after import parse_retry_after
 from pushgate.providers.target_guard import CheckedTransport, PrivateTargetRefused
+from pushgate.providers.trust import tls_context
 
 # Error answers are short; a receiver that streams megabytes back is not read to the end.
 MAX_ANSWER_BYTES = 64 * 1024
@@ -42,9 +42,9 @@ def make_client(
     """A pooled HTTP/1.1 client; ``guard_targets`` refuses private addresses unless allowed.
 
     Redirects are never followed: a provider that redirects is answering, not delivering
-    (providers.md §6.3), and a redirect could point a request at an internal host.
+    (docs/providers.md §6.3), and a redirect could point a request at an internal host.
     """
-    context = options.verify or ssl.create_default_context(cafile=options.ca_file)
+    context = tls_context(options.ca_files, "http/1.1")  # this client's own
     request_timeout = read_timeout if read_timeout is not None else options.request_timeout
     timeout = httpx.Timeout(
         connect=options.connect_timeout,
@@ -101,7 +101,7 @@ def transport_failure(exc: Exception) -> Outcome:
     """What a failed exchange means: a refused target is permanent, the rest retryable.
 
     A timeout or a connection lost after the request was written may mean the provider got
-    it; delivery is at least once (ARCHITECTURE §2), so it is retried, never reported sent.
+    it; delivery is at least once (docs/architecture.md §2), so it is retried, never reported sent.
     """
     if isinstance(exc, PrivateTargetRefused):
         return rejected(f"target refused: {exc}")

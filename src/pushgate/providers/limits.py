@@ -1,5 +1,6 @@
 """Would a message fit? Each provider's own renderer, asked before a notification is
-accepted, so a sender learns at once which provider refuses it and by how much."""
+accepted, so a sender learns at once which provider refuses it, and why: by how much it is
+too large, or which field or key it will not take."""
 
 from __future__ import annotations
 
@@ -7,63 +8,71 @@ import time
 from collections.abc import Callable
 
 from pushgate.core.messages import Message
+from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
 
 # Renderers take ids and tokens only to embed them; these stand in for the longest real ones.
 _SAMPLE_ID = "00000000-0000-7000-8000-000000000000"
 
 
-def _apns(message: Message) -> str | None:
+def _problem(reason: str, field: str | None) -> PayloadProblem:
+    return TooLarge(reason) if field is None else FieldRefused(field, reason)
+
+
+def _apns(message: Message) -> PayloadProblem | None:
     from pushgate.providers.apns_payload import PayloadRefused, render_push
 
     try:
         render_push(message, "com.example.app")
     except PayloadRefused as exc:
-        return str(exc)
+        return _problem(str(exc), exc.field)
     return None
 
 
-def _fcm(message: Message) -> str | None:
-    from pushgate.providers.fcm_payload import PAYLOAD_LIMIT, payload_size, render_fields
+def _fcm(message: Message) -> PayloadProblem | None:
+    from pushgate.providers.fcm_payload import MessageRefused, render_fields
 
     now = time.time()
-    size = payload_size(render_fields(message, int(now * 1000) + 3_600_000, now))
-    if size > PAYLOAD_LIMIT:
-        return f"payload too large: {size} bytes, FCM takes at most {PAYLOAD_LIMIT}"
+    try:
+        render_fields(message, int(now * 1000) + 3_600_000, now)
+    except MessageRefused as exc:
+        return _problem(str(exc), exc.field)
     return None
 
 
-def _webpush(message: Message) -> str | None:
+def _webpush(message: Message) -> PayloadProblem | None:
     from pushgate.providers.webpush import plaintext
     from pushgate.providers.webpush_crypto import MAX_PLAINTEXT_BYTES
 
     size = len(plaintext(_SAMPLE_ID, message))
     if size > MAX_PLAINTEXT_BYTES:
-        return f"payload too large: {size} bytes, Web Push takes at most {MAX_PLAINTEXT_BYTES}"
+        return TooLarge(
+            f"payload too large: {size} bytes, Web Push takes at most {MAX_PLAINTEXT_BYTES}"
+        )
     return None
 
 
-def _wns(message: Message) -> str | None:
+def _wns(message: Message) -> PayloadProblem | None:
     from pushgate.providers.wns_payload import MAX_PAYLOAD_BYTES, WnsPayloadError, render
 
     try:
         size = len(render(message, _SAMPLE_ID).body)
     except WnsPayloadError as exc:
-        return str(exc)
+        return FieldRefused(exc.field, str(exc))
     if size > MAX_PAYLOAD_BYTES:
-        return f"payload too large: {size} bytes, WNS takes at most {MAX_PAYLOAD_BYTES}"
+        return TooLarge(f"payload too large: {size} bytes, WNS takes at most {MAX_PAYLOAD_BYTES}")
     return None
 
 
-def _hms(message: Message) -> str | None:
+def _hms(message: Message) -> PayloadProblem | None:
     from pushgate.providers.hms_payload import MAX_MESSAGE_BYTES, encoded_size, render
 
     size = encoded_size(render(message, 86_400))
     if size > MAX_MESSAGE_BYTES:
-        return f"payload too large: {size} bytes, HMS takes at most {MAX_MESSAGE_BYTES}"
+        return TooLarge(f"payload too large: {size} bytes, HMS takes at most {MAX_MESSAGE_BYTES}")
     return None
 
 
-CHECKS: dict[str, Callable[[Message], str | None]] = {
+CHECKS: dict[str, Callable[[Message], PayloadProblem | None]] = {
     "apns": _apns,
     "fcm": _fcm,
     "webpush": _webpush,
@@ -72,7 +81,7 @@ CHECKS: dict[str, Callable[[Message], str | None]] = {
 }
 
 
-def payload_problem(kind: str, message: Message) -> str | None:
+def payload_problem(kind: str, message: Message) -> PayloadProblem | None:
     """Why ``kind`` would refuse ``message``, or None when it fits (or has no limit)."""
     check = CHECKS.get(kind)
     return check(message) if check is not None else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,9 +17,9 @@ class ProviderOptions:
 
     ``allow_private_targets`` mirrors the ``allow_private_targets`` setting: only then may a
     Web Push endpoint, WNS channel or webhook URL resolve to a loopback, private or
-    link-local address (ARCHITECTURE §6). ``verify`` is the TLS trust for provider hosts
-    (None: ``ca_file``, else the system's). ``clock`` gives epoch seconds, so token
-    lifetimes can be tested.
+    link-local address (docs/architecture.md §6). ``ca_files`` are trusted beside the system store
+    for provider hosts; every client builds its own TLS context from them. ``clock`` gives
+    epoch seconds, so token lifetimes can be tested.
     """
 
     allow_private_targets: bool = False
@@ -32,8 +31,7 @@ class ProviderOptions:
     # connections on every event, so client CPU per request grows with this (measured:
     # ~1.2 ms at 4, ~1.9 ms at 8, ~3.4 ms at 32); 8 still hides a remote receiver's latency.
     concurrency: int = 8
-    verify: ssl.SSLContext | None = None
-    # A CA file to trust instead of the system store (the simulators' CA); ``verify`` wins.
-    ca_file: str | None = None
+    # CA files trusted beside the system store (the simulators' CA).
+    ca_files: tuple[str, ...] = ()
     resolver: Resolver | None = None
     clock: Callable[[], float] = field(default=time.time)

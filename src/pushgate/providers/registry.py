@@ -19,14 +19,14 @@ ProviderFactory = Callable[[ProviderCredentials, ProviderOptions], Provider]
 def _apns(credentials: ProviderCredentials, options: ProviderOptions) -> Provider:
     from pushgate.providers.apns import ApnsOptions, ApnsProvider
 
-    apns_options = ApnsOptions(ca_file=options.ca_file, request_timeout=options.request_timeout)
+    apns_options = ApnsOptions(ca_files=options.ca_files, request_timeout=options.request_timeout)
     return ApnsProvider(credentials, apns_options, clock=options.clock)
 
 
 def _fcm(credentials: ProviderCredentials, options: ProviderOptions) -> Provider:
     from pushgate.providers.fcm import FcmOptions, FcmProvider
 
-    fcm_options = FcmOptions(ca_file=options.ca_file, request_timeout=options.request_timeout)
+    fcm_options = FcmOptions(ca_files=options.ca_files, request_timeout=options.request_timeout)
     return FcmProvider(credentials, fcm_options, clock=options.clock)
 
 

@@ -17,8 +17,19 @@ TRANSPORT_ERRORS = (httpx.HTTPError, PrivateTargetRefused, OSError)
 
 
 def remaining_ttl(expires_at_ms: int, now: float) -> int:
-    """Whole seconds until ``expires_at_ms``; a message that waited has less (ARCHITECTURE §5)."""
+    """Whole seconds until ``expires_at_ms``; a message that waited has less
+    (docs/architecture.md §5)."""
     return max(0, (expires_at_ms - int(now * 1000)) // 1000)
+
+
+def ttl_to_send(delivery: Delivery, now: float) -> int | None:
+    """The TTL to tell the provider, in seconds: 0 for a now-or-never delivery (deliver at
+    once or drop it), else what is left of its TTL; None when it expired before it could be
+    sent (for now-or-never: its one attempt came too late)."""
+    left = remaining_ttl(delivery.expires_at, now)
+    if left <= 0:
+        return None
+    return 0 if delivery.now_or_never else left
 
 
 async def send_each(

@@ -4,7 +4,8 @@ A URL naming a public host can still resolve to ``127.0.0.1`` or ``169.254.169.2
 host that resolved to a public address once can answer differently a second later (DNS
 rebinding). So the check happens where the socket is opened: the host is resolved once,
 every address it resolves to is judged, and the connection goes to an address that was
-judged, never to a second lookup (ARCHITECTURE §6, providers.md §6.3 "guard against SSRF").
+judged, never to a second lookup (docs/architecture.md §6; docs/providers.md §6.3: guard
+against SSRF).
 TLS still verifies the certificate against the host name, which httpcore passes to
 ``start_tls`` as the server name.
 """
@@ -95,7 +96,8 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
-        assert last_error is not None
+        if last_error is None:  # checked_addresses never answers an empty list
+            raise httpcore.ConnectError(f"{host} resolves to no address")
         raise last_error
 
     async def connect_unix_socket(

@@ -12,7 +12,7 @@ def outcome_of_failure(error: TransportError) -> Outcome:
 
     A request that was not processed (never sent, refused by GOAWAY or REFUSED_STREAM) is
     safe to resend. One that may have been processed is resent too, since delivery is at
-    least once (ARCHITECTURE §2); its stable id (``apns-id``, the delivery id) lets devices
+    least once (docs/architecture.md §2); its stable id (``apns-id``, the delivery id) lets devices
     and operators recognise the duplicate.
     """
     if isinstance(error, NotProcessedError):

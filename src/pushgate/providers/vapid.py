@@ -1,4 +1,4 @@
-"""Application-server side of VAPID (RFC 8292, providers.md §3.3): ES256 tokens per push
+"""Application-server side of VAPID (RFC 8292, docs/providers.md §3.3): ES256 tokens per push
 service origin, reused until shortly before they expire.
 """
 

@@ -1,5 +1,5 @@
 """Outbound webhook client: the notification as signed JSON to the app's endpoint
-(providers.md §6, ARCHITECTURE §6).
+(docs/providers.md §6, docs/architecture.md §6).
 
 The target is the device's token when that is an http(s) URL, else the credential's
 ``url``. Targets resolving to loopback, private or link-local addresses are refused at
@@ -89,17 +89,19 @@ class WebhookProvider:
         target = self.target_of(delivery)
         if urlsplit(target).scheme != "https" and not self.options.allow_private_targets:
             return rejected("webhook target must use https")
-        now = self.options.clock()
-        body = orjson.dumps(self._body(delivery, target, now))
-        headers = self._headers(delivery.delivery_id, int(now), body)
+        # §6.1: the body is the same on every attempt (the event did not change); only the
+        # webhook-timestamp header, and so the signature, is this attempt's.
+        body = orjson.dumps(self._body(delivery, target))
+        headers = self._headers(delivery.delivery_id, int(self.options.clock()), body)
         # The whole exchange is bounded too: a receiver trickling bytes could otherwise
         # keep each read under the read timeout forever.
         async with asyncio.timeout(self.timeout + self.options.connect_timeout):
             answer = await post(self.client, target, content=body, headers=headers)
         return self._outcome(answer, delivery.delivery_id)
 
-    def _body(self, delivery: Delivery, target: str, now: float) -> dict[str, Any]:
-        """§6.1's suggested shape: ``{"type", "timestamp", "data"}``."""
+    def _body(self, delivery: Delivery, target: str) -> dict[str, Any]:
+        """§6.1's suggested shape: ``{"type", "timestamp", "data"}``, the timestamp being
+        when the notification was accepted."""
         device = delivery.device
         data: dict[str, Any] = {
             "id": delivery.delivery_id,
@@ -109,7 +111,8 @@ class WebhookProvider:
         }
         if device.token != target:
             data["device_token"] = device.token
-        stamp = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
+        accepted = datetime.fromtimestamp(delivery.created_at / 1000, UTC)
+        stamp = accepted.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return {
             "type": delivery.message.category or "notification",
             "timestamp": stamp,

@@ -1,4 +1,4 @@
-"""Sender side of Standard Webhooks signatures (providers.md §6.1-6.2, spec v1.0.0)."""
+"""Sender side of Standard Webhooks signatures (docs/providers.md §6.1-6.2, spec v1.0.0)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Web Push client (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID; providers.md §3).
+"""Web Push client (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID; docs/providers.md §3).
 
 A device's ``token`` is the subscription endpoint and its ``keys`` hold ``p256dh`` and
 ``auth``. The plaintext is the message as JSON (plus ``id``, the delivery id, so the service
@@ -19,6 +19,7 @@ from pushgate.core.credentials.keys import b64url_decode, load_vapid_private_key
 from pushgate.core.messages import Message, Priority
 from pushgate.core.outcomes import (
     Outcome,
+    RetryClass,
     auth_failed,
     invalid_token,
     rejected,
@@ -35,13 +36,14 @@ from pushgate.providers.http_client import (
 )
 from pushgate.providers.message_json import message_fields, with_overrides
 from pushgate.providers.options import ProviderOptions
-from pushgate.providers.sending import remaining_ttl, send_each
+from pushgate.providers.sending import send_each, ttl_to_send
 from pushgate.providers.vapid import VapidSigner
 from pushgate.providers.webpush_crypto import (
     MAX_PLAINTEXT_BYTES,
     SubscriptionKeyError,
     encrypt,
 )
+from pushgate.providers.webpush_refusals import REFUSED, RefusalJudge
 
 KIND = "webpush"
 # RFC 8030 §5.4: a Topic is at most 32 characters of the base64url alphabet.
@@ -77,9 +79,13 @@ class WebPushProvider:
         self.signer = VapidSigner(key, str(credentials.public["subject"]), options.clock)
         self.options = options
         self.client = make_client(options, guard_targets=True)
+        self.refusals = RefusalJudge()
 
     async def send(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        return await send_each(batch, self._send_one, self.options.concurrency)
+        outcomes = await send_each(batch, self._send_one, self.options.concurrency)
+        # A 401/403 is one subscription's or the whole key's by the pattern across the
+        # batch (see webpush_refusals).
+        return self.refusals.judge([delivery.device.token for delivery in batch], outcomes)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -88,12 +94,13 @@ class WebPushProvider:
         plaintext = plaintext_for(delivery)
         if len(plaintext) > MAX_PLAINTEXT_BYTES:
             # Never sent: the encrypted body would exceed the 4096 bytes a push service
-            # must accept (RFC 8030 §7.2, providers.md §3.2).
+            # must accept (RFC 8030 §7.2, docs/providers.md §3.2).
             return rejected(
                 f"payload of {len(plaintext)} bytes exceeds {MAX_PLAINTEXT_BYTES} for Web Push"
             )
-        ttl = remaining_ttl(delivery.expires_at, self.options.clock())
-        if ttl <= 0:
+        # RFC 8030 §5.2 (docs/providers.md §3.1): TTL 0 delivers only to a reachable agent.
+        ttl = ttl_to_send(delivery, self.options.clock())
+        if ttl is None:
             return rejected("expired before it could be sent")
         body = self._encrypt(delivery, plaintext)
         if isinstance(body, Outcome):
@@ -127,7 +134,7 @@ class WebPushProvider:
         return headers
 
     def _outcome(self, answer: Answer) -> Outcome:
-        """Map the push service's answer (providers.md §3.1 status table)."""
+        """Map the push service's answer (docs/providers.md §3.1 status table)."""
         status = answer.status
         if 200 <= status < 300:
             return sent(answer.headers.get("location"), status)
@@ -135,10 +142,12 @@ class WebPushProvider:
         if status in (404, 410):
             return invalid_token(short_reason("subscription gone", detail), status=status)
         if status in (401, 403):
-            return auth_failed(short_reason("VAPID refused", detail), status)
+            return auth_failed(short_reason(REFUSED, detail), status)
         if status == 429 or status >= 500:
             after = retry_after(answer, self.options.clock())
-            return retry(short_reason(f"push service answered {status}", detail), after, status)
+            pace = RetryClass.WEBPUSH_TOO_MANY_REQUESTS if status == 429 else RetryClass.DEFAULT
+            reason = short_reason(f"push service answered {status}", detail)
+            return retry(reason, after, status, pace)
         if status == 413:
             return rejected(short_reason("payload too large", detail), status)
         return rejected(short_reason(f"push service answered {status}", detail), status)

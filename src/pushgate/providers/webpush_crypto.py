@@ -1,5 +1,5 @@
 """Sender side of Web Push message encryption: RFC 8291 over the RFC 8188 ``aes128gcm``
-content coding (providers.md §3.2).
+content coding (docs/providers.md §3.2).
 
 Each message gets a fresh P-256 key pair and a random 16-byte salt; both can be injected
 so the RFC 8291 Appendix A vector comes out byte for byte.

@@ -1,4 +1,4 @@
-"""Windows Push Notification Services client (providers.md §4).
+"""Windows Push Notification Services client (docs/providers.md §4).
 
 A device's ``token`` is its channel URI. Requests go over HTTP/1.1 with ``Content-Length``
 and no ``Expect: 100-continue`` (§4.3), authorised by an access token from the
@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pushgate.core.outcomes import (
     Outcome,
+    RetryClass,
     auth_failed,
     invalid_token,
     rejected,
@@ -30,7 +31,7 @@ from pushgate.providers.http_client import (
     short_reason,
 )
 from pushgate.providers.options import ProviderOptions
-from pushgate.providers.sending import remaining_ttl, send_each
+from pushgate.providers.sending import send_each, ttl_to_send
 from pushgate.providers.wns_payload import (
     MAX_PAYLOAD_BYTES,
     WnsNotification,
@@ -97,8 +98,8 @@ class WnsProvider:
             return rejected(
                 f"payload of {len(notification.body)} bytes exceeds {MAX_PAYLOAD_BYTES} for WNS"
             )
-        ttl = remaining_ttl(delivery.expires_at, self.options.clock())
-        if ttl <= 0:
+        ttl = ttl_to_send(delivery, self.options.clock())
+        if ttl is None:
             return rejected("expired before it could be sent")
         channel = delivery.device.token
         if not self.is_allowed_channel(channel):
@@ -117,7 +118,7 @@ class WnsProvider:
                 "authorization": f"Bearer {token}",
                 "content-type": notification.content_type,
                 "x-wns-type": notification.wns_type,
-                "x-wns-ttl": str(ttl),
+                **_expiry_headers(ttl),
             }
             if notification.tag is not None:
                 headers["x-wns-tag"] = notification.tag
@@ -128,7 +129,7 @@ class WnsProvider:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _outcome(self, answer: Answer) -> Outcome:
-        """Map the answer per providers.md §4.4."""
+        """Map the answer per docs/providers.md §4.4."""
         status = answer.status
         detail = answer.headers.get("x-wns-error-description", "")
         if status == 200:
@@ -142,7 +143,8 @@ class WnsProvider:
             after = _seconds(answer.headers.get("x-wns-continue-after"))
             if after is None:
                 after = retry_after(answer, self.options.clock())
-            return retry(short_reason("WNS throttled the sender", detail), after, status)
+            reason = short_reason("WNS throttled the sender", detail)
+            return retry(reason, after, status, RetryClass.WNS_THROTTLED)
         if status == 429 or status >= 500:
             after = retry_after(answer, self.options.clock())
             return retry(short_reason(f"WNS answered {status}", detail), after, status)
@@ -155,7 +157,7 @@ class WnsProvider:
         wns_status = answer.headers.get("x-wns-status", "received").strip().lower()
         if wns_status == "channelthrottled":
             after = retry_after(answer, self.options.clock())
-            return retry("WNS throttled the channel", after, 200)
+            return retry("WNS throttled the channel", after, 200, RetryClass.WNS_THROTTLED)
         if wns_status == "dropped":
             # Dropped for an error, a client that refuses them, or an offline device
             # (toasts): final for this notification, while the channel stays valid.
@@ -167,3 +169,12 @@ def _seconds(value: str | None) -> float | None:
     if value is None or not value.strip().isdigit():
         return None
     return float(value.strip())
+
+
+def _expiry_headers(ttl: int) -> dict[str, str]:
+    """How long WNS may keep the notification (docs/providers.md §4.3). WNS has no TTL meaning
+    "now or never" (X-WNS-TTL counts from its receipt; absent, nothing expires), so a TTL of
+    0 is the closest it offers: ``no-cache``, never stored for a device that is offline."""
+    if ttl == 0:
+        return {"x-wns-cache-policy": "no-cache"}
+    return {"x-wns-ttl": str(ttl)}

@@ -1,4 +1,4 @@
-"""What one message becomes for WNS: toast XML, or raw bytes (providers.md §4.3).
+"""What one message becomes for WNS: toast XML, or raw bytes (docs/providers.md §4.3).
 
 A message with something to show becomes a ``ToastGeneric`` toast built with ElementTree,
 so every title, body and attribute is escaped; a data-only message becomes a raw
@@ -24,7 +24,12 @@ XML_TYPES = {"toast": "wns/toast", "tile": "wns/tile", "badge": "wns/badge"}
 
 
 class WnsPayloadError(ValueError):
-    """The message cannot be expressed as the WNS notification it asks for."""
+    """The message cannot be expressed as the WNS notification it asks for; ``field`` names
+    the override at fault."""
+
+    def __init__(self, reason: str, field: str) -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +48,16 @@ def render(message: Message, delivery_id: str) -> WnsNotification:
     kind = str(overrides.get("type") or ("raw" if message.is_silent else "toast"))
     payload = overrides.get("payload")
     if payload is not None and not isinstance(payload, str):
-        raise WnsPayloadError("overrides.wns.payload must be a string")
+        raise WnsPayloadError("overrides.wns.payload must be a string", "overrides.wns.payload")
     if kind == "raw":
         body = payload.encode() if payload is not None else _raw_json(message, delivery_id)
         return WnsNotification("wns/raw", "application/octet-stream", body)
     if kind not in XML_TYPES:
-        raise WnsPayloadError(f"unknown WNS type {kind!r}")
+        raise WnsPayloadError(f"unknown WNS type {kind!r}", "overrides.wns.type")
     if payload is None and kind != "toast":
-        raise WnsPayloadError(f"a {kind} needs its XML in overrides.wns.payload")
+        raise WnsPayloadError(
+            f"a {kind} needs its XML in overrides.wns.payload", "overrides.wns.payload"
+        )
     body = payload.encode() if payload is not None else toast_xml(message, delivery_id)
     return WnsNotification(XML_TYPES[kind], "text/xml", body, _tag(kind, overrides, message))
 
@@ -88,5 +95,5 @@ def _tag(kind: str, overrides: dict[str, Any], message: Message) -> str | None:
         key = message.collapse_key
         return key if key is not None and TAG_PATTERN.fullmatch(key) else None
     if not isinstance(tag, str) or not TAG_PATTERN.fullmatch(tag):
-        raise WnsPayloadError("a tile tag must be 1-16 letters or digits")
+        raise WnsPayloadError("a tile tag must be 1-16 letters or digits", "overrides.wns.tag")
     return tag

@@ -1,4 +1,4 @@
-"""The APNs simulator: Apple's HTTP/2 provider API as providers.md §1 describes it.
+"""The APNs simulator: Apple's HTTP/2 provider API as docs/providers.md §1 describes it.
 
 ``POST /3/device/<token>`` is checked header by header (§1.2–§1.4), provider tokens are
 verified per key and team (§1.5) with token age, the 20-minute refresh rule and the
@@ -41,7 +41,7 @@ class DeviceRecord:
 
 
 class ApnsSimulator(Simulator):
-    """Apple Push Notification service stand-in (providers.md §1.8)."""
+    """Apple Push Notification service stand-in (docs/providers.md §1.8)."""
 
     name = "apns"
 
@@ -105,6 +105,8 @@ class ApnsSimulator(Simulator):
             fault = self.take_fault(token)
             if fault is not None:
                 await self.apply_latency(fault)
+                if fault.reason == "ExpiredProviderToken" and request.connection is not None:
+                    _forget_expired_token(request.connection)
                 if fault.status is not None or fault.action is not None:
                     return self._fault_response(fault, apns_id)
             return self._deliver(request, token, apns_id)
@@ -118,7 +120,7 @@ class ApnsSimulator(Simulator):
         headers = rules.header_map(request.headers)
         info = request.connection or ConnectionInfo()
         if info.peer_certificate_der is not None:
-            allowed_topics = self._certificate_topics(info)
+            allowed_topics = self._certificate_topics(info, info.peer_certificate_der)
             default_topic = allowed_topics[0] if len(allowed_topics) == 1 else None
             push = rules.push_headers(headers, default_topic)
             if push.topic not in allowed_topics and push.bundle_id not in allowed_topics:
@@ -154,6 +156,7 @@ class ApnsSimulator(Simulator):
         if key.environment is not None and key.environment != self.environment:
             raise Rejected(403, "BadEnvironmentKeyIdInToken")
         if self.clock() - verified.issued_at > TOKEN_MAX_AGE:
+            _forget_expired_token(info)
             raise Rejected(403, "ExpiredProviderToken")
         state = info.state
         team = state.setdefault("team_id", key.team_id)
@@ -171,13 +174,10 @@ class ApnsSimulator(Simulator):
             info.max_concurrent_streams = self.max_concurrent_streams
         return key
 
-    def _certificate_topics(self, info: ConnectionInfo) -> tuple[str, ...]:
+    def _certificate_topics(self, info: ConnectionInfo, der: bytes) -> tuple[str, ...]:
         identity = info.state.get("certificate")
         if identity is None:
-            assert info.peer_certificate_der is not None
-            identity = info.state["certificate"] = rules.certificate_identity(
-                info.peer_certificate_der
-            )
+            identity = info.state["certificate"] = rules.certificate_identity(der)
         if identity.environment != self.environment:
             raise Rejected(403, "BadCertificateEnvironment")
         topics: tuple[str, ...] = identity.topics
@@ -218,3 +218,9 @@ class ApnsSimulator(Simulator):
         if fault.retry_after:
             extra.append(("retry-after", str(fault.retry_after)))
         return SimResponse.json(status, payload, extra)
+
+
+def _forget_expired_token(info: ConnectionInfo) -> None:
+    """A token APNs called expired is to be replaced at once (§1.5: "mint new JWT, retry"):
+    its successor does not count against the 20-minute rule."""
+    info.state.pop("token", None)

@@ -1,4 +1,4 @@
-"""The request rules of APNs (providers.md §1.2–§1.4, §1.6) as pure checks, each raising
+"""The request rules of APNs (docs/providers.md §1.2–§1.4, §1.6) as pure checks, each raising
 :class:`Rejected` with the status and reason Apple answers with."""
 
 from __future__ import annotations
@@ -189,7 +189,8 @@ def certificate_identity(der: bytes) -> CertificateIdentity:
     topics = [str(uids[0].value)]
     if APPLE_TOPICS_OID in oids:
         extension = cert.extensions.get_extension_for_oid(APPLE_TOPICS_OID).value
-        assert isinstance(extension, x509.UnrecognizedExtension)
+        if not isinstance(extension, x509.UnrecognizedExtension):
+            raise Rejected(403, "BadCertificate")
         try:
             topics = decode_topics(extension.value)
         except ValueError:

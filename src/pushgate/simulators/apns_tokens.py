@@ -1,4 +1,4 @@
-"""APNs provider tokens as the simulator checks them (providers.md §1.5): ES256 JWTs
+"""APNs provider tokens as the simulator checks them (docs/providers.md §1.5): ES256 JWTs
 with ``kid`` and ``iss`` (team) verified against keys registered with the simulator.
 
 Verified tokens are cached by their exact string, so a connection reusing its token for

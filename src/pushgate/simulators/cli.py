@@ -35,6 +35,12 @@ def simulate_command(
         Path | None,
         typer.Option(help="Where the simulators' CA and server certificate are kept."),
     ] = None,
+    plain_http: Annotated[
+        bool,
+        typer.Option(
+            "--plain-http", help="Serve all but APNs over plain HTTP (h2c) instead of TLS."
+        ),
+    ] = False,
 ) -> None:
     """Run provider simulators (all on their default ports, or only the named ones)."""
     requested = {
@@ -49,7 +55,7 @@ def simulate_command(
     if all(port is None for port in requested.values()):
         ports = {name: port for name, port in ports.items() if _is_available(name)}
     try:
-        asyncio.run(_serve(ports, tls_dir))
+        asyncio.run(_serve(ports, tls_dir, plain_http))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return
     except SimulatorUnavailable as exc:
@@ -69,8 +75,8 @@ def _is_available(name: str) -> bool:
     return True
 
 
-async def _serve(ports: dict[str, int], tls_dir: Path | None) -> None:
-    group = await start_simulators(ports, tls_dir=tls_dir)
+async def _serve(ports: dict[str, int], tls_dir: Path | None, plain_http: bool) -> None:
+    group = await start_simulators(ports, tls_dir=tls_dir, plain_http=plain_http)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

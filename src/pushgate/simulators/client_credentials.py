@@ -1,4 +1,4 @@
-"""The OAuth 2.0 client-credentials grant (RFC 6749 §4.4) as WNS (providers.md §4.1) and
+"""The OAuth 2.0 client-credentials grant (RFC 6749 §4.4) as WNS (docs/providers.md §4.1) and
 HMS (§5.1) run it: registered clients, issued bearer tokens with a lifetime, expiry.
 
 Each simulator renders the outcomes in its own provider's error shapes.

@@ -1,5 +1,5 @@
 """Receiver side of Web Push message encryption: RFC 8291 over the RFC 8188 ``aes128gcm``
-content coding, as a browser decrypts what a push service hands it (providers.md §3.2).
+content coding, as a browser decrypts what a push service hands it (docs/providers.md §3.2).
 
 Written for the Web Push simulator, which plays the browser and must show tests the
 plaintext an application server really sent.
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 SALT_LENGTH = 16
 KEYID_LENGTH = 65  # RFC 8291 §4: keyid is the sender's uncompressed P-256 point
-HEADER_LENGTH = SALT_LENGTH + 4 + 1 + KEYID_LENGTH  # 86 bytes, providers.md §3.2
+HEADER_LENGTH = SALT_LENGTH + 4 + 1 + KEYID_LENGTH  # 86 bytes, docs/providers.md §3.2
 TAG_LENGTH = 16
 LAST_RECORD_DELIMITER = 0x02  # RFC 8188 §2: the final record's padding starts with 0x02
 

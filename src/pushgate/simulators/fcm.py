@@ -1,4 +1,4 @@
-"""The FCM simulator: Firebase Cloud Messaging HTTP v1 (providers.md §2).
+"""The FCM simulator: Firebase Cloud Messaging HTTP v1 (docs/providers.md §2).
 
 Serves Google's OAuth2 token endpoint at ``/token`` (HTTP/1.1, which google-auth uses
 through requests, or HTTP/2) and ``POST /v1/projects/{id}/messages:send`` with bearer
@@ -40,7 +40,7 @@ _FAULT_CODES = {
 
 
 class FcmSimulator(Simulator):
-    """Firebase Cloud Messaging HTTP v1 stand-in (providers.md §2.7)."""
+    """Firebase Cloud Messaging HTTP v1 stand-in (docs/providers.md §2.7)."""
 
     name = "fcm"
 

@@ -1,4 +1,4 @@
-"""FCM HTTP v1 request rules and Google's error bodies (providers.md §2.3–§2.5).
+"""FCM HTTP v1 request rules and Google's error bodies (docs/providers.md §2.3–§2.5).
 
 Checks raise :class:`FcmRejected`; :meth:`FcmRejected.body` renders the Google API error
 shape with ``FcmError`` and ``google.rpc.BadRequest`` details.

@@ -1,5 +1,5 @@
 """Google's OAuth2 token endpoint for service accounts, as the FCM simulator serves it
-(providers.md §2.2): the JWT-bearer grant, RS256 assertions checked against registered
+(docs/providers.md §2.2): the JWT-bearer grant, RS256 assertions checked against registered
 service-account keys, ``aud``/``iat``/``exp`` checks, 3599-second access tokens.
 """
 

@@ -1,5 +1,5 @@
 """HMS Push Kit simulator: the OAuth token endpoint and ``POST /v1/{appId}/messages:send``
-(providers.md §5), answering with HMS result codes.
+(docs/providers.md §5), answering with HMS result codes.
 
 Every push token that has not been marked dead is deliverable; dead or empty tokens are the
 ``illegal_tokens`` of a partial success (80100000) or, when none is left, 80300007.
@@ -28,7 +28,7 @@ LOGIN_PATH = "/oauth2/v3/token"
 SEND_PATH = re.compile(r"/v1/(?P<app_id>[^/]+)/messages:send")
 TOKEN_LIFETIME = 3600  # §5.1
 
-# HTTP status of each result code answered here (§5.3; the mapping is partly [U]).
+# HTTP status of each result code answered here (§5.3; the mapping is partly unconfirmed).
 STATUS_OF_CODE = {
     "80000000": 200,
     "80100000": 200,
@@ -110,7 +110,7 @@ class HmsSimulator(Simulator):
     def _issue_token(self, request: SimRequest) -> SimResponse:
         outcome = self.issuer.issue(parse_form(request.body))
         if isinstance(outcome, GrantError):
-            # Huawei OAuth errors are numeric: error 1101 with a sub_error [S].
+            # Huawei OAuth errors are numeric: error 1101 with a sub_error (per SDKs).
             body = {"sub_error": 20152, "error_description": outcome.value, "error": 1101}
             return SimResponse.json(400, body)
         body = {"access_token": outcome.value, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"}
@@ -154,7 +154,7 @@ class HmsSimulator(Simulator):
 def _fault_answer(fault: Fault) -> SimResponse:
     status = fault.status or 503
     # §5.3: 503 is flow control, 502 a connection problem, 500 internal; the body code of a
-    # flow-control answer is not documented [U], a scripted reason overrides it.
+    # flow-control answer is not documented (unconfirmed), a scripted reason overrides it.
     code = fault.reason or "81000001"
     message = "Flow control, retry later" if status == 503 else "System internal error"
     answer = hms_answer(code, message, status)

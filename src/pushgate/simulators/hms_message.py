@@ -1,4 +1,4 @@
-"""The checks HMS Push Kit applies to a ``messages:send`` body (providers.md §5.2-5.3):
+"""The checks HMS Push Kit applies to a ``messages:send`` body (docs/providers.md §5.2-5.3):
 structure, exactly one kind of target, 1-1000 tokens, size, TTL and collapse_key.
 """
 
@@ -14,7 +14,7 @@ MAX_TOKENS = 1000
 MAX_MESSAGE_BYTES = 4096  # §5.2: the message without its tokens
 MAX_TTL_SECONDS = 15 * 24 * 60 * 60  # §5.2: 1 s to 15 days
 TTL_PATTERN = re.compile(r"(?P<seconds>\d+)(?:\.\d{1,9})?s")
-COLLAPSE_KEY_RANGE = range(-1, 101)  # §5.3 [U]
+COLLAPSE_KEY_RANGE = range(-1, 101)  # §5.2; the upper bound is unconfirmed
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ take well over 10,000 requests/s on one core, so this connection parses frames w
 is importable, encodes responses from cached bytes and writes everything produced in one
 event-loop turn with one ``transport.write``. It still does the protocol properly:
 SETTINGS and ACK, MAX_CONCURRENT_STREAMS changed at run time (APNs allows one stream
-until the first valid provider token, providers.md §1.5), flow control both ways,
+until the first valid provider token, docs/providers.md §1.5), flow control both ways,
 CONTINUATION, PING, RST_STREAM, GOAWAY, header table size changes and MAX_FRAME_SIZE.
 """
 
@@ -404,7 +404,7 @@ class Http2Connection(Http2Output, asyncio.Protocol):
             self._close_when_idle()
 
     def _shutdown(self, stream: Stream, reason: str) -> None:
-        """GOAWAY as APNs sends it (providers.md §1.7): JSON ``{"reason"}`` debug data;
+        """GOAWAY as APNs sends it (docs/providers.md §1.7): JSON ``{"reason"}`` debug data;
         this stream and later ones are left for the client to retry elsewhere."""
         last = max(stream.stream_id - 2, 0)  # every earlier stream was or will be answered
         self.goaway_last = last

@@ -73,16 +73,22 @@ class Http1Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.queue.put_nowait(None)
 
+    def _made(self) -> asyncio.Transport:
+        """The transport; asyncio calls ``connection_made`` before any other callback."""
+        if self.transport is None:
+            raise RuntimeError("HTTP/1.1 connection used before connection_made")
+        return self.transport
+
     def _switch_to_h2(self, initial: bytes) -> None:
-        assert self.transport is not None
+        transport = self._made()
         if HTTP2_FACTORY is None:
-            self.transport.close()
+            transport.close()
             return
-        protocol = HTTP2_FACTORY(self.simulator, self.transport, self.info, initial)
-        self.transport.set_protocol(protocol)
+        protocol = HTTP2_FACTORY(self.simulator, transport, self.info, initial)
+        transport.set_protocol(protocol)
 
     async def _serve(self) -> None:
-        assert self.transport is not None
+        transport = self._made()
         try:
             while True:
                 request = await self._next_request()
@@ -90,7 +96,7 @@ class Http1Protocol(asyncio.Protocol):
                     break
                 response = await self.simulator.handle(request)
                 if response.action in ("reset", "goaway"):
-                    self.transport.abort()
+                    transport.abort()
                     return
                 self._send(response)
                 if self.conn.our_state is h11.MUST_CLOSE:
@@ -100,7 +106,7 @@ class Http1Protocol(asyncio.Protocol):
             with contextlib.suppress(h11.LocalProtocolError):
                 self._send(SimResponse(400, [("content-type", "text/plain")], b"bad request"))
         finally:
-            self.transport.close()
+            transport.close()
 
     async def _next_request(self) -> SimRequest | None:
         head: h11.Request | None = None
@@ -131,17 +137,19 @@ class Http1Protocol(asyncio.Protocol):
                 return None
 
     def _send(self, response: SimResponse) -> None:
-        assert self.transport is not None
+        transport = self._made()
         headers = [*response.headers, ("content-length", str(len(response.body)))]
         # Some clients (h2load --h1) treat an empty reason phrase as a failure.
         reason = _reason_phrase(response.status)
-        out = self.conn.send(
-            h11.Response(status_code=response.status, headers=headers, reason=reason)
+        out = (
+            self.conn.send(
+                h11.Response(status_code=response.status, headers=headers, reason=reason)
+            )
+            or b""
         )
-        assert out is not None
         out += self.conn.send(h11.Data(data=response.body)) or b""
         out += self.conn.send(h11.EndOfMessage()) or b""
-        self.transport.write(out)
+        transport.write(out)
 
 
 def _reason_phrase(status: int) -> bytes:

@@ -1,6 +1,6 @@
 """TLS material for the simulators: a self-signed CA, a server certificate for
 127.0.0.1/localhost, server contexts offering ALPN ``h2`` and ``http/1.1``, and APNs-style
-client certificates for certificate-based provider auth (providers.md §1.5).
+client certificates for certificate-based provider auth (docs/providers.md §1.5).
 
 Keys are P-256: quick to make, and APNs itself serves ECDSA certificates.
 """
@@ -85,6 +85,7 @@ def load_or_create_authority(folder: Path | str) -> CertificateAuthority:
         _builder(ca_name, ca_name, ca_key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
     server_key = ec.generate_private_key(ec.SECP256R1())
@@ -93,6 +94,7 @@ def load_or_create_authority(folder: Path | str) -> CertificateAuthority:
         _builder(server_name, ca_name, server_key.public_key())
         .add_extension(_loopback_names(), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_issuer_key_id(ca_key), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _write_pem(authority.ca_path, ca_cert, None)
@@ -118,7 +120,8 @@ def issue_client_certificate(
     """
     ca_key = serialization.load_pem_private_key(authority.ca_key_path.read_bytes(), None)
     ca_cert = x509.load_pem_x509_certificate(authority.ca_path.read_bytes())
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{authority.ca_key_path}: the CA key is not an EC private key")
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
@@ -130,6 +133,7 @@ def issue_client_certificate(
     builder = (
         _builder(subject, ca_cert.subject, key.public_key())
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(_issuer_key_id(ca_key), critical=False)
         .add_extension(x509.UnrecognizedExtension(env_oid, b"\x05\x00"), critical=False)
     )
     if topics:
@@ -205,6 +209,12 @@ def _builder(
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + _VALIDITY)
     )
+
+
+def _issuer_key_id(ca_key: ec.EllipticCurvePrivateKey) -> x509.AuthorityKeyIdentifier:
+    # Every simulator CA has the same name: the key id lets a verifier that trusts several
+    # (another data dir's, a test's) pick the one that signed (RFC 5280 §4.2.1.1).
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
 
 
 def _ca_key_usage() -> x509.KeyUsage:

@@ -1,5 +1,5 @@
 """Push-service side of VAPID (RFC 8292): parse ``Authorization: vapid t=…, k=…`` and
-decide whether it authorises a request to one subscription (providers.md §3.3).
+decide whether it authorises a request to one subscription (docs/providers.md §3.3).
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def check_key_binding(
     except ValueError:
         matches = False
     if not matches:
-        return VapidRejection(403, "k does not match the subscription's applicationServerKey")
+        # autopush's words for it (with errno 109); the status is RFC 8292's and FCM's.
+        return VapidRejection(403, "VAPID public key mismatch")
     return None
 
 

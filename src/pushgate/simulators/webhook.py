@@ -1,4 +1,4 @@
-"""Webhook receiver simulator: an endpoint a signed webhook is delivered to (providers.md §6).
+"""Webhook receiver simulator: an endpoint a signed webhook is delivered to (docs/providers.md §6).
 
 Any ``POST`` outside ``/_sim/`` is a delivery; the path is the "token" its messages and faults
 are filed under. It verifies Standard Webhooks signatures against the registered secrets
@@ -51,11 +51,15 @@ class WebhookSimulator(Simulator):
         self.expected_user_agent: str | None = None
         self.reply = ReceiverReply()
         self.seen_ids: set[str] = set()
+        # Every delivery request as it arrived, answered with a fault or not, to compare the
+        # attempts of one webhook-id (a retry must carry the first attempt's body, §6.1).
+        self.attempts: list[SimRequest] = []
 
     # -- Python API -------------------------------------------------------------------
     def reset(self) -> None:
         super().reset()
         self.seen_ids.clear()
+        self.attempts.clear()
 
     def register_credentials(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Add a ``whsec_`` secret and/or set the expected Authorization and User-Agent."""
@@ -96,6 +100,7 @@ class WebhookSimulator(Simulator):
         path = request.path.split("?", 1)[0]
         if request.method != "POST":
             return SimResponse.json(405, {"error": "webhooks are delivered with POST"})
+        self.attempts.append(request)
         fault = self.take_fault(path)
         await self.apply_latency(fault)
         if fault is not None and fault.action is not None:

@@ -1,4 +1,4 @@
-"""Receiver-side Standard Webhooks verification (providers.md §6.2, spec v1.0.0):
+"""Receiver-side Standard Webhooks verification (docs/providers.md §6.2, spec v1.0.0):
 ``webhook-id``, ``webhook-timestamp`` within a tolerance, and ``v1`` HMAC-SHA256 entries of
 ``webhook-signature`` compared in constant time against every configured secret.
 """

@@ -4,7 +4,7 @@
 does; the endpoint ``POST /wp/<id>`` then takes RFC 8030 requests, checks VAPID
 (RFC 8292) and decrypts the RFC 8291 body with the key pair the simulator kept.
 Error answers follow Mozilla autopush, whose bodies are JSON
-``{"code", "errno", "error", "message"}`` (autopush "Error Codes" page) [S].
+``{"code", "errno", "error", "message"}`` (autopush "Error Codes" page).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ URGENCIES = frozenset({"very-low", "low", "normal", "high"})  # RFC 8030 §5.3
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")  # RFC 8030 §5.4: base64url, ≤ 32 chars
 DEFAULT_MAX_TTL = 60 * 24 * 60 * 60  # a service may lower TTL and echo it (RFC 8030 §5.2)
 
-# autopush errno values for the answers below [S]; 999 where autopush names none [U]
+# autopush errno values for the answers below; 999 (unconfirmed) where autopush names none
 ERRNO = {400: 110, 401: 109, 403: 109, 404: 102, 410: 103, 413: 104, 429: 999}
 
 
@@ -165,11 +165,9 @@ class WebPushSimulator(Simulator):
         return self._deliver(request, subscription_id)
 
     def _deliver(self, request: SimRequest, subscription_id: str) -> SimResponse:
-        subscription = self.subscriptions.get(subscription_id)
-        refusal = self._check_subscription(subscription_id, subscription)
-        if refusal is not None:
-            return refusal
-        assert subscription is not None
+        subscription = self._live_subscription(subscription_id)
+        if isinstance(subscription, SimResponse):
+            return subscription
         rejection = self._check_vapid(request, subscription)
         if rejection is not None:
             return rejection
@@ -185,16 +183,16 @@ class WebPushSimulator(Simulator):
         location = f"{self.base_url}/m/{message_id}"
         return SimResponse(201, [("location", location), ("ttl", str(ttl))])
 
-    def _check_subscription(
-        self, subscription_id: str, subscription: Subscription | None
-    ) -> SimResponse | None:
+    def _live_subscription(self, subscription_id: str) -> Subscription | SimResponse:
+        """The subscription, or the push service's refusal of it."""
         if self.is_dead(subscription_id) is not None:
             return error(410, "subscription is no longer valid", errno=106)
+        subscription = self.subscriptions.get(subscription_id)
         if subscription is None:
             return error(404, "subscription not found", errno=102)
         if subscription.expires_at is not None and subscription.expires_at <= time.time():
             return error(404, "subscription expired", errno=102)
-        return None
+        return subscription
 
     def _check_vapid(self, request: SimRequest, subscription: Subscription) -> SimResponse | None:
         header = request.header("authorization")

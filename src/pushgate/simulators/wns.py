@@ -1,4 +1,4 @@
-"""WNS simulator: the login.live.com token endpoint and channel URIs (providers.md §4).
+"""WNS simulator: the login.live.com token endpoint and channel URIs (docs/providers.md §4).
 
 ``POST /accesstoken.srf`` issues 86400-second tokens to registered clients;
 ``POST /w/<channel id>`` is a channel URI minted by :meth:`WnsSimulator.create_channel`
@@ -160,7 +160,7 @@ class WnsSimulator(Simulator):
     def _check_auth(self, request: SimRequest, channel_id: str) -> SimResponse | None:
         state, token = self.issuer.check(request.header("authorization"))
         if state is TokenState.EXPIRED:
-            # §4.4 [U]: the expired-token 401 carries a Bearer challenge naming the expiry.
+            # §4.4, unconfirmed: the expired-token 401 carries a Bearer challenge naming the expiry.
             challenge = 'Bearer error="invalid_request",error_description="Token expired"'
             return wns_error(
                 401, "The access token has expired.", request, [("www-authenticate", challenge)]

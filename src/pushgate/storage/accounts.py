@@ -78,7 +78,8 @@ class AccountStore(BaseStore):
             async with self.begin() as connection:
                 await connection.execute(sa.insert(instance).values(key=key, value=default))
         found = await self.fetch_one(sa.select(instance.c.value).where(instance.c.key == key))
-        assert found is not None
+        if found is None:  # instance values are never deleted
+            raise RuntimeError(f"instance value {key!r} missing right after it was stored")
         return str(found.value)
 
     # -- tenants ----------------------------------------------------------------------

@@ -112,8 +112,18 @@ def positional_sql(statement: sa.ClauseElement, dialect: sa.Dialect) -> tuple[st
     """
     compiled = statement.compile(dialect=dialect)
     order = getattr(compiled, "positiontup", None)
-    assert order is not None
+    if order is None:
+        raise RuntimeError(f"the {dialect.name} dialect binds parameters by name, not position")
     return str(compiled), tuple(order)
+
+
+def require_order(positions: Sequence[str], order: Sequence[str]) -> None:
+    """Refuse a compiled statement whose parameters are not bound in ``order``, the order
+    its rows are built in: a real error, so ``python -O`` keeps the check."""
+    if tuple(positions) != tuple(order):
+        raise RuntimeError(
+            f"statement binds {tuple(positions)}, its rows are built as {tuple(order)}"
+        )
 
 
 def compiled_in_order(
@@ -123,7 +133,7 @@ def compiled_in_order(
     rows built in that order must fail here after a schema change, not write values into
     the wrong columns."""
     sql, positions = positional_sql(statement, dialect)
-    assert positions == tuple(order), (positions, order)
+    require_order(positions, order)
     return sql
 
 

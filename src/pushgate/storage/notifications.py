@@ -5,15 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, cast
+from typing import Any, assert_never, cast
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from pushgate.core.audience import (
+    Audience,
+    DevicesAudience,
+    EveryoneAudience,
+    TagsAudience,
+    TopicsAudience,
+    UserAliasesAudience,
+    UsersAudience,
+)
 from pushgate.core.ids import new_ids
 from pushgate.core.models import DeviceState
-from pushgate.core.notification_input import Audience
 from pushgate.core.notifications import (
     AddedDeliveries,
     AudienceMember,
@@ -32,14 +40,12 @@ from pushgate.core.notifications import (
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
 from pushgate.storage.delivery_writes import (
-    DELIVERY_COLUMNS,
     IS_PENDING,
     PENDING_LITERAL,
-    RESULT_COLUMNS,
     DeliveryWrites,
     delivery_writes,
 )
-from pushgate.storage.engine import in_order
+from pushgate.storage.engine import in_order, require_order
 from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import (
     credentials,
@@ -240,21 +246,31 @@ class NotificationStore(BaseStore):
 
     async def unknown_people(self, audience: Audience, tenant_id: str, app_id: str) -> list[str]:
         """The external ids, aliases or topics an audience names that reach nobody."""
-        if audience.topics:
-            # A topic no active device of the app follows reaches nobody: name it.
-            return [
-                topic
-                for topic in sorted(set(audience.topics))
-                if not await self.count_audience(Audience(topics=[topic]), tenant_id, app_id)
-            ]
-        if audience.users:
-            column, named = users.c.external_id, audience.users
-            query = sa.select(column).where(users.c.tenant_id == tenant_id)
-        elif audience.user_aliases:
-            column, named = user_aliases.c.alias, audience.user_aliases
-            query = sa.select(column).where(user_aliases.c.app_id == app_id)
-        else:
-            return []
+        match audience:
+            case TopicsAudience(topics=named):
+                # A topic no active device of the app follows reaches nobody: name it.
+                return [
+                    topic
+                    for topic in sorted(set(named))
+                    if not await self.count_audience(
+                        TopicsAudience(topics=[topic]), tenant_id, app_id
+                    )
+                ]
+            case UsersAudience(users=named):
+                known = sa.select(users.c.external_id).where(users.c.tenant_id == tenant_id)
+                return await self._not_found(known, users.c.external_id, named)
+            case UserAliasesAudience(user_aliases=named):
+                known = sa.select(user_aliases.c.alias).where(user_aliases.c.app_id == app_id)
+                return await self._not_found(known, user_aliases.c.alias, named)
+            case DevicesAudience() | TagsAudience() | EveryoneAudience():
+                return []
+            case _:
+                assert_never(audience)
+
+    async def _not_found(
+        self, query: sa.Select[Any], column: sa.Column[str], named: list[str]
+    ) -> list[str]:
+        """Those of ``named`` that ``query``, filtered on ``column``, does not find."""
         known: set[str] = set()
         wanted = sorted(set(named))
         for start in range(0, len(wanted), 500):
@@ -268,34 +284,40 @@ class NotificationStore(BaseStore):
         """One page of the audience's active devices, in id order after ``after``, with
         what their deliveries and first sends need (device rows are not read whole)."""
         found: list[Any]
-        if audience.everyone:
-            # A broadcast reads a page per 2,000 devices: its statement is compiled once,
-            # and its rows come back as the driver's tuples (making a Row of each, and
-            # decoding its keys through the JSON type, cost a fifth of the page).
-            sql, order = self.driver_sql(
-                "everyone_page" if after else "everyone_first_page",
-                lambda: self._page_query(
-                    devices.c.app_id == sa.bindparam("app_id"),
-                    sa.bindparam("active"),
-                    sa.bindparam("after") if after else None,
-                    sa.bindparam("limit", type_=sa.Integer),
-                ).offset(sa.bindparam("offset", type_=sa.Integer)),
-            )
-            params = {
-                "app_id": app_id,
-                "active": ACTIVE,
-                "after": after,
-                "limit": limit,
-                "offset": 0,
-            }
-            async with self.engine.connect() as connection:
-                found = list(await connection.exec_driver_sql(sql, in_order(order, params)))
-        else:
-            clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
-            found = await self.fetch_all(self._page_query(clause, ACTIVE, after, limit))
+        match audience:
+            case EveryoneAudience():
+                found = await self._everyone_page(app_id, after, limit)
+            case (
+                UsersAudience()
+                | UserAliasesAudience()
+                | DevicesAudience()
+                | TopicsAudience()
+                | TagsAudience()
+            ):
+                clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
+                found = await self.fetch_all(self._page_query(clause, ACTIVE, after, limit))
+            case _:
+                assert_never(audience)
         # By position: a Row's attribute access by name costs a microsecond a row here.
         rows = cast("list[Any]", found)  # Row or driver tuple, read by position alike
         return [AudienceMember(r[0], r[1], r[2], _json(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    async def _everyone_page(self, app_id: str, after: str | None, limit: int) -> list[Any]:
+        # A broadcast reads a page per 2,000 devices: its statement is compiled once,
+        # and its rows come back as the driver's tuples (making a Row of each, and
+        # decoding its keys through the JSON type, cost a fifth of the page).
+        sql, order = self.driver_sql(
+            "everyone_page" if after else "everyone_first_page",
+            lambda: self._page_query(
+                devices.c.app_id == sa.bindparam("app_id"),
+                sa.bindparam("active"),
+                sa.bindparam("after") if after else None,
+                sa.bindparam("limit", type_=sa.Integer),
+            ).offset(sa.bindparam("offset", type_=sa.Integer)),
+        )
+        params = {"app_id": app_id, "active": ACTIVE, "after": after, "limit": limit, "offset": 0}
+        async with self.engine.connect() as connection:
+            return list(await connection.exec_driver_sql(sql, in_order(order, params)))
 
     @staticmethod
     def _page_query(
@@ -330,7 +352,8 @@ class NotificationStore(BaseStore):
         (delivery id, provider, device id) of those pending, and whether all are new."""
         if not targets:
             return AddedDeliveries([], True)
-        assert DELIVERY_COLUMNS[5] == "state"  # the rows below are in table column order
+        # In DELIVERY_COLUMNS (table column) order: tests/contracts/test_delivery_store.py
+        # reads each value back from its column.
         fresh = [
             (
                 delivery_id,
@@ -437,8 +460,7 @@ class NotificationStore(BaseStore):
         counts, in the same transaction): only at 0 can the notification be complete."""
         if not results:
             return await self.pending_left(notification_id)
-        assert RESULT_COLUMNS[-2:] == ("updated_at", "id")  # the tuples below are in order
-        rows_out = [
+        rows_out = [  # in RESULT_COLUMNS order
             (
                 r.state.value,
                 r.attempts,
@@ -732,7 +754,7 @@ class NotificationStore(BaseStore):
             return upsert
 
         sql, order = self.driver_sql("count_deliveries", build)
-        assert order == ("notification_id", "provider", "state", "n")
+        require_order(order, ("notification_id", "provider", "state", "n"))
         await connection.exec_driver_sql(sql, rows_out)
 
     async def _pending_left(self, connection: AsyncConnection, notification_id: str) -> int:

@@ -164,8 +164,7 @@ class Http2Protocol(asyncio.Protocol):
             else:
                 stream.send_window = initial_window
                 if size:
-                    stream.pending = memoryview(body)
-                    self.send_data(stream)
+                    self.send_data(stream, memoryview(body))
             stream_id += 2
         self.next_stream_id = stream_id
         if stream_id > self.config.max_stream_id:
@@ -180,10 +179,9 @@ class Http2Protocol(asyncio.Protocol):
         """How many more streams this connection may open (RFC 9113 §5.1.1)."""
         return max(0, (self.config.max_stream_id - self.next_stream_id) // 2 + 1)
 
-    def send_data(self, stream: Stream) -> None:
-        """Queue as much of the stream's body as both send windows allow (§6.9.1)."""
-        pending = stream.pending
-        assert pending is not None
+    def send_data(self, stream: Stream, pending: memoryview) -> None:
+        """Queue as much of the stream's ``pending`` body as both send windows allow
+        (§6.9.1); what they hold back stays on the stream until they grow."""
         stream_id = stream.id
         out = self.out
         while True:
@@ -208,8 +206,9 @@ class Http2Protocol(asyncio.Protocol):
         """Send what flow control held back, oldest stream first, after a window grew."""
         blocked, self.blocked = self.blocked, deque()
         for stream in blocked:
-            if stream.pending is not None and self.streams.get(stream.id) is stream:
-                self.send_data(stream)
+            pending = stream.pending
+            if pending is not None and self.streams.get(stream.id) is stream:
+                self.send_data(stream, pending)
         self.queue(b"")
 
     def queue(self, data: bytes) -> None:

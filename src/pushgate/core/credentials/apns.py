@@ -29,12 +29,12 @@ from pushgate.core.credentials.urls import HttpUrl
 KIND = "apns"
 
 # Team and key ids are the 10-character identifiers of the developer account
-# (providers.md §1.5).
+# (docs/providers.md §1.5).
 AppleId = Annotated[
     str, StringConstraints(max_length=10), matching(r"[A-Za-z0-9]{10}", "10 letters or digits")
 ]
 # Reverse-DNS: dot-separated labels of letters, digits and hyphens (Apple's bundle id rule);
-# it is also the ``apns-topic`` (providers.md §1.3), so it must be at least two labels.
+# it is also the ``apns-topic`` (docs/providers.md §1.3), so it must be at least two labels.
 BundleId = Annotated[
     str,
     StringConstraints(max_length=155),

@@ -1,4 +1,4 @@
-"""PKCS#12 bundles for APNs certificate auth (providers.md §1.5): open, check, summarise."""
+"""PKCS#12 bundles for APNs certificate auth (docs/providers.md §1.5): open, check, summarise."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def open_pkcs12(data: bytes, password: str, *, now: datetime | None = None) -> C
         raise ValueError("holds a private key that does not match its certificate")
     moment = now or datetime.now(UTC)
     if certificate.not_valid_after_utc <= moment:
-        raise ValueError("holds a certificate that has expired; renew it (providers.md §1.5)")
+        raise ValueError("holds a certificate that has expired; renew it (docs/providers.md §1.5)")
     if certificate.not_valid_before_utc > moment:
         raise ValueError("holds a certificate that is not valid yet")
     return CertificateFacts(

@@ -1,4 +1,4 @@
-"""FCM credentials: a Google service account (providers.md §2.2), optional base URL.
+"""FCM credentials: a Google service account (docs/providers.md §2.2), optional base URL.
 
 Stored form. Public: ``project_id``, ``client_email``, ``private_key_id``, ``token_uri``,
 ``base_url`` when set. Secret: ``private_key`` (PKCS#8 PEM). The remaining keys of a

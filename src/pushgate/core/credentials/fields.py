@@ -1,7 +1,7 @@
 """Field rules shared by every provider kind, and the translation of failures into errors.
 
 Each kind's input is a strict pydantic model that forbids unknown keys and bounds every
-string (ARCHITECTURE §6: every input is bounded). A failure becomes one ``InvalidInput``
+string (docs/architecture.md §6: every input is bounded). A failure becomes one ``InvalidInput``
 whose ``details.field`` names the exact field as ``<kind>.<name>``. No error message ever
 quotes the value it rejected, because the value may be a secret.
 """

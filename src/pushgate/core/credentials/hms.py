@@ -1,4 +1,4 @@
-"""HMS credentials: the app id and client secret of Push Kit's OAuth flow (providers.md §5.1).
+"""HMS credentials: the app id and client secret of Push Kit's OAuth flow (docs/providers.md §5.1).
 
 Stored form. Public: ``app_id``, ``token_url`` and ``base_url`` when set. Secret:
 ``client_secret``.
@@ -23,7 +23,7 @@ from pushgate.core.credentials.urls import HttpUrl, TokenUrl
 KIND = "hms"
 
 # The app id is numeric; it is both the OAuth client id and the ``{appId}`` of the send
-# path ``/v1/{appId}/messages:send`` (providers.md §5.2).
+# path ``/v1/{appId}/messages:send`` (docs/providers.md §5.2).
 AppId = Annotated[str, StringConstraints(max_length=32), matching(r"[0-9]+", "digits")]
 
 

@@ -76,7 +76,7 @@ def to_pkcs8_pem(key: PrivateKeyTypes) -> str:
 
 
 def load_p256_private_key_pem(text: str) -> ec.EllipticCurvePrivateKey:
-    """An EC private key on P-256 (secp256r1), as APNs ``.p8`` keys are (providers.md §1.5)."""
+    """An EC private key on P-256 (secp256r1), as APNs ``.p8`` keys are (docs/providers.md §1.5)."""
     key = load_private_key_pem(text)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ValueError("must be an EC P-256 private key")
@@ -84,7 +84,7 @@ def load_p256_private_key_pem(text: str) -> ec.EllipticCurvePrivateKey:
 
 
 def load_rsa_private_key_pem(text: str) -> rsa.RSAPrivateKey:
-    """An RSA private key of at least 2048 bits (the RS256 signer of providers.md §2.2)."""
+    """An RSA private key of at least 2048 bits (the RS256 signer of docs/providers.md §2.2)."""
     key = load_private_key_pem(text)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("must be an RSA private key")

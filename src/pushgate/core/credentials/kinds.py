@@ -40,7 +40,7 @@ def validate_credentials(
     """Validate ``raw`` as credentials of ``kind``; raise ``InvalidInput`` naming the field.
 
     ``allow_insecure_targets`` is the operator's switch that lets webhook targets use http
-    or point at loopback and private addresses (ARCHITECTURE §6).
+    or point at loopback and private addresses (docs/architecture.md §6).
     """
     validator = VALIDATORS.get(kind)
     if validator is None:

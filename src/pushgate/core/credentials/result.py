@@ -32,7 +32,7 @@ class CredentialSet:
     generated: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
-        # Only names of secret fields, never values (ARCHITECTURE §6: redacted in reprs).
+        # Only names of secret fields, never values (docs/architecture.md §6: redacted in reprs).
         return (
             f"CredentialSet(kind={self.kind!r}, public={self.public!r}, "
             f"secret=<{', '.join(sorted(self.secret))}>, "

@@ -2,7 +2,7 @@
 
 Provider base URLs may be http (they point at local simulators); token endpoints carry client
 secrets, so they need https unless the host is loopback; webhook targets are judged with the
-operator's switch for insecure targets (ARCHITECTURE §6).
+operator's switch for insecure targets (docs/architecture.md §6).
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Webhook credentials: a target URL, an optional Authorization value and signing secret.
 
-When a signing secret is set, requests are signed the Standard Webhooks way (providers.md
+When a signing secret is set, requests are signed the Standard Webhooks way (docs/providers.md
 §6.2) with ``whsec_`` + base64 of 24–64 random bytes; ``generate_signing_secret: true`` makes
 one and returns it once in ``generated``. ``answer_mode`` says how the receiver's answer is
-read: ``plain`` (any 2xx is success, providers.md §6.3) or ``contract`` (the body
+read: ``plain`` (any 2xx is success, docs/providers.md §6.3) or ``contract`` (the body
 ``{"Success", "Code", "Message"}`` decides). Stored form. Public: ``url``,
 ``timeout_seconds``, ``answer_mode``, ``user_agent`` when set. Secret: ``signing_secret`` and
 ``authorization``, each when set.
 
 Targets must be https and must not be loopback or private address literals, unless the
-operator allows insecure targets (ARCHITECTURE §6). Names that resolve to private addresses
+operator allows insecure targets (docs/architecture.md §6). Names that resolve to private addresses
 cannot be judged without DNS; the sender checks them again when it connects.
 """
 
@@ -39,13 +39,13 @@ WHSEC_PREFIX = "whsec_"
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
 GENERATED_SECRET_BYTES = 32
-# Svix expects a 2xx within 15 s (providers.md §6.4); the spec suggests 15–30 s.
+# Svix expects a 2xx within 15 s (docs/providers.md §6.4); the spec suggests 15–30 s.
 DEFAULT_TIMEOUT_SECONDS = 15
 _SIGNING_SECRET = re.compile(rf"{WHSEC_PREFIX}[A-Za-z0-9+/]+={{0,2}}")
 
 
 def check_signing_secret(value: str) -> str:
-    """``whsec_`` + base64 of 24–64 bytes (providers.md §6.2)."""
+    """``whsec_`` + base64 of 24–64 bytes (docs/providers.md §6.2)."""
     if not _SIGNING_SECRET.fullmatch(value):
         raise ValueError(f"must be {WHSEC_PREFIX} followed by base64")
     size = len(keys.b64_decode(value.removeprefix(WHSEC_PREFIX)))

@@ -1,4 +1,4 @@
-"""WNS credentials: the package SID and client secret of the OAuth flow (providers.md §4.1).
+"""WNS credentials: the package SID and client secret of the OAuth flow (docs/providers.md §4.1).
 
 Stored form. Public: ``package_sid``, ``token_url`` and ``base_url`` when set. Secret:
 ``client_secret``. The SID may be sent as ``package_sid`` or ``client_id`` (WNS calls it

@@ -15,16 +15,17 @@ const stateBadge = (state) => h("span", { class: `state state-${state}` }, state
 const notDelivered = (counts) =>
   ["invalid", "failed", "expired", "canceled"].reduce((sum, s) => sum + (counts[s] || 0), 0);
 
-/** The audience object of the send form: one kind, its names split on commas. */
+/** The audience object of the send form: its kind, named explicitly (the API checks it
+ * agrees with the key), and that kind's names split on commas. */
 function audienceOf(kind, text) {
   const names = String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
   if (kind === "everyone") {
-    return { everyone: true };
+    return { kind, everyone: true };
   }
   if (kind === "tags") {
-    return { tags: String(text || "") };
+    return { kind, tags: String(text || "") };
   }
-  return { [kind]: names };
+  return { kind, [kind]: names };
 }
 
 function sendForm(apps, status) {
