@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_services, build_worker
 from tests.api.expect import error_of
@@ -21,9 +22,15 @@ BUSY_SECONDS = 0.2
 
 
 @pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Services]:
+async def services(tmp_path: Path, sim_authority: CertificateAuthority) -> AsyncIterator[Services]:
     """SQLite in ``tmp_path``, waiting only a moment for a lock another process holds."""
-    built = await build_services(make_settings(tmp_path, None, sqlite_busy_seconds=BUSY_SECONDS))
+    settings = make_settings(
+        tmp_path,
+        None,
+        sqlite_busy_seconds=BUSY_SECONDS,
+        provider_ca_file=str(sim_authority.ca_path),
+    )
+    built = await build_services(settings)
     try:
         yield built
     finally:
