@@ -37,6 +37,14 @@ class Settings(BaseModel):
         default=None,
         description="SQLAlchemy async URL; defaults to SQLite in data_dir.",
     )
+    sqlite_busy_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        description="How long SQLite work waits for the write lock while another process "
+        "(a CLI command) holds it, before failing with 503 `unavailable`; the server keeps "
+        "answering meanwhile.",
+    )
     bind: str = "127.0.0.1:8080"
     instance_name: str | None = Field(
         default=None, description="Public base URL; defaults to http://<bind>."

@@ -73,7 +73,9 @@ class Services:
 
 async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
     """Open the database (migrating it when asked) and assemble the services."""
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(
+        settings.effective_database_url, sqlite_busy_seconds=settings.sqlite_busy_seconds
+    )
     if run_migrations:
         await migrate.upgrade(engine)
     accounts = AccountStore(engine)

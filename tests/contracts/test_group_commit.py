@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from pushgate.errors import Unavailable
 from pushgate.storage.group_commit import GroupCommit
 
 
@@ -65,6 +66,22 @@ async def test_a_refused_write_fails_alone_and_its_neighbours_succeed() -> None:
     assert recorder.groups == [[0, 1, 2, 3], [0], [1], [2], [3]]
     assert recorder.committed == [0, 1, 3]
     assert commit.retried_alone == 4
+
+
+async def test_a_group_the_database_cannot_take_fails_whole_without_retries() -> None:
+    """No write of the group was at fault; trying each alone would wait out the busy
+    database once per write."""
+    groups: list[list[int]] = []
+
+    async def unavailable(items: Sequence[int]) -> list[str]:
+        groups.append(list(items))
+        raise Unavailable("the database is busy")
+
+    commit = GroupCommit(unavailable)
+    results = await asyncio.gather(*(commit.submit(i) for i in range(4)), return_exceptions=True)
+    assert all(isinstance(result, Unavailable) for result in results)
+    assert groups == [[0, 1, 2, 3]]
+    assert commit.retried_alone == 0
 
 
 async def test_a_cancelled_submitter_leaves_the_others_answered() -> None:

@@ -2,7 +2,9 @@
 
 Any number of workers may share a queue. A job whose worker dies is leased again when
 its lease runs out; a job that fails with an unexpected error is retried with backoff
-and set aside (dead-lettered) after ``MAX_JOB_ATTEMPTS``.
+and set aside (dead-lettered) after ``MAX_JOB_ATTEMPTS``. While the database is
+unavailable (SQLite locked by another process for longer than its wait), the worker
+pauses and tries again; a job it could not write back is leased again later.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import FANOUT, JOB_KINDS, SendJob, read_fanout, read_send, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.sender import Postpone, Sender
+from pushgate.errors import Unavailable
 from pushgate.queue.base import Job, Queue
 from pushgate.storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 MAX_JOB_ATTEMPTS = 10
 HOUSEKEEPING_SECONDS = 30.0
+UNAVAILABLE_PAUSE_SECONDS = 1.0
 
 
 class Worker:
@@ -64,10 +68,7 @@ class Worker:
                 if free <= 0:
                     await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                jobs = await self.queue.lease(JOB_KINDS, free, self.lease_seconds)
-                if not jobs:
-                    await self._idle(stop)
-                    continue
+                jobs = await self._lease_or_wait(free, stop)
                 for job in jobs:
                     task = asyncio.create_task(self._handle(job))
                     self._running.add(task)
@@ -76,6 +77,19 @@ class Worker:
             housekeeping.cancel()
             if self._running:
                 await asyncio.wait(self._running, timeout=self.lease_seconds)
+
+    async def _lease_or_wait(self, free: int, stop: asyncio.Event) -> list[Job]:
+        """Up to ``free`` jobs; none after waiting for work, or out a busy database."""
+        try:
+            jobs = await self.queue.lease(JOB_KINDS, free, self.lease_seconds)
+            if not jobs:
+                await self._idle(stop)
+        except Unavailable as exc:
+            log.warning("taking jobs: %s; trying again shortly", exc.message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), UNAVAILABLE_PAUSE_SECONDS)
+            return []
+        return jobs
 
     async def _idle(self, stop: asyncio.Event) -> None:
         waiter = asyncio.create_task(self.queue.wait(JOB_KINDS, max_wait=1.0))
@@ -88,6 +102,14 @@ class Worker:
 
     async def _handle(self, leased: Job) -> None:
         held = [leased]  # the current lease: extending it while the job runs renews it
+        try:
+            await self._run_and_settle(held)
+        except Unavailable as exc:
+            # Neither acked nor put back: the job is leased again once its lease runs
+            # out (delivery is at least once, ARCHITECTURE.md §2).
+            log.warning("job %s (%s) left to its lease: %s", held[0].id, held[0].kind, exc.message)
+
+    async def _run_and_settle(self, held: list[Job]) -> None:
         try:
             await self._with_lease_kept(held)
             await self._acks.submit(held[0])

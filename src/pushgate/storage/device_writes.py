@@ -9,6 +9,7 @@ method runs inside the caller's transaction.
 
 from __future__ import annotations
 
+import sqlite3
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -24,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pushgate.core.ids import new_id
 from pushgate.core.models import Device
 from pushgate.errors import Conflict
-from pushgate.storage.engine import compiled_in_order
+from pushgate.storage.engine import compiled_in_order, sqlite_busy_error
 from pushgate.storage.pg_arrays import arrays, unnest
-from pushgate.storage.sqlite_inline import InlineConnection
+from pushgate.storage.sqlite_inline import InlineConnection, is_busy
 from pushgate.storage.tables import devices, users
 
 # A device and the external id of its user (made when new); None keeps ``device.user_id``.
@@ -209,14 +210,21 @@ async def _begin_immediate(connection: AsyncConnection) -> InlineConnection:
     """The sqlite3 connection, in a transaction that holds the write lock from its start.
 
     A deferred transaction that reads first cannot take the write lock later if another
-    process wrote in between (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not
-    retry); taking it at BEGIN makes later reads and writes one consistent unit.
+    process wrote in between (SQLITE_BUSY_SNAPSHOT, which no waiting cures); taking it
+    at BEGIN makes later reads and writes one consistent unit. The BEGIN itself waits
+    for another process's lock without blocking the loop.
     """
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     if not isinstance(driver, InlineConnection):
         raise TypeError(f"SQLite engine without the inline driver: {type(driver).__name__}")
-    cursor = await driver.execute("BEGIN IMMEDIATE")
+    try:
+        cursor = await driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        # Run on the driver, past SQLAlchemy's translation of errors.
+        if is_busy(exc):
+            raise sqlite_busy_error() from exc
+        raise
     await cursor.close()
     return driver
 

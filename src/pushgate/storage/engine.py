@@ -13,7 +13,11 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from pushgate.storage.sqlite_inline import connector
+from pushgate.errors import Unavailable
+from pushgate.storage.sqlite_inline import connector, is_busy
+
+# How long SQLite work waits for another process's write lock (the old busy timeout).
+SQLITE_BUSY_SECONDS = 10.0
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -30,16 +34,32 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def sqlite_busy_error() -> Unavailable:
+    """What a caller sees when SQLite stayed locked (or a snapshot another process
+    overwrote could not be written on): a moment's unavailability, to be answered 503
+    and tried again, not an internal error."""
+    return Unavailable(
+        "the database is busy: another process is holding its write lock",
+        details={"database": "sqlite"},
+    )
+
+
+def _on_sqlite_error(context: sa.engine.ExceptionContext) -> None:
+    if is_busy(context.original_exception):
+        raise sqlite_busy_error() from context.original_exception
 
 
 def _dump_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine for a ``sqlite+aiosqlite`` or ``postgresql+asyncpg`` URL."""
+def create_engine(url: str, *, sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS) -> AsyncEngine:
+    """An async engine for a ``sqlite+aiosqlite`` or ``postgresql+asyncpg`` URL; on
+    SQLite, work waits up to ``sqlite_busy_seconds`` for another process's write lock
+    (without blocking the event loop) before failing with :class:`Unavailable`."""
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is not None:
@@ -47,11 +67,12 @@ def create_engine(url: str) -> AsyncEngine:
         database = str(path) if path is not None else ":memory:"
         engine = create_async_engine(
             url,
-            async_creator=connector(database),
+            async_creator=connector(database, sqlite_busy_seconds),
             json_serializer=_dump_json,
             json_deserializer=orjson.loads,
         )
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        sa.event.listen(engine.sync_engine, "handle_error", _on_sqlite_error)
         return engine
     return create_async_engine(
         url,
@@ -67,8 +88,9 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDict
 
 
 def write_lock(engine: AsyncEngine) -> asyncio.Lock | contextlib.nullcontext[None]:
-    """SQLite has one writer at a time; queueing writers here instead of in SQLite's busy
-    handler (which sleeps in steps of up to 100 ms) keeps concurrent writes fast.
+    """SQLite has one writer at a time; queueing writers here instead of at SQLite's
+    lock (retried in steps of up to 20 ms, see ``sqlite_inline``) keeps concurrent writes
+    fast.
     PostgreSQL needs no such lock."""
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()

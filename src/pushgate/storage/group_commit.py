@@ -9,6 +9,8 @@ Two promises hold for every submitter: it is answered only after the transaction
 its own write has committed, and an error belongs to the write that caused it. When a
 group fails it is rolled back as a whole and each of its writes is tried again in a
 transaction of its own, so a bad write fails alone and its neighbours still succeed.
+A group that fails because the database is unavailable fails as a whole: no write of
+it was at fault, and trying each alone would wait out the unavailability once per write.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+
+from pushgate.errors import Unavailable
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -70,6 +74,10 @@ class GroupCommit(Generic[Item, Result]):
         self.groups += 1
         try:
             results = await self._write_group([item for item, _ in group])
+        except Unavailable as exc:
+            for _, future in group:
+                _settle(future, exc)
+            return
         except Exception as exc:
             if len(group) == 1:
                 _settle(group[0][1], exc)

@@ -1,0 +1,64 @@
+"""A server on SQLite while another process holds the database's write lock (issue 12,
+defect 13): the server stays responsive, and its writes wait for the lock without
+blocking anything else."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.api.material import apns_token
+from tests.e2e.deployment import admin_client, printed_admin_key
+from tests.e2e.serving import Processes, pushgate_env
+from tests.sqlite_lock import write_lock_held
+
+# The issue's bound: the loop may be busy for a moment, never for the length of a lock.
+HEALTHZ_BOUND_SECONDS = 0.1
+HOLD_SECONDS = 1.5
+# What the holder writes in its transaction, as a CLI command would.
+OTHER_WRITE = "INSERT INTO instance (key, value) VALUES ('written-meanwhile', 'yes')"
+
+
+def _slowest_healthz_while(api: httpx.Client, waiting: list[Future[httpx.Response]]) -> float:
+    """Ask /healthz again and again for HOLD_SECONDS; the longest answer time."""
+    slowest = 0.0
+    started = time.monotonic()
+    while time.monotonic() - started < HOLD_SECONDS:
+        asked = time.monotonic()
+        assert api.get("/healthz").status_code == 200
+        slowest = max(slowest, time.monotonic() - asked)
+    # Still waiting for the lock: the writes did not slip past it.
+    assert not any(write.done() for write in waiting)
+    return slowest
+
+
+def _post(base: str, key: str, path: str, body: dict[str, Any]) -> httpx.Response:
+    with admin_client(base, key) as api:
+        return api.post(path, json=body, timeout=30)
+
+
+def test_server_answers_while_a_cli_holds_the_write_lock(tmp_path: Path) -> None:
+    with Processes(tmp_path / "logs") as processes:
+        base, _ = processes.serve("server", pushgate_env(tmp_path / "data"))
+        key = printed_admin_key(processes, "server")
+        with admin_client(base, key) as api, ThreadPoolExecutor(2) as pool:
+            assert api.post("/v1/apps", json={"name": "mobile"}).status_code == 201
+            with write_lock_held(tmp_path / "data" / "pushgate.db", OTHER_WRITE) as holder:
+                device = {"provider": "apns", "token": apns_token(), "user": "alice"}
+                waiting = [
+                    pool.submit(_post, base, key, "/v1/apps/mobile/devices", device),
+                    pool.submit(_post, base, key, "/v1/apps", {"name": "second"}),
+                ]
+                slowest = _slowest_healthz_while(api, waiting)
+                holder.release()
+                registered, created = (write.result(timeout=30) for write in waiting)
+            assert slowest < HEALTHZ_BOUND_SECONDS, f"/healthz took {slowest * 1000:.0f} ms"
+            assert registered.status_code == 201, registered.text
+            assert created.status_code == 201, created.text
+            listed = api.get("/v1/devices").json()["items"]
+            assert [item["token"] for item in listed] == [device["token"]]
+            assert {app["name"] for app in api.get("/v1/apps").json()} == {"mobile", "second"}
