@@ -106,7 +106,7 @@ class Worker:
             await self._run_and_settle(held)
         except Unavailable as exc:
             # Neither acked nor put back: the job is leased again once its lease runs
-            # out (delivery is at least once, ARCHITECTURE.md §2).
+            # out (delivery is at least once, docs/architecture.md §2).
             log.warning("job %s (%s) left to its lease: %s", held[0].id, held[0].kind, exc.message)
 
     async def _run_and_settle(self, held: list[Job]) -> None:
