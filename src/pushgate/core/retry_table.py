@@ -4,8 +4,8 @@ One row per :class:`~pushgate.core.outcomes.RetryClass`: the first wait, the lon
 wait, and whether the provider's ``Retry-After`` (or WNS's ``X-WNS-CONTINUE-AFTER``) is a
 floor. The waits double from the first up to the longest, with "equal jitter" (half fixed,
 half random) so that an outage does not end in a synchronized stampede; the first wait is
-never shorter than the row's ``initial_seconds``. Rows marked [U] are our choice where the
-provider names no figure (docs/providers.md §7).
+never shorter than the row's ``initial_seconds``. Where a provider names no figure, the
+row's comment says the figure is our choice (docs/providers.md §7).
 """
 
 from __future__ import annotations
@@ -40,13 +40,13 @@ RETRY_TABLE: MappingProxyType[RetryClass, Backoff] = MappingProxyType(
         # §6.3-6.4). Apple suggests backing off towards ~15 minutes on 5xx (§1.6).
         RetryClass.DEFAULT: Backoff(1.0, 900.0),
         # 429 TooManyRequests: too many in a row to one device; "retry after a delay"
-        # (docs/providers.md §1.6) [U: the delay].
+        # (docs/providers.md §1.6) (the delay: our choice).
         RetryClass.APNS_TOO_MANY_REQUESTS: Backoff(60.0, 900.0),
         # 429 TooManyProviderTokenUpdates: a new token within 20 minutes of the last
         # (docs/providers.md §1.5); wait until one may be sent, up to that window.
         RetryClass.APNS_TOKEN_UPDATES: Backoff(60.0, 1200.0),
         # 500 InternalServerError, 503 ServiceUnavailable: retry with backoff, Apple
-        # suggesting ~15 minutes (docs/providers.md §1.6) [U: the first wait].
+        # suggesting ~15 minutes (docs/providers.md §1.6) (the first wait: our choice).
         RetryClass.APNS_UNAVAILABLE: Backoff(30.0, 900.0),
         # 429 QUOTA_EXCEEDED: exponential backoff from at least one minute for the
         # project's quota; Retry-After honoured (docs/providers.md §2.5).
@@ -54,12 +54,13 @@ RETRY_TABLE: MappingProxyType[RetryClass, Backoff] = MappingProxyType(
         # 503 UNAVAILABLE, 500 INTERNAL: Retry-After, else 1 s, 2 s, 4 s… with jitter
         # (docs/providers.md §2.5).
         RetryClass.FCM_UNAVAILABLE: Backoff(1.0, 900.0),
-        # 429: wait Retry-After, then retry (docs/providers.md §3.1) [U: without one].
+        # 429: wait Retry-After, then retry (docs/providers.md §3.1) (without one: our choice).
         RetryClass.WEBPUSH_TOO_MANY_REQUESTS: Backoff(30.0, 900.0),
         # 406 sender throttled, or 200 with X-WNS-Status: channelthrottled: slow down,
-        # honour X-WNS-CONTINUE-AFTER (docs/providers.md §4.4) [U: without one].
+        # honour X-WNS-CONTINUE-AFTER (docs/providers.md §4.4) (without one: our choice).
         RetryClass.WNS_THROTTLED: Backoff(60.0, 3600.0),
-        # 503 flow control: spread sending, retry later (docs/providers.md §5.3) [U: the wait].
+        # 503 flow control: spread sending, retry later (docs/providers.md §5.3); the wait
+        # is our choice.
         RetryClass.HMS_FLOW_CONTROL: Backoff(30.0, 900.0),
     }
 )
