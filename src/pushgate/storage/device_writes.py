@@ -97,17 +97,23 @@ def user_ids_of(writes: Sequence[DeviceWrite]) -> set[UserKey]:
     return {(device.tenant_id, name) for device, name, _ in writes if name is not None}
 
 
+def returned(kept: frozenset[str]) -> tuple[str, ...]:
+    """What a registration's upsert returns: the row's id and creation time, and the
+    columns it may have kept (only those: every other value is the write's own)."""
+    return ("id", "created_at", *(name for name in KEEPABLE if name in kept))
+
+
 def answer(
     device: Device, user_id: str | None, kept: frozenset[str], row: Sequence[Any]
 ) -> Registered:
-    """The stored device from the ``RETURNING id, created_at, *KEEPABLE`` row of its write."""
+    """The stored device from the ``returned(kept)`` row of its write."""
     found, created_at = row[0], row[1]
     if found == device.id:  # made new: stored as given
         return replace(device, user_id=user_id, created_at=created_at), True
+    names = returned(kept)[2:]
     values: dict[str, Any] = {"id": found, "user_id": user_id, "created_at": created_at}
-    for name, value in zip(KEEPABLE, row[2 : 2 + len(KEEPABLE)], strict=True):
-        if name in kept:
-            values[name] = _kept_value(name, value)
+    for name, value in zip(names, row[2 : 2 + len(names)], strict=True):
+        values[name] = _kept_value(name, value)
     return replace(device, **values), False
 
 
@@ -175,7 +181,7 @@ class SqliteDeviceWrites(DeviceWrites):
                 index_elements=DEVICE_KEY,
                 set_={name: insert.excluded[name] for name in refreshed(kept)},
             )
-            registered = upsert.returning(*(devices.c[n] for n in ("id", "created_at", *KEEPABLE)))
+            registered = upsert.returning(*(devices.c[n] for n in returned(kept)))
             found = (
                 compiled_in_order(upsert, self._dialect, DEVICE_COLUMNS),
                 compiled_in_order(registered, self._dialect, DEVICE_COLUMNS),

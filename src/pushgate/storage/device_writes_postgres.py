@@ -25,6 +25,7 @@ from pushgate.storage.device_writes import (
     device_params,
     new_user_params,
     refreshed,
+    returned,
     user_ids_of,
     user_of,
 )
@@ -63,8 +64,8 @@ class PostgresDeviceWrites(DeviceWrites):
                 index_elements=DEVICE_KEY,
                 set_={name: insert.excluded[name] for name in refreshed(kept)},
             )
-            returned = ("id", "created_at", *KEEPABLE, *DEVICE_KEY)
-            registered = upsert.returning(*(devices.c[name] for name in returned))
+            columns = (*returned(kept), *DEVICE_KEY)
+            registered = upsert.returning(*(devices.c[name] for name in columns))
             found = (
                 compiled_in_order(upsert, self._dialect, DEVICE_COLUMNS),
                 compiled_in_order(registered, self._dialect, DEVICE_COLUMNS),
