@@ -51,6 +51,12 @@ class Conflict(PushgateError):
     code = "conflict"
 
 
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key came back with a request other than the one it was first sent with."""
+
+    code = "idempotency_key_reused"
+
+
 class Unauthenticated(PushgateError):
     """No credentials, or credentials that do not identify anyone."""
 

@@ -116,6 +116,102 @@ async def test_a_token_change_moves_the_registration(
     assert ok(await client.get(f"/v1/devices/{fresh['id']}/history")) == []
 
 
+FULL = {
+    "platform": "macos",
+    "user": "emp-7",
+    "locale": "fr-CA",
+    "timezone": "America/Toronto",
+    "topics": ["news"],
+    "tags": ["tier:gold"],
+    "app_version": "5.1",
+}
+KEPT = ("platform", "user_id", "locale", "timezone", "topics", "tags", "app_version")
+
+
+def kept_of(device: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(device[name] for name in KEPT)
+
+
+async def user_device_ids(client: httpx.AsyncClient, external_id: str) -> list[str]:
+    return [d["id"] for d in ok(await client.get(f"/v1/users/{external_id}/devices"))["items"]]
+
+
+async def test_a_token_move_keeps_every_field_the_request_does_not_give(
+    client: httpx.AsyncClient, app_name: str
+) -> None:
+    old, new = apns_token(), apns_token()
+    first = await register(client, {"provider": "apns", "token": old, **FULL})
+    moved = await register(client, {"provider": "apns", "token": new, "old_token": old}, 200)
+    assert (moved["id"], moved["token"]) == (first["id"], new)
+    assert kept_of(moved) == kept_of(first)
+    assert ok(await client.get(f"/v1/devices/{first['id']}")) == moved
+    # Still reached by a send to its user.
+    assert await user_device_ids(client, "emp-7") == [first["id"]]
+    # What a move gives it changes; null clears.
+    newest = apns_token()
+    body = {"provider": "apns", "token": newest, "old_token": new, "locale": None, "tags": []}
+    again = await register(client, body, 200)
+    assert (again["locale"], again["tags"], again["user_id"]) == (None, [], first["user_id"])
+
+
+async def test_registering_again_keeps_omitted_fields_and_null_clears(
+    client: httpx.AsyncClient, app_name: str
+) -> None:
+    token = apns_token()
+    first = await register(client, {"provider": "apns", "token": token, **FULL})
+    plain = await register(client, {"provider": "apns", "token": token.upper()}, 200)
+    assert (plain["id"], kept_of(plain)) == (first["id"], kept_of(first))
+    assert ok(await client.get(f"/v1/devices/{first['id']}")) == plain
+    some = {"locale": "de", "topics": ["alerts"]}
+    changed = await register(client, {"provider": "apns", "token": token, **some}, 200)
+    assert (changed["locale"], changed["topics"]) == ("de", ["alerts"])
+    assert (changed["user_id"], changed["platform"]) == (first["user_id"], "macos")
+    cleared = await register(
+        client,
+        {
+            "provider": "apns",
+            "token": token,
+            **dict.fromkeys(["platform", "user", "locale", "timezone", "app_version"]),
+            "topics": [],
+            "tags": [],
+        },
+        200,
+    )
+    assert kept_of(cleared) == ("ios", None, None, None, [], [], None)
+    assert ok(await client.get(f"/v1/devices/{first['id']}")) == cleared
+    assert await user_device_ids(client, "emp-7") == []
+    # An alias names the user too: given as null it clears, given it sets.
+    ok(await client.put("/v1/users/emp-7/aliases", json={"app": "mobile", "alias": "m7"}), 204)
+    aliased = await register(client, {"provider": "apns", "token": token, "user_alias": "m7"}, 200)
+    assert aliased["user_id"] == first["user_id"]
+    unaliased = await register(
+        client, {"provider": "apns", "token": token, "user_alias": None}, 200
+    )
+    assert unaliased["user_id"] is None
+
+
+async def test_a_move_onto_a_registered_token_carries_the_old_registrations_fields(
+    client: httpx.AsyncClient, app_name: str
+) -> None:
+    old, new = registration_token(), registration_token()
+    first = await register(client, {"provider": "fcm", "token": old, **FULL})
+    # The app registered the new token on its own before reporting the move.
+    bare = await register(client, {"provider": "fcm", "token": new, "locale": "it"})
+    moved = await register(
+        client, {"provider": "fcm", "token": new, "old_token": old, "locale": "es"}, 200
+    )
+    assert moved["id"] == bare["id"]
+    assert kept_of(moved) == (*kept_of(first)[:2], "es", *kept_of(first)[3:])
+    retired = ok(await client.get(f"/v1/devices/{first['id']}"))
+    assert (retired["state"], retired["state_reason"]) == ("unregistered", "token replaced")
+    # An old token nobody holds: a refresh of the new token's registration, which keeps.
+    again = await register(
+        client, {"provider": "fcm", "token": new, "old_token": registration_token()}, 200
+    )
+    assert (again["id"], kept_of(again)) == (moved["id"], kept_of(moved))
+    assert sorted(await user_device_ids(client, "emp-7")) == sorted([first["id"], moved["id"]])
+
+
 async def test_a_token_change_with_an_unknown_old_token_registers(
     client: httpx.AsyncClient, app_name: str
 ) -> None:

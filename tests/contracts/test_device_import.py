@@ -117,3 +117,35 @@ async def test_a_row_that_is_not_unicode_text_is_rejected_alone(
     assert (report.accepted, report.rejected) == (2, 2)
     assert [line for line, _ in report.rejections] == [2, 3]
     assert await _stored(services) == {"aa" * 32: ("ana", [], None), "dd" * 32: ("dan", [], None)}
+
+
+async def test_a_row_keeps_what_it_does_not_give_and_a_blank_clears(
+    services: Services, tmp_path: Path
+) -> None:
+    importer = await _importer(services)
+    subscription = browser_subscription("https://push.example.com/sub/" + "b" * 20)
+    first = tmp_path / "first.jsonl"
+    rows = [
+        {"provider": "apns", "token": "aa" * 32, "user": "ann", "topics": ["news"], "locale": "fr"},
+        {"provider": "apns", "token": "bb" * 32, "user": "bob", "topics": ["news"], "locale": "fr"},
+        {"provider": "webpush", "subscription": subscription.as_json(), "user": "cid"},
+    ]
+    first.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    assert (await importer.run(read_rows(first))).accepted == 3
+    # A CSV without a user column keeps the users; its blank locale cell clears.
+    second = tmp_path / "second.csv"
+    second.write_text(f"provider,token,locale,topics\napns,{'aa' * 32},,sports\n")
+    assert (await importer.run(read_rows(second))).accepted == 1
+    # JSON lines: absent keeps, null clears, on the fast path and the full one (Web Push).
+    third = tmp_path / "third.jsonl"
+    rows = [
+        {"provider": "apns", "token": "bb" * 32, "user": None},
+        {"provider": "webpush", "subscription": subscription.as_json(), "locale": "it"},
+    ]
+    third.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    assert (await importer.run(read_rows(third))).accepted == 2
+    assert await _stored(services) == {
+        "aa" * 32: ("ann", ["sports"], None),
+        "bb" * 32: (None, ["news"], "fr"),
+        subscription.endpoint: ("cid", [], "it"),
+    }

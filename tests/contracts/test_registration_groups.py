@@ -129,3 +129,62 @@ async def test_an_unknown_app_is_a_conflict_for_that_write_only(services: Servic
     with pytest.raises(Conflict):
         await services.people.save_device(_device(tenant, gone, 3))
     assert await _committed_rows(services, sa.select(devices.c.token)) == {f"{2:064x}"}
+
+
+async def test_writes_of_one_group_keep_each_their_own_fields(services: Services) -> None:
+    tenant, app = await _tenant_and_app(services)
+    made = [
+        (await services.people.save_device(_device(tenant, app, n), user_external_id="ann"))[0]
+        for n in range(4)
+    ]
+    keeps: list[frozenset[str]] = [
+        frozenset({"locale", "user_id"}),
+        frozenset({"locale"}),
+        frozenset(),
+        frozenset({"locale", "user_id"}),
+    ]
+    # Refreshed together, the same token twice among them: a group whose writes keep
+    # different columns (PostgreSQL writes it in several statements per round).
+    writes = [*range(4), 0]
+    groups_before = services.people.registrations.groups
+    answers = await asyncio.gather(
+        *(
+            services.people.save_device(
+                _device(tenant, app, n, locale="fr", topics=[f"t{i}"]), kept=keeps[n]
+            )
+            for i, n in enumerate(writes)
+        )
+    )
+    assert services.people.registrations.groups - groups_before == 1
+    ann = made[0].user_id
+    expected = [("de-DE", ann), ("de-DE", None), ("fr", None), ("de-DE", ann), ("de-DE", ann)]
+    assert [(d.locale, d.user_id) for d, _ in answers] == expected
+    assert [d.topics for d, _ in answers] == [[f"t{i}"] for i in range(5)]
+    assert [d.id for d, _ in answers] == [*(d.id for d in made), made[0].id]
+    assert not any(created for _, created in answers)
+    for device, _ in answers[1:]:
+        assert await services.people.device_by_id(tenant.id, device.id) == device
+
+
+async def test_a_bulk_upsert_keeps_what_each_row_names(services: Services) -> None:
+    tenant, app = await _tenant_and_app(services)
+    first = [_device(tenant, app, n, topics=["a"]) for n in range(3)]
+    await services.people.import_devices([(d, "ann", frozenset()) for d in first])
+    keeps = [frozenset({"user_id", "topics"}), frozenset({"topics"}), frozenset()]
+    again = [
+        (_device(tenant, app, n, locale="fr", topics=["b"]), None, kept)
+        for n, kept in enumerate([*keeps, frozenset({"topics"})])
+    ]
+    await services.people.import_devices(again)
+    ann = await services.people.user_by_external_id(tenant.id, "ann")
+    assert ann is not None
+    found = {
+        d.token: (d.locale, d.user_id, d.topics)
+        for d in await services.people.list_devices(tenant.id, {}, None, 10)
+    }
+    assert found == {
+        f"{0:064x}": ("fr", ann.id, ["a"]),
+        f"{1:064x}": ("fr", None, ["a"]),
+        f"{2:064x}": ("fr", None, ["b"]),
+        f"{3:064x}": ("fr", None, ["b"]),  # new: as given
+    }

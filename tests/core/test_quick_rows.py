@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pushgate.core.inputs import DeviceInput
+from pushgate.core.inputs import DeviceInput, kept_fields
 from pushgate.core.models import App, Device, Tenant
 from pushgate.core.quick_rows import FULL_PATH_FIELDS, PLAIN_FIELDS, QuickRow, QuickRows
 from pushgate.core.registry import Registry
@@ -31,7 +31,8 @@ def full_path(fields: dict[str, Any]) -> QuickRow | None:
         data = DeviceInput.model_validate(fields)
         if data.old_token:
             return None
-        return REGISTRY.build_device(TENANT, APP, data), data.user, data.user_alias
+        device = REGISTRY.build_device(TENANT, APP, data)
+        return device, data.user, data.user_alias, kept_fields(data.model_fields_set)
     except (ValidationError, InvalidInput):
         return None
 
@@ -83,13 +84,36 @@ def test_plain_rows_take_the_fast_path() -> None:
     ]
     for fields in rows:
         assert assert_same_verdict(fields), fields
-    device, user, alias = QUICK.device(PLAIN) or pytest.fail("not quick")
-    assert (device.token, device.topics, user, alias) == (
+    device, user, alias, kept = QUICK.device(PLAIN) or pytest.fail("not quick")
+    assert (device.token, device.topics, user, alias, kept) == (
         "ab" * 32,
         ["alerts", "news"],
         "emp-1",
         "m1",
+        frozenset(),
     )
+
+
+def test_both_paths_keep_what_a_row_does_not_give() -> None:
+    # Absent keeps the stored value; null (or []) clears it: the same on both paths.
+    rows: list[tuple[dict[str, Any], set[str]]] = [
+        (
+            {"provider": "fcm", "token": "f" * 20},
+            {"platform", "user_id", "locale", "timezone", "topics", "tags", "app_version"},
+        ),
+        (
+            {"provider": "fcm", "token": "f" * 20, "user_alias": None, "locale": None},
+            {"platform", "timezone", "topics", "tags", "app_version"},
+        ),
+        (
+            {"provider": "fcm", "token": "f" * 20, "platform": None, "user": "u", "topics": []},
+            {"locale", "timezone", "tags", "app_version"},
+        ),
+    ]
+    for fields, kept in rows:
+        assert assert_same_verdict(fields), fields
+        quick = QUICK.device(fields) or pytest.fail("not quick")
+        assert quick[3] == kept, fields
 
 
 @pytest.mark.parametrize(

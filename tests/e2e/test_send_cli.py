@@ -154,6 +154,11 @@ async def test_no_wait_a_repeated_key_and_a_scheduled_send(instance: Instance) -
     assert again.returncode == 0, again.stderr
     repeated = f"already accepted with this idempotency key: notification {found.group(1)}"
     assert repeated in again.stdout
+    other = await instance.send(
+        "--everyone", "--title", "Twice", "--idempotency-key", "k-1", "--no-wait"
+    )
+    assert other.returncode == 1, other.stdout + other.stderr
+    assert "error (idempotency_key_reused): idempotency key 'k-1'" in other.stderr
     later = await instance.send(
         "--user", "dora", "--title", "Later", "--send-at", "2099-01-01T09:00:00+01:00"
     )

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from pushgate.core.inputs import DeviceInput
+from pushgate.core.inputs import KEEPABLE_INPUTS, DeviceInput, kept_fields
 from pushgate.core.models import App, Device, Tenant
 from pushgate.core.quick_rows import QuickRow, QuickRows
 from pushgate.core.registry import Registry
@@ -34,7 +34,9 @@ class DeviceImportStore(Protocol):
 
     async def users_by_aliases(self, app_id: str, aliases: Sequence[str]) -> dict[str, str]: ...
 
-    async def import_devices(self, writes: Sequence[tuple[Device, str | None]]) -> None: ...
+    async def import_devices(
+        self, writes: Sequence[tuple[Device, str | None, frozenset[str]]]
+    ) -> None: ...
 
 
 @dataclass
@@ -50,11 +52,20 @@ class ImportReport:
 
 
 def _csv_row(header: list[str], values: list[str]) -> dict[str, Any]:
-    """A CSV row as DeviceInput fields: blanks dropped, lists split on spaces."""
-    row: dict[str, Any] = {k: v for k, v in zip(header, values, strict=False) if k and v}
+    """A CSV row as DeviceInput fields, lists split on spaces.
+
+    As in an API registration, a column the file lacks is kept for a registered token. A
+    blank cell of a column it has clears that field, as a JSON null does (an empty list);
+    other blanks are dropped.
+    """
+    row: dict[str, Any] = {
+        k: v or None
+        for k, v in zip(header, values, strict=False)
+        if k and (v or k in KEEPABLE_INPUTS)
+    }
     for name in _LIST_COLUMNS:
         if name in row:
-            row[name] = row[name].split()
+            row[name] = row[name].split() if row[name] else []
     if "endpoint" in row:
         row["subscription"] = {
             "endpoint": row.pop("endpoint"),
@@ -119,7 +130,7 @@ class DeviceImporter:
         if data.old_token:
             raise InvalidInput("old_token: token moves are not supported in bulk import")
         device = self.registry.build_device(self.tenant, self.app, data)
-        return device, data.user, data.user_alias
+        return device, data.user, data.user_alias, kept_fields(data.model_fields_set)
 
     async def run(
         self,
@@ -177,17 +188,17 @@ class DeviceImporter:
         written (batches commit in order); returns the write under way."""
         if not batch:
             return writing
-        aliases = [alias for _, (_, _, alias) in batch if alias]
+        aliases = [alias for _, (_, _, alias, _) in batch if alias]
         by_alias = await self.people.users_by_aliases(self.app.id, aliases) if aliases else {}
-        latest: dict[tuple[str, str], tuple[Device, str | None]] = {}
-        for line, (device, user, alias) in batch:
+        latest: dict[tuple[str, str], tuple[Device, str | None, frozenset[str]]] = {}
+        for line, (device, user, alias, kept) in batch:
             if alias:  # an alias names the user even when an external id is given too
                 user_id = by_alias.get(alias)
                 if user_id is None:
                     report.reject(line, f"user_alias: {alias!r} is not an alias in the app")
                     continue
                 device, user = replace(device, user_id=user_id), None
-            latest[(device.provider.value, device.token)] = (device, user)
+            latest[(device.provider.value, device.token)] = (device, user, kept)
             report.accepted += 1
         if writing is not None:
             await writing

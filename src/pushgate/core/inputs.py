@@ -7,6 +7,8 @@ bodies, the CLI and bulk import build them from files.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -135,6 +137,36 @@ class DeviceInput(Strict):
     @classmethod
     def _timezone(cls, value: str | None) -> str | None:
         return check_timezone(value)
+
+
+# The stored device fields a registration may leave out, each with the input fields that set
+# it. A re-registration or a token move keeps every field its request does not give; a field
+# given as null clears it (the platform back to the provider's default), and a list is
+# cleared with []. A new device takes the defaults.
+KEPT_UNLESS_GIVEN: dict[str, frozenset[str]] = {
+    "platform": frozenset({"platform"}),
+    "user_id": frozenset({"user", "user_alias"}),
+    "locale": frozenset({"locale"}),
+    "timezone": frozenset({"timezone"}),
+    "topics": frozenset({"topics"}),
+    "tags": frozenset({"tags"}),
+    "app_version": frozenset({"app_version"}),
+}
+KEEPABLE_INPUTS = frozenset().union(*KEPT_UNLESS_GIVEN.values())
+
+
+def kept_fields(given: Iterable[str]) -> frozenset[str]:
+    """The device fields a registration that gives the input fields ``given`` keeps."""
+    return _kept_fields(KEEPABLE_INPUTS.intersection(given))
+
+
+@cache
+def _kept_fields(given: frozenset[str]) -> frozenset[str]:
+    # At most 2^8 distinct sets, a handful in practice: cached, as the bulk import asks
+    # once per row.
+    return frozenset(
+        field for field, inputs in KEPT_UNLESS_GIVEN.items() if given.isdisjoint(inputs)
+    )
 
 
 DEFAULT_PLATFORM = {

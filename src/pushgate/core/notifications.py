@@ -60,6 +60,9 @@ class Notification:
     created_at: int
     updated_at: int
     records: DeliveryRecords = DeliveryRecords.ALL
+    # SHA-256 of the request that carried ``idempotency_key`` (core.sending.request_hash);
+    # None for notifications stored before it was kept, which any repeat matches.
+    request_hash: str | None = None
 
     @property
     def now_or_never(self) -> bool:

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from pushgate.core import tokens
-from pushgate.core.inputs import DeviceInput, check_timezone
+from pushgate.core.inputs import DeviceInput, check_timezone, kept_fields
 from pushgate.core.models import Device, Platform, Provider
 from pushgate.core.registry import new_device
 from pushgate.errors import InvalidInput
 
-# A checked row: the device, its user's external id, its user's alias in the app.
-QuickRow = tuple[Device, str | None, str | None]
+# A checked row: the device, its user's external id, its user's alias in the app, and the
+# fields an existing registration of its token keeps (those the row does not give).
+QuickRow = tuple[Device, str | None, str | None, frozenset[str]]
 
 _SCHEMA: dict[str, Any] = DeviceInput.model_json_schema()["properties"]
 PLAIN_FIELDS = frozenset(
@@ -143,7 +144,7 @@ class QuickRows:
             fields.get("tags") or [],
             fields.get("app_version"),
         )
-        return device, fields.get("user"), fields.get("user_alias")
+        return device, fields.get("user"), fields.get("user_alias"), kept_fields(fields)
 
     def _is_zone(self, name: object) -> bool:
         if type(name) is not str:

@@ -15,7 +15,14 @@ from pushgate.core import tokens
 from pushgate.core.access import Caller
 from pushgate.core.credentials import describe, validate_credentials
 from pushgate.core.ids import new_id, now_ms
-from pushgate.core.inputs import DEFAULT_PLATFORM, AppInput, AppUpdate, DeviceInput, UserInput
+from pushgate.core.inputs import (
+    DEFAULT_PLATFORM,
+    AppInput,
+    AppUpdate,
+    DeviceInput,
+    UserInput,
+    kept_fields,
+)
 from pushgate.core.models import (
     App,
     Device,
@@ -264,7 +271,10 @@ class Registry:
             device = replace(device, user_id=alias_user.id)
         old = self._normalised_old_token(data.provider, data.old_token) if data.old_token else None
         saved, created = await self.people.save_device(
-            device, user_external_id=None if alias_user else data.user, old_token=old
+            device,
+            user_external_id=None if alias_user else data.user,
+            old_token=old,
+            kept=kept_fields(data.model_fields_set),
         )
         return Registration(saved, created)
 

@@ -6,9 +6,12 @@ queued; workers do the rest (``pushgate.delivery``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
+
+import orjson
 
 from pushgate.core.access import Caller
 from pushgate.core.audience import stored_audience
@@ -27,7 +30,14 @@ from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarg
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
-from pushgate.errors import Conflict, InvalidInput, NotFound, PayloadRefused, PayloadTooLarge
+from pushgate.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PayloadRefused,
+    PayloadTooLarge,
+)
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 # A TTL of 0 means "deliver now or never": its one attempt must start within this long of
@@ -40,6 +50,15 @@ _NOT_CONTENT = {"app", "audience", "idempotency_key", "records", "send_at", "ttl
 StartFanout = Callable[[str, int], Awaitable[None]]
 # Why a provider kind would refuse a message (size, a field), or None; provided by providers.
 PayloadCheck = Callable[[str, Message], PayloadProblem | None]
+
+
+def request_hash(data: NotificationInput) -> str:
+    """Hex SHA-256 of the request's canonical form: its parsed fields (defaults included)
+    as JSON with sorted keys, so whitespace, key order and a default spelled out do not
+    make two requests differ. The idempotency key itself is left out: it may come in the
+    body or in the header."""
+    fields = data.model_dump(mode="json", exclude={"idempotency_key"})
+    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +101,9 @@ class NotificationService:
     async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
         caller.require(Scope.SEND)
         app = await self.registry.app(tenant, data.app)
+        fingerprint = request_hash(data) if data.idempotency_key else None
         if data.idempotency_key:
-            earlier = await self._earlier(tenant, data.idempotency_key)
+            earlier = await self._earlier(tenant, data.idempotency_key, fingerprint)
             if earlier is not None:
                 return Accepted(earlier, False)
         now = now_ms()
@@ -110,12 +130,13 @@ class NotificationService:
             created_at=now,
             updated_at=now,
             records=data.records or self.default_records,
+            request_hash=fingerprint,
         )
         try:
             await self.store.insert_notification(notification)
         except Conflict:
             # The same key raced in from another request: answer with the one stored.
-            earlier = await self._earlier(tenant, data.idempotency_key or "")
+            earlier = await self._earlier(tenant, data.idempotency_key or "", fingerprint)
             if earlier is None:
                 raise
             return Accepted(earlier, False)
@@ -131,14 +152,25 @@ class NotificationService:
                 if problem is not None:
                     raise _refusal(kind, problem)
 
-    async def _earlier(self, tenant: Tenant, key: str) -> Notification | None:
+    async def _earlier(
+        self, tenant: Tenant, key: str, fingerprint: str | None
+    ) -> Notification | None:
+        """The notification the key was first sent with in the window, if the request is
+        the same; a different request is refused, as Stripe and the IETF Idempotency-Key
+        header draft do (a key names one request, not a slot to fill)."""
         found = await self.store.by_idempotency_key(tenant.id, key)
         if found is None:
             return None
-        if now_ms() - found.created_at < IDEMPOTENCY_WINDOW_MS:
-            return found
-        await self.store.release_idempotency_key(found.id)  # the key may be used again
-        return None
+        if now_ms() - found.created_at >= IDEMPOTENCY_WINDOW_MS:
+            await self.store.release_idempotency_key(found.id)  # the key may be used again
+            return None
+        if found.request_hash is not None and found.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key!r} was sent with a different request within 24 hours;"
+                " use a new key for a new notification",
+                details={"idempotency_key": key, "notification": found.id},
+            )
+        return found
 
     async def notification(
         self, caller: Caller, tenant: Tenant, notification_id: str

@@ -1,37 +1,37 @@
 """Driver-level writes of devices and the users they name, for registrations and imports.
 
-Statements are compiled once per engine and the driver gets plain tuples (SQLite) or one
-array per column (PostgreSQL), skipping SQLAlchemy's per-row parameter processing, which
-costs more than the write itself. On PostgreSQL a whole group is one statement over
-``unnest``-ed arrays, so it costs the same few round trips whatever its size. Every
-method runs inside the caller's transaction.
+Statements are compiled once per engine (and set of kept columns) and the driver gets
+plain tuples (SQLite, here) or one array per column (PostgreSQL,
+``device_writes_postgres.py``), skipping SQLAlchemy's per-row parameter processing, which
+costs more than the write itself. Every method runs inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import replace
+from itertools import groupby
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.ids import new_id
-from pushgate.core.models import Device
+from pushgate.core.inputs import KEPT_UNLESS_GIVEN
+from pushgate.core.models import Device, Platform
 from pushgate.errors import Conflict
 from pushgate.storage.engine import compiled_in_order, sqlite_busy_error
-from pushgate.storage.pg_arrays import arrays, unnest
 from pushgate.storage.sqlite_inline import InlineConnection, is_busy
 from pushgate.storage.tables import devices, users
 
-# A device and the external id of its user (made when new); None keeps ``device.user_id``.
-DeviceWrite = tuple[Device, str | None]
+# A device, the external id of its user (made when new; None keeps ``device.user_id``), and
+# the fields an existing registration of its token keeps (``core.inputs.KEPT_UNLESS_GIVEN``).
+DeviceWrite = tuple[Device, str | None, frozenset[str]]
 UserKey = tuple[str, str]  # (tenant_id, external_id)
 Registered = tuple[Device, bool]  # the stored device, and whether it is new
 
@@ -50,6 +50,7 @@ REFRESHED = (
     "state_changed_at",
     "updated_at",
 )
+KEEPABLE = tuple(KEPT_UNLESS_GIVEN)
 DEVICE_KEY = ("app_id", "provider", "token")
 DEVICE_COLUMNS = tuple(column.name for column in devices.c)
 USER_COLUMNS = tuple(column.name for column in users.c)
@@ -88,11 +89,44 @@ def new_user_params(tenant_id: str, external_id: str, at: int) -> tuple[Any, ...
     return (new_id(), tenant_id, external_id, None, None, "{}", at, at)
 
 
-def _user_ids_of(writes: Sequence[DeviceWrite]) -> set[UserKey]:
-    return {(device.tenant_id, name) for device, name in writes if name is not None}
+def refreshed(kept: frozenset[str]) -> tuple[str, ...]:
+    """The columns an upsert sets on an existing row that keeps the ``kept`` ones."""
+    return tuple(name for name in REFRESHED if name not in kept)
 
 
-def _user_of(device: Device, name: str | None, ids: dict[UserKey, str]) -> str | None:
+def user_ids_of(writes: Sequence[DeviceWrite]) -> set[UserKey]:
+    return {(device.tenant_id, name) for device, name, _ in writes if name is not None}
+
+
+def returned(kept: frozenset[str]) -> tuple[str, ...]:
+    """What a registration's upsert returns: the row's id and creation time, and the
+    columns it may have kept (only those: every other value is the write's own)."""
+    return ("id", "created_at", *(name for name in KEEPABLE if name in kept))
+
+
+def answer(
+    device: Device, user_id: str | None, kept: frozenset[str], row: Sequence[Any]
+) -> Registered:
+    """The stored device from the ``returned(kept)`` row of its write."""
+    found, created_at = row[0], row[1]
+    if found == device.id:  # made new: stored as given
+        return replace(device, user_id=user_id, created_at=created_at), True
+    names = returned(kept)[2:]
+    values: dict[str, Any] = {"id": found, "user_id": user_id, "created_at": created_at}
+    for name, value in zip(names, row[2 : 2 + len(names)], strict=True):
+        values[name] = _kept_value(name, value)
+    return replace(device, **values), False
+
+
+def _kept_value(name: str, value: Any) -> Any:
+    if name == "platform":
+        return Platform(value)
+    if name in ("topics", "tags") and isinstance(value, str | bytes):
+        return orjson.loads(value)  # JSON arrives as text at the driver level
+    return value
+
+
+def user_of(device: Device, name: str | None, ids: dict[UserKey, str]) -> str | None:
     if name is None:
         return device.user_id
     found = ids.get((device.tenant_id, name))
@@ -126,24 +160,13 @@ class DeviceWrites(ABC):
         """Ids of the named users, making those that do not exist yet."""
 
 
-def device_writes_for(dialect: Dialect) -> DeviceWrites:
-    """The implementation for the engine's backend."""
-    if dialect.name == "postgresql":
-        return PostgresDeviceWrites(dialect)
-    return SqliteDeviceWrites(dialect)
-
-
 class SqliteDeviceWrites(DeviceWrites):
     """Cached statements run on the inline sqlite3 connection, one per row."""
 
     def __init__(self, dialect: Dialect) -> None:
-        insert = sqlite.insert(devices)
-        upsert = insert.on_conflict_do_update(
-            index_elements=DEVICE_KEY, set_={name: insert.excluded[name] for name in REFRESHED}
-        )
-        self._upsert = compiled_in_order(upsert, dialect, DEVICE_COLUMNS)
-        registered = upsert.returning(devices.c.id, devices.c.created_at)
-        self._register = compiled_in_order(registered, dialect, DEVICE_COLUMNS)
+        self._dialect = dialect
+        # (upsert, upsert returning) per set of kept columns, compiled when first needed.
+        self._statements: dict[frozenset[str], tuple[str, str]] = {}
         self._insert_user = compiled_in_order(sa.insert(users), dialect, USER_COLUMNS)
         # One statement for any number of names: they travel as one JSON array.
         self._select_users = (
@@ -151,32 +174,54 @@ class SqliteDeviceWrites(DeviceWrites):
             " WHERE tenant_id = ? AND external_id IN (SELECT value FROM json_each(?))"
         )
 
+    def _statement(self, kept: frozenset[str]) -> tuple[str, str]:
+        found = self._statements.get(kept)
+        if found is None:
+            insert = sqlite.insert(devices)
+            upsert = insert.on_conflict_do_update(
+                index_elements=DEVICE_KEY,
+                set_={name: insert.excluded[name] for name in refreshed(kept)},
+            )
+            registered = upsert.returning(*(devices.c[n] for n in returned(kept)))
+            found = (
+                compiled_in_order(upsert, self._dialect, DEVICE_COLUMNS),
+                compiled_in_order(registered, self._dialect, DEVICE_COLUMNS),
+            )
+            self._statements[kept] = found
+        return found
+
     async def register(
         self, connection: AsyncConnection, writes: Sequence[DeviceWrite], at: int
     ) -> list[Registered]:
         driver = await _begin_immediate(connection)
-        ids = await self._user_ids(driver, _user_ids_of(writes), at)
+        ids = await self._user_ids(driver, user_ids_of(writes), at)
         answers: list[Registered] = []
-        for device, name in writes:
-            user_id = _user_of(device, name, ids)
-            cursor = await driver.execute(self._register, device_params(device, user_id))
-            ((found, created_at),) = await cursor.fetchall()
+        for device, name, kept in writes:
+            user_id = user_of(device, name, ids)
+            statement = self._statement(kept)[1]
+            cursor = await driver.execute(statement, device_params(device, user_id))
+            (row,) = await cursor.fetchall()
             await cursor.close()
-            stored = replace(device, id=found, user_id=user_id, created_at=created_at)
-            answers.append((stored, found == device.id))
+            answers.append(answer(device, user_id, kept, row))
         return answers
 
     async def upsert(
         self, connection: AsyncConnection, writes: Sequence[DeviceWrite], at: int
     ) -> None:
         driver = await _begin_immediate(connection)
-        ids = await self._user_ids(driver, _user_ids_of(writes), at)
-        params = [device_params(device, _user_of(device, name, ids)) for device, name in writes]
+        ids = await self._user_ids(driver, user_ids_of(writes), at)
+        params = [
+            (device_params(device, user_of(device, name, ids)), kept)
+            for device, name, kept in writes
+        ]
         # In key order, inserts walk the (app, provider, token) index's pages in order
         # instead of at random; the sort is stable, so a token's later write stays later.
-        params.sort(key=lambda row: (row[2], row[3], row[4]))
+        params.sort(key=lambda item: (item[0][2], item[0][3], item[0][4]))
         cursor = driver.cursor()
-        await cursor.executemany(self._upsert, params)
+        # Consecutive rows that keep the same columns share one statement (a whole batch,
+        # when its rows give the same fields).
+        for kept, run in groupby(params, key=lambda item: item[1]):
+            await cursor.executemany(self._statement(kept)[0], [values for values, _ in run])
         await cursor.close()
 
     async def user_ids(
@@ -227,107 +272,3 @@ async def _begin_immediate(connection: AsyncConnection) -> InlineConnection:
         raise
     await cursor.close()
     return driver
-
-
-class PostgresDeviceWrites(DeviceWrites):
-    """Whole groups as single statements over arrays, one array per column."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        rows = unnest(devices, DEVICE_COLUMNS)
-        insert = postgresql.insert(devices).from_select(DEVICE_COLUMNS, sa.select(*rows.c))
-        upsert = insert.on_conflict_do_update(
-            index_elements=DEVICE_KEY, set_={name: insert.excluded[name] for name in REFRESHED}
-        )
-        self._upsert = compiled_in_order(upsert, dialect, DEVICE_COLUMNS)
-        registered = upsert.returning(
-            *(devices.c[name] for name in ("id", "created_at", *DEVICE_KEY))
-        )
-        self._register = compiled_in_order(registered, dialect, DEVICE_COLUMNS)
-        new_users = unnest(users, USER_COLUMNS)
-        insert_users = postgresql.insert(users).from_select(USER_COLUMNS, sa.select(*new_users.c))
-        self._insert_users = compiled_in_order(
-            insert_users.on_conflict_do_nothing(index_elements=["tenant_id", "external_id"]),
-            dialect,
-            USER_COLUMNS,
-        )
-        names = unnest(users, ("tenant_id", "external_id"))
-        select_users = sa.select(users.c.tenant_id, users.c.external_id, users.c.id).join(
-            names,
-            (users.c.tenant_id == names.c.tenant_id) & (users.c.external_id == names.c.external_id),
-        )
-        self._select_users = compiled_in_order(select_users, dialect, ("tenant_id", "external_id"))
-
-    async def register(
-        self, connection: AsyncConnection, writes: Sequence[DeviceWrite], at: int
-    ) -> list[Registered]:
-        ids = await self.user_ids(connection, _user_ids_of(writes), at)
-        user_ids = [_user_of(device, name, ids) for device, name in writes]
-        params = [device_params(d, u) for (d, _), u in zip(writes, user_ids, strict=True)]
-        stored: dict[tuple[int, tuple[str, str, str]], tuple[str, int]] = {}
-        for number, positions in enumerate(_rounds(params)):
-            result = await connection.exec_driver_sql(
-                self._register, arrays([params[i] for i in positions])
-            )
-            for row in result:
-                key = (row.app_id, row.provider, row.token)
-                stored[(number, key)] = (row.id, row.created_at)
-        answers: list[Registered] = []
-        seen: Counter[tuple[str, str, str]] = Counter()
-        for (device, _), user_id, values in zip(writes, user_ids, params, strict=True):
-            key = (values[2], values[3], values[4])
-            found, created_at = stored[(seen[key], key)]
-            seen[key] += 1
-            answer = replace(device, id=found, user_id=user_id, created_at=created_at)
-            answers.append((answer, found == device.id))
-        return answers
-
-    async def upsert(
-        self, connection: AsyncConnection, writes: Sequence[DeviceWrite], at: int
-    ) -> None:
-        ids = await self.user_ids(connection, _user_ids_of(writes), at)
-        params = [device_params(device, _user_of(device, name, ids)) for device, name in writes]
-        for positions in _rounds(params):
-            await connection.exec_driver_sql(self._upsert, arrays([params[i] for i in positions]))
-
-    async def user_ids(
-        self, connection: AsyncConnection, wanted: Collection[UserKey], at: int
-    ) -> dict[UserKey, str]:
-        if not wanted:
-            return {}
-        keys = sorted(wanted)
-        found = await self._select(connection, keys)
-        missing = [key for key in keys if key not in found]
-        if missing:
-            fresh = [new_user_params(tenant_id, name, at) for tenant_id, name in missing]
-            await connection.exec_driver_sql(self._insert_users, arrays(fresh))
-            # Read back rather than trust our ids: a concurrent writer may have made some.
-            found.update(await self._select(connection, missing))
-        return found
-
-    async def _select(
-        self, connection: AsyncConnection, keys: Sequence[UserKey]
-    ) -> dict[UserKey, str]:
-        result = await connection.exec_driver_sql(self._select_users, arrays(keys))
-        return {(row.tenant_id, row.external_id): row.id for row in result}
-
-
-def _rounds(params: Sequence[tuple[Any, ...]]) -> list[list[int]]:
-    """Positions of the rows split so that no device key repeats within a round.
-
-    One statement may not upsert a row twice (PostgreSQL refuses), so the n-th write of
-    a key goes in round n: the outcome is that of writing them one after another. Each
-    round is in key order, so concurrent groups lock rows in the same order and cannot
-    deadlock on each other.
-    """
-    rounds: list[list[int]] = []
-    seen: Counter[tuple[Any, ...]] = Counter()
-    for position, values in enumerate(params):
-        key = (values[2], values[3], values[4])
-        number = seen[key]
-        seen[key] += 1
-        if number == len(rounds):
-            rounds.append([])
-        rounds[number].append(position)
-    for positions in rounds:
-        positions.sort(key=lambda i: (params[i][2], params[i][3], params[i][4]))
-    return rounds

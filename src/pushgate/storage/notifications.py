@@ -91,6 +91,7 @@ def _notification(row: sa.Row[Any]) -> Notification:
         created_at=row.created_at,
         updated_at=row.updated_at,
         records=DeliveryRecords(row.records),
+        request_hash=row.request_hash,
     )
 
 
@@ -137,6 +138,7 @@ class NotificationStore(BaseStore):
                     created_at=item.created_at,
                     updated_at=item.updated_at,
                     records=item.records.value,
+                    request_hash=item.request_hash,
                 )
             )
 

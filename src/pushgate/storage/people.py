@@ -16,13 +16,22 @@ from pushgate.errors import Conflict
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.device_writes import (
-    REFRESHED,
     DeviceWrite,
+    DeviceWrites,
     Registered,
-    device_writes_for,
+    SqliteDeviceWrites,
+    refreshed,
 )
+from pushgate.storage.device_writes_postgres import PostgresDeviceWrites
 from pushgate.storage.group_commit import GroupCommit
 from pushgate.storage.tables import device_token_history, devices, user_aliases, users
+
+
+def device_writes_for(dialect: sa.Dialect) -> DeviceWrites:
+    """The implementation for the engine's backend."""
+    if dialect.name == "postgresql":
+        return PostgresDeviceWrites(dialect)
+    return SqliteDeviceWrites(dialect)
 
 
 class PeopleStore(BaseStore):
@@ -33,14 +42,11 @@ class PeopleStore(BaseStore):
         self._writes = device_writes_for(engine.dialect)
         # Registrations arriving together share a transaction (see group_commit.py).
         self.registrations: GroupCommit[DeviceWrite, Registered] = GroupCommit(self._register_group)
-        # Statements of token moves are built once: building SQLAlchemy constructs costs
-        # more than running them. Values come in as execution parameters.
+        # Statements of token moves are built once (per set of kept columns): building
+        # SQLAlchemy constructs costs more than running them. Values come in as execution
+        # parameters.
+        self._device_upserts: dict[frozenset[str], sa.Executable] = {}
         insert = self.dialect_insert()
-        upsert = insert(devices)
-        self._device_upsert_returning = upsert.on_conflict_do_update(
-            index_elements=["app_id", "provider", "token"],
-            set_={name: upsert.excluded[name] for name in REFRESHED},
-        ).returning(*devices.c)
         # A no-op update on conflict lets one statement return the id either way.
         ensure = insert(users)
         self._user_ensure_returning = ensure.on_conflict_do_update(
@@ -165,11 +171,12 @@ class PeopleStore(BaseStore):
     # -- devices ------------------------------------------------------------------------
     async def upsert_devices(self, items: Sequence[Device]) -> None:
         """Bulk form of :meth:`save_device` for imports: one transaction for all."""
-        await self.import_devices([(item, None) for item in items])
+        await self.import_devices([(item, None, frozenset()) for item in items])
 
     async def import_devices(self, writes: Sequence[DeviceWrite]) -> None:
         """Bulk registration: in one transaction, make the users named by external id
-        that do not exist yet, then upsert every device (later writes of a token win).
+        that do not exist yet, then upsert every device (later writes of a token win,
+        an existing registration keeps the fields its write names as kept).
         """
         if not writes:
             return
@@ -182,6 +189,7 @@ class PeopleStore(BaseStore):
         *,
         user_external_id: str | None = None,
         old_token: str | None = None,
+        kept: frozenset[str] = frozenset(),
     ) -> tuple[Device, bool]:
         """Register ``item``; True when a new row was made. Answers once committed.
 
@@ -189,10 +197,11 @@ class PeopleStore(BaseStore):
         ``old_token`` moves the registration that holds it to ``item.token`` (history
         kept); when the new token is registered too, that row is refreshed and the old
         one unregistered. Without an ``old_token`` row this is an upsert by token, and
-        concurrent upserts share one transaction (group commit).
+        concurrent upserts share one transaction (group commit). An existing registration
+        keeps its ``kept`` fields (those of the old token's row, when it moves).
         """
         if old_token is None or old_token == item.token:
-            return await self.registrations.submit((item, user_external_id))
+            return await self.registrations.submit((item, user_external_id, kept))
         # A concurrent registration can take the new token between the lookup and the
         # move (PostgreSQL; SQLite serialises writers): a 409 for this request, not a 500.
         async with self.write("a device with the new token") as connection:
@@ -202,9 +211,20 @@ class PeopleStore(BaseStore):
             old = await self._find(connection, item.app_id, item.provider.value, old_token)
             if old is None:
                 values = rows.device_values(item)
-                row = (await connection.execute(self._device_upsert_returning, values)).one()
+                row = (await connection.execute(self._device_upsert(kept), values)).one()
                 return rows.device(row), row.id == item.id
-            return await self._move(connection, item, old, old_token), False
+            return await self._move(connection, item, old, old_token, kept), False
+
+    def _device_upsert(self, kept: frozenset[str]) -> sa.Executable:
+        found = self._device_upserts.get(kept)
+        if found is None:
+            upsert = self.dialect_insert()(devices)
+            found = upsert.on_conflict_do_update(
+                index_elements=["app_id", "provider", "token"],
+                set_={name: upsert.excluded[name] for name in refreshed(kept)},
+            ).returning(*devices.c)
+            self._device_upserts[kept] = found
+        return found
 
     async def _register_group(self, writes: Sequence[DeviceWrite]) -> list[Registered]:
         try:
@@ -235,13 +255,23 @@ class PeopleStore(BaseStore):
         return str(found.scalar_one())
 
     async def _move(
-        self, connection: AsyncConnection, moved: Device, old: sa.Row[Any], old_token: str
+        self,
+        connection: AsyncConnection,
+        moved: Device,
+        old: sa.Row[Any],
+        old_token: str,
+        kept: frozenset[str],
     ) -> Device:
         clash = await self._find(connection, moved.app_id, moved.provider.value, moved.token)
         target_id = clash.id if clash is not None else old.id
         if clash is not None:
             await self._retire(connection, old.id, moved.updated_at)
-        values = {k: v for k, v in rows.device_values(moved).items() if k in REFRESHED}
+        given = rows.device_values(moved)
+        values = {name: given[name] for name in refreshed(kept)}
+        if clash is not None:
+            # The request refreshes the old token's registration: the row it lands on
+            # takes over what that registration kept.
+            values.update({name: old._mapping[name] for name in kept})
         values["token"] = moved.token
         await connection.execute(
             sa.update(devices).where(devices.c.id == target_id).values(**values)

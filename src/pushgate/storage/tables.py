@@ -196,6 +196,9 @@ notifications = sa.Table(
     # What is kept of its deliveries: `all` (a row each) or `failures` (counts, and a row
     # only for what did not go out); see core.notifications.DeliveryRecords.
     sa.Column("records", sa.String(16), nullable=False, server_default="all"),
+    # Hex SHA-256 of the request that carried the idempotency key: a repeat of the key with
+    # another request is refused (NULL on rows stored before 0008: any repeat matches).
+    sa.Column("request_hash", sa.String(64), nullable=True),
     sa.UniqueConstraint("tenant_id", "idempotency_key"),
     # Listings page newest first down these (ids are UUIDv7, so time-ordered).
     sa.Index(None, "tenant_id", "id"),

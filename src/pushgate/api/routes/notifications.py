@@ -68,7 +68,11 @@ async def send(
     response: Response,
     idempotency_key: Annotated[
         str | None,
-        Header(max_length=256, description="Repeats within 24 h return the first notification."),
+        Header(
+            max_length=256,
+            description="Within 24 h, the same request again returns the first notification "
+            "(200); another request with the key is refused (409 `idempotency_key_reused`).",
+        ),
     ] = None,
 ) -> NotificationAccepted:
     """Accept a notification: stored durably, then fanned out and sent by the workers."""
