@@ -195,7 +195,7 @@ async def test_plain_mode_maps_each_status(
     assert (outcome.kind, outcome.status) == (kind, status)
     if kind is OutcomeKind.RETRY:
         # §6.3-6.4: a receiver's throttle and errors wait the default row, which starts
-        # near Svix's 5 s and Retry-After is a floor.
+        # near Svix's 5 s, a Retry-After followed as given.
         assert outcome.retry_class is RetryClass.DEFAULT
     # Redirects are answers, never followed: exactly one request reached the receiver.
     assert len(webhook_sim.raw) == 1

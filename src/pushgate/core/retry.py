@@ -2,7 +2,7 @@
 
 Only ``retry`` outcomes are tried again. How long to wait depends on the provider and the
 kind of answer (the outcome's ``retry_class``): the retry table (``retry_table.py``) gives
-each its first and longest wait and whether a ``Retry-After`` is a floor. No attempt is
+each its first and longest wait, and whether a provider's ``Retry-After`` replaces them. No attempt is
 planned at or past the deadline (the notification's expiry or the retention window): the
 delivery expires instead.
 """
@@ -26,10 +26,9 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based) that ended in
         ``outcome``, by its row of the table."""
         row = self.table[outcome.retry_class]
-        delay = row.delay(attempt, rng)
         if row.honours_retry_after and outcome.retry_after is not None:
-            delay = max(delay, outcome.retry_after)
-        return delay
+            return max(outcome.retry_after, row.floor_seconds)
+        return row.delay(attempt, rng)
 
     def next_attempt_at(
         self,

@@ -1,11 +1,13 @@
 """How long to wait before trying a delivery again, per provider and kind of answer.
 
 One row per :class:`~pushgate.core.outcomes.RetryClass`: the first wait, the longest
-wait, and whether the provider's ``Retry-After`` (or WNS's ``X-WNS-CONTINUE-AFTER``) is a
-floor. The waits double from the first up to the longest, with "equal jitter" (half fixed,
-half random) so that an outage does not end in a synchronized stampede; the first wait is
-never shorter than the row's ``initial_seconds``. Where a provider names no figure, the
-row's comment says the figure is our choice (docs/providers.md §7).
+wait, whether the provider's ``Retry-After`` (or WNS's ``X-WNS-CONTINUE-AFTER``) is
+followed, and the shortest wait the provider documents. Without a ``Retry-After`` the waits
+double from the first up to the longest, with "equal jitter" (half fixed, half random) so
+that an outage does not end in a synchronized stampede. With one, the provider has named its
+own figure: pushgate waits exactly that long (never less than the row's documented minimum,
+``floor_seconds``), because our first waits are only our choice where the provider names
+none, and the row's comment says so (docs/providers.md §7).
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from pushgate.core.outcomes import RetryClass
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """One row: waits double from ``initial_seconds`` up to ``cap_seconds``."""
+    """One row: waits double from ``initial_seconds`` up to ``cap_seconds``; a followed
+    ``Retry-After`` replaces them, but never goes below ``floor_seconds``."""
 
     initial_seconds: float
     cap_seconds: float
     honours_retry_after: bool = True
+    # Retry-After is given in whole seconds (RFC 9110 §10.2.3); a zero or fractional one
+    # still waits a second, so that a provider answering "0" cannot make a busy loop.
+    floor_seconds: float = 1.0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based): between the
@@ -49,8 +55,9 @@ RETRY_TABLE: MappingProxyType[RetryClass, Backoff] = MappingProxyType(
         # suggesting ~15 minutes (docs/providers.md §1.6) (the first wait: our choice).
         RetryClass.APNS_UNAVAILABLE: Backoff(30.0, 900.0),
         # 429 QUOTA_EXCEEDED: exponential backoff from at least one minute for the
-        # project's quota; Retry-After honoured (docs/providers.md §2.5).
-        RetryClass.FCM_QUOTA_EXCEEDED: Backoff(60.0, 900.0),
+        # project's quota, a Retry-After followed but never below that minute
+        # (docs/providers.md §2.5).
+        RetryClass.FCM_QUOTA_EXCEEDED: Backoff(60.0, 900.0, floor_seconds=60.0),
         # 503 UNAVAILABLE, 500 INTERNAL: Retry-After, else 1 s, 2 s, 4 s… with jitter
         # (docs/providers.md §2.5).
         RetryClass.FCM_UNAVAILABLE: Backoff(1.0, 900.0),
