@@ -2,9 +2,9 @@
 
 Only ``retry`` outcomes are tried again. How long to wait depends on the provider and the
 kind of answer (the outcome's ``retry_class``): the retry table (``retry_table.py``) gives
-each its first and longest wait, and whether a provider's ``Retry-After`` replaces them. No attempt is
-planned at or past the deadline (the notification's expiry or the retention window): the
-delivery expires instead.
+each its first and longest wait, and whether a provider's ``Retry-After`` replaces them.
+No attempt is planned at or past the deadline (the notification's expiry or the retention
+window): the delivery expires instead.
 """
 
 from __future__ import annotations
