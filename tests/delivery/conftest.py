@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +29,7 @@ from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.simulators.wns import WnsSimulator
 from pushgate.wiring import Services, WorkerHandle, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
-from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service
+from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service, unique_name
 
 SimulatorT = TypeVar("SimulatorT", bound=Simulator)
 QUEUES = ["sql", pytest.param("redis", marks=pytest.mark.redis)]
@@ -50,7 +49,7 @@ async def services(
     }
     if request.param == "redis":
         require_service("redis", REDIS_HOST, REDIS_PORT)
-        extra.update(queue_url=REDIS_URL, queue_prefix=f"test-{secrets.token_hex(6)}")
+        extra.update(queue_url=REDIS_URL, queue_prefix=unique_name("test"))
     if database_url.startswith("postgresql"):
         await empty_postgres(database_url)
     built = await build_services(make_settings(tmp_path, database_url, **extra))
@@ -193,6 +192,16 @@ async def three_devices_and_a_broadcast(
     assert answer.status_code == 202, answer.text
     notification_id: str = answer.json()["id"]
     return ids, notification_id
+
+
+async def work_through(services: Services, seconds: float = 30.0) -> None:
+    """Run a worker in burst mode: every job due now (and any they queue) is done when
+    this returns; jobs delayed into the future stay queued. Bounded in time."""
+    handle = build_worker(services)
+    try:
+        await asyncio.wait_for(handle.worker.run(asyncio.Event(), burst=True), seconds)
+    finally:
+        await handle.close()
 
 
 @asynccontextmanager

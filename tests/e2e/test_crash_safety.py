@@ -48,6 +48,7 @@ from tests.services import (
     REDIS_URL,
     postgres_url,
     require_service,
+    unique_name,
 )
 
 # 20,000 devices as the issue asks. The embedded kill -9 test takes 20-30 s with them on a
@@ -155,8 +156,8 @@ def scale_backends() -> Iterator[dict[str, str]]:
     """A PostgreSQL database and a Redis key prefix of this test's own (dropped after)."""
     require_service("postgresql", POSTGRES_HOST, POSTGRES_PORT)
     require_service("redis", REDIS_HOST, REDIS_PORT)
-    database = f"pushgate_crash_{os.getpid()}_{secrets.token_hex(3)}"
-    prefix = f"crash-{secrets.token_hex(6)}"
+    database = unique_name("pushgate_crash")
+    prefix = unique_name("crash")
     asyncio.run(_postgres_admin(f'CREATE DATABASE "{database}"'))
     try:
         yield {

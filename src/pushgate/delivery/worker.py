@@ -59,36 +59,58 @@ class Worker:
         # broadcast's CPU. Nothing waits for company: a lone ack goes at once.
         self._acks: GroupCommit[Job, None] = GroupCommit(self._ack_group)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set, then finish the jobs in hand (bounded)."""
-        housekeeping = asyncio.create_task(self._housekeeping(stop))
+    async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
+        """Work until ``stop`` is set, then finish the jobs in hand (bounded).
+
+        With ``burst`` the worker also returns once no job is due and none is running
+        (after keeping house once): what a one-off run, or a test that wants the queue
+        worked through, needs. A job delayed into the future is left for a later run.
+        """
+        housekeeping = None if burst else asyncio.create_task(self._housekeeping(stop))
         try:
             while not stop.is_set():
                 free = self.concurrency - len(self._running)
                 if free <= 0:
                     await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                jobs = await self._lease_or_wait(free, stop)
-                for job in jobs:
-                    task = asyncio.create_task(self._handle(job))
-                    self._running.add(task)
-                    task.add_done_callback(self._running.discard)
+                jobs = await self._lease_or_wait(free, stop, idle=not burst)
+                if jobs is None:  # the database was busy: try again
+                    continue
+                if jobs:
+                    self._start(jobs)
+                elif self._running:
+                    # Nothing due now, but a running job may yet queue more (a fan-out
+                    # its send jobs, a refusal its retry): look again once one ends.
+                    await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await self._keep_house()
+                    return
         finally:
-            housekeeping.cancel()
+            if housekeeping is not None:
+                housekeeping.cancel()
             if self._running:
                 await asyncio.wait(self._running, timeout=self.lease_seconds)
 
-    async def _lease_or_wait(self, free: int, stop: asyncio.Event) -> list[Job]:
-        """Up to ``free`` jobs; none after waiting for work, or out a busy database."""
+    def _start(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            task = asyncio.create_task(self._handle(job))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _lease_or_wait(
+        self, free: int, stop: asyncio.Event, *, idle: bool
+    ) -> list[Job] | None:
+        """Up to ``free`` jobs; none after waiting for work (when ``idle``); None after
+        waiting out a busy database."""
         try:
             jobs = await self.queue.lease(JOB_KINDS, free, self.lease_seconds)
-            if not jobs:
+            if not jobs and idle:
                 await self._idle(stop)
         except Unavailable as exc:
             log.warning("taking jobs: %s; trying again shortly", exc.message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), UNAVAILABLE_PAUSE_SECONDS)
-            return []
+            return None
         return jobs
 
     async def _idle(self, stop: asyncio.Event) -> None:
@@ -167,16 +189,20 @@ class Worker:
             )
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
-        """Expire what ran out of time, purge past retention, publish queue depth."""
+        """Keep house every ``HOUSEKEEPING_SECONDS`` until ``stop``."""
         while not stop.is_set():
-            try:
-                now = now_ms()
-                await self.store.expire_overdue(now)
-                await self.store.purge(now - self.retention_ms)
-                for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
-                    for state in ("ready", "delayed", "leased", "dead"):
-                        self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))
-            except Exception:
-                log.exception("housekeeping failed")
+            await self._keep_house()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
+
+    async def _keep_house(self) -> None:
+        """Expire what ran out of time, purge past retention, publish queue depth."""
+        try:
+            now = now_ms()
+            await self.store.expire_overdue(now)
+            await self.store.purge(now - self.retention_ms)
+            for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
+                for state in ("ready", "delayed", "leased", "dead"):
+                    self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))
+        except Exception:
+            log.exception("housekeeping failed")
