@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.config import Settings, load_or_create_secret_key
 from pushgate.core.access import Access
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
@@ -52,6 +53,7 @@ class Services:
     queue: Queue
     box: SecretBox
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
+    clock: Clock = SYSTEM_CLOCK
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
@@ -112,9 +114,11 @@ class WorkerHandle:
         await self.providers.close()
 
 
-def build_worker(services: Services) -> WorkerHandle:
-    """A delivery worker over the same storage, queue and metrics as ``services``."""
+def build_worker(services: Services, *, clock: Clock | None = None) -> WorkerHandle:
+    """A delivery worker over the same storage, queue and metrics as ``services``,
+    reading time from ``clock`` (the services' own by default)."""
     settings = services.settings
+    clock = services.clock if clock is None else clock
     options = ProviderOptions(
         allow_private_targets=settings.allow_private_targets,
         ca_files=tuple(str(path) for path in settings.provider_ca_file),
@@ -126,6 +130,7 @@ def build_worker(services: Services) -> WorkerHandle:
         services.queue,
         page_size=FANOUT_PAGE,
         batch_size=settings.send_batch_size,
+        clock=clock,
     )
     sender = Sender(
         services.notifications,
@@ -135,6 +140,7 @@ def build_worker(services: Services) -> WorkerHandle:
         policy=RetryPolicy(),
         retention_ms=retention_ms,
         paused_recheck_seconds=settings.paused_recheck_seconds,
+        clock=clock,
     )
     worker = Worker(
         services.queue,
@@ -145,5 +151,6 @@ def build_worker(services: Services) -> WorkerHandle:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention_ms=retention_ms,
+        clock=clock,
     )
     return WorkerHandle(worker, providers)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
+from pushgate.core.clock import Clock
 from pushgate.delivery.jobs import FANOUT, SendJob, read_fanout
 from pushgate.queue.base import Job
 from pushgate.simulators.base import Fault, Simulator
@@ -194,10 +195,12 @@ async def three_devices_and_a_broadcast(
     return ids, notification_id
 
 
-async def work_through(services: Services, seconds: float = 30.0) -> None:
+async def work_through(
+    services: Services, seconds: float = 30.0, *, clock: Clock | None = None
+) -> None:
     """Run a worker in burst mode: every job due now (and any they queue) is done when
     this returns; jobs delayed into the future stay queued. Bounded in time."""
-    handle = build_worker(services)
+    handle = build_worker(services, clock=clock)
     try:
         await asyncio.wait_for(handle.worker.run(asyncio.Event(), burst=True), seconds)
     finally:
@@ -205,9 +208,11 @@ async def work_through(services: Services, seconds: float = 30.0) -> None:
 
 
 @asynccontextmanager
-async def worker_by_hand(services: Services) -> AsyncIterator[WorkerHandle]:
+async def worker_by_hand(
+    services: Services, clock: Clock | None = None
+) -> AsyncIterator[WorkerHandle]:
     """A worker whose steps the test takes itself (not running its loop)."""
-    handle = build_worker(services)
+    handle = build_worker(services, clock=clock)
     try:
         yield handle
     finally:

@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pushgate.core.ids import now_ms
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import FANOUT, JOB_KINDS, SendJob, read_fanout, read_send, send_job
@@ -44,6 +44,7 @@ class Worker:
         concurrency: int,
         lease_seconds: float = 60.0,
         retention_ms: int,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -53,6 +54,8 @@ class Worker:
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.retention_ms = retention_ms
+        # Retry due times and housekeeping's "now" (src/pushgate/core/clock.py).
+        self.clock = clock
         self._running: set[asyncio.Task[None]] = set()
         # Jobs finishing together (their answers came in the same read) are acked in one
         # call, on the SQL queue one transaction: a commit per job was a tenth of a
@@ -76,8 +79,8 @@ class Worker:
                 jobs = await self._lease_or_wait(free, stop, idle=not burst)
                 if jobs is None:  # the database was busy: try again
                     continue
-                if jobs:
-                    self._start(jobs)
+                if jobs or not burst:
+                    self._start(jobs)  # none: it waited for work (see _lease_or_wait)
                 elif self._running:
                     # Nothing due now, but a running job may yet queue more (a fan-out
                     # its send jobs, a refusal its retry): look again once one ends.
@@ -137,7 +140,9 @@ class Worker:
             await self._acks.submit(held[0])
         except Postpone as wait:
             job = held[0]
-            await self.queue.retry_later(job, now_ms() + int(wait.delay * 1000), wait.reason)
+            await self.queue.retry_later(
+                job, self.clock.now_ms() + int(wait.delay * 1000), wait.reason
+            )
         except Exception as exc:
             job = held[0]
             log.exception("job %s (%s) failed", job.id, job.kind)
@@ -146,7 +151,7 @@ class Worker:
                 await self.queue.dead_letter(job, reason)
             else:
                 delay = min(300.0, 2.0**job.attempts) * random.uniform(0.5, 1.0)  # noqa: S311
-                await self.queue.retry_later(job, now_ms() + int(delay * 1000), reason)
+                await self.queue.retry_later(job, self.clock.now_ms() + int(delay * 1000), reason)
 
     async def _ack_group(self, jobs: Sequence[Job]) -> list[None]:
         await self.queue.ack(jobs)
@@ -185,7 +190,7 @@ class Worker:
         except Postpone as wait:
             later = batch if batch.key is not None else replace(batch, members=None)
             await self.queue.enqueue(
-                [send_job(later)], available_at=now_ms() + int(wait.delay * 1000)
+                [send_job(later)], available_at=self.clock.now_ms() + int(wait.delay * 1000)
             )
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
@@ -198,7 +203,7 @@ class Worker:
     async def _keep_house(self) -> None:
         """Expire what ran out of time, purge past retention, publish queue depth."""
         try:
-            now = now_ms()
+            now = self.clock.now_ms()
             await self.store.expire_overdue(now)
             await self.store.purge(now - self.retention_ms)
             for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
