@@ -54,7 +54,7 @@ unit: $(STAMP)
 
 # The full-size crash-safety runs (20,000 devices, every kill -9 case), minutes each.
 soak: $(STAMP)
-	PUSHGATE_SOAK=1 $(BIN)/pytest -q -m soak
+	$(BIN)/pytest -q -m soak
 
 simulate: $(STAMP)
 	$(BIN)/pushgate simulate
