@@ -44,15 +44,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The suite runs in worker processes (pytest-xdist): its tests mostly wait on sockets and
-# subprocesses, so more workers than the two cores pays; bench/README.md "Test suite"
-# has the figures behind the count. Each worker has its own PostgreSQL database and Redis
+# The suite runs in worker processes (pytest-xdist). Three workers on two cores measured
+# best (bench/README.md "Test suite"): the tests wait on sockets and subprocesses part of
+# the time, but the processes they start are busy too, so four lost to contention. Each worker has its own PostgreSQL database and Redis
 # key prefixes (tests/services.py). Long runs are marked `soak`: deselected by default
 # (pyproject's addopts), run by `make soak`.
 # Compiled modules are kept (PYTHONDONTWRITEBYTECODE emptied): every worker and every
 # `pushgate` process a test starts would otherwise compile pushgate and the tests again,
 # which took half of collecting the suite.
-UNIT_WORKERS ?= 4
+UNIT_WORKERS ?= 3
 unit: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(UNIT_WORKERS)
 
