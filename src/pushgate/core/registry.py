@@ -133,7 +133,7 @@ class Registry:
         validated = validate_credentials(
             kind, raw, allow_insecure_targets=self.allow_private_targets
         )
-        fingerprints = validated.secret_fingerprints()
+        fingerprints = validated.secret_fingerprints(self.box.fingerprint)
         stored = StoredCredential(
             app.id,
             validated.kind,

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from pushgate.errors import Unavailable
+from pushgate.storage.files import private_file
 from pushgate.storage.sqlite_inline import connector, is_busy
 
 # How long SQLite work waits for another process's write lock (the old busy timeout).
@@ -63,7 +64,7 @@ def create_engine(url: str, *, sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS)
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
         database = str(path) if path is not None else ":memory:"
         engine = create_async_engine(
             url,
