@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pushgate.config import Settings, load_or_create_secret_key
+from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.registry import Registry
@@ -81,7 +81,8 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     accounts = AccountStore(engine)
     people = PeopleStore(engine)
     notifications = NotificationStore(engine)
-    box = SecretBox(load_or_create_secret_key(settings))
+    keys = load_or_create_secret_keys(settings)
+    box = SecretBox(keys.current, previous_keys=keys.previous)
     access = Access(accounts)
     registry = Registry(accounts, people, box, allow_private_targets=settings.allow_private_targets)
     queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)

@@ -11,6 +11,7 @@ from pushgate.core.models import (
     App,
     Device,
     DeviceState,
+    Sealed,
     StoredCredential,
     Tenant,
     TokenChange,
@@ -56,6 +57,10 @@ class AccountStorePort(Protocol):
         self, app_id: str, kind: str
     ) -> tuple[int, int | None, str | None] | None: ...
     async def delete_credential(self, app_id: str, kind: str) -> bool: ...
+    async def sealed_secrets(self) -> list[Sealed]: ...
+    async def replace_sealed(
+        self, item: Sealed, sealed: bytes, fingerprints: dict[str, str] | None
+    ) -> bool: ...
 
 
 class PeopleStorePort(Protocol):

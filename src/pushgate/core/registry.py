@@ -30,9 +30,11 @@ from pushgate.core.models import (
     Platform,
     Provider,
     Scope,
+    Sealed,
     StoredCredential,
     Tenant,
     User,
+    sealed_for,
 )
 from pushgate.core.ports import AccountStorePort, PeopleStorePort
 from pushgate.core.secretbox import SecretBox
@@ -111,7 +113,7 @@ class Registry:
         if data.description is not None:
             values["description"] = data.description
         if data.user_auth_secret is not None:
-            aad = f"app:{app.id}:user_auth".encode()
+            aad = sealed_for(app.id, Sealed.USER_AUTH)
             values["user_auth_secret"] = self.box.seal(data.user_auth_secret.encode(), aad)
         elif data.clear_user_auth_secret:
             values["user_auth_secret"] = None
@@ -133,13 +135,13 @@ class Registry:
         validated = validate_credentials(
             kind, raw, allow_insecure_targets=self.allow_private_targets
         )
-        fingerprints = validated.secret_fingerprints()
+        fingerprints = validated.secret_fingerprints(self.box.fingerprint)
         stored = StoredCredential(
             app.id,
             validated.kind,
             dict(validated.public),
             fingerprints,
-            self.box.seal(validated.secret_bytes(), f"app:{app.id}:{validated.kind}".encode()),
+            self.box.seal(validated.secret_bytes(), sealed_for(app.id, validated.kind)),
             now_ms(),
         )
         await self.accounts.put_credential(stored)
@@ -325,7 +327,7 @@ class Registry:
                 "this app requires a user token (Pushgate-User-Token header)",
                 details={"header": "Pushgate-User-Token"},
             )
-        secret = self.box.open(sealed, f"app:{app.id}:user_auth".encode())
+        secret = self.box.open(sealed, sealed_for(app.id, Sealed.USER_AUTH))
         try:
             claims = jwt.decode(
                 user_token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
