@@ -61,6 +61,11 @@ class Settings(BaseModel):
         "until `pushgate secrets rotate` has re-sealed it under `secret_key`.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_require_key: bool = Field(
+        default=False,
+        description="`/metrics` answers only requests with an admin-scoped API key; "
+        "per-tenant series are shown to instance admin keys alone either way.",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     queue_url: str = Field(
         default="sql",

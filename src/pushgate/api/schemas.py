@@ -6,7 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from pushgate.core.access import CreatedKey
+from pushgate.core.access import CreatedKey, RotatedKey
 from pushgate.core.models import ApiKey, App, Device, Tenant, User
 from pushgate.core.registry import CredentialView
 
@@ -45,6 +45,10 @@ class KeyOut(BaseModel):
     scopes: list[str]
     created_at: str | None
     revoked_at: str | None
+    expires_at: str | None = Field(description="When the key stops working; null: never.")
+    last_used_at: str | None = Field(
+        description="When the key last authenticated a request (to the minute); null: never."
+    )
 
     @classmethod
     def of(cls, key: ApiKey) -> KeyOut:
@@ -56,6 +60,8 @@ class KeyOut(BaseModel):
             scopes=sorted(s.value for s in key.scopes),
             created_at=iso(key.created_at),
             revoked_at=iso(key.revoked_at),
+            expires_at=iso(key.expires_at),
+            last_used_at=iso(key.last_used_at),
         )
 
 
@@ -65,6 +71,18 @@ class KeyCreatedOut(KeyOut):
     @classmethod
     def created(cls, made: CreatedKey) -> KeyCreatedOut:
         return cls(**KeyOut.of(made.key).model_dump(), key=made.plaintext)
+
+
+class KeyRotatedOut(KeyCreatedOut):
+    previous: KeyOut = Field(
+        description="The rotated key: it keeps working until its `expires_at`."
+    )
+
+    @classmethod
+    def rotated(cls, made: RotatedKey) -> KeyRotatedOut:
+        return cls(
+            **KeyCreatedOut.created(made.created).model_dump(), previous=KeyOut.of(made.previous)
+        )
 
 
 class AppOut(BaseModel):

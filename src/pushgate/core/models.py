@@ -63,10 +63,15 @@ class ApiKey:
     scopes: frozenset[Scope]
     created_at: int
     revoked_at: int | None = None
+    expires_at: int | None = None
+    last_used_at: int | None = None
 
     @property
     def is_instance_admin(self) -> bool:
         return self.tenant_id is None and Scope.ADMIN in self.scopes
+
+    def expired(self, now: int) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,7 @@ class Sender:
                 for item in due
             ]
             left = await self._write(notification, kind, due, results, job.key, now, deleted)
-            self.metrics.outcomes(kind, "rejected", len(results))
+            self.metrics.outcomes(notification.tenant_id, kind, "rejected", len(results))
             return left
         if paused is not None:
             raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
@@ -223,7 +223,7 @@ class Sender:
                     )
                     later[(at // 1000 + 1) * 1000].append(item.id)  # one job per second
         for outcome_kind, count in counts.items():
-            self.metrics.outcomes(kind, outcome_kind.value, count)
+            self.metrics.outcomes(notification.tenant_id, kind, outcome_kind.value, count)
         if refused is not None and job.key is not None:
             # Nothing of a counted batch is written until it settles whole: it goes back
             # untouched, to be sent again once the credentials are fixed.

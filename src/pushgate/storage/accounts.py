@@ -124,6 +124,7 @@ class AccountStore(BaseStore):
                     secret_hash=key.secret_hash,
                     scopes=sorted(s.value for s in key.scopes),
                     created_at=key.created_at,
+                    expires_at=key.expires_at,
                 )
             )
 
@@ -147,6 +148,24 @@ class AccountStore(BaseStore):
                 sa.update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=at)
+            )
+
+    async def expire_key(self, key_id: str, at: int) -> None:
+        """Make the key stop working at ``at``, unless it already stops sooner."""
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > at),
+                )
+                .values(expires_at=at)
+            )
+
+    async def touch_key(self, key_id: str, at: int) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=at)
             )
 
     async def count_keys(self) -> int:

@@ -48,6 +48,10 @@ api_keys = sa.Table(
     sa.Column("scopes", JSON, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    # NULL: never expires. A rotated key gets the end of its overlap here.
+    sa.Column("expires_at", sa.BigInteger, nullable=True),
+    # Written at most once a minute per key and process (``core/access.py``).
+    sa.Column("last_used_at", sa.BigInteger, nullable=True),
 )
 
 apps = sa.Table(
