@@ -79,6 +79,9 @@ class Settings(BaseModel):
     retention_days: int = Field(
         default=30, ge=1, le=3650, description="Undelivered notifications are kept this long."
     )
+    audit_retention_days: int = Field(
+        default=365, ge=1, le=3650, description="Audit log events are kept this long."
+    )
     delivery_records: Literal["all", "failures"] = Field(
         default="all",
         description="What a notification keeps of its deliveries unless it says: `all` (a "

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
+from pushgate.core.audit import AuditLog
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
@@ -29,6 +30,7 @@ from pushgate.queue import queue_from_url
 from pushgate.queue.base import Queue
 from pushgate.storage import migrate
 from pushgate.storage.accounts import AccountStore
+from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.people import PeopleStore
@@ -51,6 +53,7 @@ class Services:
     sending: NotificationService
     queue: Queue
     box: SecretBox
+    audit: AuditLog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
 
     @functools.cached_property
@@ -83,14 +86,18 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     notifications = NotificationStore(engine)
     keys = load_or_create_secret_keys(settings)
     box = SecretBox(keys.current, previous_keys=keys.previous)
-    access = Access(accounts)
-    registry = Registry(accounts, people, box, allow_private_targets=settings.allow_private_targets)
+    audit = AuditLog(AuditStore(engine))
+    access = Access(accounts, audit=audit)
+    registry = Registry(
+        accounts, people, box, audit=audit, allow_private_targets=settings.allow_private_targets
+    )
     queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)
     sending = NotificationService(
         notifications,
         registry,
         FanoutStarter(queue),
         payload_problem,
+        audit=audit,
         default_ttl=settings.default_ttl_seconds,
         max_ttl=settings.max_ttl_seconds,
         default_records=DeliveryRecords(settings.delivery_records),
@@ -98,7 +105,17 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     await access.ensure_default_tenant()
     await access.instance_id()
     return Services(
-        settings, engine, access, registry, accounts, people, notifications, sending, queue, box
+        settings,
+        engine,
+        access,
+        registry,
+        accounts,
+        people,
+        notifications,
+        sending,
+        queue,
+        box,
+        audit,
     )
 
 
@@ -146,5 +163,7 @@ def build_worker(services: Services) -> WorkerHandle:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention_ms=retention_ms,
+        audit=services.audit,
+        audit_retention_ms=settings.audit_retention_days * DAY_MS,
     )
     return WorkerHandle(worker, providers)

@@ -58,7 +58,7 @@ async def test_a_key_may_carry_an_expiry(client: httpx.AsyncClient) -> None:
 
 async def test_an_expired_key_is_refused_once_its_time_passes(services: Services) -> None:
     clock = ManualClock()
-    access = Access(services.accounts, clock=clock)
+    access = Access(services.accounts, audit=services.audit, clock=clock)
     admin = await access.bootstrap_admin_key()
     assert admin is not None
     caller = await access.authenticate(f"Bearer {admin.plaintext}")
@@ -77,8 +77,8 @@ async def test_a_revocation_reaches_another_process_within_a_second(
 ) -> None:
     """Two ``Access`` objects on one database are two processes of one instance."""
     clock = ManualClock()
-    here = Access(services.accounts, clock=clock)
-    elsewhere = Access(services.accounts, clock=clock)
+    here = Access(services.accounts, audit=services.audit, clock=clock)
+    elsewhere = Access(services.accounts, audit=services.audit, clock=clock)
     admin = await here.bootstrap_admin_key()
     assert admin is not None
     caller = await here.authenticate(f"Bearer {admin.plaintext}")
@@ -98,7 +98,7 @@ async def test_a_revocation_reaches_another_process_within_a_second(
 
 async def test_last_use_is_recorded_once_a_minute(services: Services) -> None:
     clock = ManualClock()
-    access = Access(services.accounts, clock=clock)
+    access = Access(services.accounts, audit=services.audit, clock=clock)
     admin = await access.bootstrap_admin_key()
     assert admin is not None
     caller = await access.authenticate(f"Bearer {admin.plaintext}")

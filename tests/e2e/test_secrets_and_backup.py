@@ -112,6 +112,11 @@ def test_a_new_key_then_rotate_reseals_every_secret(tmp_path: Path) -> None:
     rotated = pushgate(data, "secrets", "rotate")
     assert rotated.returncode == 0, rotated.stderr
     assert "2 sealed value(s): 2 re-sealed" in rotated.stdout
+    audited = pushgate(data, "audit", "list", "--action", "secrets.rotate")
+    assert audited.returncode == 0, audited.stderr
+    assert "secrets.rotate" in audited.stdout
+    assert '"resealed": 2' in audited.stdout
+    assert "command line (cli)" in audited.stdout
     after, new_fingerprints = asyncio.run(stored(data))
     assert opens_all(only_new, after)
     assert not opens_all(SecretBox(old), after)

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp
 from pushgate import __version__
 from pushgate.api import errors
 from pushgate.api.limits import BodyLimit
-from pushgate.api.routes import apps, devices, notifications, ops, queue, tenants, users
+from pushgate.api.routes import apps, audit, devices, notifications, ops, queue, tenants, users
 from pushgate.console import routes as console
 from pushgate.wiring import Services
 
@@ -26,7 +26,7 @@ def create_app(services: Services) -> ASGIApp:
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
     # (device registration, sends) come first: matching is a share of a request's cost.
-    for module in (devices, notifications, users, apps, tenants, queue):
+    for module in (devices, notifications, users, apps, tenants, queue, audit):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     api.include_router(ops.router)
     api.include_router(console.router)

@@ -22,9 +22,13 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 async def caller(
     svc: ServicesDep,
+    request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Caller:
-    return await svc.access.authenticate(authorization)
+    # The peer's address, as the audit log's "from where" (behind a proxy: the proxy's,
+    # unless the server is told to trust forwarded headers).
+    origin = request.client.host if request.client else ""
+    return await svc.access.authenticate(authorization, origin)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

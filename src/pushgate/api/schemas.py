@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from pushgate.core.access import CreatedKey, RotatedKey
+from pushgate.core.audit import AuditEvent
 from pushgate.core.models import ApiKey, App, Device, Tenant, User
 from pushgate.core.registry import CredentialView
 
@@ -214,6 +215,34 @@ class TokenChangeOut(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(description="Pass as `after` to read the next page; null at the end.")
+
+
+class AuditEventOut(BaseModel):
+    id: str
+    at: str | None
+    tenant_id: str | None = Field(description="None for events of the instance itself.")
+    key_id: str = Field(description="The API key that acted (`cli` for the command line).")
+    key_name: str
+    origin: str = Field(description="The client's address, or `cli`.")
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventOut:
+        return cls(
+            id=event.id,
+            at=iso(event.at),
+            tenant_id=event.tenant_id,
+            key_id=event.key_id,
+            key_name=event.key_name,
+            origin=event.origin,
+            action=event.action.value,
+            object_type=event.action.object_type,
+            object_id=event.object_id,
+            details=dict(event.details),
+        )
 
 
 class HealthOut(BaseModel):

@@ -7,6 +7,7 @@ import secrets as random_bytes
 import typer
 
 from pushgate.cli.runtime import (
+    OPERATOR,
     ConfigOption,
     console,
     err_console,
@@ -20,6 +21,7 @@ from pushgate.config import (
     key_file_text,
     read_key_file,
 )
+from pushgate.core.audit import AuditAction
 from pushgate.core.secret_rotation import RotationReport, reseal_all
 from pushgate.storage.files import write_private
 from pushgate.wiring import Services
@@ -72,6 +74,15 @@ def rotate(
 
     async def work(services: Services) -> tuple[RotationReport, RotationReport | None]:
         first = await reseal_all(services.accounts, services.box)
+        await services.audit.record(
+            OPERATOR,
+            AuditAction.SECRETS_ROTATE,
+            first.key_id,
+            None,
+            resealed=first.resealed,
+            current=first.current,
+            unreadable=len(first.unreadable),
+        )
         # Before older keys are dropped, a second pass must find everything under the
         # current key: a process not restarted since `new-key` still seals with the old one.
         check = await reseal_all(services.accounts, services.box) if forget_old else None

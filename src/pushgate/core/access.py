@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pushgate.core import apikeys
+from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import new_id
 from pushgate.core.inputs import KeyInput, KeyRotation, TenantInput
 from pushgate.core.models import DEFAULT_TENANT, ApiKey, Scope, Tenant
@@ -39,6 +40,8 @@ class Caller:
     """An authenticated request's key and the tenant it acts in."""
 
     key: ApiKey
+    #: Where the request came from: the client's address, or ``cli``; kept in audit events.
+    origin: str = ""
 
     def may(self, *scopes: Scope) -> bool:
         return Scope.ADMIN in self.key.scopes or any(s in self.key.scopes for s in scopes)
@@ -77,11 +80,13 @@ class Access:
         self,
         store: AccountStorePort,
         *,
+        audit: AuditLog,
         cache_seconds: float = 5.0,
         key_cache_seconds: float = KEY_CACHE_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.audit = audit
         self._clock = clock
         # Renames made by other processes are seen within cache_seconds; key changes (a
         # revocation above all) within key_cache_seconds.
@@ -121,7 +126,7 @@ class Access:
             return None
         return await self._create(None, "bootstrap admin", frozenset({Scope.ADMIN}))
 
-    async def authenticate(self, authorization: str | None) -> Caller:
+    async def authenticate(self, authorization: str | None, origin: str = "") -> Caller:
         if not authorization:
             raise Unauthenticated("missing Authorization: Bearer <api key>")
         scheme, _, token = authorization.partition(" ")
@@ -139,7 +144,7 @@ class Access:
         if key.expired(now):
             raise Unauthenticated("this API key has expired")
         await self._note_use(key, now)
-        return Caller(key)
+        return Caller(key, origin)
 
     async def _note_use(self, key: ApiKey, now: int) -> None:
         """Record when the key was last used, once a minute at most: a write per request
@@ -174,6 +179,9 @@ class Access:
         tenant = Tenant(new_id(), data.name, self.now_ms())
         await self.store.insert_tenant(tenant)
         self.tenants_by_name.invalidate(data.name)
+        await self.audit.record(
+            caller, AuditAction.TENANT_CREATE, tenant.id, None, name=tenant.name
+        )
         return tenant
 
     async def list_tenants(self, caller: Caller) -> list[Tenant]:
@@ -189,6 +197,9 @@ class Access:
         await self.store.rename_tenant(tenant.id, data.name)
         self.tenants.invalidate()
         self.tenants_by_name.invalidate()
+        await self.audit.record(
+            caller, AuditAction.TENANT_RENAME, tenant.id, None, name=tenant.name, new_name=data.name
+        )
         return Tenant(tenant.id, data.name, tenant.created_at)
 
     async def delete_tenant(self, caller: Caller, name: str) -> None:
@@ -200,6 +211,9 @@ class Access:
         self.tenants.invalidate()
         self.tenants_by_name.invalidate()
         self.keys.invalidate()
+        await self.audit.record(
+            caller, AuditAction.TENANT_DELETE, tenant.id, None, name=tenant.name
+        )
 
     # -- keys ---------------------------------------------------------------------------
     async def create_key(self, caller: Caller, data: KeyInput) -> CreatedKey:
@@ -212,9 +226,26 @@ class Access:
                     "an instance-wide key has exactly the admin scope",
                     details={"field": "scopes"},
                 )
-            return await self._create(None, data.name, scopes, self._expiry(data.expires_at))
-        tenant = await self.tenant_for(caller, data.tenant)
-        return await self._create(tenant.id, data.name, scopes, self._expiry(data.expires_at))
+            made = await self._create(None, data.name, scopes, self._expiry(data.expires_at))
+        else:
+            tenant = await self.tenant_for(caller, data.tenant)
+            made = await self._create(tenant.id, data.name, scopes, self._expiry(data.expires_at))
+        await self._audit_key(caller, AuditAction.KEY_CREATE, made.key)
+        return made
+
+    async def _audit_key(
+        self, caller: Caller, action: AuditAction, key: ApiKey, **details: object
+    ) -> None:
+        await self.audit.record(
+            caller,
+            action,
+            key.id,
+            key.tenant_id,
+            name=key.name,
+            prefix=key.prefix,
+            scopes=sorted(key.scopes),
+            **details,
+        )
 
     def _expiry(self, at: datetime | None) -> int | None:
         if at is None:
@@ -260,7 +291,15 @@ class Access:
         created = await self._create(old.tenant_id, old.name, old.scopes, expires_at)
         await self.store.expire_key(old.id, now + data.overlap_seconds * 1000)
         self.keys.invalidate(old.prefix)
-        return RotatedKey(created, await self._visible_key(caller, key_id))
+        previous = await self._visible_key(caller, key_id)
+        await self._audit_key(
+            caller,
+            AuditAction.KEY_ROTATE,
+            previous,
+            new_key=created.key.id,
+            works_until=previous.expires_at,
+        )
+        return RotatedKey(created, previous)
 
     async def _visible_key(self, caller: Caller, key_id: str) -> ApiKey:
         key = await self.store.key_by_id(key_id)
@@ -286,4 +325,5 @@ class Access:
         revoked = await self.store.key_by_id(key_id)
         if revoked is None:  # its tenant was deleted meanwhile, and the key with it
             raise NotFound(f"API key {key_id!r} not found", details={"key": key_id})
+        await self._audit_key(caller, AuditAction.KEY_REVOKE, revoked)
         return revoked

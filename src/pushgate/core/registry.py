@@ -13,6 +13,7 @@ import jwt
 
 from pushgate.core import tokens
 from pushgate.core.access import Caller
+from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.credentials import describe, validate_credentials
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.inputs import (
@@ -70,12 +71,14 @@ class Registry:
         people: PeopleStorePort,
         box: SecretBox,
         *,
+        audit: AuditLog,
         allow_private_targets: bool,
         cache_seconds: float = 5.0,
     ) -> None:
         self.accounts = accounts
         self.people = people
         self.box = box
+        self.audit = audit
         self.allow_private_targets = allow_private_targets
         self.apps: TtlCache[tuple[str, str], App] = TtlCache(cache_seconds)
 
@@ -86,6 +89,7 @@ class Registry:
         app = App(new_id(), tenant.id, data.name, data.description, False, at, at)
         await self.accounts.insert_app(app)
         self.apps.invalidate((tenant.id, app.name))
+        await self.audit.record(caller, AuditAction.APP_CREATE, app.id, tenant.id, name=app.name)
         return app
 
     async def app(self, tenant: Tenant, name: str) -> App:
@@ -119,12 +123,19 @@ class Registry:
             values["user_auth_secret"] = None
         await self.accounts.update_app(app.id, values)
         self.apps.invalidate()
+        # The names of what changed, never the user-auth secret itself.
+        changed = sorted(set(values) - {"updated_at"})
+        await self.audit.record(
+            caller, AuditAction.APP_UPDATE, app.id, tenant.id, name=app.name, changed=changed
+        )
         return await self.app(tenant, values.get("name", name))
 
     async def delete_app(self, caller: Caller, tenant: Tenant, name: str) -> None:
         caller.require(Scope.ADMIN)
-        await self.accounts.delete_app((await self.app(tenant, name)).id)
+        app = await self.app(tenant, name)
+        await self.accounts.delete_app(app.id)
         self.apps.invalidate()
+        await self.audit.record(caller, AuditAction.APP_DELETE, app.id, tenant.id, name=app.name)
 
     # -- credentials --------------------------------------------------------------------
     async def set_credentials(
@@ -145,6 +156,16 @@ class Registry:
             now_ms(),
         )
         await self.accounts.put_credential(stored)
+        await self.audit.record(
+            caller,
+            AuditAction.CREDENTIALS_SET,
+            app.id,
+            tenant.id,
+            app=app.name,
+            kind=validated.kind,
+            fields=sorted({*validated.public, *validated.secret}),
+            fingerprints=fingerprints,
+        )
         view = describe(validated.public, fingerprints)
         return CredentialView(validated.kind, view, stored.updated_at, dict(validated.generated))
 
@@ -172,6 +193,9 @@ class Registry:
         app = await self.app(tenant, name)
         if not await self.accounts.delete_credential(app.id, kind):
             raise NotFound(f"app {name!r} has no {kind} credentials", details={"kind": kind})
+        await self.audit.record(
+            caller, AuditAction.CREDENTIALS_DELETE, app.id, tenant.id, app=app.name, kind=kind
+        )
 
     # -- users --------------------------------------------------------------------------
     async def upsert_user(
