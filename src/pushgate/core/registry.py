@@ -14,6 +14,7 @@ import jwt
 from pushgate.core import tokens
 from pushgate.core.access import Caller
 from pushgate.core.credentials import describe, validate_credentials
+from pushgate.core.credentials.overrides import check_overrides
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.inputs import (
     DEFAULT_PLATFORM,
@@ -132,6 +133,12 @@ class Registry:
         app = await self.app(tenant, name)
         validated = validate_credentials(
             kind, raw, allow_insecure_targets=self.allow_private_targets
+        )
+        check_overrides(
+            validated.kind,
+            validated.public,
+            instance_admin=caller.key.is_instance_admin,
+            allow_private=self.allow_private_targets,
         )
         fingerprints = validated.secret_fingerprints()
         stored = StoredCredential(
