@@ -30,6 +30,12 @@ URL_FIELDS: dict[str, dict[str, frozenset[str]]] = {
     "hms": {"base_url": frozenset(), "token_url": frozenset()},
     "wns": {"base_url": frozenset(), "token_url": frozenset()},
 }
+# Where a stored field sits in the input, for error details (the rest sit at the top).
+_INPUT_PATHS = {("fcm", "token_uri"): "service_account.token_uri"}
+
+
+def _path(kind: str, name: str) -> str:
+    return _INPUT_PATHS.get((kind, name), name)
 
 
 def overrides_in(kind: str, public: Mapping[str, object]) -> list[str]:
@@ -49,18 +55,20 @@ def check_overrides(
     if fields and not instance_admin:
         raise Forbidden(
             f"only an instance-wide admin key may override provider URLs ({', '.join(fields)})",
-            details={"fields": [f"{kind}.{name}" for name in fields]},
+            details={"fields": [f"{kind}.{_path(kind, name)}" for name in fields]},
         )
     if allow_private:
         return
     for name in fields:
         parts = urlsplit(str(public[name]))
         if parts.scheme != "https":
-            raise invalid(kind, name, "must use https (http only with allow_private_targets)")
+            raise invalid(
+                kind, _path(kind, name), "must use https (http only with allow_private_targets)"
+            )
         if is_internal_host(parts.hostname or ""):
             raise invalid(
                 kind,
-                name,
+                _path(kind, name),
                 "names a loopback, private or link-local host "
                 "(allowed only with allow_private_targets)",
             )
