@@ -99,7 +99,8 @@ class Settings(BaseModel):
         default=30.0,
         gt=0,
         le=3600,
-        description="How often deliveries held by paused credentials look for a fix.",
+        description="The longest wait between probes of paused credentials (waits double "
+        "from 1 s up to this).",
     )
     send_batch_size: int = Field(default=500, ge=1, le=5000)
     worker_lease_seconds: float = Field(
@@ -111,8 +112,10 @@ class Settings(BaseModel):
     )
     allow_private_targets: bool = Field(
         default=False,
-        description="Allow webhook, WNS and Web Push targets on loopback/private addresses "
-        "(local simulators, tests); off in production to prevent SSRF.",
+        description="Allow outbound connections to loopback/private addresses: webhook, WNS "
+        "and Web Push targets, and provider base/token URL overrides (which only instance "
+        "admin keys may set), also over plain http (local simulators, tests); off in "
+        "production to prevent SSRF.",
     )
 
     @field_validator("bind")

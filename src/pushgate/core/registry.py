@@ -14,7 +14,9 @@ import jwt
 from pushgate.core import tokens
 from pushgate.core.access import Caller
 from pushgate.core.audit import AuditAction, AuditLog
-from pushgate.core.credentials import describe, validate_credentials
+from pushgate.core.credentials import describe
+from pushgate.core.credentials.offloop import validate_off_loop
+from pushgate.core.credentials.overrides import check_overrides
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.inputs import (
     DEFAULT_PLATFORM,
@@ -143,8 +145,16 @@ class Registry:
     ) -> CredentialView:
         caller.require(Scope.ADMIN)
         app = await self.app(tenant, name)
-        validated = validate_credentials(
+        # Keys and certificates are parsed in a child process with a time limit, never
+        # on the event loop (core/credentials/offloop.py).
+        validated = await validate_off_loop(
             kind, raw, allow_insecure_targets=self.allow_private_targets
+        )
+        check_overrides(
+            validated.kind,
+            validated.public,
+            instance_admin=caller.key.is_instance_admin,
+            allow_private=self.allow_private_targets,
         )
         fingerprints = validated.secret_fingerprints(self.box.fingerprint)
         stored = StoredCredential(

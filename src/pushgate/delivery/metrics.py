@@ -48,6 +48,12 @@ class DeliveryMetrics:
             ["provider"],
             registry=self.registry,
         )
+        self._resumed = Counter(
+            "pushgate_credentials_resumed_total",
+            "Paused credentials resumed because the provider accepted a probe.",
+            ["provider"],
+            registry=self.registry,
+        )
         self._invalidated = Counter(
             "pushgate_tokens_invalidated_total",
             "Devices invalidated because the provider reported the token dead.",
@@ -80,6 +86,9 @@ class DeliveryMetrics:
     def retries(self, provider: str, count: int) -> None:
         if count:
             self._retries.labels(provider).inc(count)
+
+    def resumed(self, provider: str) -> None:
+        self._resumed.labels(provider).inc()
 
     def invalidated(self, provider: str, count: int) -> None:
         if count:
