@@ -94,6 +94,13 @@ class Settings(BaseModel):
         description="How long a worker holds a job before another may take it; after a "
         "crash, the jobs in hand are sent again once this has passed.",
     )
+    user_token_max_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="Longest lifetime a user token (Pushgate-User-Token) may have, from its "
+        "`iat` and from now; one without `exp` or living longer is refused with 401.",
+    )
     allow_private_targets: bool = Field(
         default=False,
         description="Allow webhook, WNS and Web Push targets on loopback/private addresses "

@@ -83,7 +83,13 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     notifications = NotificationStore(engine)
     box = SecretBox(load_or_create_secret_key(settings))
     access = Access(accounts)
-    registry = Registry(accounts, people, box, allow_private_targets=settings.allow_private_targets)
+    registry = Registry(
+        accounts,
+        people,
+        box,
+        allow_private_targets=settings.allow_private_targets,
+        user_token_max_seconds=settings.user_token_max_seconds,
+    )
     queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)
     sending = NotificationService(
         notifications,
