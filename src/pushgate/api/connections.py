@@ -10,7 +10,9 @@ subclass of uvicorn's httptools protocol adds:
 - a header deadline, from the connection's start, the end of the previous answer, or the
   first byte of a request, to the end of its headers; 408 (RFC 9110 §15.5.9) and closed
   after it, or closed silently when nothing of a request had come;
-- a bound on the bytes of a request line and headers: 431 (RFC 6585 §5) and closed;
+- a bound on the bytes of a request line and headers: 431 (RFC 6585 §5) and closed (bytes
+  that follow an answer count toward the next request's headers, so a body the app left
+  unread on a kept-alive connection counts too: an over-count that errs toward closing);
 - a bound on open connections: one past it is answered 503 and closed at once.
 
 Bodies are bounded in the app (``api/limits.py``), which sees the request.
@@ -77,23 +79,19 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        counting = self._in_headers
+        if self._in_headers:
+            # Checked before parsing, so a request whose headers come whole in one read is
+            # bounded too; a header block ends at the first empty line (RFC 9112 §2.1).
+            end = data.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else end + 4
+            if self._header_bytes > self.limits.max_header_bytes:
+                self._end(HEADERS_TOO_LARGE)
+                return
         super().data_received(data)
-        # A chunk that starts a request is counted whole: an overcount of one read at most.
-        if counting or self._in_headers:
-            self._header_bytes += len(data)
-        if (
-            self._in_headers
-            and self._header_bytes > self.limits.max_header_bytes
-            and not self.transport.is_closing()
-        ):
-            self._end(HEADERS_TOO_LARGE)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_headers = True
-        self._header_bytes = 0
-        self._arm()
+        self._arm()  # the request's headers have the whole deadline from their first byte
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
@@ -109,6 +107,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _await_request(self) -> None:
         """Between requests: the next one's headers must be in before the deadline (bytes
         that begin no request, such as stray CRLFs, do not reset it)."""
+        self._in_headers = True
         self._header_bytes = 0
         self._arm()
 
@@ -125,7 +124,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_timer = None
         if self.transport.is_closing():
             return
-        self._end(HEADERS_TOO_SLOW if self._in_headers else None)
+        self._end(HEADERS_TOO_SLOW if self._header_bytes else None)
 
     def _end(self, answer: bytes | None) -> None:
         self._disarm()
