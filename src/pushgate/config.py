@@ -67,6 +67,45 @@ class Settings(BaseModel):
         "per-tenant series are shown to instance admin keys alone either way.",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_bodies_in_flight_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        le=4 * 1024 * 1024 * 1024,
+        description="Bytes of request bodies all requests together may hold at once; a "
+        "request past it is answered 503 with Retry-After before its body is read.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Time a connection has to send a request's headers (from its first byte, "
+        "or from the connection or the previous answer); closed after it.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Time a request has to send its whole body once its headers are in; "
+        "408 and closed after it.",
+    )
+    keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="How long an idle keep-alive connection is kept open between requests.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Open client connections at once; one past it is answered 503 and closed.",
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line and headers together; 431 and closed above it.",
+    )
     queue_url: str = Field(
         default="sql",
         description="`sql` (jobs in the database) or a redis:// URL (Redis Streams).",
@@ -109,6 +148,13 @@ class Settings(BaseModel):
         le=3600.0,
         description="How long a worker holds a job before another may take it; after a "
         "crash, the jobs in hand are sent again once this has passed.",
+    )
+    user_token_max_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="Longest lifetime a user token (Pushgate-User-Token) may have, from its "
+        "`iat` and from now; one without `exp` or living longer is refused with 401.",
     )
     allow_private_targets: bool = Field(
         default=False,

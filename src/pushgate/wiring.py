@@ -89,7 +89,12 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     audit = AuditLog(AuditStore(engine))
     access = Access(accounts, audit=audit)
     registry = Registry(
-        accounts, people, box, audit=audit, allow_private_targets=settings.allow_private_targets
+        accounts,
+        people,
+        box,
+        audit=audit,
+        allow_private_targets=settings.allow_private_targets,
+        user_token_max_seconds=settings.user_token_max_seconds,
     )
     queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)
     sending = NotificationService(

@@ -6,6 +6,8 @@ it acts in, checks scopes, validates, and calls storage through the ports.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,6 +47,7 @@ from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 
 MAX_PAGE = 500
+DEFAULT_USER_TOKEN_MAX_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +79,16 @@ class Registry:
         audit: AuditLog,
         allow_private_targets: bool,
         cache_seconds: float = 5.0,
+        user_token_max_seconds: int = DEFAULT_USER_TOKEN_MAX_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.accounts = accounts
         self.people = people
         self.box = box
         self.audit = audit
         self.allow_private_targets = allow_private_targets
+        self.user_token_max_seconds = user_token_max_seconds
+        self.clock = clock
         self.apps: TtlCache[tuple[str, str], App] = TtlCache(cache_seconds)
 
     # -- apps ---------------------------------------------------------------------------
@@ -296,8 +303,9 @@ class Registry:
             raise InvalidInput("give user or user_alias, not both", details={"field": "user"})
         alias_user = await self.resolve_alias(app, data.user_alias) if data.user_alias else None
         external_id = alias_user.external_id if alias_user else data.user
-        if app.has_user_auth and not caller.may(Scope.SEND):
-            subject = await self._verify_user_token(app, user_token)
+        subject = None
+        if app.has_user_auth and is_device_client(caller):
+            subject = await self._verify_user_token(app.id, user_token)
             if subject is not None and external_id != subject:
                 raise Forbidden(
                     "the user token does not belong to the device's user",
@@ -311,6 +319,9 @@ class Registry:
             user_external_id=None if alias_user else data.user,
             old_token=old,
             kept=kept_fields(data.model_fields_set),
+            # A device client proved one user: it may not take over another user's
+            # registration by naming its token as the old one (docs/architecture.md §6).
+            same_user_only=subject is not None,
         )
         return Registration(saved, created)
 
@@ -349,11 +360,14 @@ class Registry:
         # Stored APNs tokens are lower-case hex (core/tokens.py); others are kept as given.
         return token.lower() if provider is Provider.APNS else token
 
-    async def _verify_user_token(self, app: App, user_token: str | None) -> str | None:
+    async def _verify_user_token(self, app_id: str, user_token: str | None) -> str | None:
         """Check the host system's HS256 user token; returns its ``sub`` (external id).
 
-        None means the app no longer requires one (cleared since ``app`` was read)."""
-        sealed = await self.accounts.app_user_secret(app.id)
+        The token must carry ``exp`` and live at most ``user_token_max_seconds``, counted
+        from ``iat`` when it has one and from now in any case, so a leaked token is good
+        for a bounded time (RFC 7519 §4.1.4, §4.1.6). None means the app no longer
+        requires one (its secret was cleared meanwhile)."""
+        sealed = await self.accounts.app_user_secret(app_id)
         if sealed is None:
             return None
         if not user_token:
@@ -361,21 +375,51 @@ class Registry:
                 "this app requires a user token (Pushgate-User-Token header)",
                 details={"header": "Pushgate-User-Token"},
             )
-        secret = self.box.open(sealed, sealed_for(app.id, Sealed.USER_AUTH))
+        secret = self.box.open(sealed, sealed_for(app_id, Sealed.USER_AUTH))
         try:
             claims = jwt.decode(
                 user_token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"user token rejected: {exc}") from exc
+        self._check_lifetime(claims)
         return str(claims["sub"])
 
-    async def device(self, caller: Caller, tenant: Tenant, device_id: str) -> Device:
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        expires = claims["exp"]  # a number: PyJWT refuses a token whose exp is not
+        issued = claims.get("iat")
+        start = issued if isinstance(issued, int | float) else None
+        longest = max(expires - self.clock(), expires - start if start is not None else 0)
+        if longest > self.user_token_max_seconds:
+            raise Unauthenticated(
+                f"user token rejected: it lives longer than {self.user_token_max_seconds} s",
+                details={
+                    "header": "Pushgate-User-Token",
+                    "max_seconds": self.user_token_max_seconds,
+                },
+            )
+
+    async def device(
+        self, caller: Caller, tenant: Tenant, device_id: str, user_token: str | None = None
+    ) -> Device:
+        """A device by id. A device client (a key without the send or admin scope) sees a
+        device of an app with a user-auth secret only with a user token naming the
+        device's user; any other device of such an app is not found to it."""
         caller.require(Scope.ADMIN, Scope.SEND, Scope.DEVICES_REGISTER)
         found = await self.people.device_by_id(tenant.id, device_id)
+        if found is not None and is_device_client(caller):
+            subject = await self._verify_user_token(found.app_id, user_token)
+            if subject is not None and not await self._belongs_to(found, subject):
+                found = None
         if found is None:
             raise NotFound(f"device {device_id!r} not found", details={"device": device_id})
         return found
+
+    async def _belongs_to(self, device: Device, external_id: str) -> bool:
+        if device.user_id is None:
+            return False
+        owner = await self.people.user_by_id(device.user_id)
+        return owner is not None and owner.external_id == external_id
 
     async def list_devices(
         self,
@@ -388,12 +432,23 @@ class Registry:
         caller.require(Scope.ADMIN, Scope.SEND)
         return await self.people.list_devices(tenant.id, filters, after, min(limit, MAX_PAGE))
 
-    async def unregister_device(self, caller: Caller, tenant: Tenant, device_id: str) -> Device:
-        device = await self.device(caller, tenant, device_id)
+    async def unregister_device(
+        self, caller: Caller, tenant: Tenant, device_id: str, user_token: str | None = None
+    ) -> Device:
+        device = await self.device(caller, tenant, device_id, user_token)
         await self.people.set_device_state(
             device.id, DeviceState.UNREGISTERED, "unregistered by the client", now_ms()
         )
-        return await self.device(caller, tenant, device_id)
+        found = await self.people.device_by_id(tenant.id, device_id)
+        if found is None:  # deleted meanwhile (its app or tenant went away)
+            raise NotFound(f"device {device_id!r} not found", details={"device": device_id})
+        return found
+
+
+def is_device_client(caller: Caller) -> bool:
+    """A key that registers devices from the devices themselves (an app's build carries
+    it), as opposed to the host system's server-side keys with send or admin."""
+    return not caller.may(Scope.SEND)
 
 
 def new_device(
