@@ -4,13 +4,17 @@ Outcome rules (docs/architecture.md §5): ``sent`` is final; ``invalid_token`` f
 delivery and invalidates the device at once; ``rejected`` fails it; ``retry`` plans the
 next attempt with the retry policy (never past the notification's expiry or the
 retention window) or expires it; ``auth_failed`` pauses the app's credentials and puts the
-whole batch back untouched, to be sent once the credentials are fixed.
+whole batch back untouched, to be sent once the credentials are fixed. A delivery that
+raises while it is rendered, prepared or sent fails alone, its error as the reason; the
+rest of its batch is sent once and the job ends normally.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import orjson
 
@@ -33,9 +37,11 @@ from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.providers import ProviderCache
-from pushgate.providers.base import Delivery
+from pushgate.providers.base import Delivery, Provider
+from pushgate.providers.sending import failure_outcome, unexpected_failure
 from pushgate.queue.base import NewJob, Queue
 
+log = logging.getLogger(__name__)
 PAUSED_RECHECK_SECONDS = 30.0
 
 
@@ -145,28 +151,54 @@ class Sender:
             return left
         if paused is not None:
             raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
-        batch = self._deliveries(notification, due)
+        prepared = self._deliveries(notification, due)
         with self.metrics.timing(kind):
-            outcomes = await provider.send(batch)
+            outcomes = await self._outcomes(provider, prepared)
         return await self._apply(notification, kind, due, outcomes, job, deleted)
 
-    def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
-        """The batch to send. Recipients with the same locales share one rendered message
-        (rendering reads nothing else of them), so a provider builds each payload once per
-        batch rather than once per device."""
-        messages: dict[tuple[str | None, str | None], Message] = {}
-        batch = []
+    def _deliveries(
+        self, notification: Notification, due: Sequence[DueDelivery]
+    ) -> list[Delivery | Outcome]:
+        """The batch to send, or the outcome of a delivery that cannot be rendered.
+        Recipients with the same locales share one rendered message (rendering reads
+        nothing else of them), so a provider builds each payload once per batch rather than
+        once per device."""
+        messages: dict[tuple[str | None, str | None], Message | Outcome] = {}
+        batch: list[Delivery | Outcome] = []
         content, expires_at = notification.content, notification.expires_at
         created_at, now_or_never = notification.created_at, notification.now_or_never
         for item in due:
             locales = (item.device.locale, item.user_locale)
             message = messages.get(locales)
             if message is None:
-                message = messages[locales] = render_for(content, *locales)
-            batch.append(
-                Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
-            )
+                try:
+                    message = render_for(content, *locales)
+                except Exception as exc:
+                    message = unexpected_failure(exc, item.id)
+                messages[locales] = message
+            if isinstance(message, Outcome):
+                batch.append(message)
+            else:
+                batch.append(
+                    Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
+                )
         return batch
+
+    async def _outcomes(
+        self, provider: Provider, prepared: Sequence[Delivery | Outcome]
+    ) -> list[Outcome]:
+        """One outcome per delivery, in order. A provider answers each delivery's own
+        failure as its outcome; should ``send`` itself raise, the deliveries it was given
+        fail with the error as their reason, and the job ends normally: run again, it would
+        send twice whatever went out before the error (docs/architecture.md §5)."""
+        batch = [item for item in prepared if isinstance(item, Delivery)]
+        answered: Iterator[Outcome]
+        try:
+            answered = iter(await provider.send(batch) if batch else ())
+        except Exception as exc:
+            log.error("%s batch of %d failed", provider.kind, len(batch), exc_info=exc)
+            answered = itertools.repeat(failure_outcome(exc))
+        return [item if isinstance(item, Outcome) else next(answered) for item in prepared]
 
     async def _apply(
         self,
