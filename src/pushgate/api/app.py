@@ -7,6 +7,7 @@ from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import errors
+from pushgate.api.json_gate import JsonGate
 from pushgate.api.limits import BodyLimit
 from pushgate.api.routes import apps, devices, notifications, ops, queue, tenants, users
 from pushgate.console import routes as console
@@ -14,7 +15,7 @@ from pushgate.wiring import Services
 
 
 def create_app(services: Services) -> ASGIApp:
-    """The ASGI app: routers, the one error shape, and the body-size bound."""
+    """The ASGI app: routers, the one error shape, the body-size bound and the input rules."""
     api = FastAPI(
         title="pushgate",
         version=__version__,
@@ -30,4 +31,5 @@ def create_app(services: Services) -> ASGIApp:
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     api.include_router(ops.router)
     api.include_router(console.router)
-    return BodyLimit(api, services.settings.max_body_bytes)
+    # Bodies are bounded first, then judged by the input rules, then read by the routes.
+    return BodyLimit(JsonGate(api), services.settings.max_body_bytes)
