@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Levels of objects and arrays, the body's own object being the first: ``data``,
-# ``attributes`` and ``overrides`` get 30 or more of their own, far beyond any payload a
+# ``attributes`` and ``overrides`` keep 29 or more of their own, far beyond any payload a
 # provider takes.
 MAX_DEPTH = 32
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
