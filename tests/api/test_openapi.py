@@ -149,23 +149,3 @@ def test_poisoned_input_is_a_4xx(api_schema: schemathesis.BaseSchema, server: Li
 
             refused()
     assert statuses.count(422) >= 10, statuses
-
-
-def test_stateful_run_meets_no_server_error(
-    api_schema: schemathesis.BaseSchema, server: LiveServer
-) -> None:
-    """Sequences of calls that follow the links schemathesis infers between operations
-    (an app made, then read, its credentials set, deleted...)."""
-    headers = {"Authorization": f"Bearer {server.admin_key}"}
-    machine = api_schema.as_state_machine()
-
-    class Workflow(machine):  # type: ignore[misc, valid-type]
-        def get_call_kwargs(self, case: Case) -> dict[str, object]:
-            return {"headers": headers, "timeout": 10}
-
-        def validate_response(
-            self, response: object, case: Case, additional_checks: object = None, **kwargs: object
-        ) -> None:
-            case.validate_response(response, checks=[not_a_server_error])
-
-    Workflow.run(settings=settings(BOUNDED, max_examples=15, stateful_step_count=6))
