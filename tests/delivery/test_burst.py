@@ -7,6 +7,7 @@ import httpx
 from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services
+from tests.clock import in_200_days
 from tests.delivery.conftest import register, work_through
 
 
@@ -39,7 +40,7 @@ async def test_burst_returns_with_what_is_due_done_and_the_rest_still_queued(
     # Nothing is polled for: what was due is settled the moment the worker returns.
     assert await _state(client, refused) == ("sending", {"pending": 1})
     now = await _notify(client, webhook_app, "now")
-    later = await _notify(client, webhook_app, "later", send_at="2099-01-01T09:00:00+00:00")
+    later = await _notify(client, webhook_app, "later", send_at=in_200_days())
     await work_through(services)
     assert await _state(client, now) == ("completed", {"sent": 1})
     assert await _state(client, later) == ("scheduled", {})  # fanned out at send_at

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +25,9 @@ Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(?:[-_][A-Za-z
 Topic = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.~%-]{1,256}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=-]{1,128}$")]
 MAX_ATTRIBUTES_BYTES = 16 * 1024
+# A rotated key works beside its successor for at most this long: long enough to roll a
+# change out everywhere, short enough that "rotated" means "gone soon".
+MAX_KEY_OVERLAP_SECONDS = 30 * 24 * 3600
 
 
 def check_timezone(value: str | None) -> str | None:
@@ -56,6 +60,39 @@ class KeyInput(Strict):
     instance_wide: bool = Field(
         default=False, description="An admin key for every tenant (instance admins only)."
     )
+    expires_at: datetime | None = Field(
+        default=None,
+        description="When the key stops working (with a time zone offset); none: never.",
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expiry_with_zone(cls, value: datetime | None) -> datetime | None:
+        return aware(value, "expires_at")
+
+
+class KeyRotation(Strict):
+    overlap_seconds: int = Field(
+        default=24 * 3600,
+        ge=0,
+        le=MAX_KEY_OVERLAP_SECONDS,
+        description="How long the old key keeps working beside the new one (0: it stops now).",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When the new key stops working; none: never."
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expiry_with_zone(cls, value: datetime | None) -> datetime | None:
+        return aware(value, "expires_at")
+
+
+def aware(value: datetime | None, name: str) -> datetime | None:
+    """A time given without a zone is ambiguous across the caller's and the server's."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{name} needs a time zone offset, e.g. 2027-01-31T00:00:00Z")
+    return value
 
 
 class AppInput(Strict):
@@ -88,7 +125,14 @@ class UserInput(Strict):
     @field_validator("attributes")
     @classmethod
     def _attributes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+        if value is None:
+            return None
+        try:
+            encoded = orjson.dumps(value)
+        except orjson.JSONEncodeError as exc:
+            # What JSON parsing lets in but no column can hold (integers beyond 64 bits).
+            raise ValueError(f"cannot be stored as JSON: {exc}") from exc
+        if len(encoded) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes as JSON")
         return value
 

@@ -15,6 +15,7 @@ import orjson
 
 from pushgate.core.access import Caller
 from pushgate.core.audience import stored_audience
+from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.messages import Message
 from pushgate.core.models import Scope, Tenant
@@ -86,16 +87,20 @@ class NotificationService:
         start_fanout: StartFanout,
         payload_check: PayloadCheck,
         *,
+        audit: AuditLog,
         default_ttl: int,
         max_ttl: int,
+        max_schedule_ms: int = 365 * 86_400_000,
         default_records: DeliveryRecords = DeliveryRecords.ALL,
     ) -> None:
         self.store = store
         self.registry = registry
         self.start_fanout = start_fanout
         self.payload_check = payload_check
+        self.audit = audit
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
+        self.max_schedule_ms = max_schedule_ms
         self.default_records = default_records
 
     async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
@@ -107,7 +112,7 @@ class NotificationService:
             if earlier is not None:
                 return Accepted(earlier, False)
         now = now_ms()
-        send_at = int(data.send_at.timestamp() * 1000) if data.send_at else None
+        send_at = self._send_at(data, now)
         start = max(now, send_at or now)
         ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
         content = data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True)
@@ -141,7 +146,31 @@ class NotificationService:
                 raise
             return Accepted(earlier, False)
         await self.start_fanout(notification.id, start)
+        await self.audit.record(
+            caller,
+            AuditAction.NOTIFICATION_SEND,
+            notification.id,
+            tenant.id,
+            app=app.name,
+            audience=sorted(notification.audience),
+            targeted=targeted,
+        )
         return Accepted(notification, True, tuple(unknown))
+
+    def _send_at(self, data: NotificationInput, now: int) -> int | None:
+        """``send_at`` in epoch ms, within :attr:`max_schedule_ms` of ``now`` either way:
+        it and every time derived from it (the expiry, a retry's time) then stay years away
+        from the ends of the datetime range every listing formats them in."""
+        if data.send_at is None:
+            return None
+        send_at = int(data.send_at.timestamp() * 1000)
+        if abs(send_at - now) > self.max_schedule_ms:
+            days = self.max_schedule_ms // 86_400_000
+            raise InvalidInput(
+                f"send_at: must be within {days} days of now",
+                details={"field": "send_at", "reason": f"more than {days} days from now"},
+            )
+        return send_at
 
     async def _check_payload(self, app_id: str, content: dict[str, Any]) -> None:
         """Refuse what a provider the app sends with could never take, naming it."""
@@ -233,6 +262,7 @@ class NotificationService:
         await self.store.finish_pending(
             notification.id, DeliveryState.CANCELED, "canceled", at, NotificationState.CANCELED
         )
+        await self.audit.record(caller, AuditAction.NOTIFICATION_CANCEL, notification.id, tenant.id)
         return await self.status(caller, tenant, notification_id)
 
 

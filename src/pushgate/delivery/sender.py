@@ -4,13 +4,19 @@ Outcome rules (docs/architecture.md §5): ``sent`` is final; ``invalid_token`` f
 delivery and invalidates the device at once; ``rejected`` fails it; ``retry`` plans the
 next attempt with the retry policy (never past the notification's expiry or the
 retention window) or expires it; ``auth_failed`` pauses the app's credentials and puts the
-whole batch back untouched, to be sent once the credentials are fixed.
+whole batch back untouched. Paused credentials probe on their own: a batch that finds them
+paused sends its first delivery alone when its turn comes (``delivery/probes.py``), and an
+answer other than a refusal resumes them and sends the rest.
+A delivery that raises while it is rendered, prepared or sent fails alone, its error as the
+reason; the rest of its batch is sent once and the job ends normally.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import orjson
 
@@ -32,11 +38,18 @@ from pushgate.core.rendering import render_for
 from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.probes import ProbeGate
 from pushgate.delivery.providers import ProviderCache
-from pushgate.providers.base import Delivery
+from pushgate.providers.base import Delivery, Provider
+from pushgate.providers.sending import failure_outcome, unexpected_failure
 from pushgate.queue.base import NewJob, Queue
 
+log = logging.getLogger(__name__)
 PAUSED_RECHECK_SECONDS = 30.0
+# Answers that say the provider took the credentials (it judged the message or the token).
+_CREDENTIALS_ACCEPTED = frozenset(
+    {OutcomeKind.SENT, OutcomeKind.INVALID_TOKEN, OutcomeKind.REJECTED}
+)
 
 
 class Postpone(Exception):
@@ -60,6 +73,7 @@ class Sender:
         retention_ms: int,
         paused_recheck_seconds: float = PAUSED_RECHECK_SECONDS,
         clock: Clock = SYSTEM_CLOCK,
+        probes: ProbeGate | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
@@ -70,6 +84,7 @@ class Sender:
         self.paused_recheck_seconds = paused_recheck_seconds
         # Expiry and retry times are read from it (src/pushgate/core/clock.py).
         self.clock = clock
+        self.probes = probes or ProbeGate(paused_recheck_seconds)
 
     async def run(self, job: SendJob, *, first_run: bool = False) -> None:
         """Send the job's batch. On the first run of a fan-out's job, the devices it carries
@@ -148,32 +163,99 @@ class Sender:
                 for item in due
             ]
             left = await self._write(notification, kind, due, results, job.key, now, deleted)
-            self.metrics.outcomes(kind, "rejected", len(results))
+            self.metrics.outcomes(notification.tenant_id, kind, "rejected", len(results))
             return left
         if paused is not None:
-            raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
-        batch = self._deliveries(notification, due)
+            wait = self.probes.claim((notification.app_id, kind))
+            if wait > 0:
+                delay = min(wait, self.paused_recheck_seconds)
+                raise Postpone(delay, f"{kind} credentials paused: {paused}")
+            return await self._probe(notification, kind, provider, due, job, deleted)
+        prepared = self._deliveries(notification, due)
         with self.metrics.timing(kind):
-            outcomes = await provider.send(batch)
+            outcomes = await self._outcomes(provider, prepared)
         return await self._apply(notification, kind, due, outcomes, job, deleted)
 
-    def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
-        """The batch to send. Recipients with the same locales share one rendered message
-        (rendering reads nothing else of them), so a provider builds each payload once per
-        batch rather than once per device."""
-        messages: dict[tuple[str | None, str | None], Message] = {}
-        batch = []
+    async def _probe(
+        self,
+        notification: Notification,
+        kind: str,
+        provider: Provider,
+        due: Sequence[DueDelivery],
+        job: SendJob,
+        deleted: Sequence[DueDelivery],
+    ) -> int:
+        """Send the first delivery alone on paused credentials; resume them and send the
+        rest when the provider takes it, else put the batch back for the next turn."""
+        key = (notification.app_id, kind)
+        prepared = self._deliveries(notification, due)
+        try:
+            with self.metrics.timing(kind):
+                first = await self._outcomes(provider, prepared[:1])
+        except BaseException:
+            self.probes.abandoned(key)
+            raise
+        # Only an answer of the provider is a verdict on the credentials: a delivery that
+        # failed before it was sent (it could not be rendered) says nothing of them.
+        answered = isinstance(prepared[0], Delivery)
+        if not answered or first[0].kind not in _CREDENTIALS_ACCEPTED:
+            # Refused again, or no verdict (a retry): the next probe waits longer.
+            wait = self.probes.refused(key)
+            raise Postpone(wait, f"{kind} credentials still paused: {first[0].reason}")
+        self.probes.accepted(key)
+        if await self.store.resume_credentials(notification.app_id, kind):
+            self.metrics.resumed(kind)
+            log.warning(
+                "%s credentials of app %s resumed: the provider accepted a probe",
+                kind,
+                notification.app_id,
+            )
+        rest = await self._outcomes(provider, prepared[1:])
+        return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
+
+    def _deliveries(
+        self, notification: Notification, due: Sequence[DueDelivery]
+    ) -> list[Delivery | Outcome]:
+        """The batch to send, or the outcome of a delivery that cannot be rendered.
+        Recipients with the same locales share one rendered message (rendering reads
+        nothing else of them), so a provider builds each payload once per batch rather than
+        once per device."""
+        messages: dict[tuple[str | None, str | None], Message | Outcome] = {}
+        batch: list[Delivery | Outcome] = []
         content, expires_at = notification.content, notification.expires_at
         created_at, now_or_never = notification.created_at, notification.now_or_never
         for item in due:
             locales = (item.device.locale, item.user_locale)
             message = messages.get(locales)
             if message is None:
-                message = messages[locales] = render_for(content, *locales)
-            batch.append(
-                Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
-            )
+                try:
+                    message = render_for(content, *locales)
+                except Exception as exc:
+                    message = unexpected_failure(exc, item.id)
+                messages[locales] = message
+            if isinstance(message, Outcome):
+                batch.append(message)
+            else:
+                batch.append(
+                    Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
+                )
         return batch
+
+    async def _outcomes(
+        self, provider: Provider, prepared: Sequence[Delivery | Outcome]
+    ) -> list[Outcome]:
+        """One outcome per delivery, in order. A provider answers each delivery's own
+        failure as its outcome; should ``send`` itself raise, the deliveries it was given
+        fail with the error as their reason, and the job ends normally: run again, it would
+        send twice whatever went out before the error (docs/architecture.md §5)."""
+        batch = [item for item in prepared if isinstance(item, Delivery)]
+        answered: Iterator[Outcome]
+        try:
+            answered = iter(await provider.send(batch) if batch else ())
+        except Exception as exc:
+            log.error("%s batch of %d failed", provider.kind, len(batch), exc_info=exc)
+            answered = itertools.repeat(failure_outcome(exc))
+        return [item if isinstance(item, Outcome) else next(answered) for item in prepared]
 
     async def _apply(
         self,
@@ -230,14 +312,13 @@ class Sender:
                     )
                     later[(at // 1000 + 1) * 1000].append(item.id)  # one job per second
         for outcome_kind, count in counts.items():
-            self.metrics.outcomes(kind, outcome_kind.value, count)
+            self.metrics.outcomes(notification.tenant_id, kind, outcome_kind.value, count)
         if refused is not None and job.key is not None:
             # Nothing of a counted batch is written until it settles whole: it goes back
             # untouched, to be sent again once the credentials are fixed.
             await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
-            raise Postpone(
-                self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
-            )
+            self.probes.paused((notification.app_id, kind))
+            raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         # Retry jobs of rows are queued before the results are written: a crash in between
         # leaves those deliveries pending and due, so the retry job (or this job, leased
         # again) still finds them. The other order could strand them with no job to run
@@ -251,9 +332,8 @@ class Sender:
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
             await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
-            raise Postpone(
-                self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
-            )
+            self.probes.paused((notification.app_id, kind))
+            raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         return left
 
     async def _retries(

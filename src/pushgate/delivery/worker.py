@@ -16,6 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
+from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.fanout import Fanout
@@ -44,6 +45,8 @@ class Worker:
         concurrency: int,
         lease_seconds: float = 60.0,
         retention_ms: int,
+        audit: AuditLog,
+        audit_retention_ms: int,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.queue = queue
@@ -54,6 +57,8 @@ class Worker:
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.retention_ms = retention_ms
+        self.audit = audit
+        self.audit_retention_ms = audit_retention_ms
         # Retry due times and housekeeping's "now" (src/pushgate/core/clock.py).
         self.clock = clock
         self._running: set[asyncio.Task[None]] = set()
@@ -206,6 +211,7 @@ class Worker:
             now = self.clock.now_ms()
             await self.store.expire_overdue(now)
             await self.store.purge(now - self.retention_ms)
+            await self.audit.purge(now - self.audit_retention_ms)
             for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
                 for state in ("ready", "delayed", "leased", "dead"):
                     self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))

@@ -1,5 +1,10 @@
 """Connections that refuse targets on loopback, private and link-local addresses.
 
+Every outbound connection of pushgate opens here: the HTTP/1.1 clients (webhooks, Web Push,
+WNS, HMS, token endpoints) through :class:`CheckedTransport`, and the HTTP/2 pools of APNs
+and FCM through :func:`http2_address_check`. The one table of forbidden ranges is the IANA
+special-purpose registry as :attr:`ipaddress.IPv4Address.is_global` applies it (RFC 6890).
+
 A URL naming a public host can still resolve to ``127.0.0.1`` or ``169.254.169.254``, and a
 host that resolved to a public address once can answer differently a second later (DNS
 rebinding). So the check happens where the socket is opened: the host is resolved once,
@@ -21,7 +26,9 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
+from pushgate.core.addresses import address_use, is_public_text, may_connect
 from pushgate.providers.options import ProviderOptions, Resolver
+from pushgate.transport import AddressCheck, ConnectError, TargetRefused
 
 
 class PrivateTargetRefused(Exception):
@@ -29,11 +36,8 @@ class PrivateTargetRefused(Exception):
 
 
 def is_public_address(text: str) -> bool:
-    """True for globally routable unicast addresses (IPv4-mapped IPv6 judged as IPv4)."""
-    address = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    """True for globally routable unicast addresses (by core/addresses.py's one table)."""
+    return is_public_text(text)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -54,15 +58,33 @@ async def checked_addresses(
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
     if not addresses:
         raise httpcore.ConnectError(f"{host} resolves to no address")
-    if not allow_private:
-        # Every address is judged: a name with one public and one private address would
-        # otherwise reach the private one whenever the resolver reorders its answer.
-        refused = [address for address in addresses if not is_public_address(address)]
-        if refused:
-            raise PrivateTargetRefused(
-                f"{host} resolves to a loopback, private or link-local address"
-            )
+    # Every address is judged: a name with one public and one private address would
+    # otherwise reach the private one whenever the resolver reorders its answer. The table
+    # is the one registration judges address literals by (core/addresses.py).
+    uses = [address_use(ipaddress.ip_address(address)) for address in addresses]
+    refused = [use for use in uses if not may_connect(use, allow_private=allow_private)]
+    if refused:
+        raise PrivateTargetRefused(
+            f"{host} resolves to a loopback, private or link-local address ({refused[0]})"
+        )
     return addresses
+
+
+def http2_address_check(resolver: Resolver | None, *, allow_private: bool) -> AddressCheck:
+    """The same check for pushgate's HTTP/2 pools: resolve once, judge, answer the addresses
+    the connection may use; a refusal is the transport's :class:`TargetRefused`."""
+
+    async def check(host: str, port: int) -> list[str]:
+        try:
+            return await checked_addresses(
+                host, port, resolver or system_resolver, allow_private=allow_private
+            )
+        except PrivateTargetRefused as exc:
+            raise TargetRefused(f"target refused: {exc}") from exc
+        except httpcore.ConnectError as exc:
+            raise ConnectError(str(exc)) from exc
+
+    return check
 
 
 class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
