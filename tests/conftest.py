@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -29,18 +28,48 @@ from tests.services import (
     POSTGRES_HOST,
     POSTGRES_PORT,
     POSTGRES_USER,
-    SKIPPED_SUITES,
+    SUITE_SKIP_MARK,
+    is_ci,
     postgres_url,
     require_service,
+    unique_name,
 )
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def _skip_message(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SKIPPED_SUITES:
-        names = ", ".join(sorted(SKIPPED_SUITES))
-        terminalreporter.write_line(f"suites skipped for want of a server: {names}", yellow=True)
+    # Read from the reports, not from state kept by the process that skipped: with
+    # ``pytest -n`` the tests run in worker processes and only their reports come back.
+    skipped: list[pytest.TestReport] = terminalreporter.stats.get("skipped", [])
+    names = set()
+    for report in skipped:
+        message = _skip_message(report)
+        if SUITE_SKIP_MARK in message:
+            names.add(message.split(SUITE_SKIP_MARK, 1)[1].split(":", 1)[0].strip())
+    if names:
+        listed = ", ".join(sorted(names))
+        terminalreporter.write_line(f"suites skipped for want of a server: {listed}", yellow=True)
+    if skipped and is_ci():
+        terminalreporter.write_line(
+            f"{len(skipped)} tests skipped: CI=true runs every test", red=True, bold=True
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a skipped test fails the run, wherever it skipped (a worker's skip
+    reaches the controlling process as a report, counted by the terminal reporter)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not is_ci() or exitstatus != pytest.ExitCode.OK:
+        return
+    if reporter.stats.get("skipped"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +78,7 @@ def postgres_database() -> Iterator[str]:
     require_service("postgresql", POSTGRES_HOST, POSTGRES_PORT)
     import asyncio
 
-    name = f"pushgate_test_{os.getpid()}_{secrets.token_hex(3)}"
+    name = unique_name("pushgate_test")
 
     async def admin(sql: str) -> None:
         connection = await asyncpg.connect(

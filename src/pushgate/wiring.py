@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
 from pushgate.core.audit import AuditLog
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
@@ -55,6 +56,7 @@ class Services:
     box: SecretBox
     audit: AuditLog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
+    clock: Clock = SYSTEM_CLOCK
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
@@ -136,9 +138,11 @@ class WorkerHandle:
         await self.providers.close()
 
 
-def build_worker(services: Services) -> WorkerHandle:
-    """A delivery worker over the same storage, queue and metrics as ``services``."""
+def build_worker(services: Services, *, clock: Clock | None = None) -> WorkerHandle:
+    """A delivery worker over the same storage, queue and metrics as ``services``,
+    reading time from ``clock`` (the services' own by default)."""
     settings = services.settings
+    clock = services.clock if clock is None else clock
     options = ProviderOptions(
         allow_private_targets=settings.allow_private_targets,
         ca_files=tuple(str(path) for path in settings.provider_ca_file),
@@ -150,6 +154,7 @@ def build_worker(services: Services) -> WorkerHandle:
         services.queue,
         page_size=FANOUT_PAGE,
         batch_size=settings.send_batch_size,
+        clock=clock,
     )
     sender = Sender(
         services.notifications,
@@ -159,6 +164,7 @@ def build_worker(services: Services) -> WorkerHandle:
         policy=RetryPolicy(),
         retention_ms=retention_ms,
         paused_recheck_seconds=settings.paused_recheck_seconds,
+        clock=clock,
     )
     worker = Worker(
         services.queue,
@@ -169,6 +175,7 @@ def build_worker(services: Services) -> WorkerHandle:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention_ms=retention_ms,
+        clock=clock,
         audit=services.audit,
         audit_retention_ms=settings.audit_retention_days * DAY_MS,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pushgate.queue import Queue, queue_from_url
 from pushgate.storage import migrate
 from pushgate.storage.engine import create_engine
-from tests.services import REDIS_URL, require_service
+from tests.services import REDIS_URL, require_service, unique_name
 
 QUEUE_BACKENDS = [
     "sqlite",
@@ -78,7 +77,7 @@ async def _prepare_database(url: str) -> None:
 def queue_location(request: pytest.FixtureRequest, tmp_path: Path) -> QueueBackend:
     """Where the queue lives: sql on SQLite, sql on PostgreSQL, or Redis."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}"
-    queue_url, prefix = "sql", f"pushgate-test-{secrets.token_hex(6)}"
+    queue_url, prefix = "sql", unique_name("pushgate-test")
     if request.param == "postgres":
         database_url = request.getfixturevalue("postgres_database")
     elif request.param == "redis":

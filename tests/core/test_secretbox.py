@@ -136,7 +136,11 @@ def test_rotated_key_still_opens_old_secrets_and_asks_for_reseal() -> None:
         SecretBox(old_key).open(resealed, OWNER)
 
 
-@pytest.mark.parametrize("bad_key", [b"", os.urandom(16), os.urandom(31), os.urandom(33)])
+@pytest.mark.parametrize(
+    "bad_key",
+    [b"", os.urandom(16), os.urandom(31), os.urandom(33)],
+    ids=["0", "16", "31", "33"],  # random bytes in an id differ between xdist workers
+)
 def test_key_must_be_32_bytes(bad_key: bytes) -> None:
     with pytest.raises(ConfigError) as caught:
         SecretBox(bad_key)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
+from pushgate.core.clock import Clock
 from pushgate.delivery.jobs import FANOUT, SendJob, read_fanout
 from pushgate.queue.base import Job
 from pushgate.simulators.base import Fault, Simulator
@@ -30,7 +30,7 @@ from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.simulators.wns import WnsSimulator
 from pushgate.wiring import Services, WorkerHandle, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
-from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service
+from tests.services import REDIS_HOST, REDIS_PORT, REDIS_URL, require_service, unique_name
 
 SimulatorT = TypeVar("SimulatorT", bound=Simulator)
 QUEUES = ["sql", pytest.param("redis", marks=pytest.mark.redis)]
@@ -50,7 +50,7 @@ async def services(
     }
     if request.param == "redis":
         require_service("redis", REDIS_HOST, REDIS_PORT)
-        extra.update(queue_url=REDIS_URL, queue_prefix=f"test-{secrets.token_hex(6)}")
+        extra.update(queue_url=REDIS_URL, queue_prefix=unique_name("test"))
     if database_url.startswith("postgresql"):
         await empty_postgres(database_url)
     built = await build_services(make_settings(tmp_path, database_url, **extra))
@@ -195,10 +195,24 @@ async def three_devices_and_a_broadcast(
     return ids, notification_id
 
 
+async def work_through(
+    services: Services, seconds: float = 30.0, *, clock: Clock | None = None
+) -> None:
+    """Run a worker in burst mode: every job due now (and any they queue) is done when
+    this returns; jobs delayed into the future stay queued. Bounded in time."""
+    handle = build_worker(services, clock=clock)
+    try:
+        await asyncio.wait_for(handle.worker.run(asyncio.Event(), burst=True), seconds)
+    finally:
+        await handle.close()
+
+
 @asynccontextmanager
-async def worker_by_hand(services: Services) -> AsyncIterator[WorkerHandle]:
+async def worker_by_hand(
+    services: Services, clock: Clock | None = None
+) -> AsyncIterator[WorkerHandle]:
     """A worker whose steps the test takes itself (not running its loop)."""
-    handle = build_worker(services)
+    handle = build_worker(services, clock=clock)
     try:
         yield handle
     finally:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from pushgate.core.clock import ManualClock
 from pushgate.delivery.jobs import FANOUT, SEND, read_fanout, read_send
 from pushgate.queue.base import Job
 from pushgate.simulators.base import Fault
@@ -315,9 +316,10 @@ async def test_expiry_counts_what_waits_in_jobs_as_expired(
     _, notification_id = await three_devices_and_a_broadcast(
         client, webhook_app, webhook_sim, ttl=1, **FAILURES
     )
-    async with worker_by_hand(services) as handle:
+    clock = ManualClock()
+    async with worker_by_hand(services, clock) as handle:
         job, batch = await fan_out_by_hand(services, handle)
-        await asyncio.sleep(1.1)
+        clock.advance(1.0)  # the TTL's one second: expired now, not a millisecond later
         await handle.worker.sender.run(batch, first_run=True)
         await services.queue.ack([job])
     assert await _ended(client, notification_id) == ("expired", {"expired": 3})

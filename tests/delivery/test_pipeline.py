@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import orjson
 import pytest
@@ -12,7 +10,7 @@ from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services
 from tests.clock import in_200_days
-from tests.delivery.conftest import register, settled
+from tests.delivery.conftest import register, settled, work_through
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -119,7 +117,7 @@ async def test_a_webhook_retry_carries_the_first_attempts_body(
 
 
 async def test_scheduled_notification_waits_and_cancel_stops_it(
-    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+    client: httpx.AsyncClient, services: Services, webhook_app: str, webhook_sim: WebhookSimulator
 ) -> None:
     await register(client, webhook_app, f"{webhook_sim.base_url}/hook/s", user="s")
     answer = await client.post(
@@ -132,7 +130,7 @@ async def test_scheduled_notification_waits_and_cancel_stops_it(
         },
     )
     assert answer.json()["state"] == "scheduled"
-    await asyncio.sleep(0.5)
+    await work_through(services)  # everything due is done: the scheduled one is not due
     assert webhook_sim.all_received() == []
     canceled = await client.delete(f"/v1/notifications/{answer.json()['id']}")
     assert canceled.json()["state"] == "canceled"

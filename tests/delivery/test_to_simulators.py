@@ -3,7 +3,6 @@ never") as each provider's own TTL of 0, in one attempt never retried; a badge o
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pushgate.core.clock import ManualClock
 from pushgate.simulators.base import Fault
 from pushgate.simulators.hms import HmsSimulator
 from pushgate.simulators.tls import CertificateAuthority
@@ -20,9 +20,9 @@ from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.simulators.wns import LOGIN_PATH as WNS_LOGIN_PATH
 from pushgate.simulators.wns import WnsSimulator
-from pushgate.wiring import Services, build_services, build_worker
+from pushgate.wiring import Services, build_services
 from tests.conftest import empty_postgres, make_settings
-from tests.delivery.conftest import register, settled
+from tests.delivery.conftest import register, settled, work_through
 from tests.providers.harness import ApnsSetup, Clock, FcmSetup, start_apns, start_fcm
 
 WNS_PACKAGE = "ms-app://s-1-15-2-1234567890-1234567890-1234567890-1234567890"
@@ -206,16 +206,12 @@ async def test_ttl_0_waiting_in_the_queue_still_gets_its_attempt(
     await register(client, webhook_app, f"{webhook_sim.base_url}/hook/late")
     answer = await client.post("/v1/notifications", json={"app": webhook_app, **NOW})
     assert answer.status_code == 202, answer.text
-    await asyncio.sleep(1.1)  # no worker yet: the notification waits in the queue a while
-    handle = build_worker(services)
-    stop = asyncio.Event()
-    running = asyncio.create_task(handle.worker.run(stop))
-    try:
-        final = await settled(client, answer.json()["id"])
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, 30)
-        await handle.close()
+    # No worker yet: the notification waits in the queue, for 29 of the 30 seconds a
+    # TTL of 0 allows its attempt to start in (src/pushgate/core/sending.py).
+    clock = ManualClock()
+    clock.advance(29)
+    await work_through(services, clock=clock)
+    final = (await client.get(f"/v1/notifications/{answer.json()['id']}")).json()
     assert (final["state"], final["deliveries"]["sent"]) == ("completed", 1), final
     assert len(webhook_sim.received["/hook/late"]) == 1
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import secrets
 import signal
 import subprocess
@@ -48,14 +47,18 @@ from tests.services import (
     REDIS_URL,
     postgres_url,
     require_service,
+    unique_name,
 )
 
-# 20,000 devices as the issue asks. The embedded kill -9 test takes 20-30 s with them on a
-# two-core machine, inside its one-minute budget, so it always runs them. Scale mode needs
-# half as long again (three pushgate processes, PostgreSQL and Redis share the cores), so
-# its default run uses 10,000 and PUSHGATE_SOAK=1 runs the full 20,000.
-BROADCAST_DEVICES = 20_000
-SCALE_DEVICES = BROADCAST_DEVICES if os.environ.get("PUSHGATE_SOAK") == "1" else 10_000
+# 20,000 devices as the issue asks: 20-30 s a kill on a two-core machine (scale mode half
+# as long again), so those runs are marked soak and left to `make soak`. `make test` kills
+# the same way mid-broadcast at 4,000: still eight send batches of 500, so the kill lands
+# with batches in flight and others queued, which is what the tests are about.
+SOAK_DEVICES = 20_000
+DEVICES = [
+    pytest.param(4_000, id="4k"),
+    pytest.param(SOAK_DEVICES, id="20k", marks=pytest.mark.soak),
+]
 WORKER_CONCURRENCY = 4
 SEND_BATCH_SIZE = 500
 # A worker's jobs are taken again once its lease runs out; the default minute would only
@@ -126,14 +129,15 @@ def assert_everyone_received_once_or_more(
     return duplicates
 
 
+@pytest.mark.parametrize("devices", DEVICES)
 @pytest.mark.parametrize("records", ["all", "failures"])
 def test_embedded_server_killed_mid_broadcast_loses_nothing(
-    processes: Processes, apns: ApnsSimulatorProcess, tmp_path: Path, records: str
+    processes: Processes, apns: ApnsSimulatorProcess, tmp_path: Path, records: str, devices: int
 ) -> None:
     """Also when the notification keeps rows only for failures: its pending deliveries
     are then in the queued send jobs alone, and each batch's counts move once."""
     env = pipeline_env(tmp_path / "data", apns, PUSHGATE_DELIVERY_RECORDS=records)
-    tokens = [apns_token(n) for n in range(BROADCAST_DEVICES)]
+    tokens = [apns_token(n) for n in range(devices)]
     base, first = processes.serve("serve-1", env)
     key = printed_admin_key(processes, "serve-1")
     with admin_client(base, key) as api:
@@ -155,8 +159,8 @@ def scale_backends() -> Iterator[dict[str, str]]:
     """A PostgreSQL database and a Redis key prefix of this test's own (dropped after)."""
     require_service("postgresql", POSTGRES_HOST, POSTGRES_PORT)
     require_service("redis", REDIS_HOST, REDIS_PORT)
-    database = f"pushgate_crash_{os.getpid()}_{secrets.token_hex(3)}"
-    prefix = f"crash-{secrets.token_hex(6)}"
+    database = unique_name("pushgate_crash")
+    prefix = unique_name("crash")
     asyncio.run(_postgres_admin(f'CREATE DATABASE "{database}"'))
     try:
         yield {
@@ -191,6 +195,7 @@ def _drop_redis_prefix(prefix: str) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.redis
+@pytest.mark.parametrize("devices", DEVICES)
 @pytest.mark.parametrize("records", ["all", "failures"])
 def test_scale_mode_worker_killed_mid_broadcast_loses_nothing(
     processes: Processes,
@@ -198,6 +203,7 @@ def test_scale_mode_worker_killed_mid_broadcast_loses_nothing(
     scale_backends: dict[str, str],
     tmp_path: Path,
     records: str,
+    devices: int,
 ) -> None:
     # Every process decrypts the same stored credentials: one secret key for all.
     shared_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
@@ -208,7 +214,7 @@ def test_scale_mode_worker_killed_mid_broadcast_loses_nothing(
         PUSHGATE_DELIVERY_RECORDS=records,
         **scale_backends,
     )
-    tokens = [apns_token(n) for n in range(SCALE_DEVICES)]
+    tokens = [apns_token(n) for n in range(devices)]
     base, _ = processes.serve("serve", env, "--no-worker")
     key = printed_admin_key(processes, "serve")
     with admin_client(base, key) as api:

@@ -15,7 +15,8 @@ from collections import Counter, defaultdict
 import orjson
 
 from pushgate.core.audience import parse_audience
-from pushgate.core.ids import new_ids, now_ms
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
+from pushgate.core.ids import new_ids
 from pushgate.core.notifications import (
     AddedDeliveries,
     AudienceMember,
@@ -34,8 +35,15 @@ PENDING = DeliveryState.PENDING.value
 
 class Fanout:
     def __init__(
-        self, store: NotificationStorePort, queue: Queue, *, page_size: int, batch_size: int
+        self,
+        store: NotificationStorePort,
+        queue: Queue,
+        *,
+        page_size: int,
+        batch_size: int,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self.clock = clock
         self.store = store
         self.queue = queue
         self.page_size = page_size
@@ -63,7 +71,7 @@ class Fanout:
             NotificationState.COMPLETED,
         ):
             return []
-        now = now_ms()
+        now = self.clock.now_ms()
         if notification.expires_at <= now:
             await self.store.expire(notification.id, now)
             return []

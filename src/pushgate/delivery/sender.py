@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import orjson
 
-from pushgate.core.ids import now_ms
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.messages import Message
 from pushgate.core.notifications import (
     AudienceMember,
@@ -72,6 +72,7 @@ class Sender:
         policy: RetryPolicy,
         retention_ms: int,
         paused_recheck_seconds: float = PAUSED_RECHECK_SECONDS,
+        clock: Clock = SYSTEM_CLOCK,
         probes: ProbeGate | None = None,
     ) -> None:
         self.store = store
@@ -81,6 +82,8 @@ class Sender:
         self.policy = policy
         self.retention_ms = retention_ms
         self.paused_recheck_seconds = paused_recheck_seconds
+        # Expiry and retry times are read from it (src/pushgate/core/clock.py).
+        self.clock = clock
         self.probes = probes or ProbeGate(paused_recheck_seconds)
 
     async def run(self, job: SendJob, *, first_run: bool = False) -> None:
@@ -93,23 +96,25 @@ class Sender:
             return
         if job.key is not None:
             if await self._run_counted(notification, job, job.key) == 0:
-                await self.store.complete_if_done(notification.id, now_ms())
+                await self.store.complete_if_done(notification.id, self.clock.now_ms())
             return
         gone: list[tuple[str, str, int, str]] = []
         if first_run and job.members is not None:
             due = _fresh(job.delivery_ids, job.members)
         else:
-            due, gone = await self.store.due_deliveries(job.delivery_ids, now_ms())
+            due, gone = await self.store.due_deliveries(job.delivery_ids, self.clock.now_ms())
         left: int | None = None  # pending deliveries of the notification after this job
         if gone:
             # Devices deleted or no longer active since the fan-out get nothing more.
             failed = [DeliveryResult(i, DeliveryState.FAILED, n, reason=r) for i, _, n, r in gone]
-            left = await self.store.write_results(notification.id, gone[0][1], failed, now_ms())
+            left = await self.store.write_results(
+                notification.id, gone[0][1], failed, self.clock.now_ms()
+            )
         if due:
             left = await self._send(notification, due, job)
         # The last batch to finish sees nothing left; the others skip the check.
         if left is None or left == 0:
-            await self.store.complete_if_done(notification.id, now_ms())
+            await self.store.complete_if_done(notification.id, self.clock.now_ms())
 
     async def _run_counted(self, notification: Notification, job: SendJob, key: str) -> int | None:
         """A batch of a notification that records failures only: its deliveries are
@@ -132,7 +137,9 @@ class Sender:
         if due:
             return await self._send(notification, due, job, deleted)
         kind = deleted[0].provider
-        return await self._write(notification, kind, [], [], key, now_ms(), deleted=deleted)
+        return await self._write(
+            notification, kind, [], [], key, self.clock.now_ms(), deleted=deleted
+        )
 
     async def _send(
         self,
@@ -143,7 +150,7 @@ class Sender:
     ) -> int | None:
         """Send the batch; returns the notification's pending deliveries after it (None
         when it expired instead)."""
-        now = now_ms()
+        now = self.clock.now_ms()
         if notification.expires_at <= now:
             await self.store.expire(notification.id, now)
             return None
@@ -259,7 +266,7 @@ class Sender:
         job: SendJob,
         deleted: Sequence[DueDelivery],
     ) -> int:
-        now = now_ms()
+        now = self.clock.now_ms()
         deadline = min(notification.expires_at, notification.created_at + self.retention_ms)
         if notification.now_or_never:
             deadline = now  # one attempt: what would be retried expires (docs/architecture.md §5)

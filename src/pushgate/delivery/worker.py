@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from pushgate.core.audit import AuditLog
-from pushgate.core.ids import now_ms
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import FANOUT, JOB_KINDS, SendJob, read_fanout, read_send, send_job
@@ -47,6 +47,7 @@ class Worker:
         retention_ms: int,
         audit: AuditLog,
         audit_retention_ms: int,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -58,42 +59,66 @@ class Worker:
         self.retention_ms = retention_ms
         self.audit = audit
         self.audit_retention_ms = audit_retention_ms
+        # Retry due times and housekeeping's "now" (src/pushgate/core/clock.py).
+        self.clock = clock
         self._running: set[asyncio.Task[None]] = set()
         # Jobs finishing together (their answers came in the same read) are acked in one
         # call, on the SQL queue one transaction: a commit per job was a tenth of a
         # broadcast's CPU. Nothing waits for company: a lone ack goes at once.
         self._acks: GroupCommit[Job, None] = GroupCommit(self._ack_group)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set, then finish the jobs in hand (bounded)."""
-        housekeeping = asyncio.create_task(self._housekeeping(stop))
+    async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
+        """Work until ``stop`` is set, then finish the jobs in hand (bounded).
+
+        With ``burst`` the worker also returns once no job is due and none is running
+        (after keeping house once): what a one-off run, or a test that wants the queue
+        worked through, needs. A job delayed into the future is left for a later run.
+        """
+        housekeeping = None if burst else asyncio.create_task(self._housekeeping(stop))
         try:
             while not stop.is_set():
                 free = self.concurrency - len(self._running)
                 if free <= 0:
                     await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                jobs = await self._lease_or_wait(free, stop)
-                for job in jobs:
-                    task = asyncio.create_task(self._handle(job))
-                    self._running.add(task)
-                    task.add_done_callback(self._running.discard)
+                jobs = await self._lease_or_wait(free, stop, idle=not burst)
+                if jobs is None:  # the database was busy: try again
+                    continue
+                if jobs or not burst:
+                    self._start(jobs)  # none: it waited for work (see _lease_or_wait)
+                elif self._running:
+                    # Nothing due now, but a running job may yet queue more (a fan-out
+                    # its send jobs, a refusal its retry): look again once one ends.
+                    await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await self._keep_house()
+                    return
         finally:
-            housekeeping.cancel()
+            if housekeeping is not None:
+                housekeeping.cancel()
             if self._running:
                 await asyncio.wait(self._running, timeout=self.lease_seconds)
 
-    async def _lease_or_wait(self, free: int, stop: asyncio.Event) -> list[Job]:
-        """Up to ``free`` jobs; none after waiting for work, or out a busy database."""
+    def _start(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            task = asyncio.create_task(self._handle(job))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _lease_or_wait(
+        self, free: int, stop: asyncio.Event, *, idle: bool
+    ) -> list[Job] | None:
+        """Up to ``free`` jobs; none after waiting for work (when ``idle``); None after
+        waiting out a busy database."""
         try:
             jobs = await self.queue.lease(JOB_KINDS, free, self.lease_seconds)
-            if not jobs:
+            if not jobs and idle:
                 await self._idle(stop)
         except Unavailable as exc:
             log.warning("taking jobs: %s; trying again shortly", exc.message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), UNAVAILABLE_PAUSE_SECONDS)
-            return []
+            return None
         return jobs
 
     async def _idle(self, stop: asyncio.Event) -> None:
@@ -120,7 +145,9 @@ class Worker:
             await self._acks.submit(held[0])
         except Postpone as wait:
             job = held[0]
-            await self.queue.retry_later(job, now_ms() + int(wait.delay * 1000), wait.reason)
+            await self.queue.retry_later(
+                job, self.clock.now_ms() + int(wait.delay * 1000), wait.reason
+            )
         except Exception as exc:
             job = held[0]
             log.exception("job %s (%s) failed", job.id, job.kind)
@@ -129,7 +156,7 @@ class Worker:
                 await self.queue.dead_letter(job, reason)
             else:
                 delay = min(300.0, 2.0**job.attempts) * random.uniform(0.5, 1.0)  # noqa: S311
-                await self.queue.retry_later(job, now_ms() + int(delay * 1000), reason)
+                await self.queue.retry_later(job, self.clock.now_ms() + int(delay * 1000), reason)
 
     async def _ack_group(self, jobs: Sequence[Job]) -> list[None]:
         await self.queue.ack(jobs)
@@ -168,21 +195,25 @@ class Worker:
         except Postpone as wait:
             later = batch if batch.key is not None else replace(batch, members=None)
             await self.queue.enqueue(
-                [send_job(later)], available_at=now_ms() + int(wait.delay * 1000)
+                [send_job(later)], available_at=self.clock.now_ms() + int(wait.delay * 1000)
             )
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
-        """Expire what ran out of time, purge past retention, publish queue depth."""
+        """Keep house every ``HOUSEKEEPING_SECONDS`` until ``stop``."""
         while not stop.is_set():
-            try:
-                now = now_ms()
-                await self.store.expire_overdue(now)
-                await self.store.purge(now - self.retention_ms)
-                await self.audit.purge(now - self.audit_retention_ms)
-                for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
-                    for state in ("ready", "delayed", "leased", "dead"):
-                        self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))
-            except Exception:
-                log.exception("housekeeping failed")
+            await self._keep_house()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
+
+    async def _keep_house(self) -> None:
+        """Expire what ran out of time, purge past retention, publish queue depth."""
+        try:
+            now = self.clock.now_ms()
+            await self.store.expire_overdue(now)
+            await self.store.purge(now - self.retention_ms)
+            await self.audit.purge(now - self.audit_retention_ms)
+            for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
+                for state in ("ready", "delayed", "leased", "dead"):
+                    self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))
+        except Exception:
+            log.exception("housekeeping failed")
