@@ -13,6 +13,7 @@ from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
+from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
@@ -63,6 +64,7 @@ class Services:
         return QueueAdmin(self.queue)
 
     async def close(self) -> None:
+        shutdown_pool()
         await self.queue.close()
         await self.engine.dispose()
 

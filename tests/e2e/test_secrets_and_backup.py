@@ -5,6 +5,7 @@ process changes nothing they do) on a real SQLite data folder."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import stat
@@ -112,11 +113,11 @@ def test_a_new_key_then_rotate_reseals_every_secret(tmp_path: Path) -> None:
     rotated = pushgate(data, "secrets", "rotate")
     assert rotated.returncode == 0, rotated.stderr
     assert "2 sealed value(s): 2 re-sealed" in rotated.stdout
-    audited = pushgate(data, "audit", "list", "--action", "secrets.rotate")
+    audited = pushgate(data, "audit", "list", "--action", "secrets.rotate", "--json")
     assert audited.returncode == 0, audited.stderr
-    assert "secrets.rotate" in audited.stdout
-    assert '"resealed": 2' in audited.stdout
-    assert "command line (cli)" in audited.stdout
+    [event] = [json.loads(line) for line in audited.stdout.splitlines()]
+    assert (event["action"], event["key_id"], event["origin"]) == ("secrets.rotate", "cli", "cli")
+    assert event["details"]["resealed"] == 2
     after, new_fingerprints = asyncio.run(stored(data))
     assert opens_all(only_new, after)
     assert not opens_all(SecretBox(old), after)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,7 @@ from pushgate.simulators.server import start
 from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import build_services
+from tests.clock import in_200_days
 from tests.e2e.serving import pushgate_env, start_server, stop_server
 
 ID_PATTERN = re.compile(r"accepted notification ([0-9a-f-]{36})")
@@ -159,12 +161,15 @@ async def test_no_wait_a_repeated_key_and_a_scheduled_send(instance: Instance) -
     )
     assert other.returncode == 1, other.stdout + other.stderr
     assert "error (idempotency_key_reused): idempotency key 'k-1'" in other.stderr
+    # Months ahead, within the year a send_at may lie ahead; given at +01:00, shown in UTC.
+    ahead = (datetime.now(UTC) + timedelta(days=200)).replace(hour=9, minute=0, second=0)
+    local = ahead.replace(tzinfo=timezone(timedelta(hours=1)))
     later = await instance.send(
-        "--user", "dora", "--title", "Later", "--send-at", "2099-01-01T09:00:00+01:00"
+        "--user", "dora", "--title", "Later", "--send-at", local.isoformat(timespec="seconds")
     )
     assert later.returncode == 0, later.stderr
     assert "state: scheduled, targeted devices: 1" in later.stdout
-    assert "2099-01-01T08:00:00" in later.stdout
+    assert f"{ahead.date().isoformat()}T08:00:00" in later.stdout
     for _ in range(100):  # the server's worker delivers the first one (bounded wait)
         if instance.receiver.all_received():
             break
@@ -233,9 +238,7 @@ async def test_notifications_commands_list_show_page_and_cancel(instance: Instan
     done_id = found.group(1)
     later = await instance.send("--user", "erin", "--title", "Later", "--send-at", "2099-01-01")
     assert later.returncode == 2  # a send_at without a time zone is refused
-    later = await instance.send(
-        "--user", "erin", "--title", "Later", "--send-at", "2099-01-01T09:00:00+00:00"
-    )
+    later = await instance.send("--user", "erin", "--title", "Later", "--send-at", in_200_days())
     found = ID_PATTERN.search(later.stdout)
     assert found is not None, later.stdout
     later_id = found.group(1)

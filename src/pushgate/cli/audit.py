@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pushgate.api.schemas import iso
+from pushgate.api.schemas import AuditEventOut, iso
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
 from pushgate.core.audit import AuditAction, AuditEvent
 from pushgate.wiring import Services
@@ -23,6 +23,9 @@ def list_events(
     ] = None,
     action: Annotated[AuditAction | None, typer.Option(help="Only this action.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line, as GET /v1/audit shows.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Newest first."""
@@ -31,8 +34,14 @@ def list_events(
         scope = None if tenant is None else await services.access.tenant_for(OPERATOR, tenant)
         return await services.audit.events(OPERATOR, scope, action, None, limit)
 
+    found = run_with_services(config, work)
+    if as_json:
+        for event in found:
+            # Plain print: a terminal-width renderer would wrap long lines.
+            print(AuditEventOut.of(event).model_dump_json())
+        return
     table = Table("at", "action", "object", "tenant", "key", "from", "details")
-    for event in run_with_services(config, work):
+    for event in found:
         table.add_row(
             iso(event.at),
             event.action.value,

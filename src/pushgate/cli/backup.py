@@ -31,7 +31,8 @@ def backup_command(path: PathArgument, config: ConfigOption = None) -> None:
     )
     console.print(
         f"The instance key is not in the copy: keep {where} safe, apart from it; without "
-        "that key the provider secrets in the copy cannot be opened."
+        "that key the provider secrets in the copy cannot be opened.",
+        soft_wrap=True,
     )
 
 
@@ -49,7 +50,7 @@ def restore_command(
         typer.confirm(f"Replace {database} with {path}?", abort=True)
     summary = _or_exit(lambda: copies.restore(path, database))
     _print(summary, "restored")
-    console.print("Start pushgate: it brings an older copy up to date on start.")
+    console.print("Start pushgate: it brings an older copy up to date on start.", soft_wrap=True)
 
 
 def _sqlite_or_exit(settings: Settings, path: Path) -> Path:
@@ -58,7 +59,9 @@ def _sqlite_or_exit(settings: Settings, path: Path) -> Path:
     if database is not None:
         return database
     if url.startswith("sqlite"):
-        err_console.print("[red]error:[/red] an in-memory database has nothing to copy")
+        err_console.print(
+            "[red]error:[/red] an in-memory database has nothing to copy", soft_wrap=True
+        )
         raise typer.Exit(2)
     err_console.print(
         "[red]error:[/red] the database is PostgreSQL: use its own tools, for example\n  "
@@ -72,12 +75,13 @@ def _or_exit(action: Callable[[], copies.CopySummary]) -> copies.CopySummary:
     try:
         return action()
     except PushgateError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}")
+        err_console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
 def _print(summary: copies.CopySummary, what: str) -> None:
     counts = ", ".join(f"{count} {table}" for table, count in summary.rows.items())
     console.print(
-        f"{summary.path}: {what}, {summary.bytes} bytes, revision {summary.revision}: {counts}"
+        f"{summary.path}: {what}, {summary.bytes} bytes, revision {summary.revision}: {counts}",
+        soft_wrap=True,
     )

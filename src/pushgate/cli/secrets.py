@@ -45,19 +45,26 @@ def new_key(config: ConfigOption = None) -> None:
     if settings.secret_key is not None:
         # The key comes from the environment or the config file: that is where it must
         # change, so the new key is printed with the settings to give every process.
-        console.print("The secret key is set in the settings. Give every process:")
-        console.print(f"  PUSHGATE_SECRET_KEY={encode_secret_key(fresh)}")
-        console.print("  PUSHGATE_PREVIOUS_SECRET_KEYS=<the current PUSHGATE_SECRET_KEY>")
-        console.print(NEXT_STEP)
+        console.print("The secret key is set in the settings. Give every process:", soft_wrap=True)
+        console.print(f"  PUSHGATE_SECRET_KEY={encode_secret_key(fresh)}", soft_wrap=True)
+        console.print(
+            "  PUSHGATE_PREVIOUS_SECRET_KEYS=<the current PUSHGATE_SECRET_KEY>", soft_wrap=True
+        )
+        console.print(NEXT_STEP, soft_wrap=True)
         return
     path = key_file_path(settings)
     if not path.exists():
-        err_console.print(f"[red]error:[/red] {path} does not exist: nothing to rotate yet")
+        err_console.print(
+            f"[red]error:[/red] {path} does not exist: nothing to rotate yet", soft_wrap=True
+        )
         raise typer.Exit(2)
     held = read_key_file(path)
     write_private(path, key_file_text(SecretKeys(fresh, (held.current, *held.previous), path)))
-    console.print(f"{path}: a new key, with {1 + len(held.previous)} older key(s) kept after it.")
-    console.print(NEXT_STEP)
+    console.print(
+        f"{path}: a new key, with {1 + len(held.previous)} older key(s) kept after it.",
+        soft_wrap=True,
+    )
+    console.print(NEXT_STEP, soft_wrap=True)
 
 
 @secrets.command("rotate")
@@ -92,20 +99,23 @@ def rotate(
     console.print(
         f"{report.total} sealed value(s): {report.resealed} re-sealed under key "
         f"{report.key_id}, {report.current} already under it, {report.changed_meanwhile} "
-        "changed meanwhile (written under it by their writer)."
+        "changed meanwhile (written under it by their writer).",
+        soft_wrap=True,
     )
     if report.unreadable:
         for item in report.unreadable:
             err_console.print(
                 f"[red]unreadable:[/red] app {item.app_id} {item.owner}: no key of this "
-                "instance opens it (set that key as a previous key, or set the credential again)"
+                "instance opens it (set that key as a previous key, or set the credential again)",
+                soft_wrap=True,
             )
         raise typer.Exit(1)
     if check is not None:
         if check.resealed or check.changed_meanwhile or check.unreadable:
             err_console.print(
                 "[red]error:[/red] values sealed by an older key appeared during the pass: a "
-                "process still seals with it. Restart it, then run this again."
+                "process still seals with it. Restart it, then run this again.",
+                soft_wrap=True,
             )
             raise typer.Exit(1)
         _forget_older_keys(config)
@@ -114,9 +124,11 @@ def rotate(
 def _forget_older_keys(config: ConfigOption) -> None:
     settings = settings_or_exit(config)
     if settings.secret_key is not None:
-        console.print("Remove PUSHGATE_PREVIOUS_SECRET_KEYS from every process's settings.")
+        console.print(
+            "Remove PUSHGATE_PREVIOUS_SECRET_KEYS from every process's settings.", soft_wrap=True
+        )
         return
     path = key_file_path(settings)
     held = read_key_file(path)
     write_private(path, key_file_text(SecretKeys(held.current, (), path)))
-    console.print(f"{path}: {len(held.previous)} older key(s) dropped.")
+    console.print(f"{path}: {len(held.previous)} older key(s) dropped.", soft_wrap=True)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,12 +42,42 @@ def _validate(kind: str, raw: dict[str, Any], allow_insecure_targets: bool) -> _
         return None, (refused.message, refused.details)
 
 
+def _child_start(parent: int) -> None:
+    """In each child: let go of the parent's output, and end with the parent.
+
+    A spawned child keeps the parent's standard output and error open; whoever reads the
+    parent's output to its end (a supervisor, a test) would wait for the child too. And a
+    parent killed outright (SIGKILL) runs no clean-up: the child watches for it, since it
+    is then adopted by another process."""
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         # spawn: a fork of a process with threads and an event loop is not safe to use.
-        _pool = ProcessPoolExecutor(POOL_SIZE, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            POOL_SIZE,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_child_start,
+            initargs=(os.getpid(),),
+        )
     return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop the pool's processes, if any started (the services call this as they close)."""
+    _discard_pool()
 
 
 def _discard_pool() -> None:
