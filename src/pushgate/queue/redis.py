@@ -38,6 +38,7 @@ from pushgate.queue.base import (
 )
 
 GROUP = "workers"
+CONNECT_TIMEOUT_SECONDS = 5.0
 # Dead letters read per XRANGE while looking for one (each carries its job's payload).
 _DEAD_SCAN = 50
 # Consumers idle this long with nothing pending are removed (see ``close``).
@@ -66,6 +67,10 @@ class Keys:
     def dead(self, kind: str) -> str:
         return f"{self.base}:dead:{kind}"
 
+    def live(self, kind: str) -> str:
+        """The ids of the kind's jobs held (waiting, delayed or leased): enqueue skips them."""
+        return f"{self.base}:live:{kind}"
+
     def for_lease(self, kind: str) -> tuple[str, str, str]:
         return self.stream(kind), self.delayed(kind), self.bodies(kind)
 
@@ -92,7 +97,28 @@ class RedisQueue:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "pushgate") -> RedisQueue:
-        return cls(aioredis.Redis.from_url(url), prefix)
+        # A bounded connect: a Redis host gone silent fails a call within seconds (an
+        # outage the callers back off from) rather than hold it for the OS's minutes.
+        client = aioredis.Redis.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_keepalive=True
+        )
+        return cls(client, prefix)
+
+    async def missing(self, jobs: Sequence[tuple[str, str]]) -> list[str]:
+        """Of these (job id, kind) pairs, the ids the queue does not hold."""
+        by_kind: dict[str, list[str]] = {}
+        for job_id, kind in jobs:
+            by_kind.setdefault(kind, []).append(job_id)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for kind, ids in by_kind.items():
+                pipe.hmget(self.keys.live(kind), ids)
+            answers = await pipe.execute()
+        return [
+            job_id
+            for ids, held in zip(by_kind.values(), answers, strict=True)
+            for job_id, flag in zip(ids, held, strict=True)
+            if flag is None
+        ]
 
     async def _ensure_groups(self, kinds: Sequence[str] | set[str]) -> None:
         for kind in kinds:
@@ -106,19 +132,29 @@ class RedisQueue:
             self._grouped.add(kind)
 
     async def enqueue(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
+        await self.enqueue_again(jobs, available_at, ran_before=False)
+
+    async def enqueue_again(
+        self, jobs: Sequence[NewJob], available_at: int | None = None, *, ran_before: bool = True
+    ) -> int:
+        """Queue ``jobs`` unless the queue holds their ids already; answers how many were
+        stored. With ``ran_before``, each counts as leased once before (its next lease has
+        ``attempts`` 2), as a job queued again after Redis lost it may have run in part."""
         if not jobs:
-            return
+            return 0
         kinds = sorted({job.kind for job in jobs})
         await self._ensure_groups(kinds)
         position = {kind: str(index) for index, kind in enumerate(kinds, start=1)}
         keys = [self.keys.kinds, self.keys.signals]
-        keys += [key for kind in kinds for key in self.keys.for_lease(kind)]
+        for kind in kinds:
+            keys += [*self.keys.for_lease(kind), self.keys.live(kind)]
         due = now_ms() if available_at is None else available_at
-        args: list[str | int | bytes] = [due, 0 if available_at is None else 1, len(kinds)]
+        delayed = 0 if available_at is None else 1
+        args: list[str | int | bytes] = [due, delayed, 1 if ran_before else 0, len(kinds)]
         args += kinds
         for job in jobs:
             args += (position[job.kind], job.id, job.payload)
-        await self._enqueue(keys=keys, args=args)
+        return int(await self._enqueue(keys=keys, args=args))
 
     async def lease(
         self, kinds: str | Sequence[str], max_jobs: int, lease_seconds: float
@@ -150,10 +186,11 @@ class RedisQueue:
         by_kind: dict[str, list[str]] = {}
         for job in jobs:
             entry, deliveries = _handle(job)
-            by_kind.setdefault(job.kind, []).extend((entry, deliveries))
+            by_kind.setdefault(job.kind, []).extend((entry, deliveries, job.id))
         done = 0
-        for kind, pairs in by_kind.items():
-            done += int(await self._ack(keys=[self.keys.stream(kind)], args=[GROUP, *pairs]))
+        for kind, triples in by_kind.items():
+            keys = [self.keys.stream(kind), self.keys.live(kind)]
+            done += int(await self._ack(keys=keys, args=[GROUP, *triples]))
         return done
 
     async def retry_later(self, job: Job, at: int, reason: str) -> bool:
@@ -164,7 +201,7 @@ class RedisQueue:
 
     async def dead_letter(self, job: Job, reason: str) -> bool:
         entry, deliveries = _handle(job)
-        keys = [self.keys.stream(job.kind), self.keys.dead(job.kind)]
+        keys = [self.keys.stream(job.kind), self.keys.dead(job.kind), self.keys.live(job.kind)]
         args: list[str | int] = [GROUP, entry, deliveries, cut_reason(reason), now_ms()]
         return bool(await self._dead(keys=keys, args=args))
 
@@ -191,7 +228,7 @@ class RedisQueue:
             found: Any = await self.client.xrange(dead, min=start, count=_DEAD_SCAN)
             for entry, fields in found:
                 if fields[b"id"].decode() == job_id:
-                    keys = [dead, self.keys.stream(kind)]
+                    keys = [dead, self.keys.stream(kind), self.keys.live(kind)]
                     return bool(await self._revive(keys=keys, args=[entry, job_id, now_ms()]))
             if len(found) < _DEAD_SCAN:
                 return False
