@@ -139,10 +139,18 @@ class OutboxQueue:
             await connection.execute(sa.delete(outbox).where(outbox.c.id.in_(ids)))
 
     async def requeue(self, owner: str) -> None:
+        """Push the owner's stored jobs again (Redis skips those it holds). While Redis is
+        down they stay stored, for the relay and the reconciler."""
         query = sa.select(outbox).where(outbox.c.owner_id == owner)
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-        await self._push(rows, ran_before=True)
+        try:
+            await self._push(rows, ran_before=True)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.queue_outage.failed(exc)
+            self._nudge.set()
 
     async def _push(self, rows: Sequence[Any], *, ran_before: bool) -> int:
         """Queue the rows' jobs in Redis (those it does not hold); how many were new."""
