@@ -91,7 +91,12 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     box = SecretBox(load_or_create_secret_key(settings))
     access = Access(accounts)
     registry = Registry(accounts, people, box, allow_private_targets=settings.allow_private_targets)
-    queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)
+    queue = queue_from_url(
+        settings.queue_url,
+        engine,
+        prefix=settings.queue_prefix,
+        reconcile_seconds=settings.queue_reconcile_seconds,
+    )
     sending = NotificationService(
         notifications,
         registry,

@@ -9,7 +9,9 @@ from pushgate.queue.base import DeadJob, Depth, Job, NewJob, PipelineQueue, Queu
 __all__ = ["DeadJob", "Depth", "Job", "NewJob", "PipelineQueue", "Queue", "queue_from_url"]
 
 
-def queue_from_url(url: str, engine: AsyncEngine, *, prefix: str = "pushgate") -> PipelineQueue:
+def queue_from_url(
+    url: str, engine: AsyncEngine, *, prefix: str = "pushgate", reconcile_seconds: float = 30.0
+) -> PipelineQueue:
     """The queue a setting names: ``sql`` (jobs in the database behind ``engine``) or a
     ``redis://`` / ``rediss://`` / ``unix://`` URL (keys under ``prefix``, each job
     stored first in the outbox table of the database behind ``engine``)."""
@@ -21,5 +23,6 @@ def queue_from_url(url: str, engine: AsyncEngine, *, prefix: str = "pushgate") -
         from pushgate.queue.outbox import OutboxQueue
         from pushgate.queue.redis import RedisQueue
 
-        return OutboxQueue(RedisQueue.from_url(url, prefix), engine)
+        redis = RedisQueue.from_url(url, prefix)
+        return OutboxQueue(redis, engine, reconcile_seconds=reconcile_seconds)
     raise ValueError(f"unknown queue URL {url!r}: use 'sql' or a redis:// URL")

@@ -45,9 +45,6 @@ BATCH = 500
 # once when a push fails).
 RELAY_POLL_SECONDS = 2.0
 RECONCILE_SECONDS = 30.0
-# A relayed row younger than this is not checked: its job may be on its way to a worker
-# that has yet to finish it, which is no loss.
-RECONCILE_GRACE_MS = 10_000
 
 
 class OutboxQueue:
@@ -59,12 +56,10 @@ class OutboxQueue:
         engine: AsyncEngine,
         *,
         reconcile_seconds: float = RECONCILE_SECONDS,
-        reconcile_grace_ms: int = RECONCILE_GRACE_MS,
     ) -> None:
         self.redis = redis
         self.engine = engine
         self.reconcile_seconds = reconcile_seconds
-        self.reconcile_grace_ms = reconcile_grace_ms
         self.queue_outage = OutageLog("queue (outbox relay)", log)
         self.database_outage = OutageLog("database (outbox relay)", log)
         self._nudge = asyncio.Event()
@@ -234,14 +229,17 @@ class OutboxQueue:
                 return moved
 
     async def reconcile(self) -> int:
-        """Queue again the relayed jobs Redis does not hold; answers how many."""
-        cutoff = now_ms() - self.reconcile_grace_ms
+        """Queue again the relayed jobs Redis does not hold; answers how many.
+
+        No race with a worker finishing a job: a row is marked relayed only once Redis
+        holds its job, and leaves the outbox before Redis lets the job go; so a relayed
+        row whose job Redis lacks, read back after Redis said so, is a lost job."""
         after = ""
         restored = 0
         while True:
             query = (
                 sa.select(outbox.c.id, outbox.c.kind)
-                .where(outbox.c.relayed_at <= cutoff, outbox.c.id > after)
+                .where(outbox.c.relayed_at.is_not(None), outbox.c.id > after)
                 .order_by(outbox.c.id)
                 .limit(BATCH)
             )

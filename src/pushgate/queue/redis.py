@@ -15,10 +15,11 @@ the scripts stay valid on Redis Cluster. Durability is Redis's own (AOF with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -171,12 +172,7 @@ class RedisQueue:
         try:
             found = await self._lease(keys=keys, args=args)
         except ResponseError as exc:
-            # The streams vanished under us (Redis restarted without persistence, or
-            # was flushed): make the groups again rather than fail every lease after.
-            if "NOGROUP" not in str(exc):
-                raise
-            self._grouped.difference_update(names)
-            await self._ensure_groups(names)
+            await self._regroup(names, exc)
             found = await self._lease(keys=keys, args=args)
         leased = [_job(names, item, now + lease) for item in found]
         leased.sort(key=lambda job: (job.available_at, job.id))
@@ -190,28 +186,34 @@ class RedisQueue:
         done = 0
         for kind, triples in by_kind.items():
             keys = [self.keys.stream(kind), self.keys.live(kind)]
-            done += int(await self._ack(keys=keys, args=[GROUP, *triples]))
+            with _lost_with_the_stream():
+                done += int(await self._ack(keys=keys, args=[GROUP, *triples]))
         return done
 
     async def retry_later(self, job: Job, at: int, reason: str) -> bool:
         entry, deliveries = _handle(job)
         keys = [*self.keys.for_lease(job.kind), self.keys.signals]
         args: list[str | int] = [GROUP, entry, deliveries, at, cut_reason(reason), job.kind]
-        return bool(await self._retry(keys=keys, args=args))
+        with _lost_with_the_stream():
+            return bool(await self._retry(keys=keys, args=args))
+        return False
 
     async def dead_letter(self, job: Job, reason: str) -> bool:
         entry, deliveries = _handle(job)
         keys = [self.keys.stream(job.kind), self.keys.dead(job.kind), self.keys.live(job.kind)]
         args: list[str | int] = [GROUP, entry, deliveries, cut_reason(reason), now_ms()]
-        return bool(await self._dead(keys=keys, args=args))
+        with _lost_with_the_stream():
+            return bool(await self._dead(keys=keys, args=args))
+        return False
 
     async def extend(self, job: Job, lease_seconds: float) -> Job | None:
         expires = now_ms() + lease_ms(lease_seconds)
         entry, deliveries = _handle(job)
         args = [GROUP, self.consumer, entry, deliveries]
-        if not await self._extend(keys=[self.keys.stream(job.kind)], args=args):
-            return None
-        return replace(job, lease_expires_at=expires)
+        with _lost_with_the_stream():
+            if await self._extend(keys=[self.keys.stream(job.kind)], args=args):
+                return replace(job, lease_expires_at=expires)
+        return None
 
     async def dead_letters(self, kind: str, limit: int = 100) -> list[DeadJob]:
         found: Any = await self.client.xrevrange(self.keys.dead(kind), count=limit)
@@ -237,6 +239,21 @@ class RedisQueue:
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         if kinds is None:
             kinds = sorted(_text(k) for k in await self.client.smembers(self.keys.kinds))
+        try:
+            return await self._depth(kinds)
+        except ResponseError as exc:
+            await self._regroup(kinds, exc)
+            return await self._depth(kinds)
+
+    async def _regroup(self, kinds: Sequence[str], exc: ResponseError) -> None:
+        """The streams vanished under us (Redis restarted without persistence, or was
+        flushed): make the groups again rather than fail every call after."""
+        if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
+            raise exc
+        self._grouped.difference_update(kinds)
+        await self._ensure_groups(kinds)
+
+    async def _depth(self, kinds: Sequence[str]) -> dict[str, Depth]:
         await self._ensure_groups(kinds)
         async with self.client.pipeline(transaction=False) as pipe:
             for kind in kinds:
@@ -258,7 +275,11 @@ class RedisQueue:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_wait
         while True:
-            positions, next_due = await self._positions(names)
+            try:
+                positions, next_due = await self._positions(names)
+            except ResponseError as exc:
+                await self._regroup(names, exc)
+                positions, next_due = await self._positions(names)
             now = now_ms()
             if next_due <= now:
                 return True
@@ -292,7 +313,9 @@ class RedisQueue:
         due = [now + self._reclaim_ms]
         for index, kind in enumerate(names):
             groups, first, idle = answers[index * 3 : index * 3 + 3]
-            group = next(g for g in groups if _text(g["name"]) == GROUP)
+            group = next((g for g in groups if _text(g["name"]) == GROUP), None)
+            if group is None:
+                raise ResponseError(f"NOGROUP no group {GROUP} on {self.keys.stream(kind)}")
             positions[self.keys.stream(kind)] = group["last-delivered-id"]
             due.extend(int(score) for _member, score in first)
             if idle:
@@ -312,6 +335,18 @@ class RedisQueue:
                 await self._release(keys=streams, args=[GROUP, self.consumer, _CONSUMER_TTL_MS])
         finally:
             await self.client.aclose()
+
+
+@contextlib.contextmanager
+def _lost_with_the_stream() -> Iterator[None]:
+    """A lease whose stream or group is gone (Redis restarted without persistence, or
+    was flushed) is a lost lease, answered as such, not an error: the outbox's
+    reconciler queues the job again (docs/architecture.md §8)."""
+    try:
+        yield
+    except ResponseError as exc:
+        if "NOGROUP" not in str(exc):
+            raise
 
 
 def _text(value: bytes | str) -> str:
