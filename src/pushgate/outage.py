@@ -4,7 +4,7 @@ saying so once.
 A long-running loop (the worker's leases, the outbox relay and reconciler, housekeeping)
 that meets an outage backs off, capped and jittered, and tries again; it never exits.
 Its log says when the outage began and when it ended, not every failed attempt
-(docs/architecture.md §8).
+(docs/architecture.md §9).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Embedded mode (the ``sql`` queue, SQLite or PostgreSQL): a notification and its fan-out
-job are stored in one transaction (docs/architecture.md §8), so neither exists without
+job are stored in one transaction (docs/architecture.md §9), so neither exists without
 the other. Shown with a trigger of the test's own database that refuses job rows."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Outages of Redis and PostgreSQL in scale mode (docs/architecture.md §8): the API keeps
+"""Outages of Redis and PostgreSQL in scale mode (docs/architecture.md §9): the API keeps
 accepting (the outbox holds the jobs) or answers 503, workers back off and carry on, and
 jobs Redis lost are queued again. Redis is a server of the test's own, killed, restarted
 and flushed at will; PostgreSQL is the test's own database, reached through a proxy the

@@ -117,7 +117,7 @@ class Unexpected:
                 raise  # part of an answer is out: only closing the connection can end it
             if is_outage(exc):
                 # The database (or the queue) is down: a moment's unavailability the
-                # client may retry, not a fault of ours (docs/architecture.md §8).
+                # client may retry, not a fault of ours (docs/architecture.md §9).
                 log.warning("%s %s: %s", scope["method"], scope["path"], describe(exc))
                 outage = unavailable(_dependency(exc), exc)
                 answer = error_response(503, outage.code, outage.message, outage.details)

@@ -46,7 +46,7 @@ async def _serve(settings: Settings, with_worker: bool) -> None:
     stop = asyncio.Event()
     handle = build_worker(services) if with_worker else None
     worker = asyncio.create_task(handle.worker.run(stop)) if handle else None
-    # Without a worker here, the queue's upkeep (the outbox relay, docs/architecture.md §8)
+    # Without a worker here, the queue's upkeep (the outbox relay, docs/architecture.md §9)
     # still runs in this process: what it accepted while Redis was down goes out from here.
     upkeep = None if handle else asyncio.create_task(services.queue.keep(stop))
     try:

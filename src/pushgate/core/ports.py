@@ -30,7 +30,7 @@ from pushgate.core.notifications import (
 )
 
 # More writes to make in a store's open transaction (given its connection), so that
-# they commit with it or not at all: the jobs a change makes (docs/architecture.md §8).
+# they commit with it or not at all: the jobs a change makes (docs/architecture.md §9).
 InTransaction = Callable[[Any], Awaitable[None]]
 
 

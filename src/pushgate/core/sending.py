@@ -1,7 +1,7 @@
 """Accepting notifications: validate, store durably, hand the fan-out to the queue.
 
 The API answers 202 only after the notification and its fan-out job are stored, in one
-transaction (docs/architecture.md §8): neither exists without the other, whether the
+transaction (docs/architecture.md §9): neither exists without the other, whether the
 queue is reachable or not. Workers do the rest (``pushgate.delivery``).
 """
 

@@ -7,7 +7,7 @@ is unreachable (Redis restarting, PostgreSQL failing over, SQLite locked by anot
 process for longer than its wait), the worker backs off, capped and jittered, and tries
 again, logging the outage once when it starts and once when it ends; it never exits for
 one. A job it could not finish for an outage is leased again later, its attempt not held
-against it (docs/architecture.md §8).
+against it (docs/architecture.md §9).
 """
 
 from __future__ import annotations

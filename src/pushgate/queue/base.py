@@ -155,7 +155,7 @@ class Queue(Protocol):
 class PipelineQueue(Queue, Protocol):
     """The queue as the API and the workers hold it: besides the contract above, jobs
     written inside a transaction on pushgate's own database, so the change that makes a
-    job and the job commit together or not at all (docs/architecture.md §8)."""
+    job and the job commit together or not at all (docs/architecture.md §9)."""
 
     async def enqueue_in(
         self,

@@ -15,7 +15,7 @@ Pushing is idempotent: Redis skips a job whose id it holds already (waiting, del
 leased), so relay, reconciler and the push after commit may overlap in any number of
 processes. A job queued again by the reconciler counts as leased once before, so its
 worker reads back what is still to do rather than trust what it carries (it may have
-run in part before Redis lost it). See docs/architecture.md §8.
+run in part before Redis lost it). See docs/architecture.md §9.
 """
 
 from __future__ import annotations

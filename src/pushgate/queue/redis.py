@@ -341,7 +341,7 @@ class RedisQueue:
 def _lost_with_the_stream() -> Iterator[None]:
     """A lease whose stream or group is gone (Redis restarted without persistence, or
     was flushed) is a lost lease, answered as such, not an error: the outbox's
-    reconciler queues the job again (docs/architecture.md §8)."""
+    reconciler queues the job again (docs/architecture.md §9)."""
     try:
         yield
     except ResponseError as exc:

@@ -76,7 +76,7 @@ class SqlQueue:
         self, connection: AsyncConnection, jobs: Sequence[NewJob], available_at: int | None = None
     ) -> None:
         """The jobs are rows of this same database: written in the caller's transaction,
-        they commit with it, so nothing needs relaying (docs/architecture.md §8)."""
+        they commit with it, so nothing needs relaying (docs/architecture.md §9)."""
         if not jobs:
             return
         now = now_ms()

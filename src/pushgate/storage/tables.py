@@ -178,7 +178,7 @@ dead_jobs = sa.Table(
 
 # Jobs for the Redis queue, written in the same transaction as the change that made them
 # and kept until a worker finishes them: a relay moves new rows to Redis (``relayed_at``
-# set), and a reconciler queues again any row Redis lost (docs/architecture.md §8).
+# set), and a reconciler queues again any row Redis lost (docs/architecture.md §9).
 outbox = sa.Table(
     "outbox",
     metadata,
