@@ -7,9 +7,12 @@ Entries idle in the pending list for longer than a lease are taken over with
 a per-job deadline: the lease length that counts is the one the *reclaiming* worker
 passes, so workers of one kind should share one lease length. Delayed jobs wait in a
 sorted set scored by due time and move to the stream, earliest first, when a lease
-finds them due. Dead letters go to a stream per kind. All keys share one hash tag, so
-the scripts stay valid on Redis Cluster. Durability is Redis's own (AOF with
-``appendfsync everysec`` or stricter is the setting to run this with).
+finds them due. Dead letters go to a stream per kind. The ids of the jobs a kind holds
+(waiting, delayed or leased) are kept in a hash, and a job pushed again under an id held is
+skipped, so the outbox in front of this queue (``queue.outbox``) may push a job more than
+once. All keys share one hash tag, so the scripts stay valid on Redis Cluster. Durability
+is Redis's own (AOF with ``appendfsync everysec`` or stricter is the setting to run this
+with); what Redis loses anyway, the outbox queues again.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ from pushgate.queue.base import (
 
 GROUP = "workers"
 CONNECT_TIMEOUT_SECONDS = 5.0
+# The longest a blocking read waits at once; a reply later than this by the socket
+# timeout means Redis went silent (an outage), not that there was nothing to read.
+MAX_BLOCK_SECONDS = 5.0
+SOCKET_TIMEOUT_SECONDS = MAX_BLOCK_SECONDS + 10.0
 # Dead letters read per XRANGE while looking for one (each carries its job's payload).
 _DEAD_SCAN = 50
 # Consumers idle this long with nothing pending are removed (see ``close``).
@@ -98,10 +105,14 @@ class RedisQueue:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "pushgate") -> RedisQueue:
-        # A bounded connect: a Redis host gone silent fails a call within seconds (an
-        # outage the callers back off from) rather than hold it for the OS's minutes.
+        # Bounded connects and replies: a Redis host gone silent fails a call within
+        # seconds (an outage the callers back off from) rather than hold it for the OS's
+        # minutes.
         client = aioredis.Redis.from_url(
-            url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_keepalive=True
+            url,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_keepalive=True,
         )
         return cls(client, prefix)
 
@@ -286,7 +297,9 @@ class RedisQueue:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            remaining = min(remaining, (next_due - now) / 1000)
+            # Bounded blocks, so the client's socket timeout tells a silent Redis from a
+            # long wait.
+            remaining = min(remaining, (next_due - now) / 1000, MAX_BLOCK_SECONDS)
             # Blocks until an entry past each position arrives: on a kind's stream, one
             # no worker has read yet (ready work); on the signals stream, a new delayed
             # job (look again at the due times).
