@@ -99,9 +99,15 @@ async def run_provider(args: argparse.Namespace) -> dict[str, Any]:
     cafiles = (str(folder / "ca.pem"),)
     provider: ApnsProvider | FcmProvider
     if args.client == "apns":
-        provider = ApnsProvider(creds, ApnsOptions(connections=args.connections, ca_files=cafiles))
+        provider = ApnsProvider(
+            creds,
+            ApnsOptions(connections=args.connections, ca_files=cafiles, allow_private_targets=True),
+        )
     else:
-        provider = FcmProvider(creds, FcmOptions(connections=args.connections, ca_files=cafiles))
+        provider = FcmProvider(
+            creds,
+            FcmOptions(connections=args.connections, ca_files=cafiles, allow_private_targets=True),
+        )
     warmup = await provider.send(make_batch(args.client, 50))
     await asyncio.sleep(0.3)  # let the pool open all its connections
     remaining = args.count

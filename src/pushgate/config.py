@@ -13,12 +13,14 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from pushgate.errors import ConfigError
+from pushgate.storage.files import FILE_MODE, private_folder
 
 ENV_PREFIX = "PUSHGATE_"
 CONFIG_FILE_ENV = "PUSHGATE_CONFIG"
@@ -53,8 +55,57 @@ class Settings(BaseModel):
         default=None,
         description="base64url of 32 random bytes; encrypts provider secrets at rest.",
     )
+    previous_secret_keys: tuple[SecretStr, ...] = Field(
+        default=(),
+        description="Older secret keys, comma-separated: they still open what they sealed "
+        "until `pushgate secrets rotate` has re-sealed it under `secret_key`.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_require_key: bool = Field(
+        default=False,
+        description="`/metrics` answers only requests with an admin-scoped API key; "
+        "per-tenant series are shown to instance admin keys alone either way.",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_bodies_in_flight_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        le=4 * 1024 * 1024 * 1024,
+        description="Bytes of request bodies all requests together may hold at once; a "
+        "request past it is answered 503 with Retry-After before its body is read.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Time a connection has to send a request's headers (from its first byte, "
+        "or from the connection or the previous answer); closed after it.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Time a request has to send its whole body once its headers are in; "
+        "408 and closed after it.",
+    )
+    keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="How long an idle keep-alive connection is kept open between requests.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Open client connections at once; one past it is answered 503 and closed.",
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line and headers together; 431 and closed above it.",
+    )
     queue_url: str = Field(
         default="sql",
         description="`sql` (jobs in the database) or a redis:// URL (Redis Streams).",
@@ -74,6 +125,9 @@ class Settings(BaseModel):
     retention_days: int = Field(
         default=30, ge=1, le=3650, description="Undelivered notifications are kept this long."
     )
+    audit_retention_days: int = Field(
+        default=365, ge=1, le=3650, description="Audit log events are kept this long."
+    )
     delivery_records: Literal["all", "failures"] = Field(
         default="all",
         description="What a notification keeps of its deliveries unless it says: `all` (a "
@@ -91,7 +145,8 @@ class Settings(BaseModel):
         default=30.0,
         gt=0,
         le=3600,
-        description="How often deliveries held by paused credentials look for a fix.",
+        description="The longest wait between probes of paused credentials (waits double "
+        "from 1 s up to this).",
     )
     send_batch_size: int = Field(default=500, ge=1, le=5000)
     worker_lease_seconds: float = Field(
@@ -101,10 +156,19 @@ class Settings(BaseModel):
         description="How long a worker holds a job before another may take it; after a "
         "crash, the jobs in hand are sent again once this has passed.",
     )
+    user_token_max_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="Longest lifetime a user token (Pushgate-User-Token) may have, from its "
+        "`iat` and from now; one without `exp` or living longer is refused with 401.",
+    )
     allow_private_targets: bool = Field(
         default=False,
-        description="Allow webhook, WNS and Web Push targets on loopback/private addresses "
-        "(local simulators, tests); off in production to prevent SSRF.",
+        description="Allow outbound connections to loopback/private addresses: webhook, WNS "
+        "and Web Push targets, and provider base/token URL overrides (which only instance "
+        "admin keys may set), also over plain http (local simulators, tests); off in "
+        "production to prevent SSRF.",
     )
 
     @field_validator("bind")
@@ -159,6 +223,21 @@ class Settings(BaseModel):
     def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             decode_secret_key(value.get_secret_value())
+        return value
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _split_previous_keys(cls, value: object) -> object:
+        # The environment form is one string, comma-separated; TOML gives a list.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("previous_secret_keys")
+    @classmethod
+    def _check_previous_keys(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for item in value:
+            decode_secret_key(item.get_secret_value())
         return value
 
     @property
@@ -238,28 +317,76 @@ def load_settings(
         raise _format_error(exc, "env") from exc
 
 
-def load_or_create_secret_key(settings: Settings) -> bytes:
-    """The key that encrypts provider secrets: from settings, else from the data folder.
+@dataclass(frozen=True, slots=True)
+class SecretKeys:
+    """The instance key that seals, and older keys that still open what they sealed."""
 
-    When neither has one, a new key is written to ``<data_dir>/secret.key`` (mode 0600)
-    with a warning: losing that file makes every stored provider secret unreadable.
+    current: bytes = field(repr=False)
+    previous: tuple[bytes, ...] = field(default=(), repr=False)
+    #: The key file these came from, or None when they came from the settings.
+    path: Path | None = None
+
+    def __repr__(self) -> str:
+        return f"SecretKeys(previous={len(self.previous)}, path={self.path})"
+
+
+def key_file_path(settings: Settings) -> Path:
+    return settings.data_dir / KEY_FILE_NAME
+
+
+def read_key_file(path: Path) -> SecretKeys:
+    """The key file: the current key on its first line, older keys on the lines after
+    (``pushgate secrets new-key`` writes it so); ``#`` starts a comment line."""
+    try:
+        lines = [
+            line.strip()
+            for line in path.read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        if not lines:
+            raise ValueError("the file holds no key")
+        keys = [decode_secret_key(line) for line in lines]
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}", details={"key": "secret_key"}) from exc
+    return SecretKeys(keys[0], tuple(keys[1:]), path)
+
+
+def key_file_text(keys: SecretKeys) -> str:
+    """The key file's content for ``keys`` (the inverse of ``read_key_file``)."""
+    lines = [encode_secret_key(keys.current)]
+    if keys.previous:
+        lines.append("# older keys: they open what they sealed until `pushgate secrets rotate`")
+        lines.extend(encode_secret_key(key) for key in keys.previous)
+    return "\n".join(lines) + "\n"
+
+
+def load_or_create_secret_keys(settings: Settings) -> SecretKeys:
+    """The keys that seal and open provider secrets: from settings, else from the data folder.
+
+    When neither has one, a new key is written to ``<data_dir>/secret.key`` (mode 0600, in a
+    0700 folder) with a warning: losing that file makes every stored provider secret
+    unreadable.
     """
     if settings.secret_key is not None:
-        return decode_secret_key(settings.secret_key.get_secret_value())
-    path = settings.data_dir / KEY_FILE_NAME
+        return SecretKeys(
+            decode_secret_key(settings.secret_key.get_secret_value()),
+            tuple(decode_secret_key(k.get_secret_value()) for k in settings.previous_secret_keys),
+        )
+    path = key_file_path(settings)
     if path.exists():
-        try:
-            return decode_secret_key(path.read_text().strip())
-        except ValueError as exc:
-            raise ConfigError(f"{path}: {exc}", details={"key": "secret_key"}) from exc
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    text = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return read_key_file(path)
+    private_folder(settings.data_dir)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
+        handle.write(encode_secret_key(key) + "\n")
     log.warning(
         "no PUSHGATE_SECRET_KEY given: generated %s; back it up, provider secrets "
         "cannot be decrypted without it",
         path,
     )
-    return decode_secret_key(text)
+    return SecretKeys(key, (), path)
+
+
+def encode_secret_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")

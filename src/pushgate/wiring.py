@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pushgate.config import Settings, load_or_create_secret_key
+from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
+from pushgate.core.audit import AuditLog
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
@@ -30,6 +31,7 @@ from pushgate.queue import queue_from_url
 from pushgate.queue.base import PipelineQueue
 from pushgate.storage import migrate
 from pushgate.storage.accounts import AccountStore
+from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.people import PeopleStore
@@ -52,6 +54,7 @@ class Services:
     sending: NotificationService
     queue: PipelineQueue
     box: SecretBox
+    audit: AuditLog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
 
     @functools.cached_property
@@ -88,9 +91,18 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     accounts = AccountStore(engine)
     people = PeopleStore(engine)
     notifications = NotificationStore(engine)
-    box = SecretBox(load_or_create_secret_key(settings))
-    access = Access(accounts)
-    registry = Registry(accounts, people, box, allow_private_targets=settings.allow_private_targets)
+    keys = load_or_create_secret_keys(settings)
+    box = SecretBox(keys.current, previous_keys=keys.previous)
+    audit = AuditLog(AuditStore(engine))
+    access = Access(accounts, audit=audit)
+    registry = Registry(
+        accounts,
+        people,
+        box,
+        audit=audit,
+        allow_private_targets=settings.allow_private_targets,
+        user_token_max_seconds=settings.user_token_max_seconds,
+    )
     queue = queue_from_url(
         settings.queue_url,
         engine,
@@ -102,6 +114,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         registry,
         FanoutStarter(queue),
         payload_problem,
+        audit=audit,
         default_ttl=settings.default_ttl_seconds,
         max_ttl=settings.max_ttl_seconds,
         default_records=DeliveryRecords(settings.delivery_records),
@@ -109,7 +122,17 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
     await access.ensure_default_tenant()
     await access.instance_id()
     return Services(
-        settings, engine, access, registry, accounts, people, notifications, sending, queue, box
+        settings,
+        engine,
+        access,
+        registry,
+        accounts,
+        people,
+        notifications,
+        sending,
+        queue,
+        box,
+        audit,
     )
 
 
@@ -157,5 +180,7 @@ def build_worker(services: Services) -> WorkerHandle:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention_ms=retention_ms,
+        audit=services.audit,
+        audit_retention_ms=settings.audit_retention_days * DAY_MS,
     )
     return WorkerHandle(worker, providers)

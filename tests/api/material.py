@@ -34,8 +34,11 @@ def apns_p8() -> str:
     return pkcs8_pem(ec.generate_private_key(ec.SECP256R1()))
 
 
-def apns_p12(password: str, bundle_id: str = "com.example.app") -> str:
-    """A base64 PKCS#12 bundle holding a current self-signed push certificate and its key."""
+def apns_p12(
+    password: str, bundle_id: str = "com.example.app", *, kdf_rounds: int | None = None
+) -> str:
+    """A base64 PKCS#12 bundle holding a current self-signed push certificate and its key;
+    ``kdf_rounds`` sets its MAC and key-encryption iteration counts."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -59,9 +62,23 @@ def apns_p12(password: str, bundle_id: str = "com.example.app") -> str:
         key,
         certificate,
         None,
-        serialization.BestAvailableEncryption(password.encode()),
+        _p12_encryption(password, kdf_rounds),
     )
     return base64.b64encode(data).decode()
+
+
+def _p12_encryption(
+    password: str, kdf_rounds: int | None
+) -> serialization.KeySerializationEncryption:
+    if kdf_rounds is None:
+        return serialization.BestAvailableEncryption(password.encode())
+    return (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(kdf_rounds)
+        .key_cert_algorithm(serialization.pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password.encode())
+    )
 
 
 def fcm_service_account(project_id: str = "pushgate-test") -> dict[str, str]:

@@ -92,3 +92,70 @@ async def test_without_a_secret_no_token_is_needed(
 ) -> None:
     ok(await client.patch("/v1/apps/mobile", json={"clear_user_auth_secret": True}))
     ok(await _register(client, register_key, "emp-1", None), 201)
+
+
+# -- a register key acts only for the user its token names ----------------------------------
+
+
+async def _device_of(
+    client: httpx.AsyncClient, key: str, user: str, token: str | None = None
+) -> dict[str, object]:
+    headers = {**bearer(key), "Pushgate-User-Token": user_token(user)}
+    body: dict[str, object] = {"provider": "apns", "token": token or apns_token(), "user": user}
+    return ok(await client.post("/v1/apps/mobile/devices", json=body, headers=headers), 201)
+
+
+async def test_a_register_key_reads_and_deletes_only_its_users_devices(
+    client: httpx.AsyncClient, register_key: str
+) -> None:
+    alice = await _device_of(client, register_key, "alice")
+    bob = await _device_of(client, register_key, "bob")
+    as_alice = {**bearer(register_key), "Pushgate-User-Token": user_token("alice")}
+    assert ok(await client.get(f"/v1/devices/{alice['id']}", headers=as_alice))["id"] == alice["id"]
+    assert ok(await client.get(f"/v1/devices/{alice['id']}/history", headers=as_alice)) == []
+    for method, path in [
+        ("GET", f"/v1/devices/{bob['id']}"),
+        ("GET", f"/v1/devices/{bob['id']}/history"),
+        ("DELETE", f"/v1/devices/{bob['id']}"),
+    ]:
+        error_of(await client.request(method, path, headers=as_alice), 404, "not_found")
+        # Without a user token the key reaches no device of the app at all.
+        answer = await client.request(method, path, headers=bearer(register_key))
+        error_of(answer, 401, "unauthenticated")
+    assert ok(await client.get(f"/v1/devices/{bob['id']}"))["state"] == "active"
+    gone = ok(await client.delete(f"/v1/devices/{alice['id']}", headers=as_alice))
+    assert gone["state"] == "unregistered"
+
+
+async def test_a_token_move_across_users_is_refused(
+    client: httpx.AsyncClient, register_key: str
+) -> None:
+    bob_token = apns_token()
+    bob = await _device_of(client, register_key, "bob", bob_token)
+    headers = {**bearer(register_key), "Pushgate-User-Token": user_token("alice")}
+    body = {"provider": "apns", "token": apns_token(), "old_token": bob_token, "user": "alice"}
+    answer = await client.post("/v1/apps/mobile/devices", json=body, headers=headers)
+    assert error_of(answer, 403, "forbidden")["details"] == {"field": "old_token"}
+    kept = ok(await client.get(f"/v1/devices/{bob['id']}"))
+    assert (kept["token"], kept["user_id"], kept["state"]) == (bob_token, bob["user_id"], "active")
+    assert ok(await client.get(f"/v1/devices/{bob['id']}/history")) == []
+    # Moving one's own registration to a new token still works.
+    moved_to = apns_token()
+    as_bob = {**bearer(register_key), "Pushgate-User-Token": user_token("bob")}
+    body = {"provider": "apns", "token": moved_to, "old_token": bob_token, "user": "bob"}
+    moved = ok(await client.post("/v1/apps/mobile/devices", json=body, headers=as_bob))
+    assert (moved["id"], moved["token"]) == (bob["id"], moved_to)
+
+
+async def test_user_tokens_live_at_most_a_day(client: httpx.AsyncClient, register_key: str) -> None:
+    now = int(time.time())
+    for token in [
+        user_token("emp-1", lifetime=25 * 3600),
+        user_token("emp-1", lifetime=3600, iat=now - 10 * 86_400),
+        user_token("emp-1", lifetime=10 * 365 * 86_400),
+    ]:
+        error = error_of(await _register(client, register_key, "emp-1", token), 401)
+        assert error["details"]["max_seconds"] == 86_400
+    ok(await _register(client, register_key, "emp-1", user_token("emp-1", lifetime=23 * 3600)), 201)
+    fresh = user_token("emp-1", lifetime=24 * 3600 - 60, iat=now)
+    ok(await _register(client, register_key, "emp-1", fresh), 201)

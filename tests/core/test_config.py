@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from pushgate.config import Settings, load_or_create_secret_key, load_settings
+from pushgate.config import (
+    SecretKeys,
+    Settings,
+    key_file_text,
+    load_or_create_secret_keys,
+    load_settings,
+    read_key_file,
+)
 from pushgate.errors import ConfigError
 
 
@@ -71,19 +78,43 @@ def test_settings_are_frozen() -> None:
 
 
 def test_secret_key_file_is_made_once_and_private(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
-    first = load_or_create_secret_key(settings)
-    second = load_or_create_secret_key(settings)
-    assert first == second
-    assert len(first) == 32
-    mode = (tmp_path / "secret.key").stat().st_mode
-    assert stat.S_IMODE(mode) == 0o600
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data)
+    first = load_or_create_secret_keys(settings)
+    second = load_or_create_secret_keys(settings)
+    assert first.current == second.current
+    assert len(first.current) == 32
+    assert first.previous == ()
+    assert stat.S_IMODE((data / "secret.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
 
 
 def test_broken_secret_key_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "secret.key").write_text("too-short\n")
     with pytest.raises(ConfigError, match=r"secret\.key"):
-        load_or_create_secret_key(Settings(data_dir=tmp_path))
+        load_or_create_secret_keys(Settings(data_dir=tmp_path))
+
+
+def test_the_key_file_keeps_older_keys_after_the_current_one(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    keys = SecretKeys(b"n" * 32, (b"o" * 32, b"p" * 32), path)
+    path.write_text(key_file_text(keys))
+    assert read_key_file(path) == keys
+    loaded = load_or_create_secret_keys(Settings(data_dir=tmp_path))
+    assert (loaded.current, loaded.previous) == (b"n" * 32, (b"o" * 32, b"p" * 32))
+    assert "nnnn" not in repr(loaded)
+
+
+def test_previous_keys_come_comma_separated_from_the_environment() -> None:
+    current, old, older = (base64.urlsafe_b64encode(c * 32).decode() for c in (b"c", b"o", b"p"))
+    settings = load_settings(
+        env={"PUSHGATE_SECRET_KEY": current, "PUSHGATE_PREVIOUS_SECRET_KEYS": f"{old}, {older}"}
+    )
+    keys = load_or_create_secret_keys(settings)
+    assert (keys.current, keys.previous, keys.path) == (b"c" * 32, (b"o" * 32, b"p" * 32), None)
+    assert old not in repr(settings)
+    with pytest.raises(ConfigError, match="PREVIOUS_SECRET_KEYS"):
+        load_settings(env={"PUSHGATE_SECRET_KEY": current, "PUSHGATE_PREVIOUS_SECRET_KEYS": "x"})
 
 
 def test_provider_ca_files_are_one_path_or_several(tmp_path: Path) -> None:

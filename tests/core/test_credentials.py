@@ -27,7 +27,6 @@ from pushgate.core.credentials import (
     CredentialSet,
     decode_secret,
     describe,
-    fingerprint,
     validate_credentials,
 )
 from pushgate.core.secretbox import SecretBox
@@ -149,15 +148,18 @@ def test_every_problem_is_listed() -> None:
 
 def test_describe_shows_fields_and_fingerprints_but_no_secret() -> None:
     credential = accepted("hms", {"app_id": "104123456", "client_secret": "s3cr3t-value"})
+    box = SecretBox(b"k" * 32)
 
-    view = describe(credential.public, credential.secret_fingerprints())
+    view = describe(credential.public, credential.secret_fingerprints(box.fingerprint))
 
     assert view == {
         "fields_set": ["app_id", "client_secret"],
         "values": {"app_id": "104123456"},
-        "fingerprints": {"client_secret": fingerprint("s3cr3t-value")},
+        "fingerprints": {"client_secret": box.fingerprint("s3cr3t-value")},
     }
-    assert view["fingerprints"]["client_secret"] == hashlib.sha256(b"s3cr3t-value").hexdigest()[:16]
+    # Keyed: a bare hash of a guessed secret does not confirm it.
+    bare = hashlib.sha256(b"s3cr3t-value").hexdigest()[:16]
+    assert view["fingerprints"]["client_secret"] != bare
     assert "s3cr3t-value" not in json.dumps(view)
 
 
@@ -263,7 +265,8 @@ def test_apns_key_forms_share_one_fingerprint(p256_key: ec.EllipticCurvePrivateK
     pkcs8 = accepted("apns", apns_token(p256_key))
     sec1 = accepted("apns", apns_token(p256_key, private_key=pem(p256_key, "traditional")))
 
-    assert sec1.secret_fingerprints() == pkcs8.secret_fingerprints()
+    digest = SecretBox(b"k" * 32).fingerprint
+    assert sec1.secret_fingerprints(digest) == pkcs8.secret_fingerprints(digest)
 
 
 @pytest.mark.parametrize("bad", ["ABCDE1234", "ABCDE123456", "ABCDE-1234", "", 1234567890])
@@ -829,7 +832,8 @@ def test_webhook_without_signing_secret_is_unsigned() -> None:
 
     assert credential.secret == {}
     assert credential.generated == {}
-    assert describe(credential.public, credential.secret_fingerprints())["fingerprints"] == {}
+    fingerprints = credential.secret_fingerprints(SecretBox(b"k" * 32).fingerprint)
+    assert describe(credential.public, fingerprints)["fingerprints"] == {}
 
 
 def test_webhook_signing_secret_given_or_generated_not_both() -> None:

@@ -22,7 +22,7 @@ from pushgate.errors import InvalidInput
 TENANT = Tenant("t-1", "default", 0)
 APP = App("a-1", TENANT.id, "mobile", "", False, 0, 0)
 # build_device reads only the private-targets switch; no storage is touched.
-REGISTRY = Registry(None, None, None, allow_private_targets=False)  # type: ignore[arg-type]
+REGISTRY = Registry(None, None, None, audit=None, allow_private_targets=False)  # type: ignore[arg-type]
 QUICK = QuickRows(TENANT.id, APP.id, allow_private_targets=False)
 
 

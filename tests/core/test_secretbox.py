@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import pickle
 
@@ -156,3 +157,14 @@ def test_repr_and_pickle_never_expose_the_key(key: bytes, box: SecretBox) -> Non
     assert not hasattr(box, "__dict__")
     with pytest.raises(TypeError):
         pickle.dumps(box)
+
+
+def test_fingerprints_are_keyed_by_the_instance_key(key: bytes, box: SecretBox) -> None:
+    value = "hunter2"
+    assert box.fingerprint(value) == SecretBox(key).fingerprint(value)
+    assert len(box.fingerprint(value)) == 16
+    assert box.fingerprint(value) != box.fingerprint("hunter3")
+    # Without the instance key a guess cannot be confirmed: neither a bare hash nor another
+    # instance's fingerprint matches.
+    assert box.fingerprint(value) != hashlib.sha256(value.encode()).hexdigest()[:16]
+    assert box.fingerprint(value) != SecretBox(bytes(32)).fingerprint(value)

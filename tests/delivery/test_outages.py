@@ -202,6 +202,7 @@ async def test_a_flushed_redis_is_filled_again_and_the_broadcast_completes(
     assert body["state"] == "completed"
     assert body["deliveries"]["sent"] == devices
     duplicates = len(webhook_sim.all_received()) - devices
+    print(f"FLUSHDB after {before} of {devices}: {duplicates} duplicate(s)")
     # Only batches in flight when Redis lost them may go twice.
     assert duplicates <= BATCH * CONCURRENCY
 

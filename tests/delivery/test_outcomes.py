@@ -47,7 +47,9 @@ async def test_refused_credentials_pause_sending_until_replaced(
     """The batch, refused while the fan-out sent it, waits in a send job of its own; with
     rows or without (records failures only, where it is pending in that job alone)."""
     private_key = await _webpush_app(client, webpush_sim)
-    webpush_sim.inject(Fault(status=403, count=1))
+    # Refused for as long as the test looks: the probes of the paused credentials (one per
+    # turn, test_paused_probe.py) are refused too, so nothing reaches a browser.
+    webpush_sim.inject(Fault(status=403, count=1000))
     sent = await client.post(
         "/v1/notifications",
         json={"app": "web", "audience": {"users": ["w"]}, "title": "hold", "records": records},
@@ -64,6 +66,7 @@ async def test_refused_credentials_pause_sending_until_replaced(
     status = (await client.get(f"/v1/notifications/{notification_id}")).json()
     assert status["deliveries"]["pending"] == 1
     assert webpush_sim.all_received() == []
+    webpush_sim.faults.clear()
     # Setting the credentials again (the operator's fix) lifts the pause; the held
     # delivery goes out and the browser decrypts it.
     fixed = await client.put(

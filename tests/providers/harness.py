@@ -115,7 +115,10 @@ class ApnsSetup:
     def provider(
         self, credentials: ProviderCredentials | None = None, **options: Any
     ) -> ApnsProvider:
-        settings = ApnsOptions(ca_files=(str(self.authority.ca_path),), **options)
+        # The simulator listens on 127.0.0.1: reaching it takes the operator's explicit
+        # allow_private_targets, as in production a base URL override would.
+        values: dict[str, Any] = {"allow_private_targets": True, **options}
+        settings = ApnsOptions(ca_files=(str(self.authority.ca_path),), **values)
         return ApnsProvider(credentials or self.credentials(), settings, clock=self.clock)
 
 
@@ -154,8 +157,9 @@ class FcmSetup:
     def provider(
         self, credentials: ProviderCredentials | None = None, **options: Any
     ) -> FcmProvider:
+        values: dict[str, Any] = {"allow_private_targets": True, **options}
         return FcmProvider(
-            credentials or self.credentials(), FcmOptions(**options), clock=self.clock
+            credentials or self.credentials(), FcmOptions(**values), clock=self.clock
         )
 
 

@@ -7,14 +7,18 @@ from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import errors
-from pushgate.api.limits import BodyLimit
-from pushgate.api.routes import apps, devices, notifications, ops, queue, tenants, users
+from pushgate.api.keygate import KeyGate
+from pushgate.api.limits import BodyBudget, BodyLimit
+from pushgate.api.routes import apps, audit, devices, notifications, ops, queue, tenants, users
 from pushgate.console import routes as console
 from pushgate.wiring import Services
 
 
 def create_app(services: Services) -> ASGIApp:
-    """The ASGI app: routers, the one error shape, and the body-size bound."""
+    """The ASGI app: routers, the one error shape, and the bounds on request bodies.
+
+    Outermost first: an unexpected error still gets the one error shape; the API key is
+    checked from the headers; only then may a body be read, within its bounds."""
     api = FastAPI(
         title="pushgate",
         version=__version__,
@@ -26,8 +30,15 @@ def create_app(services: Services) -> ASGIApp:
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
     # (device registration, sends) come first: matching is a share of a request's cost.
-    for module in (devices, notifications, users, apps, tenants, queue):
+    for module in (devices, notifications, users, apps, tenants, queue, audit):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     api.include_router(ops.router)
     api.include_router(console.router)
-    return BodyLimit(api, services.settings.max_body_bytes)
+    settings = services.settings
+    bounded = BodyLimit(
+        api,
+        settings.max_body_bytes,
+        budget=BodyBudget(settings.max_bodies_in_flight_bytes),
+        body_seconds=settings.body_timeout_seconds,
+    )
+    return errors.Unexpected(KeyGate(bounded, services.access))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
+from pushgate.api.keygate import known_caller
 from pushgate.core.access import Caller
 from pushgate.core.inputs import NAME_PATTERN
 from pushgate.core.models import Tenant
@@ -21,10 +22,18 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 async def caller(
+    request: Request,
     svc: ServicesDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Caller:
-    return await svc.access.authenticate(authorization)
+    # Authenticated already from the headers, before the body was read (api/keygate.py).
+    known = known_caller(request.scope)
+    if known is not None:
+        return known
+    # The peer's address, as the audit log's "from where" (behind a proxy: the proxy's,
+    # unless the server is told to trust forwarded headers).
+    origin = request.client.host if request.client else ""
+    return await svc.access.authenticate(authorization, origin)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

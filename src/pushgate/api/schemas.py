@@ -6,7 +6,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from pushgate.core.access import CreatedKey
+from pushgate.core.access import CreatedKey, RotatedKey
+from pushgate.core.audit import AuditEvent
 from pushgate.core.models import ApiKey, App, Device, Tenant, User
 from pushgate.core.registry import CredentialView
 
@@ -45,6 +46,10 @@ class KeyOut(BaseModel):
     scopes: list[str]
     created_at: str | None
     revoked_at: str | None
+    expires_at: str | None = Field(description="When the key stops working; null: never.")
+    last_used_at: str | None = Field(
+        description="When the key last authenticated a request (to the minute); null: never."
+    )
 
     @classmethod
     def of(cls, key: ApiKey) -> KeyOut:
@@ -56,6 +61,8 @@ class KeyOut(BaseModel):
             scopes=sorted(s.value for s in key.scopes),
             created_at=iso(key.created_at),
             revoked_at=iso(key.revoked_at),
+            expires_at=iso(key.expires_at),
+            last_used_at=iso(key.last_used_at),
         )
 
 
@@ -65,6 +72,18 @@ class KeyCreatedOut(KeyOut):
     @classmethod
     def created(cls, made: CreatedKey) -> KeyCreatedOut:
         return cls(**KeyOut.of(made.key).model_dump(), key=made.plaintext)
+
+
+class KeyRotatedOut(KeyCreatedOut):
+    previous: KeyOut = Field(
+        description="The rotated key: it keeps working until its `expires_at`."
+    )
+
+    @classmethod
+    def rotated(cls, made: RotatedKey) -> KeyRotatedOut:
+        return cls(
+            **KeyCreatedOut.created(made.created).model_dump(), previous=KeyOut.of(made.previous)
+        )
 
 
 class AppOut(BaseModel):
@@ -196,6 +215,34 @@ class TokenChangeOut(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(description="Pass as `after` to read the next page; null at the end.")
+
+
+class AuditEventOut(BaseModel):
+    id: str
+    at: str | None
+    tenant_id: str | None = Field(description="None for events of the instance itself.")
+    key_id: str = Field(description="The API key that acted (`cli` for the command line).")
+    key_name: str
+    origin: str = Field(description="The client's address, or `cli`.")
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventOut:
+        return cls(
+            id=event.id,
+            at=iso(event.at),
+            tenant_id=event.tenant_id,
+            key_id=event.key_id,
+            key_name=event.key_name,
+            origin=event.origin,
+            action=event.action.value,
+            object_type=event.action.object_type,
+            object_id=event.object_id,
+            details=dict(event.details),
+        )
 
 
 class HealthOut(BaseModel):

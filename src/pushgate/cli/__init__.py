@@ -5,9 +5,12 @@ from __future__ import annotations
 import typer
 
 from pushgate.cli.admin import apps, keys, tenants
+from pushgate.cli.audit import audit
+from pushgate.cli.backup import backup_command, restore_command
 from pushgate.cli.devices import devices
 from pushgate.cli.notifications import notifications
 from pushgate.cli.queue import queue
+from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
 from pushgate.cli.serve import register
 from pushgate.cli.users import users
@@ -28,9 +31,13 @@ app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(notifications, name="notifications")
 app.add_typer(queue, name="queue")
+app.add_typer(audit, name="audit")
+app.add_typer(secrets, name="secrets")
 app.command("simulate")(simulate_command)
 app.command("send")(send)
 app.command("demo")(demo_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def main() -> None:

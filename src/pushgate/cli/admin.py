@@ -18,17 +18,21 @@ from pushgate.cli.runtime import (
     parse_input,
     run_with_services,
 )
-from pushgate.core.access import CreatedKey
-from pushgate.core.inputs import AppInput, KeyInput, TenantInput
+from pushgate.core.access import CreatedKey, RotatedKey
+from pushgate.core.inputs import AppInput, KeyInput, KeyRotation, TenantInput
 from pushgate.core.models import ApiKey, App, Scope, Tenant
 from pushgate.core.registry import CredentialView
 from pushgate.wiring import Services
 
-keys = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+keys = typer.Typer(help="Create, list, rotate and revoke API keys.", no_args_is_help=True)
 tenants = typer.Typer(help="Create, list, rename and delete tenants.", no_args_is_help=True)
 apps = typer.Typer(help="Create and list push apps.", no_args_is_help=True)
 
 TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
+ExpiresOption = Annotated[
+    str | None,
+    typer.Option(help="When the key stops working, e.g. 2027-06-30T00:00:00Z (default: never)."),
+]
 
 
 @keys.command("create")
@@ -37,11 +41,17 @@ def create_key(
     scope: Annotated[list[Scope], typer.Option(help="Repeat for several scopes.")],
     tenant: TenantOption = None,
     instance_wide: Annotated[bool, typer.Option(help="Admin key for every tenant.")] = False,
+    expires_at: ExpiresOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Create a key and print it once."""
     body = parse_input(
-        KeyInput, name=name, scopes=scope, tenant=tenant, instance_wide=instance_wide
+        KeyInput,
+        name=name,
+        scopes=scope,
+        tenant=tenant,
+        instance_wide=instance_wide,
+        expires_at=expires_at,
     )
 
     async def work(services: Services) -> CreatedKey:
@@ -59,7 +69,9 @@ def list_keys(tenant: TenantOption = None, config: ConfigOption = None) -> None:
     async def work(services: Services) -> list[ApiKey]:
         return await services.access.list_keys(OPERATOR, tenant)
 
-    table = Table("id", "name", "prefix", "tenant", "scopes", "created", "revoked")
+    table = Table(
+        "id", "name", "prefix", "tenant", "scopes", "created", "expires", "last used", "revoked"
+    )
     for key in run_with_services(config, work):
         table.add_row(
             key.id,
@@ -68,9 +80,35 @@ def list_keys(tenant: TenantOption = None, config: ConfigOption = None) -> None:
             key.tenant_id or "(instance)",
             " ".join(sorted(key.scopes)),
             iso(key.created_at),
+            iso(key.expires_at) or "",
+            iso(key.last_used_at) or "",
             iso(key.revoked_at) or "",
         )
     console.print(table)
+
+
+@keys.command("rotate")
+def rotate_key(
+    key_id: str,
+    overlap_seconds: Annotated[
+        int, typer.Option(help="How long the old key keeps working beside the new one.")
+    ] = 24 * 3600,
+    expires_at: ExpiresOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A new key with the same name, tenant and scopes, printed once; the old one keeps
+    working for the overlap, then stops."""
+    body = parse_input(KeyRotation, overlap_seconds=overlap_seconds, expires_at=expires_at)
+
+    async def work(services: Services) -> RotatedKey:
+        return await services.access.rotate_key(OPERATOR, key_id, body)
+
+    made = run_with_services(config, work)
+    console.print(
+        f"key {made.created.key.id} replaces {made.previous.id}, which works until "
+        f"{iso(made.previous.expires_at)}; the new key, shown once:"
+    )
+    console.print(made.created.plaintext, soft_wrap=True)
 
 
 @keys.command("revoke")

@@ -31,7 +31,7 @@ ConfigOption = Annotated[
 
 # The CLI runs on the instance's own database, so it acts as its operator.
 OPERATOR = Caller(
-    ApiKey("cli", None, "command line", "cli", "", frozenset({Scope.ADMIN}), now_ms())
+    ApiKey("cli", None, "command line", "cli", "", frozenset({Scope.ADMIN}), now_ms()), "cli"
 )
 
 

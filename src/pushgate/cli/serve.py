@@ -10,8 +10,10 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 from prometheus_client import start_http_server
+from starlette.types import ASGIApp
 
 from pushgate.api.app import create_app
+from pushgate.api.connections import ConnectionLimits, guarded_protocol
 from pushgate.cli.runtime import (
     ConfigOption,
     configure_logging,
@@ -41,6 +43,26 @@ def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
     console.print(f"  database:  {settings.effective_database_url.split('@')[-1]}")
 
 
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration, with the bounds on client connections of
+    docs/reliability.md (``api/connections.py``; bodies are bounded in the app)."""
+    limits = ConnectionLimits(
+        header_seconds=settings.header_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections=settings.max_connections,
+    )
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=guarded_protocol(limits),
+        timeout_keep_alive=settings.keep_alive_seconds,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        server_header=False,
+    )
+
+
 async def _serve(settings: Settings, with_worker: bool) -> None:
     services = await build_services(settings)
     stop = asyncio.Event()
@@ -55,15 +77,7 @@ async def _serve(settings: Settings, with_worker: bool) -> None:
             console.print("  worker:    off (run `pushgate worker` beside this server)")
         app = create_app(services)
         settle_heap()
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=settings.log_level == "debug",
-            server_header=False,
-        )
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(server_config(app, settings)).serve()
     finally:
         stop.set()
         if worker is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +25,9 @@ Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(?:[-_][A-Za-z
 Topic = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.~%-]{1,256}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:=-]{1,128}$")]
 MAX_ATTRIBUTES_BYTES = 16 * 1024
+# A rotated key works beside its successor for at most this long: long enough to roll a
+# change out everywhere, short enough that "rotated" means "gone soon".
+MAX_KEY_OVERLAP_SECONDS = 30 * 24 * 3600
 
 
 def check_timezone(value: str | None) -> str | None:
@@ -56,6 +60,39 @@ class KeyInput(Strict):
     instance_wide: bool = Field(
         default=False, description="An admin key for every tenant (instance admins only)."
     )
+    expires_at: datetime | None = Field(
+        default=None,
+        description="When the key stops working (with a time zone offset); none: never.",
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expiry_with_zone(cls, value: datetime | None) -> datetime | None:
+        return aware(value, "expires_at")
+
+
+class KeyRotation(Strict):
+    overlap_seconds: int = Field(
+        default=24 * 3600,
+        ge=0,
+        le=MAX_KEY_OVERLAP_SECONDS,
+        description="How long the old key keeps working beside the new one (0: it stops now).",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When the new key stops working; none: never."
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expiry_with_zone(cls, value: datetime | None) -> datetime | None:
+        return aware(value, "expires_at")
+
+
+def aware(value: datetime | None, name: str) -> datetime | None:
+    """A time given without a zone is ambiguous across the caller's and the server's."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{name} needs a time zone offset, e.g. 2027-01-31T00:00:00Z")
+    return value
 
 
 class AppInput(Strict):

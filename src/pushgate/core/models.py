@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Scope(StrEnum):
@@ -63,10 +63,15 @@ class ApiKey:
     scopes: frozenset[Scope]
     created_at: int
     revoked_at: int | None = None
+    expires_at: int | None = None
+    last_used_at: int | None = None
 
     @property
     def is_instance_admin(self) -> bool:
         return self.tenant_id is None and Scope.ADMIN in self.scopes
+
+    def expired(self, now: int) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,28 @@ class StoredCredential:
     updated_at: int
     paused_at: int | None = None
     paused_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """One value sealed with the instance key, and whose it is: an app's credentials of a
+    provider kind, or the app's user-auth secret (``owner`` ``user_auth``)."""
+
+    USER_AUTH: ClassVar[str] = "user_auth"
+
+    app_id: str
+    owner: str
+    sealed: bytes = field(repr=False)
+
+    @property
+    def aad(self) -> bytes:
+        return sealed_for(self.app_id, self.owner)
+
+
+def sealed_for(app_id: str, owner: str) -> bytes:
+    """What a value is sealed for (``SecretBox`` AAD): a sealed value copied to another
+    app, or from credentials of one kind to another, does not open."""
+    return f"app:{app_id}:{owner}".encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ it acts in, checks scopes, validates, and calls storage through the ports.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,7 +15,10 @@ import jwt
 
 from pushgate.core import tokens
 from pushgate.core.access import Caller
-from pushgate.core.credentials import describe, validate_credentials
+from pushgate.core.audit import AuditAction, AuditLog
+from pushgate.core.credentials import describe
+from pushgate.core.credentials.offloop import validate_off_loop
+from pushgate.core.credentials.overrides import check_overrides
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.inputs import (
     DEFAULT_PLATFORM,
@@ -30,9 +35,11 @@ from pushgate.core.models import (
     Platform,
     Provider,
     Scope,
+    Sealed,
     StoredCredential,
     Tenant,
     User,
+    sealed_for,
 )
 from pushgate.core.ports import AccountStorePort, PeopleStorePort
 from pushgate.core.secretbox import SecretBox
@@ -40,6 +47,7 @@ from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 
 MAX_PAGE = 500
+DEFAULT_USER_TOKEN_MAX_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +76,19 @@ class Registry:
         people: PeopleStorePort,
         box: SecretBox,
         *,
+        audit: AuditLog,
         allow_private_targets: bool,
         cache_seconds: float = 5.0,
+        user_token_max_seconds: int = DEFAULT_USER_TOKEN_MAX_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.accounts = accounts
         self.people = people
         self.box = box
+        self.audit = audit
         self.allow_private_targets = allow_private_targets
+        self.user_token_max_seconds = user_token_max_seconds
+        self.clock = clock
         self.apps: TtlCache[tuple[str, str], App] = TtlCache(cache_seconds)
 
     # -- apps ---------------------------------------------------------------------------
@@ -84,6 +98,7 @@ class Registry:
         app = App(new_id(), tenant.id, data.name, data.description, False, at, at)
         await self.accounts.insert_app(app)
         self.apps.invalidate((tenant.id, app.name))
+        await self.audit.record(caller, AuditAction.APP_CREATE, app.id, tenant.id, name=app.name)
         return app
 
     async def app(self, tenant: Tenant, name: str) -> App:
@@ -111,18 +126,25 @@ class Registry:
         if data.description is not None:
             values["description"] = data.description
         if data.user_auth_secret is not None:
-            aad = f"app:{app.id}:user_auth".encode()
+            aad = sealed_for(app.id, Sealed.USER_AUTH)
             values["user_auth_secret"] = self.box.seal(data.user_auth_secret.encode(), aad)
         elif data.clear_user_auth_secret:
             values["user_auth_secret"] = None
         await self.accounts.update_app(app.id, values)
         self.apps.invalidate()
+        # The names of what changed, never the user-auth secret itself.
+        changed = sorted(set(values) - {"updated_at"})
+        await self.audit.record(
+            caller, AuditAction.APP_UPDATE, app.id, tenant.id, name=app.name, changed=changed
+        )
         return await self.app(tenant, values.get("name", name))
 
     async def delete_app(self, caller: Caller, tenant: Tenant, name: str) -> None:
         caller.require(Scope.ADMIN)
-        await self.accounts.delete_app((await self.app(tenant, name)).id)
+        app = await self.app(tenant, name)
+        await self.accounts.delete_app(app.id)
         self.apps.invalidate()
+        await self.audit.record(caller, AuditAction.APP_DELETE, app.id, tenant.id, name=app.name)
 
     # -- credentials --------------------------------------------------------------------
     async def set_credentials(
@@ -130,19 +152,37 @@ class Registry:
     ) -> CredentialView:
         caller.require(Scope.ADMIN)
         app = await self.app(tenant, name)
-        validated = validate_credentials(
+        # Keys and certificates are parsed in a child process with a time limit, never
+        # on the event loop (core/credentials/offloop.py).
+        validated = await validate_off_loop(
             kind, raw, allow_insecure_targets=self.allow_private_targets
         )
-        fingerprints = validated.secret_fingerprints()
+        check_overrides(
+            validated.kind,
+            validated.public,
+            instance_admin=caller.key.is_instance_admin,
+            allow_private=self.allow_private_targets,
+        )
+        fingerprints = validated.secret_fingerprints(self.box.fingerprint)
         stored = StoredCredential(
             app.id,
             validated.kind,
             dict(validated.public),
             fingerprints,
-            self.box.seal(validated.secret_bytes(), f"app:{app.id}:{validated.kind}".encode()),
+            self.box.seal(validated.secret_bytes(), sealed_for(app.id, validated.kind)),
             now_ms(),
         )
         await self.accounts.put_credential(stored)
+        await self.audit.record(
+            caller,
+            AuditAction.CREDENTIALS_SET,
+            app.id,
+            tenant.id,
+            app=app.name,
+            kind=validated.kind,
+            fields=sorted({*validated.public, *validated.secret}),
+            fingerprints=fingerprints,
+        )
         view = describe(validated.public, fingerprints)
         return CredentialView(validated.kind, view, stored.updated_at, dict(validated.generated))
 
@@ -170,6 +210,9 @@ class Registry:
         app = await self.app(tenant, name)
         if not await self.accounts.delete_credential(app.id, kind):
             raise NotFound(f"app {name!r} has no {kind} credentials", details={"kind": kind})
+        await self.audit.record(
+            caller, AuditAction.CREDENTIALS_DELETE, app.id, tenant.id, app=app.name, kind=kind
+        )
 
     # -- users --------------------------------------------------------------------------
     async def upsert_user(
@@ -260,8 +303,9 @@ class Registry:
             raise InvalidInput("give user or user_alias, not both", details={"field": "user"})
         alias_user = await self.resolve_alias(app, data.user_alias) if data.user_alias else None
         external_id = alias_user.external_id if alias_user else data.user
-        if app.has_user_auth and not caller.may(Scope.SEND):
-            subject = await self._verify_user_token(app, user_token)
+        subject = None
+        if app.has_user_auth and is_device_client(caller):
+            subject = await self._verify_user_token(app.id, user_token)
             if subject is not None and external_id != subject:
                 raise Forbidden(
                     "the user token does not belong to the device's user",
@@ -275,6 +319,9 @@ class Registry:
             user_external_id=None if alias_user else data.user,
             old_token=old,
             kept=kept_fields(data.model_fields_set),
+            # A device client proved one user: it may not take over another user's
+            # registration by naming its token as the old one (docs/architecture.md §6).
+            same_user_only=subject is not None,
         )
         return Registration(saved, created)
 
@@ -313,11 +360,14 @@ class Registry:
         # Stored APNs tokens are lower-case hex (core/tokens.py); others are kept as given.
         return token.lower() if provider is Provider.APNS else token
 
-    async def _verify_user_token(self, app: App, user_token: str | None) -> str | None:
+    async def _verify_user_token(self, app_id: str, user_token: str | None) -> str | None:
         """Check the host system's HS256 user token; returns its ``sub`` (external id).
 
-        None means the app no longer requires one (cleared since ``app`` was read)."""
-        sealed = await self.accounts.app_user_secret(app.id)
+        The token must carry ``exp`` and live at most ``user_token_max_seconds``, counted
+        from ``iat`` when it has one and from now in any case, so a leaked token is good
+        for a bounded time (RFC 7519 §4.1.4, §4.1.6). None means the app no longer
+        requires one (its secret was cleared meanwhile)."""
+        sealed = await self.accounts.app_user_secret(app_id)
         if sealed is None:
             return None
         if not user_token:
@@ -325,21 +375,51 @@ class Registry:
                 "this app requires a user token (Pushgate-User-Token header)",
                 details={"header": "Pushgate-User-Token"},
             )
-        secret = self.box.open(sealed, f"app:{app.id}:user_auth".encode())
+        secret = self.box.open(sealed, sealed_for(app_id, Sealed.USER_AUTH))
         try:
             claims = jwt.decode(
                 user_token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"user token rejected: {exc}") from exc
+        self._check_lifetime(claims)
         return str(claims["sub"])
 
-    async def device(self, caller: Caller, tenant: Tenant, device_id: str) -> Device:
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        expires = claims["exp"]  # a number: PyJWT refuses a token whose exp is not
+        issued = claims.get("iat")
+        start = issued if isinstance(issued, int | float) else None
+        longest = max(expires - self.clock(), expires - start if start is not None else 0)
+        if longest > self.user_token_max_seconds:
+            raise Unauthenticated(
+                f"user token rejected: it lives longer than {self.user_token_max_seconds} s",
+                details={
+                    "header": "Pushgate-User-Token",
+                    "max_seconds": self.user_token_max_seconds,
+                },
+            )
+
+    async def device(
+        self, caller: Caller, tenant: Tenant, device_id: str, user_token: str | None = None
+    ) -> Device:
+        """A device by id. A device client (a key without the send or admin scope) sees a
+        device of an app with a user-auth secret only with a user token naming the
+        device's user; any other device of such an app is not found to it."""
         caller.require(Scope.ADMIN, Scope.SEND, Scope.DEVICES_REGISTER)
         found = await self.people.device_by_id(tenant.id, device_id)
+        if found is not None and is_device_client(caller):
+            subject = await self._verify_user_token(found.app_id, user_token)
+            if subject is not None and not await self._belongs_to(found, subject):
+                found = None
         if found is None:
             raise NotFound(f"device {device_id!r} not found", details={"device": device_id})
         return found
+
+    async def _belongs_to(self, device: Device, external_id: str) -> bool:
+        if device.user_id is None:
+            return False
+        owner = await self.people.user_by_id(device.user_id)
+        return owner is not None and owner.external_id == external_id
 
     async def list_devices(
         self,
@@ -352,12 +432,23 @@ class Registry:
         caller.require(Scope.ADMIN, Scope.SEND)
         return await self.people.list_devices(tenant.id, filters, after, min(limit, MAX_PAGE))
 
-    async def unregister_device(self, caller: Caller, tenant: Tenant, device_id: str) -> Device:
-        device = await self.device(caller, tenant, device_id)
+    async def unregister_device(
+        self, caller: Caller, tenant: Tenant, device_id: str, user_token: str | None = None
+    ) -> Device:
+        device = await self.device(caller, tenant, device_id, user_token)
         await self.people.set_device_state(
             device.id, DeviceState.UNREGISTERED, "unregistered by the client", now_ms()
         )
-        return await self.device(caller, tenant, device_id)
+        found = await self.people.device_by_id(tenant.id, device_id)
+        if found is None:  # deleted meanwhile (its app or tenant went away)
+            raise NotFound(f"device {device_id!r} not found", details={"device": device_id})
+        return found
+
+
+def is_device_client(caller: Caller) -> bool:
+    """A key that registers devices from the devices themselves (an app's build carries
+    it), as opposed to the host system's server-side keys with send or admin."""
+    return not caller.may(Scope.SEND)
 
 
 def new_device(

@@ -10,14 +10,15 @@ what the old key sealed (and ``needs_reseal`` says what to re-encrypt). The call
 a secret to its owner (``b"app:<id>:apns"``): a sealed value copied to another app or kind
 does not open. The header is authenticated too, so flipping the version or key id fails.
 
-The instance key is never used directly: AES and key-id material come from HKDF-SHA256
-(RFC 5869) with distinct ``info`` labels, so the same instance key can safely serve other
-purposes. Random 96-bit nonces are safe far beyond the number of secrets one instance
+The instance key is never used directly: AES, key-id and fingerprint material come from
+HKDF-SHA256 (RFC 5869) with distinct ``info`` labels, so the same instance key can safely
+serve other purposes. Random 96-bit nonces are safe far beyond the number of secrets one instance
 holds (NIST SP 800-38D §8.3 bounds one key to 2^32 random-nonce encryptions).
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Iterable
 
@@ -37,6 +38,8 @@ HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES
 
 _AES_INFO = b"pushgate secretbox v1 aes-256-gcm"
 _KEY_ID_INFO = b"pushgate secretbox v1 key-id"
+_FINGERPRINT_INFO = b"pushgate secretbox v1 fingerprint"
+FINGERPRINT_HEX_CHARS = 16
 
 
 class SecretUnreadable(PushgateError):
@@ -52,7 +55,7 @@ def _derive(key: bytes, info: bytes, length: int) -> bytes:
 class _Key:
     """One instance key, held only as its derived cipher and id."""
 
-    __slots__ = ("cipher", "key_id")
+    __slots__ = ("cipher", "fingerprint_key", "key_id")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != KEY_BYTES:
@@ -62,6 +65,7 @@ class _Key:
             )
         self.key_id = _derive(key, _KEY_ID_INFO, KEY_ID_BYTES)
         self.cipher = AESGCM(_derive(key, _AES_INFO, KEY_BYTES))
+        self.fingerprint_key = _derive(key, _FINGERPRINT_INFO, KEY_BYTES)
 
 
 class SecretBox:
@@ -107,6 +111,22 @@ class SecretBox:
                 "stored secret does not open: it belongs to another owner or was altered",
                 details={"reason": "authentication_failed"},
             ) from None
+
+    def fingerprint(self, value: str) -> str:
+        """A short digest that tells one secret value from another on reads.
+
+        Keyed (HMAC-SHA256 under a key derived from the instance key, RFC 2104), so that a
+        fingerprint shown to a tenant cannot confirm a guessed secret: a bare hash of a
+        short password or a known key file could be checked by anyone holding it. A new
+        instance key gives new fingerprints (``pushgate secrets rotate`` rewrites them).
+        """
+        digest = hmac.new(self._current.fingerprint_key, value.encode(), "sha256")
+        return digest.hexdigest()[:FINGERPRINT_HEX_CHARS]
+
+    @property
+    def key_id(self) -> str:
+        """The current key's public id (hex), as written in every envelope it seals."""
+        return self._current.key_id.hex()
 
     def needs_reseal(self, sealed: bytes) -> bool:
         """True when ``sealed`` was made by an older key or format and should be re-sealed."""

@@ -16,6 +16,7 @@ import orjson
 
 from pushgate.core.access import Caller
 from pushgate.core.audience import stored_audience
+from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.messages import Message
 from pushgate.core.models import Scope, Tenant
@@ -102,6 +103,7 @@ class NotificationService:
         start_fanout: StartFanout,
         payload_check: PayloadCheck,
         *,
+        audit: AuditLog,
         default_ttl: int,
         max_ttl: int,
         default_records: DeliveryRecords = DeliveryRecords.ALL,
@@ -110,6 +112,7 @@ class NotificationService:
         self.registry = registry
         self.start_fanout = start_fanout
         self.payload_check = payload_check
+        self.audit = audit
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
         self.default_records = default_records
@@ -159,6 +162,15 @@ class NotificationService:
                 raise
             return Accepted(earlier, False)
         await self.start_fanout.committed(notification.id, start)
+        await self.audit.record(
+            caller,
+            AuditAction.NOTIFICATION_SEND,
+            notification.id,
+            tenant.id,
+            app=app.name,
+            audience=sorted(notification.audience),
+            targeted=targeted,
+        )
         return Accepted(notification, True, tuple(unknown))
 
     async def _still_queued(self, earlier: Notification) -> None:
@@ -259,6 +271,7 @@ class NotificationService:
         await self.store.finish_pending(
             notification.id, DeliveryState.CANCELED, "canceled", at, NotificationState.CANCELED
         )
+        await self.audit.record(caller, AuditAction.NOTIFICATION_CANCEL, notification.id, tenant.id)
         return await self.status(caller, tenant, notification_id)
 
 

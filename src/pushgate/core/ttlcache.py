@@ -17,13 +17,19 @@ V = TypeVar("V")
 class TtlCache(Generic[K, V]):
     """Caches what ``load`` returns per key, including ``None`` (absence)."""
 
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self._clock = clock
         self._entries: dict[K, tuple[float, V | None]] = {}
 
     async def get(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
-        now = time.monotonic()
+        now = self._clock()
         entry = self._entries.get(key)
         if entry is not None and entry[0] > now:
             return entry[1]

@@ -1,4 +1,8 @@
-"""Prometheus metrics of sending, on a registry of their own (one per process)."""
+"""Prometheus metrics of sending, on registries of their own (one pair per process).
+
+Series broken down by tenant live on a second registry: ``/metrics`` shows them only to
+instance admins (docs/delivery.md, "Metrics"), since a tenant's volume is its own business.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,23 @@ class DeliveryMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.accepted = Counter(
+        self.tenant_registry = CollectorRegistry()
+        self._accepted = Counter(
             "pushgate_notifications_accepted_total",
             "Notifications accepted for sending.",
             registry=self.registry,
+        )
+        self._tenant_accepted = Counter(
+            "pushgate_tenant_notifications_accepted_total",
+            "Notifications accepted for sending, by tenant id.",
+            ["tenant"],
+            registry=self.tenant_registry,
+        )
+        self._tenant_outcomes = Counter(
+            "pushgate_tenant_deliveries_total",
+            "Delivery attempts by tenant id and outcome.",
+            ["tenant", "outcome"],
+            registry=self.tenant_registry,
         )
         self._outcomes = Counter(
             "pushgate_deliveries_total",
@@ -28,6 +45,12 @@ class DeliveryMetrics:
         self._retries = Counter(
             "pushgate_delivery_retries_total",
             "Deliveries planned for another attempt.",
+            ["provider"],
+            registry=self.registry,
+        )
+        self._resumed = Counter(
+            "pushgate_credentials_resumed_total",
+            "Paused credentials resumed because the provider accepted a probe.",
             ["provider"],
             registry=self.registry,
         )
@@ -51,13 +74,21 @@ class DeliveryMetrics:
             registry=self.registry,
         )
 
-    def outcomes(self, provider: str, outcome: str, count: int) -> None:
+    def accepted(self, tenant_id: str) -> None:
+        self._accepted.inc()
+        self._tenant_accepted.labels(tenant_id).inc()
+
+    def outcomes(self, tenant_id: str, provider: str, outcome: str, count: int) -> None:
         if count:
             self._outcomes.labels(provider, outcome).inc(count)
+            self._tenant_outcomes.labels(tenant_id, outcome).inc(count)
 
     def retries(self, provider: str, count: int) -> None:
         if count:
             self._retries.labels(provider).inc(count)
+
+    def resumed(self, provider: str) -> None:
+        self._resumed.labels(provider).inc()
 
     def invalidated(self, provider: str, count: int) -> None:
         if count:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from pushgate.core.credentials import decode_secret
+from pushgate.core.models import sealed_for
 from pushgate.core.ports import AccountStorePort
 from pushgate.core.secretbox import SecretBox
 from pushgate.providers.base import Provider, ProviderCredentials
@@ -59,7 +60,7 @@ class ProviderCache:
             task = asyncio.create_task(self._close(live[1]))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
-        secret = decode_secret(self.box.open(found.sealed, f"app:{app_id}:{kind}".encode()))
+        secret = decode_secret(self.box.open(found.sealed, sealed_for(app_id, kind)))
         provider = build_provider(
             ProviderCredentials(app_id, kind, dict(found.public), secret), self.options
         )

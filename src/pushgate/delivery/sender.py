@@ -4,11 +4,14 @@ Outcome rules (docs/architecture.md §5): ``sent`` is final; ``invalid_token`` f
 delivery and invalidates the device at once; ``rejected`` fails it; ``retry`` plans the
 next attempt with the retry policy (never past the notification's expiry or the
 retention window) or expires it; ``auth_failed`` pauses the app's credentials and puts the
-whole batch back untouched, to be sent once the credentials are fixed.
+whole batch back untouched. Paused credentials probe on their own: a batch that finds them
+paused sends its first delivery alone when its turn comes (``delivery/probes.py``), and an
+answer other than a refusal resumes them and sends the rest.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -32,11 +35,17 @@ from pushgate.core.rendering import render_for
 from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.probes import ProbeGate
 from pushgate.delivery.providers import ProviderCache
-from pushgate.providers.base import Delivery
+from pushgate.providers.base import Delivery, Provider
 from pushgate.queue.base import NewJob, Queue
 
 PAUSED_RECHECK_SECONDS = 30.0
+log = logging.getLogger(__name__)
+# Answers that say the provider took the credentials (it judged the message or the token).
+_CREDENTIALS_ACCEPTED = frozenset(
+    {OutcomeKind.SENT, OutcomeKind.INVALID_TOKEN, OutcomeKind.REJECTED}
+)
 
 
 class Postpone(Exception):
@@ -59,6 +68,7 @@ class Sender:
         policy: RetryPolicy,
         retention_ms: int,
         paused_recheck_seconds: float = PAUSED_RECHECK_SECONDS,
+        probes: ProbeGate | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
@@ -67,6 +77,7 @@ class Sender:
         self.policy = policy
         self.retention_ms = retention_ms
         self.paused_recheck_seconds = paused_recheck_seconds
+        self.probes = probes or ProbeGate(paused_recheck_seconds)
 
     async def run(self, job: SendJob, *, first_run: bool = False) -> None:
         """Send the job's batch. On the first run of a fan-out's job, the devices it carries
@@ -141,14 +152,52 @@ class Sender:
                 for item in due
             ]
             left = await self._write(notification, kind, due, results, job.key, now, deleted)
-            self.metrics.outcomes(kind, "rejected", len(results))
+            self.metrics.outcomes(notification.tenant_id, kind, "rejected", len(results))
             return left
         if paused is not None:
-            raise Postpone(self.paused_recheck_seconds, f"{kind} credentials paused: {paused}")
+            wait = self.probes.claim((notification.app_id, kind))
+            if wait > 0:
+                delay = min(wait, self.paused_recheck_seconds)
+                raise Postpone(delay, f"{kind} credentials paused: {paused}")
+            return await self._probe(notification, kind, provider, due, job, deleted)
         batch = self._deliveries(notification, due)
         with self.metrics.timing(kind):
             outcomes = await provider.send(batch)
         return await self._apply(notification, kind, due, outcomes, job, deleted)
+
+    async def _probe(
+        self,
+        notification: Notification,
+        kind: str,
+        provider: Provider,
+        due: Sequence[DueDelivery],
+        job: SendJob,
+        deleted: Sequence[DueDelivery],
+    ) -> int:
+        """Send the first delivery alone on paused credentials; resume them and send the
+        rest when the provider takes it, else put the batch back for the next turn."""
+        key = (notification.app_id, kind)
+        batch = self._deliveries(notification, due)
+        try:
+            with self.metrics.timing(kind):
+                first = await provider.send(batch[:1])
+        except BaseException:
+            self.probes.abandoned(key)
+            raise
+        if first[0].kind not in _CREDENTIALS_ACCEPTED:
+            # Refused again, or no verdict (a retry): the next probe waits longer.
+            wait = self.probes.refused(key)
+            raise Postpone(wait, f"{kind} credentials still paused: {first[0].reason}")
+        self.probes.accepted(key)
+        if await self.store.resume_credentials(notification.app_id, kind):
+            self.metrics.resumed(kind)
+            log.warning(
+                "%s credentials of app %s resumed: the provider accepted a probe",
+                kind,
+                notification.app_id,
+            )
+        rest = await provider.send(batch[1:]) if len(batch) > 1 else []
+        return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
 
     def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
         """The batch to send. Recipients with the same locales share one rendered message
@@ -223,14 +272,13 @@ class Sender:
                     )
                     later[(at // 1000 + 1) * 1000].append(item.id)  # one job per second
         for outcome_kind, count in counts.items():
-            self.metrics.outcomes(kind, outcome_kind.value, count)
+            self.metrics.outcomes(notification.tenant_id, kind, outcome_kind.value, count)
         if refused is not None and job.key is not None:
             # Nothing of a counted batch is written until it settles whole: it goes back
             # untouched, to be sent again once the credentials are fixed.
             await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
-            raise Postpone(
-                self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
-            )
+            self.probes.paused((notification.app_id, kind))
+            raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         # Retry jobs of rows are queued before the results are written: a crash in between
         # leaves those deliveries pending and due, so the retry job (or this job, leased
         # again) still finds them. The other order could strand them with no job to run
@@ -244,9 +292,8 @@ class Sender:
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
             await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
-            raise Postpone(
-                self.paused_recheck_seconds, f"{kind} credentials refused: {refused.reason}"
-            )
+            self.probes.paused((notification.app_id, kind))
+            raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         return left
 
     async def _retries(

@@ -19,6 +19,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
+from pushgate.core.audit import AuditLog
 from pushgate.core.ids import now_ms
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.fanout import Fanout
@@ -46,6 +47,8 @@ class Worker:
         concurrency: int,
         lease_seconds: float = 60.0,
         retention_ms: int,
+        audit: AuditLog,
+        audit_retention_ms: int,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -55,6 +58,8 @@ class Worker:
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.retention_ms = retention_ms
+        self.audit = audit
+        self.audit_retention_ms = audit_retention_ms
         self._running: set[asyncio.Task[None]] = set()
         # Jobs finishing together (their answers came in the same read) are acked in one
         # call, on the SQL queue one transaction: a commit per job was a tenth of a
@@ -193,6 +198,7 @@ class Worker:
                 now = now_ms()
                 await self.store.expire_overdue(now)
                 await self.store.purge(now - self.retention_ms)
+                await self.audit.purge(now - self.audit_retention_ms)
                 for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
                     for state in ("ready", "delayed", "leased", "dead"):
                         self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))

@@ -28,6 +28,7 @@ from pushgate.providers.apns_auth import (
 from pushgate.providers.apns_payload import ApnsPush, PayloadRefused, render_push
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.endpoints import Origin, open_pool
+from pushgate.providers.options import Resolver
 from pushgate.providers.sending import ttl_to_send
 from pushgate.providers.transport_failures import outcome_of_failure
 from pushgate.providers.trust import tls_context
@@ -56,6 +57,10 @@ class ApnsOptions:
     request_timeout: float = 30.0
     token_refresh_after: float = DEFAULT_REFRESH_AFTER
     http2: Http2Config | None = None
+    #: The operator's ``allow_private_targets``: only then may the base URL (and, for FCM,
+    #: the token URI) resolve to a loopback, private or link-local address.
+    allow_private_targets: bool = False
+    resolver: Resolver | None = None
 
 
 # What every request of one message repeats: body, shared headers and the apns-collapse-id
@@ -99,6 +104,8 @@ class ApnsProvider:
             connections=options.connections,
             ssl_context=context,
             config=options.http2 or Http2Config(request_timeout=options.request_timeout),
+            allow_private_targets=options.allow_private_targets,
+            resolver=options.resolver,
         )
         self._shared: dict[tuple[int, str, str, int], SharedHeaders] = {}
 

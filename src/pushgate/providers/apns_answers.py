@@ -11,6 +11,7 @@ import orjson
 from pushgate.core import outcomes
 from pushgate.core.outcomes import Outcome, RetryClass
 from pushgate.providers.retry_after import parse_retry_after
+from pushgate.providers.upstream_text import clean_detail
 from pushgate.transport import Response
 
 EXPIRED_PROVIDER_TOKEN = "ExpiredProviderToken"  # noqa: S105 - a reason, not a secret
@@ -104,7 +105,10 @@ def _error_body(body: bytes) -> tuple[str | None, int | None]:
     if not isinstance(document, dict):
         return None, None
     reason = document.get("reason")
-    return (str(reason) if reason else None), _milliseconds(document.get("timestamp"))
+    # Apple's reasons are short identifiers (§1.6); a host behind a base URL override may
+    # answer anything, so what is kept is cleaned and bounded (providers/upstream_text.py).
+    reason = clean_detail(str(reason)) if reason else None
+    return reason or None, _milliseconds(document.get("timestamp"))
 
 
 def _milliseconds(value: object) -> int | None:

@@ -79,7 +79,7 @@ class ClientCredentialsToken:
         try:
             answer = await post(self.client, self.token_url, content=body, headers=headers)
         except (httpx.HTTPError, PrivateTargetRefused, OSError) as exc:
-            raise TokenUnavailable(transport_failure(exc)) from exc
+            raise TokenUnavailable(transport_failure(exc, configured_target=True)) from exc
         if answer.status == 429 or answer.status >= 500:
             after = retry_after(answer, self.clock())
             reason = f"token endpoint answered {answer.status}"

@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
-
 from pushgate.core import outcomes
 from pushgate.core.outcomes import Outcome
 from pushgate.providers import fcm_answers
@@ -34,6 +32,8 @@ from pushgate.providers.google_oauth import (
     ServiceAccountKey,
     ServiceAccountTokens,
 )
+from pushgate.providers.http_client import make_client
+from pushgate.providers.options import ProviderOptions, Resolver
 from pushgate.providers.transport_failures import outcome_of_failure
 from pushgate.providers.trust import tls_context
 from pushgate.transport import Http2Config, SharedHeaders, TransportError
@@ -54,6 +54,10 @@ class FcmOptions:
     request_timeout: float = 30.0
     token_timeout: float = 10.0
     http2: Http2Config | None = None
+    #: The operator's ``allow_private_targets``: only then may the base URL (and, for FCM,
+    #: the token URI) resolve to a loopback, private or link-local address.
+    allow_private_targets: bool = False
+    resolver: Resolver | None = None
 
 
 class FcmProvider:
@@ -73,8 +77,16 @@ class FcmProvider:
         self._clock = clock
         # A context each for the token client and the pool: httpcore would set the shared
         # one's ALPN to http/1.1 and the pool could no longer negotiate h2 (providers/trust.py).
-        token_context = tls_context(options.ca_files, "http/1.1")
-        self._http = httpx.AsyncClient(verify=token_context, timeout=options.token_timeout)
+        # make_client builds its own, and guards the token URI like every outbound target.
+        token_options = ProviderOptions(
+            allow_private_targets=options.allow_private_targets,
+            resolver=options.resolver,
+            ca_files=options.ca_files,
+            connect_timeout=options.token_timeout,
+            request_timeout=options.token_timeout,
+            pool_timeout=options.token_timeout,
+        )
+        self._http = make_client(token_options, guard_targets=True)
         account = ServiceAccountKey(
             str(public["client_email"]),
             credentials.secret["private_key"],
@@ -89,6 +101,8 @@ class FcmProvider:
             connections=options.connections,
             ssl_context=tls_context(options.ca_files, "h2"),
             config=options.http2 or Http2Config(request_timeout=options.request_timeout),
+            allow_private_targets=options.allow_private_targets,
+            resolver=options.resolver,
         )
         self._shared: tuple[int, SharedHeaders] | None = None
 

@@ -15,6 +15,7 @@ import orjson
 from pushgate.core import outcomes
 from pushgate.core.outcomes import Outcome, RetryClass
 from pushgate.providers.retry_after import parse_retry_after
+from pushgate.providers.upstream_text import clean_detail
 from pushgate.transport import Response
 
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
@@ -81,8 +82,13 @@ def parse_error(body: bytes) -> GoogleError:
             error_code = str(detail["errorCode"])
         elif detail.get("@type") == BAD_REQUEST_TYPE:
             fields.extend(_violated_fields(detail))
+    # Kept text is cleaned and bounded: it becomes a reason shown to the tenant, and a host
+    # behind a base URL override may answer anything (providers/upstream_text.py).
     return GoogleError(
-        str(error.get("status", "")), str(error.get("message", "")), error_code, fields
+        clean_detail(str(error.get("status", "")), 64),
+        clean_detail(str(error.get("message", ""))),
+        clean_detail(error_code, 64) if error_code is not None else None,
+        fields,
     )
 
 

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pushgate.providers.retry_after import parse_retry_after
+from pushgate.providers.target_guard import PrivateTargetRefused
+from pushgate.providers.upstream_text import clean_detail
 
 FIREBASE_MESSAGING_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -113,6 +115,10 @@ class ServiceAccountTokens:
         form = {"grant_type": JWT_BEARER_GRANT, "assertion": self._assertion(int(now))}
         try:
             answer = await self._http.post(self._account.token_uri, data=form)
+        except PrivateTargetRefused as exc:
+            # The token URI names a loopback, private or link-local host: nothing will
+            # change that but an operator (docs/architecture.md §6).
+            raise OAuthRefused(f"token endpoint refused: {exc}") from exc
         except httpx.HTTPError as exc:
             raise OAuthUnavailable(f"token endpoint unreachable: {type(exc).__name__}") from exc
         if answer.status_code == 429 or answer.status_code >= 500:
@@ -120,7 +126,9 @@ class ServiceAccountTokens:
             raise OAuthUnavailable(f"token endpoint answered {answer.status_code}", after)
         document = _json_object(answer.content)
         if answer.status_code != 200:
-            error = document.get("error", f"HTTP {answer.status_code}")
+            # The error code only (RFC 6749 §5.2), cleaned: the body is the endpoint's to
+            # choose, and the reason is shown to the tenant.
+            error = clean_detail(str(document.get("error") or f"HTTP {answer.status_code}"))
             raise OAuthRefused(f"token endpoint refused the service account: {error}")
         value, lifetime = document.get("access_token"), document.get("expires_in")
         if not isinstance(value, str) or not isinstance(lifetime, int | float):

@@ -49,8 +49,8 @@ class HmsProvider:
 
     def __init__(self, credentials: ProviderCredentials, options: ProviderOptions) -> None:
         self.options = options
-        # Token and send URLs are the operator's configuration, not user input: no guard.
-        self.client = make_client(options, guard_targets=False)
+        # Token and send URLs are the credentials', guarded like every outbound target.
+        self.client = make_client(options, guard_targets=True)
         app_id = str(credentials.public["app_id"])
         form = {
             "grant_type": "client_credentials",
@@ -124,7 +124,7 @@ class HmsProvider:
         except TokenUnavailable as exc:
             return dict.fromkeys(tokens, exc.outcome)
         except TRANSPORT_ERRORS as exc:
-            return dict.fromkeys(tokens, transport_failure(exc))
+            return dict.fromkeys(tokens, transport_failure(exc, configured_target=True))
         return {token: result.outcome_for(token) for token in tokens}
 
     async def _post(self, body: bytes) -> SendResult:

@@ -12,15 +12,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pushgate.core.outcomes import Outcome, rejected, retry
+from pushgate.core.outcomes import Outcome, auth_failed, rejected, retry
 from pushgate.providers.options import ProviderOptions
 from pushgate.providers.retry_after import parse_retry_after
 from pushgate.providers.target_guard import CheckedTransport, PrivateTargetRefused
 from pushgate.providers.trust import tls_context
+from pushgate.providers.upstream_text import body_detail, clean_detail
 
 # Error answers are short; a receiver that streams megabytes back is not read to the end.
 MAX_ANSWER_BYTES = 64 * 1024
-MAX_REASON_CHARS = 300
+# A reason is a prefix of ours (which may quote a provider's code) and a cleaned detail.
+MAX_PREFIX_CHARS = 80
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -97,23 +99,30 @@ def retry_after(answer: Answer, now: float) -> float | None:
     return parse_retry_after(value.encode("latin-1") if value else None, now)
 
 
-def transport_failure(exc: Exception) -> Outcome:
+def transport_failure(exc: Exception, *, configured_target: bool = False) -> Outcome:
     """What a failed exchange means: a refused target is permanent, the rest retryable.
 
     A timeout or a connection lost after the request was written may mean the provider got
     it; delivery is at least once (docs/architecture.md §2), so it is retried, never reported sent.
+    A refused target fails the one delivery when the target is the device's own (a webhook
+    URL, an endpoint); when it is the credentials' URL (``configured_target``: a base or token
+    URL override), nothing succeeds until an operator changes it, so the credentials pause.
     """
     if isinstance(exc, PrivateTargetRefused):
+        if configured_target:
+            return auth_failed(f"target refused: {exc}")
         return rejected(f"target refused: {exc}")
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return retry(f"timeout: {type(exc).__name__}")
-    return retry(f"connection failed: {type(exc).__name__}: {exc}"[:MAX_REASON_CHARS])
+    return retry(short_reason(f"connection failed: {type(exc).__name__}", str(exc)))
 
 
 def short_reason(prefix: str, detail: str) -> str:
-    """``prefix: detail``, with the detail cut to a loggable length."""
-    detail = " ".join(detail.split())
-    return f"{prefix}: {detail}"[:MAX_REASON_CHARS] if detail else prefix
+    """``prefix: detail``, both cleaned and bounded (``upstream_text``): the detail is often
+    an answer body, and the reason is shown to the tenant and logged."""
+    prefix = clean_detail(prefix, MAX_PREFIX_CHARS)
+    detail = body_detail(detail)
+    return f"{prefix}: {detail}" if detail else prefix
 
 
 def origin_of(url: str) -> str:

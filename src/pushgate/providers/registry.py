@@ -19,14 +19,24 @@ ProviderFactory = Callable[[ProviderCredentials, ProviderOptions], Provider]
 def _apns(credentials: ProviderCredentials, options: ProviderOptions) -> Provider:
     from pushgate.providers.apns import ApnsOptions, ApnsProvider
 
-    apns_options = ApnsOptions(ca_files=options.ca_files, request_timeout=options.request_timeout)
+    apns_options = ApnsOptions(
+        ca_files=options.ca_files,
+        request_timeout=options.request_timeout,
+        allow_private_targets=options.allow_private_targets,
+        resolver=options.resolver,
+    )
     return ApnsProvider(credentials, apns_options, clock=options.clock)
 
 
 def _fcm(credentials: ProviderCredentials, options: ProviderOptions) -> Provider:
     from pushgate.providers.fcm import FcmOptions, FcmProvider
 
-    fcm_options = FcmOptions(ca_files=options.ca_files, request_timeout=options.request_timeout)
+    fcm_options = FcmOptions(
+        ca_files=options.ca_files,
+        request_timeout=options.request_timeout,
+        allow_private_targets=options.allow_private_targets,
+        resolver=options.resolver,
+    )
     return FcmProvider(credentials, fcm_options, clock=options.clock)
 
 

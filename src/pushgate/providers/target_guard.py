@@ -1,5 +1,10 @@
 """Connections that refuse targets on loopback, private and link-local addresses.
 
+Every outbound connection of pushgate opens here: the HTTP/1.1 clients (webhooks, Web Push,
+WNS, HMS, token endpoints) through :class:`CheckedTransport`, and the HTTP/2 pools of APNs
+and FCM through :func:`http2_address_check`. The one table of forbidden ranges is the IANA
+special-purpose registry as :attr:`ipaddress.IPv4Address.is_global` applies it (RFC 6890).
+
 A URL naming a public host can still resolve to ``127.0.0.1`` or ``169.254.169.254``, and a
 host that resolved to a public address once can answer differently a second later (DNS
 rebinding). So the check happens where the socket is opened: the host is resolved once,
@@ -22,6 +27,7 @@ import httpcore
 import httpx
 
 from pushgate.providers.options import ProviderOptions, Resolver
+from pushgate.transport import AddressCheck, ConnectError, TargetRefused
 
 
 class PrivateTargetRefused(Exception):
@@ -63,6 +69,23 @@ async def checked_addresses(
                 f"{host} resolves to a loopback, private or link-local address"
             )
     return addresses
+
+
+def http2_address_check(resolver: Resolver | None, *, allow_private: bool) -> AddressCheck:
+    """The same check for pushgate's HTTP/2 pools: resolve once, judge, answer the addresses
+    the connection may use; a refusal is the transport's :class:`TargetRefused`."""
+
+    async def check(host: str, port: int) -> list[str]:
+        try:
+            return await checked_addresses(
+                host, port, resolver or system_resolver, allow_private=allow_private
+            )
+        except PrivateTargetRefused as exc:
+            raise TargetRefused(f"target refused: {exc}") from exc
+        except httpcore.ConnectError as exc:
+            raise ConnectError(str(exc)) from exc
+
+    return check
 
 
 class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):

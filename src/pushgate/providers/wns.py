@@ -54,7 +54,7 @@ class WnsProvider:
     def __init__(self, credentials: ProviderCredentials, options: ProviderOptions) -> None:
         self.options = options
         self.client = make_client(options, guard_targets=True)
-        self.token_client = make_client(options, guard_targets=False)
+        self.token_client = make_client(options, guard_targets=True)
         form = {
             "grant_type": "client_credentials",
             "client_id": str(credentials.public["package_sid"]),

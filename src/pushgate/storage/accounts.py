@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pushgate.core.models import ApiKey, App, StoredCredential, Tenant
+from pushgate.core.models import ApiKey, App, Sealed, StoredCredential, Tenant
 from pushgate.errors import Conflict
 from pushgate.storage import rows
 from pushgate.storage.engine import positional_sql, write_lock
@@ -124,6 +124,7 @@ class AccountStore(BaseStore):
                     secret_hash=key.secret_hash,
                     scopes=sorted(s.value for s in key.scopes),
                     created_at=key.created_at,
+                    expires_at=key.expires_at,
                 )
             )
 
@@ -147,6 +148,24 @@ class AccountStore(BaseStore):
                 sa.update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=at)
+            )
+
+    async def expire_key(self, key_id: str, at: int) -> None:
+        """Make the key stop working at ``at``, unless it already stops sooner."""
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > at),
+                )
+                .values(expires_at=at)
+            )
+
+    async def touch_key(self, key_id: str, at: int) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=at)
             )
 
     async def count_keys(self) -> int:
@@ -232,3 +251,47 @@ class AccountStore(BaseStore):
             where = (credentials.c.app_id == app_id) & (credentials.c.kind == kind)
             result = await connection.execute(sa.delete(credentials).where(where))
             return bool(result.rowcount)
+
+    # -- sealed secrets (key rotation) ---------------------------------------------------
+    async def sealed_secrets(self) -> list[Sealed]:
+        """Every sealed value of the instance: each app's credentials and user-auth secret."""
+        found = [
+            Sealed(row.app_id, row.kind, bytes(row.sealed))
+            for row in await self.fetch_all(
+                sa.select(credentials.c.app_id, credentials.c.kind, credentials.c.sealed)
+            )
+        ]
+        found.extend(
+            Sealed(row.id, Sealed.USER_AUTH, bytes(row.user_auth_secret))
+            for row in await self.fetch_all(
+                sa.select(apps.c.id, apps.c.user_auth_secret).where(
+                    apps.c.user_auth_secret.is_not(None)
+                )
+            )
+        )
+        return found
+
+    async def replace_sealed(
+        self, item: Sealed, sealed: bytes, fingerprints: dict[str, str] | None
+    ) -> bool:
+        """Write ``sealed`` (and the credential's new ``fingerprints``) in place of
+        ``item``, only if it is still what was read: a credential changed meanwhile was
+        sealed under the current key anyway. ``updated_at`` stays: the secret is the same."""
+        if item.owner == Sealed.USER_AUTH:
+            statement = (
+                sa.update(apps)
+                .where(apps.c.id == item.app_id, apps.c.user_auth_secret == item.sealed)
+                .values(user_auth_secret=sealed)
+            )
+        else:
+            statement = (
+                sa.update(credentials)
+                .where(
+                    credentials.c.app_id == item.app_id,
+                    credentials.c.kind == item.owner,
+                    credentials.c.sealed == item.sealed,
+                )
+                .values(sealed=sealed, fingerprints=fingerprints)
+            )
+        async with self.begin() as connection:
+            return bool((await connection.execute(statement)).rowcount)

@@ -14,13 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from pushgate.errors import Unavailable
+from pushgate.storage.files import private_file
 from pushgate.storage.sqlite_inline import connector, is_busy
 
 # How long SQLite work waits for another process's write lock (the old busy timeout).
 SQLITE_BUSY_SECONDS = 10.0
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_path(url: str) -> Path | None:
+    """The database file of an SQLite URL; None for an in-memory one."""
     parsed = sa.engine.make_url(url)
     if parsed.database in (None, "", ":memory:"):
         return None
@@ -61,9 +63,9 @@ def create_engine(url: str, *, sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS)
     SQLite, work waits up to ``sqlite_busy_seconds`` for another process's write lock
     (without blocking the event loop) before failing with :class:`Unavailable`."""
     if url.startswith("sqlite"):
-        path = _sqlite_path(url)
+        path = sqlite_path(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
         database = str(path) if path is not None else ":memory:"
         engine = create_async_engine(
             url,

@@ -809,6 +809,20 @@ class NotificationStore(BaseStore):
                 .values(paused_at=at, paused_reason=reason[:512])
             )
 
+    async def resume_credentials(self, app_id: str, kind: str) -> bool:
+        """Clear a pause (the provider accepted a probe); False when none was set."""
+        async with self.begin() as connection:
+            result = await connection.execute(
+                sa.update(credentials)
+                .where(
+                    credentials.c.app_id == app_id,
+                    credentials.c.kind == kind,
+                    credentials.c.paused_at.is_not(None),
+                )
+                .values(paused_at=None, paused_reason=None)
+            )
+            return bool(result.rowcount)
+
     # -- retention ------------------------------------------------------------------------
     async def expire_overdue(self, now: int) -> list[str]:
         """Notifications past their expiry with pending deliveries: those become expired."""

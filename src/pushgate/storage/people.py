@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState, TokenChange, User
-from pushgate.errors import Conflict
+from pushgate.errors import Conflict, Forbidden
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.device_writes import (
@@ -190,6 +190,7 @@ class PeopleStore(BaseStore):
         user_external_id: str | None = None,
         old_token: str | None = None,
         kept: frozenset[str] = frozenset(),
+        same_user_only: bool = False,
     ) -> tuple[Device, bool]:
         """Register ``item``; True when a new row was made. Answers once committed.
 
@@ -199,6 +200,8 @@ class PeopleStore(BaseStore):
         one unregistered. Without an ``old_token`` row this is an upsert by token, and
         concurrent upserts share one transaction (group commit). An existing registration
         keeps its ``kept`` fields (those of the old token's row, when it moves).
+        ``same_user_only`` refuses (Forbidden) to move a registration that belongs to a user
+        other than ``item``'s; checked in the moving transaction, so no race slips past it.
         """
         if old_token is None or old_token == item.token:
             return await self.registrations.submit((item, user_external_id, kept))
@@ -209,6 +212,11 @@ class PeopleStore(BaseStore):
                 user_id = await self._ensure_user(connection, item, user_external_id)
                 item = replace(item, user_id=user_id)
             old = await self._find(connection, item.app_id, item.provider.value, old_token)
+            if same_user_only and old is not None and old.user_id not in (None, item.user_id):
+                raise Forbidden(
+                    "the old token is registered to another user",
+                    details={"field": "old_token"},
+                )
             if old is None:
                 values = rows.device_values(item)
                 row = (await connection.execute(self._device_upsert(kept), values)).one()

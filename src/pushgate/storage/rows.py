@@ -34,6 +34,8 @@ def api_key(row: Row[Any]) -> ApiKey:
         scopes=frozenset(Scope(s) for s in row.scopes),
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
     )
 
 

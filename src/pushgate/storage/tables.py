@@ -48,6 +48,10 @@ api_keys = sa.Table(
     sa.Column("scopes", JSON, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    # NULL: never expires. A rotated key gets the end of its overlap here.
+    sa.Column("expires_at", sa.BigInteger, nullable=True),
+    # Written at most once a minute per key and process (``core/access.py``).
+    sa.Column("last_used_at", sa.BigInteger, nullable=True),
 )
 
 apps = sa.Table(
@@ -295,4 +299,23 @@ delivery_counts = sa.Table(
     sa.Column("provider", sa.String(16), primary_key=True),
     sa.Column("state", sa.String(16), primary_key=True),
     sa.Column("n", sa.Integer, nullable=False),
+)
+
+# Who did what to which object, when and from where (core/audit.py). No foreign keys: the
+# record outlives the tenant, key or object it names.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("tenant_id", ID, nullable=True),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("key_name", sa.String(128), nullable=False),
+    sa.Column("origin", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("object_type", sa.String(16), nullable=False),
+    sa.Column("object_id", sa.String(256), nullable=False),
+    sa.Column("details", JSON, nullable=False),
+    sa.Index("ix_audit_events_tenant", "tenant_id", "id"),
+    sa.Index("ix_audit_events_at", "at"),
 )

@@ -7,7 +7,7 @@ subclasses that say whether a request is safe to resend.
 """
 
 from pushgate.transport.config import Http2Config
-from pushgate.transport.connection import Http2Connection
+from pushgate.transport.connection import AddressCheck, Http2Connection
 from pushgate.transport.errors import (
     ConnectError,
     ConnectionLost,
@@ -21,6 +21,7 @@ from pushgate.transport.errors import (
     StreamRefused,
     StreamReset,
     StreamSlotTimeout,
+    TargetRefused,
     TransportError,
 )
 from pushgate.transport.header_encoder import SharedHeaders
@@ -29,6 +30,7 @@ from pushgate.transport.stream import Request, Response
 from pushgate.transport.tls import client_ssl_context
 
 __all__ = [
+    "AddressCheck",
     "ConnectError",
     "ConnectTimeout",
     "ConnectionLost",
@@ -47,6 +49,7 @@ __all__ = [
     "StreamRefused",
     "StreamReset",
     "StreamSlotTimeout",
+    "TargetRefused",
     "TransportError",
     "client_ssl_context",
 ]

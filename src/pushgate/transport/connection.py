@@ -12,7 +12,7 @@ import asyncio
 import os
 import ssl
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pushgate.transport import frames as fr
 from pushgate.transport.config import Http2Config
@@ -24,6 +24,7 @@ from pushgate.transport.errors import (
     ConnectTimeout,
     RequestTimeout,
     StreamSlotTimeout,
+    TargetRefused,
     TransportError,
 )
 from pushgate.transport.header_encoder import SharedHeaders
@@ -37,6 +38,10 @@ from pushgate.transport.stream import (
     ResponseBatch,
     Stream,
 )
+
+# Resolves a host once and answers the IP addresses a connection may use, in order; raises
+# TargetRefused when the host must not be reached (the address guard of the caller).
+AddressCheck = Callable[[str, int], Awaitable[Sequence[str]]]
 
 # Given-up entries the waiting queue may hold beyond twice its live ones before it is
 # rebuilt.
@@ -76,11 +81,15 @@ class Http2Connection:
         server_hostname: str | None = None,
         authority: str | None = None,
         config: Http2Config | None = None,
+        address_check: AddressCheck | None = None,
     ) -> Http2Connection:
         """Connect (TLS with ALPN h2, or cleartext h2c with prior knowledge, RFC 9113 §3.3).
 
         Returns once the server's SETTINGS arrived, so its stream limit applies from the
-        first request. ``host`` is resolved afresh on every call.
+        first request. ``host`` is resolved afresh on every call. With ``address_check``,
+        the host is resolved by it, once, and the socket goes to an address it answered
+        (never to a second lookup that could answer otherwise); TLS still verifies the
+        certificate against ``host`` (SNI and ``:authority`` stay the name).
         """
         config = config or Http2Config()
         scheme = "https" if ssl_context is not None else "http"
@@ -95,21 +104,25 @@ class Http2Connection:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(config.connect_timeout):
-                await loop.create_connection(
+                targets = [host] if address_check is None else await address_check(host, port)
+                await _connect_first(
+                    loop,
                     build,
-                    host,
+                    targets,
                     port,
-                    ssl=ssl_context,
-                    server_hostname=(server_hostname or host) if ssl_context else None,
+                    ssl_context,
+                    (server_hostname or host) if ssl_context else None,
                 )
-                await created[0].settings_received
+                await created[-1].settings_received
         except TimeoutError as exc:
             _abort(created)
             raise ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
+        except TargetRefused:
+            raise
         except (OSError, TransportError) as exc:
             _abort(created)
             raise ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
-        connection = cls(created[0])
+        connection = cls(created[-1])
         connection._schedule_keepalive()
         return connection
 
@@ -359,6 +372,29 @@ def _slot_timeout() -> TransportError:
     return StreamSlotTimeout("no free stream slot within the timeout")
 
 
+async def _connect_first(
+    loop: asyncio.AbstractEventLoop,
+    build: Callable[[], Http2Protocol],
+    targets: Sequence[str],
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    server_hostname: str | None,
+) -> None:
+    """Open a connection to the first of ``targets`` that answers (each a name or an IP)."""
+    if not targets:
+        raise ConnectError("the host resolves to no address")
+    for position, target in enumerate(targets):
+        try:
+            await loop.create_connection(
+                build, target, port, ssl=ssl_context, server_hostname=server_hostname
+            )
+            return
+        except OSError:
+            if position == len(targets) - 1:
+                raise
+
+
 def _abort(created: list[Http2Protocol]) -> None:
-    if created and created[0].transport is not None:
-        created[0].transport.abort()
+    for protocol in created:
+        if protocol.transport is not None:
+            protocol.transport.abort()

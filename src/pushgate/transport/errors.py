@@ -47,6 +47,16 @@ class ConnectTimeout(ConnectError):
     code = "transport_connect_timeout"
 
 
+class TargetRefused(TransportError):
+    """The connection was not opened: the host's addresses failed the caller's address check.
+
+    Not a :class:`NotProcessedError` on purpose: resending on another connection would meet
+    the same check, so the pool does not try again.
+    """
+
+    code = "transport_target_refused"
+
+
 class ConnectionUnavailable(NotProcessedError):
     """The connection is closing, closed or retired; the request was not sent on it."""
 

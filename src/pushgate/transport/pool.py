@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Sequence
 
 from pushgate.transport.config import Http2Config
-from pushgate.transport.connection import Http2Connection
+from pushgate.transport.connection import AddressCheck, Http2Connection
 from pushgate.transport.errors import ConnectionUnavailable, NotProcessedError, TransportError
 from pushgate.transport.header_encoder import SharedHeaders
 from pushgate.transport.stream import Field, Request, Response, ResponseBatch, Stream
@@ -35,6 +35,7 @@ class Http2Pool:
         authority: str | None = None,
         config: Http2Config | None = None,
         resend_attempts: int = 2,
+        address_check: AddressCheck | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one connection")
@@ -46,6 +47,7 @@ class Http2Pool:
         self._authority = authority
         self._config = config or Http2Config()
         self._resend_attempts = resend_attempts
+        self._address_check = address_check
         self._connections: list[Http2Connection] = []
         self._retiring: list[Http2Connection] = []
         self._connecting: set[asyncio.Task[Http2Connection]] = set()
@@ -140,6 +142,7 @@ class Http2Pool:
                 server_hostname=self._server_hostname,
                 authority=self._authority,
                 config=self._config,
+                address_check=self._address_check,
             )
         )
         self._connecting.add(task)

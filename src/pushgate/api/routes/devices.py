@@ -13,6 +13,14 @@ from pushgate.core.models import DeviceState, Provider
 
 router = APIRouter(prefix="/v1", tags=["devices"])
 DeviceId = Annotated[str, Path(max_length=64)]
+UserToken = Annotated[
+    str | None,
+    Header(
+        max_length=4096,
+        description="Host-signed user token; a devices:register key of an app with a "
+        "user-auth secret acts only on the devices of the user it names.",
+    ),
+]
 
 
 @router.post(
@@ -26,10 +34,7 @@ async def register_device(
     app: Annotated[str, Path(pattern=NAME_PATTERN)],
     body: DeviceInput,
     response: Response,
-    pushgate_user_token: Annotated[
-        str | None,
-        Header(max_length=4096, description="Host-signed user token, when the app needs one."),
-    ] = None,
+    pushgate_user_token: UserToken = None,
 ) -> DeviceOut:
     """Register or refresh a device (upsert by app, provider and token). 201 when new."""
     made = await svc.registry.register_device(who, tenant, app, body, pushgate_user_token)
@@ -62,25 +67,38 @@ async def list_devices(
 
 @router.get("/devices/{device_id}")
 async def read_device(
-    svc: ServicesDep, who: CallerDep, tenant: TenantDep, device_id: DeviceId
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    device_id: DeviceId,
+    pushgate_user_token: UserToken = None,
 ) -> DeviceOut:
-    return DeviceOut.of(await svc.registry.device(who, tenant, device_id))
+    return DeviceOut.of(await svc.registry.device(who, tenant, device_id, pushgate_user_token))
 
 
 @router.delete("/devices/{device_id}")
 async def unregister_device(
-    svc: ServicesDep, who: CallerDep, tenant: TenantDep, device_id: DeviceId
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    device_id: DeviceId,
+    pushgate_user_token: UserToken = None,
 ) -> DeviceOut:
     """Unregister: the device is kept with state `unregistered` and gets nothing more."""
-    return DeviceOut.of(await svc.registry.unregister_device(who, tenant, device_id))
+    found = await svc.registry.unregister_device(who, tenant, device_id, pushgate_user_token)
+    return DeviceOut.of(found)
 
 
 @router.get("/devices/{device_id}/history")
 async def token_history(
-    svc: ServicesDep, who: CallerDep, tenant: TenantDep, device_id: DeviceId
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    device_id: DeviceId,
+    pushgate_user_token: UserToken = None,
 ) -> list[TokenChangeOut]:
     """Earlier tokens of this registration, oldest first."""
-    device = await svc.registry.device(who, tenant, device_id)
+    device = await svc.registry.device(who, tenant, device_id, pushgate_user_token)
     return [
         TokenChangeOut(old_token=c.old_token, new_token=c.new_token, changed_at=iso(c.changed_at))
         for c in await svc.people.token_history(device.id)

@@ -80,7 +80,7 @@ async def send(
         body = body.model_copy(update={"idempotency_key": idempotency_key})
     accepted = await svc.sending.accept(who, tenant, body)
     if accepted.created:
-        svc.metrics.accepted.inc()
+        svc.metrics.accepted(tenant.id)
     else:
         response.status_code = 200
     item = accepted.notification

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -10,6 +12,7 @@ from pushgate import __version__
 from pushgate.api.deps import CallerDep, ServicesDep
 from pushgate.api.errors import documented, error_response
 from pushgate.api.schemas import HealthOut, InstanceOut, ReadyOut
+from pushgate.core.models import Scope
 
 router = APIRouter()
 
@@ -44,6 +47,20 @@ async def instance(svc: ServicesDep, _: CallerDep) -> InstanceOut:
 
 
 @router.get("/metrics", tags=["operations"], include_in_schema=False)
-async def metrics(svc: ServicesDep) -> Response:
-    """Prometheus metrics of this process."""
-    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(
+    svc: ServicesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Prometheus metrics of this process; series by tenant only for instance admin keys.
+
+    With ``metrics_require_key`` set, only admin-scoped keys may read them: the totals
+    say how much the whole instance sends. A key that is given is always checked.
+    """
+    who = None
+    if authorization is not None or svc.settings.metrics_require_key:
+        who = await svc.access.authenticate(authorization)
+        who.require(Scope.ADMIN)
+    text = generate_latest(svc.metrics.registry)
+    if who is not None and who.key.is_instance_admin:
+        text += generate_latest(svc.metrics.tenant_registry)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)

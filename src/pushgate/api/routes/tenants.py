@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from pushgate.api.deps import CallerDep, ServicesDep
-from pushgate.api.schemas import KeyCreatedOut, KeyOut, TenantOut
-from pushgate.core.inputs import NAME_PATTERN, KeyInput, TenantInput
+from pushgate.api.errors import documented
+from pushgate.api.schemas import KeyCreatedOut, KeyOut, KeyRotatedOut, TenantOut
+from pushgate.core.inputs import NAME_PATTERN, KeyInput, KeyRotation, TenantInput
 
 router = APIRouter(prefix="/v1")
 TenantName = Annotated[str, Path(pattern=NAME_PATTERN)]
@@ -57,3 +58,21 @@ async def revoke_key(
     svc: ServicesDep, who: CallerDep, key_id: Annotated[str, Path(max_length=64)]
 ) -> KeyOut:
     return KeyOut.of(await svc.access.revoke_key(who, key_id))
+
+
+@router.post(
+    "/keys/{key_id}/rotate",
+    tags=["keys"],
+    status_code=201,
+    responses=documented(401, 403, 404, 409, 422),
+)
+async def rotate_key(
+    svc: ServicesDep,
+    who: CallerDep,
+    key_id: Annotated[str, Path(max_length=64)],
+    body: KeyRotation | None = None,
+) -> KeyRotatedOut:
+    """A new key with this key's name, tenant and scopes, shown once; this key keeps working
+    for `overlap_seconds` (default a day), so clients can move to the new one, then stops."""
+    rotated = await svc.access.rotate_key(who, key_id, body or KeyRotation())
+    return KeyRotatedOut.rotated(rotated)

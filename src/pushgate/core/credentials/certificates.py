@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pushgate.core.credentials.keys import UNREADABLE
+from pushgate.core.credentials.pkcs12_cost import largest_iteration_count
 
 
 class Pkcs12Locked(ValueError):
@@ -39,6 +40,9 @@ def open_pkcs12(data: bytes, password: str, *, now: datetime | None = None) -> C
     """Open a PKCS#12 bundle that must hold a current certificate and its private key."""
     if not is_pfx(data):
         raise ValueError("is not PKCS#12 (.p12) data")
+    # The iteration counts are read before any key is derived: the bundle chooses them, and
+    # opening runs each one (pkcs12_cost.py). Raises Pkcs12TooCostly, a ValueError.
+    largest_iteration_count(data)
     try:
         key, certificate, _ = pkcs12.load_key_and_certificates(data, password.encode() or None)
     except UNREADABLE:

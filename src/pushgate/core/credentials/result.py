@@ -3,23 +3,18 @@
 A ``CredentialSet`` splits one provider's configuration into ``public`` fields (safe to show
 and to store in clear) and ``secret`` fields (stored only sealed, never shown). Secrets made
 on request (a VAPID key, a ``whsec_`` signing secret) are also in ``generated`` so the caller
-can show them once. Reads show a fingerprint per secret instead of its value.
+can show them once. Reads show a keyed fingerprint per secret instead of its value.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PublicValue = str | int | bool
 
-FINGERPRINT_HEX_CHARS = 16
-
-
-def fingerprint(value: str) -> str:
-    """A short, stable digest of one secret value (first 16 hex chars of its SHA-256)."""
-    return hashlib.sha256(value.encode()).hexdigest()[:FINGERPRINT_HEX_CHARS]
+Fingerprint = Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +34,19 @@ class CredentialSet:
             f"generated=<{', '.join(sorted(self.generated))}>)"
         )
 
-    def secret_fingerprints(self) -> dict[str, str]:
-        """A fingerprint per secret field, to store beside ``public`` and show on reads."""
-        return {name: fingerprint(value) for name, value in sorted(self.secret.items())}
+    def secret_fingerprints(self, fingerprint: Fingerprint) -> dict[str, str]:
+        """A fingerprint per secret field, to store beside ``public`` and show on reads
+        (``fingerprint`` is the instance's keyed digest, ``SecretBox.fingerprint``)."""
+        return fingerprints_of(self.secret, fingerprint)
 
     def secret_bytes(self) -> bytes:
         """The secret fields as canonical JSON bytes, ready for ``SecretBox.seal``."""
         return encode_secret(self.secret)
+
+
+def fingerprints_of(secret: dict[str, str], fingerprint: Fingerprint) -> dict[str, str]:
+    """A fingerprint per secret field, by name."""
+    return {name: fingerprint(value) for name, value in sorted(secret.items())}
 
 
 def encode_secret(secret: dict[str, str]) -> bytes:
