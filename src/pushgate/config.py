@@ -115,6 +115,13 @@ class Settings(BaseModel):
         pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
         description="Key prefix in Redis, so several instances can share one server.",
     )
+    queue_reconcile_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="With a Redis queue: how often jobs the database holds are checked "
+        "against Redis, and those it lost (a restart without persistence) queued again.",
+    )
     retention_days: int = Field(
         default=30, ge=1, le=3650, description="Undelivered notifications are kept this long."
     )

@@ -26,10 +26,11 @@ from pushgate.delivery.providers import ProviderCache
 from pushgate.delivery.queue_admin import QueueAdmin
 from pushgate.delivery.sender import Sender
 from pushgate.delivery.worker import Worker
+from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
 from pushgate.providers.options import ProviderOptions
 from pushgate.queue import queue_from_url
-from pushgate.queue.base import Queue
+from pushgate.queue.base import PipelineQueue
 from pushgate.storage import migrate
 from pushgate.storage.accounts import AccountStore
 from pushgate.storage.audit import AuditStore
@@ -53,7 +54,7 @@ class Services:
     people: PeopleStore
     notifications: NotificationStore
     sending: NotificationService
-    queue: Queue
+    queue: PipelineQueue
     box: SecretBox
     audit: AuditLog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
@@ -73,9 +74,15 @@ class Services:
             async with self.engine.connect() as connection:
                 await connection.execute(sa.text("SELECT 1"))
             current = await migrate.is_current(self.engine)
-        except (OSError, sa.exc.SQLAlchemyError) as exc:
+        except (OSError, sa.exc.SQLAlchemyError, Unavailable) as exc:
             return False, f"database unreachable: {type(exc).__name__}"
         return (True, "ok") if current else (False, "migrations pending")
+
+    async def is_queue_ready(self) -> tuple[bool, str]:
+        try:
+            return await self.queue.is_ready()
+        except Exception as exc:  # a check answers, whatever went wrong
+            return False, f"queue check failed: {type(exc).__name__}"
 
 
 async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
@@ -100,7 +107,12 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         allow_private_targets=settings.allow_private_targets,
         user_token_max_seconds=settings.user_token_max_seconds,
     )
-    queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)
+    queue = queue_from_url(
+        settings.queue_url,
+        engine,
+        prefix=settings.queue_prefix,
+        reconcile_seconds=settings.queue_reconcile_seconds,
+    )
     sending = NotificationService(
         notifications,
         registry,

@@ -32,7 +32,11 @@ async def test_healthz_needs_no_key(client: httpx.AsyncClient) -> None:
 
 async def test_readyz_reports_a_current_database(client: httpx.AsyncClient) -> None:
     answer = ok(await client.get("/readyz", headers={"Authorization": ""}))
-    assert answer == {"status": "ready", "detail": "ok"}
+    assert answer == {
+        "status": "ready",
+        "detail": "ok",
+        "checks": {"database": "ok", "queue": "ok"},
+    }
 
 
 async def test_readyz_refuses_an_unmigrated_database(services: Services, tmp_path: Path) -> None:

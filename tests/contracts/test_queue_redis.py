@@ -66,3 +66,37 @@ async def test_leasing_recovers_when_the_streams_vanish(queue_backend: QueueBack
     await queue.enqueue([NewJob("send", b"after")])
     (job,) = await queue.lease("send", 1, 60)
     assert job.payload == b"after"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("queue_location", ["redis"], indirect=True)
+async def test_a_job_queued_again_while_held_is_not_doubled(queue_backend: QueueBackend) -> None:
+    """Redis skips a job id it holds (waiting, delayed or leased), which makes the
+    outbox's relay and reconciler harmless to repeat; once finished, the id is free."""
+    queue = RedisQueue.from_url(REDIS_URL, queue_backend.prefix)
+    try:
+        job = NewJob("send", b"once")
+        assert await queue.enqueue_again([job], ran_before=False) == 1
+        assert await queue.enqueue_again([job]) == 0  # waiting
+        (leased,) = await queue.lease("send", 5, 60)
+        assert await queue.enqueue_again([job]) == 0  # leased
+        assert await queue.missing([(job.id, "send")]) == []
+        assert await queue.retry_later(leased, 10**13, "later")
+        assert await queue.enqueue_again([job]) == 0  # delayed
+        assert await queue.lease("send", 5, 60) == []
+        assert await queue.missing([(job.id, "send")]) == []
+    finally:
+        await queue.close()
+    other = RedisQueue.from_url(REDIS_URL, queue_backend.prefix)
+    try:
+        fresh = NewJob("send", b"again-later")
+        await other.enqueue([fresh])
+        (taken,) = await other.lease("send", 5, 60)
+        assert await other.ack([taken]) == 1
+        assert await other.missing([(fresh.id, "send")]) == [fresh.id]
+        # Queued again after it finished, it runs again, counted as run before.
+        assert await other.enqueue_again([fresh]) == 1
+        (again,) = await other.lease("send", 5, 60)
+        assert (again.id, again.attempts) == (fresh.id, 2)
+    finally:
+        await other.close()

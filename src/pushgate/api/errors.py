@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pushgate import errors
 from pushgate.api.schemas import ErrorOut
+from pushgate.outage import describe, is_outage, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +112,23 @@ class Unexpected:
 
         try:
             await self.app(scope, receive, watched_send)
-        except Exception:
+        except Exception as exc:
             if started:
                 raise  # part of an answer is out: only closing the connection can end it
-            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
-            answer = error_response(500, "internal_error", "internal error")
+            if is_outage(exc):
+                # The database (or the queue) is down: a moment's unavailability the
+                # client may retry, not a fault of ours (docs/architecture.md §9).
+                log.warning("%s %s: %s", scope["method"], scope["path"], describe(exc))
+                outage = unavailable(_dependency(exc), exc)
+                answer = error_response(503, outage.code, outage.message, outage.details)
+            else:
+                log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+                answer = error_response(500, "internal_error", "internal error")
             await answer(scope, receive, send)
+
+
+def _dependency(exc: BaseException) -> str:
+    return "queue" if type(exc).__module__.startswith("redis") else "database"
 
 
 def install(app: FastAPI) -> None:

@@ -250,6 +250,12 @@ class HealthOut(BaseModel):
     detail: str = ""
 
 
+class ReadyOut(HealthOut):
+    checks: dict[str, str] = Field(
+        description="Each dependency (`database`, `queue`) and its state: `ok` or why not."
+    )
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="Stable snake_case code of the error.")
     message: str

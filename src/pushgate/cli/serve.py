@@ -68,6 +68,9 @@ async def _serve(settings: Settings, with_worker: bool) -> None:
     stop = asyncio.Event()
     handle = build_worker(services) if with_worker else None
     worker = asyncio.create_task(handle.worker.run(stop)) if handle else None
+    # Without a worker here, the queue's upkeep (the outbox relay, docs/architecture.md §9)
+    # still runs in this process: what it accepted while Redis was down goes out from here.
+    upkeep = None if handle else asyncio.create_task(services.queue.keep(stop))
     try:
         _announce(settings, await services.access.bootstrap_admin_key())
         if handle is None:
@@ -79,6 +82,8 @@ async def _serve(settings: Settings, with_worker: bool) -> None:
         stop.set()
         if worker is not None:
             await worker
+        if upkeep is not None:
+            await upkeep
         if handle is not None:
             await handle.close()
         await services.close()

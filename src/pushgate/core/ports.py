@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from pushgate.core.audience import Audience
@@ -29,6 +29,10 @@ from pushgate.core.notifications import (
     Settled,
     Settlement,
 )
+
+# More writes to make in a store's open transaction (given its connection), so that
+# they commit with it or not at all: the jobs a change makes (docs/architecture.md §9).
+InTransaction = Callable[[Any], Awaitable[None]]
 
 
 class AccountStorePort(Protocol):
@@ -101,7 +105,9 @@ class PeopleStorePort(Protocol):
 
 
 class NotificationStorePort(Protocol):
-    async def insert_notification(self, item: Notification) -> None: ...
+    async def insert_notification(
+        self, item: Notification, within: InTransaction | None = None
+    ) -> None: ...
     async def by_idempotency_key(self, tenant_id: str, key: str) -> Notification | None: ...
     async def release_idempotency_key(self, notification_id: str) -> None: ...
     async def notification(

@@ -1,15 +1,16 @@
 """Accepting notifications: validate, store durably, hand the fan-out to the queue.
 
-The API answers 202 only after the notification is in storage and its fan-out job is
-queued; workers do the rest (``pushgate.delivery``).
+The API answers 202 only after the notification and its fan-out job are stored, in one
+transaction (docs/architecture.md §9): neither exists without the other, whether the
+queue is reachable or not. Workers do the rest (``pushgate.delivery``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any, Protocol, assert_never
 
 import orjson
 
@@ -28,7 +29,7 @@ from pushgate.core.notifications import (
     NotificationState,
 )
 from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
-from pushgate.core.ports import NotificationStorePort
+from pushgate.core.ports import InTransaction, NotificationStorePort
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
 from pushgate.errors import (
@@ -47,8 +48,23 @@ IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 NOW_OR_NEVER_WINDOW_MS = 30_000
 _NOT_CONTENT = {"app", "audience", "idempotency_key", "records", "send_at", "ttl"}
 
-# Queues the fan-out of a notification at a time (epoch ms); provided by the delivery part.
-StartFanout = Callable[[str, int], Awaitable[None]]
+
+class StartFanout(Protocol):
+    """Queues a notification's fan-out from a time (epoch ms); the delivery part's."""
+
+    def within(self, notification_id: str, at: int) -> InTransaction:
+        """The job's writes, made in the transaction that stores the notification."""
+        ...
+
+    async def committed(self, notification_id: str, at: int) -> None:
+        """Once that transaction committed; never fails for a queue outage."""
+        ...
+
+    async def requeue(self, notification_id: str) -> None:
+        """Make sure the notification's stored jobs are queued."""
+        ...
+
+
 # Why a provider kind would refuse a message (size, a field), or None; provided by providers.
 PayloadCheck = Callable[[str, Message], PayloadProblem | None]
 
@@ -110,6 +126,7 @@ class NotificationService:
         if data.idempotency_key:
             earlier = await self._earlier(tenant, data.idempotency_key, fingerprint)
             if earlier is not None:
+                await self._still_queued(earlier)
                 return Accepted(earlier, False)
         now = now_ms()
         send_at = self._send_at(data, now)
@@ -138,14 +155,15 @@ class NotificationService:
             request_hash=fingerprint,
         )
         try:
-            await self.store.insert_notification(notification)
+            within = self.start_fanout.within(notification.id, start)
+            await self.store.insert_notification(notification, within)
         except Conflict:
             # The same key raced in from another request: answer with the one stored.
             earlier = await self._earlier(tenant, data.idempotency_key or "", fingerprint)
             if earlier is None:
                 raise
             return Accepted(earlier, False)
-        await self.start_fanout(notification.id, start)
+        await self.start_fanout.committed(notification.id, start)
         await self.audit.record(
             caller,
             AuditAction.NOTIFICATION_SEND,
@@ -171,6 +189,14 @@ class NotificationService:
                 details={"field": "send_at", "reason": f"more than {days} days from now"},
             )
         return send_at
+
+    async def _still_queued(self, earlier: Notification) -> None:
+        """A repeat of a request whose answer the client may not have seen (the server
+        died after the commit, the queue was down): make sure what its notification
+        still has to do is queued, so the repeat's ``created: false`` is true to its word.
+        Queueing again is harmless: the queue skips a job it holds."""
+        if earlier.state in (NotificationState.SCHEDULED, NotificationState.SENDING):
+            await self.start_fanout.requeue(earlier.id)
 
     async def _check_payload(self, app_id: str, content: dict[str, Any]) -> None:
         """Refuse what a provider the app sends with could never take, naming it."""

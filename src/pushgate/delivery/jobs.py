@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.notifications import AudienceMember
-from pushgate.queue.base import NewJob, Queue
+from pushgate.core.ports import InTransaction
+from pushgate.queue.base import NewJob, PipelineQueue
 
 T = TypeVar("T")
 
@@ -47,7 +49,16 @@ class SendJob:
 
 
 def fanout_job(item: FanoutJob) -> NewJob:
-    return NewJob(FANOUT, orjson.dumps({"n": item.notification_id, "after": item.after}))
+    payload = orjson.dumps({"n": item.notification_id, "after": item.after})
+    if item.after is None:
+        # The first page's job has an id of its own notification's: queued again (an
+        # Idempotency-Key repeat, the reconciler), it is the same job, never a second.
+        return NewJob(FANOUT, payload, first_fanout_id(item.notification_id), item.notification_id)
+    return NewJob(FANOUT, payload, owner=item.notification_id)
+
+
+def first_fanout_id(notification_id: str) -> str:
+    return f"fanout-{notification_id}"
 
 
 def send_job(item: SendJob) -> NewJob:
@@ -59,7 +70,7 @@ def send_job(item: SendJob) -> NewJob:
     if item.key is not None:
         body["k"] = item.key
         body["t"] = item.attempts
-    return NewJob(SEND, orjson.dumps(body))
+    return NewJob(SEND, orjson.dumps(body), owner=item.notification_id)
 
 
 def read_fanout(payload: bytes) -> FanoutJob:
@@ -84,10 +95,25 @@ def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
 
 
 class FanoutStarter:
-    """What the API calls once a notification is stored: queue its first fan-out page."""
+    """Queues a notification's first fan-out page, in the transaction that stores it."""
 
-    def __init__(self, queue: Queue) -> None:
+    def __init__(self, queue: PipelineQueue) -> None:
         self.queue = queue
 
-    async def __call__(self, notification_id: str, at: int) -> None:
-        await self.queue.enqueue([fanout_job(FanoutJob(notification_id))], available_at=at)
+    def within(self, notification_id: str, at: int) -> InTransaction:
+        """The writes to make in the notification's own transaction."""
+        job = fanout_job(FanoutJob(notification_id))
+
+        async def write(connection: AsyncConnection) -> None:
+            await self.queue.enqueue_in(connection, [job], available_at=at)
+
+        return write
+
+    async def committed(self, notification_id: str, at: int) -> None:
+        """After the commit: the job goes on its way (to Redis, or wakes a worker)."""
+        await self.queue.committed([fanout_job(FanoutJob(notification_id))], available_at=at)
+
+    async def requeue(self, notification_id: str) -> None:
+        """Make sure the notification's stored jobs are queued (an Idempotency-Key repeat
+        of one whose queueing was cut short)."""
+        await self.queue.requeue(notification_id)

@@ -49,6 +49,11 @@ class ProviderCache:
         found = stored.get(kind)
         if found is None:  # deleted since the version was read
             return None, None
+        # Batches running side by side may have built this client while we read: use
+        # theirs, or close the one we replace, never drop one still open (it would leak).
+        live = self._live.get(key)
+        if live is not None and live[0] == found.updated_at:
+            return live[1], _pause(found.paused_at, found.paused_reason)
         if live is not None:
             # The replaced client drains and closes on its own: a TLS close can wait
             # seconds for the peer, and the send that found new credentials must not.

@@ -2,9 +2,12 @@
 
 Any number of workers may share a queue. A job whose worker dies is leased again when
 its lease runs out; a job that fails with an unexpected error is retried with backoff
-and set aside (dead-lettered) after ``MAX_JOB_ATTEMPTS``. While the database is
-unavailable (SQLite locked by another process for longer than its wait), the worker
-pauses and tries again; a job it could not write back is leased again later.
+and set aside (dead-lettered) after ``MAX_JOB_ATTEMPTS``. While the queue or the database
+is unreachable (Redis restarting, PostgreSQL failing over, SQLite locked by another
+process for longer than its wait), the worker backs off, capped and jittered, and tries
+again, logging the outage once when it starts and once when it ends; it never exits for
+one. A job it could not finish for an outage is leased again later, its attempt not held
+against it (docs/architecture.md §9).
 """
 
 from __future__ import annotations
@@ -23,20 +26,19 @@ from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import FANOUT, JOB_KINDS, SendJob, read_fanout, read_send, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.sender import Postpone, Sender
-from pushgate.errors import Unavailable
-from pushgate.queue.base import Job, Queue
+from pushgate.outage import Backoff, OutageLog, describe, is_outage
+from pushgate.queue.base import Job, PipelineQueue
 from pushgate.storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 MAX_JOB_ATTEMPTS = 10
 HOUSEKEEPING_SECONDS = 30.0
-UNAVAILABLE_PAUSE_SECONDS = 1.0
 
 
 class Worker:
     def __init__(
         self,
-        queue: Queue,
+        queue: PipelineQueue,
         store: NotificationStorePort,
         fanout: Fanout,
         sender: Sender,
@@ -66,15 +68,22 @@ class Worker:
         # call, on the SQL queue one transaction: a commit per job was a tenth of a
         # broadcast's CPU. Nothing waits for company: a lone ack goes at once.
         self._acks: GroupCommit[Job, None] = GroupCommit(self._ack_group)
+        self._outage = OutageLog("queue or database (worker)", log)
+        self._backoff = Backoff()
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
-        """Work until ``stop`` is set, then finish the jobs in hand (bounded).
+        """Work until ``stop`` is set, then finish the jobs in hand (bounded). The queue's
+        upkeep (the outbox relay and reconciler) runs beside, for as long.
 
         With ``burst`` the worker also returns once no job is due and none is running
         (after keeping house once): what a one-off run, or a test that wants the queue
         worked through, needs. A job delayed into the future is left for a later run.
         """
         housekeeping = None if burst else asyncio.create_task(self._housekeeping(stop))
+        # The upkeep ends with this run, whatever ends it, without touching the caller's
+        # ``stop`` (a burst returns while it is still clear).
+        upkeep_stop = asyncio.Event()
+        upkeep = asyncio.create_task(self.queue.keep(upkeep_stop))
         try:
             while not stop.is_set():
                 free = self.concurrency - len(self._running)
@@ -96,6 +105,9 @@ class Worker:
         finally:
             if housekeeping is not None:
                 housekeeping.cancel()
+            upkeep_stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(upkeep, 10)
             if self._running:
                 await asyncio.wait(self._running, timeout=self.lease_seconds)
 
@@ -109,16 +121,21 @@ class Worker:
         self, free: int, stop: asyncio.Event, *, idle: bool
     ) -> list[Job] | None:
         """Up to ``free`` jobs; none after waiting for work (when ``idle``); None after
-        waiting out a busy database."""
+        waiting out an outage or a busy database."""
         try:
             jobs = await self.queue.lease(JOB_KINDS, free, self.lease_seconds)
             if not jobs and idle:
                 await self._idle(stop)
-        except Unavailable as exc:
-            log.warning("taking jobs: %s; trying again shortly", exc.message)
+        except Exception as exc:
+            if is_outage(exc):
+                self._outage.failed(exc)
+            else:
+                log.exception("taking jobs failed; trying again shortly")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), UNAVAILABLE_PAUSE_SECONDS)
+                await asyncio.wait_for(stop.wait(), self._backoff.next_wait())
             return None
+        self._outage.succeeded()
+        self._backoff.reset()
         return jobs
 
     async def _idle(self, stop: asyncio.Event) -> None:
@@ -134,10 +151,14 @@ class Worker:
         held = [leased]  # the current lease: extending it while the job runs renews it
         try:
             await self._run_and_settle(held)
-        except Unavailable as exc:
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("job %s (%s) could not be settled", held[0].id, held[0].kind)
+                return
             # Neither acked nor put back: the job is leased again once its lease runs
             # out (delivery is at least once, docs/architecture.md §2).
-            log.warning("job %s (%s) left to its lease: %s", held[0].id, held[0].kind, exc.message)
+            self._outage.failed(exc)
+            log.info("job %s (%s) left to its lease: %s", held[0].id, held[0].kind, describe(exc))
 
     async def _run_and_settle(self, held: list[Job]) -> None:
         try:
@@ -149,6 +170,8 @@ class Worker:
                 job, self.clock.now_ms() + int(wait.delay * 1000), wait.reason
             )
         except Exception as exc:
+            if is_outage(exc):
+                raise  # not the job's fault: no attempt counted, see _handle
             job = held[0]
             log.exception("job %s (%s) failed", job.id, job.kind)
             reason = f"{type(exc).__name__}: {exc}"
@@ -215,5 +238,7 @@ class Worker:
             for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
                 for state in ("ready", "delayed", "leased", "dead"):
                     self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))
-        except Exception:
-            log.exception("housekeeping failed")
+        except Exception as exc:
+            # An outage is the lease loop's to report (once); this tries again later.
+            if not is_outage(exc):
+                log.exception("housekeeping failed")

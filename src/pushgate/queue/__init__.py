@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pushgate.queue.base import DeadJob, Depth, Job, NewJob, Queue
+from pushgate.queue.base import DeadJob, Depth, Job, NewJob, PipelineQueue, Queue
 
-__all__ = ["DeadJob", "Depth", "Job", "NewJob", "Queue", "queue_from_url"]
+__all__ = ["DeadJob", "Depth", "Job", "NewJob", "PipelineQueue", "Queue", "queue_from_url"]
 
 
-def queue_from_url(url: str, engine: AsyncEngine, *, prefix: str = "pushgate") -> Queue:
+def queue_from_url(
+    url: str, engine: AsyncEngine, *, prefix: str = "pushgate", reconcile_seconds: float = 30.0
+) -> PipelineQueue:
     """The queue a setting names: ``sql`` (jobs in the database behind ``engine``) or a
-    ``redis://`` / ``rediss://`` / ``unix://`` URL (keys under ``prefix``)."""
+    ``redis://`` / ``rediss://`` / ``unix://`` URL (keys under ``prefix``, each job
+    stored first in the outbox table of the database behind ``engine``)."""
     if url == "sql":
         from pushgate.queue.sql import SqlQueue
 
         return SqlQueue(engine)
     if url.startswith(("redis://", "rediss://", "unix://")):
+        from pushgate.queue.outbox import OutboxQueue
         from pushgate.queue.redis import RedisQueue
 
-        return RedisQueue.from_url(url, prefix)
+        redis = RedisQueue.from_url(url, prefix)
+        return OutboxQueue(redis, engine, reconcile_seconds=reconcile_seconds)
     raise ValueError(f"unknown queue URL {url!r}: use 'sql' or a redis:// URL")

@@ -14,9 +14,12 @@ computed from the caller's clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.ids import new_id
 
@@ -33,6 +36,9 @@ class NewJob:
     kind: str
     payload: bytes
     id: str = field(default_factory=new_id)
+    # What the job works for (a notification's id), so its jobs can be found and queued
+    # again (see ``queue.outbox``); the queue itself never reads it.
+    owner: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 < len(self.kind) <= MAX_KIND_LENGTH:
@@ -143,6 +149,38 @@ class Queue(Protocol):
 
     async def close(self) -> None:
         """Release connections the queue opened itself."""
+        ...
+
+
+class PipelineQueue(Queue, Protocol):
+    """The queue as the API and the workers hold it: besides the contract above, jobs
+    written inside a transaction on pushgate's own database, so the change that makes a
+    job and the job commit together or not at all (docs/architecture.md §9)."""
+
+    async def enqueue_in(
+        self,
+        connection: AsyncConnection,
+        jobs: Sequence[NewJob],
+        available_at: int | None = None,
+    ) -> None:
+        """Write ``jobs`` within the caller's open transaction on ``connection``."""
+        ...
+
+    async def committed(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
+        """Tell the queue that the transaction holding ``jobs`` committed (wake workers,
+        or move them on); never raises for an outage: they are stored already."""
+        ...
+
+    async def requeue(self, owner: str) -> None:
+        """Make sure every stored job of ``owner`` is queued (harmless when it is)."""
+        ...
+
+    async def keep(self, stop: asyncio.Event) -> None:
+        """Background upkeep (the outbox's relay and reconciler) until ``stop`` is set."""
+        ...
+
+    async def is_ready(self) -> tuple[bool, str]:
+        """Whether jobs can be queued and leased now, and why not."""
         ...
 
 

@@ -7,18 +7,22 @@ Entries idle in the pending list for longer than a lease are taken over with
 a per-job deadline: the lease length that counts is the one the *reclaiming* worker
 passes, so workers of one kind should share one lease length. Delayed jobs wait in a
 sorted set scored by due time and move to the stream, earliest first, when a lease
-finds them due. Dead letters go to a stream per kind. All keys share one hash tag, so
-the scripts stay valid on Redis Cluster. Durability is Redis's own (AOF with
-``appendfsync everysec`` or stricter is the setting to run this with).
+finds them due. Dead letters go to a stream per kind. The ids of the jobs a kind holds
+(waiting, delayed or leased) are kept in a hash, and a job pushed again under an id held is
+skipped, so the outbox in front of this queue (``queue.outbox``) may push a job more than
+once. All keys share one hash tag, so the scripts stay valid on Redis Cluster. Durability
+is Redis's own (AOF with ``appendfsync everysec`` or stricter is the setting to run this
+with); what Redis loses anyway, the outbox queues again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +42,11 @@ from pushgate.queue.base import (
 )
 
 GROUP = "workers"
+CONNECT_TIMEOUT_SECONDS = 5.0
+# The longest a blocking read waits at once; a reply later than this by the socket
+# timeout means Redis went silent (an outage), not that there was nothing to read.
+MAX_BLOCK_SECONDS = 5.0
+SOCKET_TIMEOUT_SECONDS = MAX_BLOCK_SECONDS + 10.0
 # Dead letters read per XRANGE while looking for one (each carries its job's payload).
 _DEAD_SCAN = 50
 # Consumers idle this long with nothing pending are removed (see ``close``).
@@ -66,6 +75,10 @@ class Keys:
     def dead(self, kind: str) -> str:
         return f"{self.base}:dead:{kind}"
 
+    def live(self, kind: str) -> str:
+        """The ids of the kind's jobs held (waiting, delayed or leased): enqueue skips them."""
+        return f"{self.base}:live:{kind}"
+
     def for_lease(self, kind: str) -> tuple[str, str, str]:
         return self.stream(kind), self.delayed(kind), self.bodies(kind)
 
@@ -92,7 +105,32 @@ class RedisQueue:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "pushgate") -> RedisQueue:
-        return cls(aioredis.Redis.from_url(url), prefix)
+        # Bounded connects and replies: a Redis host gone silent fails a call within
+        # seconds (an outage the callers back off from) rather than hold it for the OS's
+        # minutes.
+        client = aioredis.Redis.from_url(
+            url,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_keepalive=True,
+        )
+        return cls(client, prefix)
+
+    async def missing(self, jobs: Sequence[tuple[str, str]]) -> list[str]:
+        """Of these (job id, kind) pairs, the ids the queue does not hold."""
+        by_kind: dict[str, list[str]] = {}
+        for job_id, kind in jobs:
+            by_kind.setdefault(kind, []).append(job_id)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for kind, ids in by_kind.items():
+                pipe.hmget(self.keys.live(kind), ids)
+            answers = await pipe.execute()
+        return [
+            job_id
+            for ids, held in zip(by_kind.values(), answers, strict=True)
+            for job_id, flag in zip(ids, held, strict=True)
+            if flag is None
+        ]
 
     async def _ensure_groups(self, kinds: Sequence[str] | set[str]) -> None:
         for kind in kinds:
@@ -106,19 +144,29 @@ class RedisQueue:
             self._grouped.add(kind)
 
     async def enqueue(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
+        await self.enqueue_again(jobs, available_at, ran_before=False)
+
+    async def enqueue_again(
+        self, jobs: Sequence[NewJob], available_at: int | None = None, *, ran_before: bool = True
+    ) -> int:
+        """Queue ``jobs`` unless the queue holds their ids already; answers how many were
+        stored. With ``ran_before``, each counts as leased once before (its next lease has
+        ``attempts`` 2), as a job queued again after Redis lost it may have run in part."""
         if not jobs:
-            return
+            return 0
         kinds = sorted({job.kind for job in jobs})
         await self._ensure_groups(kinds)
         position = {kind: str(index) for index, kind in enumerate(kinds, start=1)}
         keys = [self.keys.kinds, self.keys.signals]
-        keys += [key for kind in kinds for key in self.keys.for_lease(kind)]
+        for kind in kinds:
+            keys += [*self.keys.for_lease(kind), self.keys.live(kind)]
         due = now_ms() if available_at is None else available_at
-        args: list[str | int | bytes] = [due, 0 if available_at is None else 1, len(kinds)]
+        delayed = 0 if available_at is None else 1
+        args: list[str | int | bytes] = [due, delayed, 1 if ran_before else 0, len(kinds)]
         args += kinds
         for job in jobs:
             args += (position[job.kind], job.id, job.payload)
-        await self._enqueue(keys=keys, args=args)
+        return int(await self._enqueue(keys=keys, args=args))
 
     async def lease(
         self, kinds: str | Sequence[str], max_jobs: int, lease_seconds: float
@@ -135,12 +183,7 @@ class RedisQueue:
         try:
             found = await self._lease(keys=keys, args=args)
         except ResponseError as exc:
-            # The streams vanished under us (Redis restarted without persistence, or
-            # was flushed): make the groups again rather than fail every lease after.
-            if "NOGROUP" not in str(exc):
-                raise
-            self._grouped.difference_update(names)
-            await self._ensure_groups(names)
+            await self._regroup(names, exc)
             found = await self._lease(keys=keys, args=args)
         leased = [_job(names, item, now + lease) for item in found]
         leased.sort(key=lambda job: (job.available_at, job.id))
@@ -150,31 +193,38 @@ class RedisQueue:
         by_kind: dict[str, list[str]] = {}
         for job in jobs:
             entry, deliveries = _handle(job)
-            by_kind.setdefault(job.kind, []).extend((entry, deliveries))
+            by_kind.setdefault(job.kind, []).extend((entry, deliveries, job.id))
         done = 0
-        for kind, pairs in by_kind.items():
-            done += int(await self._ack(keys=[self.keys.stream(kind)], args=[GROUP, *pairs]))
+        for kind, triples in by_kind.items():
+            keys = [self.keys.stream(kind), self.keys.live(kind)]
+            with _lost_with_the_stream():
+                done += int(await self._ack(keys=keys, args=[GROUP, *triples]))
         return done
 
     async def retry_later(self, job: Job, at: int, reason: str) -> bool:
         entry, deliveries = _handle(job)
         keys = [*self.keys.for_lease(job.kind), self.keys.signals]
         args: list[str | int] = [GROUP, entry, deliveries, at, cut_reason(reason), job.kind]
-        return bool(await self._retry(keys=keys, args=args))
+        with _lost_with_the_stream():
+            return bool(await self._retry(keys=keys, args=args))
+        return False
 
     async def dead_letter(self, job: Job, reason: str) -> bool:
         entry, deliveries = _handle(job)
-        keys = [self.keys.stream(job.kind), self.keys.dead(job.kind)]
+        keys = [self.keys.stream(job.kind), self.keys.dead(job.kind), self.keys.live(job.kind)]
         args: list[str | int] = [GROUP, entry, deliveries, cut_reason(reason), now_ms()]
-        return bool(await self._dead(keys=keys, args=args))
+        with _lost_with_the_stream():
+            return bool(await self._dead(keys=keys, args=args))
+        return False
 
     async def extend(self, job: Job, lease_seconds: float) -> Job | None:
         expires = now_ms() + lease_ms(lease_seconds)
         entry, deliveries = _handle(job)
         args = [GROUP, self.consumer, entry, deliveries]
-        if not await self._extend(keys=[self.keys.stream(job.kind)], args=args):
-            return None
-        return replace(job, lease_expires_at=expires)
+        with _lost_with_the_stream():
+            if await self._extend(keys=[self.keys.stream(job.kind)], args=args):
+                return replace(job, lease_expires_at=expires)
+        return None
 
     async def dead_letters(self, kind: str, limit: int = 100) -> list[DeadJob]:
         found: Any = await self.client.xrevrange(self.keys.dead(kind), count=limit)
@@ -191,7 +241,7 @@ class RedisQueue:
             found: Any = await self.client.xrange(dead, min=start, count=_DEAD_SCAN)
             for entry, fields in found:
                 if fields[b"id"].decode() == job_id:
-                    keys = [dead, self.keys.stream(kind)]
+                    keys = [dead, self.keys.stream(kind), self.keys.live(kind)]
                     return bool(await self._revive(keys=keys, args=[entry, job_id, now_ms()]))
             if len(found) < _DEAD_SCAN:
                 return False
@@ -200,6 +250,21 @@ class RedisQueue:
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         if kinds is None:
             kinds = sorted(_text(k) for k in await self.client.smembers(self.keys.kinds))
+        try:
+            return await self._depth(kinds)
+        except ResponseError as exc:
+            await self._regroup(kinds, exc)
+            return await self._depth(kinds)
+
+    async def _regroup(self, kinds: Sequence[str], exc: ResponseError) -> None:
+        """The streams vanished under us (Redis restarted without persistence, or was
+        flushed): make the groups again rather than fail every call after."""
+        if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
+            raise exc
+        self._grouped.difference_update(kinds)
+        await self._ensure_groups(kinds)
+
+    async def _depth(self, kinds: Sequence[str]) -> dict[str, Depth]:
         await self._ensure_groups(kinds)
         async with self.client.pipeline(transaction=False) as pipe:
             for kind in kinds:
@@ -221,14 +286,20 @@ class RedisQueue:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_wait
         while True:
-            positions, next_due = await self._positions(names)
+            try:
+                positions, next_due = await self._positions(names)
+            except ResponseError as exc:
+                await self._regroup(names, exc)
+                positions, next_due = await self._positions(names)
             now = now_ms()
             if next_due <= now:
                 return True
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            remaining = min(remaining, (next_due - now) / 1000)
+            # Bounded blocks, so the client's socket timeout tells a silent Redis from a
+            # long wait.
+            remaining = min(remaining, (next_due - now) / 1000, MAX_BLOCK_SECONDS)
             # Blocks until an entry past each position arrives: on a kind's stream, one
             # no worker has read yet (ready work); on the signals stream, a new delayed
             # job (look again at the due times).
@@ -255,7 +326,9 @@ class RedisQueue:
         due = [now + self._reclaim_ms]
         for index, kind in enumerate(names):
             groups, first, idle = answers[index * 3 : index * 3 + 3]
-            group = next(g for g in groups if _text(g["name"]) == GROUP)
+            group = next((g for g in groups if _text(g["name"]) == GROUP), None)
+            if group is None:
+                raise ResponseError(f"NOGROUP no group {GROUP} on {self.keys.stream(kind)}")
             positions[self.keys.stream(kind)] = group["last-delivered-id"]
             due.extend(int(score) for _member, score in first)
             if idle:
@@ -275,6 +348,18 @@ class RedisQueue:
                 await self._release(keys=streams, args=[GROUP, self.consumer, _CONSUMER_TTL_MS])
         finally:
             await self.client.aclose()
+
+
+@contextlib.contextmanager
+def _lost_with_the_stream() -> Iterator[None]:
+    """A lease whose stream or group is gone (Redis restarted without persistence, or
+    was flushed) is a lost lease, answered as such, not an error: the outbox's
+    reconciler queues the job again (docs/architecture.md §9)."""
+    try:
+        yield
+    except ResponseError as exc:
+        if "NOGROUP" not in str(exc):
+            raise
 
 
 def _text(value: bytes | str) -> str:

@@ -40,28 +40,40 @@ end
 """
 
 # KEYS: the kinds set, the signals stream, then per kind (stream, delayed set, bodies
-# hash). ARGV: due ms, "1" when the jobs wait in the delayed set, the number of kinds,
-# the kind names, then (kind index, job id, payload) per job. One call per batch, so a
-# batch is stored whole or not at all, and one command carries it (far cheaper for the
-# client than a command per job).
+# hash, live ids hash). ARGV: due ms, "1" when the jobs wait in the delayed set, the
+# attempts each job counts as having had (0, or 1 for a job queued again that may have
+# run before), the number of kinds, the kind names, then (kind index, job id, payload)
+# per job. One call per batch, so a batch is stored whole or not at all, and one command
+# carries it (far cheaper for the client than a command per job). A job whose id the
+# queue holds already (waiting, delayed or leased) is skipped: queueing a job again is
+# harmless, which the outbox's relay and reconciler rely on. Returns the jobs stored.
 ENQUEUE = """
-local due, delayed, kinds = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3])
+local due, delayed, before, kinds = ARGV[1], ARGV[2] == '1', ARGV[3], tonumber(ARGV[4])
+local stored = 0
 for k = 1, kinds do
-  redis.call('SADD', KEYS[1], ARGV[3 + k])
-  if delayed then redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'k', ARGV[3 + k]) end
+  redis.call('SADD', KEYS[1], ARGV[4 + k])
 end
-local head = '0\\n' .. due .. '\\n0\\n'
-for i = 4 + kinds, #ARGV, 3 do
-  local base = 2 + (tonumber(ARGV[i]) - 1) * 3
+local head = before .. '\\n' .. due .. '\\n0\\n'
+for i = 5 + kinds, #ARGV, 3 do
+  local base = 2 + (tonumber(ARGV[i]) - 1) * 4
   local id, payload = ARGV[i + 1], ARGV[i + 2]
-  if delayed then
-    redis.call('ZADD', KEYS[base + 2], due, id)
-    redis.call('HSET', KEYS[base + 3], id, head .. payload)
-  else
-    redis.call('XADD', KEYS[base + 1], '*', 'id', id, 'a', 0, 'd', due, 'e', '', 'p', payload)
+  if redis.call('HSETNX', KEYS[base + 4], id, 1) == 1 then
+    stored = stored + 1
+    if delayed then
+      redis.call('ZADD', KEYS[base + 2], due, id)
+      redis.call('HSET', KEYS[base + 3], id, head .. payload)
+    else
+      redis.call('XADD', KEYS[base + 1], '*',
+        'id', id, 'a', before, 'd', due, 'e', '', 'p', payload)
+    end
   end
 end
-return 1
+if delayed and stored > 0 then
+  for k = 1, kinds do
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'k', ARGV[4 + k])
+  end
+end
+return stored
 """
 
 # KEYS: per kind (stream, delayed set, bodies hash), then the reclaim cursors hash.
@@ -134,15 +146,17 @@ end
 return out
 """
 
-# KEYS: the stream. ARGV: group, then (entry id, delivery count) pairs.
+# KEYS: the stream, the live ids hash. ARGV: group, then (entry id, delivery count, job
+# id) triples.
 ACK = (
     _HELD
     + """
 local done = 0
-for i = 2, #ARGV, 2 do
+for i = 2, #ARGV, 3 do
   if held(KEYS[1], ARGV[1], ARGV[i], ARGV[i + 1]) then
     redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
     redis.call('XDEL', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i + 2])
     done = done + 1
   end
 end
@@ -167,13 +181,15 @@ return 1
 """
 )
 
-# KEYS: stream, dead letters stream. ARGV: group, entry id, delivery count, reason, now.
+# KEYS: stream, dead letters stream, live ids hash. ARGV: group, entry id, delivery
+# count, reason, now.
 DEAD = (
     _HELD
     + """
 if not held(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
 local fields = take(KEYS[1], ARGV[1], ARGV[2])
 if not fields then return 0 end
+redis.call('HDEL', KEYS[3], fields['id'])
 redis.call('XADD', KEYS[2], '*', 'id', fields['id'],
   'a', tonumber(fields['a']) + tonumber(ARGV[3]), 'r', ARGV[4], 'f', ARGV[5], 'p', fields['p'])
 return 1
@@ -213,16 +229,17 @@ end
 return 1
 """
 
-# KEYS: the kind's dead stream, its job stream. ARGV: the dead entry's id, the job id,
-# due ms. Moves that dead letter back into the job stream as leased once before (attempts
-# 1, its reason as the last error: whoever runs it knows it may be partly done), in one
-# step, so it is never in both streams or in neither. The caller finds the entry.
+# KEYS: the kind's dead stream, its job stream, its live ids hash. ARGV: the dead entry's
+# id, the job id, due ms. Moves that dead letter back into the job stream as leased once
+# before (attempts 1, its reason as the last error: whoever runs it knows it may be partly
+# done), in one step, so it is never in both streams or in neither. The caller finds the entry.
 REVIVE = """
 local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])[1]
 if not found then return 0 end
 local f = {}
 for i = 1, #found[2], 2 do f[found[2][i]] = found[2][i + 1] end
 if f['id'] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[3], f['id'], 1)
 redis.call('XADD', KEYS[2], '*', 'id', f['id'], 'a', 1, 'd', ARGV[3], 'e', f['r'], 'p', f['p'])
 redis.call('XDEL', KEYS[1], ARGV[1])
 return 1

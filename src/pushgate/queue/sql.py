@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.ids import now_ms
+from pushgate.outage import describe, is_outage
 from pushgate.queue.base import (
     DeadJob,
     Depth,
@@ -67,6 +68,17 @@ class SqlQueue:
     async def enqueue(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
         if not jobs:
             return
+        async with self._write() as connection:
+            await self.enqueue_in(connection, jobs, available_at)
+        await self.committed(jobs, available_at)
+
+    async def enqueue_in(
+        self, connection: AsyncConnection, jobs: Sequence[NewJob], available_at: int | None = None
+    ) -> None:
+        """The jobs are rows of this same database: written in the caller's transaction,
+        they commit with it, so nothing needs relaying (docs/architecture.md §9)."""
+        if not jobs:
+            return
         now = now_ms()
         due = now if available_at is None else available_at
         sql, order = self._bulk_insert
@@ -77,11 +89,28 @@ class SqlQueue:
         for job in jobs:
             template[at_id], template[at_kind], template[at_payload] = job.id, job.kind, job.payload
             rows.append(tuple(template))
-        kinds = {job.kind for job in jobs}
-        async with self._write() as connection:
-            await connection.exec_driver_sql(sql, rows)
-            await self._notify(connection, kinds)
-        self._signals.signal(kinds)
+        await connection.exec_driver_sql(sql, rows)
+        await self._notify(connection, {job.kind for job in jobs})
+
+    async def committed(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
+        self._signals.signal({job.kind for job in jobs})
+
+    async def requeue(self, owner: str) -> None:
+        """Nothing to do: a job here commits with the change that made it, so a stored
+        notification always has its job until a worker finishes it."""
+
+    async def keep(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+
+    async def is_ready(self) -> tuple[bool, str]:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(sa.select(job_rows.c.id).limit(1))
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            return False, f"queue unreachable: {describe(exc)}"
+        return True, "ok"
 
     @functools.cached_property
     def _bulk_insert(self) -> tuple[str, tuple[str, ...]]:

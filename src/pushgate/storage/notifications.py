@@ -37,6 +37,7 @@ from pushgate.core.notifications import (
     Settled,
     Settlement,
 )
+from pushgate.core.ports import InTransaction
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
 from pushgate.storage.delivery_writes import (
@@ -120,7 +121,11 @@ class NotificationStore(BaseStore):
     """Notifications, deliveries, and the pause flag on credentials."""
 
     # -- notifications ------------------------------------------------------------------
-    async def insert_notification(self, item: Notification) -> None:
+    async def insert_notification(
+        self, item: Notification, within: InTransaction | None = None
+    ) -> None:
+        """Store the notification, and make ``within``'s writes (its first job) in the same
+        transaction: a notification is never stored without its job."""
         async with self.write(f"notification with idempotency key {item.idempotency_key!r}") as c:
             await c.execute(
                 sa.insert(notifications).values(
@@ -141,6 +146,8 @@ class NotificationStore(BaseStore):
                     request_hash=item.request_hash,
                 )
             )
+            if within is not None:
+                await within(c)
 
     async def by_idempotency_key(self, tenant_id: str, key: str) -> Notification | None:
         where = (notifications.c.tenant_id == tenant_id) & (notifications.c.idempotency_key == key)

@@ -180,6 +180,25 @@ dead_jobs = sa.Table(
     sa.Index(None, "kind", "failed_at"),
 )
 
+# Jobs for the Redis queue, written in the same transaction as the change that made them
+# and kept until a worker finishes them: a relay moves new rows to Redis (``relayed_at``
+# set), and a reconciler queues again any row Redis lost (docs/architecture.md §9).
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", JOB_ID, primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    # When the job is due; NULL: as soon as it is queued.
+    sa.Column("available_at", sa.BigInteger, nullable=True),
+    # What the job works for (a notification's id), to queue its jobs again on demand.
+    sa.Column("owner_id", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("relayed_at", sa.BigInteger, nullable=True),
+    sa.Index(None, "relayed_at", "created_at"),
+    sa.Index(None, "owner_id"),
+)
+
 notifications = sa.Table(
     "notifications",
     metadata,

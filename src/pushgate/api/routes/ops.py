@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pushgate import __version__
 from pushgate.api.deps import CallerDep, ServicesDep
 from pushgate.api.errors import documented, error_response
-from pushgate.api.schemas import HealthOut, InstanceOut
+from pushgate.api.schemas import HealthOut, InstanceOut, ReadyOut
 from pushgate.core.models import Scope
 
 router = APIRouter()
@@ -23,13 +23,17 @@ async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/readyz", tags=["operations"], response_model=HealthOut, responses=documented(503))
-async def readyz(svc: ServicesDep) -> JSONResponse | HealthOut:
-    """The database is reachable and its schema is current."""
-    ready, detail = await svc.is_database_ready()
-    if not ready:
-        return error_response(503, "not_ready", detail)
-    return HealthOut(status="ready", detail=detail)
+@router.get("/readyz", tags=["operations"], response_model=ReadyOut, responses=documented(503))
+async def readyz(svc: ServicesDep) -> JSONResponse | ReadyOut:
+    """The database is reachable and its schema current, and the queue is reachable;
+    each is reported on its own (``checks``, or ``details`` of the 503)."""
+    database_ready, database = await svc.is_database_ready()
+    queue_ready, queue = await svc.is_queue_ready()
+    checks = {"database": database, "queue": queue}
+    if not (database_ready and queue_ready):
+        failing = "; ".join(f"{name}: {text}" for name, text in checks.items() if text != "ok")
+        return error_response(503, "not_ready", failing, checks)
+    return ReadyOut(status="ready", detail="ok", checks=checks)
 
 
 @router.get("/v1/instance", tags=["instance"], responses=documented(401))
