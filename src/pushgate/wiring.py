@@ -4,6 +4,8 @@ that sees them all."""
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -13,6 +15,8 @@ from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
 from pushgate.core.audit import AuditLog
 from pushgate.core.notifications import DeliveryRecords
+from pushgate.core.rate_limits import RateLimits
+from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
@@ -54,6 +58,7 @@ class Services:
     queue: Queue
     box: SecretBox
     audit: AuditLog
+    limits: RateLimits
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
 
     @functools.cached_property
@@ -61,6 +66,7 @@ class Services:
         return QueueAdmin(self.queue)
 
     async def close(self) -> None:
+        await self.limits.close()
         await self.queue.close()
         await self.engine.dispose()
 
@@ -74,8 +80,26 @@ class Services:
         return (True, "ok") if current else (False, "migrations pending")
 
 
-async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
-    """Open the database (migrating it when asked) and assemble the services."""
+def limiter_for(settings: Settings) -> Limiter:
+    """Rate-limit buckets where the queue is: in this process beside the ``sql`` queue
+    (embedded mode, one API process), in Redis beside a Redis queue (scale mode, shared by
+    every API process)."""
+    if settings.queue_url.startswith(("redis://", "rediss://", "unix://")):
+        from pushgate.queue.ratelimit_redis import RedisLimiter
+
+        return RedisLimiter.from_url(settings.queue_url, settings.queue_prefix)
+    return MemoryLimiter()
+
+
+async def build_services(
+    settings: Settings,
+    *,
+    run_migrations: bool = True,
+    limits_clock: Callable[[], float] = time.time,
+) -> Services:
+    """Open the database (migrating it when asked) and assemble the services.
+
+    ``limits_clock`` is the rate limits' time, stepped by tests instead of sleeping."""
     engine = create_engine(
         settings.effective_database_url, sqlite_busy_seconds=settings.sqlite_busy_seconds
     )
@@ -97,6 +121,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         user_token_max_seconds=settings.user_token_max_seconds,
     )
     queue = queue_from_url(settings.queue_url, engine, prefix=settings.queue_prefix)
+    limits = RateLimits(limiter_for(settings), access.tenant_by_id, clock=limits_clock)
     sending = NotificationService(
         notifications,
         registry,
@@ -106,6 +131,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         default_ttl=settings.default_ttl_seconds,
         max_ttl=settings.max_ttl_seconds,
         default_records=DeliveryRecords(settings.delivery_records),
+        limits=limits,
     )
     await access.ensure_default_tenant()
     await access.instance_id()
@@ -121,6 +147,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         queue,
         box,
         audit,
+        limits,
     )
 
 

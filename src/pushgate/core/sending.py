@@ -29,6 +29,7 @@ from pushgate.core.notifications import (
 )
 from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
 from pushgate.core.ports import NotificationStorePort
+from pushgate.core.rate_limits import RateLimits, Verdict
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
 from pushgate.errors import (
@@ -68,6 +69,8 @@ class Accepted:
     created: bool
     # Users, aliases or topics the audience named that reach nobody.
     unknown: tuple[str, ...] = ()
+    # The tenant's send limits this send met (for the RateLimit headers).
+    limits: tuple[Verdict, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ class NotificationService:
         default_ttl: int,
         max_ttl: int,
         default_records: DeliveryRecords = DeliveryRecords.ALL,
+        limits: RateLimits | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -100,6 +104,7 @@ class NotificationService:
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
         self.default_records = default_records
+        self.limits = limits
 
     async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
         caller.require(Scope.SEND)
@@ -109,6 +114,8 @@ class NotificationService:
             earlier = await self._earlier(tenant, data.idempotency_key, fingerprint)
             if earlier is not None:
                 return Accepted(earlier, False)
+        # After the idempotency check: a repeat of an accepted send costs nothing.
+        met = await self.limits.admit_send(tenant) if self.limits else ()
         now = now_ms()
         send_at = int(data.send_at.timestamp() * 1000) if data.send_at else None
         start = max(now, send_at or now)
@@ -118,6 +125,8 @@ class NotificationService:
         await self._check_payload(app.id, content)
         targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
         unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
+        if self.limits:
+            met += await self.limits.admit_deliveries(tenant, targeted)
         notification = Notification(
             id=new_id(),
             tenant_id=tenant.id,
@@ -153,7 +162,7 @@ class NotificationService:
             audience=sorted(notification.audience),
             targeted=targeted,
         )
-        return Accepted(notification, True, tuple(unknown))
+        return Accepted(notification, True, tuple(unknown), met)
 
     async def _check_payload(self, app_id: str, content: dict[str, Any]) -> None:
         """Refuse what a provider the app sends with could never take, naming it."""
