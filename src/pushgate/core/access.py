@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -211,7 +212,7 @@ class Access:
         await self.audit.record(
             caller, AuditAction.TENANT_RENAME, tenant.id, None, name=tenant.name, new_name=data.name
         )
-        return Tenant(tenant.id, data.name, tenant.created_at)
+        return dataclasses.replace(tenant, name=data.name)
 
     async def update_tenant(self, caller: Caller, name: str, data: TenantPatch) -> Tenant:
         """Rename a tenant and set or clear its limits; only instance admins may, since a
