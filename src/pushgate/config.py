@@ -128,6 +128,13 @@ class Settings(BaseModel):
     )
     default_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200)
     max_ttl_seconds: int = Field(default=2_419_200, ge=0, le=2_419_200)
+    max_schedule_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="How far `send_at` may lie from now, ahead or behind; every time derived "
+        "from it (expiry, retries) stays in range of every listing.",
+    )
     provider_ca_file: tuple[Path, ...] = Field(
         default=(),
         description="CA files trusted for provider connections beside the system store (the "

@@ -130,6 +130,7 @@ async def build_services(
         audit=audit,
         default_ttl=settings.default_ttl_seconds,
         max_ttl=settings.max_ttl_seconds,
+        max_schedule_ms=settings.max_schedule_days * 86_400_000,
         default_records=DeliveryRecords(settings.delivery_records),
         limits=limits,
     )

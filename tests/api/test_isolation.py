@@ -10,6 +10,7 @@ import httpx
 from tests.api.conftest import MakeKey
 from tests.api.expect import bearer, error_of, ok
 from tests.api.material import apns_token
+from tests.clock import in_200_days
 
 
 async def _populate(client: httpx.AsyncClient, tenant: str) -> dict[str, str]:
@@ -46,7 +47,7 @@ async def test_a_tenant_key_gets_404_for_another_tenants_objects(
         "app": "mobile",
         "audience": {"everyone": True},
         "title": "t",
-        "send_at": "2999-01-01T00:00:00Z",
+        "send_at": in_200_days(),
     }
     b_note = ok(await client.post("/v1/notifications", json=later, headers=bearer(b_admin)), 202)
     a_note = ok(await client.post("/v1/notifications", json=later, headers=a_admin), 202)

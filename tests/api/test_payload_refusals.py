@@ -89,7 +89,8 @@ async def test_a_number_no_payload_can_carry_is_a_422(
     huge = {"n": 2**70}  # valid JSON, but beyond the 64-bit integers of every encoder
     value = huge if field == "data" else {"hms": huge}
     answer = await client.post("/v1/notifications", json={**SEND, field: value})
-    assert error_of(answer, 422, "validation_failed")["details"]["errors"][0]["field"] == field
+    # Refused by the input rules every body meets, naming the number's place.
+    assert error_of(answer, 422, "validation_failed")["details"]["field"].startswith(field)
 
 
 # -- over a real socket ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.clock import in_200_days
 from tests.console.browser import CHROMIUM, Page, chromium_page, free_port
 from tests.services import require_program
 
@@ -182,7 +183,7 @@ async def test_errors_are_shown_and_changes_reach_the_server(
 
 def _scheduled_notification(served: Served, title: str) -> str:
     """An app "shop" with webhook credentials and a notification to all its devices that
-    waits for the year 2999; its id."""
+    waits 200 days; its id."""
     with served.api() as api:
         assert api.post("/v1/apps", json={"name": "shop"}).is_success
         webhook = {"url": "https://hooks.example.com/x", "generate_signing_secret": True}
@@ -191,7 +192,7 @@ def _scheduled_notification(served: Served, title: str) -> str:
             "app": "shop",
             "audience": {"everyone": True},
             "title": title,
-            "send_at": "2999-01-01T00:00:00Z",
+            "send_at": in_200_days(),
         }
         notification_id: str = api.post("/v1/notifications", json=later).json()["id"]
         return notification_id

@@ -854,11 +854,8 @@ def test_webhook_signing_secret_given_or_generated_not_both() -> None:
         "https://[::1]/in",
         "https://[fd00::1]/in",
         "https://[::ffff:127.0.0.1]/in",
-        "https://0.0.0.0/in",
-        "https://127.1/in",
-        "https://2130706433/in",
-        "https://0x7f000001/in",
         "https://100.64.0.1/in",
+        "https://[64:ff9b::a00:1]/in",
     ],
 )
 def test_webhook_insecure_targets_need_the_operator_switch(url: str) -> None:
@@ -875,6 +872,17 @@ def test_webhook_insecure_targets_need_the_operator_switch(url: str) -> None:
         "https://hooks.example.com/a b",
         "https://hooks.example.com:99999/in",
         "hooks.example.com/in",
+        # Never a target, whatever the operator allows: spellings of an IPv4 address that
+        # parsers read differently, an interface of this host, no single receiver.
+        "https://127.1/in",
+        "https://2130706433/in",
+        "https://0x7f000001/in",
+        "https://0177.0.0.1/in",
+        "https://[fe80::1%25eth0]/in",
+        "https://0.0.0.0/in",
+        "https://[::]/in",
+        "https://224.0.0.1/in",
+        "https://xn--a.example/in",
         "https://" + "a" * 2100 + ".com",
     ],
 )

@@ -7,6 +7,7 @@ import pytest
 
 from pushgate.simulators.webhook import WebhookSimulator
 from tests.api.expect import error_of
+from tests.clock import in_200_days
 from tests.delivery.conftest import five_devices_two_gone, register, settled
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -79,7 +80,7 @@ async def test_notifications_list_newest_first_by_app_and_state(
             "app": webhook_app,
             "audience": {"users": ["l"]},
             "title": "tomorrow",
-            "send_at": "2999-01-01T00:00:00Z",
+            "send_at": in_200_days(),
         },
     )
     scheduled = later.json()["id"]

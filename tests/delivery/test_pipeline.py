@@ -11,6 +11,7 @@ import pytest
 from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services
+from tests.clock import in_200_days
 from tests.delivery.conftest import register, settled
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -127,7 +128,7 @@ async def test_scheduled_notification_waits_and_cancel_stops_it(
             "app": webhook_app,
             "audience": {"users": ["s"]},
             "title": "tomorrow",
-            "send_at": "2099-01-01T09:00:00+00:00",
+            "send_at": in_200_days(),
         },
     )
     assert answer.json()["state"] == "scheduled"

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import errors
+from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
 from pushgate.api.routes import apps, audit, devices, notifications, ops, queue, tenants, users
@@ -15,10 +16,12 @@ from pushgate.wiring import Services
 
 
 def create_app(services: Services) -> ASGIApp:
-    """The ASGI app: routers, the one error shape, and the bounds on request bodies.
+    """The ASGI app: routers, the one error shape, the bounds on request bodies and the
+    input rules.
 
     Outermost first: an unexpected error still gets the one error shape; the API key is
-    checked from the headers; only then may a body be read, within its bounds."""
+    checked from the headers; only then may a body be read, within its bounds, and judged
+    by the input rules before a route reads it."""
     api = FastAPI(
         title="pushgate",
         version=__version__,
@@ -36,7 +39,7 @@ def create_app(services: Services) -> ASGIApp:
     api.include_router(console.router)
     settings = services.settings
     bounded = BodyLimit(
-        api,
+        JsonGate(api),
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,

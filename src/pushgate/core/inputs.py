@@ -184,7 +184,14 @@ class UserInput(Strict):
     @field_validator("attributes")
     @classmethod
     def _attributes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+        if value is None:
+            return None
+        try:
+            encoded = orjson.dumps(value)
+        except orjson.JSONEncodeError as exc:
+            # What JSON parsing lets in but no column can hold (integers beyond 64 bits).
+            raise ValueError(f"cannot be stored as JSON: {exc}") from exc
+        if len(encoded) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes as JSON")
         return value
 

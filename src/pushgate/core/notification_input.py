@@ -17,6 +17,9 @@ from pushgate.core.messages import Priority
 from pushgate.core.notifications import DeliveryRecords
 
 MAX_DATA_BYTES = 4096
+# Every provider's overrides together; one provider's payload is 4 KiB at most (APNs, Web
+# Push; docs/providers.md §1.4, §3.2), so this leaves room and bounds what is stored.
+MAX_OVERRIDES_BYTES = 8192
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (docs/providers.md §2.3); APNs allows 30 days
 
 Text = Annotated[str, StringConstraints(max_length=2048)]
@@ -83,7 +86,8 @@ class NotificationInput(Content):
         unknown = set(value) - {"apns", "fcm", "webpush", "wns", "hms", "webhook"}
         if unknown:
             raise ValueError(f"unknown provider in overrides: {', '.join(sorted(unknown))}")
-        _encoded(value)
+        if len(_encoded(value)) > MAX_OVERRIDES_BYTES:
+            raise ValueError(f"overrides exceed {MAX_OVERRIDES_BYTES} bytes as JSON")
         return value
 
     @field_validator("send_at")

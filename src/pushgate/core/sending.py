@@ -93,6 +93,7 @@ class NotificationService:
         audit: AuditLog,
         default_ttl: int,
         max_ttl: int,
+        max_schedule_ms: int = 365 * 86_400_000,
         default_records: DeliveryRecords = DeliveryRecords.ALL,
         limits: RateLimits | None = None,
     ) -> None:
@@ -103,6 +104,7 @@ class NotificationService:
         self.audit = audit
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
+        self.max_schedule_ms = max_schedule_ms
         self.default_records = default_records
         self.limits = limits
 
@@ -117,7 +119,7 @@ class NotificationService:
         # After the idempotency check: a repeat of an accepted send costs nothing.
         met = await self.limits.admit_send(tenant) if self.limits else ()
         now = now_ms()
-        send_at = int(data.send_at.timestamp() * 1000) if data.send_at else None
+        send_at = self._send_at(data, now)
         start = max(now, send_at or now)
         ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
         content = data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True)
@@ -163,6 +165,21 @@ class NotificationService:
             targeted=targeted,
         )
         return Accepted(notification, True, tuple(unknown), met)
+
+    def _send_at(self, data: NotificationInput, now: int) -> int | None:
+        """``send_at`` in epoch ms, within :attr:`max_schedule_ms` of ``now`` either way:
+        it and every time derived from it (the expiry, a retry's time) then stay years away
+        from the ends of the datetime range every listing formats them in."""
+        if data.send_at is None:
+            return None
+        send_at = int(data.send_at.timestamp() * 1000)
+        if abs(send_at - now) > self.max_schedule_ms:
+            days = self.max_schedule_ms // 86_400_000
+            raise InvalidInput(
+                f"send_at: must be within {days} days of now",
+                details={"field": "send_at", "reason": f"more than {days} days from now"},
+            )
+        return send_at
 
     async def _check_payload(self, app_id: str, content: dict[str, Any]) -> None:
         """Refuse what a provider the app sends with could never take, naming it."""

@@ -7,10 +7,9 @@ Each validator returns the normalised token (the value stored and matched on) or
 from __future__ import annotations
 
 import base64
-import ipaddress
 import re
-from urllib.parse import urlsplit
 
+from pushgate.core.credentials.urls import is_loopback_host, split_http_url, target_refusal
 from pushgate.core.models import Provider
 from pushgate.errors import InvalidInput
 
@@ -25,26 +24,23 @@ def _bad(field: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field}: {reason}", details={"field": field, "reason": reason})
 
 
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(field: str, url: str, *, allow_insecure: bool, host_suffix: str | None = None) -> str:
-    """An absolute http(s) URL; plain http only on loopback and only when allowed."""
+    """An absolute https URL a delivery can be sent to: plain http only on loopback and only
+    when private targets are allowed; address literals judged by the table the connection
+    is judged by (core/addresses.py), so a target refused at send time is refused here."""
     if len(url) > MAX_TOKEN_LENGTH:
         raise _bad(field, f"longer than {MAX_TOKEN_LENGTH} characters")
-    parts = urlsplit(url)
+    try:
+        parts = split_http_url(url)
+    except ValueError as exc:
+        raise _bad(field, str(exc)) from None
     host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host:
-        raise _bad(field, "must be an absolute https URL")
     local = is_loopback_host(host)
     if parts.scheme == "http" and not (allow_insecure and local):
         raise _bad(field, "must use https")
+    refusal = target_refusal(parts, allow_private=allow_insecure)
+    if refusal is not None:
+        raise _bad(field, refusal)
     if host_suffix and not local and not (host == host_suffix or host.endswith("." + host_suffix)):
         raise _bad(field, f"host must be in the {host_suffix} domain")
     return url

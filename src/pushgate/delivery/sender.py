@@ -7,13 +7,16 @@ retention window) or expires it; ``auth_failed`` pauses the app's credentials an
 whole batch back untouched. Paused credentials probe on their own: a batch that finds them
 paused sends its first delivery alone when its turn comes (``delivery/probes.py``), and an
 answer other than a refusal resumes them and sends the rest.
+A delivery that raises while it is rendered, prepared or sent fails alone, its error as the
+reason; the rest of its batch is sent once and the job ends normally.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import orjson
 
@@ -38,10 +41,11 @@ from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.probes import ProbeGate
 from pushgate.delivery.providers import ProviderCache
 from pushgate.providers.base import Delivery, Provider
+from pushgate.providers.sending import failure_outcome, unexpected_failure
 from pushgate.queue.base import NewJob, Queue
 
-PAUSED_RECHECK_SECONDS = 30.0
 log = logging.getLogger(__name__)
+PAUSED_RECHECK_SECONDS = 30.0
 # Answers that say the provider took the credentials (it judged the message or the token).
 _CREDENTIALS_ACCEPTED = frozenset(
     {OutcomeKind.SENT, OutcomeKind.INVALID_TOKEN, OutcomeKind.REJECTED}
@@ -160,9 +164,9 @@ class Sender:
                 delay = min(wait, self.paused_recheck_seconds)
                 raise Postpone(delay, f"{kind} credentials paused: {paused}")
             return await self._probe(notification, kind, provider, due, job, deleted)
-        batch = self._deliveries(notification, due)
+        prepared = self._deliveries(notification, due)
         with self.metrics.timing(kind):
-            outcomes = await provider.send(batch)
+            outcomes = await self._outcomes(provider, prepared)
         return await self._apply(notification, kind, due, outcomes, job, deleted)
 
     async def _probe(
@@ -177,14 +181,17 @@ class Sender:
         """Send the first delivery alone on paused credentials; resume them and send the
         rest when the provider takes it, else put the batch back for the next turn."""
         key = (notification.app_id, kind)
-        batch = self._deliveries(notification, due)
+        prepared = self._deliveries(notification, due)
         try:
             with self.metrics.timing(kind):
-                first = await provider.send(batch[:1])
+                first = await self._outcomes(provider, prepared[:1])
         except BaseException:
             self.probes.abandoned(key)
             raise
-        if first[0].kind not in _CREDENTIALS_ACCEPTED:
+        # Only an answer of the provider is a verdict on the credentials: a delivery that
+        # failed before it was sent (it could not be rendered) says nothing of them.
+        answered = isinstance(prepared[0], Delivery)
+        if not answered or first[0].kind not in _CREDENTIALS_ACCEPTED:
             # Refused again, or no verdict (a retry): the next probe waits longer.
             wait = self.probes.refused(key)
             raise Postpone(wait, f"{kind} credentials still paused: {first[0].reason}")
@@ -196,26 +203,52 @@ class Sender:
                 kind,
                 notification.app_id,
             )
-        rest = await provider.send(batch[1:]) if len(batch) > 1 else []
+        rest = await self._outcomes(provider, prepared[1:])
         return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
 
-    def _deliveries(self, notification: Notification, due: Sequence[DueDelivery]) -> list[Delivery]:
-        """The batch to send. Recipients with the same locales share one rendered message
-        (rendering reads nothing else of them), so a provider builds each payload once per
-        batch rather than once per device."""
-        messages: dict[tuple[str | None, str | None], Message] = {}
-        batch = []
+    def _deliveries(
+        self, notification: Notification, due: Sequence[DueDelivery]
+    ) -> list[Delivery | Outcome]:
+        """The batch to send, or the outcome of a delivery that cannot be rendered.
+        Recipients with the same locales share one rendered message (rendering reads
+        nothing else of them), so a provider builds each payload once per batch rather than
+        once per device."""
+        messages: dict[tuple[str | None, str | None], Message | Outcome] = {}
+        batch: list[Delivery | Outcome] = []
         content, expires_at = notification.content, notification.expires_at
         created_at, now_or_never = notification.created_at, notification.now_or_never
         for item in due:
             locales = (item.device.locale, item.user_locale)
             message = messages.get(locales)
             if message is None:
-                message = messages[locales] = render_for(content, *locales)
-            batch.append(
-                Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
-            )
+                try:
+                    message = render_for(content, *locales)
+                except Exception as exc:
+                    message = unexpected_failure(exc, item.id)
+                messages[locales] = message
+            if isinstance(message, Outcome):
+                batch.append(message)
+            else:
+                batch.append(
+                    Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
+                )
         return batch
+
+    async def _outcomes(
+        self, provider: Provider, prepared: Sequence[Delivery | Outcome]
+    ) -> list[Outcome]:
+        """One outcome per delivery, in order. A provider answers each delivery's own
+        failure as its outcome; should ``send`` itself raise, the deliveries it was given
+        fail with the error as their reason, and the job ends normally: run again, it would
+        send twice whatever went out before the error (docs/architecture.md §5)."""
+        batch = [item for item in prepared if isinstance(item, Delivery)]
+        answered: Iterator[Outcome]
+        try:
+            answered = iter(await provider.send(batch) if batch else ())
+        except Exception as exc:
+            log.error("%s batch of %d failed", provider.kind, len(batch), exc_info=exc)
+            answered = itertools.repeat(failure_outcome(exc))
+        return [item if isinstance(item, Outcome) else next(answered) for item in prepared]
 
     async def _apply(
         self,

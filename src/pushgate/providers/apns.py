@@ -29,7 +29,7 @@ from pushgate.providers.apns_payload import ApnsPush, PayloadRefused, render_pus
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.endpoints import Origin, open_pool
 from pushgate.providers.options import Resolver
-from pushgate.providers.sending import ttl_to_send
+from pushgate.providers.sending import ttl_to_send, unexpected_failure
 from pushgate.providers.transport_failures import outcome_of_failure
 from pushgate.providers.trust import tls_context
 from pushgate.transport import Http2Config, Request, SharedHeaders, TransportError
@@ -187,7 +187,11 @@ class ApnsProvider:
         requests: list[Request] = []
         sent: list[int] = []
         for position in positions:
-            request = self._prepare(batch[position], messages, now, token)
+            try:
+                request = self._prepare(batch[position], messages, now, token)
+            except Exception as exc:
+                # One delivery that cannot be prepared fails alone (docs/architecture.md §5).
+                request = unexpected_failure(exc, batch[position].delivery_id)
             if isinstance(request, Outcome):
                 results[position] = request
             else:

@@ -34,6 +34,7 @@ from pushgate.providers.google_oauth import (
 )
 from pushgate.providers.http_client import make_client
 from pushgate.providers.options import ProviderOptions, Resolver
+from pushgate.providers.sending import unexpected_failure
 from pushgate.providers.transport_failures import outcome_of_failure
 from pushgate.providers.trust import tls_context
 from pushgate.transport import Http2Config, SharedHeaders, TransportError
@@ -122,7 +123,11 @@ class FcmProvider:
         sent: list[int] = []
         results: list[Outcome] = []
         for delivery in batch:
-            body = self._body(delivery, templates, now)
+            try:
+                body = self._body(delivery, templates, now)
+            except Exception as exc:
+                # One delivery that cannot be prepared fails alone (docs/architecture.md §5).
+                body = unexpected_failure(exc, delivery.delivery_id)
             if isinstance(body, Outcome):
                 results.append(body)
             else:

@@ -8,6 +8,7 @@ tokens; the answer's result code is spread back over the deliveries of the reque
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,8 +26,14 @@ from pushgate.providers.hms_payload import (
 from pushgate.providers.hms_results import SendResult, read_result
 from pushgate.providers.http_client import make_client, post, transport_failure
 from pushgate.providers.options import ProviderOptions
-from pushgate.providers.sending import TRANSPORT_ERRORS, ttl_to_send
+from pushgate.providers.sending import (
+    TRANSPORT_ERRORS,
+    failure_outcome,
+    ttl_to_send,
+    unexpected_failure,
+)
 
+log = logging.getLogger(__name__)
 KIND = "hms"
 TOKEN_URL = "https://oauth-login.cloud.huawei.com/oauth2/v3/token"  # noqa: S105 - §5.1, a URL
 BASE_URL = "https://push-api.cloud.huawei.com"  # §5.2
@@ -95,16 +102,22 @@ class HmsProvider:
             if ttl is None:
                 outcomes[index] = rejected("expired before it could be sent")
                 continue
-            # §5.2: HMS takes a TTL of 1 s at least, so "now or never" (0) becomes 1 s, the
-            # closest it allows.
-            message = render(delivery.message, max(ttl, MIN_TTL_SECONDS))
-            size = encoded_size(message)
+            try:
+                # §5.2: HMS takes a TTL of 1 s at least, so "now or never" (0) becomes 1 s,
+                # the closest it allows.
+                message = render(delivery.message, max(ttl, MIN_TTL_SECONDS))
+                size = encoded_size(message)
+                group = orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
+            except Exception as exc:
+                # One delivery that cannot be prepared fails alone (docs/architecture.md §5).
+                outcomes[index] = unexpected_failure(exc, delivery.delivery_id)
+                continue
             if size > MAX_MESSAGE_BYTES:
                 outcomes[index] = rejected(
                     f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES} for HMS"
                 )
                 continue
-            requests = groups.setdefault(orjson.dumps(message, option=orjson.OPT_SORT_KEYS), [])
+            requests = groups.setdefault(group, [])
             token = delivery.device.token
             if not requests or (
                 token not in requests[-1].targets
@@ -125,6 +138,10 @@ class HmsProvider:
             return dict.fromkeys(tokens, exc.outcome)
         except TRANSPORT_ERRORS as exc:
             return dict.fromkeys(tokens, transport_failure(exc, configured_target=True))
+        except Exception as exc:
+            # One request (its tokens share a message) fails alone, not the batch.
+            log.error("HMS request for %d tokens failed", len(tokens), exc_info=exc)
+            return dict.fromkeys(tokens, failure_outcome(exc))
         return {token: result.outcome_for(token) for token in tokens}
 
     async def _post(self, body: bytes) -> SendResult:

@@ -1,19 +1,37 @@
-"""Sending a batch one request per delivery, and the remaining TTL of a delivery."""
+"""Sending a batch one request per delivery, the remaining TTL of a delivery, and the
+boundary that keeps one delivery's failure its own."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from pushgate.core.outcomes import Outcome
+from pushgate.core.outcomes import Outcome, rejected
 from pushgate.providers.base import Delivery
-from pushgate.providers.http_client import transport_failure
+from pushgate.providers.http_client import short_reason, transport_failure
 from pushgate.providers.target_guard import PrivateTargetRefused
 
-# What can go wrong on the wire; anything else is a bug and is allowed to surface.
+log = logging.getLogger(__name__)
+
+# What can go wrong on the wire: those outcomes are read by kind (a retry, a refused target).
 TRANSPORT_ERRORS = (httpx.HTTPError, PrivateTargetRefused, OSError)
+
+
+def failure_outcome(exc: Exception) -> Outcome:
+    """The outcome of a delivery that raised ``exc`` while it was prepared or sent: failed
+    (``rejected``), with the error's class and message as the reason. Not retried: the same
+    input would raise again, and a retry of the batch or job would send its other
+    deliveries twice (docs/architecture.md §5)."""
+    return rejected(short_reason(f"delivery failed: {type(exc).__name__}", str(exc)))
+
+
+def unexpected_failure(exc: Exception, delivery_id: str) -> Outcome:
+    """:func:`failure_outcome` for one delivery, logged once with its traceback."""
+    log.error("delivery %s failed: %s: %s", delivery_id, type(exc).__name__, exc, exc_info=exc)
+    return failure_outcome(exc)
 
 
 def remaining_ttl(expires_at_ms: int, now: float) -> int:
@@ -41,6 +59,8 @@ async def send_each(
 
     A transport failure becomes that delivery's outcome, so a connection reset mid-batch
     leaves every other delivery's answer intact and none of the failed ones reported sent.
+    Any other exception (a URL the HTTP client refuses to parse, a bug in building one
+    payload) fails that delivery alone (:func:`unexpected_failure`).
     """
     gate = asyncio.Semaphore(max(1, concurrency))
 
@@ -50,5 +70,7 @@ async def send_each(
                 return await send_one(delivery)
             except TRANSPORT_ERRORS as exc:
                 return transport_failure(exc)
+            except Exception as exc:
+                return unexpected_failure(exc, delivery.delivery_id)
 
     return list(await asyncio.gather(*(guarded(delivery) for delivery in batch)))

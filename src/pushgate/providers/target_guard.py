@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
+from pushgate.core.addresses import address_use, is_public_text, may_connect
 from pushgate.providers.options import ProviderOptions, Resolver
 from pushgate.transport import AddressCheck, ConnectError, TargetRefused
 
@@ -35,11 +36,8 @@ class PrivateTargetRefused(Exception):
 
 
 def is_public_address(text: str) -> bool:
-    """True for globally routable unicast addresses (IPv4-mapped IPv6 judged as IPv4)."""
-    address = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    """True for globally routable unicast addresses (by core/addresses.py's one table)."""
+    return is_public_text(text)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -60,14 +58,15 @@ async def checked_addresses(
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
     if not addresses:
         raise httpcore.ConnectError(f"{host} resolves to no address")
-    if not allow_private:
-        # Every address is judged: a name with one public and one private address would
-        # otherwise reach the private one whenever the resolver reorders its answer.
-        refused = [address for address in addresses if not is_public_address(address)]
-        if refused:
-            raise PrivateTargetRefused(
-                f"{host} resolves to a loopback, private or link-local address"
-            )
+    # Every address is judged: a name with one public and one private address would
+    # otherwise reach the private one whenever the resolver reorders its answer. The table
+    # is the one registration judges address literals by (core/addresses.py).
+    uses = [address_use(ipaddress.ip_address(address)) for address in addresses]
+    refused = [use for use in uses if not may_connect(use, allow_private=allow_private)]
+    if refused:
+        raise PrivateTargetRefused(
+            f"{host} resolves to a loopback, private or link-local address ({refused[0]})"
+        )
     return addresses
 
 

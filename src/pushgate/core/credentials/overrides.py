@@ -12,10 +12,11 @@ docs/architecture.md §6).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import assert_never
 from urllib.parse import urlsplit
 
+from pushgate.core.addresses import AddressUse, BadHost, LiteralHost, NamedHost, parse_host
 from pushgate.core.credentials.fields import invalid
-from pushgate.core.credentials.urls import is_internal_host
 from pushgate.errors import Forbidden
 
 # Per kind, each URL field that redirects traffic, and the values that are not overrides
@@ -65,10 +66,16 @@ def check_overrides(
             raise invalid(
                 kind, _path(kind, name), "must use https (http only with allow_private_targets)"
             )
-        if is_internal_host(parts.hostname or ""):
-            raise invalid(
-                kind,
-                _path(kind, name),
-                "names a loopback, private or link-local host "
-                "(allowed only with allow_private_targets)",
-            )
+        match parse_host((parts.hostname or "").lower()):
+            case BadHost(reason):
+                raise invalid(kind, _path(kind, name), f"has a bad host: {reason}")
+            case LiteralHost(use) if use is not AddressUse.PUBLIC:
+                raise invalid(
+                    kind,
+                    _path(kind, name),
+                    f"names a non-public host ({use}) (allowed only with allow_private_targets)",
+                )
+            case NamedHost() | LiteralHost():
+                pass
+            case other:
+                assert_never(other)

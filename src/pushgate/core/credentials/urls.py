@@ -7,13 +7,21 @@ operator's switch for insecure targets (docs/architecture.md §6).
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
-from typing import Annotated
+from typing import Annotated, assert_never
 from urllib.parse import SplitResult, urlsplit
 
+import httpx
 from pydantic import AfterValidator, StringConstraints
+
+from pushgate.core.addresses import (
+    AddressUse,
+    BadHost,
+    LiteralHost,
+    NamedHost,
+    may_connect,
+    parse_host,
+)
 
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
@@ -22,7 +30,9 @@ def split_http_url(value: str) -> SplitResult:
     """Parse an absolute http(s) URL with a host, refusing anything ambiguous.
 
     Userinfo is refused because the URL is stored and shown in clear (a password in it would
-    leak); fragments mean nothing to a server and hint at a pasted browser address.
+    leak); fragments mean nothing to a server and hint at a pasted browser address. The
+    host must be one every parser reads alike (core/addresses.py), and the URL one the
+    HTTP client that sends to it can parse: what it refuses at send time is refused here.
     """
     if _CONTROL_OR_SPACE.search(value):
         raise ValueError("must not contain spaces or control characters")
@@ -39,45 +49,40 @@ def split_http_url(value: str) -> SplitResult:
         _ = parts.port
     except ValueError:
         raise ValueError("has an invalid port") from None
+    host = parse_host(parts.hostname)
+    if isinstance(host, BadHost):
+        raise ValueError(f"has a bad host: {host.reason}")
+    try:
+        _ = httpx.URL(value).host  # the host is decoded (IDNA) only when read
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"cannot be sent to: {exc}") from None
     return parts
 
 
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost`` names (RFC 6761 §6.3) and loopback address literals."""
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    address = _address(host)
-    return address is not None and address.is_loopback
+    found = parse_host(host.lower())
+    return isinstance(found, LiteralHost) and found.use is AddressUse.LOOPBACK
 
 
-def is_internal_host(host: str) -> bool:
-    """True for loopback, private, link-local and other non-public address literals.
+def target_refusal(parts: SplitResult, *, allow_private: bool) -> str | None:
+    """Why a delivery target (a webhook URL, a Web Push endpoint, a WNS channel) parsed by
+    :func:`split_http_url` can never be sent to, or None.
 
     Only literals and ``localhost`` names can be judged here; a public name that resolves to
-    a private address must be refused again when the connection is made.
+    a private address is refused when the connection is made, by the same table.
     """
-    if is_loopback_host(host):
-        return True
-    address = _address(host.lower().rstrip("."))
-    if address is None:
-        return False
-    return not address.is_global or address.is_multicast
-
-
-def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass
-    # Resolvers built on inet_aton read "127.1", "2130706433" and "0x7f000001" as IPv4
-    # addresses; judge them as the connection would. inet_aton does no lookup.
-    if not re.fullmatch(r"[0-9a-fA-Fx.]+", host):
-        return None
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None
+    match parse_host(parts.hostname or ""):
+        case BadHost(reason):
+            return f"has a bad host: {reason}"
+        case LiteralHost(use) if not may_connect(use, allow_private=allow_private):
+            if use in (AddressUse.MULTICAST, AddressUse.UNSPECIFIED):
+                return f"points at an address no receiver answers on ({use})"
+            return f"points at a non-public address ({use}); allowed only for private targets"
+        case NamedHost() | LiteralHost():
+            return None
+        case other:
+            assert_never(other)
 
 
 def check_http_url(value: str) -> str:

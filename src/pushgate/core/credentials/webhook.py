@@ -31,7 +31,7 @@ from pushgate.core.credentials.fields import (
     parse_input,
 )
 from pushgate.core.credentials.result import CredentialSet, PublicValue
-from pushgate.core.credentials.urls import UrlText, is_internal_host, split_http_url
+from pushgate.core.credentials.urls import UrlText, split_http_url, target_refusal
 
 KIND = "webhook"
 ALLOW_INSECURE_TARGETS = "allow_insecure_targets"
@@ -85,15 +85,11 @@ class WebhookInput(CredentialInput):
     def _check_target(cls, value: str, info: ValidationInfo) -> str:
         allow_insecure = bool((info.context or {}).get(ALLOW_INSECURE_TARGETS))
         parts = split_http_url(value)
-        if allow_insecure:
-            return value
-        if parts.scheme != "https":
+        if parts.scheme != "https" and not allow_insecure:
             raise ValueError("must use https (http only when insecure targets are allowed)")
-        if is_internal_host(parts.hostname or ""):
-            raise ValueError(
-                "points at a loopback or private address (allowed only when insecure "
-                "targets are allowed)"
-            )
+        refusal = target_refusal(parts, allow_private=allow_insecure)
+        if refusal is not None:
+            raise ValueError(refusal)
         return value
 
 
