@@ -4,6 +4,8 @@ that sees them all."""
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -15,6 +17,8 @@ from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.notifications import DeliveryRecords
+from pushgate.core.rate_limits import RateLimits
+from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
 from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
@@ -57,6 +61,7 @@ class Services:
     queue: PipelineQueue
     box: SecretBox
     audit: AuditLog
+    limits: RateLimits
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
 
@@ -66,6 +71,7 @@ class Services:
 
     async def close(self) -> None:
         shutdown_pool()
+        await self.limits.close()
         await self.queue.close()
         await self.engine.dispose()
 
@@ -85,8 +91,26 @@ class Services:
             return False, f"queue check failed: {type(exc).__name__}"
 
 
-async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
-    """Open the database (migrating it when asked) and assemble the services."""
+def limiter_for(settings: Settings) -> Limiter:
+    """Rate-limit buckets where the queue is: in this process beside the ``sql`` queue
+    (embedded mode, one API process), in Redis beside a Redis queue (scale mode, shared by
+    every API process)."""
+    if settings.queue_url.startswith(("redis://", "rediss://", "unix://")):
+        from pushgate.queue.ratelimit_redis import RedisLimiter
+
+        return RedisLimiter.from_url(settings.queue_url, settings.queue_prefix)
+    return MemoryLimiter()
+
+
+async def build_services(
+    settings: Settings,
+    *,
+    run_migrations: bool = True,
+    limits_clock: Callable[[], float] = time.time,
+) -> Services:
+    """Open the database (migrating it when asked) and assemble the services.
+
+    ``limits_clock`` is the rate limits' time, stepped by tests instead of sleeping."""
     engine = create_engine(
         settings.effective_database_url, sqlite_busy_seconds=settings.sqlite_busy_seconds
     )
@@ -113,6 +137,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         prefix=settings.queue_prefix,
         reconcile_seconds=settings.queue_reconcile_seconds,
     )
+    limits = RateLimits(limiter_for(settings), access.tenant_by_id, clock=limits_clock)
     sending = NotificationService(
         notifications,
         registry,
@@ -123,6 +148,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         max_ttl=settings.max_ttl_seconds,
         max_schedule_ms=settings.max_schedule_days * 86_400_000,
         default_records=DeliveryRecords(settings.delivery_records),
+        limits=limits,
     )
     await access.ensure_default_tenant()
     await access.instance_id()
@@ -138,6 +164,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         queue,
         box,
         audit,
+        limits,
     )
 
 

@@ -379,3 +379,45 @@ async def test_removals_ask_first_and_reach_the_server(served: Served, tmp_path:
         assert keys["ops"]["revoked_at"] is not None
         assert api.get("/v1/users/u-1").status_code == 404
         assert [t["name"] for t in api.get("/v1/tenants").json()] == ["default"]
+
+
+async def test_a_key_is_limited_and_unlimited_from_the_keys_page(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as api:
+        made = api.post("/v1/keys", json={"name": "ops", "scopes": ["send"]}).json()
+        limits = {"deliveries_per_day": 500, "send_rate_limit": {"per_second": 2, "burst": 4}}
+        assert api.patch("/v1/tenants/default", json=limits).is_success
+    form = f"document.querySelector('form.key-limit[data-key=\"{made['id']}\"]')"
+    notice = "document.querySelector('.notice')?.textContent"
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/keys'; true")
+        await page.wait_for(f"{form} !== null")
+        await page.evaluate(
+            f"{{ const form = {form}; form.elements.per_second.value = '2.5';"
+            "form.elements.burst.value = '5'; form.requestSubmit(); }"
+        )
+        await page.wait_for(f"{notice} === 'Key ops: rate limit 2.5/s, burst 5.'")
+        with served.api() as api:
+            keys = {k["name"]: k for k in api.get("/v1/keys").json()}
+        assert keys["ops"]["rate_limit"] == {"per_second": 2.5, "burst": 5}
+        # Empty fields remove the limit.
+        await page.wait_for(f"{form}.elements.burst.value === '5'")
+        await page.evaluate(
+            f"{{ const form = {form}; form.elements.per_second.value = '';"
+            "form.elements.burst.value = ''; form.requestSubmit(); }"
+        )
+        await page.wait_for(f"{notice} === 'Key ops: rate limit —.'")
+        # The tenants page shows the tenant's limits.
+        await page.evaluate("location.hash = '#/tenants'; true")
+        await page.wait_for("document.querySelector('main').innerText.includes('2/s, burst 4')")
+        assert "500" in await page.evaluate("document.querySelector('main').innerText")
+        assert page.errors == []
+        assert page.failed_loads == []
+    with served.api() as api:
+        keys = {k["name"]: k for k in api.get("/v1/keys").json()}
+    assert keys["ops"]["rate_limit"] is None

@@ -84,6 +84,47 @@ def test_keys_commands(tmp_path: Path) -> None:
     assert bad_scope.returncode == 2
 
 
+def test_limit_commands(tmp_path: Path) -> None:
+    made = pushgate(tmp_path, "keys", "create", "--name", "backend", "--scope", "send")
+    key_id = re.search(r"key ([0-9a-f-]{36})", made.stdout)
+    assert key_id is not None, made.stdout
+    limited = pushgate(
+        tmp_path, "keys", "limit", key_id.group(1), "--per-second", "5", "--burst", "5"
+    )
+    assert limited.returncode == 0, limited.stderr
+    assert "rate limit 5/s burst 5" in limited.stdout
+    assert "5/s burst 5" in pushgate(tmp_path, "keys", "list").stdout
+    cleared = pushgate(tmp_path, "keys", "limit", key_id.group(1), "--clear")
+    assert "rate limit none" in cleared.stdout, cleared.stderr
+    assert "5/s burst 5" not in pushgate(tmp_path, "keys", "list").stdout
+    assert pushgate(tmp_path, "keys", "limit", key_id.group(1)).returncode == 2
+    half = pushgate(tmp_path, "keys", "limit", key_id.group(1), "--per-second", "5")
+    assert half.returncode == 2
+    assert "rate_limit.burst" in half.stderr
+
+    tenant = pushgate(
+        tmp_path,
+        "tenants",
+        "limit",
+        "default",
+        "--sends-per-second",
+        "2",
+        "--sends-burst",
+        "4",
+        "--deliveries-per-day",
+        "1000",
+    )
+    assert tenant.returncode == 0, tenant.stderr
+    assert "sends 2/s burst 4, deliveries a day 1000" in tenant.stdout
+    listed = pushgate(tmp_path, "tenants", "list").stdout
+    assert "2/s burst 4" in listed
+    assert "1000" in listed
+    assert "sends none" in pushgate(tmp_path, "tenants", "limit", "default", "--clear").stdout
+    bad = pushgate(tmp_path, "tenants", "limit", "default", "--deliveries-per-day", "0")
+    assert bad.returncode == 2
+    assert "deliveries_per_day" in bad.stderr
+
+
 def test_tenant_and_app_commands(tmp_path: Path) -> None:
     assert pushgate(tmp_path, "tenants", "create", "acme").returncode == 0
     assert pushgate(tmp_path, "apps", "create", "shop", "--tenant", "acme").returncode == 0

@@ -44,4 +44,4 @@ def create_app(services: Services) -> ASGIApp:
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,
     )
-    return errors.Unexpected(KeyGate(bounded, services.access))
+    return errors.Unexpected(KeyGate(bounded, services.access, services.limits))

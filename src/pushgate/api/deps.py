@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 
-from pushgate.api.keygate import known_caller
+from pushgate.api.keygate import admitted, known_caller
 from pushgate.core.access import Caller
 from pushgate.core.inputs import NAME_PATTERN
 from pushgate.core.models import Tenant
@@ -33,7 +33,7 @@ async def caller(
     # The peer's address, as the audit log's "from where" (behind a proxy: the proxy's,
     # unless the server is told to trust forwarded headers).
     origin = request.client.host if request.client else ""
-    return await svc.access.authenticate(authorization, origin)
+    return await admitted(svc.access, svc.limits, request.scope, authorization, origin)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -15,7 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pushgate import errors
+from pushgate.api.ratelimit_headers import refusal_headers
 from pushgate.api.schemas import ErrorOut
+from pushgate.core.rate_limits import RateLimited
 from pushgate.outage import describe, is_outage, unavailable
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ STATUS: dict[type[errors.PushgateError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.PayloadTooLarge: 413,
+    RateLimited: 429,
     errors.Unavailable: 503,
     errors.ConfigError: 500,
 }
@@ -51,6 +54,7 @@ _MEANINGS = {
     409: "Conflicts with existing state.",
     413: "The request body is too large.",
     422: "A field is invalid; `details.field` names it.",
+    429: "A rate limit is spent; `details.limit` names it, `Retry-After` says when to retry.",
     503: "Not ready.",
 }
 
@@ -60,7 +64,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorOut, "description": _MEANINGS[status]} for status in statuses}
 
 
-REGISTRY_ERRORS = documented(400, 401, 403, 404, 409, 413, 422)
+REGISTRY_ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 429)
 
 
 def status_of(exc: errors.PushgateError) -> int:
@@ -76,6 +80,14 @@ def error_response(
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def domain_response(exc: errors.PushgateError) -> JSONResponse:
+    """The answer to a domain error, with the headers its status calls for."""
+    response = error_response(status_of(exc), exc.code, exc.message, exc.details)
+    if isinstance(exc, RateLimited):
+        response.headers.update(refusal_headers(exc))
+    return response
 
 
 def _validation_details(exc: RequestValidationError) -> tuple[int, str, str, dict[str, Any]]:
@@ -137,7 +149,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(errors.PushgateError)
     async def _domain(_: Request, exc: errors.PushgateError) -> JSONResponse:
-        return error_response(status_of(exc), exc.code, exc.message, exc.details)
+        return domain_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from pushgate.core.access import CreatedKey, RotatedKey
 from pushgate.core.audit import AuditEvent
-from pushgate.core.models import ApiKey, App, Device, Tenant, User
+from pushgate.core.models import ApiKey, App, Device, RateLimit, Tenant, User
 from pushgate.core.registry import CredentialView
 
 T = TypeVar("T")
@@ -28,14 +28,39 @@ class InstanceOut(BaseModel):
     version: str
 
 
+class RateLimitOut(BaseModel):
+    per_second: float = Field(description="Sustained rate.")
+    burst: int = Field(description="Requests allowed at once.")
+
+    @classmethod
+    def of(cls, limit: RateLimit | None) -> RateLimitOut | None:
+        return None if limit is None else cls(per_second=limit.per_second, burst=limit.burst)
+
+
 class TenantOut(BaseModel):
     id: str
     name: str
     created_at: str | None
+    rate_limit: RateLimitOut | None = Field(
+        default=None, description="Requests per second of all its keys together; null: none."
+    )
+    send_rate_limit: RateLimitOut | None = Field(
+        default=None, description="Sends per second; null: none."
+    )
+    deliveries_per_day: int | None = Field(
+        default=None, description="Devices its sends may target in a UTC day; null: no limit."
+    )
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantOut:
-        return cls(id=tenant.id, name=tenant.name, created_at=iso(tenant.created_at))
+        return cls(
+            id=tenant.id,
+            name=tenant.name,
+            created_at=iso(tenant.created_at),
+            rate_limit=RateLimitOut.of(tenant.rate_limit),
+            send_rate_limit=RateLimitOut.of(tenant.send_rate_limit),
+            deliveries_per_day=tenant.deliveries_per_day,
+        )
 
 
 class KeyOut(BaseModel):
@@ -50,6 +75,9 @@ class KeyOut(BaseModel):
     last_used_at: str | None = Field(
         description="When the key last authenticated a request (to the minute); null: never."
     )
+    rate_limit: RateLimitOut | None = Field(
+        default=None, description="Requests per second of this key; null: no limit."
+    )
 
     @classmethod
     def of(cls, key: ApiKey) -> KeyOut:
@@ -63,6 +91,7 @@ class KeyOut(BaseModel):
             revoked_at=iso(key.revoked_at),
             expires_at=iso(key.expires_at),
             last_used_at=iso(key.last_used_at),
+            rate_limit=RateLimitOut.of(key.rate_limit),
         )
 
 

@@ -19,16 +19,28 @@ from pushgate.cli.runtime import (
     run_with_services,
 )
 from pushgate.core.access import CreatedKey, RotatedKey
-from pushgate.core.inputs import AppInput, KeyInput, KeyRotation, TenantInput
-from pushgate.core.models import ApiKey, App, Scope, Tenant
+from pushgate.core.inputs import (
+    AppInput,
+    KeyInput,
+    KeyPatch,
+    KeyRotation,
+    TenantInput,
+    TenantPatch,
+)
+from pushgate.core.models import ApiKey, App, RateLimit, Scope, Tenant
 from pushgate.core.registry import CredentialView
 from pushgate.wiring import Services
 
-keys = typer.Typer(help="Create, list, rotate and revoke API keys.", no_args_is_help=True)
-tenants = typer.Typer(help="Create, list, rename and delete tenants.", no_args_is_help=True)
+keys = typer.Typer(help="Create, list, limit, rotate and revoke API keys.", no_args_is_help=True)
+tenants = typer.Typer(help="Create, list, rename, limit and delete tenants.", no_args_is_help=True)
 apps = typer.Typer(help="Create and list push apps.", no_args_is_help=True)
 
 TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
+PerSecondOption = Annotated[
+    float | None, typer.Option("--per-second", help="Requests a second, sustained.")
+]
+BurstOption = Annotated[int | None, typer.Option("--burst", help="Requests allowed at once.")]
+ClearOption = Annotated[bool, typer.Option("--clear", help="Remove the limits: unlimited.")]
 ExpiresOption = Annotated[
     str | None,
     typer.Option(help="When the key stops working, e.g. 2027-06-30T00:00:00Z (default: never)."),
@@ -70,7 +82,16 @@ def list_keys(tenant: TenantOption = None, config: ConfigOption = None) -> None:
         return await services.access.list_keys(OPERATOR, tenant)
 
     table = Table(
-        "id", "name", "prefix", "tenant", "scopes", "created", "expires", "last used", "revoked"
+        "id",
+        "name",
+        "prefix",
+        "tenant",
+        "scopes",
+        "rate limit",
+        "created",
+        "expires",
+        "last used",
+        "revoked",
     )
     for key in run_with_services(config, work):
         table.add_row(
@@ -79,12 +100,51 @@ def list_keys(tenant: TenantOption = None, config: ConfigOption = None) -> None:
             key.prefix,
             key.tenant_id or "(instance)",
             " ".join(sorted(key.scopes)),
+            shown(key.rate_limit),
             iso(key.created_at),
             iso(key.expires_at) or "",
             iso(key.last_used_at) or "",
             iso(key.revoked_at) or "",
         )
     console.print(table)
+
+
+def shown(limit: RateLimit | None) -> str:
+    return "" if limit is None else f"{limit.per_second:g}/s burst {limit.burst}"
+
+
+def limit_given(per_second: float | None, burst: int | None) -> dict[str, object] | None:
+    """A rate limit from its two options, or None when neither is given (a missing one is
+    reported by the input model, naming it)."""
+    if per_second is None and burst is None:
+        return None
+    return {"per_second": per_second, "burst": burst}
+
+
+def refuse(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+@keys.command("limit")
+def limit_key(
+    key_id: str,
+    per_second: PerSecondOption = None,
+    burst: BurstOption = None,
+    clear: ClearOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set a key's rate limit (--per-second with --burst), or remove it (--clear)."""
+    given = limit_given(per_second, burst)
+    if clear == (given is not None):
+        raise refuse("give --per-second and --burst, or --clear")
+    body = parse_input(KeyPatch, rate_limit=given)
+
+    async def work(services: Services) -> ApiKey:
+        return await services.access.update_key(OPERATOR, key_id, body)
+
+    key = run_with_services(config, work)
+    console.print(f"key {key.id}: rate limit {shown(key.rate_limit) or 'none'}")
 
 
 @keys.command("rotate")
@@ -127,10 +187,57 @@ def list_tenants(config: ConfigOption = None) -> None:
     async def work(services: Services) -> list[Tenant]:
         return await services.access.list_tenants(OPERATOR)
 
-    table = Table("id", "name", "created")
+    table = Table("id", "name", "rate limit", "sends", "deliveries a day", "created")
     for tenant in run_with_services(config, work):
-        table.add_row(tenant.id, tenant.name, iso(tenant.created_at))
+        table.add_row(
+            tenant.id,
+            tenant.name,
+            shown(tenant.rate_limit),
+            shown(tenant.send_rate_limit),
+            str(tenant.deliveries_per_day or ""),
+            iso(tenant.created_at),
+        )
     console.print(table)
+
+
+@tenants.command("limit")
+def limit_tenant(
+    name: str,
+    per_second: PerSecondOption = None,
+    burst: BurstOption = None,
+    sends_per_second: Annotated[
+        float | None, typer.Option(help="Sends a second, sustained.")
+    ] = None,
+    sends_burst: Annotated[int | None, typer.Option(help="Sends allowed at once.")] = None,
+    deliveries_per_day: Annotated[
+        int | None, typer.Option(help="Devices the tenant's sends may target in a UTC day.")
+    ] = None,
+    clear: ClearOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set a tenant's limits (only those given change), or remove them all (--clear)."""
+    values: dict[str, object] = {}
+    if (rate := limit_given(per_second, burst)) is not None:
+        values["rate_limit"] = rate
+    if (sends := limit_given(sends_per_second, sends_burst)) is not None:
+        values["send_rate_limit"] = sends
+    if deliveries_per_day is not None:
+        values["deliveries_per_day"] = deliveries_per_day
+    if clear == bool(values):
+        raise refuse("give the limits to set, or --clear")
+    if clear:
+        values = {"rate_limit": None, "send_rate_limit": None, "deliveries_per_day": None}
+    body = parse_input(TenantPatch, **values)
+
+    async def work(services: Services) -> Tenant:
+        return await services.access.update_tenant(OPERATOR, name, body)
+
+    tenant = run_with_services(config, work)
+    console.print(
+        f"tenant {tenant.name}: rate limit {shown(tenant.rate_limit) or 'none'}, sends "
+        f"{shown(tenant.send_rate_limit) or 'none'}, deliveries a day "
+        f"{tenant.deliveries_per_day or 'no limit'}"
+    )
 
 
 @tenants.command("create")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -13,8 +14,15 @@ from datetime import datetime
 from pushgate.core import apikeys
 from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import new_id
-from pushgate.core.inputs import KeyInput, KeyRotation, TenantInput
-from pushgate.core.models import DEFAULT_TENANT, ApiKey, Scope, Tenant
+from pushgate.core.inputs import (
+    KeyInput,
+    KeyPatch,
+    KeyRotation,
+    TenantInput,
+    TenantPatch,
+    limit_value,
+)
+from pushgate.core.models import DEFAULT_TENANT, ApiKey, RateLimit, Scope, Tenant
 from pushgate.core.ports import AccountStorePort
 from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import (
@@ -159,6 +167,10 @@ class Access:
             # A busy or unreachable database must not refuse a request that authenticated.
             log.warning("could not record the use of key %s: %s", key.id, exc.message)
 
+    async def tenant_by_id(self, tenant_id: str) -> Tenant | None:
+        """A tenant by id, cached: read on every rate-limited request."""
+        return await self.tenants.get(tenant_id, lambda: self.store.tenant_by_id(tenant_id))
+
     async def tenant_for(self, caller: Caller, name: str | None) -> Tenant:
         """The tenant a request acts in: the key's own, or any named one for instance admins."""
         if caller.key.tenant_id is not None:
@@ -200,7 +212,44 @@ class Access:
         await self.audit.record(
             caller, AuditAction.TENANT_RENAME, tenant.id, None, name=tenant.name, new_name=data.name
         )
-        return Tenant(tenant.id, data.name, tenant.created_at)
+        return dataclasses.replace(tenant, name=data.name)
+
+    async def update_tenant(self, caller: Caller, name: str, data: TenantPatch) -> Tenant:
+        """Rename a tenant and set or clear its limits; only instance admins may, since a
+        tenant's limits bound what its own admins can do."""
+        caller.require_instance_admin()
+        tenant = await self.tenant_for(caller, name)
+        if data.name is not None and data.name != tenant.name:
+            tenant = await self.rename_tenant(caller, name, TenantInput(name=data.name))
+        if not data.changes_limits():
+            return tenant
+        given = data.model_fields_set
+        rate = limit_value(data.rate_limit) if "rate_limit" in given else tenant.rate_limit
+        sends = (
+            limit_value(data.send_rate_limit)
+            if "send_rate_limit" in given
+            else tenant.send_rate_limit
+        )
+        per_day = (
+            data.deliveries_per_day if "deliveries_per_day" in given else tenant.deliveries_per_day
+        )
+        await self.store.set_tenant_limits(tenant.id, rate, sends, per_day)
+        self.tenants.invalidate()
+        self.tenants_by_name.invalidate()
+        await self.audit.record(
+            caller,
+            AuditAction.TENANT_UPDATE,
+            tenant.id,
+            None,
+            name=tenant.name,
+            rate_limit=limit_details(rate),
+            send_rate_limit=limit_details(sends),
+            deliveries_per_day=per_day,
+        )
+        updated = await self.store.tenant_by_id(tenant.id)
+        if updated is None:  # deleted meanwhile
+            raise NotFound(f"tenant {name!r} not found", details={"tenant": name})
+        return updated
 
     async def delete_tenant(self, caller: Caller, name: str) -> None:
         caller.require_instance_admin()
@@ -317,6 +366,22 @@ class Access:
         scope = await self.tenant_for(caller, tenant)
         return await self.store.list_keys(scope.id, every_tenant=False)
 
+    async def update_key(self, caller: Caller, key_id: str, data: KeyPatch) -> ApiKey:
+        """Set or clear a key's rate limit: any admin key of the key's tenant may (the
+        tenant's own limit still bounds all its keys together), instance admins on any key."""
+        caller.require(Scope.ADMIN)
+        key = await self._visible_key(caller, key_id)
+        if "rate_limit" not in data.model_fields_set:
+            return key
+        limit = limit_value(data.rate_limit)
+        await self.store.set_key_limit(key.id, limit)
+        self.keys.invalidate(key.prefix)
+        updated = await self._visible_key(caller, key_id)
+        await self._audit_key(
+            caller, AuditAction.KEY_UPDATE, updated, rate_limit=limit_details(limit)
+        )
+        return updated
+
     async def revoke_key(self, caller: Caller, key_id: str) -> ApiKey:
         caller.require(Scope.ADMIN)
         key = await self._visible_key(caller, key_id)
@@ -327,3 +392,10 @@ class Access:
             raise NotFound(f"API key {key_id!r} not found", details={"key": key_id})
         await self._audit_key(caller, AuditAction.KEY_REVOKE, revoked)
         return revoked
+
+
+def limit_details(limit: RateLimit | None) -> dict[str, float | int] | None:
+    """A limit as the audit log and the API show it."""
+    if limit is None:
+        return None
+    return {"per_second": limit.per_second, "burst": limit.burst}

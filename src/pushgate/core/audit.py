@@ -29,10 +29,12 @@ class AuditAction(StrEnum):
 
     TENANT_CREATE = "tenant.create"
     TENANT_RENAME = "tenant.rename"
+    TENANT_UPDATE = "tenant.update"
     TENANT_DELETE = "tenant.delete"
     KEY_CREATE = "key.create"
     KEY_ROTATE = "key.rotate"
     KEY_REVOKE = "key.revoke"
+    KEY_UPDATE = "key.update"
     APP_CREATE = "app.create"
     APP_UPDATE = "app.update"
     APP_DELETE = "app.delete"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from pushgate.core.models import Platform, Provider, Scope
+from pushgate.core.models import Platform, Provider, RateLimit, Scope
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -86,6 +86,65 @@ class KeyRotation(Strict):
     @classmethod
     def _expiry_with_zone(cls, value: datetime | None) -> datetime | None:
         return aware(value, "expires_at")
+
+
+# Bounds that keep a bucket's arithmetic exact in milliseconds and a Redis double.
+MAX_PER_SECOND = 1_000_000.0
+MAX_BURST = 1_000_000
+MAX_DELIVERIES_PER_DAY = 10**12
+
+
+class RateLimitInput(Strict):
+    """A token bucket: ``per_second`` tokens a second, up to ``burst`` at once."""
+
+    per_second: float = Field(gt=0, le=MAX_PER_SECOND, description="Sustained rate.")
+    burst: int = Field(ge=1, le=MAX_BURST, description="Requests allowed at once.")
+
+    def value(self) -> RateLimit:
+        return RateLimit(self.per_second, self.burst)
+
+
+def limit_value(given: RateLimitInput | None) -> RateLimit | None:
+    return None if given is None else given.value()
+
+
+class KeyPatch(Strict):
+    """A change to a key; a field left out stays as it is, ``null`` clears it."""
+
+    rate_limit: RateLimitInput | None = Field(
+        default=None, description="Requests per second of this key; null: unlimited."
+    )
+
+
+class TenantPatch(Strict):
+    """A change to a tenant; a field left out stays as it is, ``null`` clears a limit."""
+
+    name: Name | None = Field(default=None, description="A new name.")
+    rate_limit: RateLimitInput | None = Field(
+        default=None, description="Requests per second of all the tenant's keys together."
+    )
+    send_rate_limit: RateLimitInput | None = Field(
+        default=None, description="Sends (POST /v1/notifications) per second in the tenant."
+    )
+    deliveries_per_day: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_DELIVERIES_PER_DAY,
+        description="Devices targeted by the sends of a UTC day; null: unlimited.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("a tenant's name cannot be cleared")
+        return value
+
+    def changes_limits(self) -> bool:
+        return bool(self.model_fields_set & LIMIT_FIELDS)
+
+
+LIMIT_FIELDS = frozenset({"rate_limit", "send_rate_limit", "deliveries_per_day"})
 
 
 def aware(value: datetime | None, name: str) -> datetime | None:

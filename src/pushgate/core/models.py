@@ -45,10 +45,24 @@ DEFAULT_TENANT = "default"
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A token bucket: ``per_second`` tokens refill each second, up to ``burst`` held."""
+
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True, slots=True)
 class Tenant:
     id: str
     name: str
     created_at: int
+    #: Requests per second of all the tenant's keys together; None: unlimited.
+    rate_limit: RateLimit | None = None
+    #: Sends (``POST /v1/notifications``) per second in the tenant; None: unlimited.
+    send_rate_limit: RateLimit | None = None
+    #: Devices targeted by the sends accepted in a UTC day; None: unlimited.
+    deliveries_per_day: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,8 @@ class ApiKey:
     revoked_at: int | None = None
     expires_at: int | None = None
     last_used_at: int | None = None
+    #: Requests per second of this key; None: unlimited.
+    rate_limit: RateLimit | None = None
 
     @property
     def is_instance_admin(self) -> bool:

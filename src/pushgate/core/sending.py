@@ -30,6 +30,7 @@ from pushgate.core.notifications import (
 )
 from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
 from pushgate.core.ports import InTransaction, NotificationStorePort
+from pushgate.core.rate_limits import RateLimits, Verdict
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
 from pushgate.errors import (
@@ -84,6 +85,8 @@ class Accepted:
     created: bool
     # Users, aliases or topics the audience named that reach nobody.
     unknown: tuple[str, ...] = ()
+    # The tenant's send limits this send met (for the RateLimit headers).
+    limits: tuple[Verdict, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ class NotificationService:
         max_ttl: int,
         max_schedule_ms: int = 365 * 86_400_000,
         default_records: DeliveryRecords = DeliveryRecords.ALL,
+        limits: RateLimits | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -118,6 +122,7 @@ class NotificationService:
         self.max_ttl = max_ttl
         self.max_schedule_ms = max_schedule_ms
         self.default_records = default_records
+        self.limits = limits
 
     async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
         caller.require(Scope.SEND)
@@ -128,6 +133,8 @@ class NotificationService:
             if earlier is not None:
                 await self._still_queued(earlier)
                 return Accepted(earlier, False)
+        # After the idempotency check: a repeat of an accepted send costs nothing.
+        met = await self.limits.admit_send(tenant) if self.limits else ()
         now = now_ms()
         send_at = self._send_at(data, now)
         start = max(now, send_at or now)
@@ -137,6 +144,8 @@ class NotificationService:
         await self._check_payload(app.id, content)
         targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
         unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
+        if self.limits:
+            met += await self.limits.admit_deliveries(tenant, targeted)
         notification = Notification(
             id=new_id(),
             tenant_id=tenant.id,
@@ -173,7 +182,7 @@ class NotificationService:
             audience=sorted(notification.audience),
             targeted=targeted,
         )
-        return Accepted(notification, True, tuple(unknown))
+        return Accepted(notification, True, tuple(unknown), met)
 
     def _send_at(self, data: NotificationInput, now: int) -> int | None:
         """``send_at`` in epoch ms, within :attr:`max_schedule_ms` of ``now`` either way:

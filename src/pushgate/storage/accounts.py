@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pushgate.core.models import ApiKey, App, Sealed, StoredCredential, Tenant
+from pushgate.core.models import ApiKey, App, RateLimit, Sealed, StoredCredential, Tenant
 from pushgate.errors import Conflict
 from pushgate.storage import rows
 from pushgate.storage.engine import positional_sql, write_lock
@@ -108,6 +108,24 @@ class AccountStore(BaseStore):
                 sa.update(tenants).where(tenants.c.id == tenant_id).values(name=name)
             )
 
+    async def set_tenant_limits(
+        self,
+        tenant_id: str,
+        rate_limit: RateLimit | None,
+        send_rate_limit: RateLimit | None,
+        deliveries_per_day: int | None,
+    ) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(tenants)
+                .where(tenants.c.id == tenant_id)
+                .values(
+                    rate_limit=rows.rate_limit_column(rate_limit),
+                    send_rate_limit=rows.rate_limit_column(send_rate_limit),
+                    deliveries_per_day=deliveries_per_day,
+                )
+            )
+
     async def delete_tenant(self, tenant_id: str) -> None:
         async with self.begin() as connection:
             await connection.execute(sa.delete(tenants).where(tenants.c.id == tenant_id))
@@ -160,6 +178,14 @@ class AccountStore(BaseStore):
                     sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > at),
                 )
                 .values(expires_at=at)
+            )
+
+    async def set_key_limit(self, key_id: str, rate_limit: RateLimit | None) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(api_keys)
+                .where(api_keys.c.id == key_id)
+                .values(rate_limit=rows.rate_limit_column(rate_limit))
             )
 
     async def touch_key(self, key_id: str, at: int) -> None:

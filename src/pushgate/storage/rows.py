@@ -13,6 +13,7 @@ from pushgate.core.models import (
     DeviceState,
     Platform,
     Provider,
+    RateLimit,
     Scope,
     StoredCredential,
     Tenant,
@@ -21,7 +22,27 @@ from pushgate.core.models import (
 
 
 def tenant(row: Row[Any]) -> Tenant:
-    return Tenant(row.id, row.name, row.created_at)
+    return Tenant(
+        row.id,
+        row.name,
+        row.created_at,
+        rate_limit=rate_limit(row.rate_limit),
+        send_rate_limit=rate_limit(row.send_rate_limit),
+        deliveries_per_day=row.deliveries_per_day,
+    )
+
+
+def rate_limit(stored: Any) -> RateLimit | None:
+    if stored is None:
+        return None
+    return RateLimit(float(stored["per_second"]), int(stored["burst"]))
+
+
+def rate_limit_column(limit: RateLimit | None) -> dict[str, float | int] | None:
+    """What a ``rate_limit`` JSON column holds."""
+    if limit is None:
+        return None
+    return {"per_second": limit.per_second, "burst": limit.burst}
 
 
 def api_key(row: Row[Any]) -> ApiKey:
@@ -36,6 +57,7 @@ def api_key(row: Row[Any]) -> ApiKey:
         revoked_at=row.revoked_at,
         expires_at=row.expires_at,
         last_used_at=row.last_used_at,
+        rate_limit=rate_limit(row.rate_limit),
     )
 
 

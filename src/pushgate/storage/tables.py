@@ -34,6 +34,10 @@ tenants = sa.Table(
     sa.Column("id", ID, primary_key=True),
     sa.Column("name", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # {"per_second": float, "burst": int} or NULL (unlimited); ``core/ratelimit.py``.
+    sa.Column("rate_limit", JSON, nullable=True),
+    sa.Column("send_rate_limit", JSON, nullable=True),
+    sa.Column("deliveries_per_day", sa.BigInteger, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -52,6 +56,7 @@ api_keys = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=True),
     # Written at most once a minute per key and process (``core/access.py``).
     sa.Column("last_used_at", sa.BigInteger, nullable=True),
+    sa.Column("rate_limit", JSON, nullable=True),
 )
 
 apps = sa.Table(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from pushgate.api.deps import After, CallerDep, Limit, ServicesDep, TenantDep
+from pushgate.api.keygate import note_limits
 from pushgate.api.schemas import (
     DeliveryOut,
     NotificationAccepted,
@@ -65,6 +66,7 @@ async def send(
     who: CallerDep,
     tenant: TenantDep,
     body: NotificationInput,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -79,6 +81,7 @@ async def send(
     if idempotency_key and not body.idempotency_key:
         body = body.model_copy(update={"idempotency_key": idempotency_key})
     accepted = await svc.sending.accept(who, tenant, body)
+    note_limits(request.scope, accepted.limits)
     if accepted.created:
         svc.metrics.accepted(tenant.id)
     else:

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Path, Query, Response
 from pushgate.api.deps import CallerDep, ServicesDep
 from pushgate.api.errors import documented
 from pushgate.api.schemas import KeyCreatedOut, KeyOut, KeyRotatedOut, TenantOut
-from pushgate.core.inputs import NAME_PATTERN, KeyInput, KeyRotation, TenantInput
+from pushgate.core.inputs import (
+    NAME_PATTERN,
+    KeyInput,
+    KeyPatch,
+    KeyRotation,
+    TenantInput,
+    TenantPatch,
+)
 
 router = APIRouter(prefix="/v1")
 TenantName = Annotated[str, Path(pattern=NAME_PATTERN)]
@@ -26,10 +33,11 @@ async def create_tenant(svc: ServicesDep, who: CallerDep, body: TenantInput) -> 
 
 
 @router.patch("/tenants/{name}", tags=["tenants"])
-async def rename_tenant(
-    svc: ServicesDep, who: CallerDep, name: TenantName, body: TenantInput
+async def update_tenant(
+    svc: ServicesDep, who: CallerDep, name: TenantName, body: TenantPatch
 ) -> TenantOut:
-    return TenantOut.of(await svc.access.rename_tenant(who, name, body))
+    """Rename a tenant, or set its limits (`null` clears one); instance admins only."""
+    return TenantOut.of(await svc.access.update_tenant(who, name, body))
 
 
 @router.delete("/tenants/{name}", tags=["tenants"], status_code=204)
@@ -51,6 +59,14 @@ async def list_keys(
 async def create_key(svc: ServicesDep, who: CallerDep, body: KeyInput) -> KeyCreatedOut:
     """Create an API key; the key itself is in this answer and never again."""
     return KeyCreatedOut.created(await svc.access.create_key(who, body))
+
+
+@router.patch("/keys/{key_id}", tags=["keys"])
+async def update_key(
+    svc: ServicesDep, who: CallerDep, key_id: Annotated[str, Path(max_length=64)], body: KeyPatch
+) -> KeyOut:
+    """Set a key's rate limit (`null` clears it); admin keys of its tenant or instance admins."""
+    return KeyOut.of(await svc.access.update_key(who, key_id, body))
 
 
 @router.delete("/keys/{key_id}", tags=["keys"])

@@ -1,4 +1,4 @@
-// API keys: list, create with scopes (the key is shown once), revoke.
+// API keys: list, create with scopes (the key is shown once), limit, revoke.
 
 import { api, seg, session } from "../api.js";
 import { action, button, field, fill, h, noticeBox, onSubmit, secretBox, table }
@@ -41,6 +41,35 @@ function createForm(me, status, done) {
   });
 }
 
+/** A rate limit as the lists show it: "5/s, burst 5", or "—" for none. */
+export function shownLimit(limit) {
+  return limit ? `${limit.per_second}/s, burst ${limit.burst}` : "—";
+}
+
+/** Set a key's rate limit (requests a second, burst), or clear it with empty fields. */
+function limitForm(key, status, done) {
+  const number = (name, label, step, value) => h("input", {
+    name, type: "number", min: step, step, value: value ?? "", placeholder: label,
+    "aria-label": label, class: "short",
+  });
+  const form = h(
+    "form",
+    { class: "inline key-limit", "data-key": key.id },
+    number("per_second", "per second", "any", key.rate_limit?.per_second),
+    number("burst", "burst", "1", key.rate_limit?.burst),
+    h("button", { type: "submit" }, key.rate_limit ? "Change" : "Limit"),
+  );
+  return onSubmit(form, status, async (data) => {
+    const perSecond = data.get("per_second");
+    const burst = data.get("burst");
+    const limit = perSecond === "" && burst === ""
+      ? null
+      : { per_second: Number(perSecond), burst: Number(burst) };
+    const changed = await api.patch(`/v1/keys/${seg(key.id)}`, { rate_limit: limit });
+    await done(noticeBox(`Key ${changed.name}: rate limit ${shownLimit(changed.rate_limit)}.`));
+  });
+}
+
 function revoke(key, status, done) {
   const question = `Revoke key ${key.name} (${key.prefix})? Callers using it are refused at once.`;
   return action(question, status, async () => {
@@ -63,6 +92,9 @@ export async function renderKeys(ctx) {
     ["Prefix", (k) => h("code", {}, k.prefix)],
     ["Tenant", (k) => tenantName(me, k.tenant_id)],
     ["Scopes", (k) => k.scopes.join(", ")],
+    ["Rate limit", (k) => k.revoked_at ? shownLimit(k.rate_limit) : [
+      h("span", { class: "limit" }, shownLimit(k.rate_limit)), " ", limitForm(k, status, done),
+    ]],
     ["Created", (k) => k.created_at || "—"],
     ["Revoked", (k) => k.revoked_at || "—"],
     ["", (k) => k.revoked_at ? null : [
@@ -75,6 +107,8 @@ export async function renderKeys(ctx) {
       ? h("a", { href: "#/keys" }, "Show keys of the picked tenant only")
       : h("a", { href: "#/keys?all=1" }, "Show keys of every tenant (and instance-wide keys)"))
     : null;
-  fill(main, h("h1", {}, "API keys"), status, scopeLink, table(columns, keys),
+  const limitHelp = h("p", {}, h("small", {},
+    "A rate limit is requests a second with a burst; empty fields remove it."));
+  fill(main, h("h1", {}, "API keys"), status, scopeLink, limitHelp, table(columns, keys),
     createForm(me, status, done));
 }

@@ -1,7 +1,9 @@
 // Tenants: every instance admin can create, rename and delete them; other keys see their own.
+// Their limits are shown here and set through the API or the command line.
 
 import { api, seg, session } from "../api.js";
 import { action, button, fill, h, noticeBox, onSubmit, table } from "../dom.js";
+import { shownLimit } from "./keys.js";
 
 function renameForm(tenant, status, done) {
   const form = h(
@@ -55,6 +57,9 @@ export async function renderTenants(ctx) {
   const columns = [
     ["Name", (t) => t.name],
     ["Id", (t) => h("code", {}, t.id)],
+    ["Rate limit", (t) => shownLimit(t.rate_limit)],
+    ["Sends", (t) => shownLimit(t.send_rate_limit)],
+    ["Deliveries a day", (t) => t.deliveries_per_day ?? "—"],
     ["Created", (t) => t.created_at || "—"],
   ];
   if (manage) {

@@ -1,0 +1,168 @@
+"""Which limits a request meets, and the refusal when one is spent.
+
+Every authenticated request takes a token from its key's bucket, then from its tenant's
+(the tenant the key belongs to; instance-wide keys have none). A send also takes one from
+the tenant's sends bucket and, once its audience is counted, adds the devices it targets
+to the tenant's deliveries of the UTC day. A send that would pass the day's limit is
+refused whole: a part of a broadcast would reach an arbitrary part of its audience.
+Limits not set are not checked at all. See docs/architecture.md §6.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pushgate.core.models import ApiKey, RateLimit, Tenant
+from pushgate.core.ratelimit import DAY_MS, Limiter, Taken
+from pushgate.errors import PushgateError
+
+
+class LimitKind(StrEnum):
+    """Which limit; also the policy's name in the RateLimit headers."""
+
+    KEY = "key"
+    TENANT = "tenant"
+    SENDS = "sends"
+    DELIVERIES_PER_DAY = "deliveries_per_day"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One limit's answer to one request."""
+
+    kind: LimitKind
+    #: Requests allowed at once (a bucket's burst), or deliveries a day.
+    quota: int
+    #: The seconds in which the quota refills from empty.
+    window_seconds: int
+    taken: Taken
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds, rounded up (Retry-After takes delay-seconds, RFC 9110 §10.2.3)."""
+        return math.ceil(self.taken.retry_ms / 1000)
+
+    @property
+    def reset_seconds(self) -> int:
+        return math.ceil(self.taken.reset_ms / 1000)
+
+
+class RateLimited(PushgateError):
+    """A rate limit is spent; ``verdicts`` are the limits the request met, the refusing
+    one last."""
+
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str, verdicts: tuple[Verdict, ...], details: dict[str, Any]
+    ) -> None:
+        super().__init__(message, details=details)
+        self.verdicts = verdicts
+
+    @property
+    def retry_after_seconds(self) -> int:
+        return max(1, self.verdicts[-1].retry_after_seconds)
+
+
+TenantById = Callable[[str], Awaitable[Tenant | None]]
+
+
+class RateLimits:
+    """Takes from the buckets a request and a send meet, in a limiter that keeps them."""
+
+    def __init__(
+        self,
+        limiter: Limiter,
+        tenant_by_id: TenantById,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limiter = limiter
+        self._tenant_by_id = tenant_by_id
+        self._clock = clock
+
+    async def admit(self, key: ApiKey) -> tuple[Verdict, ...]:
+        """Take one request from the key's bucket, then its tenant's; refused with
+        ``RateLimited`` when either is empty."""
+        met: list[Verdict] = []
+        if key.rate_limit is not None:
+            await self._take(met, LimitKind.KEY, f"key:{key.id}", key.rate_limit, 1)
+        if key.tenant_id is not None:
+            tenant = await self._tenant_by_id(key.tenant_id)
+            if tenant is not None and tenant.rate_limit is not None:
+                await self._take(met, LimitKind.TENANT, f"tenant:{tenant.id}", tenant.rate_limit, 1)
+        return tuple(met)
+
+    async def admit_send(self, tenant: Tenant) -> tuple[Verdict, ...]:
+        """Take one send from the tenant's sends bucket."""
+        met: list[Verdict] = []
+        if tenant.send_rate_limit is not None:
+            await self._take(met, LimitKind.SENDS, f"sends:{tenant.id}", tenant.send_rate_limit, 1)
+        return tuple(met)
+
+    async def admit_deliveries(self, tenant: Tenant, targeted: int) -> tuple[Verdict, ...]:
+        """Add ``targeted`` deliveries to the tenant's UTC day; refused whole past the limit."""
+        limit = tenant.deliveries_per_day
+        if limit is None or targeted <= 0:
+            return ()
+        taken = await self.limiter.count_day(
+            f"deliveries:{tenant.id}", limit, targeted, self._now()
+        )
+        if taken is None:
+            return ()
+        verdict = Verdict(LimitKind.DELIVERIES_PER_DAY, limit, DAY_MS // 1000, taken)
+        if not taken.allowed:
+            raise RateLimited(
+                f"this send targets {targeted} devices; the tenant may reach {taken.remaining}"
+                f" more today (of {limit} a UTC day)",
+                (verdict,),
+                {
+                    "limit": LimitKind.DELIVERIES_PER_DAY.value,
+                    "deliveries_per_day": limit,
+                    "remaining": taken.remaining,
+                    "targeted": targeted,
+                    "retry_after": verdict.retry_after_seconds,
+                },
+            )
+        return (verdict,)
+
+    async def _take(
+        self, met: list[Verdict], kind: LimitKind, bucket: str, limit: RateLimit, cost: int
+    ) -> None:
+        taken = await self.limiter.take(bucket, limit, cost, self._now())
+        if taken is None:
+            return
+        window = max(1, math.ceil(limit.burst / limit.per_second))
+        verdict = Verdict(kind, limit.burst, window, taken)
+        met.append(verdict)
+        if not taken.allowed:
+            raise RateLimited(
+                f"the {_NAMES[kind]} rate limit is spent ({limit.per_second:g}/s, burst"
+                f" {limit.burst}); retry in {max(1, verdict.retry_after_seconds)} s",
+                tuple(met),
+                {
+                    "limit": kind.value,
+                    "per_second": limit.per_second,
+                    "burst": limit.burst,
+                    "retry_after": max(1, verdict.retry_after_seconds),
+                },
+            )
+
+    def _now(self) -> float:
+        return self._clock() * 1000
+
+    async def close(self) -> None:
+        await self.limiter.close()
+
+
+_NAMES = {
+    LimitKind.KEY: "key's",
+    LimitKind.TENANT: "tenant's",
+    LimitKind.SENDS: "tenant's sends",
+    LimitKind.DELIVERIES_PER_DAY: "tenant's deliveries",
+}
