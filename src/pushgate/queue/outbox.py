@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from pushgate.core.ids import now_ms
 from pushgate.outage import Backoff, OutageLog, describe, is_outage
 from pushgate.queue.base import DeadJob, Depth, Job, NewJob
 from pushgate.queue.redis import RedisQueue
-from pushgate.storage.engine import write_lock
+from pushgate.storage.engine import write_transaction
 from pushgate.storage.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,11 @@ class OutboxQueue:
         self._nudge = asyncio.Event()
         self._nudge.set()  # rows left by an earlier run are relayed at start
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with write_lock(self.engine), self.engine.begin() as connection:
-            yield connection
-
     # -- writing jobs ----------------------------------------------------------------
     async def enqueue(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
         if not jobs:
             return
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             await self.enqueue_in(connection, jobs, available_at)
         await self.committed(jobs, available_at)
 
@@ -119,7 +114,7 @@ class OutboxQueue:
             await self._mark_relayed([job.id for job in jobs], now_ms())
 
     async def _mark_relayed(self, ids: Sequence[str], at: int) -> None:
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             await connection.execute(
                 sa.update(outbox).where(outbox.c.id.in_(ids)).values(relayed_at=at)
             )
@@ -130,7 +125,7 @@ class OutboxQueue:
         other order could leave a row the reconciler would queue again though done."""
         if not ids:
             return
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             await connection.execute(sa.delete(outbox).where(outbox.c.id.in_(ids)))
 
     async def requeue(self, owner: str) -> None:

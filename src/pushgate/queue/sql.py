@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import functools
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from itertools import groupby
 from typing import Any
@@ -35,7 +35,7 @@ from pushgate.queue.base import (
     lease_ms,
 )
 from pushgate.queue.wakeup import CHANNEL, LocalSignals, PostgresListener
-from pushgate.storage.engine import in_order, is_postgres, positional_sql, write_lock
+from pushgate.storage.engine import in_order, is_postgres, positional_sql, write_transaction
 from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import dead_jobs
 from pushgate.storage.tables import jobs as job_rows
@@ -60,15 +60,10 @@ class SqlQueue:
             PostgresListener(engine.url, self._signals) if is_postgres(engine) else None
         )
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with write_lock(self.engine), self.engine.begin() as connection:
-            yield connection
-
     async def enqueue(self, jobs: Sequence[NewJob], available_at: int | None = None) -> None:
         if not jobs:
             return
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             await self.enqueue_in(connection, jobs, available_at)
         await self.committed(jobs, available_at)
 
@@ -143,7 +138,7 @@ class SqlQueue:
             "expires": expires,
             "token": token,
         }
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             found = (await connection.exec_driver_sql(sql, in_order(order, values))).fetchall()
         leased = [_job(row, token, expires) for row in found]
         leased.sort(key=lambda job: (job.available_at, job.id))
@@ -186,7 +181,7 @@ class SqlQueue:
         sql, order = self._ack_sql
         dialect = self.engine.dialect.name
         by_token = sorted(jobs, key=lambda job: job.lease_token)
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             for token, group in groupby(by_token, key=lambda job: job.lease_token):
                 values = {"token": token, "ids": ids_value([job.id for job in group], dialect)}
                 result = await connection.exec_driver_sql(sql, in_order(order, values))
@@ -208,7 +203,7 @@ class SqlQueue:
             .where(job_rows.c.id == job.id, job_rows.c.lease_token == job.lease_token)
             .values(due_at=at, visible_at=at, lease_token=None, last_error=cut_reason(reason))
         )
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             changed = (await connection.execute(statement)).rowcount == 1
             if changed:
                 await self._notify(connection, {job.kind})
@@ -224,7 +219,7 @@ class SqlQueue:
                 job_rows.c.kind, job_rows.c.payload, job_rows.c.attempts, job_rows.c.created_at
             )
         )
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             row = (await connection.execute(taken)).first()
             if row is None:
                 return False
@@ -250,7 +245,7 @@ class SqlQueue:
             .where(job_rows.c.id == job.id, job_rows.c.lease_token == job.lease_token)
             .values(visible_at=expires)
         )
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             if (await connection.execute(statement)).rowcount != 1:
                 return None
         return replace(job, lease_expires_at=expires)
@@ -276,7 +271,7 @@ class SqlQueue:
             .returning(dead_jobs.c.payload, dead_jobs.c.reason, dead_jobs.c.created_at)
         )
         now = now_ms()
-        async with self._write() as connection:
+        async with write_transaction(self.engine) as connection:
             row = (await connection.execute(taken)).first()
             if row is None:
                 return False

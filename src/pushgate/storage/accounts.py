@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from pushgate.core.models import ApiKey, App, RateLimit, Sealed, StoredCredential, Tenant
 from pushgate.errors import Conflict
 from pushgate.storage import rows
-from pushgate.storage.engine import positional_sql, write_lock
+from pushgate.storage.engine import positional_sql, write_transaction
 from pushgate.storage.tables import api_keys, apps, credentials, instance, tenants
 
 
@@ -45,7 +45,7 @@ class BaseStore:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (queued behind other writers on SQLite)."""
-        async with write_lock(self.engine), self.engine.begin() as connection:
+        async with write_transaction(self.engine) as connection:
             yield connection
 
     @asynccontextmanager

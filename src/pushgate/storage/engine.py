@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pushgate.errors import Unavailable
 from pushgate.storage.files import private_file
@@ -100,6 +100,13 @@ def write_lock(engine: AsyncEngine) -> asyncio.Lock | contextlib.nullcontext[Non
     if lock is None:
         lock = _WRITE_LOCKS[engine.sync_engine] = asyncio.Lock()
     return lock
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction, queued behind this process's other writers on SQLite."""
+    async with write_lock(engine), engine.begin() as connection:
+        yield connection
 
 
 def is_postgres(engine: AsyncEngine) -> bool:
