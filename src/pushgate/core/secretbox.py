@@ -39,6 +39,7 @@ HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES
 _AES_INFO = b"pushgate secretbox v1 aes-256-gcm"
 _KEY_ID_INFO = b"pushgate secretbox v1 key-id"
 _FINGERPRINT_INFO = b"pushgate secretbox v1 fingerprint"
+_SIGNING_INFO = b"pushgate secretbox v1 signing"
 FINGERPRINT_HEX_CHARS = 16
 
 
@@ -55,7 +56,7 @@ def _derive(key: bytes, info: bytes, length: int) -> bytes:
 class _Key:
     """One instance key, held only as its derived cipher and id."""
 
-    __slots__ = ("cipher", "fingerprint_key", "key_id")
+    __slots__ = ("cipher", "fingerprint_key", "key_id", "signing_key")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != KEY_BYTES:
@@ -66,6 +67,7 @@ class _Key:
         self.key_id = _derive(key, _KEY_ID_INFO, KEY_ID_BYTES)
         self.cipher = AESGCM(_derive(key, _AES_INFO, KEY_BYTES))
         self.fingerprint_key = _derive(key, _FINGERPRINT_INFO, KEY_BYTES)
+        self.signing_key = _derive(key, _SIGNING_INFO, KEY_BYTES)
 
 
 class SecretBox:
@@ -123,6 +125,21 @@ class SecretBox:
         digest = hmac.new(self._current.fingerprint_key, value.encode(), "sha256")
         return digest.hexdigest()[:FINGERPRINT_HEX_CHARS]
 
+    def sign(self, purpose: bytes, data: bytes) -> bytes:
+        """``key id | HMAC-SHA256(purpose, data)`` truncated to 16 bytes, under the current
+        key: for values pushgate hands out and later checks (response tokens). The
+        purpose label keeps a tag made for one use from passing as another's."""
+        key = self._current
+        return key.key_id + _tag(key.signing_key, purpose, data)
+
+    def verify(self, purpose: bytes, data: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is what :meth:`sign` made for ``data``, under the current
+        key or a previous one (so tokens outlive a key rotation until they expire)."""
+        key = self._keys.get(signature[:KEY_ID_BYTES])
+        if key is None:
+            return False
+        return hmac.compare_digest(signature[KEY_ID_BYTES:], _tag(key.signing_key, purpose, data))
+
     @property
     def key_id(self) -> str:
         """The current key's public id (hex), as written in every envelope it seals."""
@@ -149,3 +166,11 @@ class SecretBox:
                 details={"reason": "unknown_key"},
             )
         return key
+
+
+SIGNATURE_BYTES = KEY_ID_BYTES + TAG_BYTES
+
+
+def _tag(key: bytes, purpose: bytes, data: bytes) -> bytes:
+    # RFC 2104 §5: a truncated HMAC keeps at least half the hash; 128 bits here.
+    return hmac.digest(key, purpose + b"\0" + data, "sha256")[:TAG_BYTES]
