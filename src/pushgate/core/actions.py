@@ -24,7 +24,7 @@ from typing import Any, Literal, assert_never
 ACTION_KEY_PATTERN = r"^[a-z0-9_.-]{1,64}$"
 MAX_TITLE_CHARS = 64
 # APNs shows at most 4 actions in a notification's expanded view; the fewest any other
-# provider shows is 2 (Chrome's Notification.maxActions); docs/actions.md, "Limits".
+# provider shows is 2 (Chrome's Notification.maxActions); docs/actions.md, "Limits per provider".
 MAX_SET_ACTIONS = 4
 DEFAULT_DEADLINE_SECONDS = 3600
 MAX_DEADLINE_SECONDS = 7 * 24 * 3600
