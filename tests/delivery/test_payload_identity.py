@@ -20,6 +20,9 @@ from pushgate.core.audience import stored_audience
 from pushgate.core.models import DEFAULT_TENANT
 from pushgate.core.notification_input import NotificationInput
 from pushgate.core.notifications import DeliveryRecords, Notification, NotificationState
+from pushgate.core.payload_problems import TooLarge
+from pushgate.core.rendering import render_for
+from pushgate.providers.limits import payload_problem
 from pushgate.simulators.hms import HmsSimulator
 from pushgate.simulators.identity import ReceivedIdentity, identity_of
 from pushgate.simulators.tls import CertificateAuthority
@@ -218,7 +221,9 @@ async def test_with_actions_every_payload_carries_identity_token_and_actions(
         assert fields["set"] == "approval"
         assert fields["url"] == f"{INSTANCE_NAME}/v1/push/live/action/"
         assert identity.answer_url(APPROVE.id) == f"{fields['url']}{APPROVE.id}"
-        claims = response_tokens.read(services.box, fields["token"], notification.created_at // 1000)
+        claims = response_tokens.read(
+            services.box, fields["token"], notification.created_at // 1000
+        )
         assert isinstance(claims, response_tokens.ResponseToken), (name, claims)
         assert claims.delivery_id == fields["delivery"]
         assert claims.notification_id == notification.id
@@ -288,3 +293,27 @@ async def test_without_actions_every_payload_carries_identity_and_no_token(
         assert identity.fields["delivery"] in deliveries
         assert identity.actions == []
     assert bodies["apns"]["aps"]["category"] == "news"
+
+
+async def test_the_largest_action_payload_accepted_is_sent(
+    client: httpx.AsyncClient, services: Services, apns: ApnsSetup
+) -> None:
+    """The longest body APNs takes beside two actions at accept time (identity counted at
+    its largest) goes out with the real identity: refused at accept, never at send."""
+    token = await _apns_app(client, apns)
+    base = {"title": "Order 7", "action_set": "approval"}
+    base["actions"] = content_actions([APPROVE, REJECT])  # type: ignore[assignment]
+    low, high = 0, 5000
+    while low < high:
+        middle = (low + high + 1) // 2
+        message = render_for({**base, "body": "b" * middle})
+        if payload_problem("apns", message) is None:
+            low = middle
+        else:
+            high = middle - 1
+    over = payload_problem("apns", render_for({**base, "body": "b" * (low + 1)}))
+    assert isinstance(over, TooLarge)
+    await _send(services, {**base, "body": "b" * low})
+    [received] = apns.simulator.received[token]
+    assert received.body["aps"]["alert"]["body"] == "b" * low
+    assert received.body["pushgate"]["token"]
