@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from pushgate.core.identity import MAX_INSTANCE_NAME_CHARS
 from pushgate.errors import ConfigError
 from pushgate.storage.files import FILE_MODE, private_folder
 
@@ -49,7 +50,9 @@ class Settings(BaseModel):
     )
     bind: str = "127.0.0.1:8080"
     instance_name: str | None = Field(
-        default=None, description="Public base URL; defaults to http://<bind>."
+        default=None,
+        description="Public base URL; defaults to http://<bind>. Every push carries it "
+        f"(docs/actions.md), so it is at most {MAX_INSTANCE_NAME_CHARS} characters.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -170,6 +173,13 @@ class Settings(BaseModel):
         description="Longest lifetime a user token (Pushgate-User-Token) may have, from its "
         "`iat` and from now; one without `exp` or living longer is refused with 401.",
     )
+    response_token_grace_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="How long after a notification expires a device may still answer its "
+        "actions: the response token in each push expires this many days after it.",
+    )
     allow_private_targets: bool = Field(
         default=False,
         description="Allow outbound connections to loopback/private addresses: webhook, WNS "
@@ -223,6 +233,8 @@ class Settings(BaseModel):
     def _check_instance_name(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("expected a base URL starting with http:// or https://")
+        if value is not None and len(value.rstrip("/")) > MAX_INSTANCE_NAME_CHARS:
+            raise ValueError(f"longer than {MAX_INSTANCE_NAME_CHARS} characters")
         return value.rstrip("/") if value else value
 
     @field_validator("secret_key")

@@ -17,6 +17,7 @@ from pushgate.core.action_catalog import ActionCatalog
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
+from pushgate.core.identity import Identities
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
@@ -221,6 +222,13 @@ def build_worker(services: Services, *, clock: Clock | None = None) -> WorkerHan
         retention_ms=retention_ms,
         paused_recheck_seconds=settings.paused_recheck_seconds,
         clock=clock,
+        identities=Identities(
+            services.box,
+            settings.effective_instance_name,
+            services.access.instance_id,
+            services.accounts.app_name,
+            grace_days=settings.response_token_grace_days,
+        ),
     )
     worker = Worker(
         services.queue,

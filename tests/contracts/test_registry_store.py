@@ -71,6 +71,14 @@ async def test_duplicate_names_conflict(services: Services) -> None:
     assert [a.name for a in await services.accounts.list_apps(other.id)] == ["mobile"]
 
 
+async def test_app_name_by_id_follows_a_rename(services: Services) -> None:
+    _, app = await _tenant_and_app(services)
+    assert await services.accounts.app_name(app.id) == "mobile"
+    await services.accounts.update_app(app.id, {"name": "phones"})
+    assert await services.accounts.app_name(app.id) == "phones"
+    assert await services.accounts.app_name(new_id()) is None
+
+
 async def test_credentials_replace_and_delete(services: Services) -> None:
     _, app = await _tenant_and_app(services)
     first = StoredCredential(app.id, "apns", {"team_id": "A"}, {"private_key": "aa"}, b"x", 1)

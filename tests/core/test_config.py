@@ -27,6 +27,17 @@ def test_defaults_are_the_embedded_setup() -> None:
     assert settings.effective_instance_name == "http://127.0.0.1:8080"
 
 
+def test_response_token_grace_and_instance_name_bound() -> None:
+    assert load_settings(env={}).response_token_grace_days == 7
+    env = {"PUSHGATE_RESPONSE_TOKEN_GRACE_DAYS": "2"}
+    assert load_settings(env=env).response_token_grace_days == 2
+    # Every push carries the instance name, and accept-time checks count at most 100.
+    fits = "https://" + "p" * 92
+    assert load_settings(env={"PUSHGATE_INSTANCE_NAME": fits}).instance_name == fits
+    with pytest.raises(ConfigError, match="PUSHGATE_INSTANCE_NAME"):
+        load_settings(env={"PUSHGATE_INSTANCE_NAME": fits + "p"})
+
+
 def test_environment_overrides_file(tmp_path: Path) -> None:
     config = tmp_path / "pushgate.toml"
     config.write_text('bind = "127.0.0.1:9000"\nlog_level = "debug"\n')

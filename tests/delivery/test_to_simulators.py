@@ -226,6 +226,8 @@ async def test_a_badge_of_0_alone_reaches_apns(client: httpx.AsyncClient, apns: 
     final = await settled(client, answer.json()["id"])
     assert final["deliveries"]["sent"] == 1, final
     [to_iphone] = apns.simulator.received[apns_token]
-    assert to_iphone.body == {"aps": {"badge": 0}}
+    # The badge and nothing else for iOS; beside it only the push's identity (docs/actions.md).
+    assert to_iphone.body == {"aps": {"badge": 0}, "pushgate": to_iphone.body["pushgate"]}
+    assert to_iphone.body["pushgate"]["notification"] == answer.json()["id"]
     # docs/providers.md §1.3: a badge change is an alert push (background pushes carry no badge).
     assert to_iphone.headers["apns-push-type"] == "alert"

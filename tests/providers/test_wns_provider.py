@@ -75,7 +75,7 @@ async def test_toast_is_escaped_xml_with_type_ttl_and_token(
         title='Tom & "Jerry" <3',
         body="Starts at 10:00 ✓",
         data={"appointment": 7},
-        actions=(Action("approve", "Approve & close"),),
+        actions=(Action("0a1b2c3d-0000-4000-8000-000000000001", "approve", "Approve & close"),),
     )
     item = to_channel(uri, message, ttl_seconds=900, now=clock.now - 100)
     [outcome] = await provider.send([item])
@@ -93,7 +93,7 @@ async def test_toast_is_escaped_xml_with_type_ttl_and_token(
     }
     [action] = toast.iter("action")
     assert action.attrib["content"] == "Approve & close"
-    assert action.attrib["arguments"] == "approve"
+    assert action.attrib["arguments"] == "action=approve;id=0a1b2c3d-0000-4000-8000-000000000001"
 
 
 async def test_data_only_message_goes_raw(wns_sim: WnsSimulator, provider: WnsProvider) -> None:

@@ -19,13 +19,21 @@ class Priority(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """A button on an actionable notification; the answer comes back over REST."""
+    """A button on an actionable notification; the answer comes back over REST
+    (docs/actions.md). ``id`` is what the device appends to the response URL, ``key`` what
+    the app knows the button by (its APNs category action identifier), ``title`` the one
+    chosen for the device's locale. A text input is there when either input field is set or
+    ``has_input`` is true."""
 
     id: str
+    key: str
     title: str
-    destructive: bool = False
     foreground: bool = False
-    text_input: bool = False
+    destructive: bool = False
+    authentication_required: bool = False
+    has_input: bool = False
+    input_placeholder: str | None = None
+    input_button_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,8 @@ class Message:
     category: str | None = None
     thread_id: str | None = None
     actions: tuple[Action, ...] = ()
+    # The action set's key (APNs: the category), None for an inline list or no actions.
+    action_set: str | None = None
     priority: Priority = Priority.HIGH
     collapse_key: str | None = None
     content_available: bool = False

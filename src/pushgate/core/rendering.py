@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pushgate.core.localize import choose_variant
@@ -40,7 +41,8 @@ def render_for(content: dict[str, Any], *locales: str | None) -> Message:
         sound=content.get("sound"),
         category=content.get("category"),
         thread_id=content.get("thread_id"),
-        actions=tuple(Action(**a) for a in content.get("actions") or ()),
+        actions=tuple(_action(a, locales) for a in content.get("actions") or ()),
+        action_set=content.get("action_set"),
         priority=Priority(content.get("priority") or Priority.HIGH),
         collapse_key=content.get("collapse_key"),
         content_available=bool(content.get("content_available")),
@@ -48,4 +50,23 @@ def render_for(content: dict[str, Any], *locales: str | None) -> Message:
         interruption_level=content.get("interruption_level"),
         relevance_score=content.get("relevance_score"),
         overrides=dict(content.get("overrides") or {}),
+    )
+
+
+def _action(stored: dict[str, Any], locales: Sequence[str | None]) -> Action:
+    """One action of ``content["actions"]`` (``core.actions.content_actions``' shape), its
+    title the one for the first of ``locales`` that has one, chosen as the text is."""
+    chosen = choose_variant(stored.get("titles") or {}, *locales)
+    given = stored.get("input")
+    text_input = given if isinstance(given, dict) else None
+    return Action(
+        id=str(stored["id"]),
+        key=str(stored.get("key") or stored["id"]),
+        title=str(chosen) if chosen is not None else str(stored["title"]),
+        foreground=bool(stored.get("foreground")),
+        destructive=bool(stored.get("destructive")),
+        authentication_required=bool(stored.get("authentication_required")),
+        has_input=text_input is not None,
+        input_placeholder=None if text_input is None else text_input.get("placeholder"),
+        input_button_title=None if text_input is None else text_input.get("button_title"),
     )

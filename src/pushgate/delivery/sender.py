@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 import orjson
 
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
+from pushgate.core.identity import BatchIdentity, Identities
 from pushgate.core.messages import Message
 from pushgate.core.notifications import (
     AudienceMember,
@@ -74,6 +75,7 @@ class Sender:
         paused_recheck_seconds: float = PAUSED_RECHECK_SECONDS,
         clock: Clock = SYSTEM_CLOCK,
         probes: ProbeGate | None = None,
+        identities: Identities | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
@@ -85,6 +87,8 @@ class Sender:
         # Expiry and retry times are read from it (src/pushgate/core/clock.py).
         self.clock = clock
         self.probes = probes or ProbeGate(paused_recheck_seconds)
+        # What each payload says of its origin (core/identity.py); None sends none.
+        self.identities = identities
 
     async def run(self, job: SendJob, *, first_run: bool = False) -> None:
         """Send the job's batch. On the first run of a fan-out's job, the devices it carries
@@ -171,7 +175,7 @@ class Sender:
                 delay = min(wait, self.paused_recheck_seconds)
                 raise Postpone(delay, f"{kind} credentials paused: {paused}")
             return await self._probe(notification, kind, provider, due, job, deleted)
-        prepared = self._deliveries(notification, due)
+        prepared = self._deliveries(notification, due, await self._identity(notification))
         with self.metrics.timing(kind):
             outcomes = await self._outcomes(provider, prepared)
         return await self._apply(notification, kind, due, outcomes, job, deleted)
@@ -188,7 +192,7 @@ class Sender:
         """Send the first delivery alone on paused credentials; resume them and send the
         rest when the provider takes it, else put the batch back for the next turn."""
         key = (notification.app_id, kind)
-        prepared = self._deliveries(notification, due)
+        prepared = self._deliveries(notification, due, await self._identity(notification))
         try:
             with self.metrics.timing(kind):
                 first = await self._outcomes(provider, prepared[:1])
@@ -213,13 +217,23 @@ class Sender:
         rest = await self._outcomes(provider, prepared[1:])
         return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
 
+    async def _identity(self, notification: Notification) -> BatchIdentity | None:
+        if self.identities is None:
+            return None
+        return await self.identities.for_batch(
+            notification.id, notification.app_id, notification.content, notification.expires_at
+        )
+
     def _deliveries(
-        self, notification: Notification, due: Sequence[DueDelivery]
+        self,
+        notification: Notification,
+        due: Sequence[DueDelivery],
+        identity: BatchIdentity | None = None,
     ) -> list[Delivery | Outcome]:
         """The batch to send, or the outcome of a delivery that cannot be rendered.
         Recipients with the same locales share one rendered message (rendering reads
         nothing else of them), so a provider builds each payload once per batch rather than
-        once per device."""
+        once per device; each delivery's own identity is added to it (core/identity.py)."""
         messages: dict[tuple[str | None, str | None], Message | Outcome] = {}
         batch: list[Delivery | Outcome] = []
         content, expires_at = notification.content, notification.expires_at
@@ -235,10 +249,15 @@ class Sender:
                 messages[locales] = message
             if isinstance(message, Outcome):
                 batch.append(message)
-            else:
-                batch.append(
-                    Delivery(item.id, item.device, message, expires_at, created_at, now_or_never)
-                )
+                continue
+            try:
+                own = identity.of(item.id, item.device.id) if identity is not None else None
+            except Exception as exc:
+                batch.append(unexpected_failure(exc, item.id))
+                continue
+            batch.append(
+                Delivery(item.id, item.device, message, expires_at, created_at, now_or_never, own)
+            )
         return batch
 
     async def _outcomes(

@@ -29,6 +29,7 @@ from pushgate.providers.apns_payload import ApnsPush, PayloadRefused, render_pus
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.endpoints import Origin, open_pool
 from pushgate.providers.options import Resolver
+from pushgate.providers.payload_identity import with_identity
 from pushgate.providers.sending import ttl_to_send, unexpected_failure
 from pushgate.providers.transport_failures import outcome_of_failure
 from pushgate.providers.trust import tls_context
@@ -63,9 +64,10 @@ class ApnsOptions:
     resolver: Resolver | None = None
 
 
-# What every request of one message repeats: body, shared headers and the apns-collapse-id
-# field if any; or why the message is refused.
-_Prepared = tuple[bytes, SharedHeaders, tuple[bytes, bytes] | None] | str
+# What every request of one message repeats: body (without a delivery's identity), its
+# size limit, shared headers and the apns-collapse-id field if any; or why the message is
+# refused.
+_Prepared = tuple[bytes, int, SharedHeaders, tuple[bytes, bytes] | None] | str
 
 
 class ApnsProvider:
@@ -231,7 +233,10 @@ class ApnsProvider:
             return outcomes.rejected("expired before it could be sent")
         # §1.2: an apns-expiration of 0 is one attempt, not stored: "now or never".
         expiration = 0 if delivery.now_or_never else delivery.expires_at // 1000
-        body, shared, collapse_field = prepared
+        shared_body, limit, shared, collapse_field = prepared
+        body = with_identity(shared_body, delivery.identity)
+        if len(body) > limit:
+            return outcomes.rejected(f"payload too large: {len(body)} bytes, APNs takes {limit}")
         # §1.2: apns-id is the lowercase canonical UUID.
         headers = [
             (b"apns-id", delivery.delivery_id.lower().encode()),
@@ -249,7 +254,7 @@ class ApnsProvider:
             return str(refused)
         collapse_id = push.collapse_id
         field = None if collapse_id is None else (b"apns-collapse-id", collapse_id.encode())
-        return push.body, self._shared_headers(push, token), field
+        return push.body, push.limit, self._shared_headers(push, token), field
 
     def _shared_headers(self, push: ApnsPush, token: ProviderToken | None) -> SharedHeaders:
         """Headers repeated across requests, HPACK-indexed once per connection."""

@@ -5,6 +5,10 @@ The body is ``{"aps": {...}, <custom keys>}``: Apple's keys under ``aps``, the m
 something to show is an ``alert`` push; one without is a ``background`` push
 (``content-available: 1``, priority 5, no alert, badge or sound).
 
+Every push carries the delivery's identity under the custom key ``pushgate`` and, with
+actions, the actions under ``pushgate_actions`` (docs/actions.md); ``aps.category`` is the
+action set's key, the category the app registered its buttons under (§1.4).
+
 ``message.overrides["apns"]`` may hold ``aps`` (merged into ``aps``), ``push_type`` (any
 type of §1.3, e.g. ``voip``; the topic suffix follows), ``priority`` (1, 5 or 10) and
 ``payload`` (extra custom keys).
@@ -17,7 +21,14 @@ from typing import Any
 
 import orjson
 
+from pushgate.core.identity import PayloadIdentity
 from pushgate.core.messages import Message, Priority
+from pushgate.providers.payload_identity import (
+    ACTIONS_KEY,
+    actions_list,
+    reserved_key,
+    with_identity,
+)
 
 PAYLOAD_LIMIT = 4096
 VOIP_PAYLOAD_LIMIT = 5120  # §1.4: VoIP pushes may be larger
@@ -58,11 +69,15 @@ class ApnsPush:
     topic: str
     priority: int
     collapse_id: str | None
+    limit: int  # bytes the body may have once a delivery's identity is added
 
 
-def render_push(message: Message, bundle_id: str) -> ApnsPush:
-    """The body and apns-* header values for ``message``; :class:`PayloadRefused` when
-    APNs would refuse it, so an oversize message is never sent."""
+def render_push(
+    message: Message, bundle_id: str, identity: PayloadIdentity | None = None
+) -> ApnsPush:
+    """The body and apns-* header values for ``message`` (with ``identity`` when given;
+    a fan-out adds each delivery's with :func:`with_identity`); :class:`PayloadRefused`
+    when APNs would refuse it, so an oversize message is never sent."""
     override = message.overrides.get("apns", {})
     push_type = str(override.get("push_type") or _default_push_type(message))
     suffix = TOPIC_SUFFIXES.get(push_type)
@@ -70,11 +85,16 @@ def render_push(message: Message, bundle_id: str) -> ApnsPush:
         raise PayloadRefused(f"unknown apns push_type {push_type!r}", "overrides.apns.push_type")
     aps = render_aps(message)
     aps.update(_object(override, "aps"))
+    reserved = reserved_key(message.data)
+    if reserved is not None:
+        raise PayloadRefused(f"{reserved!r} is reserved for pushgate", f"data.{reserved}")
     custom = {key: value for key, value in message.data.items() if key != "aps"}
     if message.image and "image" not in custom:
         custom["image"] = message.image  # for the Notification Service Extension
+    if message.actions:
+        custom[ACTIONS_KEY] = actions_list(message)
     custom.update(_object(override, "payload"))
-    body = orjson.dumps({"aps": aps, **custom})
+    body = with_identity(orjson.dumps({"aps": aps, **custom}), identity)
     limit = VOIP_PAYLOAD_LIMIT if push_type == "voip" else PAYLOAD_LIMIT
     if len(body) > limit:
         raise PayloadRefused(
@@ -85,7 +105,7 @@ def render_push(message: Message, bundle_id: str) -> ApnsPush:
     if collapse_id is not None and len(collapse_id.encode()) > COLLAPSE_ID_LIMIT:
         raise PayloadRefused(f"collapse key longer than {COLLAPSE_ID_LIMIT} bytes", "collapse_key")
     priority = _priority(message, push_type, override.get("priority"))
-    return ApnsPush(body, push_type, bundle_id + suffix, priority, collapse_id)
+    return ApnsPush(body, push_type, bundle_id + suffix, priority, collapse_id, limit)
 
 
 def render_aps(message: Message) -> dict[str, Any]:
@@ -106,8 +126,10 @@ def render_aps(message: Message) -> dict[str, Any]:
         aps["badge"] = message.badge
     if message.sound:
         aps["sound"] = message.sound
-    if message.category:
-        aps["category"] = message.category
+    # The action set's key names the category whose buttons iOS shows (§1.4).
+    category = message.action_set or message.category
+    if category:
+        aps["category"] = category
     if message.thread_id:
         aps["thread-id"] = message.thread_id
     if message.content_available or not is_visible(message):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from pushgate.core.identity import PayloadIdentity
 from pushgate.core.messages import Message
 from pushgate.core.outcomes import Outcome
 
@@ -37,7 +38,9 @@ class Delivery(NamedTuple):
     notification was accepted: the time of the event a webhook reports, the same on
     every attempt. ``now_or_never`` (a TTL of 0) asks the provider to deliver at once or
     drop the message, never to store it; ``expires_at`` then only bounds when the one
-    attempt may start. A tuple: the send path builds one per delivery.
+    attempt may start. ``identity`` is what the payload says of its instance, app,
+    notification and delivery, and how to answer it (core/identity.py); every provider
+    renders it. A tuple: the send path builds one per delivery.
     """
 
     delivery_id: str
@@ -46,6 +49,7 @@ class Delivery(NamedTuple):
     expires_at: int
     created_at: int
     now_or_never: bool = False
+    identity: PayloadIdentity | None = None
 
 
 @dataclass(frozen=True, slots=True)

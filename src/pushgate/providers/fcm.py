@@ -21,7 +21,9 @@ from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.endpoints import Origin, open_pool
 from pushgate.providers.fcm_payload import (
     NOW_OR_NEVER,
+    PAYLOAD_LIMIT,
     MessageRefused,
+    Template,
     render_template,
     request_body,
 )
@@ -118,7 +120,7 @@ class FcmProvider:
         except OAuthUnavailable as unavailable:
             return [outcomes.retry(str(unavailable), unavailable.retry_after)] * len(batch)
         now = self._clock()
-        templates: dict[tuple[int, int], bytes | str] = {}
+        templates: dict[tuple[int, int], Template | str] = {}
         bodies: list[bytes] = []
         sent: list[int] = []
         results: list[Outcome] = []
@@ -178,7 +180,7 @@ class FcmProvider:
         await self._send_round(bodies, positions, newer, results)
 
     def _body(
-        self, delivery: Delivery, templates: dict[tuple[int, int], bytes | str], now: float
+        self, delivery: Delivery, templates: dict[tuple[int, int], Template | str], now: float
     ) -> bytes | Outcome:
         """The request body of one delivery, or its outcome when it must not be sent.
 
@@ -197,7 +199,13 @@ class FcmProvider:
             templates[key] = template
         if isinstance(template, str):
             return outcomes.rejected(template)
-        return request_body(template, delivery.device.token)
+        identity = None if delivery.identity is None else delivery.identity.to_json()
+        if identity is not None and template.size + len(identity) > PAYLOAD_LIMIT:
+            size = template.size + len(identity)
+            return outcomes.rejected(
+                f"payload too large: {size} bytes, FCM takes at most {PAYLOAD_LIMIT}"
+            )
+        return request_body(template, delivery.device.token, identity)
 
     def _shared_headers(self, token: AccessToken) -> SharedHeaders:
         """Headers repeated on every request, HPACK-indexed once per connection."""

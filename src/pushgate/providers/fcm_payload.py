@@ -7,17 +7,25 @@ goes to each platform its own way: ``android.ttl`` as ``"<seconds>s"``, the APNs
 of :data:`NOW_OR_NEVER` is a TTL of 0 on all three: ``"0s"``, ``apns-expiration: 0``,
 ``TTL: 0``, each platform's "deliver now or drop it".
 ``message.overrides["fcm"]`` is merged into the message last (dictionaries key by key).
+
+``data`` carries the delivery's identity under ``pushgate`` and, with actions, the actions
+under ``pushgate_actions``, each a JSON string (docs/actions.md): an Android app draws the
+buttons from them. A fan-out renders the message once as a :class:`Template` and puts each
+delivery's token and identity into it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from pushgate.core.identity import IDENTITY_KEY, PayloadIdentity
 from pushgate.core.messages import Message, Priority
 from pushgate.providers.apns_payload import COLLAPSE_ID_LIMIT, is_visible, render_aps
+from pushgate.providers.payload_identity import ACTIONS_KEY, RESERVED_DATA_KEYS, actions_list
 
 PAYLOAD_LIMIT = 4096  # §2.4: keys and values of the payload
 # The expiry (epoch ms) that renders as a TTL of 0 (§2.3: "0 = now-or-never"): the epoch
@@ -29,6 +37,12 @@ RESERVED_KEYS = frozenset({"from", "message_type", "gcm"})
 RESERVED_PREFIXES = ("google.", "gcm.notification.")
 # RFC 8030 §5.4: a Topic is at most 32 characters of the URL-safe base64 alphabet.
 _WEBPUSH_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# Stands for a delivery's identity in a template: one character, escaped by orjson, so the
+# bytes below occur nowhere else (a quote inside a JSON string is always escaped).
+_PLACEHOLDER = "\x00"
+_DATA_OPEN = b'"data":{'
+_IDENTITY_MEMBER = orjson.dumps(IDENTITY_KEY) + b":"
+_MARKER = _DATA_OPEN + _IDENTITY_MEMBER + orjson.dumps(_PLACEHOLDER)
 
 
 class MessageRefused(ValueError):
@@ -40,27 +54,59 @@ class MessageRefused(ValueError):
         self.field = field
 
 
-def render_message(message: Message, token: str, expires_at_ms: int, now: float) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A message's request body around its token and identity: ``{"message":{"token":``
+    <token> ``head`` <identity> ``tail``. ``size`` is what FCM counts against its limit
+    without the identity (§2.4)."""
+
+    head: bytes
+    tail: bytes
+    size: int
+
+
+def render_message(
+    message: Message,
+    token: str,
+    expires_at_ms: int,
+    now: float,
+    identity: PayloadIdentity | None = None,
+) -> dict[str, Any]:
     """The ``message`` object for one registration token; :class:`MessageRefused` when FCM
     would refuse it, so it is never sent."""
-    return {"token": token, **render_fields(message, expires_at_ms, now)}
+    carried = None if identity is None else identity.to_json().decode()
+    return {"token": token, **render_fields(message, expires_at_ms, now, carried)}
 
 
-def render_template(message: Message, expires_at_ms: int, now: float) -> bytes:
-    """The request body of ``message`` after its token (``,<fields>}}``), rendered once
-    for every device of a fan-out; :func:`request_body` puts each device's token before
-    it. The fields are never empty: android, apns and webpush are always there."""
-    fields = orjson.dumps(render_fields(message, expires_at_ms, now))
-    return b"," + fields[1:] + b"}"
+def render_template(message: Message, expires_at_ms: int, now: float) -> Template:
+    """The request body of ``message`` rendered once for every device of a fan-out;
+    :func:`request_body` puts each device's token and identity in. The fields are never
+    empty: android, apns and webpush are always there."""
+    rendered = render_fields(message, expires_at_ms, now, _PLACEHOLDER)
+    fields = orjson.dumps(rendered)
+    at = fields.find(_MARKER)
+    if at < 0:  # render_fields keeps the placeholder first in data
+        raise MessageRefused("the identity could not be placed in data", "data")
+    head = b"," + fields[1 : at + len(_DATA_OPEN)]
+    tail = fields[at + len(_MARKER) :] + b"}"
+    return Template(head, tail, payload_size(rendered) - len(_PLACEHOLDER))
 
 
-def request_body(template: bytes, token: str) -> bytes:
-    """``{"message": {"token": …, <template fields>}}`` without re-encoding the template."""
-    return b'{"message":{"token":' + orjson.dumps(token) + template
+def request_body(template: Template, token: str, identity: bytes | None = None) -> bytes:
+    """``{"message": {"token": …, <template fields>}}`` without re-encoding the template;
+    ``identity`` is the JSON of the delivery's identity (``PayloadIdentity.to_json``)."""
+    start = b'{"message":{"token":' + orjson.dumps(token) + template.head
+    if identity is None:
+        tail = template.tail
+        return start + (tail[1:] if tail.startswith(b",") else tail)
+    return start + _IDENTITY_MEMBER + orjson.dumps(identity.decode()) + template.tail
 
 
-def render_fields(message: Message, expires_at_ms: int, now: float) -> dict[str, Any]:
-    """Everything of the ``message`` object but its target; see :func:`render_message`."""
+def render_fields(
+    message: Message, expires_at_ms: int, now: float, identity: str | None = None
+) -> dict[str, Any]:
+    """Everything of the ``message`` object but its target; see :func:`render_message`.
+    ``identity`` (the JSON of a delivery's identity) goes first in ``data``."""
     ttl = min(max(0, (expires_at_ms - int(now * 1000)) // 1000), MAX_TTL_SECONDS)
     high = message.priority is Priority.HIGH
     rendered: dict[str, Any] = {}
@@ -68,6 +114,10 @@ def render_fields(message: Message, expires_at_ms: int, now: float) -> dict[str,
         notification = {"title": message.title, "body": message.body, "image": message.image}
         rendered["notification"] = {k: v for k, v in notification.items() if v}
     data = string_data(message.data)
+    if identity is not None:
+        data = {IDENTITY_KEY: identity, **data}
+    if message.actions:
+        data[ACTIONS_KEY] = orjson.dumps(actions_list(message)).decode()
     if data:
         rendered["data"] = data
     rendered["android"] = _android(message, ttl, high)
@@ -75,6 +125,7 @@ def render_fields(message: Message, expires_at_ms: int, now: float) -> dict[str,
     rendered["webpush"] = _webpush(message, ttl, high)
     override = message.overrides.get("fcm")
     if override:
+        _check_override(override)
         rendered = merged(rendered, override)
     size = payload_size(rendered)
     if size > PAYLOAD_LIMIT:
@@ -88,6 +139,8 @@ def string_data(data: dict[str, Any]) -> dict[str, str]:
     for key, value in data.items():
         if key in RESERVED_KEYS or key.startswith(RESERVED_PREFIXES):
             raise MessageRefused(f"data key {key!r} is reserved by FCM", f"data.{key}")
+        if key in RESERVED_DATA_KEYS:
+            raise MessageRefused(f"data key {key!r} is reserved for pushgate", f"data.{key}")
         result[key] = value if isinstance(value, str) else orjson.dumps(value).decode()
     return result
 
@@ -114,6 +167,14 @@ def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             result[key] = value
     return result
+
+
+def _check_override(override: dict[str, Any]) -> None:
+    data = override.get("data")
+    if isinstance(data, dict):
+        for key in RESERVED_DATA_KEYS & data.keys():
+            field = f"overrides.fcm.data.{key}"
+            raise MessageRefused(f"data key {key!r} is reserved for pushgate", field)
 
 
 def _android(message: Message, ttl: int, high: bool) -> dict[str, Any]:

@@ -105,7 +105,8 @@ class HmsProvider:
             try:
                 # §5.2: HMS takes a TTL of 1 s at least, so "now or never" (0) becomes 1 s,
                 # the closest it allows.
-                message = render(delivery.message, max(ttl, MIN_TTL_SECONDS))
+                ttl = max(ttl, MIN_TTL_SECONDS)
+                message = render(delivery.message, ttl, delivery.identity)
                 size = encoded_size(message)
                 group = orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
             except Exception as exc:

@@ -1,5 +1,5 @@
 """The message as plain JSON, for providers whose payload is ours to shape: the Web Push
-plaintext a service worker reads, the webhook body, WNS raw and the HMS ``data`` string.
+plaintext a service worker reads, the webhook body and WNS raw.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from pushgate.core.messages import Message
+from pushgate.providers.payload_identity import actions_list
 
 
 def message_fields(message: Message) -> dict[str, Any]:
@@ -27,16 +28,11 @@ def message_fields(message: Message) -> dict[str, Any]:
     if message.data:
         present["data"] = message.data
     if message.actions:
-        present["actions"] = [
-            {
-                "id": action.id,
-                "title": action.title,
-                "destructive": action.destructive,
-                "foreground": action.foreground,
-                "text_input": action.text_input,
-            }
-            for action in message.actions
-        ]
+        # As the Notification API's actions ({action, title}) with what answering needs
+        # (docs/actions.md).
+        present["actions"] = actions_list(message)
+    if message.action_set:
+        present["action_set"] = message.action_set
     if message.content_available:
         present["content_available"] = True
     return present

@@ -24,6 +24,7 @@ from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.http_client import Answer, make_client, post, retry_after, short_reason
 from pushgate.providers.message_json import message_fields, with_overrides
 from pushgate.providers.options import ProviderOptions
+from pushgate.providers.payload_identity import identity_fields
 from pushgate.providers.sending import send_each
 from pushgate.providers.webhook_signing import signature_headers, signing_key
 
@@ -108,6 +109,7 @@ class WebhookProvider:
             "device_id": device.id,
             "user_id": device.user_id,
             **message_fields(delivery.message),
+            **identity_fields(delivery.identity),
         }
         if device.token != target:
             data["device_token"] = device.token

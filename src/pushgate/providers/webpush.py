@@ -2,7 +2,8 @@
 
 A device's ``token`` is the subscription endpoint and its ``keys`` hold ``p256dh`` and
 ``auth``. The plaintext is the message as JSON (plus ``id``, the delivery id, so the service
-worker can report interactions), encrypted for that subscription.
+worker can report interactions, and ``pushgate``, the delivery's identity; docs/actions.md),
+encrypted for that subscription.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 import orjson
 
 from pushgate.core.credentials.keys import b64url_decode, load_vapid_private_key
+from pushgate.core.identity import PayloadIdentity
 from pushgate.core.messages import Message, Priority
 from pushgate.core.outcomes import (
     Outcome,
@@ -36,6 +38,7 @@ from pushgate.providers.http_client import (
 )
 from pushgate.providers.message_json import message_fields, with_overrides
 from pushgate.providers.options import ProviderOptions
+from pushgate.providers.payload_identity import identity_fields
 from pushgate.providers.sending import send_each, ttl_to_send
 from pushgate.providers.vapid import VapidSigner
 from pushgate.providers.webpush_crypto import (
@@ -61,11 +64,11 @@ def topic_for(collapse_key: str) -> str:
 
 def plaintext_for(delivery: Delivery) -> bytes:
     """The JSON a service worker receives in ``event.data.json()``."""
-    return plaintext(delivery.delivery_id, delivery.message)
+    return plaintext(delivery.delivery_id, delivery.message, delivery.identity)
 
 
-def plaintext(delivery_id: str, message: Message) -> bytes:
-    payload = {"id": delivery_id, **message_fields(message)}
+def plaintext(delivery_id: str, message: Message, identity: PayloadIdentity | None = None) -> bytes:
+    payload = {"id": delivery_id, **message_fields(message), **identity_fields(identity)}
     return orjson.dumps(with_overrides(payload, message, KIND))
 
 

@@ -91,7 +91,7 @@ class WnsProvider:
 
     async def _send_one(self, delivery: Delivery) -> Outcome:
         try:
-            notification = render(delivery.message, delivery.delivery_id)
+            notification = render(delivery.message, delivery.delivery_id, delivery.identity)
         except WnsPayloadError as exc:
             return rejected(str(exc))
         if len(notification.body) > MAX_PAYLOAD_BYTES:

@@ -225,6 +225,11 @@ class AccountStore(BaseStore):
         row = await self.fetch_one(query)
         return rows.app(row) if row else None
 
+    async def app_name(self, app_id: str) -> str | None:
+        """The app's name now (the send path names it in every push, docs/actions.md)."""
+        row = await self.fetch_one(sa.select(apps.c.name).where(apps.c.id == app_id))
+        return None if row is None else str(row[0])
+
     async def list_apps(self, tenant_id: str) -> list[App]:
         query = sa.select(apps).where(apps.c.tenant_id == tenant_id).order_by(apps.c.name)
         return [rows.app(r) for r in await self.fetch_all(query)]

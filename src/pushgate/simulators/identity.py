@@ -1,0 +1,107 @@
+"""Reading a received push's identity and actions back, per provider (docs/actions.md,
+"Payload identity"), as a device's app would: what a test, or a simulated answer to the
+push, needs to know of who sent it and how to answer it.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+IDENTITY_KEY = "pushgate"
+ACTIONS_KEY = "pushgate_actions"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedIdentity:
+    """The ``pushgate`` object of one received push, and its actions (the compact form:
+    ``action``, ``title``, ``id``, ``options``, ``input``)."""
+
+    fields: dict[str, str]
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def token(self) -> str | None:
+        return self.fields.get("token")
+
+    @property
+    def url(self) -> str | None:
+        return self.fields.get("url")
+
+    def answer_url(self, action_id: str) -> str:
+        """Where the device answers with the action ``action_id``."""
+        return f"{self.fields['url']}{action_id}"
+
+
+def identity_of(provider: str, body: Any) -> ReceivedIdentity | None:
+    """The identity in ``body`` as the ``provider``'s simulator recorded it, or None."""
+    reader = _READERS.get(provider)
+    return reader(body) if reader is not None else None
+
+
+def _apns(body: Any) -> ReceivedIdentity | None:
+    return _from_object(body, body.get(ACTIONS_KEY) if isinstance(body, dict) else None)
+
+
+def _fcm(message: Any) -> ReceivedIdentity | None:
+    data = message.get("data") if isinstance(message, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get(IDENTITY_KEY), str):
+        return None
+    actions = data.get(ACTIONS_KEY)
+    return ReceivedIdentity(
+        orjson.loads(data[IDENTITY_KEY]),
+        orjson.loads(actions) if isinstance(actions, str) else [],
+    )
+
+
+def _hms(message: Any) -> ReceivedIdentity | None:
+    data = message.get("data") if isinstance(message, dict) else None
+    if not isinstance(data, str):
+        return None
+    loaded = orjson.loads(data)
+    return _from_object(loaded, loaded.get(ACTIONS_KEY) if isinstance(loaded, dict) else None)
+
+
+def _json_body(body: Any) -> ReceivedIdentity | None:
+    """Web Push plaintext and WNS raw: the message JSON, ``actions`` at its top level."""
+    if isinstance(body, (str, bytes)):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+    return _from_object(body, body.get("actions") if isinstance(body, dict) else None)
+
+
+def _wns(body: Any) -> ReceivedIdentity | None:
+    if isinstance(body, str) and body.lstrip().startswith("<"):
+        toast = ET.fromstring(body)  # noqa: S314 - pushgate's own output, recorded in a test
+        launch = toast.get("launch")
+        if launch is None:
+            return None
+        actions = [dict(element.attrib) for element in toast.iter("action")]
+        return _from_object(orjson.loads(launch), actions)
+    return _json_body(body)
+
+
+def _webhook(body: Any) -> ReceivedIdentity | None:
+    data = body.get("data") if isinstance(body, dict) else None
+    return _from_object(data, data.get("actions") if isinstance(data, dict) else None)
+
+
+def _from_object(value: Any, actions: Any) -> ReceivedIdentity | None:
+    if not isinstance(value, dict) or not isinstance(value.get(IDENTITY_KEY), dict):
+        return None
+    return ReceivedIdentity(dict(value[IDENTITY_KEY]), list(actions or []))
+
+
+_READERS = {
+    "apns": _apns,
+    "fcm": _fcm,
+    "hms": _hms,
+    "webpush": _json_body,
+    "wns": _wns,
+    "webhook": _webhook,
+}
