@@ -125,3 +125,15 @@ async def test_later_changes_leave_accepted_notifications_alone(
     after = [await _content(client, by_set), await _content(client, inline)]
     assert after == before
     assert before[0]["actions"][0]["title"] == "Approve"
+
+
+async def test_the_payload_check_runs_on_the_resolved_actions(
+    client: httpx.AsyncClient, app_name: str
+) -> None:
+    """With credentials set, the provider renders the copied actions before accepting
+    (core/sending.py), and the shape it reads is the one stored."""
+    webhook = {"url": "https://hooks.example.com/x", "generate_signing_secret": True}
+    ok(await client.put("/v1/apps/mobile/credentials/webhook", json=webhook))
+    await _define(client)
+    content = await _content(client, await _send(client, action_set="approval"))
+    assert [a["key"] for a in content["actions"]] == ["approve", "reject"]
