@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
+from pushgate.core.action_catalog import ActionCatalog
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
@@ -38,6 +39,7 @@ from pushgate.queue import queue_from_url
 from pushgate.queue.base import PipelineQueue
 from pushgate.storage import migrate
 from pushgate.storage.accounts import AccountStore
+from pushgate.storage.actions import ActionStore
 from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
@@ -63,6 +65,8 @@ class Services:
     box: SecretBox
     audit: AuditLog
     limits: RateLimits
+    actions: ActionStore
+    catalog: ActionCatalog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
 
@@ -139,11 +143,20 @@ async def build_services(
         reconcile_seconds=settings.queue_reconcile_seconds,
     )
     limits = RateLimits(limiter_for(settings), access.tenant_by_id, clock=limits_clock)
+    actions = ActionStore(engine)
+    catalog = ActionCatalog(
+        actions,
+        registry,
+        box,
+        audit=audit,
+        allow_private_targets=settings.allow_private_targets,
+    )
     sending = NotificationService(
         notifications,
         registry,
         FanoutStarter(queue),
         payload_problem,
+        actions=actions,
         audit=audit,
         default_ttl=settings.default_ttl_seconds,
         max_ttl=settings.max_ttl_seconds,
@@ -166,6 +179,8 @@ async def build_services(
         box,
         audit,
         limits,
+        actions,
+        catalog,
     )
 
 

@@ -421,3 +421,78 @@ async def test_a_key_is_limited_and_unlimited_from_the_keys_page(
     with served.api() as api:
         keys = {k["name"]: k for k in api.get("/v1/keys").json()}
     assert keys["ops"]["rate_limit"] is None
+
+
+async def test_actions_and_sets_are_made_on_the_app_page_and_picked_to_send(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as api:
+        assert api.post("/v1/apps", json={"name": "desk"}).is_success
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    create_action = (
+        "{{ const form = document.querySelector('#action-create');"
+        "form.elements.key.value = '{key}'; form.elements.title.value = '{title}';"
+        "form.elements.handler.value = '{handler}'; form.elements.url.value = '{url}';"
+        "form.requestSubmit(); }}"
+    )
+    keys = "[...document.querySelectorAll('#actions tbody tr td:first-child')]"
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/apps/desk'; true")
+        await page.wait_for("document.querySelector('#action-create') !== null")
+        hook = "https://hooks.example.com/answers"
+        await page.evaluate(
+            create_action.format(key="approve", title="Approve", handler="webhook", url=hook)
+        )
+        secret = await page.wait_for("document.querySelector('#actions .secret-value')?.value")
+        assert secret.startswith("whsec_")
+        await page.evaluate(
+            create_action.format(key="reject", title="Reject", handler="record", url="")
+        )
+        await page.wait_for(f"{keys}.length === 2")
+        await page.evaluate(
+            "{ const form = document.querySelector('#action-set-create');"
+            "form.elements.key.value = 'approval';"
+            "form.elements.actions.value = 'approve, reject'; form.requestSubmit(); }"
+        )
+        await page.wait_for(f"{keys}.length === 3")
+        # An action a set uses is not deleted: the API's conflict is shown.
+        await page.evaluate(
+            "window.confirm = () => true;"
+            "document.querySelector('#actions tbody tr button').click(); true"
+        )
+        code = await page.wait_for("document.querySelector('#actions .error-code')?.textContent")
+        assert code == "conflict"
+        # The send form offers the app's sets.
+        await page.evaluate("location.hash = '#/notifications'; true")
+        options = "[...document.querySelectorAll('#notification-send [name=action_set] option')]"
+        await page.wait_for(f"{options}.length === 2")
+        await page.evaluate(
+            "{ const form = document.querySelector('#notification-send');"
+            "form.elements.title.value = 'CHG0042 needs your approval';"
+            "form.elements.action_set.value = 'approval'; form.requestSubmit(); }"
+        )
+        await page.wait_for(
+            "document.querySelector('h1')?.textContent === 'CHG0042 needs your approval'"
+        )
+        sent = await page.evaluate("decodeURIComponent(location.hash.split('/')[2])")
+        await page.screenshot(tmp_path / "actions.png")
+        assert page.errors == []
+        assert len(page.failed_loads) == 1
+        assert "409" in page.failed_loads[0]
+    with served.api() as api:
+        listed = api.get("/v1/apps/desk/actions").json()
+        assert [(a["key"], a["handler"]["kind"]) for a in listed] == [
+            ("approve", "webhook"),
+            ("reject", "record"),
+        ]
+        assert secret not in json.dumps(listed)
+        assert api.get("/v1/apps/desk/action-sets/approval").json()["actions"] == [
+            "approve",
+            "reject",
+        ]
+        content = api.get(f"/v1/notifications/{sent}").json()["content"]
+        assert content["action_set"] == "approval"
+        assert [a["key"] for a in content["actions"]] == ["approve", "reject"]

@@ -58,7 +58,10 @@ def test_a_malformed_tag_expression_is_named() -> None:
         {"data": {"blob": "x" * 5000}},
         {"overrides": {"carrier-pigeon": {}}},
         {"send_at": "2026-12-24T18:00:00"},  # no offset
-        {"actions": [{"id": f"a{i}", "title": "x"} for i in range(5)]},
+        {"actions": [f"a{i}" for i in range(5)]},
+        {"actions": [{"id": "approve", "title": "x"}]},  # the old inline objects
+        {"actions": ["approve", "approve"]},
+        {"action_set": "Approval"},
         {"interruption_level": "loud"},
         {"audience": {"users": ["u"] * 10_001}},
         {"unknown_field": 1},
@@ -67,6 +70,25 @@ def test_a_malformed_tag_expression_is_named() -> None:
 def test_refused_inputs(changes: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         _input(**changes)
+
+
+def test_actions_are_named_by_set_or_by_keys() -> None:
+    assert _input(action_set="approval").action_set == "approval"
+    assert _input(actions=["reject", "approve"]).actions == ["reject", "approve"]
+    assert (_input().action_set, _input().actions) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"action_set": "approval", "actions": ["approve"]}, "actions"),
+        ({"action_set": "approval", "category": "approval"}, "category"),
+    ],
+)
+def test_one_way_to_name_actions(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        _input(**changes)
+    assert refused.value.details["field"] == field
 
 
 def test_data_only_and_badge_only_are_something_to_send() -> None:

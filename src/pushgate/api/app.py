@@ -10,7 +10,17 @@ from pushgate.api import errors
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
-from pushgate.api.routes import apps, audit, devices, notifications, ops, queue, tenants, users
+from pushgate.api.routes import (
+    actions,
+    apps,
+    audit,
+    devices,
+    notifications,
+    ops,
+    queue,
+    tenants,
+    users,
+)
 from pushgate.console import routes as console
 from pushgate.wiring import Services
 
@@ -33,7 +43,7 @@ def create_app(services: Services) -> ASGIApp:
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
     # (device registration, sends) come first: matching is a share of a request's cost.
-    for module in (devices, notifications, users, apps, tenants, queue, audit):
+    for module in (devices, notifications, users, apps, actions, tenants, queue, audit):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     api.include_router(ops.router)
     api.include_router(console.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pushgate.cli.actions import action_sets, actions
 from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.audit import audit
 from pushgate.cli.backup import backup_command, restore_command
@@ -27,6 +28,8 @@ register(app)
 app.add_typer(keys, name="keys")
 app.add_typer(tenants, name="tenants")
 app.add_typer(apps, name="apps")
+app.add_typer(actions, name="actions")
+app.add_typer(action_sets, name="action-sets")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(notifications, name="notifications")

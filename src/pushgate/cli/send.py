@@ -48,6 +48,13 @@ def send(
     collapse_key: Annotated[str | None, typer.Option()] = None,
     send_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
     idempotency_key: Annotated[str | None, typer.Option()] = None,
+    action_set: Annotated[
+        str | None, typer.Option(help="Show the buttons of this action set of the app.")
+    ] = None,
+    action: Annotated[
+        list[str] | None,
+        typer.Option(help="An action's key, when no set is named; repeat, in display order."),
+    ] = None,
     records: Annotated[
         DeliveryRecords | None,
         typer.Option(
@@ -72,6 +79,8 @@ def send(
         collapse_key=collapse_key,
         send_at=send_at,
         idempotency_key=idempotency_key,
+        action_set=action_set,
+        actions=action or [],
         records=records,
     )
 

@@ -15,9 +15,23 @@ repeats.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
+
+# An action's or a set's key: what a notification names and a response route carries.
+ACTION_KEY_PATTERN = r"^[a-z0-9_.-]{1,64}$"
+MAX_TITLE_CHARS = 64
+# APNs shows at most 4 actions in a notification's expanded view; the fewest any other
+# provider shows is 2 (Chrome's Notification.maxActions); docs/actions.md, "Limits per provider".
+MAX_SET_ACTIONS = 4
+DEFAULT_DEADLINE_SECONDS = 3600
+MAX_DEADLINE_SECONDS = 7 * 24 * 3600
+MIN_HANDLER_TIMEOUT_SECONDS = 1.0
+MAX_HANDLER_TIMEOUT_SECONDS = 30.0
+# Python handlers are found by name in this entry point group (PyPA entry points spec).
+ENTRY_POINT_GROUP = "pushgate.actions"
 
 
 class WebhookContract(StrEnum):
@@ -57,6 +71,35 @@ class RecordHandler:
 
 
 Handler = WebhookHandler | PythonHandler | RecordHandler
+HandlerKind = Literal["webhook", "python", "record"]
+
+
+def handler_fields(handler: Handler) -> dict[str, Any]:
+    """A handler's fields but its kind, as stored beside the kind (JSON)."""
+    match handler:
+        case WebhookHandler(url=url, contract=contract, timeout_seconds=timeout):
+            return {"url": url, "contract": contract.value, "timeout_seconds": timeout}
+        case PythonHandler(name=name, timeout_seconds=timeout):
+            return {"name": name, "timeout_seconds": timeout}
+        case RecordHandler():
+            return {}
+        case _:
+            assert_never(handler)
+
+
+def handler_of(kind: str, fields: Mapping[str, Any]) -> Handler:
+    """The handler :func:`handler_fields` stored under ``kind``."""
+    if kind == "webhook":
+        return WebhookHandler(
+            str(fields["url"]),
+            WebhookContract(fields["contract"]),
+            float(fields["timeout_seconds"]),
+        )
+    if kind == "python":
+        return PythonHandler(str(fields["name"]), float(fields["timeout_seconds"]))
+    if kind == "record":
+        return RecordHandler()
+    raise ValueError(f"unknown action handler kind {kind!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +187,11 @@ class ActionResponse:
     input: str | None
     data: dict[str, Any] = field(default_factory=dict)
     received_at: int = 0  # epoch ms
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDeletion:
+    """What deleting an action came to: done, or refused while sets use it (their keys)."""
+
+    deleted: bool
+    used_by: tuple[str, ...] = ()

@@ -118,9 +118,11 @@ class StoredCredential:
 @dataclass(frozen=True, slots=True)
 class Sealed:
     """One value sealed with the instance key, and whose it is: an app's credentials of a
-    provider kind, or the app's user-auth secret (``owner`` ``user_auth``)."""
+    provider kind, the app's user-auth secret (``owner`` ``user_auth``), or the signing
+    secret of one of its actions' webhook handlers (``owner`` ``action:<id>``)."""
 
     USER_AUTH: ClassVar[str] = "user_auth"
+    ACTION: ClassVar[str] = "action:"
 
     app_id: str
     owner: str
@@ -129,6 +131,21 @@ class Sealed:
     @property
     def aad(self) -> bytes:
         return sealed_for(self.app_id, self.owner)
+
+    @property
+    def is_credential(self) -> bool:
+        """Provider credentials, which have fingerprints beside them."""
+        return self.owner != self.USER_AUTH and not self.owner.startswith(self.ACTION)
+
+    @property
+    def action_id(self) -> str | None:
+        return self.owner.removeprefix(self.ACTION) if self.owner.startswith(self.ACTION) else None
+
+
+def action_owner(action_id: str) -> str:
+    """The ``Sealed.owner`` of an action's webhook secret: its AAD is then
+    ``app:<app id>:action:<action id>``, so it opens for no other action or app."""
+    return Sealed.ACTION + action_id
 
 
 def sealed_for(app_id: str, owner: str) -> bytes:

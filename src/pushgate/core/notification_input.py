@@ -11,10 +11,12 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from pushgate.core.actions import ACTION_KEY_PATTERN, MAX_SET_ACTIONS
 from pushgate.core.audience import Audience, ShortText
 from pushgate.core.inputs import Locale, Name, Strict
 from pushgate.core.messages import Priority
 from pushgate.core.notifications import DeliveryRecords
+from pushgate.errors import InvalidInput
 
 MAX_DATA_BYTES = 4096
 # Every provider's overrides together; one provider's payload is 4 KiB at most (APNs, Web
@@ -23,14 +25,7 @@ MAX_OVERRIDES_BYTES = 8192
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (docs/providers.md §2.3); APNs allows 30 days
 
 Text = Annotated[str, StringConstraints(max_length=2048)]
-
-
-class ActionInput(Strict):
-    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-    title: ShortText
-    destructive: bool = False
-    foreground: bool = False
-    text_input: bool = False
+ActionKey = Annotated[str, StringConstraints(pattern=ACTION_KEY_PATTERN)]
 
 
 class Content(Strict):
@@ -50,7 +45,16 @@ class NotificationInput(Content):
     sound: ShortText | None = None
     category: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
     thread_id: ShortText | None = None
-    actions: list[ActionInput] = Field(default_factory=list, max_length=4)
+    action_set: ActionKey | None = Field(
+        default=None,
+        description="The key of one of the app's action sets: its buttons are shown, and "
+        "its key is the APNs category (so `category` must then be left out).",
+    )
+    actions: list[ActionKey] = Field(
+        default_factory=list,
+        max_length=MAX_SET_ACTIONS,
+        description="Keys of the app's actions, in display order, when no set is named.",
+    )
     locales: dict[Locale, Content] = Field(default_factory=dict, max_length=100)
     content_available: bool = False
     mutable_content: bool = False
@@ -96,6 +100,28 @@ class NotificationInput(Content):
         if value is not None and value.tzinfo is None:
             raise ValueError("send_at needs a time zone offset, e.g. 2026-12-24T18:00:00+01:00")
         return value
+
+    @field_validator("actions")
+    @classmethod
+    def _distinct_actions(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("an action is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_name_actions(self) -> NotificationInput:
+        # The set's key is the APNs category of the push (docs/actions.md, "Model").
+        if self.action_set is not None and self.actions:
+            raise InvalidInput(
+                "actions: name an action set or list actions, not both",
+                details={"field": "actions", "reason": "action_set is given too"},
+            )
+        if self.action_set is not None and self.category is not None:
+            raise InvalidInput(
+                "category: an action set's key is the notification's category; leave it out",
+                details={"field": "category", "reason": "action_set is given"},
+            )
+        return self
 
     @model_validator(mode="after")
     def _something_to_send(self) -> NotificationInput:

@@ -43,9 +43,9 @@ async def reseal_all(accounts: AccountStorePort, box: SecretBox) -> RotationRepo
             report.unreadable.append(item)
             continue
         fingerprints = (
-            None
-            if item.owner == Sealed.USER_AUTH
-            else fingerprints_of(decode_secret(plaintext), box.fingerprint)
+            fingerprints_of(decode_secret(plaintext), box.fingerprint)
+            if item.is_credential
+            else None
         )
         if not box.needs_reseal(item.sealed) and fingerprints is None:
             report.current += 1

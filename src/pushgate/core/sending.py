@@ -14,6 +14,7 @@ from typing import Any, Protocol, assert_never
 
 import orjson
 
+from pushgate.core import notification_actions
 from pushgate.core.access import Caller
 from pushgate.core.audience import stored_audience
 from pushgate.core.audit import AuditAction, AuditLog
@@ -29,7 +30,7 @@ from pushgate.core.notifications import (
     NotificationState,
 )
 from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
-from pushgate.core.ports import InTransaction, NotificationStorePort
+from pushgate.core.ports import ActionStorePort, InTransaction, NotificationStorePort
 from pushgate.core.rate_limits import RateLimits, Verdict
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
@@ -47,7 +48,17 @@ IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 # the notification's start, else the delivery expires unsent. It bounds the time in the
 # queue and a fan-out's pages, not what the provider is told (a TTL of 0).
 NOW_OR_NEVER_WINDOW_MS = 30_000
-_NOT_CONTENT = {"app", "audience", "idempotency_key", "records", "send_at", "ttl"}
+# Left out of the content as given: the actions are stored resolved (core/notification_actions.py).
+_NOT_CONTENT = {
+    "app",
+    "audience",
+    "idempotency_key",
+    "records",
+    "send_at",
+    "ttl",
+    "action_set",
+    "actions",
+}
 
 
 class StartFanout(Protocol):
@@ -106,6 +117,7 @@ class NotificationService:
         start_fanout: StartFanout,
         payload_check: PayloadCheck,
         *,
+        actions: ActionStorePort,
         audit: AuditLog,
         default_ttl: int,
         max_ttl: int,
@@ -117,6 +129,7 @@ class NotificationService:
         self.registry = registry
         self.start_fanout = start_fanout
         self.payload_check = payload_check
+        self.actions = actions
         self.audit = audit
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
@@ -141,6 +154,12 @@ class NotificationService:
         ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
         content = data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True)
         content["ttl"] = ttl  # the TTL in force, which the send path reads (0: now or never)
+        content["actions"] = []
+        chosen = await notification_actions.resolve(
+            self.actions, app.id, data.action_set, data.actions
+        )
+        if chosen is not None:
+            chosen.into(content)
         await self._check_payload(app.id, content)
         targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
         unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
@@ -210,6 +229,8 @@ class NotificationService:
     async def _check_payload(self, app_id: str, content: dict[str, Any]) -> None:
         """Refuse what a provider the app sends with could never take, naming it."""
         kinds = [c.kind for c in await self.registry.accounts.list_credentials(app_id)]
+        if not kinds:
+            return  # no provider to ask: nothing to render
         for message in every_variant(content):
             for kind in kinds:
                 problem = self.payload_check(kind, message)

@@ -11,11 +11,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pushgate.core.models import ApiKey, App, RateLimit, Sealed, StoredCredential, Tenant
+from pushgate.core.models import (
+    ApiKey,
+    App,
+    RateLimit,
+    Sealed,
+    StoredCredential,
+    Tenant,
+    action_owner,
+)
 from pushgate.errors import Conflict
 from pushgate.storage import rows
 from pushgate.storage.engine import positional_sql, write_transaction
-from pushgate.storage.tables import api_keys, apps, credentials, instance, tenants
+from pushgate.storage.tables import actions, api_keys, apps, credentials, instance, tenants
 
 
 class BaseStore:
@@ -285,7 +293,8 @@ class AccountStore(BaseStore):
 
     # -- sealed secrets (key rotation) ---------------------------------------------------
     async def sealed_secrets(self) -> list[Sealed]:
-        """Every sealed value of the instance: each app's credentials and user-auth secret."""
+        """Every sealed value of the instance: each app's credentials and user-auth secret,
+        and its actions' webhook secrets."""
         found = [
             Sealed(row.app_id, row.kind, bytes(row.sealed))
             for row in await self.fetch_all(
@@ -300,6 +309,14 @@ class AccountStore(BaseStore):
                 )
             )
         )
+        found.extend(
+            Sealed(row.app_id, action_owner(row.id), bytes(row.secret))
+            for row in await self.fetch_all(
+                sa.select(actions.c.id, actions.c.app_id, actions.c.secret).where(
+                    actions.c.secret.is_not(None)
+                )
+            )
+        )
         return found
 
     async def replace_sealed(
@@ -308,7 +325,14 @@ class AccountStore(BaseStore):
         """Write ``sealed`` (and the credential's new ``fingerprints``) in place of
         ``item``, only if it is still what was read: a credential changed meanwhile was
         sealed under the current key anyway. ``updated_at`` stays: the secret is the same."""
-        if item.owner == Sealed.USER_AUTH:
+        statement: sa.Update
+        if item.action_id is not None:
+            statement = (
+                sa.update(actions)
+                .where(actions.c.id == item.action_id, actions.c.secret == item.sealed)
+                .values(secret=sealed)
+            )
+        elif item.owner == Sealed.USER_AUTH:
             statement = (
                 sa.update(apps)
                 .where(apps.c.id == item.app_id, apps.c.user_auth_secret == item.sealed)

@@ -87,6 +87,49 @@ credentials = sa.Table(
     sa.Column("paused_reason", sa.String(512), nullable=True),
 )
 
+# What a person can answer on a notification (docs/actions.md, "Model"). A notification
+# keeps a copy of the actions it was sent with, so these rows change nothing already sent.
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(64), nullable=False),
+    # locale → title
+    sa.Column("titles", JSON, nullable=False),
+    # {"foreground", "destructive", "authentication_required"}: booleans
+    sa.Column("options", JSON, nullable=False),
+    # {"placeholder", "button_title"} or NULL: no text input
+    sa.Column("text_input", JSON, nullable=True),
+    sa.Column("handler_kind", sa.String(16), nullable=False),
+    # The handler's fields but its kind (``core/actions.py`` handler_fields).
+    sa.Column("handler", JSON, nullable=False),
+    # A webhook handler's sealed Standard Webhooks secret; NULL for other handlers.
+    sa.Column("secret", sa.LargeBinary, nullable=True),
+    sa.Column("allow_repeats", sa.Boolean, nullable=False),
+    sa.Column("deadline_seconds", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "key"),
+)
+
+action_sets = sa.Table(
+    "action_sets",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    # The actions' keys in display order (JSON list): keys, since an action's key never
+    # changes and is what a reader of the set recognises.
+    sa.Column("action_keys", JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "key"),
+)
+
 users = sa.Table(
     "users",
     metadata,

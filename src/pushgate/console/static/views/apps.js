@@ -2,6 +2,7 @@
 
 import { api, seg } from "../api.js";
 import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
+import { actionsSection } from "./actions.js";
 import { credentialsSection } from "./credentials.js";
 
 function removeApp(name, status, after) {
@@ -81,6 +82,9 @@ export async function renderApp(ctx) {
   const section = h("div", {});
   const redraw = async (kind) => fill(section, await credentialsSection(app.name, redraw, kind));
   await redraw();
+  const actions = h("div", {});
+  const redrawActions = async () => fill(actions, await actionsSection(app.name, redrawActions));
+  await redrawActions();
   const saved = async (changed) => {
     if (changed.name !== app.name) {
       location.hash = `#/apps/${seg(changed.name)}`;
@@ -102,6 +106,7 @@ export async function renderApp(ctx) {
         location.hash = "#/apps";
       }), "danger")),
     section,
+    actions,
     settingsForm(app, status, saved),
   );
 }

@@ -2,7 +2,8 @@
 // provider, its deliveries by outcome, and cancel.
 
 import { api, seg } from "../api.js";
-import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
+import { action, button, errorBox, facts, field, fill, h, noticeBox, onSubmit, table }
+  from "../dom.js";
 import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
 
 const STATES = ["scheduled", "sending", "completed", "expired", "canceled"];
@@ -10,6 +11,7 @@ const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled"]
 const AUDIENCES = ["everyone", "users", "topics", "tags"];
 const RECORDS = ["as set", "all", "failures"];
 const FINAL = new Set(["completed", "expired", "canceled"]);
+const NO_SET = "none";
 
 const stateBadge = (state) => h("span", { class: `state state-${state}` }, state);
 const notDelivered = (counts) =>
@@ -28,6 +30,14 @@ function audienceOf(kind, text) {
   return { kind, [kind]: names };
 }
 
+/** Offer the action sets of the app chosen in the send form (docs/actions.md). */
+async function offerActionSets(form) {
+  const app = form.elements.app.value;
+  const sets = app ? await api.get(`/v1/apps/${seg(app)}/action-sets`) : [];
+  fill(form.elements.action_set, h("option", { value: NO_SET }, NO_SET),
+    sets.map((s) => h("option", { value: s.key }, `${s.key} (${s.actions.join(", ")})`)));
+}
+
 function sendForm(apps, status) {
   const form = h(
     "form",
@@ -38,23 +48,29 @@ function sendForm(apps, status) {
     field("Who", "who", { help: "external user ids or topics, comma-separated; or a tag expression" }),
     field("Title", "title"),
     field("Body", "body"),
+    field("Action set", "action_set", { options: [NO_SET], help: "buttons to show" }),
     field("Keep", "records", {
       options: RECORDS,
       help: "a row per delivery, or counts and rows only for deliveries that did not go out",
     }),
     h("button", { type: "submit" }, "Send notification"),
   );
-  return onSubmit(form, status, async (data) => {
+  onSubmit(form, status, async (data) => {
     const body = {
       app: data.get("app"),
       audience: audienceOf(data.get("audience"), data.get("who")),
       title: data.get("title") || undefined,
       body: data.get("body") || undefined,
       records: data.get("records") === RECORDS[0] ? undefined : data.get("records"),
+      action_set: data.get("action_set") === NO_SET ? undefined : data.get("action_set"),
     };
     const made = await api.post(`/v1/notifications`, body);
     location.hash = `#/notifications/${seg(made.id)}`;
   });
+  const offer = () => offerActionSets(form).catch((error) => fill(status, errorBox(error)));
+  form.elements.app.addEventListener("change", offer);
+  offer();
+  return form;
 }
 
 export async function renderNotifications({ main, query }) {
