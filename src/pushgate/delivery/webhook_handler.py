@@ -75,7 +75,12 @@ class WebhookHandlerClient:
         if urlsplit(handler.url).scheme != "https" and not self.options.allow_private_targets:
             return HandlerFailed(HandlerResult(error="handler URL must use https"))
         body = response_body(response)
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+        # The id goes signed or not: it is how the host recognises a run again.
+        headers = {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            "webhook-id": response.id,
+        }
         if secret:
             stamp = int(self.options.clock())
             headers.update(signature_headers(signing_key(secret), response.id, stamp, body))
