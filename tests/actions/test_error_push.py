@@ -25,7 +25,8 @@ async def test_a_failure_reaches_the_device_once_with_the_marker(
     stored = await answer(services, scene, action, clock)
     async with responder(services, actions, clock) as handle:
         done = await run_once(handle, stored)
-        assert done is not None and done.state is ResponseState.FAILED
+        assert done is not None
+        assert done.state is ResponseState.FAILED
         await work_through(services)
         # The job again (its worker died after settling): no second push.
         await run_once(handle, stored)

@@ -35,7 +35,8 @@ async def test_a_python_handler_returns_the_result(
     stored = await answer(services, scene, action, clock)
     async with responder(services, actions, clock) as handle:
         done = await run_once(handle, stored)
-    assert done is not None and done.result is not None
+    assert done is not None
+    assert done.result is not None
     assert done.state is ResponseState.SUCCEEDED
     assert done.result.output == {"response": stored.id, "action": "approve", "input": None}
 
@@ -48,7 +49,8 @@ async def test_a_python_handler_that_raises_fails_without_retry(
     stored = await answer(services, scene, action, clock)
     async with responder(services, actions, clock) as handle:
         done = await run_once(handle, stored)
-    assert done is not None and done.result is not None
+    assert done is not None
+    assert done.result is not None
     assert (done.state, done.attempts) == (ResponseState.FAILED, 1)
     assert done.result.error == ("handler raised: PermissionError: change for 'approve' is locked")
 
@@ -60,7 +62,7 @@ async def test_a_python_handler_past_its_timeout_is_retried(
     clock = ManualClock()
     stored = await answer(services, scene, action, clock)
     async with responder(services, actions, clock) as handle:
-        with pytest.raises(Postpone, match="timeout after 0.1 s"):
+        with pytest.raises(Postpone, match=r"timeout after 0\.1 s"):
             await run_once(handle, stored)
     waiting = await services.responses.response(stored.id)
     assert waiting is not None
@@ -75,7 +77,8 @@ async def test_an_unknown_entry_point_fails(
     stored = await answer(services, scene, action, clock)
     async with responder(services, actions, clock) as handle:
         done = await run_once(handle, stored)
-    assert done is not None and done.result is not None
+    assert done is not None
+    assert done.result is not None
     assert done.state is ResponseState.FAILED
     assert done.result.error == (
         "no callable 'no-such-handler' in entry point group pushgate.actions"
@@ -104,7 +107,8 @@ async def test_an_action_that_is_gone_fails(
     del actions.defined[action.id]
     async with responder(services, actions, clock) as handle:
         done = await run_once(handle, stored)
-    assert done is not None and done.result is not None
+    assert done is not None
+    assert done.result is not None
     assert (done.state, done.result.error) == (ResponseState.FAILED, "the action no longer exists")
 
 

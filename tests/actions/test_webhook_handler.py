@@ -40,11 +40,12 @@ async def test_a_2xx_succeeds_and_the_host_gets_the_signed_response(
         done = await run_once(handle, stored)
     assert done is not None
     assert (done.state, done.attempts, done.result) == (ResponseState.SUCCEEDED, 1, done.result)
-    assert done.result is not None and done.result.status == 200
+    assert done.result is not None
+    assert done.result.status == 200
     [request] = handler_sim.attempts
     assert request.header("webhook-id") == stored.id
     # Verified by a library pushgate did not write, with the action's secret.
-    headers = {name: value for name, value in request.headers}
+    headers = dict(request.headers)
     event = Webhook(handler_secret).verify(request.body, headers)
     assert event["type"] == "action.response"
     assert event["data"]["id"] == stored.id
@@ -70,13 +71,15 @@ async def test_the_contract_decides_success_and_keeps_code_and_message(
         ok = await run_once(handle, approved)
         handler_sim.configure_reply(mode="contract", success=False, code="17", message="locked")
         no = await run_once(handle, refused)
-    assert ok is not None and ok.result is not None
+    assert ok is not None
+    assert ok.result is not None
     assert (ok.state, ok.result.code, ok.result.message) == (
         ResponseState.SUCCEEDED,
         "0",
         "approved",
     )
-    assert no is not None and no.result is not None
+    assert no is not None
+    assert no.result is not None
     assert (no.state, no.attempts, no.result.code, no.result.message) == (
         ResponseState.FAILED,
         1,
@@ -97,7 +100,8 @@ async def test_a_500_is_retried_with_backoff_and_then_succeeds(
             await run_once(handle, stored)
         assert 0.5 <= planned.value.delay <= 1.0  # the first wait: 1 s, half of it jittered
         waiting = await services.responses.response(stored.id)
-        assert waiting is not None and waiting.result is not None
+        assert waiting is not None
+        assert waiting.result is not None
         assert (waiting.state, waiting.attempts, waiting.result.status) == (
             ResponseState.PENDING,
             1,
@@ -136,9 +140,11 @@ async def test_a_timeout_is_retried(
         with pytest.raises(Postpone, match="timeout"):
             await run_once(handle, stored)
     waiting = await services.responses.response(stored.id)
-    assert waiting is not None and waiting.result is not None
+    assert waiting is not None
+    assert waiting.result is not None
     assert waiting.state is ResponseState.PENDING
-    assert waiting.result.error is not None and "timeout" in waiting.result.error
+    assert waiting.result.error is not None
+    assert "timeout" in waiting.result.error
 
 
 async def test_a_400_fails_at_once(
@@ -150,7 +156,8 @@ async def test_a_400_fails_at_once(
     handler_sim.inject(Fault(status=400, reason="unknown change", count=1))
     async with responder(services, actions, clock) as handle:
         done = await run_once(handle, stored)
-    assert done is not None and done.result is not None
+    assert done is not None
+    assert done.result is not None
     assert (done.state, done.attempts, done.result.status) == (ResponseState.FAILED, 1, 400)
     assert done.result.error == "handler answered 400: unknown change"
 
@@ -170,7 +177,8 @@ async def test_retries_end_at_the_deadline(
                 clock.advance(planned.delay)
                 continue
             break
-    assert done is not None and done.result is not None
+    assert done is not None
+    assert done.result is not None
     assert done.state is ResponseState.FAILED
     assert done.result.error is not None
     assert done.result.error.endswith("gave up after 10 s")

@@ -34,6 +34,11 @@ class ResponseWaiter:
         self._events: dict[str, asyncio.Event] = {}
         self._waiting: dict[str, int] = {}
 
+    @property
+    def waiting(self) -> int:
+        """How many responses are waited for now."""
+        return len(self._events)
+
     def finished(self, stored: StoredResponse) -> None:
         """The runner's note that ``stored`` reached its final state (wakes its waiters)."""
         event = self._events.get(stored.id)
