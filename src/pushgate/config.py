@@ -166,6 +166,13 @@ class Settings(BaseModel):
         description="How long a worker holds a job before another may take it; after a "
         "crash, the jobs in hand are sent again once this has passed.",
     )
+    action_answer_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long the answer to a device's response to an action waits for its "
+        "handler: 200 with the result when it finished by then, else 202.",
+    )
     user_token_max_seconds: int = Field(
         default=24 * 3600,
         ge=60,

@@ -13,24 +13,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
-from pushgate.core.action_catalog import ActionCatalog
+from pushgate.core.action_catalog import ActionCatalog, HandlerLookup
+from pushgate.core.action_notices import ActionNotices
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.identity import Identities
+from pushgate.core.ids import now_ms
 from pushgate.core.notifications import DeliveryRecords
+from pushgate.core.ports import ActionLookup
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
+from pushgate.core.response_waiter import ResponseWaiter
+from pushgate.core.responses import ResponseRecorder
 from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
+from pushgate.delivery.action_handlers import ActionHandlers
 from pushgate.delivery.fanout import Fanout
-from pushgate.delivery.jobs import FanoutStarter
+from pushgate.delivery.jobs import FanoutStarter, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.providers import ProviderCache
 from pushgate.delivery.queue_admin import QueueAdmin
+from pushgate.delivery.responses import ResponseRunner
 from pushgate.delivery.sender import Sender
+from pushgate.delivery.webhook_handler import WebhookHandlerClient
 from pushgate.delivery.worker import Worker
 from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
@@ -44,6 +52,7 @@ from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.people import PeopleStore
+from pushgate.storage.responses import ResponseStore
 
 DAY_MS = 24 * 3600 * 1000
 FANOUT_PAGE = 2000
@@ -73,6 +82,24 @@ class Services:
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
         return QueueAdmin(self.queue)
+
+    @functools.cached_property
+    def handlers(self) -> ActionLookup:
+        """What the response loop reads of the actions: definitions and webhook secrets."""
+        return HandlerLookup(self.catalog)
+
+    @functools.cached_property
+    def responses(self) -> ResponseStore:
+        return ResponseStore(self.engine)
+
+    @functools.cached_property
+    def response_recorder(self) -> ResponseRecorder:
+        return ResponseRecorder(self.responses, ResponseStarter(self.queue), now_ms)
+
+    @functools.cached_property
+    def response_waiter(self) -> ResponseWaiter:
+        """Shared by the API and a worker in this process (core/response_waiter.py)."""
+        return ResponseWaiter(self.responses)
 
     async def close(self) -> None:
         shutdown_pool()
@@ -185,7 +212,7 @@ async def build_services(
 
 
 class WorkerHandle:
-    """A worker and the provider clients it keeps open."""
+    """A worker and the provider and handler clients it keeps open."""
 
     def __init__(self, worker: Worker, providers: ProviderCache) -> None:
         self.worker = worker
@@ -193,11 +220,31 @@ class WorkerHandle:
 
     async def close(self) -> None:
         await self.providers.close()
+        await self.worker.responder.close()
 
 
-def build_worker(services: Services, *, clock: Clock | None = None) -> WorkerHandle:
+def build_responder(
+    services: Services, options: ProviderOptions, clock: Clock, actions: ActionLookup
+) -> ResponseRunner:
+    """What runs action handlers: the webhook client shares the providers' settings (the
+    outbound guard, trusted CAs), and failures are told through the ordinary send path."""
+    notices = ActionNotices(services.sending, services.notifications, services.access.tenant_by_id)
+    return ResponseRunner(
+        services.responses,
+        actions,
+        ActionHandlers(actions, WebhookHandlerClient(options)),
+        notices,
+        waiter=services.response_waiter,
+        clock=clock,
+    )
+
+
+def build_worker(
+    services: Services, *, clock: Clock | None = None, actions: ActionLookup | None = None
+) -> WorkerHandle:
     """A delivery worker over the same storage, queue and metrics as ``services``,
-    reading time from ``clock`` (the services' own by default)."""
+    reading time from ``clock`` (the services' own by default) and actions from
+    ``actions`` (the services' own by default)."""
     settings = services.settings
     clock = services.clock if clock is None else clock
     options = ProviderOptions(
@@ -236,6 +283,9 @@ def build_worker(services: Services, *, clock: Clock | None = None) -> WorkerHan
         fanout,
         sender,
         services.metrics,
+        responder=build_responder(
+            services, options, clock, services.handlers if actions is None else actions
+        ),
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention_ms=retention_ms,

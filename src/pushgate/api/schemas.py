@@ -120,14 +120,25 @@ class AppOut(BaseModel):
     name: str
     description: str
     user_auth: bool = Field(description="Whether device registration needs a user token.")
+    action_error_text: dict[str, Any] | None = Field(
+        default=None,
+        description="`{text, locales}` pushed when an answer to an action failed; "
+        "null: the built-in text.",
+    )
+    action_confirm_text: dict[str, Any] | None = Field(
+        default=None, description="`{text, locales}` pushed when an answer succeeded; null: none."
+    )
     created_at: str | None
     updated_at: str | None
 
     @classmethod
     def of(cls, app: App) -> AppOut:
+        error, confirm = app.action_error_text, app.action_confirm_text
         return cls(
             id=app.id,
             name=app.name,
+            action_error_text=None if error is None else error.as_json(),
+            action_confirm_text=None if confirm is None else confirm.as_json(),
             description=app.description,
             user_auth=app.has_user_auth,
             created_at=iso(app.created_at),

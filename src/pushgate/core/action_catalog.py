@@ -337,3 +337,17 @@ def _no_action(ref: str) -> NotFound:
 
 def _no_set(key: str) -> NotFound:
     return NotFound(f"action set {key!r} not found", details={"action_set": key})
+
+
+class HandlerLookup:
+    """The response loop's view of the actions (``core.ports.ActionLookup``): an action by
+    its app and id, and the opened secret its webhook handler signs with."""
+
+    def __init__(self, catalog: ActionCatalog) -> None:
+        self.catalog = catalog
+
+    async def action(self, app_id: str, action_id: str) -> ActionDefinition | None:
+        return await self.catalog.store.action(app_id, action_id)
+
+    async def handler_secret(self, action_id: str) -> str | None:
+        return await self.catalog.webhook_secret(action_id)

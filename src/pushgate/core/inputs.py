@@ -159,6 +159,18 @@ class AppInput(Strict):
     description: Annotated[str, StringConstraints(max_length=512)] = ""
 
 
+NoticeText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class ActionTextInput(Strict):
+    """A push text sent after an answer to an action (docs/actions.md, "When an answer
+    fails"): ``{title}`` becomes the notification's title, ``{reason}`` why the answer
+    failed, ``{action}`` the action's key."""
+
+    text: NoticeText
+    locales: dict[Locale, NoticeText] = Field(default_factory=dict, max_length=100)
+
+
 class AppUpdate(Strict):
     name: Name | None = None
     description: Annotated[str, StringConstraints(max_length=512)] | None = None
@@ -169,6 +181,17 @@ class AppUpdate(Strict):
         )
     )
     clear_user_auth_secret: bool = False
+    action_error_text: ActionTextInput | None = Field(
+        default=None,
+        description="The push a device gets when its answer to an action failed; "
+        "default: the built-in English text.",
+    )
+    clear_action_error_text: bool = False
+    action_confirm_text: ActionTextInput | None = Field(
+        default=None,
+        description="A push a device gets when its answer to an action succeeded; none unless set.",
+    )
+    clear_action_confirm_text: bool = False
 
 
 class UserInput(Strict):

@@ -99,6 +99,27 @@ class App:
     has_user_auth: bool
     created_at: int
     updated_at: int
+    # The pushes a device gets after its answer to an action failed or, when set,
+    # succeeded (core/action_notices.py); None: the built-in text, and no confirmation.
+    action_error_text: LocalizedText | None = None
+    action_confirm_text: LocalizedText | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalizedText:
+    """A text with variants by locale (a device gets the variant of its locale)."""
+
+    text: str
+    locales: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"text": self.text, "locales": dict(self.locales)}
+
+    @classmethod
+    def of_json(cls, stored: dict[str, Any] | None) -> LocalizedText | None:
+        if stored is None:
+            return None
+        return cls(str(stored["text"]), {str(k): str(v) for k, v in stored["locales"].items()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pushgate.core.actions import ActionDefinition, ActionDeletion, ActionSet
 from pushgate.core.audience import Audience
@@ -31,6 +31,9 @@ from pushgate.core.notifications import (
     Settled,
     Settlement,
 )
+
+if TYPE_CHECKING:
+    from pushgate.core.responses import Handling, StoredResponse
 
 # More writes to make in a store's open transaction (given its connection), so that
 # they commit with it or not at all: the jobs a change makes (docs/architecture.md §9).
@@ -201,3 +204,44 @@ class ActionStorePort(Protocol):
     async def list_sets(self, app_id: str) -> list[ActionSet]: ...
     async def update_set(self, item: ActionSet) -> list[str] | None: ...
     async def delete_set(self, app_id: str, key: str) -> bool: ...
+
+
+class ResponseStorePort(Protocol):
+    """Answers from devices to actions (``storage/responses.py``; docs/actions.md)."""
+
+    async def record(
+        self, item: StoredResponse, *, allow_repeats: bool, within: InTransaction | None = None
+    ) -> tuple[StoredResponse, bool]:
+        """Store ``item`` and make ``within``'s writes (its job) in the same transaction;
+        ``(item, True)``. When the action is answered once per delivery and this delivery
+        answered it already: ``(the first response, False)``, nothing written."""
+        ...
+
+    async def response(self, response_id: str) -> StoredResponse | None: ...
+
+    async def list_for(
+        self, notification_id: str, before: str | None, limit: int
+    ) -> list[StoredResponse]:
+        """A page of the notification's responses, newest first (``before``: the last id
+        of the previous page)."""
+        ...
+
+    async def counts(self, notification_id: str) -> list[tuple[str, str, int]]:
+        """(action key, state, how many) of the notification's responses."""
+        ...
+
+    async def settle(self, response_id: str, handling: Handling) -> bool:
+        """Write how a handler run ended, unless the response reached a final state
+        already (another run finished first); True when written."""
+        ...
+
+
+class ActionLookup(Protocol):
+    """The actions an app defined, and the secrets webhook handlers are signed with (the
+    action store implements it)."""
+
+    async def action(self, app_id: str, action_id: str) -> ActionDefinition | None: ...
+
+    async def handler_secret(self, action_id: str) -> str | None:
+        """The ``whsec_…`` secret a webhook handler's requests are signed with, if any."""
+        ...

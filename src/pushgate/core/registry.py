@@ -130,6 +130,7 @@ class Registry:
             values["user_auth_secret"] = self.box.seal(data.user_auth_secret.encode(), aad)
         elif data.clear_user_auth_secret:
             values["user_auth_secret"] = None
+        values.update(_action_texts(data))
         await self.accounts.update_app(app.id, values)
         self.apps.invalidate()
         # The names of what changed, never the user-auth secret itself.
@@ -488,3 +489,15 @@ def new_device(
         at,
         at,
     )
+
+
+def _action_texts(data: AppUpdate) -> dict[str, Any]:
+    """The columns of the app's action texts an update sets or clears."""
+    values: dict[str, Any] = {}
+    for name in ("action_error_text", "action_confirm_text"):
+        given = getattr(data, name)
+        if given is not None:
+            values[name] = {"text": given.text, "locales": dict(given.locales)}
+        elif getattr(data, f"clear_{name}"):
+            values[name] = None
+    return values

@@ -1,4 +1,4 @@
-"""The two job kinds the delivery workers run, and their payloads (orjson)."""
+"""The job kinds the delivery workers run, and their payloads (orjson)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ T = TypeVar("T")
 
 FANOUT = "fanout"
 SEND = "send"
-JOB_KINDS = (FANOUT, SEND)
+# Run an action's handler for one response (delivery/responses.py; docs/actions.md).
+RESPOND = "respond"
+JOB_KINDS = (FANOUT, SEND, RESPOND)
+# The respond payload's layout; a reader refuses one it does not know.
+RESPOND_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,13 @@ class SendJob:
     # each of them had before this run (a job's deliveries share their history).
     key: str | None = None
     attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RespondJob:
+    """Run the handler of the action this response answered."""
+
+    response_id: str
 
 
 def fanout_job(item: FanoutJob) -> NewJob:
@@ -90,6 +101,20 @@ def read_send(payload: bytes) -> SendJob:
     return SendJob(str(data["n"]), ids, members, key, int(data.get("t", 0)) if key else 0)
 
 
+def respond_job(item: RespondJob) -> NewJob:
+    """The response's job, with an id of the response's own: queued again (a repeat of
+    the answer, the reconciler), it is the same job, never a second handler run."""
+    payload = orjson.dumps({"v": RESPOND_VERSION, "r": item.response_id})
+    return NewJob(RESPOND, payload, f"respond-{item.response_id}", item.response_id)
+
+
+def read_respond(payload: bytes) -> RespondJob:
+    data = orjson.loads(payload)
+    if not isinstance(data, dict) or data.get("v") != RESPOND_VERSION:
+        raise ValueError(f"respond job payload of an unknown version: {payload[:80]!r}")
+    return RespondJob(str(data["r"]))
+
+
 def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -117,3 +142,24 @@ class FanoutStarter:
         """Make sure the notification's stored jobs are queued (an Idempotency-Key repeat
         of one whose queueing was cut short)."""
         await self.queue.requeue(notification_id)
+
+
+class ResponseStarter:
+    """Queues a response's job, in the transaction that stores the response."""
+
+    def __init__(self, queue: PipelineQueue) -> None:
+        self.queue = queue
+
+    def within(self, response_id: str) -> InTransaction:
+        job = respond_job(RespondJob(response_id))
+
+        async def write(connection: AsyncConnection) -> None:
+            await self.queue.enqueue_in(connection, [job])
+
+        return write
+
+    async def committed(self, response_id: str) -> None:
+        await self.queue.committed([respond_job(RespondJob(response_id))])
+
+    async def requeue(self, response_id: str) -> None:
+        await self.queue.requeue(response_id)

@@ -23,8 +23,19 @@ from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.fanout import Fanout
-from pushgate.delivery.jobs import FANOUT, JOB_KINDS, SendJob, read_fanout, read_send, send_job
+from pushgate.delivery.jobs import (
+    FANOUT,
+    JOB_KINDS,
+    RESPOND,
+    SEND,
+    SendJob,
+    read_fanout,
+    read_respond,
+    read_send,
+    send_job,
+)
 from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.responses import ResponseRunner
 from pushgate.delivery.sender import Postpone, Sender
 from pushgate.outage import Backoff, OutageLog, describe, is_outage
 from pushgate.queue.base import Job, PipelineQueue
@@ -44,6 +55,7 @@ class Worker:
         sender: Sender,
         metrics: DeliveryMetrics,
         *,
+        responder: ResponseRunner,
         concurrency: int,
         lease_seconds: float = 60.0,
         retention_ms: int,
@@ -55,6 +67,7 @@ class Worker:
         self.store = store
         self.fanout = fanout
         self.sender = sender
+        self.responder = responder
         self.metrics = metrics
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
@@ -205,8 +218,12 @@ class Worker:
         if job.kind == FANOUT:
             for batch in await self.fanout.run(read_fanout(job.payload)):
                 await self._send_inline(batch, first_run)
-        else:
+        elif job.kind == SEND:
             await self.sender.run(read_send(job.payload), first_run=first_run)
+        elif job.kind == RESPOND:
+            await self.responder.run(read_respond(job.payload))
+        else:
+            raise ValueError(f"no worker runs jobs of kind {job.kind!r}")
 
     async def _send_inline(self, batch: SendJob, first_run: bool) -> None:
         """Send a batch the fan-out handed back. One the provider cannot take yet (paused

@@ -11,6 +11,7 @@ from pushgate.core.models import (
     App,
     Device,
     DeviceState,
+    LocalizedText,
     Platform,
     Provider,
     RateLimit,
@@ -70,6 +71,8 @@ def app(row: Row[Any]) -> App:
         has_user_auth=row.user_auth_secret is not None,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        action_error_text=LocalizedText.of_json(row.action_error_text),
+        action_confirm_text=LocalizedText.of_json(row.action_confirm_text),
     )
 
 

@@ -70,6 +70,11 @@ apps = sa.Table(
     sa.Column("user_auth_secret", sa.LargeBinary, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # {"text": str, "locales": {locale: str}} or NULL: the push sent to a device when its
+    # answer to an action failed (NULL: the built-in text), and the one sent when it
+    # succeeded (NULL: none); core/action_notices.py.
+    sa.Column("action_error_text", JSON, nullable=True),
+    sa.Column("action_confirm_text", JSON, nullable=True),
     sa.UniqueConstraint("tenant_id", "name"),
 )
 
@@ -366,4 +371,42 @@ audit_events = sa.Table(
     sa.Column("details", JSON, nullable=False),
     sa.Index("ix_audit_events_tenant", "tenant_id", "id"),
     sa.Index("ix_audit_events_at", "at"),
+)
+
+# One answer from a device to an action of a notification (core/responses.py), kept as
+# long as its notification. ``repeat_key`` is the action's id for an action answered once
+# per delivery (so a second answer finds the first), the response's own id for one that
+# allows repeats.
+action_responses = sa.Table(
+    "action_responses",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, nullable=False),
+    sa.Column("app_id", ID, nullable=False),
+    sa.Column(
+        "notification_id",
+        ID,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # No foreign keys: a notification that records failures only has no delivery rows,
+    # and a device may be unregistered after it answered.
+    sa.Column("delivery_id", ID, nullable=False),
+    sa.Column("device_id", ID, nullable=False),
+    sa.Column("user_id", ID, nullable=True),
+    sa.Column("action_id", ID, nullable=False),
+    sa.Column("action_key", sa.String(64), nullable=False),
+    sa.Column("repeat_key", ID, nullable=False),
+    sa.Column("input", sa.Text, nullable=True),
+    sa.Column("data", JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    # The handler's answer (core/responses.py HandlerResult), NULL until one came.
+    sa.Column("result", JSON, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("handled_at", sa.BigInteger, nullable=True),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("delivery_id", "repeat_key"),
+    # A notification's responses, newest first, and their counts.
+    sa.Index(None, "notification_id", "id"),
 )
