@@ -1,0 +1,168 @@
+"""The reliability soak (issue 13): scale mode under kill -9, database restarts, Redis cut
+and flushed, and a provider outage, while clients keep sending. Nothing accepted may be
+lost or stranded; duplicates are counted against what was in flight.
+
+Marked ``soak``: ``make soak`` runs it, ``make test`` does not. A few minutes on two cores.
+Environment: ``SOAK_SEED`` (replay a plan; random otherwise, printed), ``SOAK_BROADCASTS``
+(20), ``SOAK_DEVICES`` (2000), ``SOAK_SLOT_SECONDS`` (10: one fault per slot),
+``SOAK_REPORT`` (write the figures there as JSON). The figures and their definitions are in
+docs/reliability.md "Soak".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.deployment import (
+    admin_client,
+    apns_token,
+    create_apns_app,
+    import_devices,
+    printed_admin_key,
+    start_apns_simulator,
+)
+from tests.e2e.serving import Processes, wait_until
+from tests.private_redis import PrivateRedis
+from tests.services import require_program
+from tests.soak.clients import Senders
+from tests.soak.monitor import ReadinessProbe
+from tests.soak.own_postgres import OwnPostgres, find_program
+from tests.soak.report import markdown, write_json
+from tests.soak.schedule import Plan, make_plan
+from tests.soak.stack import DATABASE, FaultRecord, SoakStack, Tuning, soak_env
+from tests.soak.tally import FINAL_STATES, Tally
+
+APP = "shop"
+# How long after the chaos window every accepted notification has to be final. A device
+# refused with 503 waits APNs's first 30-60 s before its retry (core/retry_table.py).
+RECOVERY_BOUND = 150.0
+# A client keeps asking this long before it gives up on a broadcast.
+CLIENT_PATIENCE = 90.0
+
+pytestmark = [pytest.mark.soak, pytest.mark.postgres, pytest.mark.redis]
+
+
+def setting(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[SoakStack]:
+    """Every process of the deployment; all killed, the cluster removed, at the end."""
+    for program in ("initdb", "pg_ctl", "psql"):
+        if find_program(program) is None:
+            require_program(program, "postgresql")
+    tuning = Tuning()
+    postgres = OwnPostgres()
+    queue = PrivateRedis(require_program("redis-server", "redis-server"))
+    with Processes(tmp_path / "logs") as processes:
+        try:
+            postgres.start()
+            postgres.create_database(DATABASE)
+            asyncio.run(queue.start())
+            simulator = start_apns_simulator(processes, tmp_path / "tls")
+            env = soak_env(tmp_path / "data", postgres, queue, simulator, tuning)
+            with simulator.control:
+                yield SoakStack(processes, postgres, queue, simulator, env, tuning)
+        finally:
+            asyncio.run(queue.kill())
+            postgres.stop()
+
+
+def test_nothing_lost_or_stranded_through_crashes_and_outages(
+    stack: SoakStack, tmp_path: Path
+) -> None:
+    begun = time.time()
+    seed = setting("SOAK_SEED", secrets.randbelow(1_000_000))
+    devices, broadcasts = setting("SOAK_DEVICES", 2000), setting("SOAK_BROADCASTS", 20)
+    plan = make_plan(seed, broadcasts, setting("SOAK_SLOT_SECONDS", 10), stack.tuning.workers)
+    print(f"soak seed {seed}")  # shown when it fails: SOAK_SEED={seed} replays the plan
+    first_api = stack.start_api()
+    admin_key = printed_admin_key(stack.processes, first_api)
+    tokens = [apns_token(n) for n in range(devices)]
+    with admin_client(stack.base_url, admin_key) as api:
+        create_apns_app(api, stack.simulator, APP)
+    import_devices(stack.env, APP, tokens, tmp_path / "devices.csv")
+    for which in range(stack.tuning.workers):
+        stack.start_worker(which)
+
+    senders = Senders(stack.base_url, admin_key, APP, seed)
+    with ReadinessProbe(stack.base_url) as probe:
+        t0 = time.time()
+        records = run_chaos(stack, plan, senders, t0)
+        senders.join(CLIENT_PATIENCE + 15)
+        with admin_client(stack.base_url, admin_key) as api:
+            rows = wait_for_final(api, senders, RECOVERY_BOUND)
+    tally = Tally(senders.results, rows, stack.simulator.received(), tokens)
+    figures = tally.figures(records, probe, stack.tuning, t0)
+    text = markdown(plan, stack.tuning, figures, time.time() - begun)
+    print(text)
+    if "SOAK_REPORT" in os.environ:
+        write_json(Path(os.environ["SOAK_REPORT"]), plan, stack.tuning, figures, probe)
+    (tmp_path / "soak.md").write_text(text)
+
+    assert figures.refused == [], text
+    assert figures.accepted == broadcasts, text
+    assert figures.lost_deliveries == 0, text
+    assert figures.lost_notifications == 0, text
+    assert figures.stranded == 0, text
+    assert figures.duplicates <= figures.duplicate_bound, text
+    assert figures.double_notified == 0, text
+
+
+def run_chaos(stack: SoakStack, plan: Plan, senders: Senders, t0: float) -> list[FaultRecord]:
+    """Start each broadcast and apply each fault at its moment, in one timeline; a fault
+    that runs long (a restart) delays what comes after it, never overlaps it."""
+    events: list[tuple[float, int, Any]] = [(at, 1, n) for n, at in enumerate(plan.broadcasts)]
+    events += [(fault.at, 0, fault) for fault in plan.faults]
+    records: list[FaultRecord] = []
+    for at, is_send, what in sorted(events, key=lambda e: (e[0], e[1])):
+        pause = t0 + at - time.time()
+        if pause > 0:
+            time.sleep(pause)  # the plan's clock: real time, by design of a soak
+        if is_send:
+            senders.start(what, CLIENT_PATIENCE)
+        else:
+            records.append(stack.apply(what))
+    return records
+
+
+def wait_for_final(
+    api: httpx.Client, senders: Senders, seconds: float
+) -> dict[str, dict[str, Any]]:
+    """Every notification of the app once the accepted ones are final, or at ``seconds``."""
+    accepted = {r.notification_id for r in senders.results if r.notification_id}
+
+    def rows() -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "app": APP,
+                "limit": 100,
+                **({"after": after} if after else {}),
+            }
+            page = api.get("/v1/notifications", params=params).json()
+            found.update({item["id"]: item for item in page["items"]})
+            after = page["next"]
+            if after is None:
+                return found
+
+    def all_final() -> dict[str, dict[str, Any]] | None:
+        found = rows()
+        done = all(n in found and found[n]["state"] in FINAL_STATES for n in accepted)
+        return found if done else None
+
+    try:
+        return wait_until(all_final, seconds, "every accepted notification to be final")
+    except AssertionError:
+        return rows()  # counted as stranded by the tally
