@@ -52,11 +52,12 @@ class ReadinessProbe:
                 self.samples.append(Sample(sent, answer, time.time() - sent))
                 self._stop.wait(INTERVAL)
 
-    def unready_seconds(self, started: float, ended: float) -> float:
-        """From ``started`` to the first ready sample after the last unready one seen by
-        ``ended`` plus a second (0 when the API never stopped being ready)."""
+    def unready_seconds(self, started: float, ended: float, next_started: float) -> float:
+        """From ``started`` to the first ready sample after the last unready one sent by
+        ``ended`` plus a second, or by the next fault (0 when the API stayed ready)."""
+        limit = min(ended + 1.0, next_started)
         window = [s for s in self.samples if s.at >= started]
-        unready = [s for s in window if not s.ready and s.at <= ended + 1.0]
+        unready = [s for s in window if not s.ready and s.at < limit]
         if not unready:
             return 0.0
         back = next((s for s in window if s.ready and s.at > unready[-1].at), None)

@@ -131,7 +131,12 @@ class Tally:
             double_notified=sum(count - 1 for count in per_message.values())
             - sum(count - 1 for count in per_id.values()),
             drain_seconds=max(0.0, max(finals, default=0.0) - max(r.ended for r in records)),
-            faults=[self._fault_figures(record, probe, t0) for record in records],
+            faults=[
+                self._fault_figures(record, probe, t0, following)
+                for record, following in zip(
+                    records, [r.started for r in records[1:]] + [float("inf")], strict=True
+                )
+            ],
         )
 
     def _accepted_rows(self, accepted: list[SendResult]) -> list[dict[str, Any]]:
@@ -161,7 +166,9 @@ class Tally:
             spans.append((created, final if final is not None else float("inf")))
         return spans
 
-    def _fault_figures(self, record: FaultRecord, probe: ReadinessProbe, t0: float) -> FaultFigures:
+    def _fault_figures(
+        self, record: FaultRecord, probe: ReadinessProbe, t0: float, next_started: float
+    ) -> FaultFigures:
         struck = record.started
         caught = [end for start, end in self.pending if start < struck < end]
         settled = max(caught, default=struck)
@@ -169,7 +176,7 @@ class Tally:
             kind=record.fault.kind,
             at=struck - t0,
             lasted=record.ended - struck,
-            unready=probe.unready_seconds(struck, record.ended),
+            unready=probe.unready_seconds(struck, record.ended, next_started),
             in_flight=len(caught),
             settled_after=settled - struck,
             longest_stall=self._longest_stall(struck, max(settled, record.ended)),

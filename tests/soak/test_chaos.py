@@ -64,18 +64,19 @@ def stack(tmp_path: Path) -> Iterator[SoakStack]:
     tuning = Tuning()
     postgres = OwnPostgres()
     queue = PrivateRedis(require_program("redis-server", "redis-server"))
-    with Processes(tmp_path / "logs") as processes:
-        try:
-            postgres.start()
-            postgres.create_database(DATABASE)
-            asyncio.run(queue.start())
+    try:
+        postgres.start()
+        postgres.create_database(DATABASE)
+        asyncio.run(queue.start())
+        # pushgate's processes end (with the block) before the servers they use.
+        with Processes(tmp_path / "logs") as processes:
             simulator = start_apns_simulator(processes, tmp_path / "tls")
             env = soak_env(tmp_path / "data", postgres, queue, simulator, tuning)
             with simulator.control:
                 yield SoakStack(processes, postgres, queue, simulator, env, tuning)
-        finally:
-            asyncio.run(queue.kill())
-            postgres.stop()
+    finally:
+        asyncio.run(queue.kill())
+        postgres.stop()
 
 
 def test_nothing_lost_or_stranded_through_crashes_and_outages(
