@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -66,7 +67,8 @@ def send_broadcast(
 
 
 class Senders:
-    """One thread per broadcast, each started at its planned moment of the window."""
+    """One thread per broadcast: started at its planned moment by ``follow``'s clock, or
+    at once by ``start``."""
 
     def __init__(self, base_url: str, admin_key: str, app: str, seed: int) -> None:
         self.base_url, self.admin_key, self.app, self.seed = base_url, admin_key, app, seed
@@ -83,6 +85,28 @@ class Senders:
         self.threads.append(thread)
         thread.start()
 
+    def follow(self, t0: float, times: tuple[float, ...], give_up_after: float) -> None:
+        """Start broadcast ``n`` at ``t0 + times[n]``, from a thread of its own, whatever
+        the faults are doing meanwhile."""
+
+        def clock() -> None:
+            for index, at in enumerate(times):
+                pause = t0 + at - time.time()
+                if pause > 0:
+                    time.sleep(pause)  # the plan's real-time clock
+                self.start(index, give_up_after)
+
+        thread = threading.Thread(target=self._guarded, args=(clock,), name="send-clock")
+        thread.daemon = True
+        self.threads.append(thread)
+        thread.start()
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except BaseException as exc:  # reported by join(), not lost in the thread
+            self.errors.append(exc)
+
     def _run(self, result: SendResult, give_up_after: float) -> None:
         try:
             send_broadcast(self.base_url, self.admin_key, self.app, result, give_up_after)
@@ -91,6 +115,8 @@ class Senders:
 
     def join(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
+        for thread in list(self.threads):  # the clock adds senders until it ends (first)
+            thread.join(max(0.0, deadline - time.monotonic()))
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if self.errors:

@@ -21,8 +21,9 @@ def machine() -> str:
 
 def markdown(plan: Plan, tuning: Tuning, figures: Figures, seconds: float) -> str:
     lines = [
-        f"seed {plan.seed}: {figures.broadcasts} broadcasts x {figures.devices} devices over a "
-        f"{plan.window:.0f} s chaos window; {machine()}; whole run {seconds:.0f} s",
+        f"seed {plan.seed}: {figures.broadcasts} broadcasts x {figures.devices} devices, "
+        f"{len(plan.strikes)} faults over {figures.chaos_seconds:.0f} s; {machine()}; "
+        f"whole run {seconds:.0f} s",
         f"settings: {tuning.workers} workers x {tuning.worker_concurrency} batches of "
         f"{tuning.send_batch_size}, lease {tuning.lease_seconds:g} s, "
         f"reconcile {tuning.reconcile_seconds:g} s",
@@ -41,6 +42,8 @@ def markdown(plan: Plan, tuning: Tuning, figures: Figures, seconds: float) -> st
         f"| duplicates at the provider (same apns-id) | {figures.duplicates} "
         f"(bound: {figures.duplicate_bound} in flight) |",
         f"| a device given one broadcast under two ids | {figures.double_notified} |",
+        f"| a broadcast from accepted to final, median / longest | "
+        f"{figures.broadcast_seconds[0]:.1f} s / {figures.broadcast_seconds[1]:.1f} s |",
         f"| last fault's end to everything final | {figures.drain_seconds:.1f} s |",
         "",
         "| t (s) | fault | lasted (s) | /readyz down (s) | in flight | all settled after (s) "

@@ -1,8 +1,12 @@
-"""The soak's plan, drawn from one seed: when each broadcast is sent and when each fault
-strikes (docs/reliability.md "Soak").
+"""The soak's plan, drawn from one seed: which faults strike in which order, when, and
+when each broadcast is sent (docs/reliability.md "Soak").
 
-Faults take turns, one per slot of the chaos window and in a shuffled order, each at a
-random moment of its slot, so that each one's recovery can be read apart from the next.
+Faults take turns in a shuffled order, a random pause after the previous one has
+recovered, so that each one's recovery can be read apart from the next. Each strikes a
+random moment of a broadcast of its own, once a random share of its devices has been
+delivered, so work is in flight when it does (a kill of the API, within the request's first
+moments instead, so that its answer may be lost). The other broadcasts go out on their own
+clock, through the faults.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from typing import Literal
 class KillApi:
     """SIGKILL of the API process; a supervisor starts it again after ``restart_after``."""
 
-    at: float
     restart_after: float
     kind: Literal["kill_api"] = "kill_api"
 
@@ -25,7 +28,6 @@ class KillApi:
 class KillWorker:
     """SIGKILL of worker ``which``; started again after ``restart_after``."""
 
-    at: float
     which: int
     restart_after: float
     kind: Literal["kill_worker"] = "kill_worker"
@@ -35,7 +37,6 @@ class KillWorker:
 class RestartPostgres:
     """``pg_ctl restart -m immediate``: every connection dropped, WAL replayed."""
 
-    at: float
     kind: Literal["restart_postgres"] = "restart_postgres"
 
 
@@ -43,7 +44,6 @@ class RestartPostgres:
 class FlushRedis:
     """``FLUSHALL``: every queued, delayed and leased job gone from Redis at once."""
 
-    at: float
     kind: Literal["flush_redis"] = "flush_redis"
 
 
@@ -51,7 +51,6 @@ class FlushRedis:
 class KillRedis:
     """SIGKILL of Redis (no persistence: it comes back empty) after ``down_for`` seconds."""
 
-    at: float
     down_for: float
     kind: Literal["kill_redis"] = "kill_redis"
 
@@ -61,7 +60,6 @@ class ProviderOutage:
     """The provider answers 503 ``ServiceUnavailable`` for ``refuse_for`` seconds, then
     closes every connection (HTTP/2 GOAWAY) for ``close_for`` seconds."""
 
-    at: float
     refuse_for: float
     close_for: float
     kind: Literal["provider_outage"] = "provider_outage"
@@ -71,54 +69,68 @@ Fault = KillApi | KillWorker | RestartPostgres | FlushRedis | KillRedis | Provid
 
 
 @dataclass(frozen=True, slots=True)
+class Strike:
+    """A fault, ``pause`` seconds after the previous one ended, ``delay`` seconds after
+    its own broadcast was sent and once ``share`` of its devices have received it."""
+
+    fault: Fault
+    pause: float
+    delay: float
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
-    """Seconds from the start of the chaos window: each broadcast's send, each fault."""
-
     seed: int
-    broadcasts: tuple[float, ...]
-    faults: tuple[Fault, ...]
-    window: float
+    strikes: tuple[Strike, ...]
+    # Seconds from the start of the chaos window, for the broadcasts not tied to a fault.
+    sends: tuple[float, ...]
+    window: float  # over which those are spread
 
 
-def make_plan(seed: int, broadcasts: int, slot_seconds: float, workers: int) -> Plan:
-    """Two kills of the API, two of a worker, and one of every other fault, shuffled."""
+KINDS = (
+    "kill_api",
+    "kill_api",
+    "kill_worker",
+    "kill_worker",
+    "restart_postgres",
+    "flush_redis",
+    "kill_redis",
+    "provider_outage",
+)
+
+
+def make_plan(seed: int, broadcasts: int, window: float, workers: int) -> Plan:
+    """Two kills of the API, two of a worker, and one of every other fault, shuffled; the
+    broadcasts beyond one per fault spread over ``window`` with jitter."""
+    if broadcasts < len(KINDS):
+        raise ValueError(f"at least {len(KINDS)} broadcasts: one for each fault")
     rng = random.Random(seed)
-    kinds = [
-        "kill_api",
-        "kill_api",
-        "kill_worker",
-        "kill_worker",
-        "restart_postgres",
-        "flush_redis",
-        "kill_redis",
-        "provider_outage",
-    ]
+    kinds = list(KINDS)
     rng.shuffle(kinds)
-    lead_in = slot_seconds / 2
-    faults = tuple(
-        _fault(kind, lead_in + n * slot_seconds + rng.uniform(0, slot_seconds / 2), rng, workers)
-        for n, kind in enumerate(kinds)
-    )
-    window = lead_in + len(kinds) * slot_seconds
-    # Broadcasts spread over the window with jitter, so that work is in flight at most
-    # moments a fault strikes.
-    step = window / broadcasts
-    sends = tuple(sorted(n * step + rng.uniform(0, step) for n in range(broadcasts)))
-    return Plan(seed, sends, faults, window)
+    strikes = tuple(_strike(kind, rng, workers) for kind in kinds)
+    free = broadcasts - len(kinds)
+    step = window / max(free, 1)
+    sends = tuple(sorted(n * step + rng.uniform(0, step) for n in range(free)))
+    return Plan(seed, strikes, sends, window)
 
 
-def _fault(kind: str, at: float, rng: random.Random, workers: int) -> Fault:
+def _strike(kind: str, rng: random.Random, workers: int) -> Strike:
+    pause = rng.uniform(2.0, 6.0)
     match kind:
         case "kill_api":
-            return KillApi(at, restart_after=rng.uniform(0.2, 1.0))
+            # While the broadcast's request may still be in the server's hands.
+            return Strike(KillApi(rng.uniform(0.2, 1.0)), pause, rng.uniform(0, 0.2), 0.0)
         case "kill_worker":
-            return KillWorker(at, rng.randrange(workers), restart_after=rng.uniform(0.2, 1.0))
+            fault: Fault = KillWorker(rng.randrange(workers), restart_after=rng.uniform(0.2, 1.0))
         case "restart_postgres":
-            return RestartPostgres(at)
+            fault = RestartPostgres()
         case "flush_redis":
-            return FlushRedis(at)
+            fault = FlushRedis()
         case "kill_redis":
-            return KillRedis(at, down_for=rng.uniform(2.0, 4.0))
+            fault = KillRedis(down_for=rng.uniform(2.0, 4.0))
         case "provider_outage":
-            return ProviderOutage(at, refuse_for=rng.uniform(3.0, 5.0), close_for=3.0)
-    raise ValueError(f"no fault {kind!r}")
+            fault = ProviderOutage(refuse_for=rng.uniform(3.0, 5.0), close_for=3.0)
+        case _:
+            raise ValueError(f"no fault {kind!r}")
+    return Strike(fault, pause, 0.0, rng.uniform(0.05, 0.6))

@@ -62,6 +62,9 @@ class FaultFigures:
     in_flight: int  # accepted notifications not final when it struck
     settled_after: float  # from the fault until the last of those was final
     longest_stall: float  # longest time with work pending and nothing delivered
+    # Repeats received after it struck and before the next one did: a rough share only,
+    # since a repeat comes a lease or a reconcile after the fault that caused it.
+    repeats_after: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,9 @@ class Figures:
     duplicates: int
     duplicate_bound: int
     double_notified: int  # a device getting one broadcast under two apns-ids
+    # Each broadcast from its acceptance until final: median and longest, seconds.
+    broadcast_seconds: tuple[float, float]
+    chaos_seconds: float  # from the start until the last fault ended
     drain_seconds: float  # from the last fault's end until every one was final (0: before)
     faults: list[FaultFigures]
 
@@ -97,6 +103,7 @@ class Tally:
         self.received = received
         self.tokens = tokens
         self.delivered_at = sorted(item["received_at"] for item in received)
+        self.repeated_at = _repeats(received)
         self.pending = self._pending_intervals()
 
     def figures(
@@ -130,6 +137,8 @@ class Tally:
             * tuning.send_batch_size,
             double_notified=sum(count - 1 for count in per_message.values())
             - sum(count - 1 for count in per_id.values()),
+            broadcast_seconds=_median_and_longest([end - start for start, end in self.pending]),
+            chaos_seconds=max(r.ended for r in records) - t0,
             drain_seconds=max(0.0, max(finals, default=0.0) - max(r.ended for r in records)),
             faults=[
                 self._fault_figures(record, probe, t0, following)
@@ -167,7 +176,11 @@ class Tally:
         return spans
 
     def _fault_figures(
-        self, record: FaultRecord, probe: ReadinessProbe, t0: float, next_started: float
+        self,
+        record: FaultRecord,
+        probe: ReadinessProbe,
+        t0: float,
+        next_started: float,
     ) -> FaultFigures:
         struck = record.started
         caught = [end for start, end in self.pending if start < struck < end]
@@ -180,6 +193,7 @@ class Tally:
             in_flight=len(caught),
             settled_after=settled - struck,
             longest_stall=self._longest_stall(struck, max(settled, record.ended)),
+            repeats_after=sum(1 for at in self.repeated_at if struck <= at < next_started),
         )
 
     def _longest_stall(self, start: float, end: float) -> float:
@@ -198,6 +212,22 @@ class Tally:
                 total += e - max(s, reach)
                 reach = e
         return total
+
+
+def _repeats(received: list[dict[str, Any]]) -> list[float]:
+    """When each message already received under its apns-id arrived again."""
+    seen: set[str] = set()
+    again: list[float] = []
+    for item in sorted(received, key=lambda item: item["received_at"]):
+        if item["message_id"] in seen:
+            again.append(item["received_at"])
+        seen.add(item["message_id"])
+    return again
+
+
+def _median_and_longest(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return (ordered[len(ordered) // 2], ordered[-1]) if ordered else (0.0, 0.0)
 
 
 def _title(item: dict[str, Any]) -> str:
