@@ -35,7 +35,8 @@ def markdown(plan: Plan, tuning: Tuning, figures: Figures, seconds: float) -> st
         f"| client requests, by answer | {figures.client_attempts}: "
         + ", ".join(f"{k} x{v}" for k, v in figures.client_answers.items())
         + " |",
-        f"| deliveries received by the provider | {figures.received} |",
+        f"| deliveries received by the provider | {figures.received} "
+        f"({figures.provider_faults} requests refused or cut in its outage) |",
         f"| lost (deliveries / notifications) | {figures.lost_deliveries} / "
         f"{figures.lost_notifications} |",
         f"| stranded | {figures.stranded} |",
@@ -44,7 +45,7 @@ def markdown(plan: Plan, tuning: Tuning, figures: Figures, seconds: float) -> st
         f"| a device given one broadcast under two ids | {figures.double_notified} |",
         f"| a broadcast from accepted to final, median / longest | "
         f"{figures.broadcast_seconds[0]:.1f} s / {figures.broadcast_seconds[1]:.1f} s |",
-        f"| last fault's end to everything final | {figures.drain_seconds:.1f} s |",
+        f"| last fault's end to everything sent before it final | {figures.drain_seconds:.1f} s |",
         "",
         "| t (s) | fault | lasted (s) | /readyz down (s) | in flight | all settled after (s) "
         "| longest stall (s) |",

@@ -120,7 +120,7 @@ def _strike(kind: str, rng: random.Random, workers: int) -> Strike:
     match kind:
         case "kill_api":
             # While the broadcast's request may still be in the server's hands.
-            return Strike(KillApi(rng.uniform(0.2, 1.0)), pause, rng.uniform(0, 0.2), 0.0)
+            return Strike(KillApi(rng.uniform(0.2, 1.0)), pause, rng.uniform(0, 0.06), 0.0)
         case "kill_worker":
             fault: Fault = KillWorker(rng.randrange(workers), restart_after=rng.uniform(0.2, 1.0))
         case "restart_postgres":

@@ -86,7 +86,9 @@ class Figures:
     # Each broadcast from its acceptance until final: median and longest, seconds.
     broadcast_seconds: tuple[float, float]
     chaos_seconds: float  # from the start until the last fault ended
-    drain_seconds: float  # from the last fault's end until every one was final (0: before)
+    # From the last fault's end until every notification made before it was final.
+    drain_seconds: float
+    provider_faults: int  # requests the provider refused (503) or cut during its outage
     faults: list[FaultFigures]
 
 
@@ -107,13 +109,17 @@ class Tally:
         self.pending = self._pending_intervals()
 
     def figures(
-        self, records: list[FaultRecord], probe: ReadinessProbe, tuning: Tuning, t0: float
+        self,
+        records: list[FaultRecord],
+        probe: ReadinessProbe,
+        tuning: Tuning,
+        t0: float,
+        provider_faults: int,
     ) -> Figures:
         accepted = [r for r in self.results if r.notification_id is not None]
         lost_deliveries, lost_notifications = self._lost(accepted)
         per_id = Counter(item["message_id"] for item in self.received)
         per_message = Counter((_title(item), item["token"]) for item in self.received)
-        finals = [at for _, at in self.pending]
         answers: Counter[str] = Counter()
         for result in self.results:
             answers.update(result.answers)
@@ -139,7 +145,8 @@ class Tally:
             - sum(count - 1 for count in per_id.values()),
             broadcast_seconds=_median_and_longest([end - start for start, end in self.pending]),
             chaos_seconds=max(r.ended for r in records) - t0,
-            drain_seconds=max(0.0, max(finals, default=0.0) - max(r.ended for r in records)),
+            drain_seconds=self._drain(max(r.ended for r in records)),
+            provider_faults=provider_faults,
             faults=[
                 self._fault_figures(record, probe, t0, following)
                 for record, following in zip(
@@ -147,6 +154,11 @@ class Tally:
                 )
             ],
         )
+
+    def _drain(self, last_end: float) -> float:
+        """From the last fault's end until every notification made before it was final."""
+        finals = [end for start, end in self.pending if start < last_end]
+        return max(0.0, max(finals, default=last_end) - last_end)
 
     def _accepted_rows(self, accepted: list[SendResult]) -> list[dict[str, Any]]:
         return [self.notifications[r.notification_id] for r in accepted if r.notification_id]

@@ -80,7 +80,7 @@ def stack(tmp_path: Path) -> Iterator[SoakStack]:
 
 
 def test_nothing_lost_or_stranded_through_crashes_and_outages(
-    stack: SoakStack, tmp_path: Path
+    stack: SoakStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     begun = time.time()
     seed = setting("SOAK_SEED", secrets.randbelow(1_000_000))
@@ -104,9 +104,11 @@ def test_nothing_lost_or_stranded_through_crashes_and_outages(
         with admin_client(stack.base_url, admin_key) as api:
             rows = wait_for_final(api, senders, RECOVERY_BOUND)
     tally = Tally(senders.results, rows, stack.simulator.received(), tokens)
-    figures = tally.figures(records, probe, stack.tuning, t0)
+    faulted = stack.simulator.faults_answered()
+    figures = tally.figures(records, probe, stack.tuning, t0, faulted)
     text = markdown(plan, stack.tuning, figures, time.time() - begun)
-    print(text)
+    with capsys.disabled():  # the figures are the point of a soak: shown even when it passes
+        print(f"\n{text}")
     if "SOAK_REPORT" in os.environ:
         write_json(Path(os.environ["SOAK_REPORT"]), plan, stack.tuning, figures, probe)
     (tmp_path / "soak.md").write_text(text)
