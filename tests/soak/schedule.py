@@ -5,7 +5,8 @@ Faults take turns in a shuffled order, a random pause after the previous one has
 recovered, so that each one's recovery can be read apart from the next. Each strikes a
 random moment of a broadcast of its own, once a random share of its devices has been
 delivered, so work is in flight when it does (a kill of the API, within the request's first
-moments instead, so that its answer may be lost). The other broadcasts go out on their own
+moments instead, so that its answer may be lost; a provider outage, as the broadcast starts,
+so that its deliveries are refused). The other broadcasts go out on their own
 clock, through the faults.
 """
 
@@ -130,7 +131,10 @@ def _strike(kind: str, rng: random.Random, workers: int) -> Strike:
         case "kill_redis":
             fault = KillRedis(down_for=rng.uniform(2.0, 4.0))
         case "provider_outage":
-            fault = ProviderOutage(refuse_for=rng.uniform(3.0, 5.0), close_for=3.0)
+            # From the broadcast's start, so that its deliveries meet the 503s: struck
+            # once a share was delivered, the rest had mostly gone before the refusals.
+            outage = ProviderOutage(refuse_for=rng.uniform(3.0, 5.0), close_for=3.0)
+            return Strike(outage, pause, 0.0, 0.0)
         case _:
             raise ValueError(f"no fault {kind!r}")
     return Strike(fault, pause, 0.0, rng.uniform(0.05, 0.6))
