@@ -7,6 +7,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,19 +21,12 @@ from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
-from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
-from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import FanoutStarter
 from pushgate.delivery.metrics import DeliveryMetrics
-from pushgate.delivery.providers import ProviderCache
-from pushgate.delivery.queue_admin import QueueAdmin
-from pushgate.delivery.sender import Sender
-from pushgate.delivery.worker import Worker
 from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
-from pushgate.providers.options import ProviderOptions
 from pushgate.queue import queue_from_url
 from pushgate.queue.base import PipelineQueue
 from pushgate.storage import migrate
@@ -41,6 +35,11 @@ from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.people import PeopleStore
+
+if TYPE_CHECKING:
+    from pushgate.delivery.providers import ProviderCache
+    from pushgate.delivery.queue_admin import QueueAdmin
+    from pushgate.delivery.worker import Worker
 
 DAY_MS = 24 * 3600 * 1000
 FANOUT_PAGE = 2000
@@ -67,6 +66,8 @@ class Services:
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
+        from pushgate.delivery.queue_admin import QueueAdmin
+
         return QueueAdmin(self.queue)
 
     async def close(self) -> None:
@@ -182,6 +183,15 @@ class WorkerHandle:
 def build_worker(services: Services, *, clock: Clock | None = None) -> WorkerHandle:
     """A delivery worker over the same storage, queue and metrics as ``services``,
     reading time from ``clock`` (the services' own by default)."""
+    # The delivery side (provider clients, HTTP/2 transport) is imported by the processes
+    # that deliver, not by every command that only builds the services.
+    from pushgate.core.retry import RetryPolicy
+    from pushgate.delivery.fanout import Fanout
+    from pushgate.delivery.providers import ProviderCache
+    from pushgate.delivery.sender import Sender
+    from pushgate.delivery.worker import Worker
+    from pushgate.providers.options import ProviderOptions
+
     settings = services.settings
     clock = services.clock if clock is None else clock
     options = ProviderOptions(
