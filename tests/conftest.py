@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +23,8 @@ from pushgate.simulators.tls import CertificateAuthority, load_or_create_authori
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.simulators.wns import WnsSimulator
+from pushgate.storage import migrate
+from pushgate.storage.engine import create_engine
 from pushgate.storage.tables import metadata
 from pushgate.wiring import Services, build_services
 from tests.services import (
@@ -76,8 +80,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def postgres_database() -> Iterator[str]:
     """A database of its own for this test run, dropped at the end."""
     require_service("postgresql", POSTGRES_HOST, POSTGRES_PORT)
-    import asyncio
-
     name = unique_name("pushgate_test")
 
     async def admin(sql: str) -> None:
@@ -108,8 +110,6 @@ def make_settings(tmp_path: Path, database_url: str | None, **extra: object) -> 
 
 
 async def empty_postgres(url: str) -> None:
-    from pushgate.storage.engine import create_engine
-
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
@@ -121,11 +121,40 @@ async def empty_postgres(url: str) -> None:
         await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the head revision once per test process (each xdist
+    worker has its own). Running the migrations costs ~0.1-0.2 s of CPU a database; a
+    test's fresh database is a copy of this file instead (bench/README.md "Test suite").
+    The migrations themselves are tested from an empty file in contracts/test_migrations.py.
+    """
+    path = tmp_path_factory.mktemp("sqlite-template") / "pushgate.db"
+
+    async def make() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()  # the last connection closing checkpoints the WAL
+
+    asyncio.run(make())
+    return path
+
+
+def fresh_sqlite(template: Path, data_dir: Path) -> str:
+    """The URL of ``data_dir``/pushgate.db, a copy of the migrated ``template``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "pushgate.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    """Each test using this runs once on SQLite and once on PostgreSQL, each database
+    migrated and empty (SQLite: a copy of the migrated template)."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'pushgate.db'}"
+        return fresh_sqlite(request.getfixturevalue("migrated_sqlite_template"), tmp_path)
     url: str = request.getfixturevalue("postgres_database")
     return url
 
