@@ -47,6 +47,34 @@ def _skip_message(report: pytest.TestReport) -> str:
     return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
 
 
+# Tests that start processes (``pushgate`` commands and servers, Chromium, a ``python -O``
+# child) or run long property checks: seconds to minutes each, against well under a
+# second for the rest. They are collected first; ``make unit`` hands tests to the workers
+# one at a time (``--maxschedchunk 1``), so these start first, spread over every worker,
+# and the short tests fill in around them. In collection order they came in a clump in
+# the middle of the run, and it ended with one worker busy on the last of them while the
+# others had nothing left (bench/README.md "Test suite").
+# Not here: the e2e tests that bound a response time (test_sqlite_sharing.py,
+# test_hostile_clients.py), which would then run beside all of these at once.
+SLOW_FIRST = (
+    "tests/e2e/test_cli.py",
+    "tests/e2e/test_send_cli.py",
+    "tests/e2e/test_crash_safety.py",
+    "tests/e2e/test_demo.py",
+    "tests/e2e/test_secrets_and_backup.py",
+    "tests/console/test_browser.py",
+    "tests/api/test_openapi.py",
+    "tests/contracts/test_optimized_guards.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def is_slow(item: pytest.Item) -> bool:
+        return item.nodeid.startswith(SLOW_FIRST)
+
+    items.sort(key=lambda item: not is_slow(item))  # stable: otherwise in collected order
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     # Read from the reports, not from state kept by the process that skipped: with
     # ``pytest -n`` the tests run in worker processes and only their reports come back.
