@@ -1,9 +1,9 @@
 """OpenAPI links between operations: what one answer names that another request takes.
 
 A link (OpenAPI 3.1 §4.8.20, https://spec.openapis.org/oas/v3.1.0#link-object) says
-"the `name` in this 201 is the `{app}` of these requests". Clients and generators
-(schemathesis' stateful runs, docs/architecture.md §8) follow them to chain calls: make an
-app, then read, change and delete it. The links live in one table here, written by method
+"the `name` in this 201 is the `{app}` of these requests" (docs/architecture.md §4).
+Clients and generators (schemathesis' stateful runs, §8) follow them to chain calls: make
+an app, then read, change and delete it. The links live in one table here, written by method
 and path, and are added to the generated document; a route renamed or moved makes the
 document fail to build instead of publishing a link to nowhere.
 """
@@ -209,7 +209,9 @@ def add_links(document: dict[str, Any], links: tuple[Follows, ...] = LINKS) -> N
                 name = f"{follows.name}.{action}"
                 if name in published:
                     raise LinkError(f"{follows.source} has two links named {name}")
-                published[name] = _link(follows, paths, target, "query.tenant" in _parameters(source))
+                published[name] = _link(
+                    follows, paths, target, "query.tenant" in _parameters(source)
+                )
 
 
 def _link(
