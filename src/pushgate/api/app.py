@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from pushgate import __version__
-from pushgate.api import errors
+from pushgate.api import errors, links
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -47,6 +47,7 @@ def create_app(services: Services) -> ASGIApp:
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     api.include_router(ops.router)
     api.include_router(console.router)
+    links.install(api)
     settings = services.settings
     bounded = BodyLimit(
         JsonGate(api),
