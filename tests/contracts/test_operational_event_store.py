@@ -115,8 +115,13 @@ async def test_with_a_webhook_the_event_queues_its_job_in_the_same_transaction(
     )
     assert secret is not None and secret.startswith(WHSEC_PREFIX)
     target = await hooks.target(tenant_id)
-    assert target is not None and (target.url, target.secret) == ("https://hooks.example.com/ops", secret)
-    assert any(s.owner == Sealed.OPERATIONAL_WEBHOOK for s in await services.accounts.sealed_secrets())
+    assert target is not None and (target.url, target.secret) == (
+        "https://hooks.example.com/ops",
+        secret,
+    )
+    assert any(
+        s.owner == Sealed.OPERATIONAL_WEBHOOK for s in await services.accounts.sealed_secrets()
+    )
 
     recorder = services.operational_events
     event = recorder.new(EventKind.CREDENTIALS_RESUMED, app_id, tenant_id=tenant_id)
