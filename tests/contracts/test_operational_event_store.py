@@ -4,6 +4,7 @@ with filters and paging, purge by age; an event written in another store's trans
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from pushgate.core.access import Caller
@@ -65,7 +66,8 @@ async def test_events_list_newest_first_by_tenant_kind_and_app(services: Service
     page = await store.list_events(None, None, None, order[1], 2)
     assert [e.id for e in page] == order[2:4]
     dead = await store.event(written[2].id)
-    assert dead is not None and dead.tenant_id is None
+    assert dead is not None
+    assert dead.tenant_id is None
     assert len(dead.details["reason"]) == 512  # cut, not stored whole
 
     assert await store.purge_events(max(e.at for e in written) + 1) == 5
@@ -113,9 +115,11 @@ async def test_with_a_webhook_the_event_queues_its_job_in_the_same_transaction(
     secret = await hooks.configure(
         OPERATOR, tenant, OperationalWebhookInput(url="https://hooks.example.com/ops")
     )
-    assert secret is not None and secret.startswith(WHSEC_PREFIX)
+    assert secret is not None
+    assert secret.startswith(WHSEC_PREFIX)
     target = await hooks.target(tenant_id)
-    assert target is not None and (target.url, target.secret) == (
+    assert target is not None
+    assert (target.url, target.secret) == (
         "https://hooks.example.com/ops",
         secret,
     )
@@ -132,10 +136,8 @@ async def test_with_a_webhook_the_event_queues_its_job_in_the_same_transaction(
         raise RuntimeError("the transaction fails after the event's writes")
 
     await services.notifications.pause_credentials(app_id, "apns", "refused", now_ms())
-    try:
+    with pytest.raises(RuntimeError):
         await services.notifications.resume_credentials(app_id, "apns", refused)
-    except RuntimeError:
-        pass
     async with services.engine.connect() as connection:
         count = await connection.scalar(sa.select(sa.func.count()).select_from(operational_events))
         assert count == 0  # rolled back with the change it told of, and its job too
