@@ -4,6 +4,8 @@ with filters and paging, purge by age; an event written in another store's trans
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 import sqlalchemy as sa
 
@@ -11,7 +13,7 @@ from pushgate.core.access import Caller
 from pushgate.core.credentials.webhook import WHSEC_PREFIX
 from pushgate.core.ids import now_ms
 from pushgate.core.inputs import OperationalWebhookInput
-from pushgate.core.models import ApiKey, Scope, Sealed, StoredCredential
+from pushgate.core.models import ApiKey, Scope, Sealed, StoredCredential, sealed_for
 from pushgate.core.operational_events import (
     MAX_DETAILS_BYTES,
     SUBJECT_OF,
@@ -19,6 +21,8 @@ from pushgate.core.operational_events import (
     OperationalEvent,
     SubjectType,
 )
+from pushgate.core.secret_rotation import reseal_all
+from pushgate.core.secretbox import SecretBox
 from pushgate.delivery.jobs import OPS_WEBHOOK, read_ops_webhook
 from pushgate.storage.tables import jobs, operational_events
 from pushgate.wiring import Services
@@ -151,3 +155,16 @@ async def test_with_a_webhook_the_event_queues_its_job_in_the_same_transaction(
     await hooks.configure(OPERATOR, tenant, None)
     assert await hooks.target(tenant_id) is None
     assert not (await recorder.prepare(event)).jobs
+
+
+async def test_key_rotation_reseals_the_operational_webhook_secret(services: Services) -> None:
+    tenant, _ = await _tenant_and_app(services)
+    aad = sealed_for(tenant.id, Sealed.OPERATIONAL_WEBHOOK)
+    old_key, new_key = secrets.token_bytes(32), secrets.token_bytes(32)
+    sealed = SecretBox(old_key).seal(b"whsec_x", aad)
+    await services.event_store.set_webhook(tenant.id, "https://hooks.example.com/", sealed)
+    report = await reseal_all(services.accounts, SecretBox(new_key, previous_keys=[old_key]))
+    assert (report.resealed, report.unreadable) == (1, [])
+    found = await services.event_store.webhook_of(tenant.id)
+    assert found is not None
+    assert SecretBox(new_key).open(found[1], aad) == b"whsec_x"
