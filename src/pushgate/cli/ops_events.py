@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from pushgate.api.schemas import OperationalEventOut, iso
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
 from pushgate.core.operational_events import EventKind, OperationalEvent
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.wiring import Services
 
 ops_events = typer.Typer(
     help="Operational events: paused credentials, dead letters, failed handlers and sends.",
@@ -34,6 +35,7 @@ def list_events(
     config: ConfigOption = None,
 ) -> None:
     """Newest first."""
+    from pushgate.api.schemas import OperationalEventOut, iso
 
     async def work(services: Services) -> list[OperationalEvent]:
         scope = None if tenant is None else await services.access.tenant_for(OPERATOR, tenant)

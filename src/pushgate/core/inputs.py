@@ -14,9 +14,15 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
-from pushgate.core.credentials.webhook import SigningSecret
 from pushgate.core.models import Platform, Provider, RateLimit, Scope
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -117,12 +123,25 @@ class KeyPatch(Strict):
     )
 
 
+def check_webhook_secret(value: str) -> str:
+    """A ``whsec_`` signing secret (docs/providers.md §6.2). Imported when used: the
+    credentials package loads every provider's rules, which the command line spares."""
+    from pushgate.core.credentials.webhook import check_signing_secret
+
+    return check_signing_secret(value)
+
+
+WebhookSecret = Annotated[
+    str, StringConstraints(max_length=128), AfterValidator(check_webhook_secret)
+]
+
+
 class OperationalWebhookInput(Strict):
     """Where a tenant's operational events are POSTed (docs/operations.md, "Operational
     events"); without ``secret`` one is generated and shown once."""
 
     url: str = Field(max_length=2048, description="An https URL.")
-    secret: SigningSecret | None = Field(
+    secret: WebhookSecret | None = Field(
         default=None, repr=False, description="whsec_ and base64 of 24 to 64 bytes."
     )
 

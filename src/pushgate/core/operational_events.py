@@ -23,10 +23,10 @@ import orjson
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ids import new_id
 from pushgate.core.models import Scope, Tenant
-from pushgate.core.ports import InTransaction
 
 if TYPE_CHECKING:
     from pushgate.core.access import Caller
+    from pushgate.core.ports import InTransaction
 
 log = logging.getLogger(__name__)
 
