@@ -16,6 +16,7 @@ from pushgate.api.routes import (
     audit,
     devices,
     notifications,
+    operational_events,
     ops,
     queue,
     tenants,
@@ -43,7 +44,17 @@ def create_app(services: Services) -> ASGIApp:
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
     # (device registration, sends) come first: matching is a share of a request's cost.
-    for module in (devices, notifications, users, apps, actions, tenants, queue, audit):
+    for module in (
+        devices,
+        notifications,
+        users,
+        apps,
+        actions,
+        tenants,
+        queue,
+        audit,
+        operational_events,
+    ):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     api.include_router(ops.router)
     api.include_router(console.router)
