@@ -26,6 +26,7 @@ from pushgate.core.ports import ActionLookup
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
+from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
 from pushgate.core.retry import RetryPolicy
@@ -115,6 +116,10 @@ class Services:
             wait_seconds=self.settings.action_answer_wait_seconds,
             clock=self.clock,
         )
+
+    @functools.cached_property
+    def response_reads(self) -> ResponseReads:
+        return ResponseReads(self.sending, self.responses)
 
     @functools.cached_property
     def response_waiter(self) -> ResponseWaiter:

@@ -17,6 +17,7 @@ from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_services
 from tests.api.answer_scene import Pushed, crm_app, define, device_client, push, running_worker
+from tests.api.conftest import MakeKey
 from tests.api.expect import error_of, ok
 from tests.api.test_rate_limits import ManualClock
 from tests.conftest import empty_postgres, make_settings
@@ -363,3 +364,40 @@ async def test_a_response_is_read_only_with_its_deliverys_token(
     stranger = await device.get(f"/v1/push/responses/{response_id}", headers=bearer(other.token))
     error_of(stranger, 404, "not_found")
     error_of(await device.get(f"/v1/push/responses/{response_id}"), 401, "response_token_invalid")
+
+
+@pytest.mark.parametrize("wait_seconds", [10.0])
+async def test_responses_are_listed_and_counted_for_the_tenant_only(
+    client: httpx.AsyncClient,
+    services: Services,
+    device: httpx.AsyncClient,
+    device_sim: WebhookSimulator,
+    pushed: Pushed,
+    make_key: MakeKey,
+    other_tenant: str,
+) -> None:
+    second = await push(client, services, device_sim, hook="/hook/2")
+    second_id = second.notification_id
+    async with running_worker(services):
+        ok(await device.post(second.path("approve"), headers=bearer(second.token)))
+        ok(await device.post(pushed.path("reject"), headers=bearer(pushed.token)))
+    listed = ok(await client.get(f"/v1/notifications/{second_id}/responses"))
+    [item] = listed["items"]
+    assert item["action"] == "approve"
+    assert item["state"] == "succeeded"
+    assert item["device_id"] == second.device_id
+    assert item["delivery_id"] == second.delivery_id
+    assert listed["next"] is None
+    status = ok(await client.get(f"/v1/notifications/{second_id}"))
+    assert status["responses"] == {"approve": {"succeeded": 1}}
+    first = ok(await client.get(f"/v1/notifications/{pushed.notification_id}"))
+    assert first["responses"] == {"reject": {"succeeded": 1}}
+    # Another tenant's key does not see them; a key without a read scope may not read.
+    stranger = await make_key("admin", tenant=other_tenant)
+    seen = await device.get(f"/v1/notifications/{second_id}/responses", headers=bearer(stranger))
+    error_of(seen, 404, "not_found")
+    devices_only = await make_key("devices:register")
+    refused = await device.get(
+        f"/v1/notifications/{second_id}/responses", headers=bearer(devices_only)
+    )
+    error_of(refused, 403, "forbidden")
