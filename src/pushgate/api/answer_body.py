@@ -33,7 +33,10 @@ def read_answer(raw: bytes) -> AnswerBody | Unreadable:
         return Unreadable("the body is not valid JSON")
     if problem is not None:
         return Unreadable(problem.message, problem.path or None)
-    value = orjson.loads(raw)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # what the rules let through but orjson does not read
+        return Unreadable("the body is not valid JSON")
     if not isinstance(value, dict):
         return Unreadable("the body is not a JSON object")
     token = value.get("token") if isinstance(value.get("token"), str) else None
