@@ -13,10 +13,10 @@ import errno
 import logging
 import random
 import socket
+import sys
 import time
 from collections.abc import Callable
 
-import redis.exceptions
 import sqlalchemy as sa
 
 from pushgate.errors import Unavailable
@@ -26,12 +26,22 @@ from pushgate.errors import Unavailable
 FIRST_WAIT_SECONDS = 0.2
 _UNREACHABLE = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ECONNRESET}
 MAX_WAIT_SECONDS = 30.0
+# PostgreSQL going away or not back yet, by SQLSTATE ("Appendix A. PostgreSQL Error
+# Codes", https://www.postgresql.org/docs/current/errcodes-appendix.html): 57P01
+# admin_shutdown (a fast or immediate stop ends each session), 57P02 crash_shutdown
+# (another backend crashed, all restart), 57P03 cannot_connect_now (starting up or
+# replaying its WAL; SQLAlchemy wraps it in a bare DBAPIError, not OperationalError), and
+# class 08 connection exceptions but 08P01 protocol_violation, which is a bug.
+_POSTGRES_AWAY = frozenset({"57P01", "57P02", "57P03"})
+_POSTGRES_NOT_AWAY = frozenset({"08P01"})
 
 
 def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` says a dependency is unreachable (worth waiting out), not a bug."""
+    if _is_redis_outage(exc):
+        return True
     match exc:
-        case Unavailable() | redis.exceptions.ConnectionError() | redis.exceptions.TimeoutError():
+        case Unavailable():
             return True
         case sa.exc.OperationalError() | sa.exc.InterfaceError() | sa.exc.TimeoutError():
             return True
@@ -43,8 +53,29 @@ def is_outage(exc: BaseException) -> bool:
         case OSError() if exc.errno in _UNREACHABLE or str(exc).startswith("Multiple exceptions"):
             # asyncpg tries each address of a host and reports them all in one OSError.
             return True
+        case _ if _is_postgres_away(exc):
+            return True
         case _:
             return is_outage(exc.__cause__) if exc.__cause__ is not None else False
+
+
+def _is_postgres_away(exc: BaseException) -> bool:
+    # asyncpg's errors and SQLAlchemy's adapter of them carry the SQLSTATE as ``sqlstate``.
+    state = getattr(exc, "sqlstate", None)
+    if not isinstance(state, str) or state in _POSTGRES_NOT_AWAY:
+        return False
+    return state in _POSTGRES_AWAY or state.startswith("08")
+
+
+def _is_redis_outage(exc: BaseException) -> bool:
+    """A Redis connection error or timeout. Only the Redis queue and limiter import the
+    client: until one has, no error can come from it, and importing it here would cost
+    every process (each command, ``pushgate --help``) about a tenth of a second."""
+    if "redis.exceptions" not in sys.modules:
+        return False
+    import redis.exceptions
+
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
 
 
 def describe(exc: BaseException) -> str:

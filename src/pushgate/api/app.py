@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp
 
 from pushgate import __version__
-from pushgate.api import errors
+from pushgate.api import errors, links
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -55,6 +55,7 @@ def create_app(services: Services) -> ASGIApp:
         api.include_router(router)
     api.include_router(ops.router)
     api.include_router(console.router)
+    links.install(api)
     settings = services.settings
     bounded = BodyLimit(
         JsonGate(api, raw_prefixes=answers.PREFIXES),

@@ -8,29 +8,23 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
-from pushgate.demo.provisioning import APP, DemoDevice, Provisioner
-from pushgate.demo.report import collect, received_table
-from pushgate.demo.stack import (
-    DemoFailed,
-    Server,
-    create_admin_key,
-    server_port,
-    start_all_simulators,
-    start_server,
-)
-from pushgate.simulators.runner import SimulatorGroup
+if TYPE_CHECKING:
+    import httpx
+
+    from pushgate.demo.provisioning import DemoDevice
+    from pushgate.demo.stack import Server
+    from pushgate.simulators.runner import SimulatorGroup
 
 console = Console()
 err_console = Console(stderr=True)
 FINAL_STATES = ("completed", "expired", "canceled")
+# What the demo sends, to its app (``demo.provisioning.APP``, added when it runs).
 NOTIFICATION = {
-    "app": APP,
     "audience": {"everyone": True},
     "title": "Hello from pushgate",
     "body": "One notification, every provider.",
@@ -54,6 +48,10 @@ def demo_command(
     ] = 60,
 ) -> None:
     """Start the simulators and a server, send to a device of every kind, show what arrived."""
+    # The demo's modules (simulators, provisioning) load when it runs: the CLI imports this
+    # command to list it, and ``pushgate --help`` or any other command needs none of them.
+    from pushgate.demo.stack import DemoFailed
+
     # The server logs to its own file; in this process only errors are worth showing.
     logging.basicConfig(level=logging.ERROR)
     try:
@@ -85,6 +83,13 @@ async def _main(data_dir: Path, port: int, keep: bool, within: float) -> int:
 
 
 async def _run(data_dir: Path, port: int, keep: bool, within: float) -> int:
+    from pushgate.demo.stack import (
+        create_admin_key,
+        server_port,
+        start_all_simulators,
+        start_server,
+    )
+
     chosen = server_port(port)
     simulators = await start_all_simulators(data_dir)
     try:
@@ -105,12 +110,16 @@ async def _run(data_dir: Path, port: int, keep: bool, within: float) -> int:
 
 
 async def _demonstrate(server: Server, key: str, simulators: SimulatorGroup, within: float) -> int:
+    import httpx
+
+    from pushgate.demo.provisioning import APP, Provisioner
+
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=10) as client:
         devices = await Provisioner(client, simulators).run()
         kinds = sorted({device.provider for device in devices})
         _step(f"app {APP!r}: credentials for {', '.join(kinds)}; {len(devices)} devices")
-        sent = await _call(client, "POST", "/v1/notifications", NOTIFICATION)
+        sent = await _call(client, "POST", "/v1/notifications", {"app": APP, **NOTIFICATION})
         _step(f"sent notification {sent['id']} to everyone ({sent['targeted']} devices)")
         final = await _wait_until_final(client, str(sent["id"]), within)
         deliveries = await _call(
@@ -124,6 +133,8 @@ async def _demonstrate(server: Server, key: str, simulators: SimulatorGroup, wit
 def _report(
     simulators: SimulatorGroup, devices: list[DemoDevice], deliveries: list[dict[str, Any]]
 ) -> int:
+    from pushgate.demo.report import collect, received_table
+
     reports = collect(simulators, devices, deliveries)
     console.print(received_table(reports))
     missing = [report for report in reports if not report.is_received]
@@ -138,6 +149,8 @@ def _report(
 async def _wait_until_final(
     client: httpx.AsyncClient, notification_id: str, within: float
 ) -> dict[str, Any]:
+    from pushgate.demo.stack import DemoFailed
+
     deadline = time.monotonic() + within
     while True:
         status = await _call(client, "GET", f"/v1/notifications/{notification_id}")
@@ -154,6 +167,8 @@ async def _wait_until_final(
 async def _call(
     client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    from pushgate.demo.stack import DemoFailed
+
     answer = await client.request(method, path, json=body)
     if answer.status_code >= 300:
         raise DemoFailed(f"{method} {path} answered {answer.status_code}: {answer.text}")
