@@ -35,6 +35,43 @@ class ReceivedIdentity:
         """Where the device answers with the action ``action_id``."""
         return f"{self.fields['url']}{action_id}"
 
+    def find_action(self, wanted: str) -> dict[str, str] | None:
+        """The action whose key or id is ``wanted``, as ``{"action": key, "id": id}``.
+
+        Most providers carry the compact form; a WNS toast's ``<action>`` carries them in
+        its ``arguments`` (docs/actions.md, "Where each provider carries it")."""
+        for named in self.named_actions():
+            if wanted in (named["action"], named["id"]):
+                return named
+        return None
+
+    def named_actions(self) -> list[dict[str, str]]:
+        """Every action's key and id, in display order."""
+        return [named for named in map(_named, self.actions) if named is not None]
+
+
+def _named(action: dict[str, Any]) -> dict[str, str] | None:
+    if isinstance(action.get("arguments"), str):
+        action = toast_arguments(action["arguments"])
+    key, action_id = action.get("action"), action.get("id")
+    if not isinstance(key, str) or not isinstance(action_id, str):
+        return None
+    return {"action": key, "id": action_id}
+
+
+def toast_arguments(arguments: str) -> dict[str, str]:
+    """A WNS action's ``arguments`` read the way ``ToastArguments.Parse`` reads them:
+    ``;`` between pairs, ``=`` in each, ``%3B``, ``%3D`` and ``%25`` unescaped last."""
+    pairs = {}
+    for pair in arguments.split(";"):
+        name, _, value = pair.partition("=")
+        pairs[_unescape(name)] = _unescape(value)
+    return pairs
+
+
+def _unescape(value: str) -> str:
+    return value.replace("%3B", ";").replace("%3D", "=").replace("%25", "%")
+
 
 def identity_of(provider: str, body: Any) -> ReceivedIdentity | None:
     """The identity in ``body`` as the ``provider``'s simulator recorded it, or None."""
