@@ -50,6 +50,33 @@ class ReceivedIdentity:
         return [named for named in map(_named, self.actions) if named is not None]
 
 
+def app_data(provider: str, body: Any) -> dict[str, Any]:
+    """The notification's ``data`` as the device's app reads it from ``body`` (the
+    provider's simulator's record), without pushgate's own keys; FCM's values are strings
+    (docs/providers.md §2.3)."""
+    match provider:
+        case "apns":
+            found = {k: v for k, v in body.items() if k != "aps"} if isinstance(body, dict) else {}
+        case "fcm":
+            found = body.get("data", {}) if isinstance(body, dict) else {}
+        case "hms":
+            data = body.get("data") if isinstance(body, dict) else None
+            found = orjson.loads(data) if isinstance(data, str) else {}
+        case "wns" if isinstance(body, str) and body.lstrip().startswith("<"):
+            launch = ET.fromstring(body).get("launch")  # noqa: S314 - pushgate's own output
+            found = orjson.loads(launch).get("data", {}) if launch else {}
+        case "webpush" | "wns":
+            loaded = orjson.loads(body) if isinstance(body, (str, bytes)) else body
+            found = loaded.get("data", {}) if isinstance(loaded, dict) else {}
+        case "webhook":
+            event = body.get("data", {}) if isinstance(body, dict) else {}
+            found = event.get("data", {}) if isinstance(event, dict) else {}
+        case _:
+            raise ValueError(f"unknown provider {provider!r}")
+    reserved = (IDENTITY_KEY, ACTIONS_KEY)
+    return {k: v for k, v in (found or {}).items() if k not in reserved}
+
+
 def _named(action: dict[str, Any]) -> dict[str, str] | None:
     if isinstance(action.get("arguments"), str):
         action = toast_arguments(action["arguments"])
