@@ -56,7 +56,9 @@ UNIT_WORKERS ?= 3
 unit: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(UNIT_WORKERS)
 
-# The full-size crash-safety runs (20,000 devices, every kill -9 case), minutes each.
+# The full-size crash-safety runs (20,000 devices, every kill -9 case), minutes each, and the
+# reliability soak (tests/soak: kill -9, PostgreSQL and Redis of its own restarted and flushed,
+# a provider outage; its figures are printed, docs/reliability.md "Soak"). Loopback only.
 soak: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m soak
 

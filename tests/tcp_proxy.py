@@ -1,14 +1,17 @@
 """A TCP proxy a test runs in front of a server and cuts to make an outage: every
-connection through it is closed and new ones are refused, until it is restored (on the
-same port, so clients configured with it reconnect as they would to a server back up)."""
+connection through it is closed and new ones are refused (or answered by a stand-in for
+the server, ``answer_with``), until it is restored (on the same port, so clients
+configured with it reconnect as they would to a server back up)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class TcpProxy:
@@ -22,7 +25,15 @@ class TcpProxy:
         self._pumps: set[asyncio.Task[None]] = set()
 
     async def restore(self) -> None:
+        if self._server is not None:
+            await self.cut()  # a stand-in answering in the server's place
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def answer_with(self, handler: Handler) -> None:
+        """Cut every connection, then let ``handler`` answer new ones in the server's
+        place (what a server says while it restarts), until ``cut`` or ``restore``."""
+        await self.cut()
+        self._server = await asyncio.start_server(handler, "127.0.0.1", self.port)
 
     async def cut(self) -> None:
         if self._server is not None:

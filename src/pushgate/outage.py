@@ -26,6 +26,14 @@ from pushgate.errors import Unavailable
 FIRST_WAIT_SECONDS = 0.2
 _UNREACHABLE = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ECONNRESET}
 MAX_WAIT_SECONDS = 30.0
+# PostgreSQL going away or not back yet, by SQLSTATE ("Appendix A. PostgreSQL Error
+# Codes", https://www.postgresql.org/docs/current/errcodes-appendix.html): 57P01
+# admin_shutdown (a fast or immediate stop ends each session), 57P02 crash_shutdown
+# (another backend crashed, all restart), 57P03 cannot_connect_now (starting up or
+# replaying its WAL; SQLAlchemy wraps it in a bare DBAPIError, not OperationalError), and
+# class 08 connection exceptions but 08P01 protocol_violation, which is a bug.
+_POSTGRES_AWAY = frozenset({"57P01", "57P02", "57P03"})
+_POSTGRES_NOT_AWAY = frozenset({"08P01"})
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -43,8 +51,18 @@ def is_outage(exc: BaseException) -> bool:
         case OSError() if exc.errno in _UNREACHABLE or str(exc).startswith("Multiple exceptions"):
             # asyncpg tries each address of a host and reports them all in one OSError.
             return True
+        case _ if _is_postgres_away(exc):
+            return True
         case _:
             return is_outage(exc.__cause__) if exc.__cause__ is not None else False
+
+
+def _is_postgres_away(exc: BaseException) -> bool:
+    # asyncpg's errors and SQLAlchemy's adapter of them carry the SQLSTATE as ``sqlstate``.
+    state = getattr(exc, "sqlstate", None)
+    if not isinstance(state, str) or state in _POSTGRES_NOT_AWAY:
+        return False
+    return state in _POSTGRES_AWAY or state.startswith("08")
 
 
 def describe(exc: BaseException) -> str:

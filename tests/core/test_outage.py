@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 
+import asyncpg
 import pytest
 import redis.exceptions
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from pushgate.errors import Unavailable
 from pushgate.outage import Backoff, OutageLog, is_outage
+from tests.postgres_refusal import refuse_as_starting_up
 
 
 @pytest.mark.parametrize(
@@ -82,3 +86,39 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     assert "ConnectionRefusedError" in messages[0]
     assert messages[1] == "queue reachable again after 15.0 s"
     assert not outage.down
+
+
+async def test_a_database_starting_up_is_an_outage() -> None:
+    """PostgreSQL refuses connections with 57P03 while it starts or replays its WAL after
+    a crash; SQLAlchemy reports that as a bare DBAPIError (not OperationalError)."""
+    server = await asyncio.start_server(refuse_as_starting_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test")
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="starting up") as raised:
+            async with engine.connect() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+        assert is_outage(raised.value)
+    finally:
+        await engine.dispose()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "outage"),
+    [
+        ("57P01", True),  # admin_shutdown: a fast or immediate stop ended the session
+        ("57P02", True),  # crash_shutdown: another backend crashed, every one restarts
+        ("57P03", True),  # cannot_connect_now: starting up, in recovery
+        ("08006", True),  # connection_failure
+        ("08P01", False),  # protocol_violation: a bug, not an outage
+        ("57014", False),  # query_canceled: a statement timeout, not the server away
+        ("23505", False),  # unique_violation
+    ],
+)
+def test_postgres_errors_are_outages_by_their_sqlstate(sqlstate: str, outage: bool) -> None:
+    error = asyncpg.PostgresError.new({"C": sqlstate, "M": "the server said so", "S": "FATAL"})
+    wrapped = sa.exc.DBAPIError("SELECT 1", {}, error)
+    wrapped.__cause__ = error
+    assert is_outage(wrapped) is outage

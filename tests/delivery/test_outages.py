@@ -27,6 +27,7 @@ from pushgate.storage.tables import notifications, outbox
 from pushgate.wiring import Services, build_services, build_worker
 from tests.conftest import empty_postgres, make_settings
 from tests.delivery.conftest import register, settled
+from tests.postgres_refusal import refuse_as_starting_up
 from tests.private_redis import PrivateRedis, private_redis
 from tests.tcp_proxy import TcpProxy, tcp_proxy
 
@@ -260,6 +261,27 @@ async def test_the_api_answers_503_while_the_database_is_down_and_recovers(
     assert ready.status_code == 503
     assert ready.json()["error"]["details"]["database"].startswith("database unreachable")
     assert ready.json()["error"]["details"]["queue"] == "ok"
+
+    await database_proxy.restore()
+    answer = await send(client, webhook_app)
+    assert answer.status_code == 202, answer.text
+
+
+async def test_the_api_answers_503_while_the_database_restarts(
+    services: Services,
+    client: httpx.AsyncClient,
+    webhook_app: str,
+    database_proxy: TcpProxy,
+) -> None:
+    """A restarted PostgreSQL refuses connections with 57P03 until its recovery ends
+    (found by the soak, docs/reliability.md "Soak"): still an outage, never a 500."""
+    await database_proxy.answer_with(refuse_as_starting_up)
+    answer = await send(client, webhook_app)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["code"] == "unavailable"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["error"]["details"]["database"].startswith("database unreachable")
 
     await database_proxy.restore()
     answer = await send(client, webhook_app)
