@@ -79,3 +79,52 @@ class Unavailable(PushgateError):
     """A dependency (database, queue) cannot be reached right now."""
 
     code = "unavailable"
+
+
+class UnreadableBody(PushgateError):
+    """A request body that is not JSON, not an object, or has a field of the wrong type
+    (the answer endpoint's, docs/actions.md "Answering a notification")."""
+
+    code = "malformed_json"
+
+
+class ResponseTokenInvalid(Unauthenticated):
+    """A response token that is missing, malformed or not signed by this instance."""
+
+    code = "response_token_invalid"
+
+
+class ResponseTokenExpired(Unauthenticated):
+    """A response token past its expiry: the push is too old to be answered."""
+
+    code = "response_token_expired"
+
+
+class AppMismatch(Forbidden):
+    """The token's notification belongs to another app than the route names."""
+
+    code = "app_mismatch"
+
+
+class DeviceMismatch(Forbidden):
+    """The body names another device than the one the token was minted for."""
+
+    code = "device_mismatch"
+
+
+class ActionNotOffered(Conflict):
+    """The action is the app's, but the answered notification did not offer it."""
+
+    code = "action_not_offered"
+
+
+class AlreadyAnswered(Conflict):
+    """The delivery took another answer already, and only one of its kind counts."""
+
+    code = "already_answered"
+
+
+class HandlerFailed(PushgateError):
+    """The action's handler failed for good; its code and message are in ``details``."""
+
+    code = "handler_failed"

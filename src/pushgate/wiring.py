@@ -15,6 +15,7 @@ from pushgate.config import Settings, load_or_create_secret_keys
 from pushgate.core.access import Access
 from pushgate.core.action_catalog import ActionCatalog, HandlerLookup
 from pushgate.core.action_notices import ActionNotices
+from pushgate.core.answers import Answers
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
@@ -25,6 +26,7 @@ from pushgate.core.ports import ActionLookup
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
+from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
 from pushgate.core.retry import RetryPolicy
@@ -95,6 +97,29 @@ class Services:
     @functools.cached_property
     def response_recorder(self) -> ResponseRecorder:
         return ResponseRecorder(self.responses, ResponseStarter(self.queue), now_ms)
+
+    @functools.cached_property
+    def answers(self) -> Answers:
+        """The answer endpoint's service: checks, records, waits (core/answers.py)."""
+        notices = ActionNotices(self.sending, self.notifications, self.access.tenant_by_id)
+        return Answers(
+            self.box,
+            self.notifications,
+            self.registry,
+            self.access.tenant_by_id,
+            self.handlers,
+            self.responses,
+            self.response_recorder,
+            self.response_waiter,
+            notices,
+            self.limits,
+            wait_seconds=self.settings.action_answer_wait_seconds,
+            clock=self.clock,
+        )
+
+    @functools.cached_property
+    def response_reads(self) -> ResponseReads:
+        return ResponseReads(self.sending, self.responses)
 
     @functools.cached_property
     def response_waiter(self) -> ResponseWaiter:

@@ -38,9 +38,17 @@ class Actions:
         key: str = "approve",
         secret: str | None = None,
         deadline_seconds: int = 3600,
+        allow_repeats: bool = False,
     ) -> ActionDefinition:
         action = ActionDefinition(
-            new_id(), app_id, key, key.title(), {}, handler, deadline_seconds=deadline_seconds
+            new_id(),
+            app_id,
+            key,
+            key.title(),
+            {},
+            handler,
+            allow_repeats=allow_repeats,
+            deadline_seconds=deadline_seconds,
         )
         self.defined[action.id] = action
         if secret is not None:

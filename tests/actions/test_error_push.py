@@ -65,7 +65,8 @@ async def test_the_apps_text_in_the_devices_locale_and_a_confirmation(
     assert shown["action_error_text"] == texts["action_error_text"]
     assert shown["action_confirm_text"] == texts["action_confirm_text"]
     failing = actions.add(scene.app_id, PythonHandler("test-raise"), key="reject")
-    passing = actions.add(scene.app_id, RecordHandler())
+    # Repeatable: the delivery keeps one answer to the actions taken once (reject's).
+    passing = actions.add(scene.app_id, RecordHandler(), allow_repeats=True)
     clock = ManualClock()
     refused = await answer(services, scene, failing, clock)
     taken = await answer(services, scene, passing, clock)

@@ -65,7 +65,10 @@ async def test_the_contract_decides_success_and_keeps_code_and_message(
     clock = ManualClock()
     handler_sim.configure_reply(mode="contract", success=True, code="0", message="approved")
     approved = await answer(services, scene, action, clock)
-    other = actions.add(scene.app_id, _hook(handler_sim, contract=contract), key="reject")
+    # Repeatable: the delivery keeps one answer to the actions taken once (approve's).
+    other = actions.add(
+        scene.app_id, _hook(handler_sim, contract=contract), key="reject", allow_repeats=True
+    )
     refused = await answer(services, scene, other, clock)
     async with responder(services, actions, clock) as handle:
         ok = await run_once(handle, approved)

@@ -95,11 +95,20 @@ async def test_a_second_answer_gets_the_first_with_its_result_and_no_job(
     assert again.response.state is ResponseState.SUCCEEDED
     assert again.response.result == HandlerResult(status=200)
     assert await _respond_jobs(services) == [first.id]
-    # Another action of the same delivery is an answer of its own.
+    # Another action taken once, on the same delivery, gets the first answer too: one
+    # delivery keeps one such answer (Approve, then Reject, must not both run).
     other = await services.response_recorder.record(
         _answer(notification, app, delivery, new_id(), "reject"), allow_repeats=False
     )
-    assert other.created
+    assert not other.created
+    assert other.response.id == first.id
+    assert other.response.response.action_key == "approve"
+    # A repeatable action's answers are their own beside it.
+    snooze = await services.response_recorder.record(
+        _answer(notification, app, delivery, new_id(), "snooze"), allow_repeats=True
+    )
+    assert snooze.created
+    assert await _respond_jobs(services) == [first.id, snooze.response.id]
 
 
 async def test_an_action_that_allows_repeats_keeps_every_answer(services: Services) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp
 
 from pushgate import __version__
@@ -12,6 +16,7 @@ from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
 from pushgate.api.routes import (
     actions,
+    answers,
     apps,
     audit,
     devices,
@@ -40,18 +45,53 @@ def create_app(services: Services) -> ASGIApp:
         redoc_url=None,
     )
     api.state.services = services
+    api.openapi = functools.partial(_openapi, api)  # type: ignore[method-assign]
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
     # (device registration, sends) come first: matching is a share of a request's cost.
     for module in (devices, notifications, users, apps, actions, tenants, queue, audit):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
+    for router in answers.routers:
+        api.include_router(router)
     api.include_router(ops.router)
     api.include_router(console.router)
     settings = services.settings
     bounded = BodyLimit(
-        JsonGate(api),
+        JsonGate(api, raw_prefixes=answers.PREFIXES),
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,
+        smaller=tuple((prefix, answers.ANSWER_MAX_BODY_BYTES) for prefix in answers.PREFIXES),
     )
     return errors.Unexpected(KeyGate(bounded, services.access, services.limits))
+
+
+def _openapi(api: FastAPI) -> dict[str, Any]:
+    """The generated document with its two ways to authenticate: an API key on every
+    route, but a response token on the answer routes (docs/actions.md)."""
+    if api.openapi_schema is None:
+        schema = get_openapi(
+            title=api.title,
+            version=api.version,
+            description=api.description,
+            routes=api.routes,
+        )
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key (`pgk_…`), sent as `Authorization: Bearer`.",
+            },
+            "responseToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "pushgate response token",
+                "description": "The response token a push with actions carries "
+                "(`pushgate.token`): 116 characters of base64url, signed by the instance, "
+                "naming one delivery. Sent as `Authorization: Bearer`, or as the answer "
+                "body's `token`. No API key is needed on these routes.",
+            },
+        }
+        schema["security"] = [{"apiKey": []}]
+        api.openapi_schema = schema
+    return api.openapi_schema

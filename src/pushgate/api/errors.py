@@ -32,6 +32,10 @@ STATUS: dict[type[errors.PushgateError], int] = {
     errors.PayloadTooLarge: 413,
     RateLimited: 429,
     errors.Unavailable: 503,
+    errors.UnreadableBody: 400,
+    # The handler is the host system behind pushgate: its failure is a gateway's
+    # (RFC 9110 §15.6.3), not the device's request being wrong.
+    errors.HandlerFailed: 502,
     errors.ConfigError: 500,
 }
 
@@ -55,6 +59,7 @@ _MEANINGS = {
     413: "The request body is too large.",
     422: "A field is invalid; `details.field` names it.",
     429: "A rate limit is spent; `details.limit` names it, `Retry-After` says when to retry.",
+    502: "The action's handler failed; its code and message are in `details`.",
     503: "Not ready.",
 }
 

@@ -19,15 +19,20 @@ from pushgate.api.json_rules import JsonProblem, NotJson, check_body
 
 
 class JsonGate:
-    def __init__(self, app: ASGIApp) -> None:
+    """``raw_prefixes``: paths whose routes judge their own body (the answer routes, which
+    push an error to the device whose answer they could not read)."""
+
+    def __init__(self, app: ASGIApp, raw_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.raw_prefixes = raw_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         problem = _url_problem(scope)
-        if problem is None and _is_json(scope):
+        raw = scope["path"].startswith(self.raw_prefixes) if self.raw_prefixes else False
+        if problem is None and not raw and _is_json(scope):
             body, ended = await _read(receive)
             if body:
                 try:

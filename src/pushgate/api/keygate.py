@@ -2,8 +2,9 @@
 
 FastAPI reads and parses a body before it resolves a route's dependencies, so a key
 checked as a dependency lets anyone make the server take in a body first. Here a request
-under ``/v1`` that announces a body and has no valid key is answered 401 at once, its body
-never read and its connection closed (the unread bytes are not worth draining). The
+under ``/v1`` (but ``/v1/push/``, where devices answer with a response token) that
+announces a body and has no valid key is answered 401 at once, its body never read and
+its connection closed (the unread bytes are not worth draining). The
 caller found is left in the request's state for the ``caller`` dependency. A request
 without a body has nothing to hold, so it is routed first and authenticated by that
 dependency as before (an unknown path stays a 404).
@@ -27,6 +28,8 @@ from pushgate.errors import PushgateError
 # Every route under it needs a key (docs/architecture.md §4); the rest (health, metrics,
 # API docs, the console's static page) are public.
 KEYED_PREFIX = "/v1/"
+# ... but for the answers devices post with a response token instead (api/routes/answers.py).
+ANSWER_PREFIX = "/v1/push/"
 CALLER_STATE = "pushgate.caller"
 LIMITS_STATE = "pushgate.limits"
 
@@ -40,7 +43,8 @@ class KeyGate:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(KEYED_PREFIX):
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not path.startswith(KEYED_PREFIX) or path.startswith(ANSWER_PREFIX):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

@@ -60,26 +60,41 @@ class BodyLimit:
     """Pure ASGI middleware: checks Content-Length up front and counts streamed bytes."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, *, budget: BodyBudget, body_seconds: float
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        budget: BodyBudget,
+        body_seconds: float,
+        smaller: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.budget = budget
         self.body_seconds = body_seconds
+        # (path prefix, bytes): routes that take less than ``max_bytes``, the first match.
+        self.smaller = smaller
+
+    def max_for(self, path: str) -> int:
+        for prefix, limit in self.smaller:
+            if path.startswith(prefix):
+                return min(limit, self.max_bytes)
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = _declared_length(scope)
-        if declared is not None and declared > self.max_bytes:
+        max_bytes = self.max_for(scope["path"])
+        if declared is not None and declared > max_bytes:
             if declared <= DRAIN_MAX_BYTES:
                 await _drain(receive)
-            await self._refuse(Refusal.TOO_LARGE, scope, receive, send)
+            await self._refuse(Refusal.TOO_LARGE, scope, receive, send, max_bytes)
             return
-        reading = _Reading(self, receive, send, declared or 0)
+        reading = _Reading(self, receive, send, declared or 0, max_bytes)
         if not self.budget.take(reading.reserved):
-            await self._refuse(Refusal.BUSY, scope, receive, send)
+            await self._refuse(Refusal.BUSY, scope, receive, send, max_bytes)
             return
         try:
             await self.app(scope, reading.receive, reading.send)
@@ -92,17 +107,19 @@ class BodyLimit:
         if reading.refused is not None and not reading.started:
             if reading.refused is Refusal.TOO_LARGE and not reading.finished:
                 await _drain(receive)
-            await self._refuse(reading.refused, scope, receive, send)
+            await self._refuse(reading.refused, scope, receive, send, max_bytes)
 
-    async def _refuse(self, refusal: Refusal, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(
+        self, refusal: Refusal, scope: Scope, receive: Receive, send: Send, max_bytes: int
+    ) -> None:
         headers = {"Connection": "close"}
         match refusal:
             case Refusal.TOO_LARGE:
                 answer = error_response(
                     413,
                     "payload_too_large",
-                    f"request body exceeds {self.max_bytes} bytes",
-                    {"max_bytes": self.max_bytes},
+                    f"request body exceeds {max_bytes} bytes",
+                    {"max_bytes": max_bytes},
                 )
             case Refusal.TOO_SLOW:
                 answer = error_response(
@@ -153,8 +170,11 @@ class _Reading:
     budget, and bounded in time. A refusal raises out of ``receive`` and silences the
     app's own answer, which ``BodyLimit`` replaces."""
 
-    def __init__(self, limit: BodyLimit, receive: Receive, send: Send, reserved: int) -> None:
+    def __init__(
+        self, limit: BodyLimit, receive: Receive, send: Send, reserved: int, max_bytes: int
+    ) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
         self._receive = receive
         self._send = send
         self.reserved = reserved  # bytes taken from the budget, given back at the end
@@ -176,7 +196,7 @@ class _Reading:
             return message
         self.seen += len(message.get("body", b""))
         self.finished = not message.get("more_body", False)
-        if self.seen > self.limit.max_bytes:
+        if self.seen > self.max_bytes:
             raise self._refuse(Refusal.TOO_LARGE)
         if self.seen > self.reserved:
             # A chunked body (no Content-Length) takes from the budget as it comes.

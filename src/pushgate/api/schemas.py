@@ -340,6 +340,11 @@ class NotificationOut(BaseModel):
     updated_at: str | None
     deliveries: dict[str, int] = Field(description="Delivery counts by state.")
     by_provider: dict[str, dict[str, int]] = Field(description="Counts by provider and state.")
+    responses: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Answers to its actions by action key and state (one notification's "
+        "status only; empty in listings).",
+    )
 
 
 class DeliveryOut(BaseModel):

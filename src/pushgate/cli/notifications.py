@@ -1,5 +1,5 @@
-"""``pushgate notifications``: list, show, page through the deliveries of, and cancel
-notifications, through the same ``NotificationService`` as ``/v1/notifications``."""
+"""``pushgate notifications``: list, show, page through the deliveries and the answers of,
+and cancel notifications, through the same services as ``/v1/notifications``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from pushgate.api.answer_schemas import ResponseOut
 from pushgate.api.schemas import iso
 from pushgate.cli.following import summary_table, undelivered_of
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
@@ -17,6 +18,7 @@ from pushgate.core.notifications import (
     DeliveryState,
     NotificationState,
 )
+from pushgate.core.responses import StoredResponse
 from pushgate.core.sending import Status
 from pushgate.wiring import Services
 
@@ -98,6 +100,46 @@ def deliveries(
     console.print(table)
     if len(found) == limit:
         console.print(f"more: --after {found[-1].device_id}")
+
+
+@notifications.command("responses")
+def responses(
+    notification_id: str,
+    after: Annotated[str | None, typer.Option(help="Older than this response id.")] = None,
+    limit: LimitOption = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")] = False,
+    tenant: TenantOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Answers to a notification's actions, newest first, and their counts per action."""
+
+    async def work(services: Services) -> tuple[list[StoredResponse], dict[str, dict[str, int]]]:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        reads = services.response_reads
+        found = await reads.responses(OPERATOR, scope, notification_id, after, limit)
+        return found, await reads.counts(notification_id)
+
+    found, counts = run_with_services(config, work)
+    if as_json:
+        for item in found:
+            print(ResponseOut.of(item).model_dump_json())
+        return
+    table = Table("response", "action", "state", "device", "input", "received")
+    for item in found:
+        response = item.response
+        table.add_row(
+            item.id,
+            response.action_key,
+            item.state.value,
+            response.device_id,
+            (response.input or "")[:40],
+            iso(response.received_at),
+        )
+    console.print(table)
+    for key, states in counts.items():
+        console.print(f"{key}: " + ", ".join(f"{n} {state}" for state, n in states.items()))
+    if len(found) == limit:
+        console.print(f"more: --after {found[-1].id}")
 
 
 @notifications.command("cancel")

@@ -1,23 +1,27 @@
 """The push back to a device after its answer to an action (docs/actions.md, "When an
 answer fails").
 
-When a handler fails for good, the device that answered gets a notification saying so,
-in the text its app set (``action_error_text``, with variants by locale) or the built-in
-English one; when the app set ``action_confirm_text``, a success is confirmed the same
-way. Each goes through the ordinary accept path (``NotificationService.accept``), as the
-system: a key of no one's, with the ``send`` scope in the response's tenant, audited like
-any send. Its idempotency key is made of the response's id, so a handler job that runs
-again (a worker died after the response was settled) sends no second push.
+When a handler fails for good, the device that answered gets a notification saying so, in
+the text its app set (``action_error_text``, with variants by locale) or the built-in
+English one; when the app set ``action_confirm_text``, a success is confirmed the same way.
+An answer that could not be read at all (its body not JSON, say) gets the error push too,
+its reason saying what was wrong, from the endpoint that refused it. Each goes through the
+ordinary accept path (``NotificationService.accept``), as the system: a key of no one's,
+with the ``send`` scope in the response's tenant, audited like any send. Its idempotency
+key is made of the response's id, so a handler job that runs again (a worker died after the
+response was settled) sends no second push.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pushgate.core.access import Caller
 from pushgate.core.actions import ResponseState
-from pushgate.core.models import ApiKey, LocalizedText, Scope, Tenant
+from pushgate.core.models import ApiKey, App, LocalizedText, Scope, Tenant
 from pushgate.core.notification_input import NotificationInput
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.responses import StoredResponse
@@ -68,31 +72,64 @@ def reason_of(stored: StoredResponse) -> str:
     return (text or "unknown error")[:MAX_REASON_CHARS]
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What one push back to a device is about: the answered notification, the action
+    (its key, or what the device named), the response when one was stored, and why."""
+
+    app: str
+    device_id: str
+    notification_id: str
+    action: str
+    reason: str
+    response_id: str | None
+    idempotency_key: str
+
+
 def notice_input(
     stored: StoredResponse, text: LocalizedText, kind: str, content: dict[str, Any]
 ) -> NotificationInput:
     """The notification to the one device that answered, localized by its locale."""
     response = stored.response
-    reason = reason_of(stored) if kind == ERROR_KIND else ""
+    notice = Notice(
+        response.app,
+        response.device_id,
+        response.notification_id,
+        response.action_key,
+        reason_of(stored) if kind == ERROR_KIND else "",
+        response.id,
+        f"{kind}-{response.id}",
+    )
+    return notice_for(notice, text, kind, content)
 
+
+def notice_for(
+    notice: Notice, text: LocalizedText, kind: str, content: dict[str, Any]
+) -> NotificationInput:
     def body(template: str, locale: str | None) -> str:
-        return fill(template, title_of(content, locale), reason, response.action_key)[:2048]
+        return fill(template, title_of(content, locale), notice.reason, notice.action)[:2048]
 
     return NotificationInput.model_validate(
         {
-            "app": response.app,
-            "audience": {"devices": [response.device_id]},
+            "app": notice.app,
+            "audience": {"devices": [notice.device_id]},
             "body": body(text.text, None),
             "locales": {locale: {"body": body(t, locale)} for locale, t in text.locales.items()},
             "data": {
                 "pushgate_kind": kind,
-                "response_id": response.id,
-                "notification_id": response.notification_id,
-                "action": response.action_key,
+                "response_id": notice.response_id,
+                "notification_id": notice.notification_id,
+                "action": notice.action,
             },
-            "idempotency_key": f"{kind}-{response.id}",
+            "idempotency_key": notice.idempotency_key,
         }
     )
+
+
+def unreadable_key(delivery_id: str, action: str, reason: str) -> str:
+    """The same unreadable answer sent again makes no second push (its idempotency key)."""
+    digest = hashlib.sha256(f"{delivery_id}\n{action}\n{reason}".encode()).hexdigest()
+    return f"{ERROR_KIND}-unreadable-{digest[:32]}"
 
 
 class ActionNotices:
@@ -127,5 +164,15 @@ class ActionNotices:
             case _:
                 return None
         data = notice_input(stored, text, kind, notification.content)
+        accepted = await self.sending.accept(system_caller(tenant.id), tenant, data)
+        return accepted.notification.id
+
+    async def unreadable(
+        self, tenant: Tenant, app: App, notice: Notice, content: dict[str, Any]
+    ) -> str:
+        """Tell the device its answer could not be read (docs/actions.md, "Answering a
+        notification"), in the app's error text; the push's notification id."""
+        text = app.action_error_text or DEFAULT_ERROR_TEXT
+        data = notice_for(notice, text, ERROR_KIND, content)
         accepted = await self.sending.accept(system_caller(tenant.id), tenant, data)
         return accepted.notification.id

@@ -214,7 +214,8 @@ class ResponseStorePort(Protocol):
     ) -> tuple[StoredResponse, bool]:
         """Store ``item`` and make ``within``'s writes (its job) in the same transaction;
         ``(item, True)``. When the action is answered once per delivery and this delivery
-        answered it already: ``(the first response, False)``, nothing written."""
+        has an answer to such an action already (this one or another): ``(the first
+        response, False)``, nothing written."""
         ...
 
     async def response(self, response_id: str) -> StoredResponse | None: ...

@@ -29,6 +29,17 @@ class LimitKind(StrEnum):
     TENANT = "tenant"
     SENDS = "sends"
     DELIVERIES_PER_DAY = "deliveries_per_day"
+    ANSWER_DEVICE = "answer_device"
+    ANSWER_APP = "answer_app"
+
+
+# Answers to actions come without an API key (docs/actions.md, "Answering a
+# notification"), so their buckets are fixed, not set per key: a device taps a button now
+# and then (a person clearing a queue of approvals taps about once a second), and an app's
+# devices answer a broadcast with actions within minutes. Both are counted only once the
+# response token verified, so forged tokens cannot spend a real device's or app's budget.
+ANSWER_DEVICE_LIMIT = RateLimit(per_second=1.0, burst=20)
+ANSWER_APP_LIMIT = RateLimit(per_second=200.0, burst=2000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +92,12 @@ class RateLimits:
         tenant_by_id: TenantById,
         *,
         clock: Callable[[], float] = time.time,
+        answer_device_limit: RateLimit = ANSWER_DEVICE_LIMIT,
+        answer_app_limit: RateLimit = ANSWER_APP_LIMIT,
     ) -> None:
         self.limiter = limiter
+        self.answer_device_limit = answer_device_limit
+        self.answer_app_limit = answer_app_limit
         self._tenant_by_id = tenant_by_id
         self._clock = clock
 
@@ -103,6 +118,21 @@ class RateLimits:
         met: list[Verdict] = []
         if tenant.send_rate_limit is not None:
             await self._take(met, LimitKind.SENDS, f"sends:{tenant.id}", tenant.send_rate_limit, 1)
+        return tuple(met)
+
+    async def admit_answer(self, device_id: str) -> tuple[Verdict, ...]:
+        """Take one answer from the answering device's bucket."""
+        met: list[Verdict] = []
+        limit = self.answer_device_limit
+        await self._take(met, LimitKind.ANSWER_DEVICE, f"answer-device:{device_id}", limit, 1)
+        return tuple(met)
+
+    async def admit_app_answer(self, app_id: str) -> tuple[Verdict, ...]:
+        """Take one answer from the answered app's bucket."""
+        met: list[Verdict] = []
+        await self._take(
+            met, LimitKind.ANSWER_APP, f"answer-app:{app_id}", self.answer_app_limit, 1
+        )
         return tuple(met)
 
     async def admit_deliveries(self, tenant: Tenant, targeted: int) -> tuple[Verdict, ...]:
@@ -165,4 +195,6 @@ _NAMES = {
     LimitKind.TENANT: "tenant's",
     LimitKind.SENDS: "tenant's sends",
     LimitKind.DELIVERIES_PER_DAY: "tenant's deliveries",
+    LimitKind.ANSWER_DEVICE: "device's answers",
+    LimitKind.ANSWER_APP: "app's answers",
 }

@@ -361,6 +361,11 @@ class Registry:
         # Stored APNs tokens are lower-case hex (core/tokens.py); others are kept as given.
         return token.lower() if provider is Provider.APNS else token
 
+    async def user_of_token(self, app_id: str, user_token: str | None) -> str | None:
+        """The external id a user token proves for the app (401 when missing or bad);
+        None when the app has no user-auth secret, so no user can be proven."""
+        return await self._verify_user_token(app_id, user_token)
+
     async def _verify_user_token(self, app_id: str, user_token: str | None) -> str | None:
         """Check the host system's HS256 user token; returns its ``sub`` (external id).
 

@@ -2,9 +2,11 @@
 
 A response is stored before its handler runs, together with the job that runs it, in one
 transaction (docs/architecture.md §9): a crash between storing and handling leaves the
-job to be leased again, never a response nobody handles. At most one response is kept
-per (delivery, action) unless the action allows repeats; a repeat of an answer that is
-taken once gets the first response back, with its result, and queues nothing new.
+job to be leased again, never a response nobody handles. A delivery keeps at most one
+answer to the actions that are taken once (whichever of them came first); an action that
+allows repeats takes any number. A repeat gets the first response back, with its result,
+and queues nothing new; the caller tells a repeat from another action's answer by the
+first response's action.
 """
 
 from __future__ import annotations
@@ -117,13 +119,18 @@ class StartResponse(Protocol):
 
 def check_answer(response: ActionResponse) -> None:
     """Refuse an input or data beyond their bounds, naming the field (422)."""
-    if response.input is not None and len(response.input) > MAX_INPUT_CHARS:
+    check_fields(response.input, response.data)
+
+
+def check_fields(text: str | None, data: dict[str, Any]) -> None:
+    """:func:`check_answer` on an answer's parts, before it is a response."""
+    if text is not None and len(text) > MAX_INPUT_CHARS:
         raise InvalidInput(
             f"input: at most {MAX_INPUT_CHARS} characters",
             details={"field": "input", "reason": f"longer than {MAX_INPUT_CHARS} characters"},
         )
     try:
-        size = len(orjson.dumps(response.data))
+        size = len(orjson.dumps(data))
     except orjson.JSONEncodeError as exc:
         raise InvalidInput(
             f"data: cannot be stored as JSON: {exc}", details={"field": "data"}

@@ -13,6 +13,10 @@ from pushgate.storage.accounts import BaseStore
 from pushgate.storage.tables import action_responses, apps
 
 PENDING = ResponseState.PENDING.value
+# The repeat key every answer to an action taken once shares, whichever action it is: a
+# delivery keeps one such answer, so Approve and then Reject cannot both run
+# (docs/actions.md, "Handlers"). A repeatable action's answers each key on their own id.
+ONCE = "answer"
 # The app's name comes along: it is what a handler is told (ActionResponse.app).
 _READ = sa.select(action_responses, apps.c.name.label("app_name")).join(
     apps, apps.c.id == action_responses.c.app_id
@@ -76,7 +80,7 @@ class ResponseStore(BaseStore):
     async def record(
         self, item: StoredResponse, *, allow_repeats: bool, within: InTransaction | None = None
     ) -> tuple[StoredResponse, bool]:
-        repeat_key = item.id if allow_repeats else item.response.action_id
+        repeat_key = item.id if allow_repeats else ONCE
         table = action_responses
         insert = (
             self.dialect_insert()(table)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from pushgate.api.answer_schemas import ResponseOut
 from pushgate.api.deps import After, CallerDep, Limit, ServicesDep, TenantDep
 from pushgate.api.keygate import note_limits
 from pushgate.api.schemas import (
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 NotificationId = Annotated[str, Path(max_length=64)]
 
 
-def _status(status: Status) -> NotificationOut:
+def _status(status: Status, responses: dict[str, dict[str, int]] | None = None) -> NotificationOut:
     item = status.notification
     return NotificationOut(
         id=item.id,
@@ -42,6 +43,7 @@ def _status(status: Status) -> NotificationOut:
         updated_at=iso(item.updated_at),
         deliveries=status.by_state,
         by_provider=status.by_provider,
+        responses=responses or {},
     )
 
 
@@ -118,8 +120,9 @@ async def list_notifications(
 async def read(
     svc: ServicesDep, who: CallerDep, tenant: TenantDep, notification_id: NotificationId
 ) -> NotificationOut:
-    """State and delivery counts per outcome and per provider."""
-    return _status(await svc.sending.status(who, tenant, notification_id))
+    """State, delivery counts per outcome and per provider, and answers per action."""
+    status = await svc.sending.status(who, tenant, notification_id)
+    return _status(status, await svc.response_reads.counts(status.notification.id))
 
 
 @router.get("/{notification_id}/deliveries")
@@ -154,3 +157,18 @@ async def cancel(
 ) -> NotificationOut:
     """Cancel what is not yet sent."""
     return _status(await svc.sending.cancel(who, tenant, notification_id))
+
+
+@router.get("/{notification_id}/responses")
+async def responses(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    notification_id: NotificationId,
+    limit: Limit = 100,
+    after: After = None,
+) -> Page[ResponseOut]:
+    """Answers to the notification's actions, newest first (`next` is a response id)."""
+    found = await svc.response_reads.responses(who, tenant, notification_id, after, limit)
+    following = found[-1].id if len(found) == limit else None
+    return Page[ResponseOut](items=[ResponseOut.of(r) for r in found], next=following)

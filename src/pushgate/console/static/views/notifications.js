@@ -1,5 +1,5 @@
 // Notifications: send one, list them newest first, and follow one: its counts per
-// provider, its deliveries by outcome, and cancel.
+// provider, its deliveries by outcome, the answers to its actions, and cancel.
 
 import { api, seg } from "../api.js";
 import { action, button, errorBox, facts, field, fill, h, noticeBox, onSubmit, table }
@@ -11,6 +11,7 @@ const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled"]
 const AUDIENCES = ["everyone", "users", "topics", "tags"];
 const RECORDS = ["as set", "all", "failures"];
 const FINAL = new Set(["completed", "expired", "canceled"]);
+const ANSWER_STATES = ["pending", "succeeded", "failed"];
 const NO_SET = "none";
 
 const stateBadge = (state) => h("span", { class: `state state-${state}` }, state);
@@ -107,6 +108,9 @@ export async function renderNotification(ctx) {
   const page = await api.get(`/v1/notifications/${seg(id)}/deliveries`, {
     outcome: query.get("outcome"), limit: PAGE_SIZE, after: query.get("after"),
   });
+  const answers = item.content.actions
+    ? await api.get(`/v1/notifications/${seg(id)}/responses`, { limit: PAGE_SIZE })
+    : { items: [] };
   const status = h("div", { class: "status" });
   const cancel = action("Cancel this notification? Devices that have not got it yet will not.",
     status, async () => {
@@ -149,5 +153,27 @@ export async function renderNotification(ctx) {
       ["Updated", (d) => d.updated_at || "—"],
     ], page.items, "No deliveries match."),
     pager(path, query, page.next),
+    ...answerSection(item, answers.items),
   );
+}
+
+/** The answers to the notification's actions: counts per action and state, then the
+ * newest answers (docs/actions.md, "Answering a notification"). None without actions. */
+function answerSection(item, responses) {
+  if (!item.content.actions) return [];
+  const counts = item.content.actions.map((a) => ({ key: a.key, counts: item.responses[a.key] || {} }));
+  return [
+    h("h2", {}, "Answers per action"),
+    table([["Action", (r) => r.key],
+      ...ANSWER_STATES.map((s) => [s, (r) => r.counts[s] || 0])], counts, "No actions."),
+    h("h2", {}, "Answers"),
+    table([
+      ["Action", (r) => r.action],
+      ["State", (r) => stateBadge(r.state)],
+      ["Device", (r) => h("a", { href: `#/devices/${seg(r.device_id)}` }, h("code", {}, r.device_id))],
+      ["Input", (r) => r.input || "—"],
+      ["Result", (r) => (r.result && (r.result.message || r.result.error)) || "—"],
+      ["Received", (r) => r.received_at || "—"],
+    ], responses, "No answers yet."),
+  ];
 }
