@@ -52,9 +52,12 @@ typecheck: $(STAMP)
 # Compiled modules are kept (PYTHONDONTWRITEBYTECODE emptied): every worker and every
 # `pushgate` process a test starts would otherwise compile pushgate and the tests again,
 # which took half of collecting the suite.
+# Tests go to the workers one at a time (--maxschedchunk 1), the slow ones first
+# (tests/conftest.py SLOW_FIRST): a worker that finishes early takes the next test
+# instead of waiting while another works through a chunk it was given at the start.
 UNIT_WORKERS ?= 3
 unit: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(UNIT_WORKERS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(UNIT_WORKERS) --maxschedchunk 1
 
 # The full-size crash-safety runs (20,000 devices, every kill -9 case), minutes each, and the
 # reliability soak (tests/soak: kill -9, PostgreSQL and Redis of its own restarted and flushed,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +23,8 @@ from pushgate.simulators.tls import CertificateAuthority, load_or_create_authori
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.simulators.webpush import WebPushSimulator
 from pushgate.simulators.wns import WnsSimulator
+from pushgate.storage import migrate
+from pushgate.storage.engine import create_engine
 from pushgate.storage.tables import metadata
 from pushgate.wiring import Services, build_services
 from tests.services import (
@@ -41,6 +45,34 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def _skip_message(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+
+
+# Tests that start processes (``pushgate`` commands and servers, Chromium, a ``python -O``
+# child) or run long property checks: seconds to minutes each, against well under a
+# second for the rest. They are collected first; ``make unit`` hands tests to the workers
+# one at a time (``--maxschedchunk 1``), so these start first, spread over every worker,
+# and the short tests fill in around them. In collection order they came in a clump in
+# the middle of the run, and it ended with one worker busy on the last of them while the
+# others had nothing left (bench/README.md "Test suite").
+# Not here: the e2e tests that bound a response time (test_sqlite_sharing.py,
+# test_hostile_clients.py), which would then run beside all of these at once.
+SLOW_FIRST = (
+    "tests/e2e/test_cli.py",
+    "tests/e2e/test_send_cli.py",
+    "tests/e2e/test_crash_safety.py",
+    "tests/e2e/test_demo.py",
+    "tests/e2e/test_secrets_and_backup.py",
+    "tests/console/test_browser.py",
+    "tests/api/test_openapi.py",
+    "tests/contracts/test_optimized_guards.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def is_slow(item: pytest.Item) -> bool:
+        return item.nodeid.startswith(SLOW_FIRST)
+
+    items.sort(key=lambda item: not is_slow(item))  # stable: otherwise in collected order
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -76,8 +108,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def postgres_database() -> Iterator[str]:
     """A database of its own for this test run, dropped at the end."""
     require_service("postgresql", POSTGRES_HOST, POSTGRES_PORT)
-    import asyncio
-
     name = unique_name("pushgate_test")
 
     async def admin(sql: str) -> None:
@@ -108,8 +138,6 @@ def make_settings(tmp_path: Path, database_url: str | None, **extra: object) -> 
 
 
 async def empty_postgres(url: str) -> None:
-    from pushgate.storage.engine import create_engine
-
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
@@ -121,11 +149,40 @@ async def empty_postgres(url: str) -> None:
         await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the head revision once per test process (each xdist
+    worker has its own). Running the migrations costs ~0.1-0.2 s of CPU a database; a
+    test's fresh database is a copy of this file instead (bench/README.md "Test suite").
+    The migrations themselves are tested from an empty file in contracts/test_migrations.py.
+    """
+    path = tmp_path_factory.mktemp("sqlite-template") / "pushgate.db"
+
+    async def make() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()  # the last connection closing checkpoints the WAL
+
+    asyncio.run(make())
+    return path
+
+
+def fresh_sqlite(template: Path, data_dir: Path) -> str:
+    """The URL of ``data_dir``/pushgate.db, a copy of the migrated ``template``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "pushgate.db"
+    shutil.copyfile(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    """Each test using this runs once on SQLite and once on PostgreSQL, each database
+    migrated and empty (SQLite: a copy of the migrated template)."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'pushgate.db'}"
+        return fresh_sqlite(request.getfixturevalue("migrated_sqlite_template"), tmp_path)
     url: str = request.getfixturevalue("postgres_database")
     return url
 

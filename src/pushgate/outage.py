@@ -13,10 +13,10 @@ import errno
 import logging
 import random
 import socket
+import sys
 import time
 from collections.abc import Callable
 
-import redis.exceptions
 import sqlalchemy as sa
 
 from pushgate.errors import Unavailable
@@ -38,8 +38,10 @@ _POSTGRES_NOT_AWAY = frozenset({"08P01"})
 
 def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` says a dependency is unreachable (worth waiting out), not a bug."""
+    if _is_redis_outage(exc):
+        return True
     match exc:
-        case Unavailable() | redis.exceptions.ConnectionError() | redis.exceptions.TimeoutError():
+        case Unavailable():
             return True
         case sa.exc.OperationalError() | sa.exc.InterfaceError() | sa.exc.TimeoutError():
             return True
@@ -63,6 +65,17 @@ def _is_postgres_away(exc: BaseException) -> bool:
     if not isinstance(state, str) or state in _POSTGRES_NOT_AWAY:
         return False
     return state in _POSTGRES_AWAY or state.startswith("08")
+
+
+def _is_redis_outage(exc: BaseException) -> bool:
+    """A Redis connection error or timeout. Only the Redis queue and limiter import the
+    client: until one has, no error can come from it, and importing it here would cost
+    every process (each command, ``pushgate --help``) about a tenth of a second."""
+    if "redis.exceptions" not in sys.modules:
+        return False
+    import redis.exceptions
+
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
 
 
 def describe(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,22 +30,12 @@ from pushgate.core.registry import Registry
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
-from pushgate.core.retry import RetryPolicy
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
-from pushgate.delivery.action_handlers import ActionHandlers
-from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import FanoutStarter, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
-from pushgate.delivery.providers import ProviderCache
-from pushgate.delivery.queue_admin import QueueAdmin
-from pushgate.delivery.responses import ResponseRunner
-from pushgate.delivery.sender import Sender
-from pushgate.delivery.webhook_handler import WebhookHandlerClient
-from pushgate.delivery.worker import Worker
 from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
-from pushgate.providers.options import ProviderOptions
 from pushgate.queue import queue_from_url
 from pushgate.queue.base import PipelineQueue
 from pushgate.storage import migrate
@@ -55,6 +46,13 @@ from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.responses import ResponseStore
+
+if TYPE_CHECKING:
+    from pushgate.delivery.providers import ProviderCache
+    from pushgate.delivery.queue_admin import QueueAdmin
+    from pushgate.delivery.responses import ResponseRunner
+    from pushgate.delivery.worker import Worker
+    from pushgate.providers.options import ProviderOptions
 
 DAY_MS = 24 * 3600 * 1000
 FANOUT_PAGE = 2000
@@ -83,6 +81,8 @@ class Services:
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
+        from pushgate.delivery.queue_admin import QueueAdmin
+
         return QueueAdmin(self.queue)
 
     @functools.cached_property
@@ -253,6 +253,10 @@ def build_responder(
 ) -> ResponseRunner:
     """What runs action handlers: the webhook client shares the providers' settings (the
     outbound guard, trusted CAs), and failures are told through the ordinary send path."""
+    from pushgate.delivery.action_handlers import ActionHandlers
+    from pushgate.delivery.responses import ResponseRunner
+    from pushgate.delivery.webhook_handler import WebhookHandlerClient
+
     notices = ActionNotices(services.sending, services.notifications, services.access.tenant_by_id)
     return ResponseRunner(
         services.responses,
@@ -270,6 +274,15 @@ def build_worker(
     """A delivery worker over the same storage, queue and metrics as ``services``,
     reading time from ``clock`` (the services' own by default) and actions from
     ``actions`` (the services' own by default)."""
+    # The delivery side (provider clients, HTTP/2 transport) is imported by the processes
+    # that deliver, not by every command that only builds the services.
+    from pushgate.core.retry import RetryPolicy
+    from pushgate.delivery.fanout import Fanout
+    from pushgate.delivery.providers import ProviderCache
+    from pushgate.delivery.sender import Sender
+    from pushgate.delivery.worker import Worker
+    from pushgate.providers.options import ProviderOptions
+
     settings = services.settings
     clock = services.clock if clock is None else clock
     options = ProviderOptions(

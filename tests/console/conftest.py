@@ -10,13 +10,13 @@ import pytest
 
 from pushgate.api.app import create_app
 from pushgate.wiring import build_services
-from tests.conftest import make_settings
+from tests.conftest import fresh_sqlite, make_settings
 
 
 @pytest.fixture
-async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def http(tmp_path: Path, migrated_sqlite_template: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the full ASGI app (console and API), as a browser without a key sees it."""
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'pushgate.db'}"
+    database_url = fresh_sqlite(migrated_sqlite_template, tmp_path)
     services = await build_services(make_settings(tmp_path, database_url))
     try:
         transport = httpx.ASGITransport(app=create_app(services))

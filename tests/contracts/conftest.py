@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pushgate.queue import Queue, queue_from_url
 from pushgate.storage import migrate
 from pushgate.storage.engine import create_engine
+from tests.conftest import fresh_sqlite
 from tests.services import REDIS_URL, require_service, unique_name
 
 QUEUE_BACKENDS = [
@@ -75,12 +76,15 @@ async def _prepare_database(url: str) -> None:
 
 @pytest.fixture(params=QUEUE_BACKENDS)
 def queue_location(request: pytest.FixtureRequest, tmp_path: Path) -> QueueBackend:
-    """Where the queue lives: sql on SQLite, sql on PostgreSQL, or Redis."""
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}"
+    """Where the queue lives: sql on SQLite, sql on PostgreSQL, or Redis (its outbox on
+    SQLite)."""
     queue_url, prefix = "sql", unique_name("pushgate-test")
     if request.param == "postgres":
-        database_url = request.getfixturevalue("postgres_database")
-    elif request.param == "redis":
+        database_url: str = request.getfixturevalue("postgres_database")
+    else:
+        template = request.getfixturevalue("migrated_sqlite_template")
+        database_url = fresh_sqlite(template, tmp_path)
+    if request.param == "redis":
         _require_redis()
         queue_url = REDIS_URL
     return QueueBackend(request.param, database_url, queue_url, prefix)

@@ -47,7 +47,7 @@ def start_server(data_dir: Path, **extra: str) -> tuple[str, subprocess.Popen[st
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return base, process
         except httpx.TransportError:
-            time.sleep(0.1)
+            time.sleep(0.05)
     process.kill()
     output, _ = process.communicate(timeout=15)
     raise RuntimeError(f"pushgate serve did not start:\n{output}")

@@ -4,12 +4,11 @@ API, as the instance's operator, and takes its input through the API's own model
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from pushgate.api.action_schemas import ActionOut, ActionSetOut
 from pushgate.cli.runtime import (
     OPERATOR,
     ConfigOption,
@@ -18,10 +17,12 @@ from pushgate.cli.runtime import (
     parse_input,
     run_with_services,
 )
-from pushgate.core.action_catalog import SavedAction
-from pushgate.core.action_inputs import ActionInput, ActionPatch, ActionSetInput
-from pushgate.core.actions import ActionDefinition, ActionSet
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    # A command imports the API's models and the services when it runs (cli/runtime.py).
+    from pushgate.core.action_catalog import SavedAction
+    from pushgate.core.actions import ActionDefinition, ActionSet
+    from pushgate.wiring import Services
 
 actions = typer.Typer(
     help="Define, list, change and remove an app's actions.", no_args_is_help=True
@@ -118,6 +119,8 @@ def add_action(
     config: ConfigOption = None,
 ) -> None:
     """Define an action; a webhook handler's signing secret is printed this once."""
+    from pushgate.core.action_inputs import ActionInput
+
     body = parse_input(
         ActionInput,
         **_given(
@@ -145,6 +148,8 @@ def add_action(
 def list_actions(
     app: str, as_json: JsonOption = False, tenant: TenantOption = None, config: ConfigOption = None
 ) -> None:
+    from pushgate.api.action_schemas import ActionOut
+
     async def work(services: Services) -> list[ActionDefinition]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
         return await services.catalog.list_actions(OPERATOR, scope, app)
@@ -162,6 +167,7 @@ def show_action(
     app: str, action: str, tenant: TenantOption = None, config: ConfigOption = None
 ) -> None:
     """One action (by id or key), as JSON."""
+    from pushgate.api.action_schemas import ActionOut
 
     async def work(services: Services) -> ActionDefinition:
         scope = await services.access.tenant_for(OPERATOR, tenant)
@@ -189,6 +195,8 @@ def update_action(
     config: ConfigOption = None,
 ) -> None:
     """Change an action; options left out stay as they are."""
+    from pushgate.core.action_inputs import ActionPatch
+
     body = parse_input(
         ActionPatch,
         **_given(
@@ -229,6 +237,8 @@ def add_set(
     tenant: TenantOption = None,
     config: ConfigOption = None,
 ) -> None:
+    from pushgate.core.action_inputs import ActionSetInput
+
     body = parse_input(ActionSetInput, key=key, actions=keys)
 
     async def work(services: Services) -> ActionSet:
@@ -243,6 +253,8 @@ def add_set(
 def list_sets(
     app: str, as_json: JsonOption = False, tenant: TenantOption = None, config: ConfigOption = None
 ) -> None:
+    from pushgate.api.action_schemas import ActionSetOut
+
     async def work(services: Services) -> list[ActionSet]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
         return await services.catalog.list_sets(OPERATOR, scope, app)
@@ -260,6 +272,8 @@ def list_sets(
 
 @action_sets.command("show")
 def show_set(app: str, key: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    from pushgate.api.action_schemas import ActionSetOut
+
     async def work(services: Services) -> ActionSet:
         scope = await services.access.tenant_for(OPERATOR, tenant)
         return await services.catalog.action_set(OPERATOR, scope, app, key)

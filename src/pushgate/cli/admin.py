@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from pushgate.api.schemas import iso
 from pushgate.cli.runtime import (
     OPERATOR,
     ConfigOption,
@@ -18,7 +17,6 @@ from pushgate.cli.runtime import (
     parse_input,
     run_with_services,
 )
-from pushgate.core.access import CreatedKey, RotatedKey
 from pushgate.core.inputs import (
     AppInput,
     KeyInput,
@@ -28,8 +26,11 @@ from pushgate.core.inputs import (
     TenantPatch,
 )
 from pushgate.core.models import ApiKey, App, RateLimit, Scope, Tenant
-from pushgate.core.registry import CredentialView
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.core.access import CreatedKey, RotatedKey
+    from pushgate.core.registry import CredentialView
+    from pushgate.wiring import Services
 
 keys = typer.Typer(help="Create, list, limit, rotate and revoke API keys.", no_args_is_help=True)
 tenants = typer.Typer(help="Create, list, rename, limit and delete tenants.", no_args_is_help=True)
@@ -77,6 +78,7 @@ def create_key(
 @keys.command("list")
 def list_keys(tenant: TenantOption = None, config: ConfigOption = None) -> None:
     """List keys (never their secrets)."""
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> list[ApiKey]:
         return await services.access.list_keys(OPERATOR, tenant)
@@ -158,6 +160,8 @@ def rotate_key(
 ) -> None:
     """A new key with the same name, tenant and scopes, printed once; the old one keeps
     working for the overlap, then stops."""
+    from pushgate.api.schemas import iso
+
     body = parse_input(KeyRotation, overlap_seconds=overlap_seconds, expires_at=expires_at)
 
     async def work(services: Services) -> RotatedKey:
@@ -174,6 +178,7 @@ def rotate_key(
 @keys.command("revoke")
 def revoke_key(key_id: str, config: ConfigOption = None) -> None:
     """Revoke a key at once."""
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> ApiKey:
         return await services.access.revoke_key(OPERATOR, key_id)
@@ -184,6 +189,8 @@ def revoke_key(key_id: str, config: ConfigOption = None) -> None:
 
 @tenants.command("list")
 def list_tenants(config: ConfigOption = None) -> None:
+    from pushgate.api.schemas import iso
+
     async def work(services: Services) -> list[Tenant]:
         return await services.access.list_tenants(OPERATOR)
 
@@ -287,6 +294,8 @@ def create_app(
 
 @apps.command("list")
 def list_apps(tenant: TenantOption = None, config: ConfigOption = None) -> None:
+    from pushgate.api.schemas import iso
+
     async def work(services: Services) -> list[App]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
         return await services.registry.list_apps(OPERATOR, scope)
@@ -312,6 +321,7 @@ def delete_app(name: str, tenant: TenantOption = None, config: ConfigOption = No
 @apps.command("credentials")
 def show_credentials(name: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
     """Which provider credentials an app has (public values and fingerprints only)."""
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> list[CredentialView]:
         scope = await services.access.tenant_for(OPERATOR, tenant)

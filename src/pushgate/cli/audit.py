@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from pushgate.api.schemas import AuditEventOut, iso
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
 from pushgate.core.audit import AuditAction, AuditEvent
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.wiring import Services
 
 audit = typer.Typer(help="The audit log of changes, sends and cancels.", no_args_is_help=True)
 
@@ -29,6 +30,7 @@ def list_events(
     config: ConfigOption = None,
 ) -> None:
     """Newest first."""
+    from pushgate.api.schemas import AuditEventOut, iso
 
     async def work(services: Services) -> list[AuditEvent]:
         scope = None if tenant is None else await services.access.tenant_for(OPERATOR, tenant)

@@ -5,21 +5,24 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pushgate.cli.runtime import ConfigOption, console, err_console, settings_or_exit
 from pushgate.config import KEY_FILE_NAME, Settings
 from pushgate.errors import PushgateError
-from pushgate.storage import backup as copies
-from pushgate.storage.engine import sqlite_path
+
+if TYPE_CHECKING:
+    from pushgate.storage.backup import CopySummary
 
 PathArgument = Annotated[Path, typer.Argument(help="The copy's file.")]
 
 
 def backup_command(path: PathArgument, config: ConfigOption = None) -> None:
     """Copy the database to a new file, consistently, even while pushgate runs."""
+    from pushgate.storage import backup as copies
+
     settings = settings_or_exit(config)
     database = _sqlite_or_exit(settings, path)
     summary = _or_exit(lambda: copies.backup(database, path))
@@ -44,6 +47,8 @@ def restore_command(
     config: ConfigOption = None,
 ) -> None:
     """Replace the database with a copy made by ``pushgate backup`` (stop pushgate first)."""
+    from pushgate.storage import backup as copies
+
     settings = settings_or_exit(config)
     database = _sqlite_or_exit(settings, path)
     if database.exists() and not yes:
@@ -54,6 +59,9 @@ def restore_command(
 
 
 def _sqlite_or_exit(settings: Settings, path: Path) -> Path:
+    from pushgate.storage import backup as copies
+    from pushgate.storage.engine import sqlite_path
+
     url = settings.effective_database_url
     database = sqlite_path(url) if url.startswith("sqlite") else None
     if database is not None:
@@ -71,7 +79,7 @@ def _sqlite_or_exit(settings: Settings, path: Path) -> Path:
     raise typer.Exit(2)
 
 
-def _or_exit(action: Callable[[], copies.CopySummary]) -> copies.CopySummary:
+def _or_exit(action: Callable[[], CopySummary]) -> CopySummary:
     try:
         return action()
     except PushgateError as exc:
@@ -79,7 +87,7 @@ def _or_exit(action: Callable[[], copies.CopySummary]) -> copies.CopySummary:
         raise typer.Exit(2) from exc
 
 
-def _print(summary: copies.CopySummary, what: str) -> None:
+def _print(summary: CopySummary, what: str) -> None:
     counts = ", ".join(f"{count} {table}" for table, count in summary.rows.items())
     console.print(
         f"{summary.path}: {what}, {summary.bytes} bytes, revision {summary.revision}: {counts}",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pushgate.api.schemas import iso
 from pushgate.cli.runtime import (
     OPERATOR,
     ConfigOption,
@@ -18,9 +17,11 @@ from pushgate.cli.runtime import (
     run_with_services,
     settle_heap,
 )
-from pushgate.core.device_import import DeviceImporter, ImportReport, read_rows
-from pushgate.core.models import Device
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.core.device_import import ImportReport
+    from pushgate.core.models import Device
+    from pushgate.wiring import Services
 
 devices = typer.Typer(help="Device administration.", no_args_is_help=True)
 
@@ -48,6 +49,8 @@ def import_devices(
     tags (space-separated lists), app_version; Web Push rows give endpoint, p256dh, auth.
     JSON lines: one registration object per line, as the API takes it.
     """
+    from pushgate.core.device_import import DeviceImporter, read_rows
+
     total = _count_rows(file) - (1 if (fmt or file.suffix.lower().lstrip(".")) == "csv" else 0)
 
     async def work(services: Services) -> ImportReport:
@@ -82,6 +85,8 @@ def import_devices(
 
 
 def _device_table(items: list[Device]) -> Table:
+    from pushgate.api.schemas import iso
+
     table = Table("id", "provider", "platform", "token", "user", "state", "updated")
     for item in items:
         token = item.token if len(item.token) <= 40 else item.token[:37] + "…"

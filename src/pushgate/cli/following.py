@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pushgate.cli.runtime import OPERATOR, console, err_console
-from pushgate.core.models import Tenant
 from pushgate.core.notifications import DeliveryState, NotificationState
-from pushgate.core.sending import Status
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.core.models import Tenant
+    from pushgate.core.sending import Status
+    from pushgate.wiring import Services
 
 POLL_SECONDS = 0.25
 FINAL = frozenset(

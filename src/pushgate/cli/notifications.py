@@ -3,13 +3,11 @@ and cancel notifications, through the same services as ``/v1/notifications``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from pushgate.api.answer_schemas import ResponseOut
-from pushgate.api.schemas import iso
 from pushgate.cli.following import summary_table, undelivered_of
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
 from pushgate.core.notifications import (
@@ -18,9 +16,11 @@ from pushgate.core.notifications import (
     DeliveryState,
     NotificationState,
 )
-from pushgate.core.responses import StoredResponse
-from pushgate.core.sending import Status
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.core.responses import StoredResponse
+    from pushgate.core.sending import Status
+    from pushgate.wiring import Services
 
 notifications = typer.Typer(help="Sent and scheduled notifications.", no_args_is_help=True)
 TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
@@ -37,6 +37,7 @@ def list_notifications(
     config: ConfigOption = None,
 ) -> None:
     """Notifications, newest first, with their delivery counts."""
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> list[Status]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
@@ -78,6 +79,7 @@ def deliveries(
     config: ConfigOption = None,
 ) -> None:
     """A notification's deliveries, one per device, in device-id order."""
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> list[DeliveryRecord]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
@@ -112,6 +114,8 @@ def responses(
     config: ConfigOption = None,
 ) -> None:
     """Answers to a notification's actions, newest first, and their counts per action."""
+    from pushgate.api.answer_schemas import ResponseOut
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> tuple[list[StoredResponse], dict[str, dict[str, int]]]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
@@ -154,6 +158,8 @@ def cancel(notification_id: str, tenant: TenantOption = None, config: ConfigOpti
 
 
 def _print_status(status: Status) -> None:
+    from pushgate.api.schemas import iso
+
     item = status.notification
     console.print(f"notification {item.id}: {item.state.value}, {item.targeted} targeted")
     if item.send_at is not None:

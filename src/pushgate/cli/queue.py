@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from pushgate.api.schemas import iso
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
 from pushgate.delivery.jobs import SEND
-from pushgate.delivery.queue_admin import DeadLetter
-from pushgate.queue.base import Depth
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.delivery.queue_admin import DeadLetter
+    from pushgate.queue.base import Depth
+    from pushgate.wiring import Services
 
 queue = typer.Typer(help="The delivery queue: depth, dead letters, retry.", no_args_is_help=True)
 
@@ -38,6 +39,7 @@ def dead(
     config: ConfigOption = None,
 ) -> None:
     """Jobs set aside after failing too often, newest first, with why."""
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> list[DeadLetter]:
         return await services.queue_admin.dead_letters(OPERATOR, kind, limit)

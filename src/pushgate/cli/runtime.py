@@ -7,7 +7,7 @@ import gc
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -18,7 +18,9 @@ from pushgate.core.access import Caller
 from pushgate.core.ids import now_ms
 from pushgate.core.models import ApiKey, Scope
 from pushgate.errors import PushgateError
-from pushgate.wiring import Services, build_services
+
+if TYPE_CHECKING:
+    from pushgate.wiring import Services
 
 T = TypeVar("T")
 console = Console()
@@ -87,6 +89,10 @@ def run_with_services(
     config: Path | None, work: Callable[[Services], Awaitable[T]], *, migrate: bool = True
 ) -> T:
     """Build the services, run ``work``, close; a pushgate error ends with its message."""
+    # Imported when a command runs, not when the CLI loads: the services bring the storage,
+    # queue and provider code, which ``--help`` and input refused early never need.
+    from pushgate.wiring import build_services
+
     settings = settings_or_exit(config)
     configure_logging(settings)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets as random_bytes
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -22,9 +23,11 @@ from pushgate.config import (
     read_key_file,
 )
 from pushgate.core.audit import AuditAction
-from pushgate.core.secret_rotation import RotationReport, reseal_all
 from pushgate.storage.files import write_private
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.core.secret_rotation import RotationReport
+    from pushgate.wiring import Services
 
 secrets = typer.Typer(
     help="The instance key that seals provider secrets: make a new one, re-seal under it.",
@@ -78,6 +81,7 @@ def rotate(
     config: ConfigOption = None,
 ) -> None:
     """Re-seal every stored secret under the current key and rewrite its fingerprints."""
+    from pushgate.core.secret_rotation import reseal_all
 
     async def work(services: Services) -> tuple[RotationReport, RotationReport | None]:
         first = await reseal_all(services.accounts, services.box)

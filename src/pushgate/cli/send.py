@@ -9,11 +9,10 @@ the command shows how many deliveries have settled until the notification is fin
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pushgate.api.schemas import iso
 from pushgate.cli.following import Outcome, follow, show_outcome
 from pushgate.cli.runtime import (
     OPERATOR,
@@ -23,11 +22,13 @@ from pushgate.cli.runtime import (
     parse_input,
     run_with_services,
 )
-from pushgate.core.notification_input import NotificationInput
 from pushgate.core.notifications import DeliveryRecords, NotificationState
-from pushgate.core.sending import Accepted
 from pushgate.errors import InvalidInput
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.core.notification_input import NotificationInput
+    from pushgate.core.sending import Accepted
+    from pushgate.wiring import Services
 
 
 def send(
@@ -103,6 +104,8 @@ def send(
 
 def _validated(**values: object) -> NotificationInput:
     """The API's own model; some of its rules (tag expressions) raise ``InvalidInput``."""
+    from pushgate.core.notification_input import NotificationInput
+
     try:
         return parse_input(NotificationInput, **values)
     except InvalidInput as exc:
@@ -146,6 +149,8 @@ def _json_object(text: str | None) -> dict[str, Any]:
 
 
 def _announce(accepted: Accepted) -> None:
+    from pushgate.api.schemas import iso
+
     item = accepted.notification
     if not accepted.created:
         console.print(f"already accepted with this idempotency key: notification {item.id}")

@@ -5,15 +5,10 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Coroutine
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
-from prometheus_client import start_http_server
-from starlette.types import ASGIApp
 
-from pushgate.api.app import create_app
-from pushgate.api.connections import ConnectionLimits, guarded_protocol
 from pushgate.cli.runtime import (
     ConfigOption,
     configure_logging,
@@ -22,10 +17,14 @@ from pushgate.cli.runtime import (
     settings_or_exit,
     settle_heap,
 )
-from pushgate.config import Settings
-from pushgate.core.access import CreatedKey
-from pushgate.storage import migrate as migrations
-from pushgate.wiring import Services, build_services, build_worker
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
+
+    from pushgate.config import Settings
+    from pushgate.core.access import CreatedKey
+    from pushgate.wiring import Services
 
 
 def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
@@ -46,6 +45,10 @@ def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
 def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     """uvicorn's configuration, with the bounds on client connections of
     docs/reliability.md (``api/connections.py``; bodies are bounded in the app)."""
+    import uvicorn
+
+    from pushgate.api.connections import ConnectionLimits, guarded_protocol
+
     limits = ConnectionLimits(
         header_seconds=settings.header_timeout_seconds,
         max_header_bytes=settings.max_header_bytes,
@@ -64,6 +67,11 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
 
 
 async def _serve(settings: Settings, with_worker: bool) -> None:
+    import uvicorn
+
+    from pushgate.api.app import create_app
+    from pushgate.wiring import build_services, build_worker
+
     services = await build_services(settings)
     stop = asyncio.Event()
     handle = build_worker(services) if with_worker else None
@@ -111,6 +119,10 @@ def serve(
 
 
 async def _work(settings: Settings, metrics_port: int | None) -> None:
+    from prometheus_client import start_http_server
+
+    from pushgate.wiring import build_services, build_worker
+
     services = await build_services(settings)
     if metrics_port is not None:
         # A worker serves no API, so its metrics get a small endpoint of their own.
@@ -145,6 +157,7 @@ def worker(
 
 def migrate(config: ConfigOption = None) -> None:
     """Apply database migrations and exit."""
+    from pushgate.storage import migrate as migrations
 
     async def work(services: Services) -> str | None:
         return await migrations.current_revision(services.engine)

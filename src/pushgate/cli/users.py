@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from pushgate.api.schemas import iso
 from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
-from pushgate.core.models import User
-from pushgate.wiring import Services
+
+if TYPE_CHECKING:
+    from pushgate.core.models import User
+    from pushgate.wiring import Services
 
 users = typer.Typer(help="Users known by their external id.", no_args_is_help=True)
 TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
@@ -23,6 +24,8 @@ def list_users(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
     config: ConfigOption = None,
 ) -> None:
+    from pushgate.api.schemas import iso
+
     async def work(services: Services) -> list[User]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
         return await services.registry.list_users(OPERATOR, scope, after, limit)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.notifications import AudienceMember
 from pushgate.core.ports import InTransaction
 from pushgate.queue.base import NewJob, PipelineQueue
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 

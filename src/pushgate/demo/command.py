@@ -8,32 +8,24 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
-from pushgate.demo.answers import AnswerLoop, show_the_loop
-from pushgate.demo.desk import ChangeDesk
-from pushgate.demo.provisioning import APP, DemoDevice, Provisioner
-from pushgate.demo.report import collect, received_table
-from pushgate.demo.stack import (
-    DemoFailed,
-    Server,
-    create_admin_key,
-    server_port,
-    start_all_simulators,
-    start_server,
-)
-from pushgate.simulators.runner import SimulatorGroup
-from pushgate.simulators.server import RunningServer, start
+if TYPE_CHECKING:
+    import httpx
+
+    from pushgate.demo.provisioning import DemoDevice
+    from pushgate.demo.stack import Server
+    from pushgate.simulators.runner import SimulatorGroup
+    from pushgate.simulators.server import RunningServer
 
 console = Console()
 err_console = Console(stderr=True)
 FINAL_STATES = ("completed", "expired", "canceled")
+# What the demo sends, to its app (``demo.provisioning.APP``, added when it runs).
 NOTIFICATION = {
-    "app": APP,
     "audience": {"everyone": True},
     "title": "Hello from pushgate",
     "body": "One notification, every provider.",
@@ -57,6 +49,10 @@ def demo_command(
     ] = 60,
 ) -> None:
     """Start the simulators and a server, send to a device of every kind, show what arrived."""
+    # The demo's modules (simulators, provisioning) load when it runs: the CLI imports this
+    # command to list it, and ``pushgate --help`` or any other command needs none of them.
+    from pushgate.demo.stack import DemoFailed
+
     # The server logs to its own file; in this process only errors are worth showing.
     logging.basicConfig(level=logging.ERROR)
     try:
@@ -88,6 +84,15 @@ async def _main(data_dir: Path, port: int, keep: bool, within: float) -> int:
 
 
 async def _run(data_dir: Path, port: int, keep: bool, within: float) -> int:
+    from pushgate.demo.desk import ChangeDesk
+    from pushgate.demo.stack import (
+        create_admin_key,
+        server_port,
+        start_all_simulators,
+        start_server,
+    )
+    from pushgate.simulators.server import start
+
     chosen = server_port(port)
     simulators = await start_all_simulators(data_dir)
     # The host system's receiver, plain http on loopback like pushgate itself here.
@@ -113,12 +118,19 @@ async def _run(data_dir: Path, port: int, keep: bool, within: float) -> int:
 async def _demonstrate(
     server: Server, key: str, simulators: SimulatorGroup, desk: RunningServer, within: float
 ) -> int:
+    import httpx
+
+    from pushgate.demo.answers import AnswerLoop, show_the_loop
+    from pushgate.demo.desk import ChangeDesk
+    from pushgate.demo.provisioning import APP, Provisioner
+    from pushgate.demo.stack import DemoFailed
+
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=10) as client:
         devices = await Provisioner(client, simulators).run()
         kinds = sorted({device.provider for device in devices})
         _step(f"app {APP!r}: credentials for {', '.join(kinds)}; {len(devices)} devices")
-        sent = await _call(client, "POST", "/v1/notifications", NOTIFICATION)
+        sent = await _call(client, "POST", "/v1/notifications", {"app": APP, **NOTIFICATION})
         _step(f"sent notification {sent['id']} to everyone ({sent['targeted']} devices)")
         final = await _wait_until_final(client, str(sent["id"]), within)
         deliveries = await _call(
@@ -142,6 +154,8 @@ async def _demonstrate(
 def _report(
     simulators: SimulatorGroup, devices: list[DemoDevice], deliveries: list[dict[str, Any]]
 ) -> int:
+    from pushgate.demo.report import collect, received_table
+
     reports = collect(simulators, devices, deliveries)
     console.print(received_table(reports))
     missing = [report for report in reports if not report.is_received]
@@ -156,6 +170,8 @@ def _report(
 async def _wait_until_final(
     client: httpx.AsyncClient, notification_id: str, within: float
 ) -> dict[str, Any]:
+    from pushgate.demo.stack import DemoFailed
+
     deadline = time.monotonic() + within
     while True:
         status = await _call(client, "GET", f"/v1/notifications/{notification_id}")
@@ -172,6 +188,8 @@ async def _wait_until_final(
 async def _call(
     client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    from pushgate.demo.stack import DemoFailed
+
     answer = await client.request(method, path, json=body)
     if answer.status_code >= 300:
         raise DemoFailed(f"{method} {path} answered {answer.status_code}: {answer.text}")

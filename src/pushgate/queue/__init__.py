@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING
 
 from pushgate.queue.base import DeadJob, Depth, Job, NewJob, PipelineQueue, Queue
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["DeadJob", "Depth", "Job", "NewJob", "PipelineQueue", "Queue", "queue_from_url"]
 

@@ -12,13 +12,6 @@ from typing import Annotated
 
 import typer
 
-from pushgate.simulators.runner import (
-    SimulatorUnavailable,
-    find_simulator_class,
-    select_ports,
-    start_simulators,
-)
-
 PortOption = Annotated[
     int | None, typer.Option(min=0, max=65535, help="Start this simulator on PORT (0 = free).")
 ]
@@ -52,6 +45,9 @@ def simulate_command(
     ] = None,
 ) -> None:
     """Run provider simulators (all on their default ports, or only the named ones)."""
+    # The simulators load when this command runs; the CLI imports it only to list it.
+    from pushgate.simulators.runner import SimulatorUnavailable, select_ports
+
     requested = {
         "apns": apns,
         "fcm": fcm,
@@ -76,6 +72,8 @@ def simulate_command(
 
 
 def _is_available(name: str) -> bool:
+    from pushgate.simulators.runner import SimulatorUnavailable, find_simulator_class
+
     try:
         find_simulator_class(name)
     except SimulatorUnavailable as exc:
@@ -87,6 +85,8 @@ def _is_available(name: str) -> bool:
 async def _serve(
     ports: dict[str, int], tls_dir: Path | None, plain_http: bool, pushgate_ca: Path | None
 ) -> None:
+    from pushgate.simulators.runner import start_simulators
+
     group = await start_simulators(ports, tls_dir=tls_dir, plain_http=plain_http)
     for server in group.servers.values():
         server.simulator.responder.trust(pushgate_ca)
