@@ -258,7 +258,7 @@ async def test_a_broken_answer_is_refused_and_pushed_back_and_the_device_can_ans
     for device in DEVICES:
         broken = await loop.respond(device, action="reject", raw_body='{"input": "no')
         assert broken.status_code == 400, (device, broken.text)
-        assert broken.json()["error"]["code"] == "invalid_json", device
+        assert broken.json()["error"]["code"] == "malformed_json", device
     for device in DEVICES:
         data = await loop.error_push(device)
         assert data["pushgate_kind"] == "action_error", (device, data)

@@ -45,7 +45,7 @@ def assert_the_loop_went_round(output: str) -> None:
         approved = rf"✓ {provider} \(\w+\) tapped Approve → 200 succeeded \(CHG0042 approved\)"
         assert re.search(approved, output), (provider, output)
     assert "✓ change desk: CHG0042 approved (6 approvals)" in output, output
-    assert re.search(r"✓ webpush \(\w+\) sent broken JSON → 400 invalid_json", output), output
+    assert re.search(r"✓ webpush \(\w+\) sent broken JSON → 400 malformed_json", output), output
     escalated = r"✓ apns \(\w+\) tapped Escalate → 502 \w+: .*change freeze"
     assert re.search(escalated, output), output
     for provider in ("webpush", "apns"):
