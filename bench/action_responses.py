@@ -20,6 +20,7 @@ Answers are spread over apps because each app's devices may answer 200/s (burst 
 before pushgate answers 429 (docs/actions.md): the bench measures handling, not that limit.
 
     .venv/bin/python bench/action_responses.py [--apps 4] [--devices 1000] [--concurrency 32]
+        [--set PUSHGATE_WORKER_CONCURRENCY=32] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -129,6 +132,7 @@ class Bench:
             PUSHGATE_BIND=f"127.0.0.1:{self.port}",
             PUSHGATE_ALLOW_PRIVATE_TARGETS="true",
             PUSHGATE_LOG_LEVEL="warning",
+            **self.args.setting,
         )
         proc.cli(env, "migrate")
         output = proc.cli(
@@ -190,6 +194,7 @@ class Bench:
         gate = asyncio.Semaphore(self.args.concurrency)
         limits = httpx.Limits(max_connections=self.args.concurrency)
         cpu_before = proc.cpu_seconds(self.server_pid)
+        profiler = self._profiler(kind)
         async with httpx.AsyncClient(limits=limits, timeout=30) as http:
 
             async def one(answer: Answer) -> None:
@@ -204,6 +209,9 @@ class Bench:
             began = time.perf_counter()
             await asyncio.gather(*(one(answer) for answer in answers))
             seconds = time.perf_counter() - began
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         cpu_us = (proc.cpu_seconds(self.server_pid) - cpu_before) * 1e6 / len(answers)
         handler_ms = [
             (item.received_at - posted[item.message_id]) * 1000
@@ -211,6 +219,15 @@ class Bench:
             if item.message_id in posted
         ]
         return KindResult(kind, len(answers), seconds, statuses, answer_ms, handler_ms, cpu_us)
+
+    def _profiler(self, kind: str) -> subprocess.Popen[bytes] | None:
+        """py-spy sampling the server while the ``record`` answers run (--profile)."""
+        if self.args.profile is None or kind != "record":
+            return None
+        spy = str(Path(sys.executable).parent / "py-spy")
+        command = [spy, "record", "--pid", str(self.server_pid), "--format", "raw"]
+        output = ["--rate", "200", "--output", str(self.args.profile)]
+        return subprocess.Popen([*command, *output], stdout=subprocess.DEVNULL)
 
 
 def _headers(token: str) -> dict[str, str]:
@@ -228,13 +245,25 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=4)
     parser.add_argument("--devices", type=int, default=1000, help="per app")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--set",
+        dest="setting",
+        action="append",
+        default=[],
+        type=lambda text: tuple(text.split("=", 1)),
+        help="a PUSHGATE_* setting for the server, NAME=VALUE (repeatable)",
+    )
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the record run")
     args = parser.parse_args()
+    args.setting = dict(args.setting)
     os.sched_setaffinity(0, {BENCH_CORE})
     with tempfile.TemporaryDirectory(prefix="pushgate-bench-answers-") as folder:
         results = asyncio.run(Bench(args, Path(folder)).run())
     for result in results:
         print(json.dumps(result.summary()))
     print(f"load: {args.apps} apps x {args.devices} devices, {args.concurrency} in flight")
+    if args.setting:
+        print(f"settings: {args.setting}")
 
 
 if __name__ == "__main__":
