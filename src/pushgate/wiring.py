@@ -23,6 +23,8 @@ from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
 from pushgate.core.notifications import DeliveryRecords
+from pushgate.core.operational_events import OperationalEvents
+from pushgate.core.operational_webhook import OperationalWebhooks
 from pushgate.core.ports import ActionLookup
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
@@ -32,7 +34,7 @@ from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
-from pushgate.delivery.jobs import FanoutStarter, ResponseStarter
+from pushgate.delivery.jobs import EventJobs, FanoutStarter, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
@@ -44,10 +46,12 @@ from pushgate.storage.actions import ActionStore
 from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
+from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.responses import ResponseStore
 
 if TYPE_CHECKING:
+    from pushgate.delivery.operational_reports import OperationalReports
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.queue_admin import QueueAdmin
     from pushgate.delivery.responses import ResponseRunner
@@ -120,6 +124,27 @@ class Services:
     @functools.cached_property
     def response_reads(self) -> ResponseReads:
         return ResponseReads(self.sending, self.responses)
+
+    @functools.cached_property
+    def event_store(self) -> OperationalEventStore:
+        return OperationalEventStore(self.engine)
+
+    def operational_events_at(self, clock: Clock) -> OperationalEvents:
+        """The recorder of operational events, stamping them by ``clock``."""
+        return OperationalEvents(self.event_store, EventJobs(self.queue), clock)
+
+    @functools.cached_property
+    def operational_events(self) -> OperationalEvents:
+        return self.operational_events_at(self.clock)
+
+    @functools.cached_property
+    def operational_webhooks(self) -> OperationalWebhooks:
+        return OperationalWebhooks(
+            self.event_store,
+            self.box,
+            self.audit,
+            allow_private_targets=self.settings.allow_private_targets,
+        )
 
     @functools.cached_property
     def response_waiter(self) -> ResponseWaiter:
@@ -246,10 +271,15 @@ class WorkerHandle:
     async def close(self) -> None:
         await self.providers.close()
         await self.worker.responder.close()
+        await self.worker.ops_webhook.close()
 
 
 def build_responder(
-    services: Services, options: ProviderOptions, clock: Clock, actions: ActionLookup
+    services: Services,
+    options: ProviderOptions,
+    clock: Clock,
+    actions: ActionLookup,
+    reports: OperationalReports,
 ) -> ResponseRunner:
     """What runs action handlers: the webhook client shares the providers' settings (the
     outbound guard, trusted CAs), and failures are told through the ordinary send path."""
@@ -263,6 +293,7 @@ def build_responder(
         actions,
         ActionHandlers(actions, WebhookHandlerClient(options)),
         notices,
+        reports=reports,
         waiter=services.response_waiter,
         clock=clock,
     )
@@ -278,6 +309,8 @@ def build_worker(
     # that deliver, not by every command that only builds the services.
     from pushgate.core.retry import RetryPolicy
     from pushgate.delivery.fanout import Fanout
+    from pushgate.delivery.operational_reports import OperationalReports
+    from pushgate.delivery.ops_webhook import OpsWebhookSender
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.sender import Sender
     from pushgate.delivery.worker import Worker
@@ -291,11 +324,14 @@ def build_worker(
     )
     providers = ProviderCache(services.accounts, services.box, options)
     retention_ms = settings.retention_days * DAY_MS
+    events = services.operational_events_at(clock)
+    reports = OperationalReports(events, services.notifications, services.responses)
     fanout = Fanout(
         services.notifications,
         services.queue,
         page_size=FANOUT_PAGE,
         batch_size=settings.send_batch_size,
+        reports=reports,
         clock=clock,
     )
     sender = Sender(
@@ -306,6 +342,7 @@ def build_worker(
         policy=RetryPolicy(),
         retention_ms=retention_ms,
         paused_recheck_seconds=settings.paused_recheck_seconds,
+        reports=reports,
         clock=clock,
         identities=Identities(
             services.box,
@@ -322,7 +359,15 @@ def build_worker(
         sender,
         services.metrics,
         responder=build_responder(
-            services, options, clock, services.handlers if actions is None else actions
+            services, options, clock, services.handlers if actions is None else actions, reports
+        ),
+        reports=reports,
+        ops_webhook=OpsWebhookSender(
+            events,
+            services.operational_webhooks,
+            services.access.tenant_by_id,
+            options,
+            clock=clock,
         ),
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,

@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 from pushgate.core.actions import ResponseState, WebhookContract, WebhookHandler
 from pushgate.core.clock import ManualClock
 from pushgate.core.ids import new_id
+from pushgate.core.operational_events import EventKind
 from pushgate.core.responses import HandlerFailed
 from pushgate.delivery.sender import Postpone
 from pushgate.delivery.webhook_handler import WebhookHandlerClient
@@ -241,3 +242,23 @@ async def test_the_body_is_the_documented_json(
         "received_at",
     }
     assert httpx.Headers(request.headers).get("webhook-signature") is None  # no secret set
+
+
+async def test_a_handler_failed_for_good_is_an_operational_event(
+    services: Services, scene: Scene, actions: Actions, handler_sim: WebhookSimulator
+) -> None:
+    action = actions.add(scene.app_id, _hook(handler_sim))
+    clock = ManualClock()
+    stored = await answer(services, scene, action, clock)
+    handler_sim.inject(Fault(status=400, reason="unknown change", count=1))
+    async with responder(services, actions, clock) as handle:
+        await run_once(handle, stored)
+        await run_once(handle, stored)  # a run again after it settled tells nothing new
+    [event] = await services.event_store.list_events(scene.tenant_id, None, None, None, 10)
+    assert (event.kind, event.subject_id, event.app_id) == (
+        EventKind.ACTION_RESPONSE_FAILED,
+        stored.id,
+        scene.app_id,
+    )
+    assert event.details["error"] == "handler answered 400: unknown change"
+    assert (event.details["action"], event.details["attempts"]) == (action.key, 1)

@@ -496,3 +496,37 @@ async def test_actions_and_sets_are_made_on_the_app_page_and_picked_to_send(
         content = api.get(f"/v1/notifications/{sent}").json()["content"]
         assert content["action_set"] == "approval"
         assert [a["key"] for a in content["actions"]] == ["approve", "reject"]
+
+
+async def test_the_events_page_lists_operational_events_by_kind(
+    served: Served, tmp_path: Path
+) -> None:
+    with sqlite3.connect(tmp_path / "data" / "pushgate.db") as database:
+        [(tenant_id,)] = database.execute("SELECT id FROM tenants WHERE name = 'default'")
+        for event_id, kind, subject_type, subject, details in (
+            ("01900000-0000-7000-8000-000000000001", "credentials.paused", "app", "a-1", "refused"),
+            ("01900000-0000-7000-8000-000000000002", "job.dead_lettered", "job", "job-7", "boom"),
+        ):
+            database.execute(
+                "INSERT INTO operational_events (id, at, tenant_id, kind, subject_type,"
+                " subject_id, app_id, details) VALUES (?, 1, ?, ?, ?, ?, NULL, ?)",
+                (event_id, tenant_id, kind, subject_type, subject, json.dumps({"reason": details})),
+            )
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        assert await page.evaluate("!!document.querySelector('nav a[href=\"#/ops-events\"]')")
+        await page.evaluate("location.hash = '#/ops-events'; true")
+        await page.wait_for("document.body.innerText.includes('reason: boom')")
+        text = await page.evaluate("document.querySelector('main').innerText")
+        assert "credentials.paused" in text
+        assert "reason: refused" in text
+        await page.evaluate("location.hash = '#/ops-events?kind=job.dead_lettered'; true")
+        await page.wait_for(
+            "document.querySelector('main').innerText.includes('job-7')"
+            " && !document.querySelector('main').innerText.includes('reason: refused')"
+        )
+        assert page.errors == []
+        assert page.failed_loads == []

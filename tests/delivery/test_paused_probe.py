@@ -76,3 +76,17 @@ async def test_a_passing_refusal_resumes_without_new_credentials(
         "pushgate_credentials_resumed_total", {"provider": "apns"}
     )
     assert resumed == 1
+    # The pause and the resume each told the operator once, in that order
+    # (docs/operations.md, "Operational events"), though several batches were refused.
+    answer = await client.get("/v1/operational-events")
+    assert answer.status_code == 200, answer.text
+    told = [(e["kind"], e["subject"], e["details"]) for e in reversed(answer.json()["items"])]
+    app_id = told[0][1]["id"]
+    assert told == [
+        (
+            "credentials.paused",
+            {"type": "app", "id": app_id},
+            {"provider": "apns", "reason": "InvalidProviderToken"},
+        ),
+        ("credentials.resumed", {"type": "app", "id": app_id}, {"provider": "apns"}),
+    ]

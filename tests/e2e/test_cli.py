@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from pushgate.config import Settings
 from pushgate.core.models import DeviceState
+from pushgate.core.operational_events import EventKind
 from pushgate.queue.base import NewJob
 from pushgate.wiring import build_services
 from tests.e2e.serving import free_port, pushgate_env, start_server, stop_server
@@ -290,3 +292,29 @@ def test_queue_commands_show_depth_and_retry_a_dead_job(tmp_path: Path) -> None:
     unknown = pushgate(tmp_path, "queue", "dead", "--kind", "nightly")
     assert unknown.returncode == 1
     assert "unknown job kind" in unknown.stderr
+
+
+def test_ops_events_list_shows_an_event_as_json(tmp_path: Path) -> None:
+    async def record() -> tuple[str, str]:
+        services = await build_services(Settings(data_dir=tmp_path))
+        try:
+            events = services.operational_events
+            kept = events.new(EventKind.JOB_DEAD_LETTERED, "job-1", tenant_id=None, reason="x")
+            other = events.new(EventKind.NOTIFICATION_FAILED, "n-1", tenant_id=None)
+            for event in (kept, other):
+                await events.record(event)
+            return kept.id, other.id
+        finally:
+            await services.close()
+
+    kept, other = asyncio.run(record())
+    shown = pushgate(tmp_path, "ops-events", "list", "--kind", "job.dead_lettered", "--json")
+    assert shown.returncode == 0, shown.stderr
+    [line] = shown.stdout.splitlines()
+    event = json.loads(line)
+    assert (event["id"], event["kind"], event["subject"]) == (
+        kept,
+        "job.dead_lettered",
+        {"type": "job", "id": "job-1"},
+    )
+    assert other not in shown.stdout

@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp
 
 from pushgate import __version__
-from pushgate.api import errors
+from pushgate.api import errors, links
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -21,6 +21,7 @@ from pushgate.api.routes import (
     audit,
     devices,
     notifications,
+    operational_events,
     ops,
     queue,
     tenants,
@@ -49,12 +50,23 @@ def create_app(services: Services) -> ASGIApp:
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
     # (device registration, sends) come first: matching is a share of a request's cost.
-    for module in (devices, notifications, users, apps, actions, tenants, queue, audit):
+    for module in (
+        devices,
+        notifications,
+        users,
+        apps,
+        actions,
+        tenants,
+        queue,
+        audit,
+        operational_events,
+    ):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:
         api.include_router(router)
     api.include_router(ops.router)
     api.include_router(console.router)
+    links.install(api)
     settings = services.settings
     bounded = BodyLimit(
         JsonGate(api, raw_prefixes=answers.PREFIXES),

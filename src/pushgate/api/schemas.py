@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pushgate.core.access import CreatedKey, RotatedKey
 from pushgate.core.audit import AuditEvent
 from pushgate.core.models import ApiKey, App, Device, RateLimit, Tenant, User
+from pushgate.core.operational_events import OperationalEvent
 from pushgate.core.registry import CredentialView
 
 T = TypeVar("T")
@@ -283,6 +284,46 @@ class AuditEventOut(BaseModel):
             object_id=event.object_id,
             details=dict(event.details),
         )
+
+
+class SubjectOut(BaseModel):
+    type: str = Field(description="app, notification, job or response.")
+    id: str
+
+
+class OperationalEventOut(BaseModel):
+    id: str
+    at: str | None
+    kind: str = Field(description="credentials.paused, job.dead_lettered, ...")
+    tenant_id: str | None = Field(description="None for events of the instance itself.")
+    app_id: str | None
+    subject: SubjectOut
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: OperationalEvent) -> OperationalEventOut:
+        return cls(
+            id=event.id,
+            at=iso(event.at),
+            kind=event.kind.value,
+            tenant_id=event.tenant_id,
+            app_id=event.app_id,
+            subject=SubjectOut(type=event.subject_type.value, id=event.subject_id),
+            details=dict(event.details),
+        )
+
+
+class OperationalWebhookOut(BaseModel):
+    url: str
+    secret: str | None = Field(
+        default=None, description="The generated signing secret: shown in this answer only."
+    )
+
+
+class TenantUpdatedOut(TenantOut):
+    operational_webhook: OperationalWebhookOut | None = Field(
+        default=None, description="Where the tenant's operational events are POSTed."
+    )
 
 
 class HealthOut(BaseModel):

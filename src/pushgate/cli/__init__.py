@@ -10,6 +10,7 @@ from pushgate.cli.audit import audit
 from pushgate.cli.backup import backup_command, restore_command
 from pushgate.cli.devices import devices
 from pushgate.cli.notifications import notifications
+from pushgate.cli.ops_events import ops_events
 from pushgate.cli.queue import queue
 from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
@@ -35,6 +36,7 @@ app.add_typer(users, name="users")
 app.add_typer(notifications, name="notifications")
 app.add_typer(queue, name="queue")
 app.add_typer(audit, name="audit")
+app.add_typer(ops_events, name="ops-events")
 app.add_typer(secrets, name="secrets")
 app.command("simulate")(simulate_command)
 app.command("send")(send)

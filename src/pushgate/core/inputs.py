@@ -14,7 +14,14 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from pushgate.core.models import Platform, Provider, RateLimit, Scope
 
@@ -116,6 +123,29 @@ class KeyPatch(Strict):
     )
 
 
+def check_webhook_secret(value: str) -> str:
+    """A ``whsec_`` signing secret (docs/providers.md §6.2). Imported when used: the
+    credentials package loads every provider's rules, which the command line spares."""
+    from pushgate.core.credentials.webhook import check_signing_secret
+
+    return check_signing_secret(value)
+
+
+WebhookSecret = Annotated[
+    str, StringConstraints(max_length=128), AfterValidator(check_webhook_secret)
+]
+
+
+class OperationalWebhookInput(Strict):
+    """Where a tenant's operational events are POSTed (docs/operations.md, "Operational
+    events"); without ``secret`` one is generated and shown once."""
+
+    url: str = Field(max_length=2048, description="An https URL.")
+    secret: WebhookSecret | None = Field(
+        default=None, repr=False, description="whsec_ and base64 of 24 to 64 bytes."
+    )
+
+
 class TenantPatch(Strict):
     """A change to a tenant; a field left out stays as it is, ``null`` clears a limit."""
 
@@ -132,6 +162,11 @@ class TenantPatch(Strict):
         le=MAX_DELIVERIES_PER_DAY,
         description="Devices targeted by the sends of a UTC day; null: unlimited.",
     )
+    operational_webhook: OperationalWebhookInput | None = Field(
+        default=None,
+        description="Where the tenant's operational events are POSTed; null: nowhere. "
+        "The tenant's own admin keys may set it.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -142,6 +177,10 @@ class TenantPatch(Strict):
 
     def changes_limits(self) -> bool:
         return bool(self.model_fields_set & LIMIT_FIELDS)
+
+    def changes_tenant(self) -> bool:
+        """Whether anything but the operational webhook is set (instance admins only)."""
+        return bool(self.model_fields_set - {"operational_webhook"})
 
 
 LIMIT_FIELDS = frozenset({"rate_limit", "send_rate_limit", "deliveries_per_day"})

@@ -144,6 +144,8 @@ class Sealed:
 
     USER_AUTH: ClassVar[str] = "user_auth"
     ACTION: ClassVar[str] = "action:"
+    #: A tenant's operational webhook secret; ``app_id`` then holds the tenant's id.
+    OPERATIONAL_WEBHOOK: ClassVar[str] = "operational_webhook"
 
     app_id: str
     owner: str
@@ -156,7 +158,10 @@ class Sealed:
     @property
     def is_credential(self) -> bool:
         """Provider credentials, which have fingerprints beside them."""
-        return self.owner != self.USER_AUTH and not self.owner.startswith(self.ACTION)
+        return self.owner not in (
+            self.USER_AUTH,
+            self.OPERATIONAL_WEBHOOK,
+        ) and not self.owner.startswith(self.ACTION)
 
     @property
     def action_id(self) -> str | None:

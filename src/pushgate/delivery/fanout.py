@@ -28,6 +28,7 @@ from pushgate.core.notifications import (
 )
 from pushgate.core.ports import NotificationStorePort
 from pushgate.delivery.jobs import FanoutJob, SendJob, batches, fanout_job, send_job
+from pushgate.delivery.operational_reports import OperationalReports
 from pushgate.queue.base import NewJob, Queue
 
 PENDING = DeliveryState.PENDING.value
@@ -41,9 +42,11 @@ class Fanout:
         *,
         page_size: int,
         batch_size: int,
+        reports: OperationalReports,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.clock = clock
+        self.reports = reports
         self.store = store
         self.queue = queue
         self.page_size = page_size
@@ -123,7 +126,7 @@ class Fanout:
             # The caller sends the inline batches next and asks after them; otherwise
             # queued batches may all have ended before the fan-out did, and asked too early.
             if not inline:
-                await self.store.complete_if_done(notification.id, now)
+                await self.reports.complete(notification, now)
         return inline
 
     async def _add(

@@ -21,9 +21,12 @@ FANOUT = "fanout"
 SEND = "send"
 # Run an action's handler for one response (delivery/responses.py; docs/actions.md).
 RESPOND = "respond"
-JOB_KINDS = (FANOUT, SEND, RESPOND)
-# The respond payload's layout; a reader refuses one it does not know.
+# POST an operational event to its tenant's operational webhook (delivery/ops_webhook.py).
+OPS_WEBHOOK = "ops_webhook"
+JOB_KINDS = (FANOUT, SEND, RESPOND, OPS_WEBHOOK)
+# The respond and ops_webhook payloads' layout; a reader refuses one it does not know.
 RESPOND_VERSION = 1
+OPS_WEBHOOK_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,26 @@ def read_respond(payload: bytes) -> RespondJob:
     return RespondJob(str(data["r"]))
 
 
+@dataclass(frozen=True, slots=True)
+class OpsWebhookJob:
+    """POST this operational event to its tenant's operational webhook."""
+
+    event_id: str
+
+
+def ops_webhook_job(item: OpsWebhookJob) -> NewJob:
+    """The event's job, with an id of the event's own: queued again, it is the same job."""
+    payload = orjson.dumps({"v": OPS_WEBHOOK_VERSION, "e": item.event_id})
+    return NewJob(OPS_WEBHOOK, payload, f"opsev-{item.event_id}", item.event_id)
+
+
+def read_ops_webhook(payload: bytes) -> OpsWebhookJob:
+    data = orjson.loads(payload)
+    if not isinstance(data, dict) or data.get("v") != OPS_WEBHOOK_VERSION:
+        raise ValueError(f"ops_webhook job payload of an unknown version: {payload[:80]!r}")
+    return OpsWebhookJob(str(data["e"]))
+
+
 def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -165,3 +188,22 @@ class ResponseStarter:
 
     async def requeue(self, response_id: str) -> None:
         await self.queue.requeue(response_id)
+
+
+class EventJobs:
+    """Queues an operational event's webhook job, in the transaction that writes the event
+    (core/operational_events.py ``EventJobsPort``)."""
+
+    def __init__(self, queue: PipelineQueue) -> None:
+        self.queue = queue
+
+    def within(self, event_id: str) -> InTransaction:
+        job = ops_webhook_job(OpsWebhookJob(event_id))
+
+        async def write(connection: AsyncConnection) -> None:
+            await self.queue.enqueue_in(connection, [job])
+
+        return write
+
+    async def committed(self, event_id: str) -> None:
+        await self.queue.committed([ops_webhook_job(OpsWebhookJob(event_id))])

@@ -38,6 +38,7 @@ from pushgate.core.responses import (
 )
 from pushgate.delivery.action_handlers import ActionHandlers
 from pushgate.delivery.jobs import RespondJob
+from pushgate.delivery.operational_reports import OperationalReports
 from pushgate.delivery.sender import Postpone
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class ResponseRunner:
         handlers: ActionHandlers,
         notices: ActionNotices,
         *,
+        reports: OperationalReports,
         waiter: ResponseWaiter | None = None,
         backoff: HandlerBackoff | None = None,
         clock: Clock = SYSTEM_CLOCK,
@@ -68,6 +70,7 @@ class ResponseRunner:
         self.actions = actions
         self.handlers = handlers
         self.notices = notices
+        self.reports = reports
         self.waiter = waiter
         self.backoff = backoff or HandlerBackoff()
         self.clock = clock
@@ -85,12 +88,14 @@ class ResponseRunner:
         if not stored.is_final:
             action = await self.actions.action(stored.app_id, stored.response.action_id)
             settled = self._settled(stored, action, await self._outcome(stored, action))
-            await self.store.settle(stored.id, settled.handling)
+            settled_now = await self.store.settle(stored.id, settled.handling)
             if settled.retry_in is not None:
                 raise Postpone(settled.retry_in, settled.handling.result.error or "retry")
             stored = await self.store.response(job.response_id)
             if stored is None:
                 return None
+            if settled_now and stored.state is ResponseState.FAILED:
+                await self.reports.response_failed(stored)
         await self.notices.after(stored)
         if self.waiter is not None:
             self.waiter.finished(stored)

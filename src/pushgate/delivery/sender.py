@@ -39,6 +39,7 @@ from pushgate.core.rendering import render_for
 from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.operational_reports import OperationalReports
 from pushgate.delivery.probes import ProbeGate
 from pushgate.delivery.providers import ProviderCache
 from pushgate.providers.base import Delivery, Provider
@@ -74,6 +75,7 @@ class Sender:
         retention_ms: int,
         paused_recheck_seconds: float = PAUSED_RECHECK_SECONDS,
         clock: Clock = SYSTEM_CLOCK,
+        reports: OperationalReports,
         probes: ProbeGate | None = None,
         identities: Identities | None = None,
     ) -> None:
@@ -87,6 +89,8 @@ class Sender:
         # Expiry and retry times are read from it (src/pushgate/core/clock.py).
         self.clock = clock
         self.probes = probes or ProbeGate(paused_recheck_seconds)
+        # Pauses, resumes and completions tell their operational events through it.
+        self.reports = reports
         # What each payload says of its origin (core/identity.py); None sends none.
         self.identities = identities
 
@@ -100,7 +104,7 @@ class Sender:
             return
         if job.key is not None:
             if await self._run_counted(notification, job, job.key) == 0:
-                await self.store.complete_if_done(notification.id, self.clock.now_ms())
+                await self.reports.complete(notification, self.clock.now_ms())
             return
         gone: list[tuple[str, str, int, str]] = []
         if first_run and job.members is not None:
@@ -118,7 +122,7 @@ class Sender:
             left = await self._send(notification, due, job)
         # The last batch to finish sees nothing left; the others skip the check.
         if left is None or left == 0:
-            await self.store.complete_if_done(notification.id, self.clock.now_ms())
+            await self.reports.complete(notification, self.clock.now_ms())
 
     async def _run_counted(self, notification: Notification, job: SendJob, key: str) -> int | None:
         """A batch of a notification that records failures only: its deliveries are
@@ -207,7 +211,7 @@ class Sender:
             wait = self.probes.refused(key)
             raise Postpone(wait, f"{kind} credentials still paused: {first[0].reason}")
         self.probes.accepted(key)
-        if await self.store.resume_credentials(notification.app_id, kind):
+        if await self.reports.resume(notification, kind):
             self.metrics.resumed(kind)
             log.warning(
                 "%s credentials of app %s resumed: the provider accepted a probe",
@@ -335,7 +339,7 @@ class Sender:
         if refused is not None and job.key is not None:
             # Nothing of a counted batch is written until it settles whole: it goes back
             # untouched, to be sent again once the credentials are fixed.
-            await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
+            await self.reports.pause(notification, kind, refused.reason, now)
             self.probes.paused((notification.app_id, kind))
             raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         # Retry jobs of rows are queued before the results are written: a crash in between
@@ -350,7 +354,7 @@ class Sender:
         await self.store.invalidate_devices(dead, now)
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
-            await self.store.pause_credentials(notification.app_id, kind, refused.reason, now)
+            await self.reports.pause(notification, kind, refused.reason, now)
             self.probes.paused((notification.app_id, kind))
             raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         return left

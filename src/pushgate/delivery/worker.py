@@ -26,15 +26,19 @@ from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import (
     FANOUT,
     JOB_KINDS,
+    OPS_WEBHOOK,
     RESPOND,
     SEND,
     SendJob,
     read_fanout,
+    read_ops_webhook,
     read_respond,
     read_send,
     send_job,
 )
 from pushgate.delivery.metrics import DeliveryMetrics
+from pushgate.delivery.operational_reports import OperationalReports
+from pushgate.delivery.ops_webhook import OpsWebhookSender
 from pushgate.delivery.responses import ResponseRunner
 from pushgate.delivery.sender import Postpone, Sender
 from pushgate.outage import Backoff, OutageLog, describe, is_outage
@@ -56,6 +60,8 @@ class Worker:
         metrics: DeliveryMetrics,
         *,
         responder: ResponseRunner,
+        reports: OperationalReports,
+        ops_webhook: OpsWebhookSender,
         concurrency: int,
         lease_seconds: float = 60.0,
         retention_ms: int,
@@ -68,6 +74,8 @@ class Worker:
         self.fanout = fanout
         self.sender = sender
         self.responder = responder
+        self.reports = reports
+        self.ops_webhook = ops_webhook
         self.metrics = metrics
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
@@ -189,7 +197,10 @@ class Worker:
             log.exception("job %s (%s) failed", job.id, job.kind)
             reason = f"{type(exc).__name__}: {exc}"
             if job.attempts >= MAX_JOB_ATTEMPTS:
-                await self.queue.dead_letter(job, reason)
+                # An operational webhook's job tells of no failure of its own: its event
+                # would queue another such job (docs/operations.md, "Operational events").
+                if await self.queue.dead_letter(job, reason) and job.kind != OPS_WEBHOOK:
+                    await self.reports.dead_lettered(job, reason)
             else:
                 delay = min(300.0, 2.0**job.attempts) * random.uniform(0.5, 1.0)  # noqa: S311
                 await self.queue.retry_later(job, self.clock.now_ms() + int(delay * 1000), reason)
@@ -222,6 +233,8 @@ class Worker:
             await self.sender.run(read_send(job.payload), first_run=first_run)
         elif job.kind == RESPOND:
             await self.responder.run(read_respond(job.payload))
+        elif job.kind == OPS_WEBHOOK:
+            await self.ops_webhook.run(read_ops_webhook(job.payload), job.attempts)
         else:
             raise ValueError(f"no worker runs jobs of kind {job.kind!r}")
 
@@ -252,6 +265,8 @@ class Worker:
             await self.store.expire_overdue(now)
             await self.store.purge(now - self.retention_ms)
             await self.audit.purge(now - self.audit_retention_ms)
+            # Operational events are kept as long as the audit log (docs/operations.md).
+            await self.reports.events.purge(now - self.audit_retention_ms)
             for kind, depth in (await self.queue.depth(JOB_KINDS)).items():
                 for state in ("ready", "delayed", "leased", "dead"):
                     self.metrics.queue_depth.labels(kind, state).set(getattr(depth, state))

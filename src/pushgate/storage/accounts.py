@@ -294,7 +294,7 @@ class AccountStore(BaseStore):
     # -- sealed secrets (key rotation) ---------------------------------------------------
     async def sealed_secrets(self) -> list[Sealed]:
         """Every sealed value of the instance: each app's credentials and user-auth secret,
-        and its actions' webhook secrets."""
+        its actions' webhook secrets, and each tenant's operational webhook secret."""
         found = [
             Sealed(row.app_id, row.kind, bytes(row.sealed))
             for row in await self.fetch_all(
@@ -317,6 +317,14 @@ class AccountStore(BaseStore):
                 )
             )
         )
+        found.extend(
+            Sealed(row.id, Sealed.OPERATIONAL_WEBHOOK, bytes(row.ops_webhook_secret))
+            for row in await self.fetch_all(
+                sa.select(tenants.c.id, tenants.c.ops_webhook_secret).where(
+                    tenants.c.ops_webhook_secret.is_not(None)
+                )
+            )
+        )
         return found
 
     async def replace_sealed(
@@ -331,6 +339,12 @@ class AccountStore(BaseStore):
                 sa.update(actions)
                 .where(actions.c.id == item.action_id, actions.c.secret == item.sealed)
                 .values(secret=sealed)
+            )
+        elif item.owner == Sealed.OPERATIONAL_WEBHOOK:
+            statement = (
+                sa.update(tenants)
+                .where(tenants.c.id == item.app_id, tenants.c.ops_webhook_secret == item.sealed)
+                .values(ops_webhook_secret=sealed)
             )
         elif item.owner == Sealed.USER_AUTH:
             statement = (

@@ -801,16 +801,32 @@ class NotificationStore(BaseStore):
         )
 
     # -- paused credentials -------------------------------------------------------------
-    async def pause_credentials(self, app_id: str, kind: str, reason: str, at: int) -> None:
+    async def pause_credentials(
+        self, app_id: str, kind: str, reason: str, at: int, within: InTransaction | None = None
+    ) -> bool:
+        """Pause the credentials (again: the reason and time are the latest refusal's);
+        True when they were not paused before, and only then ``within`` runs in the same
+        transaction (the operational event, core/operational_events.py)."""
+        match = (credentials.c.app_id == app_id) & (credentials.c.kind == kind)
+        values = {"paused_at": at, "paused_reason": reason[:512]}
         async with self.begin() as connection:
-            await connection.execute(
+            fresh = await connection.execute(
                 sa.update(credentials)
-                .where(credentials.c.app_id == app_id, credentials.c.kind == kind)
-                .values(paused_at=at, paused_reason=reason[:512])
+                .where(match, credentials.c.paused_at.is_(None))
+                .values(**values)
             )
+            if fresh.rowcount:
+                if within is not None:
+                    await within(connection)
+                return True
+            await connection.execute(sa.update(credentials).where(match).values(**values))
+            return False
 
-    async def resume_credentials(self, app_id: str, kind: str) -> bool:
-        """Clear a pause (the provider accepted a probe); False when none was set."""
+    async def resume_credentials(
+        self, app_id: str, kind: str, within: InTransaction | None = None
+    ) -> bool:
+        """Clear a pause (the provider accepted a probe); False when none was set. When one
+        was, ``within`` runs in the same transaction."""
         async with self.begin() as connection:
             result = await connection.execute(
                 sa.update(credentials)
@@ -821,6 +837,8 @@ class NotificationStore(BaseStore):
                 )
                 .values(paused_at=None, paused_reason=None)
             )
+            if result.rowcount and within is not None:
+                await within(connection)
             return bool(result.rowcount)
 
     # -- retention ------------------------------------------------------------------------

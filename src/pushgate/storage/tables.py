@@ -38,6 +38,10 @@ tenants = sa.Table(
     sa.Column("rate_limit", JSON, nullable=True),
     sa.Column("send_rate_limit", JSON, nullable=True),
     sa.Column("deliveries_per_day", sa.BigInteger, nullable=True),
+    # The tenant's operational webhook (docs/operations.md, "Operational events"): where
+    # its events are POSTed, and the signing secret sealed with the SecretBox.
+    sa.Column("ops_webhook_url", sa.String(2048), nullable=True),
+    sa.Column("ops_webhook_secret", sa.LargeBinary, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -371,6 +375,23 @@ audit_events = sa.Table(
     sa.Column("details", JSON, nullable=False),
     sa.Index("ix_audit_events_tenant", "tenant_id", "id"),
     sa.Index("ix_audit_events_at", "at"),
+)
+
+# What pushgate itself did that an operator must know (core/operational_events.py); a
+# NULL tenant for what concerns the whole instance. Purged with the audit retention.
+operational_events = sa.Table(
+    "operational_events",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("tenant_id", ID, nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("subject_type", sa.String(16), nullable=False),
+    sa.Column("subject_id", sa.String(64), nullable=False),
+    sa.Column("app_id", ID, nullable=True),
+    sa.Column("details", JSON, nullable=False),
+    sa.Index("ix_operational_events_tenant", "tenant_id", "id"),
+    sa.Index("ix_operational_events_at", "at"),
 )
 
 # One answer from a device to an action of a notification (core/responses.py), kept as

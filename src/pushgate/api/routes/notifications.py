@@ -62,7 +62,17 @@ def _delivery(item: DeliveryRecord) -> DeliveryOut:
     )
 
 
-@router.post("", status_code=202)
+@router.post(
+    "",
+    status_code=202,
+    responses={
+        200: {
+            "model": NotificationAccepted,
+            "description": "Answered before: the notification an earlier request with the "
+            "same idempotency key made.",
+        }
+    },
+)
 async def send(
     svc: ServicesDep,
     who: CallerDep,

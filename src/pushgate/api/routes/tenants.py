@@ -8,7 +8,14 @@ from fastapi import APIRouter, Path, Query, Response
 
 from pushgate.api.deps import CallerDep, ServicesDep
 from pushgate.api.errors import documented
-from pushgate.api.schemas import KeyCreatedOut, KeyOut, KeyRotatedOut, TenantOut
+from pushgate.api.schemas import (
+    KeyCreatedOut,
+    KeyOut,
+    KeyRotatedOut,
+    OperationalWebhookOut,
+    TenantOut,
+    TenantUpdatedOut,
+)
 from pushgate.core.inputs import (
     NAME_PATTERN,
     KeyInput,
@@ -35,9 +42,21 @@ async def create_tenant(svc: ServicesDep, who: CallerDep, body: TenantInput) -> 
 @router.patch("/tenants/{name}", tags=["tenants"])
 async def update_tenant(
     svc: ServicesDep, who: CallerDep, name: TenantName, body: TenantPatch
-) -> TenantOut:
-    """Rename a tenant, or set its limits (`null` clears one); instance admins only."""
-    return TenantOut.of(await svc.access.update_tenant(who, name, body))
+) -> TenantUpdatedOut:
+    """Rename a tenant, or set its limits (`null` clears one); instance admins only. The
+    operational webhook (docs/operations.md) its own admin keys may set as well; a
+    generated signing secret is in this answer and never again."""
+    if body.changes_tenant():
+        tenant = await svc.access.update_tenant(who, name, body)
+    else:
+        tenant = await svc.access.tenant_for(who, name)
+    secret = None
+    if "operational_webhook" in body.model_fields_set:
+        hooks = svc.operational_webhooks
+        secret = await hooks.configure(who, tenant, body.operational_webhook)
+    url = await svc.operational_webhooks.url_of(tenant.id)
+    hook = None if url is None else OperationalWebhookOut(url=url, secret=secret)
+    return TenantUpdatedOut(**TenantOut.of(tenant).model_dump(), operational_webhook=hook)
 
 
 @router.delete("/tenants/{name}", tags=["tenants"], status_code=204)

@@ -7,6 +7,7 @@ import { renderApp, renderApps } from "./views/apps.js";
 import { renderDevice, renderDevices } from "./views/devices.js";
 import { renderKeys } from "./views/keys.js";
 import { renderNotification, renderNotifications } from "./views/notifications.js";
+import { renderOpsEvents } from "./views/ops_events.js";
 import { renderQueue } from "./views/queue.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^\/notifications$/, renderNotifications],
   [/^\/notifications\/([^/]+)$/, renderNotification],
   [/^\/queue$/, renderQueue],
+  [/^\/ops-events$/, renderOpsEvents],
 ];
 const HOME = "#/apps";
 
@@ -88,6 +90,7 @@ function renderHeader() {
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
     me.isInstanceAdmin ? ["#/queue", "Queue"] : null,
+    me.canAdmin ? ["#/ops-events", "Events"] : null,
   ].filter(Boolean);
   const current = location.hash.split("?")[0];
   fill(
