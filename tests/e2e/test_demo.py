@@ -1,5 +1,6 @@
 """``pushgate demo`` as a newcomer runs it: a real process that starts the simulators and a
-server, sends to a device of every kind and reports what each one received."""
+server, sends to a device of every kind and reports what each one received, then shows
+devices answering an actionable notification and the answers' handlers."""
 
 from __future__ import annotations
 
@@ -36,6 +37,24 @@ def assert_every_device_received(output: str) -> None:
         assert arrived.startswith("Hello from pushgate / One notification"), (provider, arrived)
 
 
+def assert_the_loop_went_round(output: str) -> None:
+    """One device per provider approved through its simulator and the desk's handler; a
+    broken answer and a refused escalation were each answered with an error and pushed
+    back to their device."""
+    for provider in PROVIDERS:
+        approved = rf"✓ {provider} \(\w+\) tapped Approve → 200 succeeded \(CHG0042 approved\)"
+        assert re.search(approved, output), (provider, output)
+    assert "✓ change desk: CHG0042 approved (6 approvals)" in output, output
+    assert re.search(r"✓ webpush \(\w+\) sent broken JSON → 400 malformed_json", output), output
+    escalated = r"✓ apns \(\w+\) tapped Escalate → 502 \w+: .*change freeze"
+    assert re.search(escalated, output), output
+    for provider in ("webpush", "apns"):
+        pushed = rf"✓ error push to {provider} \(\w+\): “Your answer to “Change CHG0042"
+        assert re.search(pushed, output), (provider, output)
+    assert output.count("(pushgate_kind action_error)") == 2, output
+    assert "every answer was handled, and each failure pushed back" in output
+
+
 def test_the_demo_shows_every_provider_received(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pushgate", "demo", "--data-dir", str(tmp_path / "demo")],
@@ -48,6 +67,7 @@ def test_the_demo_shows_every_provider_received(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert_every_device_received(done.stdout)
     assert "every device received the notification (12)" in done.stdout
+    assert_the_loop_went_round(done.stdout)
     assert (tmp_path / "demo" / "server.log").exists()
 
 

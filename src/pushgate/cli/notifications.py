@@ -114,6 +114,8 @@ def responses(
     config: ConfigOption = None,
 ) -> None:
     """Answers to a notification's actions, newest first, and their counts per action."""
+    from pushgate.api.answer_schemas import ResponseOut
+    from pushgate.api.schemas import iso
 
     async def work(services: Services) -> tuple[list[StoredResponse], dict[str, dict[str, int]]]:
         scope = await services.access.tenant_for(OPERATOR, tenant)
@@ -121,8 +123,6 @@ def responses(
         found = await reads.responses(OPERATOR, scope, notification_id, after, limit)
         return found, await reads.counts(notification_id)
 
-    from pushgate.api.answer_schemas import ResponseOut
-    from pushgate.api.schemas import iso
 
     found, counts = run_with_services(config, work)
     if as_json:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pushgate.demo.provisioning import DemoDevice
     from pushgate.demo.stack import Server
     from pushgate.simulators.runner import SimulatorGroup
+    from pushgate.simulators.server import RunningServer
 
 console = Console()
 err_console = Console(stderr=True)
@@ -83,22 +84,26 @@ async def _main(data_dir: Path, port: int, keep: bool, within: float) -> int:
 
 
 async def _run(data_dir: Path, port: int, keep: bool, within: float) -> int:
+    from pushgate.demo.desk import ChangeDesk
     from pushgate.demo.stack import (
         create_admin_key,
         server_port,
         start_all_simulators,
         start_server,
     )
+    from pushgate.simulators.server import start
 
     chosen = server_port(port)
     simulators = await start_all_simulators(data_dir)
+    # The host system's receiver, plain http on loopback like pushgate itself here.
+    desk = await start(ChangeDesk(), host="127.0.0.1")
     try:
-        _step(f"simulators running: {', '.join(simulators.urls)}")
+        _step(f"simulators running: {', '.join(simulators.urls)}; change desk on {desk.base_url}")
         key = await create_admin_key(data_dir)
         server = await start_server(data_dir, chosen, simulators.ca_path)
         try:
             _step(f"pushgate serve running on {server.base_url} (log: {server.log_path})")
-            code = await _demonstrate(server, key, simulators, within)
+            code = await _demonstrate(server, key, simulators, desk, within)
             if keep:
                 _show_running(server, key, simulators, data_dir)
                 await asyncio.Event().wait()  # until a signal cancels this task
@@ -106,13 +111,19 @@ async def _run(data_dir: Path, port: int, keep: bool, within: float) -> int:
         finally:
             await server.stop()
     finally:
+        await desk.close()
         await simulators.close()
 
 
-async def _demonstrate(server: Server, key: str, simulators: SimulatorGroup, within: float) -> int:
+async def _demonstrate(
+    server: Server, key: str, simulators: SimulatorGroup, desk: RunningServer, within: float
+) -> int:
     import httpx
 
+    from pushgate.demo.answers import AnswerLoop, show_the_loop
+    from pushgate.demo.desk import ChangeDesk
     from pushgate.demo.provisioning import APP, Provisioner
+    from pushgate.demo.stack import DemoFailed
 
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=10) as client:
@@ -125,9 +136,19 @@ async def _demonstrate(server: Server, key: str, simulators: SimulatorGroup, wit
         deliveries = await _call(
             client, "GET", f"/v1/notifications/{sent['id']}/deliveries?limit=100"
         )
-    counts = ", ".join(f"{n} {state}" for state, n in final["deliveries"].items() if n)
-    _step(f"notification {final['state']}: {counts or 'no deliveries'}")
-    return _report(simulators, devices, deliveries["items"])
+        counts = ", ".join(f"{n} {state}" for state, n in final["deliveries"].items() if n)
+        _step(f"notification {final['state']}: {counts or 'no deliveries'}")
+        code = _report(simulators, devices, deliveries["items"])
+        console.print("\n[bold]The loop: a device answers, a handler runs[/bold]")
+        if not isinstance(desk.simulator, ChangeDesk):
+            raise DemoFailed("the change desk is not running")
+        loop = AnswerLoop(client, simulators, desk.simulator, _step)
+        looped = await show_the_loop(loop, devices, lambda n: _wait_until_final(client, n, within))
+    if looped:
+        err_console.print("[red]the answers did not go as expected (see above)[/red]")
+    else:
+        console.print("[bold green]every answer was handled, and each failure pushed back")
+    return code or looped
 
 
 def _report(
@@ -188,5 +209,5 @@ def _show_running(server: Server, key: str, simulators: SimulatorGroup, data_dir
     console.print(f"  data:       {data_dir}")
 
 
-def _step(text: str) -> None:
-    console.print(f"[green]✓[/green] {text}")
+def _step(text: str, ok: bool = True) -> None:
+    console.print(f"[green]✓[/green] {text}" if ok else f"[red]✗[/red] {text}")

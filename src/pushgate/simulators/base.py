@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from pushgate.simulators.responder import ANSWER_URL_HEADER, AnswerRequest, Responder
+
 
 @dataclass(slots=True)
 class SimRequest:
@@ -121,6 +123,8 @@ class Simulator(ABC):
         self.faults: list[Fault] = []
         self.counters: Counter[str] = Counter()
         self.base_url = ""
+        # The device's side of an actionable push: answering it (``/_sim/<name>/respond``).
+        self.responder = Responder(self.name)
 
     # -- Python API -------------------------------------------------------------------
     def reset(self) -> None:
@@ -207,12 +211,28 @@ class Simulator(ABC):
             return SimResponse.json(
                 200, {"received": [_received_json(r) for r in self.all_received()]}
             )
+        if route == ("POST", f"/_sim/{self.name}/respond"):
+            return await self.respond(payload)
         if route == ("GET", f"/_sim/{self.name}/counters"):
             return SimResponse.json(200, dict(self.counters))
         if route == ("POST", f"/_sim/{self.name}/reset"):
             self.reset()
             return SimResponse.json(200, {"ok": True})
         return SimResponse.json(404, {"error": f"no control route {route[0]} {route[1]}"})
+
+    async def respond(self, payload: Any) -> SimResponse:
+        """Answer a received push as its device would (docs/simulators.md)."""
+        try:
+            request = AnswerRequest.parse(payload)
+        except ValueError as exc:
+            return SimResponse.json(400, {"error": str(exc)})
+        pushes = [item.body for item in self.received.get(request.token, [])]
+        answer = await self.responder.answer(pushes, request)
+        self.counters["answers"] += 1
+        headers = [("content-type", answer.content_type)]
+        if answer.url is not None:
+            headers.append((ANSWER_URL_HEADER, answer.url))
+        return SimResponse(answer.status, headers, answer.body)
 
 
 def _received_json(item: Received) -> dict[str, Any]:

@@ -34,6 +34,15 @@ def simulate_command(
             "--plain-http", help="Serve all but APNs over plain HTTP (h2c) instead of TLS."
         ),
     ] = False,
+    pushgate_ca: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Trust this CA (beside the system store) for pushgate's https response URLs "
+            "when a simulated device answers a push (/_sim/<name>/respond).",
+        ),
+    ] = None,
 ) -> None:
     """Run provider simulators (all on their default ports, or only the named ones)."""
     # The simulators load when this command runs; the CLI imports it only to list it.
@@ -51,7 +60,7 @@ def simulate_command(
     if all(port is None for port in requested.values()):
         ports = {name: port for name, port in ports.items() if _is_available(name)}
     try:
-        asyncio.run(_serve(ports, tls_dir, plain_http))
+        asyncio.run(_serve(ports, tls_dir, plain_http, pushgate_ca))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return
     except SimulatorUnavailable as exc:
@@ -73,10 +82,14 @@ def _is_available(name: str) -> bool:
     return True
 
 
-async def _serve(ports: dict[str, int], tls_dir: Path | None, plain_http: bool) -> None:
+async def _serve(
+    ports: dict[str, int], tls_dir: Path | None, plain_http: bool, pushgate_ca: Path | None
+) -> None:
     from pushgate.simulators.runner import start_simulators
 
     group = await start_simulators(ports, tls_dir=tls_dir, plain_http=plain_http)
+    for server in group.servers.values():
+        server.simulator.responder.trust(pushgate_ca)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -35,6 +35,70 @@ class ReceivedIdentity:
         """Where the device answers with the action ``action_id``."""
         return f"{self.fields['url']}{action_id}"
 
+    def find_action(self, wanted: str) -> dict[str, str] | None:
+        """The action whose key or id is ``wanted``, as ``{"action": key, "id": id}``.
+
+        Most providers carry the compact form; a WNS toast's ``<action>`` carries them in
+        its ``arguments`` (docs/actions.md, "Where each provider carries it")."""
+        for named in self.named_actions():
+            if wanted in (named["action"], named["id"]):
+                return named
+        return None
+
+    def named_actions(self) -> list[dict[str, str]]:
+        """Every action's key and id, in display order."""
+        return [named for named in map(_named, self.actions) if named is not None]
+
+
+def app_data(provider: str, body: Any) -> dict[str, Any]:
+    """The notification's ``data`` as the device's app reads it from ``body`` (the
+    provider's simulator's record), without pushgate's own keys; FCM's values are strings
+    (docs/providers.md §2.3)."""
+    match provider:
+        case "apns":
+            found = {k: v for k, v in body.items() if k != "aps"} if isinstance(body, dict) else {}
+        case "fcm":
+            found = body.get("data", {}) if isinstance(body, dict) else {}
+        case "hms":
+            data = body.get("data") if isinstance(body, dict) else None
+            found = orjson.loads(data) if isinstance(data, str) else {}
+        case "wns" if isinstance(body, str) and body.lstrip().startswith("<"):
+            launch = ET.fromstring(body).get("launch")  # noqa: S314 - pushgate's own output
+            found = orjson.loads(launch).get("data", {}) if launch else {}
+        case "webpush" | "wns":
+            loaded = orjson.loads(body) if isinstance(body, (str, bytes)) else body
+            found = loaded.get("data", {}) if isinstance(loaded, dict) else {}
+        case "webhook":
+            event = body.get("data", {}) if isinstance(body, dict) else {}
+            found = event.get("data", {}) if isinstance(event, dict) else {}
+        case _:
+            raise ValueError(f"unknown provider {provider!r}")
+    reserved = (IDENTITY_KEY, ACTIONS_KEY)
+    return {k: v for k, v in (found or {}).items() if k not in reserved}
+
+
+def _named(action: dict[str, Any]) -> dict[str, str] | None:
+    if isinstance(action.get("arguments"), str):
+        action = toast_arguments(action["arguments"])
+    key, action_id = action.get("action"), action.get("id")
+    if not isinstance(key, str) or not isinstance(action_id, str):
+        return None
+    return {"action": key, "id": action_id}
+
+
+def toast_arguments(arguments: str) -> dict[str, str]:
+    """A WNS action's ``arguments`` read the way ``ToastArguments.Parse`` reads them:
+    ``;`` between pairs, ``=`` in each, ``%3B``, ``%3D`` and ``%25`` unescaped last."""
+    pairs = {}
+    for pair in arguments.split(";"):
+        name, _, value = pair.partition("=")
+        pairs[_unescape(name)] = _unescape(value)
+    return pairs
+
+
+def _unescape(value: str) -> str:
+    return value.replace("%3B", ";").replace("%3D", "=").replace("%25", "%")
+
 
 def identity_of(provider: str, body: Any) -> ReceivedIdentity | None:
     """The identity in ``body`` as the ``provider``'s simulator recorded it, or None."""
