@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.api.expect import error_of, field_of, ok
+from tests.api.test_credentials import every_kind
 
 ACTIONS = "/v1/apps/mobile/actions"
 SETS = "/v1/apps/mobile/action-sets"
@@ -137,3 +138,22 @@ async def test_the_payload_check_runs_on_the_resolved_actions(
     await _define(client)
     content = await _content(client, await _send(client, action_set="approval"))
     assert [a["key"] for a in content["actions"]] == ["approve", "reject"]
+
+
+async def test_actions_that_push_a_payload_over_a_limit_are_refused_at_accept(
+    client: httpx.AsyncClient, app_name: str
+) -> None:
+    """The same text is accepted alone and refused with four long buttons: the accept-time
+    check renders the actions and the largest identity they bring (the token, the answer
+    URL), and names the provider (docs/actions.md, "Payload identity")."""
+    apns = next(body for kind, body, _ in every_kind() if kind == "apns")
+    ok(await client.put("/v1/apps/mobile/credentials/apns", json=apns))
+    keys = [f"choice-{n}" for n in range(4)]
+    for key in keys:
+        body = {"key": key, "title": key.ljust(64, "x"), "handler": {"kind": "record"}}
+        ok(await client.post(ACTIONS, json=body), 201)
+    ok(await client.post(SETS, json={"key": "wide", "actions": keys}), 201)
+    filled = {"body": "y" * 2000, "data": {"ref": "z" * 1000}}
+    ok(await _send(client, **filled), 202)
+    error = error_of(await _send(client, **filled, action_set="wide"), 413)
+    assert "apns" in error["message"].lower()
