@@ -123,7 +123,6 @@ def responses(
         found = await reads.responses(OPERATOR, scope, notification_id, after, limit)
         return found, await reads.counts(notification_id)
 
-
     found, counts = run_with_services(config, work)
     if as_json:
         for item in found:
