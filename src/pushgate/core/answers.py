@@ -239,7 +239,7 @@ class Answers:
         self, claimed: Claimed, action: ActionDefinition, body: AnswerBody
     ) -> Answered:
         token = claimed.token
-        device = await self.registry.people.device_by_id(claimed.tenant.id, token.device_id)
+        user_id = await self.registry.people.device_user(claimed.tenant.id, token.device_id)
         response = ActionResponse(
             id=new_id(),
             tenant_id=claimed.tenant.id,
@@ -247,7 +247,7 @@ class Answers:
             notification_id=token.notification_id,
             delivery_id=token.delivery_id,
             device_id=token.device_id,
-            user_id=None if device is None else device.user_id,
+            user_id=user_id,
             action_id=action.id,
             action_key=action.key,
             input=body.input,
