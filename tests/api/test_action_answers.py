@@ -5,6 +5,7 @@ simulator."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pushgate.core import response_tokens
 from pushgate.core.response_tokens import ResponseToken
 from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
-from pushgate.wiring import Services, build_services
+from pushgate.wiring import Services, build_services, build_worker
 from tests.api.answer_scene import Pushed, crm_app, define, device_client, push, running_worker
 from tests.api.conftest import MakeKey
 from tests.api.expect import error_of, ok
@@ -283,7 +284,8 @@ async def test_the_app_device_and_action_must_be_the_pushs(
     error_of(other_device, 403, "device_mismatch")
     same_device = {"device": pushed.device_id}
     taken = await device.post(pushed.path("approve"), headers=headers, json=same_device)
-    assert taken.status_code == 202, taken.text
+    # A record handler's answer is settled as it is stored: 200 with no worker running.
+    assert ok(taken)["state"] == "succeeded"
     error_of(await device.post("/v1/push/crm/action/nope", headers=headers), 404, "not_found")
     not_offered = await device.post("/v1/push/crm/action/later", headers=headers)
     assert error_of(not_offered, 409, "action_not_offered")["details"]["action"] == "later"
@@ -401,3 +403,21 @@ async def test_responses_are_listed_and_counted_for_the_tenant_only(
         f"/v1/notifications/{second_id}/responses", headers=bearer(devices_only)
     )
     error_of(refused, 403, "forbidden")
+
+
+async def test_a_record_answer_that_confirms_waits_for_the_worker(
+    client: httpx.AsyncClient, services: Services, device: httpx.AsyncClient, pushed: Pushed
+) -> None:
+    """With a confirmation push to send, a record answer keeps its job (at least once):
+    no worker, no result yet; the worker settles it and the confirmation goes out."""
+    ok(await client.patch("/v1/apps/crm", json={"action_confirm_text": {"text": "Done"}}))
+    taken = await device.post(pushed.path("approve"), headers=bearer(pushed.token))
+    assert taken.status_code == 202, taken.text
+    handle = build_worker(services)
+    try:
+        await asyncio.wait_for(handle.worker.run(asyncio.Event(), burst=True), 30)
+    finally:
+        await handle.close()
+    again = await device.post(pushed.path("approve"), headers=bearer(pushed.token))
+    assert ok(again)["state"] == "succeeded"
+    assert ok(again)["response"] == taken.json()["response"]

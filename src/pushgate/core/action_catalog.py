@@ -37,6 +37,7 @@ from pushgate.core.models import App, Scope, Tenant, action_owner, sealed_for
 from pushgate.core.ports import ActionStorePort
 from pushgate.core.registry import Registry
 from pushgate.core.secretbox import SecretBox
+from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import Conflict, InvalidInput, NotFound
 
 
@@ -47,6 +48,10 @@ class SavedAction:
 
     action: ActionDefinition
     secret: str | None = None
+
+
+# How long an action read by its app and id or key is reused (ActionCatalog.lookups).
+ACTION_CACHE_SECONDS = 1.0
 
 
 class ActionCatalog:
@@ -68,6 +73,10 @@ class ActionCatalog:
         self.audit = audit
         self.allow_private_targets = allow_private_targets
         self.clock = clock
+        # The answer endpoint and the response loop read an action per answer: kept
+        # ACTION_CACHE_SECONDS, so another process's change is seen within that time and
+        # this process's own at once (every write below forgets them all).
+        self.lookups: TtlCache[tuple[str, str], ActionDefinition] = TtlCache(ACTION_CACHE_SECONDS)
 
     # -- actions ------------------------------------------------------------------------
     async def create_action(
@@ -95,6 +104,7 @@ class ActionCatalog:
         )
         secret = _given_or_new_secret(data.handler)
         await self.store.insert_action(tenant.id, action, self._seal(action, secret))
+        self.lookups.invalidate()
         await self._audit(caller, AuditAction.ACTION_CREATE, action, tenant, app)
         return SavedAction(action, secret)
 
@@ -144,6 +154,7 @@ class ActionCatalog:
             updated, self._seal(updated, secret), replace_secret=replace_secret
         ):
             raise _no_action(ref)
+        self.lookups.invalidate()
         changed = sorted(set(changes) | ({"secret"} if replace_secret else set()))
         await self._audit(caller, AuditAction.ACTION_UPDATE, updated, tenant, app, changed=changed)
         return SavedAction(updated, secret)
@@ -154,6 +165,7 @@ class ActionCatalog:
         app = await self.registry.app(tenant, app_name)
         action = await self._action(app, ref)
         outcome = await self.store.delete_action(app.id, action.id)
+        self.lookups.invalidate()
         if outcome.used_by:
             names = ", ".join(outcome.used_by)
             raise Conflict(
@@ -347,7 +359,10 @@ class HandlerLookup:
         self.catalog = catalog
 
     async def action(self, app_id: str, action_id: str) -> ActionDefinition | None:
-        return await self.catalog.store.action(app_id, action_id)
+        store = self.catalog.store
+        return await self.catalog.lookups.get(
+            (app_id, action_id), lambda: store.action(app_id, action_id)
+        )
 
     async def handler_secret(self, action_id: str) -> str | None:
         return await self.catalog.webhook_secret(action_id)

@@ -31,7 +31,12 @@ from pushgate.core.rate_limits import RateLimits
 from pushgate.core.registry import Registry
 from pushgate.core.response_tokens import ResponseToken, TokenRefused
 from pushgate.core.response_waiter import ResponseWaiter
-from pushgate.core.responses import ResponseRecorder, StoredResponse, check_fields
+from pushgate.core.responses import (
+    HandlerResult,
+    ResponseRecorder,
+    StoredResponse,
+    check_fields,
+)
 from pushgate.core.secretbox import SecretBox
 from pushgate.errors import (
     ActionNotOffered,
@@ -234,7 +239,7 @@ class Answers:
         self, claimed: Claimed, action: ActionDefinition, body: AnswerBody
     ) -> Answered:
         token = claimed.token
-        device = await self.registry.people.device_by_id(claimed.tenant.id, token.device_id)
+        user_id = await self.registry.people.device_user(claimed.tenant.id, token.device_id)
         response = ActionResponse(
             id=new_id(),
             tenant_id=claimed.tenant.id,
@@ -242,7 +247,7 @@ class Answers:
             notification_id=token.notification_id,
             delivery_id=token.delivery_id,
             device_id=token.device_id,
-            user_id=None if device is None else device.user_id,
+            user_id=user_id,
             action_id=action.id,
             action_key=action.key,
             input=body.input,
@@ -250,7 +255,7 @@ class Answers:
             received_at=self.clock.now_ms(),
         )
         recorded = await self.recorder.record(
-            StoredResponse(response, claimed.app.id), allow_repeats=action.allow_repeats
+            _as_stored(response, claimed.app, action), allow_repeats=action.allow_repeats
         )
         first = recorded.response
         if first.response.action_id != action.id:
@@ -285,6 +290,17 @@ class Answers:
             )
         except PushgateError as exc:
             log.warning("no error push for an unreadable answer: %s", exc.message)
+
+
+def _as_stored(response: ActionResponse, app: App, action: ActionDefinition) -> StoredResponse:
+    """The response to store: already SUCCEEDED for a ``record`` handler whose success
+    sends no confirmation push (docs/actions.md, "Handlers"). Such an answer runs nothing
+    and nothing follows it, so it needs no job: it is settled in the transaction that
+    stores it. Any other answer is stored PENDING with its job (at least once)."""
+    if action.handler.kind == "record" and app.action_confirm_text is None:
+        at = response.received_at
+        return StoredResponse(response, app.id, ResponseState.SUCCEEDED, 1, HandlerResult(), at)
+    return StoredResponse(response, app.id)
 
 
 def failure(stored: StoredResponse) -> HandlerFailed:

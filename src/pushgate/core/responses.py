@@ -157,10 +157,13 @@ class ResponseRecorder:
         self.clock_ms = clock_ms
 
     async def record(self, item: StoredResponse, *, allow_repeats: bool) -> Recorded:
+        """Store ``item``; with its job when it is PENDING. One stored final (a ``record``
+        handler's answer, settled as it is stored) has nothing left to run."""
         check_answer(item.response)
-        stored, created = await self.store.record(
-            item, allow_repeats=allow_repeats, within=self.start.within(item.id)
-        )
+        within = None if item.is_final else self.start.within(item.id)
+        stored, created = await self.store.record(item, allow_repeats=allow_repeats, within=within)
+        if created and item.is_final:
+            return Recorded(stored, created)
         if created:
             await self.start.committed(stored.id)
         elif not stored.is_final:

@@ -72,6 +72,8 @@ class ResponseRunner:
         self.notices = notices
         self.reports = reports
         self.waiter = waiter
+        if waiter is not None:
+            waiter.serve_locally()
         self.backoff = backoff or HandlerBackoff()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets

@@ -102,8 +102,8 @@ class ResponseStore(BaseStore):
                 )
                 first = (await connection.execute(_READ.where(where))).first()
         if inserted is not None:
-            found = await self.response(item.id)
-            return (found or item), True
+            # Stored as given: no read back (the app's name came with it).
+            return item, True
         if first is None:  # deleted between the conflict and the read (its notification)
             raise LookupError(f"response to delivery {item.response.delivery_id} vanished")
         return _stored(first), False
