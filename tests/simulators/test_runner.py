@@ -21,6 +21,8 @@ from pushgate.simulators.runner import (
     start_one,
     start_simulators,
 )
+from pushgate.simulators.server import start
+from pushgate.simulators.webhook import WebhookSimulator
 
 LAUNCH = (
     "import typer; from pushgate.simulators.cli import simulate_command; "
@@ -173,3 +175,19 @@ async def test_in_process_start_gives_each_simulator_its_own_free_port(tmp_path:
 async def test_unknown_module_is_reported_as_unavailable() -> None:
     with pytest.raises(SimulatorUnavailable):
         find_simulator_class("nosuchprovider")
+
+
+async def test_closing_a_simulator_closes_the_connections_it_accepted() -> None:
+    """A client that keeps its connection open must not keep the simulator's side of it
+    (and its socket) alive after the simulator is closed."""
+    running = await start(WebhookSimulator())
+    reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
+    try:
+        writer.write(b"GET /_sim/webhook/counters HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        await running.close()
+        rest = await asyncio.wait_for(reader.read(), 5)  # EOF once the server's side closed
+        assert b"HTTP/1.1" not in rest
+        assert running.live == set()
+    finally:
+        writer.close()

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import cast
 
@@ -31,8 +31,9 @@ HTTP2_FACTORY: (
 class Http1Protocol(asyncio.Protocol):
     """One HTTP/1.1 connection, keep-alive, requests answered in order."""
 
-    def __init__(self, simulator: Simulator) -> None:
+    def __init__(self, simulator: Simulator, live: set[asyncio.Transport] | None = None) -> None:
         self.simulator = simulator
+        self.live = live if live is not None else set()
         self.conn = h11.Connection(h11.SERVER)
         self.transport: asyncio.Transport | None = None
         self.info = ConnectionInfo()
@@ -44,6 +45,7 @@ class Http1Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        self.live.add(self.transport)
         ssl_object = self.transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             self.info.peer_certificate = ssl_object.getpeercert() or None
@@ -71,6 +73,8 @@ class Http1Protocol(asyncio.Protocol):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.live.discard(self.transport)
         self.queue.put_nowait(None)
 
     def _made(self) -> asyncio.Transport:
@@ -167,9 +171,16 @@ class RunningServer:
     server: asyncio.base_events.Server
     base_url: str
     port: int
+    live: set[asyncio.Transport] = field(default_factory=set)
 
     async def close(self) -> None:
         self.server.close()
+        # Python 3.11's Server.close leaves accepted connections open (3.12 adds
+        # close_clients): a client that never closed its side would keep them, and their
+        # sockets, until garbage collection.
+        for transport in list(self.live):
+            transport.abort()
+        self.live.clear()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.server.wait_closed(), 2)
 
@@ -183,11 +194,12 @@ async def start(
 ) -> RunningServer:
     """Serve ``simulator`` on ``host:port`` (0 picks a free port) and return at once."""
     loop = asyncio.get_running_loop()
+    live: set[asyncio.Transport] = set()
     server = await loop.create_server(
-        lambda: Http1Protocol(simulator), host, port, ssl=ssl_context, reuse_address=True
+        lambda: Http1Protocol(simulator, live), host, port, ssl=ssl_context, reuse_address=True
     )
     bound_port = server.sockets[0].getsockname()[1]
     scheme = "https" if ssl_context is not None else "http"
     base_url = f"{scheme}://{host}:{bound_port}"
     simulator.base_url = base_url
-    return RunningServer(simulator, server, base_url, bound_port)
+    return RunningServer(simulator, server, base_url, bound_port, live)
