@@ -76,7 +76,8 @@ async def test_healthz_answers_while_a_slow_bundle_is_parsed(
         f"parse {parse * 1000:.0f} ms; {len(answered)} healthz answers, slowest gap "
         f"{max(gaps) * 1000:.0f} ms"
     )
-    # Parsing blocked the loop for the whole parse before; now health checks keep coming
-    # all through it. The bound is loose: a gap of half the parse would mean a stall.
-    assert parse > 0.5
-    assert max(gaps) < parse / 2
+    # Parsing blocked the loop for the whole parse before: a health check asked while it
+    # ran was answered only after it, one or two answers in all. Now they keep coming
+    # through it. Counted, not timed: a loaded machine stretches the gaps between answers
+    # and the parse itself, but a blocked loop cannot answer four times.
+    assert len(answered) >= 4
