@@ -55,5 +55,27 @@ async def tenant(
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
 
+
+async def event_scope(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: Annotated[
+        str | None,
+        Query(
+            pattern=NAME_PATTERN,
+            description="A tenant's events; instance admins may leave it out to see every "
+            "event, the instance's own included.",
+        ),
+    ] = None,
+) -> Tenant | None:
+    """The tenant whose events a log listing shows (the audit log, operational events);
+    None, for an instance admin naming none, is every tenant's and the instance's own."""
+    if tenant is None and who.key.tenant_id is None:
+        return None
+    return await svc.access.tenant_for(who, tenant)
+
+
+EventScopeDep = Annotated[Tenant | None, Depends(event_scope)]
+
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 After = Annotated[str | None, Query(max_length=256, description="Cursor from `next`.")]

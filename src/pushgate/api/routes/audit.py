@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from pushgate.api.deps import After, CallerDep, Limit, ServicesDep
+from pushgate.api.deps import After, CallerDep, EventScopeDep, Limit, ServicesDep
 from pushgate.api.schemas import AuditEventOut, Page
 from pushgate.core.audit import AuditAction
-from pushgate.core.inputs import NAME_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -18,22 +17,12 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 async def list_audit_events(
     svc: ServicesDep,
     who: CallerDep,
-    tenant: Annotated[
-        str | None,
-        Query(
-            pattern=NAME_PATTERN,
-            description="A tenant's events; instance admins may leave it out to see every "
-            "event, the instance's own included.",
-        ),
-    ] = None,
+    scope: EventScopeDep,
     action: Annotated[AuditAction | None, Query(description="Only this action.")] = None,
     limit: Limit = 100,
     after: After = None,
 ) -> Page[AuditEventOut]:
     """Newest first; never a secret (credentials appear as kind, fields and fingerprints)."""
-    scope = None
-    if tenant is not None or who.key.tenant_id is not None:
-        scope = await svc.access.tenant_for(who, tenant)
     events = await svc.audit.events(who, scope, action, after, limit)
     following = events[-1].id if len(events) == limit else None
     return Page[AuditEventOut](items=[AuditEventOut.of(e) for e in events], next=following)

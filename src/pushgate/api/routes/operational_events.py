@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from pushgate.api.deps import After, CallerDep, Limit, ServicesDep
+from pushgate.api.deps import After, CallerDep, EventScopeDep, Limit, ServicesDep
 from pushgate.api.schemas import OperationalEventOut, Page
 from pushgate.core.inputs import NAME_PATTERN
 from pushgate.core.operational_events import EventKind
@@ -20,14 +20,7 @@ router = APIRouter(prefix="/v1", tags=["operational events"])
 async def list_operational_events(
     svc: ServicesDep,
     who: CallerDep,
-    tenant: Annotated[
-        str | None,
-        Query(
-            pattern=NAME_PATTERN,
-            description="A tenant's events; instance admins may leave it out to see every "
-            "event, the instance's own included.",
-        ),
-    ] = None,
+    scope: EventScopeDep,
     kind: Annotated[EventKind | None, Query(description="Only this kind.")] = None,
     app: Annotated[
         str | None, Query(pattern=NAME_PATTERN, description="Only this app's events.")
@@ -36,9 +29,6 @@ async def list_operational_events(
     after: After = None,
 ) -> Page[OperationalEventOut]:
     """Newest first; admin keys only."""
-    scope = None
-    if tenant is not None or who.key.tenant_id is not None:
-        scope = await svc.access.tenant_for(who, tenant)
     app_id = None
     if app is not None:
         if scope is None:
