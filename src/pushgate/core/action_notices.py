@@ -149,8 +149,7 @@ class ActionNotices:
         """Send the push ``stored``'s final state calls for; its notification's id, or
         None when none is due (or the app, tenant or notification is gone)."""
         tenant = await self.tenants(stored.response.tenant_id)
-        notification = await self.notifications.notification(stored.response.notification_id)
-        if tenant is None or notification is None:
+        if tenant is None:
             return None
         try:
             app = await self.sending.registry.app(tenant, stored.response.app)
@@ -163,6 +162,10 @@ class ActionNotices:
                 text, kind = app.action_confirm_text, CONFIRM_KIND
             case _:
                 return None
+        # Read only now: most answers succeed with no confirmation to send.
+        notification = await self.notifications.notification(stored.response.notification_id)
+        if notification is None:
+            return None
         data = notice_input(stored, text, kind, notification.content)
         accepted = await self.sending.accept(system_caller(tenant.id), tenant, data)
         return accepted.notification.id

@@ -15,12 +15,11 @@ and the request waits a moment for the handler (``core/response_waiter.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pushgate.core import response_tokens
-from pushgate.core.action_notices import ActionNotices, Notice, unreadable_key
+from pushgate.core.action_notices import ActionNotices, Notice, TenantLookup, unreadable_key
 from pushgate.core.actions import ActionDefinition, ActionResponse, ResponseState
 from pushgate.core.clock import Clock
 from pushgate.core.ids import new_id
@@ -54,8 +53,6 @@ from pushgate.errors import (
 )
 
 log = logging.getLogger(__name__)
-
-TenantLookup = Callable[[str], Awaitable[Tenant | None]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ first response's action.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -81,6 +82,19 @@ class StoredResponse:
     @property
     def is_final(self) -> bool:
         return self.state is not ResponseState.PENDING
+
+    def settled_by(self, handling: Handling) -> StoredResponse:
+        """This response as the store holds it once ``handling`` is written (what
+        ``ResponseStorePort.settle`` writes), without reading it back."""
+        final = handling.state is not ResponseState.PENDING
+        return dataclasses.replace(
+            self,
+            state=handling.state,
+            result=handling.result,
+            attempts=handling.attempts,
+            handled_at=handling.at if final else None,
+            next_attempt_at=None if final else handling.next_attempt_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

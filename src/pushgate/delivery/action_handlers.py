@@ -19,7 +19,12 @@ from typing import Any, assert_never
 
 import orjson
 
-from pushgate.core.actions import ActionDefinition, ActionResponse, PythonHandler
+from pushgate.core.actions import (
+    ENTRY_POINT_GROUP,
+    ActionDefinition,
+    ActionResponse,
+    PythonHandler,
+)
 from pushgate.core.ports import ActionLookup
 from pushgate.core.responses import (
     HandlerFailed,
@@ -31,7 +36,6 @@ from pushgate.core.responses import (
 from pushgate.delivery.webhook_handler import WebhookHandlerClient
 from pushgate.providers.upstream_text import clean_detail
 
-ENTRY_POINT_GROUP = "pushgate.actions"
 MAX_OUTPUT_BYTES = 4096
 
 

@@ -93,9 +93,13 @@ class ResponseRunner:
             settled_now = await self.store.settle(stored.id, settled.handling)
             if settled.retry_in is not None:
                 raise Postpone(settled.retry_in, settled.handling.result.error or "retry")
-            stored = await self.store.response(job.response_id)
-            if stored is None:
-                return None
+            if settled_now:
+                stored = stored.settled_by(settled.handling)
+            else:  # another run settled it first: its outcome stands
+                found = await self.store.response(job.response_id)
+                if found is None:
+                    return None
+                stored = found
             if settled_now and stored.state is ResponseState.FAILED:
                 await self.reports.response_failed(stored)
         await self.notices.after(stored)
