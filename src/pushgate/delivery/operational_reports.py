@@ -18,7 +18,15 @@ from pushgate.core.notifications import DeliveryState, Notification
 from pushgate.core.operational_events import EventKind, OperationalEvents
 from pushgate.core.ports import NotificationStorePort, ResponseStorePort
 from pushgate.core.responses import StoredResponse
-from pushgate.delivery.jobs import FANOUT, RESPOND, SEND, read_fanout, read_respond, read_send
+from pushgate.delivery.jobs import (
+    FANOUT,
+    OPS_WEBHOOK,
+    RESPOND,
+    SEND,
+    read_fanout,
+    read_respond,
+    read_send,
+)
 from pushgate.queue.base import Job
 
 log = logging.getLogger(__name__)
@@ -107,7 +115,11 @@ class OperationalReports:
 
     async def dead_lettered(self, job: Job, reason: str) -> None:
         """A job set aside for good; its tenant and app are those of the notification or
-        response it worked for, when they can still be read."""
+        response it worked for, when they can still be read. An operational webhook's
+        job tells of no failure of its own: its event would queue another such job
+        (docs/operations.md, "Operational events")."""
+        if job.kind == OPS_WEBHOOK:
+            return
         tenant_id, app_id = await self._owner(job)
         await self.events.record(
             self.events.new(

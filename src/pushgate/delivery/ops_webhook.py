@@ -26,6 +26,7 @@ from pushgate.core.credentials.webhook import DEFAULT_TIMEOUT_SECONDS
 from pushgate.core.models import Tenant
 from pushgate.core.operational_events import OperationalEvent, OperationalEvents
 from pushgate.core.operational_webhook import OperationalWebhooks
+from pushgate.core.retry_table import Backoff
 from pushgate.delivery.jobs import OpsWebhookJob
 from pushgate.delivery.sender import Postpone
 from pushgate.providers.http_client import make_client, post, short_reason
@@ -37,8 +38,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "pushgate-events/1"
 # How long an event is tried: a receiver down for a day has lost it.
 MAX_AGE_MS = 24 * 3600 * 1000
-FIRST_WAIT_SECONDS = 30.0
-MAX_WAIT_SECONDS = 3600.0
+# 30 s, doubling to an hour, jittered down by up to half (thundering receivers).
+BACKOFF = Backoff(15.0, 3600.0)
 
 
 def event_body(event: OperationalEvent, tenant: str | None) -> bytes:
@@ -53,12 +54,6 @@ def event_body(event: OperationalEvent, tenant: str | None) -> bytes:
         "data": dict(event.details),
     }
     return orjson.dumps(body)
-
-
-def next_wait(attempts: int, rng: random.Random) -> float:
-    """30 s, doubling to an hour, jittered down by up to half (thundering receivers)."""
-    wait = min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2.0 ** max(0, attempts - 1))
-    return wait * rng.uniform(0.5, 1.0)
 
 
 class OpsWebhookSender:
@@ -103,7 +98,7 @@ class OpsWebhookSender:
                 "operational event %s dropped after %d attempts: %s", event.id, attempts, failure
             )
             return
-        raise Postpone(next_wait(attempts, self.rng), failure)
+        raise Postpone(BACKOFF.delay(attempts, self.rng), failure)
 
     async def _post(self, url: str, secret: str, event_id: str, body: bytes) -> str | None:
         """None when the receiver took it; else why not."""

@@ -197,9 +197,7 @@ class Worker:
             log.exception("job %s (%s) failed", job.id, job.kind)
             reason = f"{type(exc).__name__}: {exc}"
             if job.attempts >= MAX_JOB_ATTEMPTS:
-                # An operational webhook's job tells of no failure of its own: its event
-                # would queue another such job (docs/operations.md, "Operational events").
-                if await self.queue.dead_letter(job, reason) and job.kind != OPS_WEBHOOK:
+                if await self.queue.dead_letter(job, reason):
                     await self.reports.dead_lettered(job, reason)
             else:
                 delay = min(300.0, 2.0**job.attempts) * random.uniform(0.5, 1.0)  # noqa: S311

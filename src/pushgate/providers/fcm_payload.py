@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from pushgate.core.identity import IDENTITY_KEY, PayloadIdentity
+from pushgate.core.identity import IDENTITY_KEY
 from pushgate.core.messages import Message, Priority
 from pushgate.providers.apns_payload import COLLAPSE_ID_LIMIT, is_visible, render_aps
 from pushgate.providers.payload_identity import ACTIONS_KEY, RESERVED_DATA_KEYS, actions_list
@@ -65,17 +65,10 @@ class Template:
     size: int
 
 
-def render_message(
-    message: Message,
-    token: str,
-    expires_at_ms: int,
-    now: float,
-    identity: PayloadIdentity | None = None,
-) -> dict[str, Any]:
+def render_message(message: Message, token: str, expires_at_ms: int, now: float) -> dict[str, Any]:
     """The ``message`` object for one registration token; :class:`MessageRefused` when FCM
     would refuse it, so it is never sent."""
-    carried = None if identity is None else identity.to_json().decode()
-    return {"token": token, **render_fields(message, expires_at_ms, now, carried)}
+    return {"token": token, **render_fields(message, expires_at_ms, now)}
 
 
 def render_template(message: Message, expires_at_ms: int, now: float) -> Template:

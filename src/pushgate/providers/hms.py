@@ -20,7 +20,6 @@ from pushgate.providers.client_credentials import ClientCredentialsToken, TokenU
 from pushgate.providers.hms_payload import (
     MAX_MESSAGE_BYTES,
     MIN_TTL_SECONDS,
-    encoded_size,
     render,
 )
 from pushgate.providers.hms_results import SendResult, read_result
@@ -107,8 +106,8 @@ class HmsProvider:
                 # the closest it allows.
                 ttl = max(ttl, MIN_TTL_SECONDS)
                 message = render(delivery.message, ttl, delivery.identity)
-                size = encoded_size(message)
                 group = orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
+                size = len(group)  # sorting the keys changes no length
             except Exception as exc:
                 # One delivery that cannot be prepared fails alone (docs/architecture.md §5).
                 outcomes[index] = unexpected_failure(exc, delivery.delivery_id)

@@ -95,10 +95,9 @@ class Responder:
     certificate of its own CA; plain ``http`` response URLs (pushgate on loopback in tests
     and the demo) need nothing."""
 
-    def __init__(self, provider: str, ca_file: Path | None = None) -> None:
+    def __init__(self, provider: str) -> None:
         self.provider = provider
-        self._context: ssl.SSLContext | None = None
-        self.trust(ca_file)
+        self._context = ssl.create_default_context()
 
     def trust(self, ca_file: Path | None) -> None:
         """Verify pushgate's certificate against the system store and ``ca_file``."""
@@ -129,10 +128,9 @@ class Responder:
             "Content-Type": "application/json",
             "User-Agent": f"pushgate-simulator/{self.provider}",
         }
-        verify: ssl.SSLContext | bool = self._context if self._context is not None else True
         try:
             async with httpx.AsyncClient(
-                verify=verify, timeout=ANSWER_TIMEOUT_SECONDS, trust_env=False
+                verify=self._context, timeout=ANSWER_TIMEOUT_SECONDS, trust_env=False
             ) as client:
                 answered = await client.post(url, content=request.body(), headers=headers)
         except httpx.HTTPError as exc:
