@@ -75,7 +75,7 @@ class OpsWebhookSender:
         self.options = options
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self.client = make_client(options, guard_targets=True, read_timeout=DEFAULT_TIMEOUT_SECONDS)
+        self.client = make_client(options, read_timeout=DEFAULT_TIMEOUT_SECONDS)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -64,7 +64,7 @@ class WebhookHandlerClient:
 
     def __init__(self, options: ProviderOptions) -> None:
         self.options = options
-        self.client = make_client(options, guard_targets=True)
+        self.client = make_client(options)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -89,7 +89,7 @@ class FcmProvider:
             request_timeout=options.token_timeout,
             pool_timeout=options.token_timeout,
         )
-        self._http = make_client(token_options, guard_targets=True)
+        self._http = make_client(token_options)
         account = ServiceAccountKey(
             str(public["client_email"]),
             credentials.secret["private_key"],

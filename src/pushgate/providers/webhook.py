@@ -74,7 +74,7 @@ class WebhookProvider:
         self.authorization = credentials.secret.get("authorization")
         secret = credentials.secret.get("signing_secret")
         self.key = signing_key(secret) if secret else None
-        self.client = make_client(options, guard_targets=True, read_timeout=self.timeout)
+        self.client = make_client(options, read_timeout=self.timeout)
 
     async def send(self, batch: Sequence[Delivery]) -> list[Outcome]:
         return await send_each(batch, self._send_one, self.options.concurrency)

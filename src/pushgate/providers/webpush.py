@@ -81,7 +81,7 @@ class WebPushProvider:
         key = load_vapid_private_key(credentials.secret["vapid_private_key"])
         self.signer = VapidSigner(key, str(credentials.public["subject"]), options.clock)
         self.options = options
-        self.client = make_client(options, guard_targets=True)
+        self.client = make_client(options)
         self.refusals = RefusalJudge()
 
     async def send(self, batch: Sequence[Delivery]) -> list[Outcome]:

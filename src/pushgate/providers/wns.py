@@ -53,8 +53,7 @@ class WnsProvider:
 
     def __init__(self, credentials: ProviderCredentials, options: ProviderOptions) -> None:
         self.options = options
-        self.client = make_client(options, guard_targets=True)
-        self.token_client = make_client(options, guard_targets=True)
+        self.client = make_client(options)  # channels and the token endpoint alike
         form = {
             "grant_type": "client_credentials",
             "client_id": str(credentials.public["package_sid"]),
@@ -62,7 +61,7 @@ class WnsProvider:
             "scope": SCOPE,
         }
         token_url = str(credentials.public.get("token_url") or TOKEN_URL)
-        self.token = ClientCredentialsToken(self.token_client, token_url, form, options.clock)
+        self.token = ClientCredentialsToken(self.client, token_url, form, options.clock)
         base_url = credentials.public.get("base_url")
         self.extra_origin = origin_of(str(base_url)) if base_url else None
 
@@ -76,7 +75,6 @@ class WnsProvider:
 
     async def close(self) -> None:
         await self.client.aclose()
-        await self.token_client.aclose()
 
     def is_allowed_channel(self, uri: str) -> bool:
         """https in ``notify.windows.com`` (§4.2), the configured base URL's origin, or any
