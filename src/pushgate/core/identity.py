@@ -20,6 +20,7 @@ import orjson
 
 from pushgate.core.response_tokens import TOKEN_CHARS, ResponseToken, mint
 from pushgate.core.secretbox import SecretBox
+from pushgate.core.ttlcache import TtlCache
 
 # The key every provider carries the identity under (docs/actions.md).
 IDENTITY_KEY = "pushgate"
@@ -123,10 +124,14 @@ class BatchIdentity:
         )
 
 
+APP_NAME_SECONDS = 5.0
+
+
 class Identities:
     """Builds the :class:`BatchIdentity` of a notification's batch in the send path. The
-    instance id is read once (it never changes); the app's name once per batch, so a
-    renamed app's pushes name it as it is now."""
+    instance id is read once (it never changes); the app's name is kept for
+    :data:`APP_NAME_SECONDS`, as the registry keeps apps, so a renamed app's pushes name it
+    as it is now within seconds, without a read per batch."""
 
     def __init__(
         self,
@@ -141,6 +146,7 @@ class Identities:
         self.instance_name = instance_name
         self._instance_id = instance_id
         self._app_name = app_name
+        self._app_names: TtlCache[str, str] = TtlCache(APP_NAME_SECONDS)
         self.grace_seconds = grace_days * DAY_SECONDS
 
     async def for_batch(
@@ -148,7 +154,8 @@ class Identities:
     ) -> BatchIdentity:
         """A token answers until the notification's expiry plus the grace period: a
         person may act on a push shown just before it expired."""
-        app = await self._app_name(app_id) or app_id  # deleted meanwhile: its id still names it
+        named = await self._app_names.get(app_id, lambda: self._app_name(app_id))
+        app = named or app_id  # deleted meanwhile: its id still names it
         action_set = content.get("action_set")
         return BatchIdentity(
             self.box,
