@@ -11,19 +11,21 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pushgate.core.retry_table import Backoff
+
+# The waits of a delivery's backoff row (core/retry_table.py) from 1 s: 1, 2, 4 … 300 s.
+HANDLER_ROW = Backoff(0.5, 300.0)
+
 
 @dataclass(frozen=True, slots=True)
 class HandlerBackoff:
-    first_seconds: float = 1.0
-    longest_seconds: float = 300.0
-    floor_seconds: float = 1.0  # the least a Retry-After is taken for
+    row: Backoff = HANDLER_ROW
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after failed run number ``attempt`` (1-based)."""
         if retry_after is not None:
-            return max(retry_after, self.floor_seconds)
-        wait = min(self.longest_seconds, self.first_seconds * 2.0 ** (attempt - 1))
-        return wait / 2 + rng.uniform(0, wait / 2)
+            return max(retry_after, self.row.floor_seconds)
+        return self.row.delay(attempt, rng)
 
     def next_attempt_at(
         self,
