@@ -66,7 +66,6 @@ def create_app(services: Services) -> ASGIApp:
         api.include_router(router)
     api.include_router(ops.router)
     api.include_router(console.router)
-    links.install(api)
     settings = services.settings
     bounded = BodyLimit(
         JsonGate(api, raw_prefixes=answers.PREFIXES),
@@ -75,12 +74,17 @@ def create_app(services: Services) -> ASGIApp:
         body_seconds=settings.body_timeout_seconds,
         smaller=tuple((prefix, answers.ANSWER_MAX_BODY_BYTES) for prefix in answers.PREFIXES),
     )
-    return errors.Unexpected(KeyGate(bounded, services.access, services.limits))
+    # The trailing "/" keeps "/v1/pushes…" keyed.
+    answer_paths = tuple(f"{prefix}/" for prefix in answers.PREFIXES)
+    return errors.Unexpected(
+        KeyGate(bounded, services.access, services.limits, open_prefixes=answer_paths)
+    )
 
 
 def _openapi(api: FastAPI) -> dict[str, Any]:
-    """The generated document with its two ways to authenticate: an API key on every
-    route, but a response token on the answer routes (docs/actions.md)."""
+    """The generated document with its two ways to authenticate (an API key on every
+    route, but a response token on the answer routes, docs/actions.md) and the links
+    between operations (api/links.py); built once, then kept."""
     if api.openapi_schema is None:
         schema = get_openapi(
             title=api.title,
@@ -105,5 +109,6 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
             },
         }
         schema["security"] = [{"apiKey": []}]
+        links.add_links(schema)
         api.openapi_schema = schema
     return api.openapi_schema

@@ -28,8 +28,6 @@ from pushgate.errors import PushgateError
 # Every route under it needs a key (docs/architecture.md §4); the rest (health, metrics,
 # API docs, the console's static page) are public.
 KEYED_PREFIX = "/v1/"
-# ... but for the answers devices post with a response token instead (api/routes/answers.py).
-ANSWER_PREFIX = "/v1/push/"
 CALLER_STATE = "pushgate.caller"
 LIMITS_STATE = "pushgate.limits"
 
@@ -37,14 +35,24 @@ LIMITS_STATE = "pushgate.limits"
 class KeyGate:
     """Pure ASGI middleware: 401 from the headers alone, before the body is read."""
 
-    def __init__(self, app: ASGIApp, access: Access, limits: RateLimits) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        access: Access,
+        limits: RateLimits,
+        *,
+        open_prefixes: tuple[str, ...] = (),
+    ) -> None:
+        """``open_prefixes``: paths under ``/v1/`` whose routes authenticate otherwise (the
+        answers devices post with a response token, api/routes/answers.py)."""
         self.app = app
         self.access = access
         self.limits = limits
+        self.open_prefixes = open_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"] if scope["type"] == "http" else ""
-        if not path.startswith(KEYED_PREFIX) or path.startswith(ANSWER_PREFIX):
+        if not path.startswith(KEYED_PREFIX) or path.startswith(self.open_prefixes):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

@@ -10,11 +10,9 @@ document fail to build instead of publishing a link to nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from fastapi import FastAPI
 
 # A link's value for the tenant a request acted in: the same `?tenant=`, when one was
 # given (instance admins only, docs/architecture.md §6); without one, nothing is passed.
@@ -249,16 +247,3 @@ def _operation(paths: dict[str, dict[str, Any]], wanted: Operation) -> dict[str,
     if not isinstance(found, dict) or "operationId" not in found:
         raise LinkError(f"no operation {wanted.method.upper()} {wanted.path}")
     return found
-
-
-def install(api: FastAPI) -> None:
-    """Serve ``api``'s OpenAPI document with the links added (built once, then cached
-    by FastAPI like the document itself)."""
-    build: Callable[[], dict[str, Any]] = api.openapi
-
-    def openapi() -> dict[str, Any]:
-        if api.openapi_schema is None:
-            add_links(build())
-        return api.openapi_schema or build()
-
-    api.openapi = openapi  # type: ignore[method-assign]
