@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -109,15 +109,11 @@ def read_send(payload: bytes) -> SendJob:
 def respond_job(item: RespondJob) -> NewJob:
     """The response's job, with an id of the response's own: queued again (a repeat of
     the answer, the reconciler), it is the same job, never a second handler run."""
-    payload = orjson.dumps({"v": RESPOND_VERSION, "r": item.response_id})
-    return NewJob(RESPOND, payload, f"respond-{item.response_id}", item.response_id)
+    return _owned_job(RESPOND, RESPOND_VERSION, "r", "respond", item.response_id)
 
 
 def read_respond(payload: bytes) -> RespondJob:
-    data = orjson.loads(payload)
-    if not isinstance(data, dict) or data.get("v") != RESPOND_VERSION:
-        raise ValueError(f"respond job payload of an unknown version: {payload[:80]!r}")
-    return RespondJob(str(data["r"]))
+    return RespondJob(_read_owned(payload, RESPOND, RESPOND_VERSION, "r"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,15 +125,25 @@ class OpsWebhookJob:
 
 def ops_webhook_job(item: OpsWebhookJob) -> NewJob:
     """The event's job, with an id of the event's own: queued again, it is the same job."""
-    payload = orjson.dumps({"v": OPS_WEBHOOK_VERSION, "e": item.event_id})
-    return NewJob(OPS_WEBHOOK, payload, f"opsev-{item.event_id}", item.event_id)
+    return _owned_job(OPS_WEBHOOK, OPS_WEBHOOK_VERSION, "e", "opsev", item.event_id)
 
 
 def read_ops_webhook(payload: bytes) -> OpsWebhookJob:
+    return OpsWebhookJob(_read_owned(payload, OPS_WEBHOOK, OPS_WEBHOOK_VERSION, "e"))
+
+
+def _owned_job(kind: str, version: int, field: str, prefix: str, owner_id: str) -> NewJob:
+    """The one job of an owner (a response, an event): a versioned payload naming it, and
+    an id of the owner's own, so queueing it again is the same job."""
+    payload = orjson.dumps({"v": version, field: owner_id})
+    return NewJob(kind, payload, f"{prefix}-{owner_id}", owner_id)
+
+
+def _read_owned(payload: bytes, kind: str, version: int, field: str) -> str:
     data = orjson.loads(payload)
-    if not isinstance(data, dict) or data.get("v") != OPS_WEBHOOK_VERSION:
-        raise ValueError(f"ops_webhook job payload of an unknown version: {payload[:80]!r}")
-    return OpsWebhookJob(str(data["e"]))
+    if not isinstance(data, dict) or data.get("v") != version:
+        raise ValueError(f"{kind} job payload of an unknown version: {payload[:80]!r}")
+    return str(data[field])
 
 
 def batches(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -169,41 +175,39 @@ class FanoutStarter:
         await self.queue.requeue(notification_id)
 
 
-class ResponseStarter:
-    """Queues a response's job, in the transaction that stores the response."""
+class OwnedJobs:
+    """Queues the one job of an owner (a response, an operational event) in the
+    transaction that writes the owner, and sends it on its way after the commit."""
 
-    def __init__(self, queue: PipelineQueue) -> None:
+    def __init__(self, queue: PipelineQueue, make: Callable[[str], NewJob]) -> None:
         self.queue = queue
+        self.make = make
 
-    def within(self, response_id: str) -> InTransaction:
-        job = respond_job(RespondJob(response_id))
+    def within(self, owner_id: str) -> InTransaction:
+        job = self.make(owner_id)
 
         async def write(connection: AsyncConnection) -> None:
             await self.queue.enqueue_in(connection, [job])
 
         return write
 
-    async def committed(self, response_id: str) -> None:
-        await self.queue.committed([respond_job(RespondJob(response_id))])
+    async def committed(self, owner_id: str) -> None:
+        await self.queue.committed([self.make(owner_id)])
 
-    async def requeue(self, response_id: str) -> None:
-        await self.queue.requeue(response_id)
+    async def requeue(self, owner_id: str) -> None:
+        await self.queue.requeue(owner_id)
 
 
-class EventJobs:
+class ResponseStarter(OwnedJobs):
+    """Queues a response's job, in the transaction that stores the response."""
+
+    def __init__(self, queue: PipelineQueue) -> None:
+        super().__init__(queue, lambda response_id: respond_job(RespondJob(response_id)))
+
+
+class EventJobs(OwnedJobs):
     """Queues an operational event's webhook job, in the transaction that writes the event
     (core/operational_events.py ``EventJobsPort``)."""
 
     def __init__(self, queue: PipelineQueue) -> None:
-        self.queue = queue
-
-    def within(self, event_id: str) -> InTransaction:
-        job = ops_webhook_job(OpsWebhookJob(event_id))
-
-        async def write(connection: AsyncConnection) -> None:
-            await self.queue.enqueue_in(connection, [job])
-
-        return write
-
-    async def committed(self, event_id: str) -> None:
-        await self.queue.committed([ops_webhook_job(OpsWebhookJob(event_id))])
+        super().__init__(queue, lambda event_id: ops_webhook_job(OpsWebhookJob(event_id)))
