@@ -372,6 +372,7 @@ class NotificationOut(BaseModel):
         description="`all`: a row per delivery; `failures`: counts, and rows only for "
         "deliveries that did not go out (the deliveries listing shows only those)."
     )
+    type: str | None = Field(description="The notification type it was sent as; null: ad hoc.")
     audience: dict[str, Any]
     content: dict[str, Any]
     idempotency_key: str | None

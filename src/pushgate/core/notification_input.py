@@ -26,6 +26,7 @@ MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's ceiling (docs/providers.md §2.3); APN
 
 Text = Annotated[str, StringConstraints(max_length=2048)]
 ActionKey = Annotated[str, StringConstraints(pattern=ACTION_KEY_PATTERN)]
+TypeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
 
 
 class Content(Strict):
@@ -38,6 +39,9 @@ class Content(Strict):
 
 class NotificationInput(Content):
     app: Name
+    type: TypeKey | None = Field(
+        default=None, description="The key of one of the app's notification types."
+    )
     audience: Audience
     data: dict[str, Any] = Field(default_factory=dict)
     image: Annotated[str, StringConstraints(max_length=2048)] | None = None

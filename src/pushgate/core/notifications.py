@@ -63,6 +63,8 @@ class Notification:
     # SHA-256 of the request that carried ``idempotency_key`` (core.sending.request_hash);
     # None for notifications stored before it was kept, which any repeat matches.
     request_hash: str | None = None
+    # The key of the notification type it was sent as (docs/types.md); None: ad hoc.
+    type_key: str | None = None
 
     @property
     def now_or_never(self) -> bool:

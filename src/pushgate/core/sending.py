@@ -55,6 +55,7 @@ _NOT_CONTENT = {
     "idempotency_key",
     "records",
     "send_at",
+    "type",
     "ttl",
     "action_set",
     "actions",
@@ -181,6 +182,7 @@ class NotificationService:
             updated_at=now,
             records=data.records or self.default_records,
             request_hash=fingerprint,
+            type_key=data.type,
         )
         try:
             within = self.start_fanout.within(notification.id, start)

@@ -93,6 +93,7 @@ def _notification(row: sa.Row[Any]) -> Notification:
         updated_at=row.updated_at,
         records=DeliveryRecords(row.records),
         request_hash=row.request_hash,
+        type_key=row.type_key,
     )
 
 
@@ -144,6 +145,7 @@ class NotificationStore(BaseStore):
                     updated_at=item.updated_at,
                     records=item.records.value,
                     request_hash=item.request_hash,
+                    type_key=item.type_key,
                 )
             )
             if within is not None:

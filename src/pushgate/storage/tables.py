@@ -279,6 +279,8 @@ notifications = sa.Table(
     # Hex SHA-256 of the request that carried the idempotency key: a repeat of the key with
     # another request is refused (NULL on rows stored before 0008: any repeat matches).
     sa.Column("request_hash", sa.String(64), nullable=True),
+    # The notification type it was sent as (docs/types.md); NULL: sent ad hoc.
+    sa.Column("type_key", sa.String(64), nullable=True),
     sa.UniqueConstraint("tenant_id", "idempotency_key"),
     # Listings page newest first down these (ids are UUIDv7, so time-ordered).
     sa.Index(None, "tenant_id", "id"),

@@ -34,6 +34,7 @@ def _status(status: Status, responses: dict[str, dict[str, int]] | None = None) 
         targeted=item.targeted,
         fanout_done=item.fanout_done,
         records=item.records.value,
+        type=item.type_key,
         audience=item.audience,
         content=item.content,
         idempotency_key=item.idempotency_key,
