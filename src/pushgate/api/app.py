@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp
 
 from pushgate import __version__
-from pushgate.api import errors, links
+from pushgate.api import docs_pages, errors, links
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -42,7 +42,7 @@ def create_app(services: Services) -> ASGIApp:
         title="pushgate",
         version=__version__,
         description="Self-hosted push notification gateway.",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     api.state.services = services
@@ -66,6 +66,7 @@ def create_app(services: Services) -> ASGIApp:
         api.include_router(router)
     api.include_router(ops.router)
     api.include_router(console.router)
+    docs_pages.install(api)
     settings = services.settings
     bounded = BodyLimit(
         JsonGate(api, raw_prefixes=answers.PREFIXES),
