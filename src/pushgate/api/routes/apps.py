@@ -60,7 +60,11 @@ async def set_credentials(
     kind: Kind,
     body: Annotated[dict[str, Any], Body()],
 ) -> CredentialOut:
-    """Set or replace one provider's credentials (secrets are write-only)."""
+    """Set or replace one provider's credentials (secrets are write-only).
+
+    The body is read by the path kind's validator; the document types it per kind
+    (api/credential_schemas.py). How to get each provider's credentials:
+    docs/credentials.md."""
     return CredentialOut.of(await svc.registry.set_credentials(who, tenant, app, kind, body))
 
 
