@@ -62,9 +62,8 @@ async def set_credentials(
 ) -> CredentialOut:
     """Set or replace one provider's credentials (secrets are write-only).
 
-    The body is read by the path kind's validator; the document types it per kind
-    (api/credential_schemas.py). How to get each provider's credentials:
-    docs/credentials.md."""
+    The body's schema is the one of the path's `kind` (the union member titled so). How to
+    get each provider's credentials and upload them from a file: docs/credentials.md."""
     return CredentialOut.of(await svc.registry.set_credentials(who, tenant, app, kind, body))
 
 

@@ -53,8 +53,9 @@ class WnsInput(CredentialInput):
     )
     base_url: HttpUrl | None = Field(
         default=None,
-        description="Send here instead of to the channel URI's host, e.g. the WNS simulator. "
-        "Only an instance-wide admin key may set it.",
+        description="Also accept device channel URIs on this origin (besides WNS's own "
+        "notify.windows.com), e.g. the WNS simulator's. Only an instance-wide admin key may "
+        "set it.",
         examples=["https://127.0.0.1:2200"],
     )
 
