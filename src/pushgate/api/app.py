@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import docs_pages, errors, links
+from pushgate.api.body_examples import add_body_examples
 from pushgate.api.credential_schemas import add_credential_schemas
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
@@ -86,8 +87,9 @@ def create_app(services: Services) -> ASGIApp:
 def _openapi(api: FastAPI) -> dict[str, Any]:
     """The generated document with its two ways to authenticate (an API key on every
     route, but a response token on the answer routes, docs/actions.md), the links
-    between operations (api/links.py) and the typed credential bodies
-    (api/credential_schemas.py); built once, then kept."""
+    between operations (api/links.py), the typed credential bodies
+    (api/credential_schemas.py) and an example of every request body
+    (api/body_examples.py); built once, then kept."""
     if api.openapi_schema is None:
         schema = get_openapi(
             title=api.title,
@@ -114,5 +116,6 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
         schema["security"] = [{"apiKey": []}]
         links.add_links(schema)
         add_credential_schemas(schema)
+        add_body_examples(schema)
         api.openapi_schema = schema
     return api.openapi_schema
