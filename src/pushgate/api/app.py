@@ -13,6 +13,7 @@ from pushgate import __version__
 from pushgate.api import docs_pages, errors, links
 from pushgate.api.body_examples import add_body_examples
 from pushgate.api.credential_schemas import add_credential_schemas
+from pushgate.api.error_statuses import keep_answerable_statuses
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -88,8 +89,9 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
     """The generated document with its two ways to authenticate (an API key on every
     route, but a response token on the answer routes, docs/actions.md), the links
     between operations (api/links.py), the typed credential bodies
-    (api/credential_schemas.py) and an example of every request body
-    (api/body_examples.py); built once, then kept."""
+    (api/credential_schemas.py), an example of every request body (api/body_examples.py)
+    and only the error statuses each keyed operation can answer (api/error_statuses.py);
+    built once, then kept."""
     if api.openapi_schema is None:
         schema = get_openapi(
             title=api.title,
@@ -117,5 +119,7 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
         links.add_links(schema)
         add_credential_schemas(schema)
         add_body_examples(schema)
+        # The answer routes take a response token, not a key, and list their own statuses.
+        keep_answerable_statuses(schema, prefix="/v1/", skip=answers.PREFIXES)
         api.openapi_schema = schema
     return api.openapi_schema

@@ -1,6 +1,10 @@
-"""Every request body in the OpenAPI document has an example (api/body_examples.py), each
-example is valid by its own schema, and the API accepts it, in the order a new instance
-would be set up (SQLite only: this is about the document, not storage)."""
+"""What the OpenAPI document says beyond the routes' signatures (SQLite only: this is about
+the document, not storage).
+
+Every request body has an example (api/body_examples.py), valid by its own schema and
+accepted by the API in the order a new instance would be set up; and each keyed operation
+lists only the error statuses its shape can cause (api/error_statuses.py). That it lists
+every status it does answer is schemathesis's check (tests/api/test_openapi.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import jsonschema_rs
 import pytest
 
 from pushgate.api.body_examples import EXAMPLES
+from pushgate.api.error_statuses import CAUSES
 from pushgate.wiring import build_services
 from tests.api.expect import ok
 from tests.conftest import api_client, fresh_sqlite, make_settings
@@ -100,3 +105,26 @@ async def test_every_example_is_accepted(client: httpx.AsyncClient) -> None:
     answer = await client.post(f"/v1/keys/{rotated}/rotate", json=EXAMPLES["KeyRotation"])
     assert answer.is_success, answer.text
     assert statuses.count(201) >= 6
+
+
+async def test_only_the_statuses_an_operation_can_cause(client: httpx.AsyncClient) -> None:
+    document = ok(await client.get("/openapi.json"))
+    operations = {
+        f"{method.upper()} {path}": sorted(int(s) for s in operation["responses"] if s[0] == "4")
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if path.startswith("/v1/") and not path.startswith("/v1/push/")
+    }
+    assert set(CAUSES) == {400, 401, 403, 404, 409, 413, 422, 429}
+    # Reading takes no body and changes nothing; a list of everything names nothing.
+    assert operations["GET /v1/apps/{app}"] == [401, 403, 404, 422, 429]
+    assert operations["GET /v1/tenants"] == [401, 403, 429]
+    assert operations["DELETE /v1/apps/{app}"] == [401, 403, 404, 409, 422, 429]
+    assert operations["POST /v1/apps"] == [400, 401, 403, 404, 409, 413, 422, 429]
+    for name, statuses in operations.items():
+        method = name.split()[0]
+        if method in ("GET", "DELETE"):
+            assert {400, 413}.isdisjoint(statuses), name
+        if method == "GET":
+            assert 409 not in statuses, name
+        assert {401}.issubset(statuses), name
