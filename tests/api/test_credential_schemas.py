@@ -2,7 +2,8 @@
 
 One schema per provider kind, every field described with an example; each body the server
 accepts matches its kind's schema and no other; and schemathesis, generating from the typed
-union, meets no 5xx and no answer the document does not describe.
+union, meets no 5xx and no answer the document does not describe (a few seconds: drawing
+bodies from a union of six schemas is the slow part, bounded by the fixed example count).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Swagger UI and ReDoc come from files pushgate serves itself (api/docs_pages.py): with every
 other address unreachable, each page must still draw its operations, and Swagger UI's
-"Authorize" must carry an API key to a call made from the page.
+"Authorize" must carry an API key to a call made from the page. Each test starts a browser
+and loads a bundle of over a megabyte (about 8 s here): a page drawn by a real browser is what
+is tested, nothing cheaper shows it.
 """
 
 from __future__ import annotations
