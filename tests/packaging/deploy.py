@@ -1,0 +1,22 @@
+"""What the deployment files are checked against: the settings model and the CLI."""
+
+from __future__ import annotations
+
+import typer
+
+from pushgate.cli import app as cli_app
+from pushgate.config import CONFIG_FILE_ENV, ENV_PREFIX, Settings
+
+#: Every environment variable pushgate reads: a setting each, and the settings file's path.
+SETTING_VARIABLES = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | {
+    CONFIG_FILE_ENV
+}
+CLI = typer.main.get_command(cli_app)
+
+
+def accepts(args: list[str]) -> None:
+    """Raise typer's usage error unless ``pushgate <args>`` parses: a real command, options
+    it has, values of their types."""
+    command = CLI.get_command(typer.Context(CLI), args[0])
+    assert command is not None, f"no command {args[0]}"
+    command.make_context(args[0], list(args[1:]))
