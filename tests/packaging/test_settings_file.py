@@ -14,6 +14,7 @@ from pushgate.cli import app as cli
 from pushgate.config import Settings, load_settings
 from pushgate.config_file import render_settings, write_settings_file
 from pushgate.errors import ConfigError
+from tests.packaging.installed import ROOT
 
 SECRET = "A" * 43  # base64url of 32 zero bytes
 
@@ -112,3 +113,11 @@ def test_init_command_writes_the_environment_settings_and_refuses_to_overwrite(
     )
     assert forced.exit_code == 0, forced.output
     assert load_settings(env={}, config_file=path) == Settings()
+
+
+def test_the_readme_configuration_table_names_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `PUSHGATE_")]
+    named = set(re.findall(r"`(PUSHGATE_[A-Z0-9_]+)`", "\n".join(rows)))
+    assert {f"PUSHGATE_{name.upper()}" for name in Settings.model_fields} - named == set()
