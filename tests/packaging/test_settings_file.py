@@ -121,3 +121,13 @@ def test_the_readme_configuration_table_names_every_setting() -> None:
     rows = [line for line in table.splitlines() if line.startswith("| `PUSHGATE_")]
     named = set(re.findall(r"`(PUSHGATE_[A-Z0-9_]+)`", "\n".join(rows)))
     assert {f"PUSHGATE_{name.upper()}" for name in Settings.model_fields} - named == set()
+
+
+def test_init_refuses_an_invalid_setting_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "pushgate.toml"
+    result = CliRunner().invoke(
+        cli, ["init", "--config", str(path)], env={"PUSHGATE_BIND": "no port"}
+    )
+    assert result.exit_code == 2
+    assert "PUSHGATE_BIND" in result.output
+    assert not path.exists()

@@ -28,14 +28,19 @@ def init_command(
 ) -> None:
     """Write a settings file that names every setting with its description and default.
 
-    Settings given as PUSHGATE_* environment variables are written as set; the rest are
-    written commented out, at their defaults.
+    Settings given as PUSHGATE_* variables are written as set, the rest commented out.
+    Exit status 2 when a variable is not a valid setting, 1 when the file exists.
     """
     path = config or DEFAULT_CONFIG_FILE
     # The file being written is not read: the settings come from defaults and variables.
     env = {name: value for name, value in os.environ.items() if name != CONFIG_FILE_ENV}
     try:
-        write_settings_file(path, render_settings(load_settings(env)), replace=force)
+        settings = load_settings(env)
+    except PushgateError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    try:
+        write_settings_file(path, render_settings(settings), replace=force)
     except PushgateError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc
