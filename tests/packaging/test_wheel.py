@@ -20,8 +20,9 @@ from tests.packaging.installed import ROOT, InstalledPushgate
 SOURCE = ROOT / "src" / "pushgate"
 
 
-def test_the_wheel_holds_every_file_of_the_package(installed_pushgate: InstalledPushgate) -> None:
-    names = set(zipfile.ZipFile(installed_pushgate.wheel).namelist())
+def test_the_wheel_holds_every_file_of_the_package(built_wheel: Path) -> None:
+    wheel = zipfile.ZipFile(built_wheel)
+    names = set(wheel.namelist())
     shipped = {
         path.relative_to(SOURCE.parent).as_posix()
         for path in SOURCE.rglob("*")
@@ -31,10 +32,7 @@ def test_the_wheel_holds_every_file_of_the_package(installed_pushgate: Installed
     assert "pushgate/storage/migrations/script.py.mako" in names
     assert "pushgate/console/static/index.html" in names
     entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
-    assert (
-        "pushgate = pushgate.cli:main"
-        in zipfile.ZipFile(installed_pushgate.wheel).read(entry_points).decode()
-    )
+    assert "pushgate = pushgate.cli:main" in wheel.read(entry_points).decode()
 
 
 def test_the_installed_command_inits_and_serves_from_site_packages(
