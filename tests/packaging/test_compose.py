@@ -56,6 +56,8 @@ def test_compose_runs_scale_mode_api_two_workers_postgres_and_redis() -> None:
         assert needs["redis"]["condition"] == "service_healthy"
     # The API's health is the image's HEALTHCHECK (/readyz), not overridden here.
     assert "healthcheck" not in services["api"]
+    for name, service in pushgate_services().items():
+        assert service["init"] is True, name  # SIGTERM reaches pushgate, not a bare PID 1
 
 
 def test_compose_commands_are_real_pushgate_commands() -> None:
