@@ -69,7 +69,8 @@ class Settings(BaseModel):
     )
     secret_key: SecretStr | None = Field(
         default=None,
-        description="base64url of 32 random bytes; encrypts provider secrets at rest.",
+        description="base64url of 32 random bytes; encrypts provider secrets at rest. When "
+        "unset, one is generated into <data_dir>/secret.key (back it up).",
     )
     previous_secret_keys: tuple[SecretStr, ...] = Field(
         default=(),

@@ -91,14 +91,12 @@ def _wrapped(text: str, indent: str = "") -> list[str]:
 
 def allowed_values(info: FieldInfo) -> str:
     """What a setting accepts, from its type and constraints (``ge``, ``pattern``, …)."""
-    kind = info.annotation
-    optional = False
-    if get_origin(kind) in (Union, types.UnionType):
-        members = [arg for arg in get_args(kind) if arg is not type(None)]
-        optional = len(members) < len(get_args(kind))
-        kind = members[0]
-    text = _kind_text(kind) + "".join(_constraint_text(item) for item in info.metadata)
-    return f"{text}, or not set" if optional else text
+    kinds: tuple[object, ...] = (info.annotation,)
+    if get_origin(info.annotation) in (Union, types.UnionType):
+        kinds = get_args(info.annotation)
+    named = " or ".join(_kind_text(kind) for kind in kinds if kind is not type(None))
+    text = named + "".join(_constraint_text(item) for item in info.metadata)
+    return f"{text}, or not set" if type(None) in kinds else text
 
 
 def _kind_text(kind: object) -> str:

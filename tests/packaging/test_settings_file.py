@@ -35,6 +35,11 @@ def test_every_setting_is_named_described_and_given_its_default(tmp_path: Path) 
         assert info.description.split()[0] in entry
         assert "#   allowed: " in entry
         assert "#   default: " in entry
+    # Allowed values come from the model's types and constraints.
+    assert '#   allowed: one of "debug", "info", "warning", "error"\n' in text
+    assert "#   allowed: a number, at least 0, at most 600\n" in text
+    assert "#   allowed: a string, matching ^[A-Za-z0-9_.:-]{1,64}$\n" in text
+    assert "#   allowed: a list of secret strings\n" in text
     # At their defaults, every setting is a comment: the file sets nothing.
     assert tomllib.loads(text) == {}
     assert load_settings(env={}, config_file=tmp_path / "pushgate.toml") == Settings()
