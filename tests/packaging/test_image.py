@@ -13,20 +13,8 @@ from pathlib import Path
 import pytest
 
 from pushgate.config import ENV_PREFIX, load_settings
-from tests.packaging.deploy import SETTING_VARIABLES
+from tests.packaging.deploy import SETTING_VARIABLES, dockerfile_instructions, healthcheck_command
 from tests.packaging.installed import ROOT
-
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    text = (ROOT / "Dockerfile").read_text()
-    logical = re.sub(r"\\\n", " ", text)
-    found = []
-    for line in logical.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            keyword, _, rest = stripped.partition(" ")
-            found.append((keyword.upper(), rest.strip()))
-    return found
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
@@ -71,9 +59,11 @@ def test_the_image_is_multi_stage_non_root_with_healthcheck_and_data_volume() ->
     assert str(parsed.data_dir) in volume
     (expose,) = [rest for keyword, rest in runtime if keyword == "EXPOSE"]
     assert expose == str(parsed.port)
-    (healthcheck,) = [rest for keyword, rest in runtime if keyword == "HEALTHCHECK"]
-    assert "/readyz" in healthcheck
-    assert "PUSHGATE_BIND" in healthcheck  # asks on the port the server listens on
+    # Run against a live server in test_wheel.py; here, what it asks and where.
+    probe = healthcheck_command()
+    assert probe[:2] == ["python", "-c"]
+    assert "/readyz" in probe[2]
+    assert "PUSHGATE_BIND" in probe[2]  # asks on the port the server listens on
 
     entrypoint = [rest for keyword, rest in runtime if keyword == "ENTRYPOINT"]
     command = [rest for keyword, rest in runtime if keyword == "CMD"]

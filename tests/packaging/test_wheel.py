@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.serving import free_port, wait_until
+from tests.packaging.deploy import healthcheck_command
 from tests.packaging.installed import ROOT, InstalledPushgate
 
 SOURCE = ROOT / "src" / "pushgate"
@@ -77,15 +78,24 @@ def test_the_installed_command_inits_and_serves_from_site_packages(
                     return False
 
             # Ready means migrated to head: the migrations ran from the installed package.
-            wait_until(is_ready, 30, "the installed pushgate to answer /readyz")
+            # The bound is generous for a loaded machine (e2e/serving.py waits as long).
+            try:
+                wait_until(is_ready, 60, "the installed pushgate to answer /readyz")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; it printed:\n{log_path.read_text()}") from None
             page = httpx.get(f"{base}/console/", timeout=5)
             assert page.status_code == 200
             assert page.headers["content-type"].startswith("text/html")
             script = httpx.get(f"{base}/console/static/console.js", timeout=5)
             assert script.status_code == 200
             assert script.content == (package / "console" / "static" / "console.js").read_bytes()
+            # The container image's health check, run as the image runs it.
+            probe = ["python", *healthcheck_command()[1:]]
+            bind = f"127.0.0.1:{port}"
+            assert installed.run(probe, cwd=tmp_path, PUSHGATE_BIND=bind).returncode == 0
         finally:
             server.terminate()
             server.wait(timeout=15)
+    assert installed.run(probe, cwd=tmp_path, PUSHGATE_BIND=bind).returncode != 0
     assert (tmp_path / "data" / "pushgate.db").is_file()
     assert not (tmp_path / "var").exists()  # the data folder came from the file init wrote
