@@ -9,6 +9,7 @@ from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.audit import audit
 from pushgate.cli.backup import backup_command, restore_command
 from pushgate.cli.devices import devices
+from pushgate.cli.init import init_command
 from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
 from pushgate.cli.queue import queue
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("init")(init_command)
 register(app)
 app.add_typer(keys, name="keys")
 app.add_typer(tenants, name="tenants")
