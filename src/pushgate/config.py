@@ -64,6 +64,11 @@ class Settings(BaseModel):
         "until `pushgate secrets rotate` has re-sealed it under `secret_key`.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`: one readable line per record; `json`: one JSON object per "
+        'line, with the record\'s fields as members (docs/operations.md, "Logs").',
+    )
     metrics_require_key: bool = Field(
         default=False,
         description="`/metrics` answers only requests with an admin-scoped API key; "

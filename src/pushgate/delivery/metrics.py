@@ -10,7 +10,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+# Request latencies: from a cached read (a millisecond) to a slow bulk import.
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
 class DeliveryMetrics:
@@ -44,8 +54,21 @@ class DeliveryMetrics:
         )
         self._retries = Counter(
             "pushgate_delivery_retries_total",
-            "Deliveries planned for another attempt.",
-            ["provider"],
+            "Deliveries planned for another attempt, by provider and reason.",
+            ["provider", "reason"],
+            registry=self.registry,
+        )
+        self._requests = Counter(
+            "pushgate_http_requests_total",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self._request_seconds = Histogram(
+            "pushgate_http_request_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
             registry=self.registry,
         )
         self._resumed = Counter(
@@ -73,6 +96,15 @@ class DeliveryMetrics:
             ["kind", "state"],
             registry=self.registry,
         )
+        self.queue_lag = Gauge(
+            "pushgate_queue_lag_seconds",
+            "How long the oldest job a worker could take now has been due, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        # CPU, memory, open files and start time of this process, and the Python it runs.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
 
     def accepted(self, tenant_id: str) -> None:
         self._accepted.inc()
@@ -83,9 +115,14 @@ class DeliveryMetrics:
             self._outcomes.labels(provider, outcome).inc(count)
             self._tenant_outcomes.labels(tenant_id, outcome).inc(count)
 
-    def retries(self, provider: str, count: int) -> None:
+    def retries(self, provider: str, reason: str, count: int) -> None:
+        """``reason`` is a label from a short list (delivery/retry_reasons.py)."""
         if count:
-            self._retries.labels(provider).inc(count)
+            self._retries.labels(provider, reason).inc(count)
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._requests.labels(method, route, str(status)).inc()
+        self._request_seconds.labels(method, route).observe(seconds)
 
     def resumed(self, provider: str) -> None:
         self._resumed.labels(provider).inc()
