@@ -1,7 +1,8 @@
 """Prometheus metrics of sending, on registries of their own (one pair per process).
 
 Series broken down by tenant live on a second registry: ``/metrics`` shows them only to
-instance admins (docs/delivery.md, "Metrics"), since a tenant's volume is its own business.
+instance admins (docs/operations.md, "Metrics"), since a tenant's volume is its own
+business. A third holds what is read from the database at scrape time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,32 @@ class DeliveryMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self.tenant_registry = CollectorRegistry()
+        # Read from the database and the queue when /metrics is scraped: the same in every
+        # process, so only the API's /metrics shows them (delivery/instance_gauges.py).
+        self.instance_registry = CollectorRegistry()
+        self.paused_credentials = Gauge(
+            "pushgate_credentials_paused",
+            "Credentials paused because the provider refused them, by provider.",
+            ["provider"],
+            registry=self.instance_registry,
+        )
+        self.oldest_pending = Gauge(
+            "pushgate_oldest_pending_seconds",
+            "How long the oldest notification still sending has been due (0: none).",
+            registry=self.instance_registry,
+        )
+        self.queue_lag = Gauge(
+            "pushgate_queue_lag_seconds",
+            "How long the oldest job a worker could take now has been due (0: none), by job kind.",
+            ["kind"],
+            registry=self.instance_registry,
+        )
+        self.notifications_stored = Counter(
+            "pushgate_notifications_stored_total",
+            "Notifications stored by any process (API or command line) since this one "
+            "started, counted from the database.",
+            registry=self.instance_registry,
+        )
         self._accepted = Counter(
             "pushgate_notifications_accepted_total",
             "Notifications accepted for sending.",
@@ -94,12 +121,6 @@ class DeliveryMetrics:
             "pushgate_queue_jobs",
             "Jobs in the queue by kind and state.",
             ["kind", "state"],
-            registry=self.registry,
-        )
-        self.queue_lag = Gauge(
-            "pushgate_queue_lag_seconds",
-            "How long the oldest job a worker could take now has been due, by kind.",
-            ["kind"],
             registry=self.registry,
         )
         # CPU, memory, open files and start time of this process, and the Python it runs.
