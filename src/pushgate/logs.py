@@ -16,10 +16,12 @@ import orjson
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# What every record has; anything else on a record was given as ``extra=``.
+# What every record has; anything else on a record was given as ``extra=``. uvicorn adds
+# ``color_message``, its message with terminal colour codes: not for a log pipeline.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
+    "color_message",
 }
 
 

@@ -153,6 +153,21 @@ async def test_a_retry_is_warned_of_and_shown_as_pending(
     assert found[(retries, (("provider", "webhook"), ("reason", "http_429")))] == 1
     assert found[("pushgate_oldest_pending_seconds", ())] >= 0
 
+    # Credentials paused meanwhile: the waiting deliveries are told under the pause alone.
+    app_id = status["app_id"]
+    refusal = "receiver answered 401"
+    assert await services.notifications.pause_credentials(app_id, "webhook", refusal, 0)
+    status = (await client.get(f"/v1/notifications/{notification_id}")).json()
+    assert status["pending"] == [
+        {
+            "kind": "credentials_paused",
+            "count": 2,
+            "provider": "webhook",
+            "reason": refusal,
+            "next_attempt_at": None,
+        }
+    ]
+
 
 async def test_pending_deliveries_of_a_notification_keeping_failures_only(
     client: httpx.AsyncClient,
