@@ -15,9 +15,12 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pushgate.cli.runtime import OPERATOR
+from pushgate.core.pending import PendingKind, PendingReasons
 from pushgate.logs import JsonFormatter
 from pushgate.simulators.base import Fault
 from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.storage.pending import PendingStore
 from pushgate.wiring import Services
 from tests.delivery.conftest import register, work_through
 
@@ -152,6 +155,15 @@ async def test_a_retry_is_warned_of_and_shown_as_pending(
     assert found[(retries, (("provider", "webhook"), ("reason", "http_503")))] == 1
     assert found[(retries, (("provider", "webhook"), ("reason", "http_429")))] == 1
     assert found[("pushgate_oldest_pending_seconds", ())] >= 0
+
+    # A look bounded to one pending row tells one and leaves the other unexamined.
+    tenant = await services.access.tenant_for(OPERATOR, None)
+    stored = await services.sending.status(OPERATOR, tenant, notification_id)
+    bounded = await PendingReasons(PendingStore(services.engine), scan_limit=1).of(stored)
+    assert [(r.kind, r.count) for r in bounded] == [
+        (PendingKind.RETRYING, 1),
+        (PendingKind.NOT_EXAMINED, 1),
+    ]
 
     # Credentials paused meanwhile: the waiting deliveries are told under the pause alone.
     app_id = status["app_id"]
