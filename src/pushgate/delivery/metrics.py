@@ -52,8 +52,8 @@ class DeliveryMetrics:
         )
         self.notifications_stored = Counter(
             "pushgate_notifications_stored_total",
-            "Notifications stored by any process (API or command line) since this one "
-            "started, counted from the database.",
+            "Notifications stored by any process (API or command line), counted from "
+            "the database from this process's first scrape on.",
             registry=self.instance_registry,
         )
         self._accepted = Counter(
