@@ -80,6 +80,11 @@ class Settings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Least severe log messages written."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`: one readable line per record; `json`: one JSON object per "
+        'line, with the record\'s fields as members (docs/operations.md, "Logs").',
+    )
     metrics_require_key: bool = Field(
         default=False,
         description="`/metrics` answers only requests with an admin-scoped API key; "

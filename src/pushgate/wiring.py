@@ -51,6 +51,8 @@ from pushgate.storage.people import PeopleStore
 from pushgate.storage.responses import ResponseStore
 
 if TYPE_CHECKING:
+    from pushgate.core.pending import PendingReasons
+    from pushgate.delivery.instance_gauges import InstanceGauges
     from pushgate.delivery.operational_reports import OperationalReports
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.queue_admin import QueueAdmin
@@ -88,6 +90,24 @@ class Services:
         from pushgate.delivery.queue_admin import QueueAdmin
 
         return QueueAdmin(self.queue)
+
+    @functools.cached_property
+    def instance_gauges(self) -> InstanceGauges:
+        """The instance-wide series ``/metrics`` reads at scrape time."""
+        from pushgate.delivery.instance_gauges import InstanceGauges
+        from pushgate.delivery.jobs import JOB_KINDS
+        from pushgate.storage.instance_stats import InstanceStatsStore
+
+        stats = InstanceStatsStore(self.engine)
+        return InstanceGauges(stats, self.queue, JOB_KINDS, self.metrics, self.clock)
+
+    @functools.cached_property
+    def pending_reasons(self) -> PendingReasons:
+        """Why a notification's deliveries are pending (core/pending.py)."""
+        from pushgate.core.pending import PendingReasons
+        from pushgate.storage.pending import PendingStore
+
+        return PendingReasons(PendingStore(self.engine))
 
     @functools.cached_property
     def handlers(self) -> ActionLookup:

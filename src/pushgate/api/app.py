@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import errors, links
+from pushgate.api.access_log import AccessLog
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -35,9 +36,10 @@ def create_app(services: Services) -> ASGIApp:
     """The ASGI app: routers, the one error shape, the bounds on request bodies and the
     input rules.
 
-    Outermost first: an unexpected error still gets the one error shape; the API key is
-    checked from the headers; only then may a body be read, within its bounds, and judged
-    by the input rules before a route reads it."""
+    Outermost first: the access log and HTTP metrics see every answer; an unexpected
+    error still gets the one error shape; the API key is checked from the headers; only
+    then may a body be read, within its bounds, and judged by the input rules before a
+    route reads it."""
     api = FastAPI(
         title="pushgate",
         version=__version__,
@@ -76,8 +78,12 @@ def create_app(services: Services) -> ASGIApp:
     )
     # The trailing "/" keeps "/v1/pushes…" keyed.
     answer_paths = tuple(f"{prefix}/" for prefix in answers.PREFIXES)
-    return errors.Unexpected(
-        KeyGate(bounded, services.access, services.limits, open_prefixes=answer_paths)
+    return AccessLog(
+        errors.Unexpected(
+            KeyGate(bounded, services.access, services.limits, open_prefixes=answer_paths)
+        ),
+        services.metrics,
+        lambda: api.routes,
     )
 
 

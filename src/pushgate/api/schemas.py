@@ -10,6 +10,7 @@ from pushgate.core.access import CreatedKey, RotatedKey
 from pushgate.core.audit import AuditEvent
 from pushgate.core.models import ApiKey, App, Device, RateLimit, Tenant, User
 from pushgate.core.operational_events import OperationalEvent
+from pushgate.core.pending import PendingKind
 from pushgate.core.registry import CredentialView
 
 T = TypeVar("T")
@@ -362,6 +363,23 @@ class NotificationAccepted(BaseModel):
     expires_at: str | None
 
 
+class PendingOut(BaseModel):
+    """Deliveries still pending for one reason."""
+
+    kind: PendingKind = Field(
+        description="`scheduled`: the notification waits for its `send_at`; "
+        "`waiting_for_fanout`: devices of the audience not yet given a delivery; "
+        "`credentials_paused`: the app's credentials for `provider` were refused "
+        '(`reason`); `retrying`: the provider answered "try again" (`reason`, earliest '
+        "`next_attempt_at`); `queued`: not yet attempted, waiting for a worker; "
+        "`not_examined`: pending, beyond the first 10,000 pending deliveries looked at."
+    )
+    count: int
+    provider: str | None = None
+    reason: str | None = None
+    next_attempt_at: str | None = None
+
+
 class NotificationOut(BaseModel):
     id: str
     app_id: str
@@ -386,6 +404,12 @@ class NotificationOut(BaseModel):
         default_factory=dict,
         description="Answers to its actions by action key and state (one notification's "
         "status only; empty in listings).",
+    )
+    pending: list[PendingOut] | None = Field(
+        default=None,
+        description="Why deliveries are still pending, with counts (one notification's "
+        'status only; null in listings). See docs/operations.md, "Why deliveries are '
+        'pending".',
     )
 
 

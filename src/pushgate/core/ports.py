@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pushgate.core.actions import ActionDefinition, ActionDeletion, ActionSet
@@ -250,4 +251,55 @@ class ActionLookup(Protocol):
 
     async def handler_secret(self, action_id: str) -> str | None:
         """The ``whsec_…`` secret a webhook handler's requests are signed with, if any."""
+        ...
+
+
+class InstanceStatsPort(Protocol):
+    """What the instance-wide gauges of ``/metrics`` read, each cheaply enough to run on
+    every scrape (delivery/instance_gauges.py)."""
+
+    async def paused_credentials(self) -> dict[str, int]:
+        """Paused credentials by provider kind."""
+        ...
+
+    async def oldest_sending_since(self) -> int | None:
+        """Since when (epoch ms) the oldest notification still sending has been due."""
+        ...
+
+    async def notifications_between(self, after: str, until: str) -> int:
+        """Notifications stored with an id in (``after``, ``until``]."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryGroup:
+    """Pending deliveries of one provider retrying after one reason."""
+
+    provider: str
+    reason: str
+    count: int
+    next_attempt_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRows:
+    """What a look at a notification's pending rows found: those not yet attempted, and
+    those retrying, grouped."""
+
+    queued: int
+    retrying: tuple[RetryGroup, ...]
+
+
+class PendingReadsPort(Protocol):
+    """What telling why deliveries are pending reads (core/pending.py)."""
+
+    async def paused_credentials_of(self, app_id: str) -> dict[str, str]:
+        """The app's paused credentials: provider kind → the provider's refusal."""
+        ...
+
+    async def pending_rows(
+        self, notification_id: str, skip_providers: Sequence[str], limit: int
+    ) -> PendingRows:
+        """At most ``limit`` of the notification's pending rows, of providers other than
+        ``skip_providers``, by whether they were attempted and why they retry."""
         ...

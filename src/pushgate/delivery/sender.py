@@ -42,6 +42,7 @@ from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.operational_reports import OperationalReports
 from pushgate.delivery.probes import ProbeGate
 from pushgate.delivery.providers import ProviderCache
+from pushgate.delivery.retry_warnings import RetryWarnings, retry_label
 from pushgate.providers.base import Delivery, Provider
 from pushgate.providers.sending import failure_outcome, unexpected_failure
 from pushgate.queue.base import NewJob, Queue
@@ -89,6 +90,7 @@ class Sender:
         # Expiry and retry times are read from it (src/pushgate/core/clock.py).
         self.clock = clock
         self.probes = probes or ProbeGate(paused_recheck_seconds)
+        self.retry_warnings = RetryWarnings(clock)
         # Pauses, resumes and completions tell their operational events through it.
         self.reports = reports
         # What each payload says of its origin (core/identity.py); None sends none.
@@ -213,11 +215,6 @@ class Sender:
         self.probes.accepted(key)
         if await self.reports.resume(notification, kind):
             self.metrics.resumed(kind)
-            log.warning(
-                "%s credentials of app %s resumed: the provider accepted a probe",
-                kind,
-                notification.app_id,
-            )
         rest = await self._outcomes(provider, prepared[1:])
         return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
 
@@ -298,6 +295,7 @@ class Sender:
         later: dict[int, list[str]] = defaultdict(list)
         refused: Outcome | None = None
         counts: Counter[OutcomeKind] = Counter()
+        retried: Counter[tuple[str, str]] = Counter()  # by (label, reason)
         for item, outcome in zip(due, outcomes, strict=True):
             counts[outcome.kind] += 1
             attempt = item.attempts + 1
@@ -334,6 +332,7 @@ class Sender:
                         )
                     )
                     later[(at // 1000 + 1) * 1000].append(item.id)  # one job per second
+                    retried[(retry_label(outcome), outcome.reason)] += 1
         for outcome_kind, count in counts.items():
             self.metrics.outcomes(notification.tenant_id, kind, outcome_kind.value, count)
         if refused is not None and job.key is not None:
@@ -342,6 +341,7 @@ class Sender:
             await self.reports.pause(notification, kind, refused.reason, now)
             self.probes.paused((notification.app_id, kind))
             raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
+        self._count_retries(notification, kind, retried, later)
         # Retry jobs of rows are queued before the results are written: a crash in between
         # leaves those deliveries pending and due, so the retry job (or this job, leased
         # again) still finds them. The other order could strand them with no job to run
@@ -375,14 +375,12 @@ class Sender:
         with other deliveries under its key."""
         if job.key is None or not later:
             for at, ids in later.items():
-                self.metrics.retries(kind, len(ids))
                 await self.queue.enqueue(
                     [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
                 )
             return None
         again = {delivery_id for ids in later.values() for delivery_id in ids}
         items = [item for item in due if item.id in again]
-        self.metrics.retries(kind, len(items))
         retry = SendJob(
             notification.id,
             tuple(item.id for item in items),
@@ -391,6 +389,22 @@ class Sender:
             job.attempts + 1,
         )
         return orjson.dumps({"at": max(later), "job": send_job(retry).payload.decode()}).decode()
+
+    def _count_retries(
+        self,
+        notification: Notification,
+        kind: str,
+        retried: Counter[tuple[str, str]],
+        later: dict[int, list[str]],
+    ) -> None:
+        if not retried:
+            return
+        by_label: Counter[str] = Counter()
+        for (label, _reason), count in retried.items():
+            by_label[label] += count
+        for label, count in by_label.items():
+            self.metrics.retries(kind, label, count)
+        self.retry_warnings.retried(notification, kind, retried, min(later))
 
     async def _queue_retry(self, kept: str) -> None:
         """Queue a counted batch's retry as :meth:`_retries` kept it."""

@@ -286,6 +286,14 @@ notifications = sa.Table(
     sa.Index(None, "tenant_id", "id"),
     sa.Index(None, "app_id", "id"),
     sa.Index(None, "created_at"),
+    # Only notifications still sending: the oldest-pending gauge of /metrics reads it
+    # (storage/instance_stats.py), and a notification leaves it when it completes.
+    sa.Index(
+        "ix_notifications_sending",
+        "created_at",
+        sqlite_where=sa.text("state = 'sending'"),
+        postgresql_where=sa.text("state = 'sending'"),
+    ),
 )
 
 deliveries = sa.Table(
