@@ -25,6 +25,7 @@ from pushgate.api.routes import (
     ops,
     queue,
     tenants,
+    types,
     users,
 )
 from pushgate.console import routes as console
@@ -56,6 +57,7 @@ def create_app(services: Services) -> ASGIApp:
         users,
         apps,
         actions,
+        types,
         tenants,
         queue,
         audit,
