@@ -106,3 +106,24 @@ def test_a_template_compiles_once_per_type_version() -> None:
     assert cache.get("t", 2, {"body": "b"}) is not first
     cache.get("u", 1, {"body": "c"})
     assert ("t", 1) not in cache.compiled  # the oldest went
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ 'x' * 1000000000 }}",
+        "{{ [1] * 1000000000 }}",
+        "{{ 10 ** 100000000 }}",
+        "{{ '%*s' % (1000000000, 'x') }}",
+        "{{ 'x'.ljust(1000000000) }}",
+        "{{ data.t.center(1000000000) }}",
+    ],
+)
+def test_values_too_big_to_make_are_refused_before_they_are_made(text: str) -> None:
+    with pytest.raises(TemplateFailure, match="SecurityError"):
+        render(compile_template({"body": text}), {"data": {"t": "x"}})
+
+
+def test_padding_filters_are_not_offered() -> None:
+    with pytest.raises(TemplateFailure, match="center"):
+        compile_template({"body": "{{ data.t|center(1000000000) }}"})

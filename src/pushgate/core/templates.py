@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, meta
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pushgate.core.localize import choose_variant
@@ -33,9 +35,49 @@ TEXT_FIELDS = ("title", "subtitle", "body")
 CONTEXT_NAMES = frozenset({"data", "user", "device"})
 RECIPIENT_NAMES = frozenset({"user", "device"})
 
-_ENVIRONMENT = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
+# The largest string or sequence an operator or a string method may make while rendering,
+# and the largest exponent: what a template makes is cut to a notification's limits
+# afterwards, but a value must not take the worker's memory first ('x' * 10**9).
+MAX_MADE = 65_536
+MAX_EXPONENT = 256
+# Filters that pad text to a width given in the template or the data.
+_PADDING_FILTERS = ("center", "indent", "format")
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, with ``*``, ``**`` and ``%`` and the padding string
+    methods bounded (the sandbox bounds ``range`` itself, to 100,000 items)."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and _too_big(left, right):
+            raise SecurityError(f"a repetition beyond {MAX_MADE} items is not allowed")
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"an exponent beyond {MAX_EXPONENT} is not allowed")
+        made = super().call_binop(context, operator, left, right)
+        if isinstance(made, str) and len(made) > MAX_MADE:
+            raise SecurityError(f"a string beyond {MAX_MADE} characters is not allowed")
+        return made
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(getattr(__obj, "__self__", None), str) and any(
+            isinstance(a, int) and abs(a) > MAX_MADE for a in (*args, *kwargs.values())
+        ):
+            raise SecurityError(f"a string beyond {MAX_MADE} characters is not allowed")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _too_big(left: Any, right: Any) -> bool:
+    for sized, count in ((left, right), (right, left)):
+        if isinstance(sized, str | list | tuple) and isinstance(count, int):
+            return len(sized) * count > MAX_MADE
+    return False
+
+
+_ENVIRONMENT = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+for _name in _PADDING_FILTERS:
+    del _ENVIRONMENT.filters[_name]
 
 
 class TemplateFailure(Exception):
