@@ -127,3 +127,17 @@ def test_values_too_big_to_make_are_refused_before_they_are_made(text: str) -> N
 def test_padding_filters_are_not_offered() -> None:
     with pytest.raises(TemplateFailure, match="center"):
         compile_template({"body": "{{ data.t|center(1000000000) }}"})
+
+
+def test_parts_that_do_not_read_the_recipient_render_once_per_batch() -> None:
+    template = compile_template({"title": "Hi {{ user.attributes.name }}", "body": "{{ data.t }}"})
+    assert template.personal == {("title",)}
+    shared: dict[tuple[str, ...], str] = {}
+    first = render(
+        template, {"data": {"t": "x"}, "user": {"attributes": {"name": "A"}}}, (), shared
+    )
+    again = render(
+        template, {"data": {"t": "y"}, "user": {"attributes": {"name": "B"}}}, (), shared
+    )
+    assert (first, shared) == ({"title": "Hi A", "body": "x"}, {("body",): "x"})
+    assert again == {"title": "Hi B", "body": "x"}  # the batch's data is one

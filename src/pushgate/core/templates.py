@@ -13,7 +13,7 @@ never an empty string. Push text is not HTML, so nothing is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +99,8 @@ class CompiledTemplate:
     source: dict[str, Any]
     parts: dict[tuple[str, ...], Any]
     uses_recipient: bool
+    # The parts that read the recipient; the others render alike for every delivery.
+    personal: frozenset[tuple[str, ...]] = frozenset()
 
 
 def compile_template(source: Mapping[str, Any]) -> CompiledTemplate:
@@ -106,6 +108,7 @@ def compile_template(source: Mapping[str, Any]) -> CompiledTemplate:
     ``user`` and ``device``, is a :class:`TemplateFailure` naming the field."""
     parts: dict[tuple[str, ...], Any] = {}
     names: set[str] = set()
+    personal: set[tuple[str, ...]] = set()
     for path, text in _strings(source, ()):
         field = _field(path)
         try:
@@ -120,7 +123,9 @@ def compile_template(source: Mapping[str, Any]) -> CompiledTemplate:
                 field, f"unknown name {unknown[0]!r}: a template reads data, user and device"
             )
         names |= found
-    return CompiledTemplate(dict(source), parts, bool(names & RECIPIENT_NAMES))
+        if found & RECIPIENT_NAMES:
+            personal.add(path)
+    return CompiledTemplate(dict(source), parts, bool(personal), frozenset(personal))
 
 
 class TemplateCache:
@@ -144,13 +149,27 @@ class TemplateCache:
 
 
 def render(
-    template: CompiledTemplate, context: Mapping[str, Any], locales: tuple[str | None, ...] = ()
+    template: CompiledTemplate,
+    context: Mapping[str, Any],
+    locales: tuple[str | None, ...] = (),
+    shared: dict[tuple[str, ...], str] | None = None,
 ) -> dict[str, Any]:
     """The content ``template`` makes from ``context`` (``data``, ``user``, ``device``):
     every field, and of the locale variants every one, or with ``locales`` only the
-    variant they choose (what one recipient gets). Raises :class:`TemplateFailure`,
-    naming the field, for an error while rendering (an undefined name, an unsafe
-    attribute) or a result beyond a notification's limits."""
+    variant they choose (what one recipient gets). With ``shared``, the parts that do not
+    read the recipient are rendered once into it and reused (a send batch's deliveries
+    share one ``data``). Raises :class:`TemplateFailure`, naming the field, for an error
+    while rendering (an undefined name, an unsafe attribute) or a result beyond a
+    notification's limits."""
+
+    def text(path: tuple[str, ...]) -> str:
+        if shared is None or path in template.personal:
+            return _text(template, path, context)
+        found = shared.get(path)
+        if found is None:
+            found = shared[path] = _text(template, path, context)
+        return found
+
     source = template.source
     wanted: set[str] | None = None
     if locales:
@@ -160,16 +179,16 @@ def render(
     out: dict[str, Any] = {}
     for name in TEXT_FIELDS:
         if source.get(name) is not None:
-            out[name] = _text(template, (name,), context)
+            out[name] = text((name,))
     for name in ("data", "overrides"):
         if source.get(name):
-            out[name] = _tree(template, source[name], (name,), context)
+            out[name] = _tree(text, source[name], (name,))
     rendered_locales: dict[str, dict[str, str]] = {}
     for tag, variant in (source.get("locales") or {}).items():
         if wanted is not None and tag not in wanted:
             continue
         rendered_locales[tag] = {
-            name: _text(template, ("locales", tag, name), context)
+            name: text(("locales", tag, name))
             for name in TEXT_FIELDS
             if variant.get(name) is not None
         }
@@ -254,15 +273,13 @@ def _text(template: CompiledTemplate, path: tuple[str, ...], context: Mapping[st
     return text
 
 
-def _tree(
-    template: CompiledTemplate, value: Any, path: tuple[str, ...], context: Mapping[str, Any]
-) -> Any:
+def _tree(text: Callable[[tuple[str, ...]], str], value: Any, path: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return _text(template, path, context)
+        return text(path)
     if isinstance(value, Mapping):
-        return {k: _tree(template, v, (*path, str(k)), context) for k, v in value.items()}
+        return {k: _tree(text, v, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list):
-        return [_tree(template, v, (*path, str(i)), context) for i, v in enumerate(value)]
+        return [_tree(text, v, (*path, str(i))) for i, v in enumerate(value)]
     return value
 
 

@@ -52,11 +52,12 @@ class Personalizer:
         found = await self.recipients.recipients([item.device.id for item in due])
         data = content.get("data") or {}
         out: dict[str, Message | Outcome] = {}
+        shared: dict[tuple[str, ...], str] = {}  # parts that do not read the recipient
         for item in due:
             locales = (item.device.locale, item.user_locale)
             context = {"data": data, **found.get(item.device.id, _NOBODY)}
             try:
-                rendered = render(template, context, locales)
+                rendered = render(template, context, locales, shared)
                 out[item.id] = render_for(merge(rendered, content), *locales)
             except TemplateFailure as exc:
                 out[item.id] = _failure(exc)
