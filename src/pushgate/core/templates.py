@@ -162,12 +162,14 @@ def render(
     while rendering (an undefined name, an unsafe attribute) or a result beyond a
     notification's limits."""
 
+    scope = {**_ENVIRONMENT.globals, **context}
+
     def text(path: tuple[str, ...]) -> str:
         if shared is None or path in template.personal:
-            return _text(template, path, context)
+            return _text(template, path, scope)
         found = shared.get(path)
         if found is None:
-            found = shared[path] = _text(template, path, context)
+            found = shared[path] = _text(template, path, scope)
         return found
 
     source = template.source
@@ -262,9 +264,12 @@ def _strings(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...
             yield from _strings(item, (*path, str(index)))
 
 
-def _text(template: CompiledTemplate, path: tuple[str, ...], context: Mapping[str, Any]) -> str:
+def _text(template: CompiledTemplate, path: tuple[str, ...], scope: dict[str, Any]) -> str:
+    """One part rendered in ``scope`` (the context over the environment's globals, made
+    once per render): ``Template.render`` would copy the globals again for every part."""
+    part = template.parts[path]
     try:
-        text: str = template.parts[path].render(context)
+        text = "".join(part.root_render_func(part.new_context(scope, shared=True)))
     except TemplateError as exc:
         raise TemplateFailure(_field(path), _message(exc)) from exc
     except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
