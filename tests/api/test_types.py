@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from pushgate.core.action_notices import system_caller
+from pushgate.core.notification_input import NotificationInput
+from pushgate.errors import InvalidInput
 from pushgate.wiring import Services
 from tests.api.conftest import MakeKey
 from tests.api.expect import bearer, error_of, field_of, ok
@@ -186,6 +189,23 @@ async def test_an_app_can_require_a_type(client: httpx.AsyncClient, app_name: st
     assert (await _send(client, type="alert", title="typed")).status_code == 202
     ok(await client.patch(f"/v1/apps/{app_name}", json={"requires_type": False}))
     assert (await _send(client, title="ad hoc")).status_code == 202
+
+
+async def test_pushgates_own_notices_are_spared_the_rule(
+    client: httpx.AsyncClient, services: Services, app_name: str
+) -> None:
+    """The pushes that follow an answer to an action name no type (core/action_notices.py)."""
+    ok(await client.patch(f"/v1/apps/{app_name}", json={"requires_type": True}))
+    tenant = await services.access.ensure_default_tenant()
+    data = NotificationInput.model_validate(
+        {"app": app_name, "audience": {"everyone": True}, "title": "Your answer failed"}
+    )
+    caller = system_caller(tenant.id)
+    with pytest.raises(InvalidInput) as refused:
+        await services.sending.accept(caller, tenant, data)
+    assert refused.value.details["field"] == "type"
+    accepted = await services.sending.accept(caller, tenant, data, own=True)
+    assert accepted.notification.type_key is None
 
 
 async def test_a_data_template_renders_once_into_the_stored_content(

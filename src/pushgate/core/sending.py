@@ -143,10 +143,14 @@ class NotificationService:
         self.limits = limits
         self.types = types
 
-    async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
+    async def accept(
+        self, caller: Caller, tenant: Tenant, data: NotificationInput, *, own: bool = False
+    ) -> Accepted:
+        """Accept ``data``; ``own`` for pushgate's own pushes (the notices that follow an
+        answer to an action), which an app's rule that every send names a type spares."""
         caller.require(Scope.SEND)
         app = await self.registry.app(tenant, data.app)
-        ntype = await self._type(app, data)
+        ntype = await self._type(app, data, own)
         fingerprint = request_hash(data) if data.idempotency_key else None
         if data.idempotency_key:
             earlier = await self._earlier(tenant, data.idempotency_key, fingerprint)
@@ -217,12 +221,12 @@ class NotificationService:
         )
         return Accepted(notification, True, tuple(unknown), met)
 
-    async def _type(self, app: App, data: NotificationInput) -> NotificationType | None:
+    async def _type(self, app: App, data: NotificationInput, own: bool) -> NotificationType | None:
         """The type the send names; a send without one is refused when the app requires
         one. A disabled type is still accepted: whether it is on is decided per recipient
         at fan-out (docs/types.md)."""
         if data.type is None:
-            if app.requires_type:
+            if app.requires_type and not own:
                 raise InvalidInput(
                     "type: the app requires every notification to name a notification type",
                     details={"field": "type", "reason": "required by the app"},
