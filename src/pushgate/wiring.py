@@ -22,6 +22,7 @@ from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
+from pushgate.core.notification_types import TypeCatalog
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.operational_events import OperationalEvents
 from pushgate.core.operational_webhook import OperationalWebhooks
@@ -49,6 +50,7 @@ from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.responses import ResponseStore
+from pushgate.storage.types import TypeStore
 
 if TYPE_CHECKING:
     from pushgate.core.pending import PendingReasons
@@ -82,6 +84,7 @@ class Services:
     limits: RateLimits
     actions: ActionStore
     catalog: ActionCatalog
+    types: TypeCatalog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
 
@@ -248,6 +251,7 @@ async def build_services(
         audit=audit,
         allow_private_targets=settings.allow_private_targets,
     )
+    types = TypeCatalog(TypeStore(engine), registry, actions, audit=audit)
     sending = NotificationService(
         notifications,
         registry,
@@ -260,6 +264,7 @@ async def build_services(
         max_schedule_ms=settings.max_schedule_days * 86_400_000,
         default_records=DeliveryRecords(settings.delivery_records),
         limits=limits,
+        types=types,
     )
     await access.ensure_default_tenant()
     await access.instance_id()
@@ -278,6 +283,7 @@ async def build_services(
         limits,
         actions,
         catalog,
+        types,
     )
 
 
@@ -331,6 +337,7 @@ def build_worker(
     from pushgate.delivery.fanout import Fanout
     from pushgate.delivery.operational_reports import OperationalReports
     from pushgate.delivery.ops_webhook import OpsWebhookSender
+    from pushgate.delivery.personalize import Personalizer
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.sender import Sender
     from pushgate.delivery.worker import Worker
@@ -371,6 +378,7 @@ def build_worker(
             services.accounts.app_name,
             grace_days=settings.response_token_grace_days,
         ),
+        personalizer=Personalizer(TypeStore(services.engine), services.types.templates),
     )
     worker = Worker(
         services.queue,

@@ -26,6 +26,7 @@ from pushgate.api.routes import (
     ops,
     queue,
     tenants,
+    types,
     users,
 )
 from pushgate.console import routes as console
@@ -58,6 +59,7 @@ def create_app(services: Services) -> ASGIApp:
         users,
         apps,
         actions,
+        types,
         tenants,
         queue,
         audit,

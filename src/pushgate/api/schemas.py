@@ -122,6 +122,9 @@ class AppOut(BaseModel):
     name: str
     description: str
     user_auth: bool = Field(description="Whether device registration needs a user token.")
+    requires_type: bool = Field(
+        default=False, description="Whether every send must name a notification type."
+    )
     action_error_text: dict[str, Any] | None = Field(
         default=None,
         description="`{text, locales}` pushed when an answer to an action failed; "
@@ -143,6 +146,7 @@ class AppOut(BaseModel):
             action_confirm_text=None if confirm is None else confirm.as_json(),
             description=app.description,
             user_auth=app.has_user_auth,
+            requires_type=app.requires_type,
             created_at=iso(app.created_at),
             updated_at=iso(app.updated_at),
         )

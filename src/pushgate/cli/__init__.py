@@ -16,6 +16,7 @@ from pushgate.cli.queue import queue
 from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
 from pushgate.cli.serve import register
+from pushgate.cli.types import types
 from pushgate.cli.users import users
 from pushgate.demo.command import demo_command
 from pushgate.simulators.cli import simulate_command
@@ -33,6 +34,7 @@ app.add_typer(tenants, name="tenants")
 app.add_typer(apps, name="apps")
 app.add_typer(actions, name="actions")
 app.add_typer(action_sets, name="action-sets")
+app.add_typer(types, name="types")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(notifications, name="notifications")

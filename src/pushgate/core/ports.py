@@ -35,6 +35,7 @@ from pushgate.core.notifications import (
 
 if TYPE_CHECKING:
     from pushgate.core.responses import Handling, StoredResponse
+    from pushgate.core.type_inputs import NotificationType
 
 # More writes to make in a store's open transaction (given its connection), so that
 # they commit with it or not at all: the jobs a change makes (docs/architecture.md §9).
@@ -140,12 +141,24 @@ class NotificationStorePort(Protocol):
     async def set_state(self, notification_id: str, state: NotificationState, at: int) -> None: ...
     async def finish_fanout(self, notification_id: str, at: int) -> None: ...
     async def complete_if_done(self, notification_id: str, at: int) -> bool: ...
-    async def count_audience(self, audience: Audience, tenant_id: str, app_id: str) -> int: ...
+    async def count_audience(
+        self,
+        audience: Audience,
+        tenant_id: str,
+        app_id: str,
+        providers: Sequence[str] | None = None,
+    ) -> int: ...
     async def unknown_people(
         self, audience: Audience, tenant_id: str, app_id: str
     ) -> list[str]: ...
     async def audience_page(
-        self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
+        self,
+        audience: Audience,
+        tenant_id: str,
+        app_id: str,
+        after: str | None,
+        limit: int,
+        providers: Sequence[str] | None = None,
     ) -> list[AudienceMember]: ...
     async def add_deliveries(
         self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
@@ -210,6 +223,25 @@ class ActionStorePort(Protocol):
     async def list_sets(self, app_id: str) -> list[ActionSet]: ...
     async def update_set(self, item: ActionSet) -> list[str] | None: ...
     async def delete_set(self, app_id: str, key: str) -> bool: ...
+
+
+class TypeStorePort(Protocol):
+    """An app's notification types (``storage/types.py``; docs/types.md)."""
+
+    async def insert_type(self, tenant_id: str, item: NotificationType) -> None: ...
+    async def notification_type(self, app_id: str, key: str) -> NotificationType | None: ...
+    async def list_types(
+        self, app_id: str, after: str | None, limit: int
+    ) -> list[NotificationType]: ...
+    async def update_type(self, item: NotificationType) -> bool: ...
+    async def delete_type(self, app_id: str, key: str) -> bool: ...
+
+
+class RecipientReader(Protocol):
+    """What a template that reads its recipient is given of each device and its user:
+    ``{device id: {"user": {...} | None, "device": {...}}}``, one read per send batch."""
+
+    async def recipients(self, device_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
 
 class ResponseStorePort(Protocol):

@@ -40,6 +40,7 @@ from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.operational_reports import OperationalReports
+from pushgate.delivery.personalize import Personalizer
 from pushgate.delivery.probes import ProbeGate
 from pushgate.delivery.providers import ProviderCache
 from pushgate.delivery.retry_warnings import RetryWarnings, retry_label
@@ -79,6 +80,7 @@ class Sender:
         reports: OperationalReports,
         probes: ProbeGate | None = None,
         identities: Identities | None = None,
+        personalizer: Personalizer | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
@@ -95,6 +97,8 @@ class Sender:
         self.reports = reports
         # What each payload says of its origin (core/identity.py); None sends none.
         self.identities = identities
+        # Renders templates that read their recipient (delivery/personalize.py).
+        self.personalizer = personalizer
 
     async def run(self, job: SendJob, *, first_run: bool = False) -> None:
         """Send the job's batch. On the first run of a fan-out's job, the devices it carries
@@ -181,7 +185,7 @@ class Sender:
                 delay = min(wait, self.paused_recheck_seconds)
                 raise Postpone(delay, f"{kind} credentials paused: {paused}")
             return await self._probe(notification, kind, provider, due, job, deleted)
-        prepared = self._deliveries(notification, due, await self._identity(notification))
+        prepared = await self._prepare(notification, due)
         with self.metrics.timing(kind):
             outcomes = await self._outcomes(provider, prepared)
         return await self._apply(notification, kind, due, outcomes, job, deleted)
@@ -198,7 +202,7 @@ class Sender:
         """Send the first delivery alone on paused credentials; resume them and send the
         rest when the provider takes it, else put the batch back for the next turn."""
         key = (notification.app_id, kind)
-        prepared = self._deliveries(notification, due, await self._identity(notification))
+        prepared = await self._prepare(notification, due)
         try:
             with self.metrics.timing(kind):
                 first = await self._outcomes(provider, prepared[:1])
@@ -218,6 +222,14 @@ class Sender:
         rest = await self._outcomes(provider, prepared[1:])
         return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
 
+    async def _prepare(
+        self, notification: Notification, due: Sequence[DueDelivery]
+    ) -> list[Delivery | Outcome]:
+        personal = None
+        if self.personalizer is not None:
+            personal = await self.personalizer.messages(notification, due)
+        return self._deliveries(notification, due, await self._identity(notification), personal)
+
     async def _identity(self, notification: Notification) -> BatchIdentity | None:
         if self.identities is None:
             return None
@@ -230,18 +242,20 @@ class Sender:
         notification: Notification,
         due: Sequence[DueDelivery],
         identity: BatchIdentity | None = None,
+        personal: dict[str, Message | Outcome] | None = None,
     ) -> list[Delivery | Outcome]:
         """The batch to send, or the outcome of a delivery that cannot be rendered.
         Recipients with the same locales share one rendered message (rendering reads
         nothing else of them), so a provider builds each payload once per batch rather than
-        once per device; each delivery's own identity is added to it (core/identity.py)."""
+        once per device; each delivery's own identity is added to it (core/identity.py).
+        ``personal`` holds each delivery's own message when a template reads its recipient."""
         messages: dict[tuple[str | None, str | None], Message | Outcome] = {}
         batch: list[Delivery | Outcome] = []
         content, expires_at = notification.content, notification.expires_at
         created_at, now_or_never = notification.created_at, notification.now_or_never
         for item in due:
             locales = (item.device.locale, item.user_locale)
-            message = messages.get(locales)
+            message = messages.get(locales) if personal is None else personal[item.id]
             if message is None:
                 try:
                     message = render_for(content, *locales)
