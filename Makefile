@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: serve demo test test-deps lint typecheck unit soak simulate bench clean
+.PHONY: serve demo test test-deps lint typecheck unit soak simulate bench wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,12 @@ demo: $(STAMP)
 
 test: $(STAMP) lint typecheck unit
 
-# Programs some suites drive besides Python (a headless browser, independent HTTP/2 peers):
+# Programs some suites drive besides Python (a headless browser, independent HTTP/2 peers,
+# systemd's unit checker for deploy/):
 # installed from Debian's packages when missing. Without them those suites skip locally and
 # fail under CI=true.
-TEST_PROGRAMS := chromium:chromium nghttpd:nghttp2-server node:nodejs curl:curl
+TEST_PROGRAMS := chromium:chromium nghttpd:nghttp2-server node:nodejs curl:curl \
+	systemd-analyze:systemd
 test-deps:
 	@missing=""; for entry in $(TEST_PROGRAMS); do \
 	  command -v $${entry%%:*} >/dev/null 2>&1 || missing="$$missing $${entry#*:}"; done; \
@@ -71,5 +73,11 @@ simulate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/registration.py
 
+# The installable package: dist/pushgate-<version>-py3-none-any.whl, for `pip install` or
+# `pipx install` (README "Install"). The build backend comes from the dev environment, so
+# this needs no network.
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var dist .mypy_cache .ruff_cache .pytest_cache

@@ -65,6 +65,7 @@ SLOW_FIRST = (
     "tests/console/test_browser.py",
     "tests/api/test_openapi.py",
     "tests/contracts/test_optimized_guards.py",
+    "tests/packaging/test_wheel.py",
 )
 
 

@@ -35,10 +35,17 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    data_dir: Path = Path("./var")
+    data_dir: Path = Field(
+        default=Path("./var"),
+        description="Data folder: the SQLite database and the generated secret key file.",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy async URL; defaults to SQLite in data_dir.",
+        examples=[
+            "sqlite+aiosqlite:///var/pushgate.db",
+            "postgresql+asyncpg://pushgate:password@127.0.0.1:5432/pushgate",
+        ],
     )
     sqlite_busy_seconds: float = Field(
         default=10.0,
@@ -48,28 +55,47 @@ class Settings(BaseModel):
         "(a CLI command) holds it, before failing with 503 `unavailable`; the server keeps "
         "answering meanwhile.",
     )
-    bind: str = "127.0.0.1:8080"
+    bind: str = Field(
+        default="127.0.0.1:8080",
+        description="Address and port the API listens on (`pushgate worker` binds its "
+        "metrics port on the same address).",
+        examples=["127.0.0.1:8080", "0.0.0.0:8080"],
+    )
     instance_name: str | None = Field(
         default=None,
         description="Public base URL; defaults to http://<bind>. Every push carries it "
         f"(docs/actions.md), so it is at most {MAX_INSTANCE_NAME_CHARS} characters.",
+        examples=["https://push.example.com"],
     )
     secret_key: SecretStr | None = Field(
         default=None,
-        description="base64url of 32 random bytes; encrypts provider secrets at rest.",
+        description="base64url of 32 random bytes; encrypts provider secrets at rest. When "
+        "unset, one is generated into <data_dir>/secret.key (back it up).",
     )
     previous_secret_keys: tuple[SecretStr, ...] = Field(
         default=(),
         description="Older secret keys, comma-separated: they still open what they sealed "
         "until `pushgate secrets rotate` has re-sealed it under `secret_key`.",
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least severe log messages written."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`: one readable line per record; `json`: one JSON object per "
+        'line, with the record\'s fields as members (docs/operations.md, "Logs").',
+    )
     metrics_require_key: bool = Field(
         default=False,
         description="`/metrics` answers only requests with an admin-scoped API key; "
         "per-tenant series are shown to instance admin keys alone either way.",
     )
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body accepted; 413 above it.",
+    )
     max_bodies_in_flight_bytes: int = Field(
         default=64 * 1024 * 1024,
         ge=1024,
@@ -112,6 +138,7 @@ class Settings(BaseModel):
     queue_url: str = Field(
         default="sql",
         description="`sql` (jobs in the database) or a redis:// URL (Redis Streams).",
+        examples=["sql", "redis://127.0.0.1:6379/0"],
     )
     queue_prefix: str = Field(
         default="pushgate",
@@ -136,8 +163,18 @@ class Settings(BaseModel):
         description="What a notification keeps of its deliveries unless it says: `all` (a "
         "row each) or `failures` (counts, and a row only for deliveries that did not go out).",
     )
-    default_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200)
-    max_ttl_seconds: int = Field(default=2_419_200, ge=0, le=2_419_200)
+    default_ttl_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        le=2_419_200,
+        description="Time to live of a notification that gives none.",
+    )
+    max_ttl_seconds: int = Field(
+        default=2_419_200,
+        ge=0,
+        le=2_419_200,
+        description="Longest time to live a notification may ask for; 28 days is FCM's own limit.",
+    )
     max_schedule_days: int = Field(
         default=365,
         ge=1,
@@ -150,7 +187,9 @@ class Settings(BaseModel):
         description="CA files trusted for provider connections beside the system store (the "
         "simulators' CA); several are separated by `:` (`;` on Windows) or given as a list.",
     )
-    worker_concurrency: int = Field(default=4, ge=1, le=256)
+    worker_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Jobs one worker runs at once."
+    )
     paused_recheck_seconds: float = Field(
         default=30.0,
         gt=0,
@@ -158,7 +197,12 @@ class Settings(BaseModel):
         description="The longest wait between probes of paused credentials (waits double "
         "from 1 s up to this).",
     )
-    send_batch_size: int = Field(default=500, ge=1, le=5000)
+    send_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=5000,
+        description="Deliveries per send job (one app, one provider).",
+    )
     worker_lease_seconds: float = Field(
         default=60.0,
         ge=1.0,

@@ -22,6 +22,7 @@ from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
+from pushgate.core.notification_types import TypeCatalog
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.operational_events import OperationalEvents
 from pushgate.core.operational_webhook import OperationalWebhooks
@@ -49,8 +50,11 @@ from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.responses import ResponseStore
+from pushgate.storage.types import TypeStore
 
 if TYPE_CHECKING:
+    from pushgate.core.pending import PendingReasons
+    from pushgate.delivery.instance_gauges import InstanceGauges
     from pushgate.delivery.operational_reports import OperationalReports
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.queue_admin import QueueAdmin
@@ -80,6 +84,7 @@ class Services:
     limits: RateLimits
     actions: ActionStore
     catalog: ActionCatalog
+    types: TypeCatalog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
 
@@ -88,6 +93,24 @@ class Services:
         from pushgate.delivery.queue_admin import QueueAdmin
 
         return QueueAdmin(self.queue)
+
+    @functools.cached_property
+    def instance_gauges(self) -> InstanceGauges:
+        """The instance-wide series ``/metrics`` reads at scrape time."""
+        from pushgate.delivery.instance_gauges import InstanceGauges
+        from pushgate.delivery.jobs import JOB_KINDS
+        from pushgate.storage.instance_stats import InstanceStatsStore
+
+        stats = InstanceStatsStore(self.engine)
+        return InstanceGauges(stats, self.queue, JOB_KINDS, self.metrics, self.clock)
+
+    @functools.cached_property
+    def pending_reasons(self) -> PendingReasons:
+        """Why a notification's deliveries are pending (core/pending.py)."""
+        from pushgate.core.pending import PendingReasons
+        from pushgate.storage.pending import PendingStore
+
+        return PendingReasons(PendingStore(self.engine))
 
     @functools.cached_property
     def handlers(self) -> ActionLookup:
@@ -228,6 +251,7 @@ async def build_services(
         audit=audit,
         allow_private_targets=settings.allow_private_targets,
     )
+    types = TypeCatalog(TypeStore(engine), registry, actions, audit=audit)
     sending = NotificationService(
         notifications,
         registry,
@@ -240,6 +264,7 @@ async def build_services(
         max_schedule_ms=settings.max_schedule_days * 86_400_000,
         default_records=DeliveryRecords(settings.delivery_records),
         limits=limits,
+        types=types,
     )
     await access.ensure_default_tenant()
     await access.instance_id()
@@ -258,6 +283,7 @@ async def build_services(
         limits,
         actions,
         catalog,
+        types,
     )
 
 
@@ -311,6 +337,7 @@ def build_worker(
     from pushgate.delivery.fanout import Fanout
     from pushgate.delivery.operational_reports import OperationalReports
     from pushgate.delivery.ops_webhook import OpsWebhookSender
+    from pushgate.delivery.personalize import Personalizer
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.sender import Sender
     from pushgate.delivery.worker import Worker
@@ -351,6 +378,7 @@ def build_worker(
             services.accounts.app_name,
             grace_days=settings.response_token_grace_days,
         ),
+        personalizer=Personalizer(TypeStore(services.engine), services.types.templates),
     )
     worker = Worker(
         services.queue,

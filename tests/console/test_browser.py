@@ -530,3 +530,61 @@ async def test_the_events_page_lists_operational_events_by_kind(
         )
         assert page.errors == []
         assert page.failed_loads == []
+
+
+async def test_types_are_made_switched_and_deleted_on_the_app_page(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as api:
+        assert api.post("/v1/apps", json={"name": "clinic"}).is_success
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    rows = "[...document.querySelectorAll('#types tbody tr')]"
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/apps/clinic'; true")
+        await page.wait_for("document.querySelector('#type-create') !== null")
+        await page.evaluate(
+            "{ const form = document.querySelector('#type-create');"
+            "form.elements.key.value = 'booked'; form.elements.priority.value = 'normal';"
+            "form.elements.title.value = 'Booked: {{ data.what }}';"
+            "form.elements.no_opt_out.checked = true; form.requestSubmit(); }"
+        )
+        await page.wait_for(f"{rows}.length === 1")
+        shown = await page.evaluate(f"{rows}[0].textContent")
+        assert "booked" in shown
+        assert "Booked: {{ data.what }}" in shown
+        # A template that does not compile: the API's 422 is shown, nothing is made.
+        await page.evaluate(
+            "{ const form = document.querySelector('#type-create');"
+            "form.elements.key.value = 'broken'; form.elements.title.value = '{{ data.x ';"
+            "form.requestSubmit(); }"
+        )
+        code = await page.wait_for("document.querySelector('#types .error-code')?.textContent")
+        assert code == "validation_failed"
+        await page.evaluate(f"{rows}[0].querySelector('button').click(); true")  # switch off
+        await page.wait_for(f"{rows}[0]?.textContent.includes('off')")
+        with served.api() as api:
+            made = api.get("/v1/apps/clinic/types/booked").json()
+        assert (made["enabled"], made["priority"], made["opt_out_allowed"]) == (
+            False,
+            "normal",
+            False,
+        )
+        # The app's settings: every send must name a type.
+        await page.evaluate(
+            "{ const form = document.querySelector('#app-update');"
+            "form.elements.requires_type.checked = true; form.requestSubmit(); }"
+        )
+        await page.wait_for("document.body.textContent.includes('required on every send')")
+        await page.evaluate(
+            f"window.confirm = () => true;{rows}[0].querySelectorAll('button')[1].click(); true"
+        )
+        await page.wait_for(f"{rows}.length === 0")
+        await page.screenshot(tmp_path / "types.png")
+        assert page.errors == []
+    with served.api() as api:
+        assert api.get("/v1/apps/clinic").json()["requires_type"] is True
+        assert api.get("/v1/apps/clinic/types/booked").status_code == 404
+        assert api.get("/v1/apps/clinic/types/broken").status_code == 404

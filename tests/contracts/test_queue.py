@@ -258,3 +258,20 @@ async def test_wait_wakes_when_an_abandoned_lease_runs_out(queue_backend: QueueB
     assert await asyncio.wait_for(worker.wait("send", 30), 30) is True
     (job,) = await _lease_until(worker, "send", 1, 0.3)
     assert (job.id, job.attempts) == (held.id, 2)
+
+
+async def test_oldest_due_is_the_head_of_the_ready_jobs(queue: Queue) -> None:
+    """What the queue-lag metric reads: since when the oldest job a lease would take now
+    has been due; delayed and leased jobs are not waiting on a worker."""
+    now = now_ms()
+    assert await queue.oldest_due(["send", "purge"]) == {}
+    await queue.enqueue([NewJob("send", b"old")], available_at=now - 5000)
+    await queue.enqueue([NewJob("send", b"new")], available_at=now - 1000)
+    await queue.enqueue([NewJob("purge", b"later")], available_at=now + 60_000)
+    found = await queue.oldest_due(["send", "purge"])
+    assert list(found) == ["send"]
+    # On Redis a due job counts from when it entered the stream, at the latest now.
+    assert now - 5000 <= found["send"] <= now_ms()
+    leased = await queue.lease("send", 10, HOLD)
+    assert len(leased) == 2
+    assert await queue.oldest_due(["send", "purge"]) == {}

@@ -30,16 +30,24 @@ def pushgate_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# Where each started server prints: a file, not a pipe, since a pipe read only at the end
+# would fill with the access log of a busy test and stall the server writing it.
+_outputs: dict[int, Path] = {}
+
+
 def start_server(data_dir: Path, **extra: str) -> tuple[str, subprocess.Popen[str]]:
     """Start ``pushgate serve`` on a free loopback port; returns its base URL once healthy."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pushgate", "serve"],
-        env=pushgate_env(data_dir, PUSHGATE_BIND=f"127.0.0.1:{port}", **extra),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    output_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
+    with output_path.open("w") as output_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pushgate", "serve"],
+            env=pushgate_env(data_dir, PUSHGATE_BIND=f"127.0.0.1:{port}", **extra),
+            stdout=output_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    _outputs[process.pid] = output_path
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
@@ -49,15 +57,19 @@ def start_server(data_dir: Path, **extra: str) -> tuple[str, subprocess.Popen[st
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()
-    output, _ = process.communicate(timeout=15)
-    raise RuntimeError(f"pushgate serve did not start:\n{output}")
+    process.wait(timeout=15)
+    raise RuntimeError(f"pushgate serve did not start:\n{_outputs.pop(process.pid).read_text()}")
 
 
 def stop_server(process: subprocess.Popen[str]) -> str:
-    """Stop the server and return everything it printed."""
+    """Stop the server (or another ``pushgate`` process printing into a pipe) and return
+    everything it printed."""
     process.terminate()
-    output, _ = process.communicate(timeout=15)
-    return output
+    if process.pid not in _outputs:
+        output, _ = process.communicate(timeout=15)
+        return output
+    process.wait(timeout=15)
+    return _outputs.pop(process.pid).read_text()
 
 
 def wait_until(check: Callable[[], T | None], seconds: float, what: str) -> T:

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import docs_pages, errors, links
+from pushgate.api.access_log import AccessLog
 from pushgate.api.body_examples import add_body_examples
 from pushgate.api.credential_schemas import add_credential_schemas
 from pushgate.api.error_statuses import keep_answerable_statuses
@@ -28,6 +29,7 @@ from pushgate.api.routes import (
     ops,
     queue,
     tenants,
+    types,
     users,
 )
 from pushgate.console import routes as console
@@ -38,9 +40,10 @@ def create_app(services: Services) -> ASGIApp:
     """The ASGI app: routers, the one error shape, the bounds on request bodies and the
     input rules.
 
-    Outermost first: an unexpected error still gets the one error shape; the API key is
-    checked from the headers; only then may a body be read, within its bounds, and judged
-    by the input rules before a route reads it."""
+    Outermost first: the access log and HTTP metrics see every answer; an unexpected
+    error still gets the one error shape; the API key is checked from the headers; only
+    then may a body be read, within its bounds, and judged by the input rules before a
+    route reads it."""
     api = FastAPI(
         title="pushgate",
         version=__version__,
@@ -59,6 +62,7 @@ def create_app(services: Services) -> ASGIApp:
         users,
         apps,
         actions,
+        types,
         tenants,
         queue,
         audit,
@@ -80,8 +84,12 @@ def create_app(services: Services) -> ASGIApp:
     )
     # The trailing "/" keeps "/v1/pushes…" keyed.
     answer_paths = tuple(f"{prefix}/" for prefix in answers.PREFIXES)
-    return errors.Unexpected(
-        KeyGate(bounded, services.access, services.limits, open_prefixes=answer_paths)
+    return AccessLog(
+        errors.Unexpected(
+            KeyGate(bounded, services.access, services.limits, open_prefixes=answer_paths)
+        ),
+        services.metrics,
+        lambda: api.routes,
     )
 
 

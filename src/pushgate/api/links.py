@@ -57,6 +57,7 @@ DEVICE = "/v1/devices/{device_id}"
 KEY = "/v1/keys/{key_id}"
 ACTION = "/v1/apps/{app}/actions/{action}"
 ACTION_SET = "/v1/apps/{app}/action-sets/{key}"
+TYPE = "/v1/apps/{app}/types/{key}"
 NOTIFICATION = "/v1/notifications/{notification_id}"
 
 LINKS: tuple[Follows, ...] = (
@@ -75,6 +76,8 @@ LINKS: tuple[Follows, ...] = (
             "create_action": _op("post", f"{APP}/actions"),
             "action_sets": _op("get", f"{APP}/action-sets"),
             "create_action_set": _op("post", f"{APP}/action-sets"),
+            "types": _op("get", f"{APP}/types"),
+            "create_type": _op("post", f"{APP}/types"),
         },
         parameters={"path.app": "$response.body#/name"},
         description="The app just made, by its name.",
@@ -171,6 +174,27 @@ LINKS: tuple[Follows, ...] = (
         targets={"send": _op("post", "/v1/notifications")},
         body={"app": "$request.path.app", "action_set": "$response.body#/key"},
         description="A notification from the same app that shows the set just made.",
+    ),
+    Follows(
+        source=_op("post", f"{APP}/types"),
+        statuses=(201,),
+        name="Type",
+        targets={
+            "read": _op("get", TYPE),
+            "update": _op("patch", TYPE),
+            "delete": _op("delete", TYPE),
+            "preview": _op("post", f"{TYPE}/preview"),
+        },
+        parameters={"path.app": "$request.path.app", "path.key": "$response.body#/key"},
+        description="The notification type just defined, by its key, in the same app.",
+    ),
+    Follows(
+        source=_op("post", f"{APP}/types"),
+        statuses=(201,),
+        name="Type",
+        targets={"send": _op("post", "/v1/notifications")},
+        body={"app": "$request.path.app", "type": "$response.body#/key"},
+        description="A notification of the type just defined, from the same app.",
     ),
     Follows(
         source=_op("post", "/v1/notifications"),

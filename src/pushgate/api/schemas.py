@@ -10,6 +10,7 @@ from pushgate.core.access import CreatedKey, RotatedKey
 from pushgate.core.audit import AuditEvent
 from pushgate.core.models import ApiKey, App, Device, RateLimit, Tenant, User
 from pushgate.core.operational_events import OperationalEvent
+from pushgate.core.pending import PendingKind
 from pushgate.core.registry import CredentialView
 
 T = TypeVar("T")
@@ -121,6 +122,9 @@ class AppOut(BaseModel):
     name: str
     description: str
     user_auth: bool = Field(description="Whether device registration needs a user token.")
+    requires_type: bool = Field(
+        default=False, description="Whether every send must name a notification type."
+    )
     action_error_text: dict[str, Any] | None = Field(
         default=None,
         description="`{text, locales}` pushed when an answer to an action failed; "
@@ -142,6 +146,7 @@ class AppOut(BaseModel):
             action_confirm_text=None if confirm is None else confirm.as_json(),
             description=app.description,
             user_auth=app.has_user_auth,
+            requires_type=app.requires_type,
             created_at=iso(app.created_at),
             updated_at=iso(app.updated_at),
         )
@@ -362,6 +367,23 @@ class NotificationAccepted(BaseModel):
     expires_at: str | None
 
 
+class PendingOut(BaseModel):
+    """Deliveries still pending for one reason."""
+
+    kind: PendingKind = Field(
+        description="`scheduled`: the notification waits for its `send_at`; "
+        "`waiting_for_fanout`: devices of the audience not yet given a delivery; "
+        "`credentials_paused`: the app's credentials for `provider` were refused "
+        '(`reason`); `retrying`: the provider answered "try again" (`reason`, earliest '
+        "`next_attempt_at`); `queued`: not yet attempted, waiting for a worker; "
+        "`not_examined`: pending, beyond the first 10,000 pending deliveries looked at."
+    )
+    count: int
+    provider: str | None = None
+    reason: str | None = None
+    next_attempt_at: str | None = None
+
+
 class NotificationOut(BaseModel):
     id: str
     app_id: str
@@ -386,6 +408,12 @@ class NotificationOut(BaseModel):
         default_factory=dict,
         description="Answers to its actions by action key and state (one notification's "
         "status only; empty in listings).",
+    )
+    pending: list[PendingOut] | None = Field(
+        default=None,
+        description="Why deliveries are still pending, with counts (one notification's "
+        'status only; null in listings). See docs/operations.md, "Why deliveries are '
+        'pending".',
     )
 
 

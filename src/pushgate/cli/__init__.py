@@ -9,12 +9,14 @@ from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.audit import audit
 from pushgate.cli.backup import backup_command, restore_command
 from pushgate.cli.devices import devices
+from pushgate.cli.init import init_command
 from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
 from pushgate.cli.queue import queue
 from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
 from pushgate.cli.serve import register
+from pushgate.cli.types import types
 from pushgate.cli.users import users
 from pushgate.demo.command import demo_command
 from pushgate.simulators.cli import simulate_command
@@ -25,12 +27,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("init")(init_command)
 register(app)
 app.add_typer(keys, name="keys")
 app.add_typer(tenants, name="tenants")
 app.add_typer(apps, name="apps")
 app.add_typer(actions, name="actions")
 app.add_typer(action_sets, name="action-sets")
+app.add_typer(types, name="types")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(notifications, name="notifications")

@@ -19,6 +19,7 @@ from pushgate.cli.runtime import (
 )
 from pushgate.core.inputs import (
     AppInput,
+    AppUpdate,
     KeyInput,
     KeyPatch,
     KeyRotation,
@@ -292,6 +293,32 @@ def create_app(
     console.print(f"created app {run_with_services(config, work).name}")
 
 
+@apps.command("update")
+def update_app(
+    name: str,
+    description: Annotated[str | None, typer.Option()] = None,
+    requires_type: Annotated[
+        bool | None,
+        typer.Option(
+            "--requires-type/--no-requires-type",
+            help="Whether every send must name a notification type.",
+        ),
+    ] = None,
+    tenant: TenantOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Change what is given; the rest stays."""
+    given = {"description": description, "requires_type": requires_type}
+    body = parse_input(AppUpdate, **{k: v for k, v in given.items() if v is not None})
+
+    async def work(services: Services) -> App:
+        scope = await services.access.tenant_for(OPERATOR, tenant)
+        return await services.registry.update_app(OPERATOR, scope, name, body)
+
+    changed = run_with_services(config, work)
+    console.print(f"updated app {changed.name} (requires a type: {changed.requires_type})")
+
+
 @apps.command("list")
 def list_apps(tenant: TenantOption = None, config: ConfigOption = None) -> None:
     from pushgate.api.schemas import iso
@@ -300,9 +327,10 @@ def list_apps(tenant: TenantOption = None, config: ConfigOption = None) -> None:
         scope = await services.access.tenant_for(OPERATOR, tenant)
         return await services.registry.list_apps(OPERATOR, scope)
 
-    table = Table("id", "name", "description", "created")
+    table = Table("id", "name", "description", "requires type", "created")
     for app in run_with_services(config, work):
-        table.add_row(app.id, app.name, app.description, iso(app.created_at))
+        needs = "yes" if app.requires_type else ""
+        table.add_row(app.id, app.name, app.description, needs, iso(app.created_at))
     console.print(table)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -13,6 +12,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
+from pushgate import logs
 from pushgate.config import Settings, load_settings
 from pushgate.core.access import Caller
 from pushgate.core.ids import now_ms
@@ -65,9 +65,7 @@ def settings_or_exit(config: Path | None) -> Settings:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
 
 
 def settle_heap() -> None:

@@ -41,11 +41,17 @@ def send(
     everyone: Annotated[
         bool, typer.Option("--everyone", help="Every active device of the app.")
     ] = False,
+    type_key: Annotated[
+        str | None,
+        typer.Option("--type", help="One of the app's notification types: its defaults apply."),
+    ] = None,
     title: Annotated[str | None, typer.Option()] = None,
     body: Annotated[str | None, typer.Option()] = None,
     data: Annotated[str | None, typer.Option(help="A JSON object for the app.")] = None,
     ttl: Annotated[int | None, typer.Option(help="Seconds it may wait.")] = None,
-    priority: Annotated[str, typer.Option(help="high or normal.")] = "high",
+    priority: Annotated[
+        str | None, typer.Option(help="high or normal (default: the type's, else high).")
+    ] = None,
     collapse_key: Annotated[str | None, typer.Option()] = None,
     send_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
     idempotency_key: Annotated[str | None, typer.Option()] = None,
@@ -69,14 +75,15 @@ def send(
     config: ConfigOption = None,
 ) -> None:
     """Send a notification to one audience; exits 1 if any device did not get it."""
+    given = {"type": type_key, "priority": priority}
     notification = _validated(
         app=app,
         audience=_audience(user, alias, device, topic, tags, everyone),
+        **{k: v for k, v in given.items() if v is not None},
         title=title,
         body=body,
         data=_json_object(data),
         ttl=ttl,
-        priority=priority,
         collapse_key=collapse_key,
         send_at=send_at,
         idempotency_key=idempotency_key,

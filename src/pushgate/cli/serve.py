@@ -61,7 +61,11 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         http=guarded_protocol(limits),
         timeout_keep_alive=settings.keep_alive_seconds,
         log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
+        # The app writes the access log itself (api/access_log.py: request id, route,
+        # latency), and uvicorn's own loggers pass their records to the root logger, so
+        # they share its format (pushgate/logs.py).
+        access_log=False,
+        log_config=None,
         server_header=False,
     )
 

@@ -167,7 +167,7 @@ class ActionNotices:
         if notification is None:
             return None
         data = notice_input(stored, text, kind, notification.content)
-        accepted = await self.sending.accept(system_caller(tenant.id), tenant, data)
+        accepted = await self.sending.accept(system_caller(tenant.id), tenant, data, own=True)
         return accepted.notification.id
 
     async def unreadable(
@@ -177,5 +177,5 @@ class ActionNotices:
         notification"), in the app's error text; the push's notification id."""
         text = app.action_error_text or DEFAULT_ERROR_TEXT
         data = notice_for(notice, text, ERROR_KIND, content)
-        accepted = await self.sending.accept(system_caller(tenant.id), tenant, data)
+        accepted = await self.sending.accept(system_caller(tenant.id), tenant, data, own=True)
         return accepted.notification.id

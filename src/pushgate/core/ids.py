@@ -36,3 +36,10 @@ def new_ids(count: int) -> list[str]:
 
 # The first hex digit of the variant group: bits ``10`` then two random bits.
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def last_id_at(ms: int) -> str:
+    """The greatest UUIDv7 :func:`new_ids` can make in millisecond ``ms``: ids up to it
+    were made at or before ``ms``, so a time bounds a range of ids."""
+    stamp = ms.to_bytes(6, "big").hex()
+    return f"{stamp[:8]}-{stamp[8:]}-7fff-bfff-ffffffffffff"

@@ -231,6 +231,10 @@ class AppUpdate(Strict):
         description="A push a device gets when its answer to an action succeeded; none unless set.",
     )
     clear_action_confirm_text: bool = False
+    requires_type: bool | None = Field(
+        default=None,
+        description="Whether every send must name one of the app's notification types.",
+    )
 
 
 class UserInput(Strict):

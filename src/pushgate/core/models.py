@@ -103,6 +103,8 @@ class App:
     # succeeded (core/action_notices.py); None: the built-in text, and no confirmation.
     action_error_text: LocalizedText | None = None
     action_confirm_text: LocalizedText | None = None
+    # Whether a send must name one of the app's notification types (docs/types.md).
+    requires_type: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,8 @@ class NotificationInput(Content):
 
     @model_validator(mode="after")
     def _something_to_send(self) -> NotificationInput:
-        if not self.has_something_to_send:
+        # A type's template may make the text: checked once it is rendered (core/typed_sends.py).
+        if self.type is None and not self.has_something_to_send:
             raise ValueError(
                 "nothing to send: give a title, subtitle, body, data, badge, sound "
                 "or content_available"

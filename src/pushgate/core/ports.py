@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pushgate.core.actions import ActionDefinition, ActionDeletion, ActionSet
@@ -34,6 +35,7 @@ from pushgate.core.notifications import (
 
 if TYPE_CHECKING:
     from pushgate.core.responses import Handling, StoredResponse
+    from pushgate.core.type_inputs import NotificationType
 
 # More writes to make in a store's open transaction (given its connection), so that
 # they commit with it or not at all: the jobs a change makes (docs/architecture.md §9).
@@ -139,12 +141,24 @@ class NotificationStorePort(Protocol):
     async def set_state(self, notification_id: str, state: NotificationState, at: int) -> None: ...
     async def finish_fanout(self, notification_id: str, at: int) -> None: ...
     async def complete_if_done(self, notification_id: str, at: int) -> bool: ...
-    async def count_audience(self, audience: Audience, tenant_id: str, app_id: str) -> int: ...
+    async def count_audience(
+        self,
+        audience: Audience,
+        tenant_id: str,
+        app_id: str,
+        providers: Sequence[str] | None = None,
+    ) -> int: ...
     async def unknown_people(
         self, audience: Audience, tenant_id: str, app_id: str
     ) -> list[str]: ...
     async def audience_page(
-        self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
+        self,
+        audience: Audience,
+        tenant_id: str,
+        app_id: str,
+        after: str | None,
+        limit: int,
+        providers: Sequence[str] | None = None,
     ) -> list[AudienceMember]: ...
     async def add_deliveries(
         self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
@@ -211,6 +225,25 @@ class ActionStorePort(Protocol):
     async def delete_set(self, app_id: str, key: str) -> bool: ...
 
 
+class TypeStorePort(Protocol):
+    """An app's notification types (``storage/types.py``; docs/types.md)."""
+
+    async def insert_type(self, tenant_id: str, item: NotificationType) -> None: ...
+    async def notification_type(self, app_id: str, key: str) -> NotificationType | None: ...
+    async def list_types(
+        self, app_id: str, after: str | None, limit: int
+    ) -> list[NotificationType]: ...
+    async def update_type(self, item: NotificationType) -> bool: ...
+    async def delete_type(self, app_id: str, key: str) -> bool: ...
+
+
+class RecipientReader(Protocol):
+    """What a template that reads its recipient is given of each device and its user:
+    ``{device id: {"user": {...} | None, "device": {...}}}``, one read per send batch."""
+
+    async def recipients(self, device_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+
 class ResponseStorePort(Protocol):
     """Answers from devices to actions (``storage/responses.py``; docs/actions.md)."""
 
@@ -250,4 +283,55 @@ class ActionLookup(Protocol):
 
     async def handler_secret(self, action_id: str) -> str | None:
         """The ``whsec_…`` secret a webhook handler's requests are signed with, if any."""
+        ...
+
+
+class InstanceStatsPort(Protocol):
+    """What the instance-wide gauges of ``/metrics`` read, each cheaply enough to run on
+    every scrape (delivery/instance_gauges.py)."""
+
+    async def paused_credentials(self) -> dict[str, int]:
+        """Paused credentials by provider kind."""
+        ...
+
+    async def oldest_sending_since(self) -> int | None:
+        """Since when (epoch ms) the oldest notification still sending has been due."""
+        ...
+
+    async def notifications_between(self, after: str, until: str) -> int:
+        """Notifications stored with an id in (``after``, ``until``]."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryGroup:
+    """Pending deliveries of one provider retrying after one reason."""
+
+    provider: str
+    reason: str
+    count: int
+    next_attempt_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRows:
+    """What a look at a notification's pending rows found: those not yet attempted, and
+    those retrying, grouped."""
+
+    queued: int
+    retrying: tuple[RetryGroup, ...]
+
+
+class PendingReadsPort(Protocol):
+    """What telling why deliveries are pending reads (core/pending.py)."""
+
+    async def paused_credentials_of(self, app_id: str) -> dict[str, str]:
+        """The app's paused credentials: provider kind → the provider's refusal."""
+        ...
+
+    async def pending_rows(
+        self, notification_id: str, skip_providers: Sequence[str], limit: int
+    ) -> PendingRows:
+        """At most ``limit`` of the notification's pending rows, of providers other than
+        ``skip_providers``, by whether they were attempted and why they retry."""
         ...

@@ -131,6 +131,8 @@ class Registry:
         elif data.clear_user_auth_secret:
             values["user_auth_secret"] = None
         values.update(_action_texts(data))
+        if data.requires_type is not None:
+            values["requires_type"] = data.requires_type
         await self.accounts.update_app(app.id, values)
         self.apps.invalidate()
         # The names of what changed, never the user-auth secret itself.

@@ -20,8 +20,9 @@ from pushgate.core.audience import stored_audience
 from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.messages import Message
-from pushgate.core.models import Scope, Tenant
+from pushgate.core.models import App, Scope, Tenant
 from pushgate.core.notification_input import NotificationInput
+from pushgate.core.notification_types import TypeCatalog
 from pushgate.core.notifications import (
     DeliveryRecord,
     DeliveryRecords,
@@ -34,6 +35,8 @@ from pushgate.core.ports import ActionStorePort, InTransaction, NotificationStor
 from pushgate.core.rate_limits import RateLimits, Verdict
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
+from pushgate.core.type_inputs import NotificationType
+from pushgate.core.typed_sends import PROVIDERS_KEY, action_set_of, ttl_of, typed_content
 from pushgate.errors import (
     Conflict,
     IdempotencyKeyReused,
@@ -125,6 +128,7 @@ class NotificationService:
         max_schedule_ms: int = 365 * 86_400_000,
         default_records: DeliveryRecords = DeliveryRecords.ALL,
         limits: RateLimits | None = None,
+        types: TypeCatalog | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -137,10 +141,16 @@ class NotificationService:
         self.max_schedule_ms = max_schedule_ms
         self.default_records = default_records
         self.limits = limits
+        self.types = types
 
-    async def accept(self, caller: Caller, tenant: Tenant, data: NotificationInput) -> Accepted:
+    async def accept(
+        self, caller: Caller, tenant: Tenant, data: NotificationInput, *, own: bool = False
+    ) -> Accepted:
+        """Accept ``data``; ``own`` for pushgate's own pushes (the notices that follow an
+        answer to an action), which an app's rule that every send names a type spares."""
         caller.require(Scope.SEND)
         app = await self.registry.app(tenant, data.app)
+        ntype = await self._type(app, data, own)
         fingerprint = request_hash(data) if data.idempotency_key else None
         if data.idempotency_key:
             earlier = await self._earlier(tenant, data.idempotency_key, fingerprint)
@@ -152,17 +162,23 @@ class NotificationService:
         now = now_ms()
         send_at = self._send_at(data, now)
         start = max(now, send_at or now)
-        ttl = min(self.default_ttl if data.ttl is None else data.ttl, self.max_ttl)
+        given_ttl = ttl_of(ntype, data)
+        ttl = min(self.default_ttl if given_ttl is None else given_ttl, self.max_ttl)
         content = data.model_dump(mode="json", exclude=_NOT_CONTENT, exclude_none=True)
         content["ttl"] = ttl  # the TTL in force, which the send path reads (0: now or never)
         content["actions"] = []
         chosen = await notification_actions.resolve(
-            self.actions, app.id, data.action_set, data.actions
+            self.actions, app.id, action_set_of(ntype, data), data.actions
         )
         if chosen is not None:
             chosen.into(content)
-        await self._check_payload(app.id, content)
-        targeted = await self.store.count_audience(data.audience, tenant.id, app.id)
+        checked = content
+        if ntype is not None and self.types is not None:
+            typed = typed_content(ntype, self.types.compiled(ntype), data, content)
+            content, checked = typed.content, typed.checked
+        await self._check_payload(app.id, checked)
+        providers = content.get(PROVIDERS_KEY)
+        targeted = await self.store.count_audience(data.audience, tenant.id, app.id, providers)
         unknown = await self.store.unknown_people(data.audience, tenant.id, app.id)
         if self.limits:
             met += await self.limits.admit_deliveries(tenant, targeted)
@@ -204,6 +220,24 @@ class NotificationService:
             targeted=targeted,
         )
         return Accepted(notification, True, tuple(unknown), met)
+
+    async def _type(self, app: App, data: NotificationInput, own: bool) -> NotificationType | None:
+        """The type the send names; a send without one is refused when the app requires
+        one. A disabled type is still accepted: whether it is on is decided per recipient
+        at fan-out (docs/types.md)."""
+        if data.type is None:
+            if app.requires_type and not own:
+                raise InvalidInput(
+                    "type: the app requires every notification to name a notification type",
+                    details={"field": "type", "reason": "required by the app"},
+                )
+            return None
+        if self.types is None:
+            raise InvalidInput(
+                "type: notification types are not available here",
+                details={"field": "type", "reason": "unknown notification type"},
+            )
+        return await self.types.for_send(app, data.type)
 
     def _send_at(self, data: NotificationInput, now: int) -> int | None:
         """``send_at`` in epoch ms, within :attr:`max_schedule_ms` of ``now`` either way:

@@ -27,6 +27,7 @@ from pushgate.core.notifications import (
     Settlement,
 )
 from pushgate.core.ports import NotificationStorePort
+from pushgate.core.typed_sends import PROVIDERS_KEY
 from pushgate.delivery.jobs import FanoutJob, SendJob, batches, fanout_job, send_job
 from pushgate.delivery.operational_reports import OperationalReports
 from pushgate.queue.base import NewJob, Queue
@@ -91,7 +92,12 @@ class Fanout:
         else:
             audience = parse_audience(notification.audience)
             page = await self.store.audience_page(
-                audience, notification.tenant_id, notification.app_id, job.after, self.page_size
+                audience,
+                notification.tenant_id,
+                notification.app_id,
+                job.after,
+                self.page_size,
+                notification.content.get(PROVIDERS_KEY),
             )
         added = await self._add(notification, page, page_key, again is None, now)
         members = {member.device_id: member for member in page}

@@ -1,7 +1,8 @@
 """Prometheus metrics of sending, on registries of their own (one pair per process).
 
 Series broken down by tenant live on a second registry: ``/metrics`` shows them only to
-instance admins (docs/delivery.md, "Metrics"), since a tenant's volume is its own business.
+instance admins (docs/operations.md, "Metrics"), since a tenant's volume is its own
+business. A third holds what is read from the database at scrape time.
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+# Request latencies: from a cached read (a millisecond) to a slow bulk import.
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
 class DeliveryMetrics:
@@ -19,6 +30,32 @@ class DeliveryMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self.tenant_registry = CollectorRegistry()
+        # Read from the database and the queue when /metrics is scraped: the same in every
+        # process, so only the API's /metrics shows them (delivery/instance_gauges.py).
+        self.instance_registry = CollectorRegistry()
+        self.paused_credentials = Gauge(
+            "pushgate_credentials_paused",
+            "Credentials paused because the provider refused them, by provider.",
+            ["provider"],
+            registry=self.instance_registry,
+        )
+        self.oldest_pending = Gauge(
+            "pushgate_oldest_pending_seconds",
+            "How long the oldest notification still sending has been due (0: none).",
+            registry=self.instance_registry,
+        )
+        self.queue_lag = Gauge(
+            "pushgate_queue_lag_seconds",
+            "How long the oldest job a worker could take now has been due (0: none), by job kind.",
+            ["kind"],
+            registry=self.instance_registry,
+        )
+        self.notifications_stored = Counter(
+            "pushgate_notifications_stored_total",
+            "Notifications stored by any process (API or command line), counted from "
+            "the database from this process's first scrape on.",
+            registry=self.instance_registry,
+        )
         self._accepted = Counter(
             "pushgate_notifications_accepted_total",
             "Notifications accepted for sending.",
@@ -44,8 +81,21 @@ class DeliveryMetrics:
         )
         self._retries = Counter(
             "pushgate_delivery_retries_total",
-            "Deliveries planned for another attempt.",
-            ["provider"],
+            "Deliveries planned for another attempt, by provider and reason.",
+            ["provider", "reason"],
+            registry=self.registry,
+        )
+        self._requests = Counter(
+            "pushgate_http_requests_total",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self._request_seconds = Histogram(
+            "pushgate_http_request_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
             registry=self.registry,
         )
         self._resumed = Counter(
@@ -73,6 +123,9 @@ class DeliveryMetrics:
             ["kind", "state"],
             registry=self.registry,
         )
+        # CPU, memory, open files and start time of this process, and the Python it runs.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
 
     def accepted(self, tenant_id: str) -> None:
         self._accepted.inc()
@@ -83,9 +136,14 @@ class DeliveryMetrics:
             self._outcomes.labels(provider, outcome).inc(count)
             self._tenant_outcomes.labels(tenant_id, outcome).inc(count)
 
-    def retries(self, provider: str, count: int) -> None:
+    def retries(self, provider: str, reason: str, count: int) -> None:
+        """``reason`` is a label from a short list (delivery/retry_reasons.py)."""
         if count:
-            self._retries.labels(provider).inc(count)
+            self._retries.labels(provider, reason).inc(count)
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._requests.labels(method, route, str(status)).inc()
+        self._request_seconds.labels(method, route).observe(seconds)
 
     def resumed(self, provider: str) -> None:
         self._resumed.labels(provider).inc()

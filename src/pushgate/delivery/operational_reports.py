@@ -7,6 +7,9 @@ Pause and resume write their event in the transaction that changes the credentia
 only when it changes them (a batch refused while they are paused already tells nothing
 new). The others are written right after the change they follow, in a transaction of
 their own: a worker that dies in between loses that event, never the work.
+
+The same moments write the log's lines an operator watches (docs/operations.md, "Logs"):
+a notification completed, with its counts; credentials paused and resumed.
 """
 
 from __future__ import annotations
@@ -57,6 +60,19 @@ class OperationalReports:
         app_id = notification.app_id
         if await self.notifications.pause_credentials(app_id, kind, reason, at, recording.write):
             await recording.committed()
+            log.warning(
+                "%s credentials of app %s paused: %s",
+                kind,
+                app_id,
+                reason,
+                extra={
+                    "event": "credentials.paused",
+                    "app_id": app_id,
+                    "tenant_id": notification.tenant_id,
+                    "provider": kind,
+                    "reason": reason,
+                },
+            )
 
     async def resume(self, notification: Notification, kind: str) -> bool:
         """Clear the pause; the event when there was one. True when there was."""
@@ -71,6 +87,17 @@ class OperationalReports:
         app_id = notification.app_id
         if await self.notifications.resume_credentials(app_id, kind, recording.write):
             await recording.committed()
+            log.info(
+                "%s credentials of app %s resumed: the provider accepted a probe",
+                kind,
+                app_id,
+                extra={
+                    "event": "credentials.resumed",
+                    "app_id": app_id,
+                    "tenant_id": notification.tenant_id,
+                    "provider": kind,
+                },
+            )
             return True
         return False
 
@@ -86,6 +113,7 @@ class OperationalReports:
         except Exception:
             log.exception("notification %s: its counts could not be read", notification.id)
             return
+        _completed(notification, by_state, at)
         if by_state[DeliveryState.SENT.value] or not sum(by_state.values()):
             return
         await self.events.record(
@@ -147,3 +175,23 @@ class OperationalReports:
         except Exception:  # a payload it cannot read is the instance's to know
             log.exception("dead job %s: its owner could not be read", job.id)
         return None, None
+
+
+def _completed(notification: Notification, by_state: Counter[str], at: int) -> None:
+    counts = {state.value: by_state[state.value] for state in DeliveryState if state.is_final}
+    seconds = max(0, at - (notification.send_at or notification.created_at)) / 1000
+    log.info(
+        "notification %s of app %s completed in %.1f s: %s",
+        notification.id,
+        notification.app_id,
+        seconds,
+        " ".join(f"{state}={n}" for state, n in counts.items()),
+        extra={
+            "event": "notification.completed",
+            "notification_id": notification.id,
+            "app_id": notification.app_id,
+            "tenant_id": notification.tenant_id,
+            "counts": counts,
+            "seconds": seconds,
+        },
+    )

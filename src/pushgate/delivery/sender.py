@@ -40,8 +40,10 @@ from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.operational_reports import OperationalReports
+from pushgate.delivery.personalize import Personalizer
 from pushgate.delivery.probes import ProbeGate
 from pushgate.delivery.providers import ProviderCache
+from pushgate.delivery.retry_warnings import RetryWarnings, retry_label
 from pushgate.providers.base import Delivery, Provider
 from pushgate.providers.sending import failure_outcome, unexpected_failure
 from pushgate.queue.base import NewJob, Queue
@@ -78,6 +80,7 @@ class Sender:
         reports: OperationalReports,
         probes: ProbeGate | None = None,
         identities: Identities | None = None,
+        personalizer: Personalizer | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
@@ -89,10 +92,13 @@ class Sender:
         # Expiry and retry times are read from it (src/pushgate/core/clock.py).
         self.clock = clock
         self.probes = probes or ProbeGate(paused_recheck_seconds)
+        self.retry_warnings = RetryWarnings(clock)
         # Pauses, resumes and completions tell their operational events through it.
         self.reports = reports
         # What each payload says of its origin (core/identity.py); None sends none.
         self.identities = identities
+        # Renders templates that read their recipient (delivery/personalize.py).
+        self.personalizer = personalizer
 
     async def run(self, job: SendJob, *, first_run: bool = False) -> None:
         """Send the job's batch. On the first run of a fan-out's job, the devices it carries
@@ -179,7 +185,7 @@ class Sender:
                 delay = min(wait, self.paused_recheck_seconds)
                 raise Postpone(delay, f"{kind} credentials paused: {paused}")
             return await self._probe(notification, kind, provider, due, job, deleted)
-        prepared = self._deliveries(notification, due, await self._identity(notification))
+        prepared = await self._prepare(notification, due)
         with self.metrics.timing(kind):
             outcomes = await self._outcomes(provider, prepared)
         return await self._apply(notification, kind, due, outcomes, job, deleted)
@@ -196,7 +202,7 @@ class Sender:
         """Send the first delivery alone on paused credentials; resume them and send the
         rest when the provider takes it, else put the batch back for the next turn."""
         key = (notification.app_id, kind)
-        prepared = self._deliveries(notification, due, await self._identity(notification))
+        prepared = await self._prepare(notification, due)
         try:
             with self.metrics.timing(kind):
                 first = await self._outcomes(provider, prepared[:1])
@@ -213,13 +219,16 @@ class Sender:
         self.probes.accepted(key)
         if await self.reports.resume(notification, kind):
             self.metrics.resumed(kind)
-            log.warning(
-                "%s credentials of app %s resumed: the provider accepted a probe",
-                kind,
-                notification.app_id,
-            )
         rest = await self._outcomes(provider, prepared[1:])
         return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
+
+    async def _prepare(
+        self, notification: Notification, due: Sequence[DueDelivery]
+    ) -> list[Delivery | Outcome]:
+        personal = None
+        if self.personalizer is not None:
+            personal = await self.personalizer.messages(notification, due)
+        return self._deliveries(notification, due, await self._identity(notification), personal)
 
     async def _identity(self, notification: Notification) -> BatchIdentity | None:
         if self.identities is None:
@@ -233,18 +242,20 @@ class Sender:
         notification: Notification,
         due: Sequence[DueDelivery],
         identity: BatchIdentity | None = None,
+        personal: dict[str, Message | Outcome] | None = None,
     ) -> list[Delivery | Outcome]:
         """The batch to send, or the outcome of a delivery that cannot be rendered.
         Recipients with the same locales share one rendered message (rendering reads
         nothing else of them), so a provider builds each payload once per batch rather than
-        once per device; each delivery's own identity is added to it (core/identity.py)."""
+        once per device; each delivery's own identity is added to it (core/identity.py).
+        ``personal`` holds each delivery's own message when a template reads its recipient."""
         messages: dict[tuple[str | None, str | None], Message | Outcome] = {}
         batch: list[Delivery | Outcome] = []
         content, expires_at = notification.content, notification.expires_at
         created_at, now_or_never = notification.created_at, notification.now_or_never
         for item in due:
             locales = (item.device.locale, item.user_locale)
-            message = messages.get(locales)
+            message = messages.get(locales) if personal is None else personal[item.id]
             if message is None:
                 try:
                     message = render_for(content, *locales)
@@ -298,6 +309,7 @@ class Sender:
         later: dict[int, list[str]] = defaultdict(list)
         refused: Outcome | None = None
         counts: Counter[OutcomeKind] = Counter()
+        retried: Counter[tuple[str, str]] = Counter()  # by (label, reason)
         for item, outcome in zip(due, outcomes, strict=True):
             counts[outcome.kind] += 1
             attempt = item.attempts + 1
@@ -334,6 +346,7 @@ class Sender:
                         )
                     )
                     later[(at // 1000 + 1) * 1000].append(item.id)  # one job per second
+                    retried[(retry_label(outcome), outcome.reason)] += 1
         for outcome_kind, count in counts.items():
             self.metrics.outcomes(notification.tenant_id, kind, outcome_kind.value, count)
         if refused is not None and job.key is not None:
@@ -342,6 +355,7 @@ class Sender:
             await self.reports.pause(notification, kind, refused.reason, now)
             self.probes.paused((notification.app_id, kind))
             raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
+        self._count_retries(notification, kind, retried, later)
         # Retry jobs of rows are queued before the results are written: a crash in between
         # leaves those deliveries pending and due, so the retry job (or this job, leased
         # again) still finds them. The other order could strand them with no job to run
@@ -375,14 +389,12 @@ class Sender:
         with other deliveries under its key."""
         if job.key is None or not later:
             for at, ids in later.items():
-                self.metrics.retries(kind, len(ids))
                 await self.queue.enqueue(
                     [send_job(SendJob(notification.id, tuple(ids)))], available_at=at
                 )
             return None
         again = {delivery_id for ids in later.values() for delivery_id in ids}
         items = [item for item in due if item.id in again]
-        self.metrics.retries(kind, len(items))
         retry = SendJob(
             notification.id,
             tuple(item.id for item in items),
@@ -391,6 +403,22 @@ class Sender:
             job.attempts + 1,
         )
         return orjson.dumps({"at": max(later), "job": send_job(retry).payload.decode()}).decode()
+
+    def _count_retries(
+        self,
+        notification: Notification,
+        kind: str,
+        retried: Counter[tuple[str, str]],
+        later: dict[int, list[str]],
+    ) -> None:
+        if not retried:
+            return
+        by_label: Counter[str] = Counter()
+        for (label, _reason), count in retried.items():
+            by_label[label] += count
+        for label, count in by_label.items():
+            self.metrics.retries(kind, label, count)
+        self.retry_warnings.retried(notification, kind, retried, min(later))
 
     async def _queue_retry(self, kept: str) -> None:
         """Queue a counted batch's retry as :meth:`_retries` kept it."""

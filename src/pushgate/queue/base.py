@@ -140,6 +140,12 @@ class Queue(Protocol):
         """Counts per kind (every kind the queue knows when ``kinds`` is None)."""
         ...
 
+    async def oldest_due(self, kinds: Sequence[str]) -> dict[str, int]:
+        """For each of ``kinds`` with a job a lease would take now: since when (epoch ms)
+        the oldest such job has been due, for the queue-lag metric. Kinds with none are
+        left out. Cheap: a look at the head of each kind's index or stream."""
+        ...
+
     async def wait(self, kinds: str | Sequence[str], max_wait: float) -> bool:
         """Sleep until a job of ``kinds`` may be due (True) or ``max_wait`` seconds pass (False).
 

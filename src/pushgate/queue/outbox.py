@@ -295,6 +295,9 @@ class OutboxQueue:
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
         return await self.redis.depth(kinds)
 
+    async def oldest_due(self, kinds: Sequence[str]) -> dict[str, int]:
+        return await self.redis.oldest_due(kinds)
+
     async def wait(self, kinds: str | Sequence[str], max_wait: float) -> bool:
         return await self.redis.wait(kinds, max_wait)
 

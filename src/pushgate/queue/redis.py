@@ -256,6 +256,37 @@ class RedisQueue:
             await self._regroup(kinds, exc)
             return await self._depth(kinds)
 
+    async def oldest_due(self, kinds: Sequence[str]) -> dict[str, int]:
+        try:
+            return await self._oldest_due(kinds)
+        except ResponseError as exc:
+            await self._regroup(kinds, exc)
+            return await self._oldest_due(kinds)
+
+    async def _oldest_due(self, kinds: Sequence[str]) -> dict[str, int]:
+        """The first entry no worker has read yet (its id is the time it was added, when
+        it was due), or a delayed job past its time that no lease has moved yet."""
+        await self._ensure_groups(kinds)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for kind in kinds:
+                pipe.xinfo_groups(self.keys.stream(kind))
+                pipe.zrange(self.keys.delayed(kind), 0, 0, withscores=True)
+            answers = await pipe.execute()
+        now = now_ms()
+        found: dict[str, int] = {}
+        for index, kind in enumerate(kinds):
+            groups, first = answers[index * 2 : index * 2 + 2]
+            group = next((g for g in groups if _text(g["name"]) == GROUP), None)
+            if group is None:
+                raise ResponseError(f"NOGROUP no group {GROUP} on {self.keys.stream(kind)}")
+            due = [int(score) for _member, score in first if score <= now]
+            after = "(" + _text(group["last-delivered-id"])
+            unread: Any = await self.client.xrange(self.keys.stream(kind), min=after, count=1)
+            due.extend(int(_text(entry_id).split("-")[0]) for entry_id, _ in unread)
+            if due:
+                found[kind] = min(due)
+        return found
+
     async def _regroup(self, kinds: Sequence[str], exc: ResponseError) -> None:
         """The streams vanished under us (Redis restarted without persistence, or was
         flushed): make the groups again rather than fail every call after."""

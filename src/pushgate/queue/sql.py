@@ -313,6 +313,24 @@ class SqlQueue:
                 counts[kind] = replace(counts.get(kind, Depth()), dead=int(count))
         return counts
 
+    async def oldest_due(self, kinds: Sequence[str]) -> dict[str, int]:
+        now = now_ms()
+        found: dict[str, int] = {}
+        async with self.engine.connect() as connection:
+            for kind in kinds:
+                # The head of the (kind, visible_at) index: a waiting job's due time, or
+                # the end of a lease that ran out.
+                head = (
+                    sa.select(job_rows.c.visible_at)
+                    .where(job_rows.c.kind == kind, job_rows.c.visible_at <= now)
+                    .order_by(job_rows.c.visible_at)
+                    .limit(1)
+                )
+                due = (await connection.execute(head)).scalar()
+                if due is not None:
+                    found[kind] = int(due)
+        return found
+
     async def wait(self, kinds: str | Sequence[str], max_wait: float) -> bool:
         names = kinds_tuple(kinds)
         if self._listener is not None:

@@ -245,8 +245,17 @@ class NotificationStore(BaseStore):
             return bool(result.rowcount)
 
     # -- audience -----------------------------------------------------------------------
-    async def count_audience(self, audience: Audience, tenant_id: str, app_id: str) -> int:
+    async def count_audience(
+        self,
+        audience: Audience,
+        tenant_id: str,
+        app_id: str,
+        providers: Sequence[str] | None = None,
+    ) -> int:
+        """Active devices of the audience (of ``providers`` only, when given)."""
         clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
+        if providers:
+            clause = sa.and_(clause, devices.c.provider.in_(list(providers)))
         query = (
             sa.select(sa.func.count())
             .select_from(devices)
@@ -290,22 +299,33 @@ class NotificationStore(BaseStore):
         return [name for name in wanted if name not in known]
 
     async def audience_page(
-        self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
+        self,
+        audience: Audience,
+        tenant_id: str,
+        app_id: str,
+        after: str | None,
+        limit: int,
+        providers: Sequence[str] | None = None,
     ) -> list[AudienceMember]:
         """One page of the audience's active devices, in id order after ``after``, with
-        what their deliveries and first sends need (device rows are not read whole)."""
+        what their deliveries and first sends need (device rows are not read whole).
+        With ``providers`` (a notification type's), only devices of those kinds: the
+        others are never targeted, so they get no delivery row at all."""
         found: list[Any]
         match audience:
-            case EveryoneAudience():
+            case EveryoneAudience() if not providers:
                 found = await self._everyone_page(app_id, after, limit)
             case (
-                UsersAudience()
+                EveryoneAudience()
+                | UsersAudience()
                 | UserAliasesAudience()
                 | DevicesAudience()
                 | TopicsAudience()
                 | TagsAudience()
             ):
                 clause = audience_clause(audience, tenant_id, app_id, self.engine.dialect.name)
+                if providers:
+                    clause = sa.and_(clause, devices.c.provider.in_(list(providers)))
                 found = await self.fetch_all(self._page_query(clause, ACTIVE, after, limit))
             case _:
                 assert_never(audience)

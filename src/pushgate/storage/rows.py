@@ -73,6 +73,7 @@ def app(row: Row[Any]) -> App:
         updated_at=row.updated_at,
         action_error_text=LocalizedText.of_json(row.action_error_text),
         action_confirm_text=LocalizedText.of_json(row.action_confirm_text),
+        requires_type=bool(row.requires_type),
     )
 
 

@@ -79,6 +79,8 @@ apps = sa.Table(
     # succeeded (NULL: none); core/action_notices.py.
     sa.Column("action_error_text", JSON, nullable=True),
     sa.Column("action_confirm_text", JSON, nullable=True),
+    # Whether every send must name one of the app's notification types (docs/types.md).
+    sa.Column("requires_type", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("tenant_id", "name"),
 )
 
@@ -134,6 +136,33 @@ action_sets = sa.Table(
     # The actions' keys in display order (JSON list): keys, since an action's key never
     # changes and is what a reader of the set recognises.
     sa.Column("action_keys", JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "key"),
+)
+
+# An app's notification types (docs/types.md): the defaults a send of the type takes,
+# the providers it may use and its template ({title, subtitle, body, data, overrides,
+# locales}, Jinja2 sources). ``version`` grows with every change, so a compiled template
+# is cached per (id, version).
+notification_types = sa.Table(
+    "notification_types",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("description", sa.String(1024), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("priority", sa.String(16), nullable=True),
+    sa.Column("ttl", sa.Integer, nullable=True),
+    sa.Column("collapse_key", sa.String(64), nullable=True),
+    sa.Column("action_set", sa.String(64), nullable=True),
+    sa.Column("providers", JSON, nullable=False),
+    sa.Column("opt_out_allowed", sa.Boolean, nullable=False),
+    sa.Column("template", JSON, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("app_id", "key"),
@@ -286,6 +315,14 @@ notifications = sa.Table(
     sa.Index(None, "tenant_id", "id"),
     sa.Index(None, "app_id", "id"),
     sa.Index(None, "created_at"),
+    # Only notifications still sending: the oldest-pending gauge of /metrics reads it
+    # (storage/instance_stats.py), and a notification leaves it when it completes.
+    sa.Index(
+        "ix_notifications_sending",
+        "created_at",
+        sqlite_where=sa.text("state = 'sending'"),
+        postgresql_where=sa.text("state = 'sending'"),
+    ),
 )
 
 deliveries = sa.Table(

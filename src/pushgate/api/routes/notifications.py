@@ -14,10 +14,12 @@ from pushgate.api.schemas import (
     NotificationAccepted,
     NotificationOut,
     Page,
+    PendingOut,
     iso,
 )
 from pushgate.core.notification_input import NotificationInput
 from pushgate.core.notifications import DeliveryRecord, DeliveryState, NotificationState
+from pushgate.core.pending import PendingReason
 from pushgate.core.sending import Status
 from pushgate.errors import InvalidInput
 
@@ -45,6 +47,16 @@ def _status(status: Status, responses: dict[str, dict[str, int]] | None = None) 
         deliveries=status.by_state,
         by_provider=status.by_provider,
         responses=responses or {},
+    )
+
+
+def _pending(reason: PendingReason) -> PendingOut:
+    return PendingOut(
+        kind=reason.kind,
+        count=reason.count,
+        provider=reason.provider,
+        reason=reason.reason,
+        next_attempt_at=iso(reason.next_attempt_at),
     )
 
 
@@ -131,9 +143,12 @@ async def list_notifications(
 async def read(
     svc: ServicesDep, who: CallerDep, tenant: TenantDep, notification_id: NotificationId
 ) -> NotificationOut:
-    """State, delivery counts per outcome and per provider, and answers per action."""
+    """State, delivery counts per outcome and per provider, answers per action, and why
+    the deliveries still pending are (``pending``)."""
     status = await svc.sending.status(who, tenant, notification_id)
-    return _status(status, await svc.response_reads.counts(status.notification.id))
+    out = _status(status, await svc.response_reads.counts(status.notification.id))
+    out.pending = [_pending(reason) for reason in await svc.pending_reasons.of(status)]
+    return out
 
 
 @router.get("/{notification_id}/deliveries")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
@@ -13,8 +14,10 @@ from pushgate.api.deps import CallerDep, ServicesDep
 from pushgate.api.errors import documented, error_response
 from pushgate.api.schemas import HealthOut, InstanceOut, ReadyOut
 from pushgate.core.models import Scope
+from pushgate.outage import describe
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 @router.get("/healthz", tags=["operations"])
@@ -60,7 +63,11 @@ async def metrics(
     if authorization is not None or svc.settings.metrics_require_key:
         who = await svc.access.authenticate(authorization)
         who.require(Scope.ADMIN)
-    text = generate_latest(svc.metrics.registry)
+    try:
+        await svc.instance_gauges.refresh()
+    except Exception as exc:  # the process's own series still answer
+        log.warning("metrics: the instance-wide series could not be read: %s", describe(exc))
+    text = generate_latest(svc.metrics.registry) + generate_latest(svc.metrics.instance_registry)
     if who is not None and who.key.is_instance_admin:
         text += generate_latest(svc.metrics.tenant_registry)
     return Response(text, media_type=CONTENT_TYPE_LATEST)

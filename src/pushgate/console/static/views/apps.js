@@ -4,6 +4,7 @@ import { api, seg } from "../api.js";
 import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
 import { actionsSection } from "./actions.js";
 import { credentialsSection } from "./credentials.js";
+import { typesSection } from "./types.js";
 
 function removeApp(name, status, after) {
   return action(`Delete app ${name}, its credentials and its devices?`, status, async () => {
@@ -48,6 +49,14 @@ export async function renderApps(ctx) {
     createForm(status, done));
 }
 
+/** The app's switch that makes every send name one of its notification types. */
+function requiresType(app) {
+  const box = field("Every send names a notification type", "requires_type",
+    { kind: "checkbox" });
+  box.querySelector("input").checked = Boolean(app.requires_type);
+  return box;
+}
+
 function settingsForm(app, status, done) {
   const form = h(
     "form",
@@ -58,10 +67,12 @@ function settingsForm(app, status, done) {
     field("User-auth secret", "user_auth_secret", { kind: "password",
       help: "HS256 secret the host system signs user tokens with (32+ characters, write-only)" }),
     field("Stop requiring user tokens", "clear_user_auth_secret", { kind: "checkbox" }),
+    requiresType(app),
     h("button", { type: "submit" }, "Save settings"),
   );
   return onSubmit(form, status, async (data) => {
-    const body = { name: data.get("name"), description: data.get("description") };
+    const body = { name: data.get("name"), description: data.get("description"),
+      requires_type: Boolean(data.get("requires_type")) };
     if (data.get("user_auth_secret")) {
       body.user_auth_secret = data.get("user_auth_secret");
     }
@@ -85,6 +96,9 @@ export async function renderApp(ctx) {
   const actions = h("div", {});
   const redrawActions = async () => fill(actions, await actionsSection(app.name, redrawActions));
   await redrawActions();
+  const types = h("div", {});
+  const redrawTypes = async () => fill(types, await typesSection(app.name, redrawTypes));
+  await redrawTypes();
   const saved = async (changed) => {
     if (changed.name !== app.name) {
       location.hash = `#/apps/${seg(changed.name)}`;
@@ -100,6 +114,7 @@ export async function renderApp(ctx) {
     status,
     facts([["id", h("code", {}, app.id)], ["description", app.description],
       ["user tokens", app.user_auth ? "required" : "not required"],
+      ["notification type", app.requires_type ? "required on every send" : "optional"],
       ["created", app.created_at], ["updated", app.updated_at]]),
     h("p", {}, h("a", { href: `#/devices?app=${seg(app.name)}` }, "Devices of this app"), " ",
       button("Delete app", () => removeApp(app.name, status, () => {
@@ -107,6 +122,7 @@ export async function renderApp(ctx) {
       }), "danger")),
     section,
     actions,
+    types,
     settingsForm(app, status, saved),
   );
 }
