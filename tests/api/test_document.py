@@ -37,6 +37,9 @@ SETUP = [
     ("POST", "/v1/apps/shop/actions", "later"),
     ("POST", "/v1/apps/shop/action-sets", "ActionSetInput"),
     ("PATCH", "/v1/apps/shop/action-sets/approval", "ActionSetPatch"),
+    ("POST", "/v1/apps/shop/types", "TypeInput"),
+    ("PATCH", "/v1/apps/shop/types/booking", "TypePatch"),
+    ("POST", "/v1/apps/shop/types/booking/preview", "PreviewInput"),
     ("POST", "/v1/notifications", "NotificationInput"),
     ("POST", "/v1/keys", "KeyInput"),
 ]

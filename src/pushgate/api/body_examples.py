@@ -44,6 +44,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "KeyPatch": {"rate_limit": {"per_second": 10, "burst": 20}},
     "KeyRotation": {"overlap_seconds": 3600},
     "AnswerIn": {"input": "On my way", "data": {"eta_minutes": 10}},
+    "TypeInput": {
+        "key": "booking",
+        "name": "Booking confirmed",
+        "ttl": 86400,
+        "template": {
+            "title": "Appointment booked",
+            "body": "{{ data.when }} with {{ data.with }}",
+            "locales": {"de": {"title": "Termin gebucht"}},
+        },
+    },
+    "TypePatch": {"ttl": 3600, "providers": ["apns", "fcm"]},
+    "PreviewInput": {"data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"}, "locale": "de"},
 }
 
 
