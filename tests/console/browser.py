@@ -2,7 +2,8 @@
 
 Only what the test needs: start the browser on a free loopback port, attach to its page,
 send commands, wait for conditions on the page, and keep what the page reported (script
-exceptions, CSP violations and other console errors) so the test can assert there were none.
+exceptions, CSP violations and other console errors, the addresses it requested) so the test
+can assert there were none. ``offline=True`` gives the browser no way out of 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from websockets.asyncio.client import ClientConnection, connect
 CHROMIUM = Path("/usr/bin/chromium")
 START_TIMEOUT_SECONDS = 30.0  # a loaded 2-core machine has taken over 15 s
 CALL_TIMEOUT_SECONDS = 10.0
+# No host name resolves, and whatever is not loopback goes to a proxy on a closed port
+# (Chromium never proxies loopback), so an address literal cannot get out either.
+OFFLINE_FLAGS = (
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9",
+)
 
 
 def free_port() -> int:
@@ -37,7 +44,8 @@ class Page:
     """One browser tab: DevTools commands, page conditions, and the errors it logged.
 
     ``errors`` holds script exceptions and console errors (a CSP violation is one);
-    ``failed_loads`` the requests answered with an error status.
+    ``failed_loads`` the requests answered with an error status; ``requested`` the address
+    of every request the page made.
     """
 
     def __init__(self, connection: ClientConnection) -> None:
@@ -45,6 +53,7 @@ class Page:
         self._last_id = 0
         self.errors: list[str] = []
         self.failed_loads: list[str] = []
+        self.requested: list[str] = []
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         self._last_id += 1
@@ -69,6 +78,8 @@ class Page:
             # A refused request is logged as a failed load; some tests provoke one on purpose.
             found = self.failed_loads if entry["source"] == "network" else self.errors
             found.append(entry["text"])
+        elif event.get("method") == "Network.requestWillBeSent":
+            self.requested.append(params["request"]["url"])
 
     async def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (promises are awaited)."""
@@ -91,14 +102,18 @@ class Page:
                 raise AssertionError(f"timed out waiting for {expression!r}; page:\n{text}")
             await asyncio.sleep(0.05)
 
-    async def screenshot(self, path: Path) -> None:
-        shot = await self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    async def screenshot(self, path: Path, *, whole_page: bool = True) -> None:
+        """A PNG of the page, or of the window only (a very long page takes long to draw)."""
+        shot = await self.call(
+            "Page.captureScreenshot", format="png", captureBeyondViewport=whole_page
+        )
         await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
 
 
 @asynccontextmanager
-async def chromium_page(profile_dir: Path) -> AsyncIterator[Page]:
-    """A headless Chromium with one blank tab, stopped (bounded) on the way out."""
+async def chromium_page(profile_dir: Path, *, offline: bool = False) -> AsyncIterator[Page]:
+    """A headless Chromium with one blank tab, stopped (bounded) on the way out; with
+    ``offline``, it reaches nothing but 127.0.0.1."""
     port = free_port()
     log = await asyncio.to_thread((profile_dir / "chromium.log").open, "wb")
     process = await asyncio.create_subprocess_exec(
@@ -114,6 +129,7 @@ async def chromium_page(profile_dir: Path) -> AsyncIterator[Page]:
         f"--user-data-dir={profile_dir}",
         "--remote-debugging-address=127.0.0.1",
         f"--remote-debugging-port={port}",
+        *(OFFLINE_FLAGS if offline else ()),
         "about:blank",
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -122,7 +138,7 @@ async def chromium_page(profile_dir: Path) -> AsyncIterator[Page]:
         target = await _page_target(port, process)
         async with connect(target, max_size=64 * 1024 * 1024, open_timeout=5) as connection:
             page = Page(connection)
-            for domain in ("Page", "Runtime", "Log"):
+            for domain in ("Page", "Runtime", "Log", "Network"):
                 await page.call(f"{domain}.enable")
             yield page
     finally:

@@ -10,8 +10,11 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp
 
 from pushgate import __version__
-from pushgate.api import errors, links
+from pushgate.api import docs_pages, errors, links
 from pushgate.api.access_log import AccessLog
+from pushgate.api.body_examples import add_body_examples
+from pushgate.api.credential_schemas import add_credential_schemas
+from pushgate.api.error_statuses import keep_answerable_statuses
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -45,7 +48,7 @@ def create_app(services: Services) -> ASGIApp:
         title="pushgate",
         version=__version__,
         description="Self-hosted push notification gateway.",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     api.state.services = services
@@ -70,6 +73,7 @@ def create_app(services: Services) -> ASGIApp:
         api.include_router(router)
     api.include_router(ops.router)
     api.include_router(console.router)
+    docs_pages.install(api)
     settings = services.settings
     bounded = BodyLimit(
         JsonGate(api, raw_prefixes=answers.PREFIXES),
@@ -91,8 +95,11 @@ def create_app(services: Services) -> ASGIApp:
 
 def _openapi(api: FastAPI) -> dict[str, Any]:
     """The generated document with its two ways to authenticate (an API key on every
-    route, but a response token on the answer routes, docs/actions.md) and the links
-    between operations (api/links.py); built once, then kept."""
+    route, but a response token on the answer routes, docs/actions.md), the links
+    between operations (api/links.py), the typed credential bodies
+    (api/credential_schemas.py), an example of every request body (api/body_examples.py)
+    and only the error statuses each keyed operation can answer (api/error_statuses.py);
+    built once, then kept."""
     if api.openapi_schema is None:
         schema = get_openapi(
             title=api.title,
@@ -118,5 +125,9 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
         }
         schema["security"] = [{"apiKey": []}]
         links.add_links(schema)
+        add_credential_schemas(schema)
+        add_body_examples(schema)
+        # The answer routes take a response token, not a key, and list their own statuses.
+        keep_answerable_statuses(schema, prefix="/v1/", skip=answers.PREFIXES)
         api.openapi_schema = schema
     return api.openapi_schema

@@ -60,7 +60,10 @@ async def set_credentials(
     kind: Kind,
     body: Annotated[dict[str, Any], Body()],
 ) -> CredentialOut:
-    """Set or replace one provider's credentials (secrets are write-only)."""
+    """Set or replace one provider's credentials (secrets are write-only).
+
+    The body's schema is the one of the path's `kind` (the union member titled so). How to
+    get each provider's credentials and upload them from a file: docs/credentials.md."""
     return CredentialOut.of(await svc.registry.set_credentials(who, tenant, app, kind, body))
 
 

@@ -22,6 +22,7 @@ from pushgate.core.credentials.fields import (
     invalid,
     matching,
     parse_input,
+    pem_example,
 )
 from pushgate.core.credentials.result import CredentialSet, PublicValue
 from pushgate.core.credentials.urls import HttpUrl
@@ -56,14 +57,51 @@ _MODES_HELP = (
 class ApnsInput(CredentialInput):
     """What an operator sends to configure APNs for one app."""
 
-    team_id: AppleId | None = None
-    key_id: AppleId | None = None
-    private_key: PemText | None = Field(default=None, repr=False)
-    certificate_p12: P12Text | None = Field(default=None, repr=False)
-    certificate_password: PasswordText | None = Field(default=None, repr=False)
-    bundle_id: BundleId
-    environment: Literal["production", "sandbox"]
-    base_url: HttpUrl | None = None
+    team_id: AppleId | None = Field(
+        default=None,
+        description="Token auth: the 10-character Team ID of the Apple developer account.",
+        examples=["ABCDE12345"],
+    )
+    key_id: AppleId | None = Field(
+        default=None,
+        description="Token auth: the 10-character Key ID of the .p8 signing key.",
+        examples=["KEY1234567"],
+    )
+    private_key: PemText | None = Field(
+        default=None,
+        repr=False,
+        description="Token auth: the .p8 file's text, a PEM P-256 private key. Write-only.",
+        examples=[pem_example("MIGTAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHkwdwIBAQQg")],
+    )
+    certificate_p12: P12Text | None = Field(
+        default=None,
+        repr=False,
+        description="Certificate auth: the .p12 file (certificate and its private key), "
+        "base64. Write-only.",
+        examples=["MIIKYQIBAzCCCicGCSqGSIb3DQEHAaCCChgEggoUMIIKEDCCBMcGCSqGSIb3..."],
+    )
+    certificate_password: PasswordText | None = Field(
+        default=None,
+        repr=False,
+        description="Certificate auth: the password the .p12 file was exported with "
+        "(empty or absent for none). Write-only.",
+        examples=["correct horse battery staple"],
+    )
+    bundle_id: BundleId = Field(
+        description="The app's bundle id; sent as the apns-topic of every push.",
+        examples=["com.example.shop"],
+    )
+    environment: Literal["production", "sandbox"] = Field(
+        description="Which APNs to send to: sandbox for development builds, production for "
+        "TestFlight and App Store builds.",
+        examples=["production"],
+    )
+    base_url: HttpUrl | None = Field(
+        default=None,
+        description="Send here instead of Apple's host, e.g. to the APNs simulator. Only an "
+        "instance-wide admin key may set it.",
+        examples=["https://127.0.0.1:2197"],
+    )
 
     @field_validator("private_key")
     @classmethod

@@ -22,6 +22,7 @@ from pushgate.core.credentials.fields import (
     ShortText,
     matching,
     parse_input,
+    pem_example,
 )
 from pushgate.core.credentials.result import CredentialSet, PublicValue
 from pushgate.core.credentials.urls import HttpUrl, TokenUrl, UrlText
@@ -53,17 +54,53 @@ ClientId = Annotated[str, StringConstraints(max_length=64), matching(r"[0-9]+", 
 class ServiceAccount(CredentialInput):
     """The fields of a Google service-account JSON key file."""
 
-    type: Literal["service_account"]
-    project_id: ProjectId
-    client_email: ClientEmail
-    private_key: PemText = Field(repr=False)
-    private_key_id: PrivateKeyId
-    token_uri: TokenUrl
-    client_id: ClientId | None = None
-    auth_uri: UrlText | None = None
-    auth_provider_x509_cert_url: UrlText | None = None
-    client_x509_cert_url: UrlText | None = None
-    universe_domain: ShortText | None = None
+    type: Literal["service_account"] = Field(
+        description="Always service_account.", examples=["service_account"]
+    )
+    project_id: ProjectId = Field(
+        description="The Firebase project id; pushes go to its messages:send.",
+        examples=["shop-prod-4f2a1"],
+    )
+    client_email: ClientEmail = Field(
+        description="The service account's address; the issuer of its token requests.",
+        examples=["pushgate@shop-prod-4f2a1.iam.gserviceaccount.com"],
+    )
+    private_key: PemText = Field(
+        repr=False,
+        description="The account's RSA private key, PEM. Write-only.",
+        examples=[pem_example("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ")],
+    )
+    private_key_id: PrivateKeyId = Field(
+        description="The key's id, sent as the kid of token requests.",
+        examples=["8f2c7d1e0b9a4c3f2e1d0c9b8a7f6e5d4c3b2a19"],
+    )
+    token_uri: TokenUrl = Field(
+        description="Where access tokens are requested. Google's own is "
+        "https://oauth2.googleapis.com/token; any other (the FCM simulator's) is an "
+        "override only an instance-wide admin key may set.",
+        examples=["https://oauth2.googleapis.com/token"],
+    )
+    client_id: ClientId | None = Field(
+        default=None, description="Accepted from the file, not kept.", examples=["1234567890"]
+    )
+    auth_uri: UrlText | None = Field(
+        default=None,
+        description="Accepted from the file, not kept.",
+        examples=["https://accounts.google.com/o/oauth2/auth"],
+    )
+    auth_provider_x509_cert_url: UrlText | None = Field(
+        default=None,
+        description="Accepted from the file, not kept.",
+        examples=["https://www.googleapis.com/oauth2/v1/certs"],
+    )
+    client_x509_cert_url: UrlText | None = Field(
+        default=None,
+        description="Accepted from the file, not kept.",
+        examples=["https://www.googleapis.com/robot/v1/metadata/x509/pushgate"],
+    )
+    universe_domain: ShortText | None = Field(
+        default=None, description="Accepted from the file, not kept.", examples=["googleapis.com"]
+    )
 
     @field_validator("private_key")
     @classmethod
@@ -74,8 +111,16 @@ class ServiceAccount(CredentialInput):
 class FcmInput(CredentialInput):
     """What an operator sends to configure FCM for one app."""
 
-    service_account: ServiceAccount
-    base_url: HttpUrl | None = None
+    service_account: ServiceAccount = Field(
+        description="The service account's JSON key file as downloaded from the Google Cloud "
+        "console: an object, or its text as one JSON string."
+    )
+    base_url: HttpUrl | None = Field(
+        default=None,
+        description="Send here instead of https://fcm.googleapis.com, e.g. to the FCM "
+        "simulator. Only an instance-wide admin key may set it.",
+        examples=["https://127.0.0.1:2198"],
+    )
 
     @field_validator("service_account", mode="before")
     @classmethod

@@ -102,3 +102,8 @@ ClientSecret = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 # A PEM RSA 4096-bit private key is about 3.3 KB; 16 KiB bounds any sane key.
 PemText = Annotated[str, StringConstraints(min_length=1, max_length=16 * 1024)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def pem_example(start: str) -> str:
+    """A shortened PKCS#8 PEM private key for the schema's examples (not a usable key)."""
+    return f"-----BEGIN PRIVATE KEY-----\n{start}...\n-----END PRIVATE KEY-----\n"

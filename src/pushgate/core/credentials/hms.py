@@ -30,10 +30,27 @@ AppId = Annotated[str, StringConstraints(max_length=32), matching(r"[0-9]+", "di
 class HmsInput(CredentialInput):
     """What an operator sends to configure Huawei Push Kit for one app."""
 
-    app_id: AppId
-    client_secret: ClientSecret = Field(repr=False)
-    token_url: TokenUrl | None = None
-    base_url: HttpUrl | None = None
+    app_id: AppId = Field(
+        description="The numeric App ID from AppGallery Connect (the OAuth client id too).",
+        examples=["104857612"],
+    )
+    client_secret: ClientSecret = Field(
+        repr=False,
+        description="The app's App Secret (client secret) from AppGallery Connect. Write-only.",
+        examples=["3b9c0e8d7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c"],
+    )
+    token_url: TokenUrl | None = Field(
+        default=None,
+        description="Ask for access tokens here instead of oauth-login.cloud.huawei.com, e.g. "
+        "the HMS simulator. Only an instance-wide admin key may set it.",
+        examples=["https://127.0.0.1:2201/oauth2/v3/token"],
+    )
+    base_url: HttpUrl | None = Field(
+        default=None,
+        description="Send here instead of push-api.cloud.huawei.com, e.g. the HMS simulator. "
+        "Only an instance-wide admin key may set it.",
+        examples=["https://127.0.0.1:2201"],
+    )
 
 
 def validate_hms(raw: Mapping[str, Any], *, allow_insecure_targets: bool) -> CredentialSet:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from pushgate.core.credentials.apns import validate_apns
-from pushgate.core.credentials.fcm import validate_fcm
-from pushgate.core.credentials.fields import invalid
-from pushgate.core.credentials.hms import validate_hms
+from pushgate.core.credentials.apns import ApnsInput, validate_apns
+from pushgate.core.credentials.fcm import FcmInput, validate_fcm
+from pushgate.core.credentials.fields import CredentialInput, invalid
+from pushgate.core.credentials.hms import HmsInput, validate_hms
 from pushgate.core.credentials.result import CredentialSet
-from pushgate.core.credentials.webhook import validate_webhook
-from pushgate.core.credentials.webpush import validate_webpush
-from pushgate.core.credentials.wns import validate_wns
+from pushgate.core.credentials.webhook import WebhookInput, validate_webhook
+from pushgate.core.credentials.webpush import WebPushInput, validate_webpush
+from pushgate.core.credentials.wns import WnsInput, validate_wns
 
 
 class KindValidator(Protocol):
@@ -32,6 +32,16 @@ VALIDATORS: dict[str, KindValidator] = {
     "webhook": validate_webhook,
 }
 KINDS: tuple[str, ...] = tuple(VALIDATORS)
+# Each kind's input model, which the validator parses: the API documents it as that kind's
+# request body (api/credential_schemas.py).
+INPUT_MODELS: dict[str, type[CredentialInput]] = {
+    "apns": ApnsInput,
+    "fcm": FcmInput,
+    "webpush": WebPushInput,
+    "wns": WnsInput,
+    "hms": HmsInput,
+    "webhook": WebhookInput,
+}
 
 
 def validate_credentials(

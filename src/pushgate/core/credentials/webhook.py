@@ -72,13 +72,48 @@ UserAgent = Annotated[str, StringConstraints(max_length=256), AfterValidator(che
 class WebhookInput(CredentialInput):
     """What an operator sends to configure webhook delivery for one app."""
 
-    url: UrlText
-    authorization: AuthorizationValue | None = Field(default=None, repr=False)
-    signing_secret: SigningSecret | None = Field(default=None, repr=False)
-    generate_signing_secret: bool = False
-    user_agent: UserAgent | None = None
-    timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_SECONDS, ge=1, le=60)
-    answer_mode: Literal["plain", "contract"] = "plain"
+    url: UrlText = Field(
+        description="Where each push is POSTed: https, and a public host unless the operator "
+        "allows insecure targets.",
+        examples=["https://hooks.example.com/pushgate"],
+    )
+    authorization: AuthorizationValue | None = Field(
+        default=None,
+        repr=False,
+        description="Sent as the Authorization header of every request, e.g. a bearer JWT "
+        "the receiver checks. Write-only.",
+        examples=["Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwdXNoZ2F0ZSJ9.c2ln"],
+    )
+    signing_secret: SigningSecret | None = Field(
+        default=None,
+        repr=False,
+        description="Sign requests the Standard Webhooks way with this secret: whsec_ and "
+        "base64 of 24 to 64 bytes. Write-only.",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    )
+    generate_signing_secret: bool = Field(
+        default=False,
+        description="Make a new signing secret; it is answered once, in generated.",
+        examples=[True],
+    )
+    user_agent: UserAgent | None = Field(
+        default=None,
+        description="The User-Agent header of every request.",
+        examples=["acme-hooks/1.0"],
+    )
+    timeout_seconds: int = Field(
+        default=DEFAULT_TIMEOUT_SECONDS,
+        ge=1,
+        le=60,
+        description="How long to wait for the receiver's answer.",
+        examples=[15],
+    )
+    answer_mode: Literal["plain", "contract"] = Field(
+        default="plain",
+        description="plain: any 2xx is success; contract: the body "
+        '{"Success", "Code", "Message"} decides.',
+        examples=["plain"],
+    )
 
     @field_validator("url")
     @classmethod

@@ -43,9 +43,22 @@ Subject = Annotated[
 class WebPushInput(CredentialInput):
     """What an operator sends to configure Web Push for one app."""
 
-    vapid_private_key: PemText | None = Field(default=None, repr=False)
-    subject: Subject
-    generate: bool = False
+    vapid_private_key: PemText | None = Field(
+        default=None,
+        repr=False,
+        description="The VAPID private key: base64url of the 32-byte P-256 scalar, or a PEM "
+        "EC private key. Write-only. Absent when generate is true.",
+        examples=["n4k0ZfhV4bJ9vYc1bR5rNq2XwzQeWxGmKk8oTt3aP0E"],
+    )
+    subject: Subject = Field(
+        description="The contact push services may write to (RFC 8292 §2.1): mailto: or https:.",
+        examples=["mailto:ops@example.com"],
+    )
+    generate: bool = Field(
+        default=False,
+        description="Make a new key pair; its private key is answered once, in generated.",
+        examples=[True],
+    )
 
     @field_validator("vapid_private_key")
     @classmethod

@@ -34,10 +34,30 @@ PackageSid = Annotated[
 class WnsInput(CredentialInput):
     """What an operator sends to configure WNS for one app."""
 
-    package_sid: PackageSid = Field(validation_alias=AliasChoices("package_sid", "client_id"))
-    client_secret: ClientSecret = Field(repr=False)
-    token_url: TokenUrl | None = None
-    base_url: HttpUrl | None = None
+    package_sid: PackageSid = Field(
+        validation_alias=AliasChoices("package_sid", "client_id"),
+        description="The app's Package SID from Partner Center (also accepted as client_id, "
+        "the name the token request gives it).",
+        examples=["ms-app://s-1-15-2-2972962901-2322836549-3722629029-1345238579"],
+    )
+    client_secret: ClientSecret = Field(
+        repr=False,
+        description="The app's client secret from Partner Center. Write-only.",
+        examples=["Vex8L9WOFZuj95euaLrvSH7XyoDhLJc7"],
+    )
+    token_url: TokenUrl | None = Field(
+        default=None,
+        description="Ask for access tokens here instead of login.live.com, e.g. the WNS "
+        "simulator. Only an instance-wide admin key may set it.",
+        examples=["https://127.0.0.1:2200/accesstoken.srf"],
+    )
+    base_url: HttpUrl | None = Field(
+        default=None,
+        description="Also accept device channel URIs on this origin (besides WNS's own "
+        "notify.windows.com), e.g. the WNS simulator's. Only an instance-wide admin key may "
+        "set it.",
+        examples=["https://127.0.0.1:2200"],
+    )
 
 
 def validate_wns(raw: Mapping[str, Any], *, allow_insecure_targets: bool) -> CredentialSet:
