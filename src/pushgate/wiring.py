@@ -32,8 +32,11 @@ from pushgate.core.registry import Registry
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
+from pushgate.core.scoped_settings import ScopedSettings
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
+from pushgate.core.type_switches import TypeSwitches
+from pushgate.core.units import Units
 from pushgate.delivery.jobs import EventJobs, FanoutStarter, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
@@ -49,6 +52,7 @@ from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.responses import ResponseStore
+from pushgate.storage.scopes import ScopeStore
 
 if TYPE_CHECKING:
     from pushgate.delivery.operational_reports import OperationalReports
@@ -82,6 +86,32 @@ class Services:
     catalog: ActionCatalog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
+
+    @functools.cached_property
+    def scopes(self) -> ScopeStore:
+        return ScopeStore(self.engine)
+
+    @functools.cached_property
+    def units(self) -> Units:
+        return Units(self.scopes, self.audit)
+
+    @functools.cached_property
+    def type_switches(self) -> TypeSwitches:
+        """Shared by the API (the effective view) and a worker in this process (fan-out),
+        so a change made here is seen at once by both."""
+        return TypeSwitches(self.scopes)
+
+    @functools.cached_property
+    def scoped_settings(self) -> ScopedSettings:
+        return ScopedSettings(
+            self.scopes,
+            self.units,
+            self.type_switches,
+            self.people,
+            self.box,
+            self.audit,
+            instance_retention_days=self.settings.retention_days,
+        )
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
@@ -333,6 +363,7 @@ def build_worker(
         batch_size=settings.send_batch_size,
         reports=reports,
         clock=clock,
+        switches=services.type_switches,
     )
     sender = Sender(
         services.notifications,

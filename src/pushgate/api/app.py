@@ -25,6 +25,7 @@ from pushgate.api.routes import (
     ops,
     queue,
     tenants,
+    units,
     users,
 )
 from pushgate.console import routes as console
@@ -57,6 +58,7 @@ def create_app(services: Services) -> ASGIApp:
         apps,
         actions,
         tenants,
+        units,
         queue,
         audit,
         operational_events,

@@ -190,6 +190,8 @@ class User:
     attributes: dict[str, Any]
     created_at: int
     updated_at: int
+    #: The key of the unit the user belongs to (docs/settings.md); None: none.
+    unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

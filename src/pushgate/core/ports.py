@@ -31,6 +31,7 @@ from pushgate.core.notifications import (
     Settled,
     Settlement,
 )
+from pushgate.core.suppression import SuppressionReason
 
 if TYPE_CHECKING:
     from pushgate.core.responses import Handling, StoredResponse
@@ -147,7 +148,12 @@ class NotificationStorePort(Protocol):
         self, audience: Audience, tenant_id: str, app_id: str, after: str | None, limit: int
     ) -> list[AudienceMember]: ...
     async def add_deliveries(
-        self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
+        self,
+        notification_id: str,
+        app_id: str,
+        targets: Sequence[tuple[str, str]],
+        at: int,
+        suppressed: Sequence[tuple[str, str, SuppressionReason]] = (),
     ) -> AddedDeliveries: ...
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries: ...
     async def write_results(

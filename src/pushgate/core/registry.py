@@ -230,6 +230,7 @@ class Registry:
             data.attributes or {},
             at,
             at,
+            data.unit,
         )
         return await self.people.upsert_user(user, fields=sorted(data.model_fields_set))
 

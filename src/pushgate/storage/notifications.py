@@ -38,6 +38,7 @@ from pushgate.core.notifications import (
     Settlement,
 )
 from pushgate.core.ports import InTransaction
+from pushgate.core.suppression import COUNT_PREFIX, SuppressionReason, count_state
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
 from pushgate.storage.delivery_writes import (
@@ -357,11 +358,17 @@ class NotificationStore(BaseStore):
         return delivery_writes(self.engine.dialect)
 
     async def add_deliveries(
-        self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
+        self,
+        notification_id: str,
+        app_id: str,
+        targets: Sequence[tuple[str, str]],
+        at: int,
+        suppressed: Sequence[tuple[str, str, SuppressionReason]] = (),
     ) -> AddedDeliveries:
         """Deliveries to ``targets`` ((device id, provider)), existing ones kept; returns
-        (delivery id, provider, device id) of those pending, and whether all are new."""
-        if not targets:
+        (delivery id, provider, device id) of those pending, and whether all are new.
+        ``suppressed`` ((device id, provider, reason)) are written final, not to be sent."""
+        if not targets and not suppressed:
             return AddedDeliveries([], True)
         # In DELIVERY_COLUMNS (table column) order: tests/contracts/test_delivery_store.py
         # reads each value back from its column.
@@ -385,11 +392,34 @@ class NotificationStore(BaseStore):
                 new_ids(len(targets)), targets, strict=True
             )
         ]
+        withheld = [
+            (
+                delivery_id,
+                notification_id,
+                device_id,
+                app_id,
+                provider,
+                DeliveryState.SUPPRESSED.value,
+                0,
+                None,
+                reason.value,
+                None,
+                None,
+                at,
+                at,
+            )
+            for delivery_id, (device_id, provider, reason) in zip(
+                new_ids(len(suppressed)), suppressed, strict=True
+            )
+        ]
         dialect = self.engine.dialect.name
         async with self.begin() as connection:
             await self._lock_counts(connection, notification_id)
-            if await self._writes.insert(connection, fresh) == len(fresh):
+            if await self._writes.insert(connection, fresh + withheld) == len(fresh) + len(
+                withheld
+            ):
                 made = Counter((provider, PENDING) for _, provider in targets)
+                made.update((p, count_state(r)) for _, p, r in suppressed)
                 await self._count(connection, notification_id, made)
                 return AddedDeliveries([(row[0], row[4], row[2]) for row in fresh], True)
             # The page ran before (its worker died after writing it): count afresh, and
@@ -407,7 +437,11 @@ class NotificationStore(BaseStore):
             )
             params = {
                 "notification_id": notification_id,
-                "device_ids": ids_value([device_id for device_id, _ in targets], dialect),
+                # Every device of the page: one whose delivery the first run left pending
+                # is sent, whatever the switches say now.
+                "device_ids": ids_value(
+                    [d for d, _ in targets] + [d for d, _, _ in suppressed], dialect
+                ),
             }
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
@@ -786,15 +820,18 @@ class NotificationStore(BaseStore):
         await connection.execute(
             sa.delete(delivery_counts).where(delivery_counts.c.notification_id == notification_id)
         )
+        # A suppressed delivery counts under its reason (core/suppression.py).
+        state = sa.case(
+            (
+                deliveries.c.state == DeliveryState.SUPPRESSED.value,
+                sa.literal(COUNT_PREFIX) + sa.func.coalesce(deliveries.c.reason, ""),
+            ),
+            else_=deliveries.c.state,
+        )
         counted = (
-            sa.select(
-                deliveries.c.notification_id,
-                deliveries.c.provider,
-                deliveries.c.state,
-                sa.func.count(),
-            )
+            sa.select(deliveries.c.notification_id, deliveries.c.provider, state, sa.func.count())
             .where(deliveries.c.notification_id == notification_id)
-            .group_by(deliveries.c.notification_id, deliveries.c.provider, deliveries.c.state)
+            .group_by(deliveries.c.notification_id, deliveries.c.provider, state)
         )
         await connection.execute(
             sa.insert(delivery_counts).from_select(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState, TokenChange, User
-from pushgate.errors import Conflict, Forbidden
+from pushgate.errors import Conflict, Forbidden, InvalidInput
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.device_writes import (
@@ -24,7 +24,7 @@ from pushgate.storage.device_writes import (
 )
 from pushgate.storage.device_writes_postgres import PostgresDeviceWrites
 from pushgate.storage.group_commit import GroupCommit
-from pushgate.storage.tables import device_token_history, devices, user_aliases, users
+from pushgate.storage.tables import device_token_history, devices, units, user_aliases, users
 
 
 def device_writes_for(dialect: sa.Dialect) -> DeviceWrites:
@@ -32,6 +32,16 @@ def device_writes_for(dialect: sa.Dialect) -> DeviceWrites:
     if dialect.name == "postgresql":
         return PostgresDeviceWrites(dialect)
     return SqliteDeviceWrites(dialect)
+
+
+async def _require_unit(connection: AsyncConnection, tenant_id: str, key: str) -> None:
+    """Refuse a unit the tenant lacks, in the transaction that sets it (on PostgreSQL the
+    unit's row is held, so a delete of it waits, then finds the member)."""
+    query = sa.select(units.c.id).where(units.c.tenant_id == tenant_id, units.c.key == key)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    if (await connection.execute(query)).first() is None:
+        raise InvalidInput(f"unit {key!r} not found", details={"field": "unit", "unit": key})
 
 
 class PeopleStore(BaseStore):
@@ -71,12 +81,15 @@ class PeopleStore(BaseStore):
             attributes=item.attributes,
             created_at=item.created_at,
             updated_at=item.updated_at,
+            unit=item.unit,
         )
         refreshed = {name: statement.excluded[name] for name in (*fields, "updated_at")}
         statement = statement.on_conflict_do_update(
             index_elements=["tenant_id", "external_id"], set_=refreshed
         ).returning(*users.c)
         async with self.begin() as connection:
+            if item.unit is not None and "unit" in fields:
+                await _require_unit(connection, item.tenant_id, item.unit)
             row = (await connection.execute(statement)).one()
         return rows.user(row), row.id == item.id
 
