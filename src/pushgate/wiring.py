@@ -32,6 +32,7 @@ from pushgate.core.registry import Registry
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
+from pushgate.core.retention import TenantRetention
 from pushgate.core.scoped_settings import ScopedSettings
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
@@ -353,7 +354,7 @@ def build_worker(
         ca_files=tuple(str(path) for path in settings.provider_ca_file),
     )
     providers = ProviderCache(services.accounts, services.box, options)
-    retention_ms = settings.retention_days * DAY_MS
+    retention = TenantRetention(services.scopes, settings.retention_days)
     events = services.operational_events_at(clock)
     reports = OperationalReports(events, services.notifications, services.responses)
     fanout = Fanout(
@@ -371,7 +372,7 @@ def build_worker(
         services.queue,
         services.metrics,
         policy=RetryPolicy(),
-        retention_ms=retention_ms,
+        retention=retention,
         paused_recheck_seconds=settings.paused_recheck_seconds,
         reports=reports,
         clock=clock,
@@ -402,7 +403,7 @@ def build_worker(
         ),
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
-        retention_ms=retention_ms,
+        retention=retention,
         clock=clock,
         audit=services.audit,
         audit_retention_ms=settings.audit_retention_days * DAY_MS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pushgate.core.actions import ActionDefinition, ActionDeletion, ActionSet
@@ -189,7 +189,9 @@ class NotificationStorePort(Protocol):
     ) -> bool: ...
     async def expire_overdue(self, now: int) -> list[str]: ...
     async def expire(self, notification_id: str, now: int) -> None: ...
-    async def purge(self, cutoff: int) -> int: ...
+    async def purge(self, cutoff: int, tenant_cutoffs: Mapping[str, int] | None = None) -> int:
+        """Delete what was created before ``cutoff`` (a tenant's own cutoff where given)."""
+        ...
 
 
 class ActionStorePort(Protocol):

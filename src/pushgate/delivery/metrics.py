@@ -42,6 +42,11 @@ class DeliveryMetrics:
             ["provider", "outcome"],
             registry=self.registry,
         )
+        self._purged = Counter(
+            "pushgate_notifications_purged_total",
+            "Notifications deleted past their tenant's retention window.",
+            registry=self.registry,
+        )
         self._retries = Counter(
             "pushgate_delivery_retries_total",
             "Deliveries planned for another attempt.",
@@ -82,6 +87,9 @@ class DeliveryMetrics:
         if count:
             self._outcomes.labels(provider, outcome).inc(count)
             self._tenant_outcomes.labels(tenant_id, outcome).inc(count)
+
+    def purged(self, count: int) -> None:
+        self._purged.inc(count)
 
     def retries(self, provider: str, count: int) -> None:
         if count:

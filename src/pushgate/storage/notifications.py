@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, assert_never, cast
 
@@ -900,10 +900,22 @@ class NotificationStore(BaseStore):
             notification_id, DeliveryState.EXPIRED, "ttl expired", now, NotificationState.EXPIRED
         )
 
-    async def purge(self, cutoff: int) -> int:
-        """Delete notifications (and their deliveries) created before ``cutoff``."""
+    async def purge(self, cutoff: int, tenant_cutoffs: Mapping[str, int] | None = None) -> int:
+        """Delete notifications (and their deliveries) created before ``cutoff``, or for
+        the tenants in ``tenant_cutoffs``, before theirs; how many were deleted."""
+        own = dict(tenant_cutoffs or {})
+        deleted = 0
         async with self.begin() as connection:
-            result = await connection.execute(
-                sa.delete(notifications).where(notifications.c.created_at < cutoff)
-            )
-            return int(result.rowcount)
+            others = notifications.c.created_at < cutoff
+            if own:
+                others = others & notifications.c.tenant_id.not_in(list(own))
+            deleted += (await connection.execute(sa.delete(notifications).where(others))).rowcount
+            for tenant_id, tenant_cutoff in sorted(own.items()):
+                result = await connection.execute(
+                    sa.delete(notifications).where(
+                        notifications.c.tenant_id == tenant_id,
+                        notifications.c.created_at < tenant_cutoff,
+                    )
+                )
+                deleted += result.rowcount
+        return int(deleted)
