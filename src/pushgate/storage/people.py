@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.ids import new_id, now_ms
@@ -126,12 +127,33 @@ class PeopleStore(BaseStore):
         row = await self.fetch_one(sa.select(users).where(users.c.id == user_id))
         return rows.user(row) if row else None
 
-    async def list_users(self, tenant_id: str, after: str | None, limit: int) -> list[User]:
+    async def list_users(
+        self,
+        tenant_id: str,
+        after: str | None,
+        limit: int,
+        attributes: Mapping[str, str] | None = None,
+    ) -> list[User]:
         query = sa.select(users).where(users.c.tenant_id == tenant_id)
+        if attributes:
+            query = query.where(self._attributes_match(attributes))
         if after:
             query = query.where(users.c.external_id > after)
         query = query.order_by(users.c.external_id).limit(limit)
         return [rows.user(r) for r in await self.fetch_all(query)]
+
+    def _attributes_match(self, wanted: Mapping[str, str]) -> sa.ColumnElement[bool]:
+        """Users whose attributes hold ``wanted``: on PostgreSQL JSONB containment, which
+        the GIN index on ``attributes`` serves; on SQLite ``json_extract`` per key, within
+        the tenant's users (keys are checked names: ``core/inputs.py`` ATTRIBUTE_KEY)."""
+        if self.engine.dialect.name == "postgresql":
+            return sa.type_coerce(users.c.attributes, postgresql.JSONB).contains(dict(wanted))
+        return sa.and_(
+            *(
+                sa.func.json_extract(users.c.attributes, f'$."{key}"') == value
+                for key, value in sorted(wanted.items())
+            )
+        )
 
     async def delete_user(self, user_id: str, at: int) -> None:
         """Delete a user; their devices are unregistered (kept, detached, sending nothing)."""
