@@ -235,7 +235,17 @@ class Registry:
             at,
             data.unit,
         )
-        return await self.people.upsert_user(user, fields=sorted(data.model_fields_set))
+        found = await self.people.upsert_user(user, fields=sorted(data.model_fields_set))
+        if "unit" in data.model_fields_set:
+            await self.audit.record(
+                caller,
+                AuditAction.USER_SET_UNIT,
+                found[0].id,
+                tenant.id,
+                user=external_id,
+                unit=data.unit,
+            )
+        return found
 
     async def user(self, caller: Caller, tenant: Tenant, external_id: str) -> User:
         caller.require(Scope.ADMIN, Scope.SEND)
