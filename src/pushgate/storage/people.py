@@ -142,6 +142,24 @@ class PeopleStore(BaseStore):
         query = query.order_by(users.c.external_id).limit(limit)
         return [rows.user(r) for r in await self.fetch_all(query)]
 
+    async def set_units(self, tenant_id: str, units_by_user: Mapping[str, str | None]) -> None:
+        """Put users (by external id) in units (None: none), in one transaction."""
+        statement = (
+            sa.update(users)
+            .where(
+                users.c.tenant_id == sa.bindparam("b_tenant"),
+                users.c.external_id == sa.bindparam("b_external_id"),
+            )
+            .values(unit=sa.bindparam("b_unit"), updated_at=sa.bindparam("b_at"))
+        )
+        at = now_ms()
+        params = [
+            {"b_tenant": tenant_id, "b_external_id": name, "b_unit": unit, "b_at": at}
+            for name, unit in sorted(units_by_user.items())
+        ]
+        async with self.begin() as connection:
+            await connection.execute(statement, params)
+
     def _attributes_match(self, wanted: Mapping[str, str]) -> sa.ColumnElement[bool]:
         """Users whose attributes hold ``wanted``: on PostgreSQL JSONB containment, which
         the GIN index on ``attributes`` serves; on SQLite ``json_extract`` per key, within
