@@ -146,6 +146,8 @@ class Sealed:
     ACTION: ClassVar[str] = "action:"
     #: A tenant's operational webhook secret; ``app_id`` then holds the tenant's id.
     OPERATIONAL_WEBHOOK: ClassVar[str] = "operational_webhook"
+    #: A tenant's secret setting (``setting:<name>``); ``app_id`` holds the tenant's id.
+    SETTING: ClassVar[str] = "setting:"
 
     app_id: str
     owner: str
@@ -161,7 +163,13 @@ class Sealed:
         return self.owner not in (
             self.USER_AUTH,
             self.OPERATIONAL_WEBHOOK,
-        ) and not self.owner.startswith(self.ACTION)
+        ) and not self.owner.startswith((self.ACTION, self.SETTING))
+
+    @property
+    def setting_name(self) -> str | None:
+        return (
+            self.owner.removeprefix(self.SETTING) if self.owner.startswith(self.SETTING) else None
+        )
 
     @property
     def action_id(self) -> str | None:

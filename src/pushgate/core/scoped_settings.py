@@ -17,7 +17,7 @@ import orjson
 from pushgate.core.access import Caller
 from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import now_ms
-from pushgate.core.models import Provider, Scope, Tenant
+from pushgate.core.models import Provider, Scope, Sealed, Tenant, sealed_for
 from pushgate.core.ports import PeopleStorePort
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.settings_catalog import (
@@ -262,5 +262,6 @@ def _shown(item: StoredSetting) -> Any:
 
 
 def _aad(tenant_id: str, name: str) -> bytes:
-    """What a secret setting is sealed for: it opens for no other tenant or setting."""
-    return f"tenant:{tenant_id}:setting:{name}".encode()
+    """What a secret setting is sealed for: it opens for no other tenant or setting (and
+    the instance key's rotation finds it: ``Sealed.SETTING``)."""
+    return sealed_for(tenant_id, Sealed.SETTING + name)
