@@ -33,8 +33,12 @@ from pushgate.core.registry import Registry
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
+from pushgate.core.retention import TenantRetention
+from pushgate.core.scoped_settings import ScopedSettings
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
+from pushgate.core.type_switches import TypeSwitches
+from pushgate.core.units import Units
 from pushgate.delivery.jobs import EventJobs, FanoutStarter, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
@@ -50,6 +54,7 @@ from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.responses import ResponseStore
+from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.types import TypeStore
 
 if TYPE_CHECKING:
@@ -87,6 +92,34 @@ class Services:
     types: TypeCatalog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
+
+    @functools.cached_property
+    def scopes(self) -> ScopeStore:
+        return ScopeStore(self.engine)
+
+    @functools.cached_property
+    def units(self) -> Units:
+        return Units(self.scopes, self.audit)
+
+    @functools.cached_property
+    def type_switches(self) -> TypeSwitches:
+        """Shared by the API (the effective view) and a worker in this process (fan-out),
+        so a change made here is seen at once by both."""
+        return TypeSwitches(self.scopes, self.types.on_by_default)
+
+    @functools.cached_property
+    def scoped_settings(self) -> ScopedSettings:
+        return ScopedSettings(
+            self.scopes,
+            self.units,
+            self.type_switches,
+            self.people,
+            self.box,
+            self.audit,
+            instance_retention_days=self.settings.retention_days,
+            type_needs=self.types.general_needs,
+            type_keys=self.types.keys,
+        )
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
@@ -350,7 +383,7 @@ def build_worker(
         ca_files=tuple(str(path) for path in settings.provider_ca_file),
     )
     providers = ProviderCache(services.accounts, services.box, options)
-    retention_ms = settings.retention_days * DAY_MS
+    retention = TenantRetention(services.scopes, settings.retention_days)
     events = services.operational_events_at(clock)
     reports = OperationalReports(events, services.notifications, services.responses)
     fanout = Fanout(
@@ -360,6 +393,7 @@ def build_worker(
         batch_size=settings.send_batch_size,
         reports=reports,
         clock=clock,
+        switches=services.type_switches,
     )
     sender = Sender(
         services.notifications,
@@ -367,7 +401,7 @@ def build_worker(
         services.queue,
         services.metrics,
         policy=RetryPolicy(),
-        retention_ms=retention_ms,
+        retention=retention,
         paused_recheck_seconds=settings.paused_recheck_seconds,
         reports=reports,
         clock=clock,
@@ -399,7 +433,7 @@ def build_worker(
         ),
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
-        retention_ms=retention_ms,
+        retention=retention,
         clock=clock,
         audit=services.audit,
         audit_retention_ms=settings.audit_retention_days * DAY_MS,

@@ -168,3 +168,29 @@ async def test_deleting_a_user_unregisters_their_devices(
     )
     assert gone["state_changed_at"] is not None
     assert ok(await client.get(f"/v1/devices/{kept['id']}"))["state"] == "active"
+
+
+async def test_users_are_found_by_attribute(client: httpx.AsyncClient) -> None:
+    """A host system maps its contact id (or e-mail, or phone) to the app's user."""
+    people = {
+        "u1": {"email": "ann@example.com", "phone": "+4930111", "crm_id": "C-1", "n": 7},
+        "u2": {"email": "bob@example.com", "phone": "+4930222", "crm_id": "C-2"},
+        "u3": {"email": "ann@example.com", "crm_id": "C-3"},
+    }
+    for external_id, attributes in people.items():
+        ok(await client.put(f"/v1/users/{external_id}", json={"attributes": attributes}), 201)
+
+    async def found(**params: str) -> list[str]:
+        page = ok(await client.get("/v1/users", params=params))
+        return [user["external_id"] for user in page["items"]]
+
+    assert await found(email="ann@example.com") == ["u1", "u3"]
+    assert await found(phone="+4930222") == ["u2"]
+    assert await found(**{"attribute.crm_id": "C-3"}) == ["u3"]
+    assert await found(email="ann@example.com", **{"attribute.crm_id": "C-1"}) == ["u1"]
+    assert await found(email="ann@example.com", limit="1") == ["u1"]
+    assert await found(email="ann@example.com", limit="1", after="u1") == ["u3"]
+    assert await found(email="nobody@example.com") == []
+    assert await found() == ["u1", "u2", "u3"]
+    refused = await client.get("/v1/users", params={"attribute.bad name": "x"})
+    assert refused.status_code == 422

@@ -588,3 +588,43 @@ async def test_types_are_made_switched_and_deleted_on_the_app_page(
         assert api.get("/v1/apps/clinic").json()["requires_type"] is True
         assert api.get("/v1/apps/clinic/types/booked").status_code == 404
         assert api.get("/v1/apps/clinic/types/broken").status_code == 404
+
+
+async def test_units_are_made_and_settings_shown_with_their_scope(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as http:
+        assert http.post("/v1/units", json={"key": "north", "name": "North"}).status_code == 201
+        changed = http.put("/v1/settings", json={"values": {"types.visit.enabled": True}})
+        assert changed.status_code == 200, changed.text
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/units'; true")
+        await page.wait_for("document.querySelector('#unit-create') !== null")
+        await page.evaluate(
+            "const f = document.querySelector('#unit-create');"
+            "f.elements.key.value = 'depot-7'; f.elements.name.value = 'Depot 7';"
+            "f.elements.parent.value = 'north'; f.requestSubmit(); true"
+        )
+        await page.wait_for("document.body.innerText.includes('Unit depot-7 created.')")
+        await page.evaluate("location.hash = '#/settings?unit=depot-7'; true")
+        await page.wait_for("document.querySelector('#setting-set') !== null")
+        await page.evaluate(
+            "const s = document.querySelector('#setting-set');"
+            "s.elements.name.value = 'types.visit.enabled'; s.elements.value.value = 'false';"
+            "s.requestSubmit(); true"
+        )
+        await page.wait_for("document.body.innerText.includes('unit:depot-7')")
+        text = await page.evaluate("document.querySelector('main').innerText")
+        assert "retention_days" in text
+        assert "default" in text
+        assert page.errors == []
+        assert page.failed_loads == []
+    with served.api() as http:
+        unit = http.get("/v1/units/depot-7").json()
+        assert unit["parent"] == "north"
+        values = http.get("/v1/units/depot-7/settings").json()["values"]
+        assert values == {"types.visit.enabled": False}

@@ -9,6 +9,7 @@ from pushgate.cli.runtime import OPERATOR
 from pushgate.core.device_import import DeviceImporter, read_rows
 from pushgate.core.inputs import AppInput
 from pushgate.core.models import DeviceState
+from pushgate.core.units import UnitInput
 from pushgate.wiring import Services
 from tests.api.material import browser_subscription
 
@@ -149,3 +150,26 @@ async def test_a_row_keeps_what_it_does_not_give_and_a_blank_clears(
         "bb" * 32: (None, ["news"], "fr"),
         subscription.endpoint: ("cid", [], "it"),
     }
+
+
+async def test_rows_put_their_users_in_units(services: Services, tmp_path: Path) -> None:
+    """A ``unit`` column puts the row's user in a unit of the tenant; a blank cell in none;
+    an unknown unit, or a unit without a user, rejects the row alone."""
+    tenant = await services.access.ensure_default_tenant()
+    for key in ("north", "south"):
+        await services.units.create(OPERATOR, tenant, UnitInput(key=key, name=key))
+    importer = await _importer(services, unit_keys=frozenset({"north", "south"}))
+    source = tmp_path / "units.csv"
+    source.write_text(
+        "provider,token,user,unit\n"
+        f"fcm,{'a' * 40},ann,north\n"
+        f"fcm,{'b' * 40},bob,south\n"
+        f"fcm,{'c' * 40},cid,nowhere\n"
+        f"fcm,{'d' * 40},,north\n"
+        f"fcm,{'e' * 40},bob,\n"
+    )
+    report = await importer.run(read_rows(source))
+    assert (report.accepted, report.rejected) == (3, 2)
+    assert [line for line, _ in report.rejections] == [4, 5]
+    units = {u.external_id: u.unit for u in await services.people.list_users(tenant.id, None, 10)}
+    assert units == {"ann": "north", "bob": None}

@@ -215,3 +215,32 @@ def test_the_data_folder_and_database_are_private(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "data" / "pushgate.db").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "data" / "secret.key").stat().st_mode) == 0o600
+
+
+async def _a_secret_setting(data_dir: Path, value: str | None = None) -> str | None:
+    """Set the default tenant's ``webhook.authorization`` (when ``value`` is given); the
+    value as opened with the instance's key."""
+    services = await open_services(data_dir)
+    try:
+        tenant = await services.access.ensure_default_tenant()
+        if value is not None:
+            await services.scoped_settings.change(
+                OPERATOR, tenant, None, "webhook.authorization", value
+            )
+        [item] = await services.scopes.scope_settings(tenant.id, "global")
+        opened = services.scoped_settings.opened(tenant.id, item)
+        return str(opened)
+    finally:
+        await services.close()
+
+
+def test_rotation_reseals_secret_settings(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert asyncio.run(_a_secret_setting(data, "Bearer token-1")) == "Bearer token-1"
+    assert pushgate(data, "secrets", "new-key").returncode == 0
+    rotated = pushgate(data, "secrets", "rotate", "--forget-old")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "1 re-sealed" in rotated.stdout
+    # Only the new key is left, and it opens the setting.
+    assert read_key_file(data / "secret.key").previous == ()
+    assert asyncio.run(_a_secret_setting(data)) == "Bearer token-1"

@@ -174,7 +174,7 @@ async def test_device_token_url_is_the_target(
         (302, OutcomeKind.REJECTED),
         (307, OutcomeKind.REJECTED),
         (400, OutcomeKind.REJECTED),
-        (401, OutcomeKind.REJECTED),
+        (401, OutcomeKind.AUTH_FAILED),
         (404, OutcomeKind.REJECTED),
         (410, OutcomeKind.INVALID_TOKEN),
         (429, OutcomeKind.RETRY),

@@ -30,6 +30,7 @@ from pushgate.api.routes import (
     queue,
     tenants,
     types,
+    units,
     users,
 )
 from pushgate.console import routes as console
@@ -64,6 +65,7 @@ def create_app(services: Services) -> ASGIApp:
         actions,
         types,
         tenants,
+        units,
         queue,
         audit,
         operational_events,

@@ -189,6 +189,7 @@ class UserOut(BaseModel):
     locale: str | None
     timezone: str | None
     attributes: dict[str, Any]
+    unit: str | None = Field(default=None, description="The key of the user's unit.")
     created_at: str | None
     updated_at: str | None
 
@@ -200,6 +201,7 @@ class UserOut(BaseModel):
             locale=user.locale,
             timezone=user.timezone,
             attributes=user.attributes,
+            unit=user.unit,
             created_at=iso(user.created_at),
             updated_at=iso(user.updated_at),
         )
@@ -404,6 +406,11 @@ class NotificationOut(BaseModel):
     updated_at: str | None
     deliveries: dict[str, int] = Field(description="Delivery counts by state.")
     by_provider: dict[str, dict[str, int]] = Field(description="Counts by provider and state.")
+    suppressed: dict[str, int] = Field(
+        default_factory=dict,
+        description="Deliveries not sent, by reason: `type_disabled` (the type is off "
+        "globally or by default), `unit_disabled` (off at the recipient's unit).",
+    )
     responses: dict[str, dict[str, int]] = Field(
         default_factory=dict,
         description="Answers to its actions by action key and state (one notification's "

@@ -13,6 +13,7 @@ from pushgate.cli.init import init_command
 from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
 from pushgate.cli.queue import queue
+from pushgate.cli.scopes import settings, units
 from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
 from pushgate.cli.serve import register
@@ -37,6 +38,8 @@ app.add_typer(action_sets, name="action-sets")
 app.add_typer(types, name="types")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
+app.add_typer(units, name="units")
+app.add_typer(settings, name="settings")
 app.add_typer(notifications, name="notifications")
 app.add_typer(queue, name="queue")
 app.add_typer(audit, name="audit")

@@ -56,8 +56,9 @@ def import_devices(
     async def work(services: Services) -> ImportReport:
         scope = await services.access.tenant_for(OPERATOR, tenant)
         target = await services.registry.app(scope, app)
+        unit_keys = frozenset(u.key for u in await services.units.list(OPERATOR, scope))
         importer = DeviceImporter(
-            services.registry, services.people, scope, target, dry_run=dry_run
+            services.registry, services.people, scope, target, dry_run=dry_run, unit_keys=unit_keys
         )
         # The collector's passes over what is loaded by now cost about a tenth of an
         # import's CPU, with a full collection every few batches of rows.

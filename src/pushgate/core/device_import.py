@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +38,10 @@ class DeviceImportStore(Protocol):
         self, writes: Sequence[tuple[Device, str | None, frozenset[str]]]
     ) -> None: ...
 
+    async def set_units(self, tenant_id: str, units: Mapping[str, str | None]) -> None:
+        """Put the users (by external id) in the units (None: in none)."""
+        ...
+
 
 @dataclass
 class ImportReport:
@@ -61,7 +65,7 @@ def _csv_row(header: list[str], values: list[str]) -> dict[str, Any]:
     row: dict[str, Any] = {
         k: v or None
         for k, v in zip(header, values, strict=False)
-        if k and (v or k in KEEPABLE_INPUTS)
+        if k and (v or k in KEEPABLE_INPUTS or k == "unit")
     }
     for name in _LIST_COLUMNS:
         if name in row:
@@ -114,6 +118,7 @@ class DeviceImporter:
         *,
         batch_size: int = 5000,
         dry_run: bool = False,
+        unit_keys: frozenset[str] = frozenset(),
     ) -> None:
         self.registry = registry
         self.people = people
@@ -121,6 +126,8 @@ class DeviceImporter:
         self.app = app
         self.batch_size = batch_size
         self.dry_run = dry_run
+        # The tenant's units: a row's ``unit`` column puts its user in one of them.
+        self.unit_keys = unit_keys
         self.quick = QuickRows(
             tenant.id, app.id, allow_private_targets=registry.allow_private_targets
         )
@@ -139,6 +146,7 @@ class DeviceImporter:
     ) -> ImportReport:
         report = ImportReport()
         batch: list[tuple[int, QuickRow]] = []
+        units: dict[str, str | None] = {}  # the batch's users' units, by external id
         writing: asyncio.Task[None] | None = None
         read = 0
         try:
@@ -153,6 +161,7 @@ class DeviceImporter:
                 if isinstance(fields, str):
                     report.reject(line, fields)
                     continue
+                unit = self._unit(fields)
                 checked = self.quick.device(fields)
                 if checked is None:
                     try:
@@ -163,11 +172,13 @@ class DeviceImporter:
                     except InvalidInput as exc:
                         report.reject(line, exc.message)
                         continue
+                if not _note_unit(line, unit, checked, units, report):
+                    continue
                 batch.append((line, checked))
                 if len(batch) >= self.batch_size:
-                    writing = await self._write(batch, report, writing)
-                    batch = []
-            writing = await self._write(batch, report, writing)
+                    writing = await self._write(batch, report, writing, units)
+                    batch, units = [], {}
+            writing = await self._write(batch, report, writing, units)
             if writing is not None:
                 await writing
         finally:
@@ -183,6 +194,7 @@ class DeviceImporter:
         batch: list[tuple[int, QuickRow]],
         report: ImportReport,
         writing: asyncio.Task[None] | None,
+        units: Mapping[str, str | None],
     ) -> asyncio.Task[None] | None:
         """Resolve the batch's aliases, then start writing it once the previous batch is
         written (batches commit in order); returns the write under way."""
@@ -204,4 +216,60 @@ class DeviceImporter:
             await writing
         if self.dry_run or not latest:
             return None
-        return asyncio.create_task(self.people.import_devices(list(latest.values())))
+        return asyncio.create_task(self._import(list(latest.values()), dict(units)))
+
+    async def _import(
+        self,
+        writes: list[tuple[Device, str | None, frozenset[str]]],
+        units: dict[str, str | None],
+    ) -> None:
+        """The batch's devices (and the users they name), then those users' units."""
+        await self.people.import_devices(writes)
+        if units:
+            await self.people.set_units(self.tenant.id, units)
+
+    def _unit(self, fields: dict[str, Any]) -> str | Refused | Kept | None:
+        """The row's ``unit`` (taken out of ``fields``): a unit key, None (a blank cell:
+        no unit), KEPT (no such column), or why it is refused."""
+        if "unit" not in fields:
+            return KEPT
+        unit = fields.pop("unit")
+        if unit is None or unit == "":
+            return None
+        if not isinstance(unit, str) or unit not in self.unit_keys:
+            return Refused(f"unit: {unit!r} is not a unit of the tenant")
+        return unit
+
+
+def _note_unit(
+    line: int,
+    unit: str | Kept | Refused | None,
+    checked: QuickRow,
+    units: dict[str, str | None],
+    report: ImportReport,
+) -> bool:
+    """Note the unit a row puts its user in; False (the row rejected) when the unit is
+    not the tenant's, or the row names no user by external id."""
+    if isinstance(unit, Kept):
+        return True
+    if isinstance(unit, Refused):
+        report.reject(line, unit.reason)
+        return False
+    user = checked[1]
+    if user is None:
+        report.reject(line, "unit: give the user's external id (user) with it")
+        return False
+    units[user] = unit
+    return True
+
+
+class Kept:
+    """A row without a ``unit`` column: the user's unit stays as it is."""
+
+
+KEPT = Kept()
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: str

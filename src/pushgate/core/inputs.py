@@ -241,6 +241,9 @@ class UserInput(Strict):
     locale: Locale | None = None
     timezone: str | None = None
     attributes: dict[str, Any] | None = Field(default=None, max_length=64)
+    unit: Annotated[str, StringConstraints(pattern=NAME_PATTERN)] | None = Field(
+        default=None, description="The key of the unit the user belongs to; null: none."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -148,6 +148,8 @@ class Sealed:
     ACTION: ClassVar[str] = "action:"
     #: A tenant's operational webhook secret; ``app_id`` then holds the tenant's id.
     OPERATIONAL_WEBHOOK: ClassVar[str] = "operational_webhook"
+    #: A tenant's secret setting (``setting:<name>``); ``app_id`` holds the tenant's id.
+    SETTING: ClassVar[str] = "setting:"
 
     app_id: str
     owner: str
@@ -163,7 +165,13 @@ class Sealed:
         return self.owner not in (
             self.USER_AUTH,
             self.OPERATIONAL_WEBHOOK,
-        ) and not self.owner.startswith(self.ACTION)
+        ) and not self.owner.startswith((self.ACTION, self.SETTING))
+
+    @property
+    def setting_name(self) -> str | None:
+        return (
+            self.owner.removeprefix(self.SETTING) if self.owner.startswith(self.SETTING) else None
+        )
 
     @property
     def action_id(self) -> str | None:
@@ -192,6 +200,8 @@ class User:
     attributes: dict[str, Any]
     created_at: int
     updated_at: int
+    #: The key of the unit the user belongs to (docs/settings.md); None: none.
+    unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,10 @@ from pushgate.core.access import Caller
 from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ids import new_id
-from pushgate.core.models import App, Device, Scope, Tenant, User
+from pushgate.core.models import App, Device, Provider, Scope, Tenant, User
 from pushgate.core.ports import ActionStorePort, TypeStorePort
 from pushgate.core.registry import MAX_PAGE, Registry
+from pushgate.core.scoped_settings import provider_needs
 from pushgate.core.templates import (
     CompiledTemplate,
     TemplateCache,
@@ -55,6 +56,24 @@ class TypeCatalog:
         self.clock = clock
         self.templates = TemplateCache()
         self.lookups: TtlCache[tuple[str, str], NotificationType] = TtlCache(TYPE_CACHE_SECONDS)
+
+    async def on_by_default(self, tenant_id: str, key: str) -> bool:
+        """A type's switch where no scope sets ``types.<key>.enabled``: its own ``enabled``.
+        Settings name a type by key across the tenant's apps (docs/settings.md), so one
+        app's type of that key switched off is off for the key."""
+        return all(item.enabled for item in await self.store.types_of_key(tenant_id, key))
+
+    async def keys(self, tenant_id: str) -> list[str]:
+        """The keys of the tenant's types, in any app."""
+        return await self.store.type_keys(tenant_id)
+
+    async def general_needs(self, tenant_id: str, key: str) -> tuple[str, ...]:
+        """The general settings a type of ``key`` needs set globally before it is turned on:
+        those of the providers its types name (a type naming none needs none)."""
+        named = {
+            p for item in await self.store.types_of_key(tenant_id, key) for p in item.providers
+        }
+        return provider_needs(Provider(p) for p in named)
 
     async def create(
         self, caller: Caller, tenant: Tenant, app_name: str, data: TypeInput

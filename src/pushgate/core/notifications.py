@@ -24,6 +24,9 @@ class DeliveryState(StrEnum):
     INVALID = "invalid"  # the token is dead; the device was invalidated
     EXPIRED = "expired"  # TTL or retention ran out before it could be sent
     CANCELED = "canceled"
+    # Not sent: the type is switched off for the recipient (its reason in ``reason``,
+    # core/suppression.py). Counted as ``suppressed:<reason>``.
+    SUPPRESSED = "suppressed"
 
     @property
     def is_final(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,6 +32,7 @@ from pushgate.core.notifications import (
     Settled,
     Settlement,
 )
+from pushgate.core.suppression import SuppressionReason
 
 if TYPE_CHECKING:
     from pushgate.core.responses import Handling, StoredResponse
@@ -93,7 +94,17 @@ class PeopleStorePort(Protocol):
     async def users_by_aliases(self, app_id: str, aliases: Sequence[str]) -> dict[str, str]: ...
     async def user_by_external_id(self, tenant_id: str, external_id: str) -> User | None: ...
     async def user_by_id(self, user_id: str) -> User | None: ...
-    async def list_users(self, tenant_id: str, after: str | None, limit: int) -> list[User]: ...
+    async def list_users(
+        self,
+        tenant_id: str,
+        after: str | None,
+        limit: int,
+        attributes: Mapping[str, str] | None = None,
+    ) -> list[User]:
+        """A page of the tenant's users by external id; with ``attributes``, only those
+        whose attributes hold each of them (as strings, exactly)."""
+        ...
+
     async def delete_user(self, user_id: str, at: int) -> None: ...
     async def set_alias(self, app_id: str, alias: str, user_id: str) -> None: ...
     async def delete_alias(self, app_id: str, alias: str) -> bool: ...
@@ -161,7 +172,12 @@ class NotificationStorePort(Protocol):
         providers: Sequence[str] | None = None,
     ) -> list[AudienceMember]: ...
     async def add_deliveries(
-        self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
+        self,
+        notification_id: str,
+        app_id: str,
+        targets: Sequence[tuple[str, str]],
+        at: int,
+        suppressed: Sequence[tuple[str, str, SuppressionReason]] = (),
     ) -> AddedDeliveries: ...
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries: ...
     async def write_results(
@@ -197,7 +213,9 @@ class NotificationStorePort(Protocol):
     ) -> bool: ...
     async def expire_overdue(self, now: int) -> list[str]: ...
     async def expire(self, notification_id: str, now: int) -> None: ...
-    async def purge(self, cutoff: int) -> int: ...
+    async def purge(self, cutoff: int, tenant_cutoffs: Mapping[str, int] | None = None) -> int:
+        """Delete what was created before ``cutoff`` (a tenant's own cutoff where given)."""
+        ...
 
 
 class ActionStorePort(Protocol):
@@ -230,6 +248,8 @@ class TypeStorePort(Protocol):
 
     async def insert_type(self, tenant_id: str, item: NotificationType) -> None: ...
     async def notification_type(self, app_id: str, key: str) -> NotificationType | None: ...
+    async def types_of_key(self, tenant_id: str, key: str) -> list[NotificationType]: ...
+    async def type_keys(self, tenant_id: str) -> list[str]: ...
     async def list_types(
         self, app_id: str, after: str | None, limit: int
     ) -> list[NotificationType]: ...

@@ -6,8 +6,9 @@ it acts in, checks scopes, validates, and calls storage through the ports.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,6 +48,8 @@ from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 
 MAX_PAGE = 500
+# The attribute names users may be looked up by (quoted into a JSON path on SQLite).
+ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_USER_TOKEN_MAX_SECONDS = 24 * 3600
 
 
@@ -232,8 +235,19 @@ class Registry:
             data.attributes or {},
             at,
             at,
+            data.unit,
         )
-        return await self.people.upsert_user(user, fields=sorted(data.model_fields_set))
+        found = await self.people.upsert_user(user, fields=sorted(data.model_fields_set))
+        if "unit" in data.model_fields_set:
+            await self.audit.record(
+                caller,
+                AuditAction.USER_SET_UNIT,
+                found[0].id,
+                tenant.id,
+                user=external_id,
+                unit=data.unit,
+            )
+        return found
 
     async def user(self, caller: Caller, tenant: Tenant, external_id: str) -> User:
         caller.require(Scope.ADMIN, Scope.SEND)
@@ -243,10 +257,24 @@ class Registry:
         return found
 
     async def list_users(
-        self, caller: Caller, tenant: Tenant, after: str | None, limit: int
+        self,
+        caller: Caller,
+        tenant: Tenant,
+        after: str | None,
+        limit: int,
+        attributes: Mapping[str, str] | None = None,
     ) -> list[User]:
+        """A page of users; with ``attributes``, those whose attributes hold each of
+        them exactly (a host system's contact id, e-mail or phone number, say)."""
         caller.require(Scope.ADMIN, Scope.SEND)
-        return await self.people.list_users(tenant.id, after, min(limit, MAX_PAGE))
+        for key, value in (attributes or {}).items():
+            if not ATTRIBUTE_KEY.fullmatch(key) or len(value) > 256:
+                raise InvalidInput(
+                    f"attribute {key!r}: a name of 1 to 64 letters, digits, _ or -, "
+                    "and a value of at most 256 characters",
+                    details={"field": f"attribute.{key}"},
+                )
+        return await self.people.list_users(tenant.id, after, min(limit, MAX_PAGE), attributes)
 
     async def delete_user(self, caller: Caller, tenant: Tenant, external_id: str) -> None:
         user = await self.user(caller, tenant, external_id)

@@ -3,8 +3,10 @@
 Only ``retry`` outcomes are tried again. How long to wait depends on the provider and the
 kind of answer (the outcome's ``retry_class``): the retry table (``retry_table.py``) gives
 each its first and longest wait, and whether a provider's ``Retry-After`` replaces them.
-No attempt is planned at or past the deadline (the notification's expiry or the retention
-window): the delivery expires instead.
+No attempt is planned at or past the deadline (the notification's expiry or its tenant's
+retention window): the delivery expires instead. The deadline is the bound: attempts are
+not counted out, so a receiver that is down for days is tried till then (a count may still
+be set, as a tighter bound).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pushgate.core.retry_table import RETRY_TABLE, Backoff
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 12
+    max_attempts: int | None = None
     table: Mapping[RetryClass, Backoff] = field(default_factory=lambda: RETRY_TABLE)
 
     def delay(self, attempt: int, outcome: Outcome, rng: random.Random) -> float:
@@ -39,7 +41,9 @@ class RetryPolicy:
         rng: random.Random | None = None,
     ) -> int | None:
         """Epoch ms of the next try, or None when the delivery should not be tried again."""
-        if outcome.kind is not OutcomeKind.RETRY or attempt >= self.max_attempts:
+        if outcome.kind is not OutcomeKind.RETRY:
+            return None
+        if self.max_attempts is not None and attempt >= self.max_attempts:
             return None
         delay = self.delay(attempt, outcome, rng or random.Random())  # noqa: S311 - jitter
         at = now_ms + int(delay * 1000)

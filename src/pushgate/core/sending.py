@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, assert_never
 
 import orjson
@@ -35,6 +35,7 @@ from pushgate.core.ports import ActionStorePort, InTransaction, NotificationStor
 from pushgate.core.rate_limits import RateLimits, Verdict
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
+from pushgate.core.suppression import reason_of
 from pushgate.core.type_inputs import NotificationType
 from pushgate.core.typed_sends import PROVIDERS_KEY, action_set_of, ttl_of, typed_content
 from pushgate.errors import (
@@ -109,6 +110,8 @@ class Status:
     notification: Notification
     by_state: dict[str, int]
     by_provider: dict[str, dict[str, int]]
+    #: Deliveries not sent, by reason (core/suppression.py); also in ``by_state``.
+    suppressed: dict[str, int] = field(default_factory=dict)
 
 
 class NotificationService:
@@ -374,7 +377,13 @@ def _refusal(kind: str, problem: PayloadProblem) -> PayloadTooLarge | PayloadRef
 def _status(notification: Notification, counts: list[tuple[str, str, int]]) -> Status:
     by_state: dict[str, int] = {state.value: 0 for state in DeliveryState}
     by_provider: dict[str, dict[str, int]] = {}
-    for provider, state, count in counts:
+    suppressed: dict[str, int] = {}
+    for provider, kept_state, count in counts:
+        reason = reason_of(kept_state)
+        state = kept_state if reason is None else DeliveryState.SUPPRESSED.value
+        if reason is not None:
+            suppressed[reason] = suppressed.get(reason, 0) + count
         by_state[state] = by_state.get(state, 0) + count
-        by_provider.setdefault(provider, {})[state] = count
-    return Status(notification, by_state, by_provider)
+        of_provider = by_provider.setdefault(provider, {})
+        of_provider[state] = of_provider.get(state, 0) + count
+    return Status(notification, by_state, by_provider, suppressed)

@@ -6,6 +6,12 @@ sending while the fan-out goes on. Running a page twice (a worker died after wri
 it) adds no deliveries twice: existing ones are kept, and only pending ones are queued.
 A notification that records failures only gets no delivery rows: the page's count moves
 once, under the page's key, and its send jobs carry the deliveries.
+
+A notification of a type is not sent to recipients the type is switched off for
+(core/type_switches.py): their deliveries are written ``suppressed`` with the reason, in
+both record modes, in the transaction that writes (or counts) the page's others. A page
+run again keeps what its first run decided: with rows, the rows it wrote; counted, the
+reasons kept with the page's devices. A notification without a type reads nothing more.
 """
 
 from __future__ import annotations
@@ -21,18 +27,22 @@ from pushgate.core.notifications import (
     AddedDeliveries,
     AudienceMember,
     DeliveryRecords,
+    DeliveryResult,
     DeliveryState,
     Notification,
     NotificationState,
     Settlement,
 )
 from pushgate.core.ports import NotificationStorePort
+from pushgate.core.suppression import SuppressionReason, count_state
+from pushgate.core.type_switches import SuppressionPort
 from pushgate.core.typed_sends import PROVIDERS_KEY
 from pushgate.delivery.jobs import FanoutJob, SendJob, batches, fanout_job, send_job
 from pushgate.delivery.operational_reports import OperationalReports
 from pushgate.queue.base import NewJob, Queue
 
 PENDING = DeliveryState.PENDING.value
+SUPPRESSED = DeliveryState.SUPPRESSED
 
 
 class Fanout:
@@ -45,8 +55,10 @@ class Fanout:
         batch_size: int,
         reports: OperationalReports,
         clock: Clock = SYSTEM_CLOCK,
+        switches: SuppressionPort | None = None,
     ) -> None:
         self.clock = clock
+        self.switches = switches
         self.reports = reports
         self.store = store
         self.queue = queue
@@ -84,11 +96,15 @@ class Fanout:
         page_key = f"page:{job.after or ''}"
         counted = notification.records is DeliveryRecords.FAILURES
         again = await self.store.settled(notification.id, page_key) if counted else None
+        withheld: dict[str, SuppressionReason] = {}
         if again is not None and again.kept is not None:
             # Run again: the page as the first run read it, so its batches, and their keys,
             # hold the same devices (a device invalidated by the first run's answers, say,
-            # would be left out of a fresh read and shift every batch after it).
-            page = await self.store.devices_again(orjson.loads(again.kept))
+            # would be left out of a fresh read and shift every batch after it), and the
+            # recipients it suppressed.
+            kept = orjson.loads(again.kept)
+            page = await self.store.devices_again([(item[0], item[1]) for item in kept])
+            withheld = {i[0]: SuppressionReason(i[2]) for i in kept if len(i) > 2 and i[2]}
         else:
             audience = parse_audience(notification.audience)
             page = await self.store.audience_page(
@@ -99,7 +115,8 @@ class Fanout:
                 self.page_size,
                 notification.content.get(PROVIDERS_KEY),
             )
-        added = await self._add(notification, page, page_key, again is None, now)
+            withheld = await self._withheld(notification, page)
+        added = await self._add(notification, page, withheld, page_key, again is None, now)
         members = {member.device_id: member for member in page}
         by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
         for delivery_id, provider, device_id in added.pending:
@@ -135,30 +152,62 @@ class Fanout:
                 await self.reports.complete(notification, now)
         return inline
 
+    async def _withheld(
+        self, notification: Notification, page: list[AudienceMember]
+    ) -> dict[str, SuppressionReason]:
+        """device id → why it is not sent, for the page's recipients the notification's
+        type is switched off for (one read of their units per page, when any unit sets
+        the switch)."""
+        if notification.type_key is None or self.switches is None or not page:
+            return {}
+        off = await self.switches.suppressed(
+            notification.tenant_id, notification.type_key, {m.user_id for m in page}
+        )
+        if not off:
+            return {}
+        return {m.device_id: off[m.user_id] for m in page if m.user_id in off}
+
     async def _add(
         self,
         notification: Notification,
         page: list[AudienceMember],
+        withheld: dict[str, SuppressionReason],
         page_key: str,
         first: bool,
         now: int,
     ) -> AddedDeliveries:
         """The page's deliveries: as rows, or, for a notification that records failures
         only, as the page's pending count, moved once under the page's key with the
-        page's devices kept (the deliveries are then pending in the batches alone)."""
+        page's devices kept (the deliveries are then pending in the batches alone).
+        Suppressed ones are rows in both modes, final and counted by reason."""
+        sendable = [m for m in page if m.device_id not in withheld] if withheld else page
+        off = (
+            [(m.device_id, m.provider, r) for m in page if (r := withheld.get(m.device_id))]
+            if withheld
+            else []
+        )
         if notification.records is DeliveryRecords.ALL:
-            targets = [(member.device_id, member.provider) for member in page]
+            targets = [(member.device_id, member.provider) for member in sendable]
             return await self.store.add_deliveries(
-                notification.id, notification.app_id, targets, now
+                notification.id, notification.app_id, targets, now, off
             )
         if first:
-            moved = Counter((member.provider, PENDING) for member in page)
-            kept = orjson.dumps([(member.device_id, member.provider) for member in page])
-            settlement = Settlement(page_key, moved, kept=kept.decode())
+            moved = Counter((member.provider, PENDING) for member in sendable)
+            failed = []
+            for (device_id, provider, reason), delivery_id in zip(
+                off, new_ids(len(off)), strict=True
+            ):
+                moved[(provider, count_state(reason))] += 1
+                result = DeliveryResult(delivery_id, SUPPRESSED, 0, reason=reason.value)
+                failed.append((result, device_id, provider))
+            kept = orjson.dumps(
+                [(m.device_id, m.provider, withheld.get(m.device_id)) for m in page]
+            )
+            settlement = Settlement(page_key, moved, failed, kept=kept.decode())
             await self.store.settle_once(notification.id, notification.app_id, settlement, now)
-        ids = new_ids(len(page))
+        ids = new_ids(len(sendable))
         return AddedDeliveries(
-            [(i, m.provider, m.device_id) for i, m in zip(ids, page, strict=True)], True
+            [(i, m.provider, m.device_id) for i, m in zip(ids, sendable, strict=True)], True
         )
 
     async def _queue(

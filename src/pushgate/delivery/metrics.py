@@ -79,6 +79,11 @@ class DeliveryMetrics:
             ["provider", "outcome"],
             registry=self.registry,
         )
+        self._purged = Counter(
+            "pushgate_notifications_purged_total",
+            "Notifications deleted past their tenant's retention window.",
+            registry=self.registry,
+        )
         self._retries = Counter(
             "pushgate_delivery_retries_total",
             "Deliveries planned for another attempt, by provider and reason.",
@@ -135,6 +140,9 @@ class DeliveryMetrics:
         if count:
             self._outcomes.labels(provider, outcome).inc(count)
             self._tenant_outcomes.labels(tenant_id, outcome).inc(count)
+
+    def purged(self, count: int) -> None:
+        self._purged.inc(count)
 
     def retries(self, provider: str, reason: str, count: int) -> None:
         """``reason`` is a label from a short list (delivery/retry_reasons.py)."""

@@ -21,6 +21,7 @@ from pushgate.core.notifications import DeliveryState, Notification
 from pushgate.core.operational_events import EventKind, OperationalEvents
 from pushgate.core.ports import NotificationStorePort, ResponseStorePort
 from pushgate.core.responses import StoredResponse
+from pushgate.core.suppression import reason_of
 from pushgate.delivery.jobs import (
     FANOUT,
     OPS_WEBHOOK,
@@ -109,7 +110,8 @@ class OperationalReports:
         try:
             by_state: Counter[str] = Counter()
             for _provider, state, count in await self.notifications.counts(notification.id):
-                by_state[state] += count
+                if reason_of(state) is None:  # suppressed on purpose: not a failure
+                    by_state[state] += count
         except Exception:
             log.exception("notification %s: its counts could not be read", notification.id)
             return

@@ -36,6 +36,7 @@ from pushgate.core.notifications import (
 from pushgate.core.outcomes import Outcome, OutcomeKind
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.rendering import render_for
+from pushgate.core.retention import TenantRetention
 from pushgate.core.retry import RetryPolicy
 from pushgate.delivery.jobs import SEND, SendJob, send_job
 from pushgate.delivery.metrics import DeliveryMetrics
@@ -74,7 +75,7 @@ class Sender:
         metrics: DeliveryMetrics,
         *,
         policy: RetryPolicy,
-        retention_ms: int,
+        retention: TenantRetention,
         paused_recheck_seconds: float = PAUSED_RECHECK_SECONDS,
         clock: Clock = SYSTEM_CLOCK,
         reports: OperationalReports,
@@ -87,7 +88,8 @@ class Sender:
         self.queue = queue
         self.metrics = metrics
         self.policy = policy
-        self.retention_ms = retention_ms
+        # Each tenant's retention window: retries are planned until it ends.
+        self.retention = retention
         self.paused_recheck_seconds = paused_recheck_seconds
         # Expiry and retry times are read from it (src/pushgate/core/clock.py).
         self.clock = clock
@@ -301,7 +303,8 @@ class Sender:
         deleted: Sequence[DueDelivery],
     ) -> int:
         now = self.clock.now_ms()
-        deadline = min(notification.expires_at, notification.created_at + self.retention_ms)
+        window = await self.retention.window_ms(notification.tenant_id)
+        deadline = min(notification.expires_at, notification.created_at + window)
         if notification.now_or_never:
             deadline = now  # one attempt: what would be retried expires (docs/architecture.md §5)
         results: list[DeliveryResult] = []

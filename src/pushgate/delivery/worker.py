@@ -22,6 +22,7 @@ from dataclasses import replace
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ports import NotificationStorePort
+from pushgate.core.retention import TenantRetention
 from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import (
     FANOUT,
@@ -64,7 +65,7 @@ class Worker:
         ops_webhook: OpsWebhookSender,
         concurrency: int,
         lease_seconds: float = 60.0,
-        retention_ms: int,
+        retention: TenantRetention,
         audit: AuditLog,
         audit_retention_ms: int,
         clock: Clock = SYSTEM_CLOCK,
@@ -79,7 +80,7 @@ class Worker:
         self.metrics = metrics
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
-        self.retention_ms = retention_ms
+        self.retention = retention
         self.audit = audit
         self.audit_retention_ms = audit_retention_ms
         # Retry due times and housekeeping's "now" (src/pushgate/core/clock.py).
@@ -256,12 +257,24 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
 
+    async def _purge(self, now: int) -> None:
+        """Delete notifications past their tenant's retention window, and say so."""
+        cutoff, own = await self.retention.cutoffs(now)
+        purged = await self.store.purge(cutoff, own)
+        if purged:
+            self.metrics.purged(purged)
+            log.info(
+                "purged %d notifications past retention (%d tenants with their own window)",
+                purged,
+                len(own),
+            )
+
     async def _keep_house(self) -> None:
         """Expire what ran out of time, purge past retention, publish queue depth."""
         try:
             now = self.clock.now_ms()
             await self.store.expire_overdue(now)
-            await self.store.purge(now - self.retention_ms)
+            await self._purge(now)
             await self.audit.purge(now - self.audit_retention_ms)
             # Operational events are kept as long as the audit log (docs/operations.md).
             await self.reports.events.purge(now - self.audit_retention_ms)

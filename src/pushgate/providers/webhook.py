@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from pushgate.core.credentials.webhook import DEFAULT_TIMEOUT_SECONDS
-from pushgate.core.outcomes import Outcome, invalid_token, rejected, retry, sent
+from pushgate.core.outcomes import Outcome, auth_failed, invalid_token, rejected, retry, sent
 from pushgate.providers.base import Delivery, ProviderCredentials
 from pushgate.providers.http_client import Answer, make_client, post, retry_after, short_reason
 from pushgate.providers.message_json import message_fields, with_overrides
@@ -141,6 +141,13 @@ class WebhookProvider:
             return rejected(short_reason(f"receiver aborted the message ({status})", detail))
         if status == 410:
             return invalid_token("endpoint gone (410): disable it", status=status)
+        if status == 401:
+            # The receiver refuses the authorization the credentials send: like a
+            # provider's auth failure, the app's webhook credentials pause until set again
+            # (docs/architecture.md §5), rather than burning every delivery.
+            return auth_failed(
+                short_reason("receiver refused the authorization (401)", detail), status
+            )
         if status in THROTTLE_STATUSES or status >= 500:
             after = retry_after(answer, self.options.clock())
             return retry(short_reason(f"receiver answered {status}", detail), after, status)

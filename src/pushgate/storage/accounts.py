@@ -23,7 +23,15 @@ from pushgate.core.models import (
 from pushgate.errors import Conflict
 from pushgate.storage import rows
 from pushgate.storage.engine import positional_sql, write_transaction
-from pushgate.storage.tables import actions, api_keys, apps, credentials, instance, tenants
+from pushgate.storage.tables import (
+    actions,
+    api_keys,
+    apps,
+    credentials,
+    instance,
+    scoped_settings,
+    tenants,
+)
 
 
 class BaseStore:
@@ -294,7 +302,8 @@ class AccountStore(BaseStore):
     # -- sealed secrets (key rotation) ---------------------------------------------------
     async def sealed_secrets(self) -> list[Sealed]:
         """Every sealed value of the instance: each app's credentials and user-auth secret,
-        its actions' webhook secrets, and each tenant's operational webhook secret."""
+        its actions' webhook secrets, and each tenant's operational webhook secret and
+        secret settings."""
         found = [
             Sealed(row.app_id, row.kind, bytes(row.sealed))
             for row in await self.fetch_all(
@@ -325,6 +334,14 @@ class AccountStore(BaseStore):
                 )
             )
         )
+        found.extend(
+            Sealed(row.tenant_id, Sealed.SETTING + row.name, bytes(row.sealed))
+            for row in await self.fetch_all(
+                sa.select(
+                    scoped_settings.c.tenant_id, scoped_settings.c.name, scoped_settings.c.sealed
+                ).where(scoped_settings.c.sealed.is_not(None))
+            )
+        )
         return found
 
     async def replace_sealed(
@@ -339,6 +356,16 @@ class AccountStore(BaseStore):
                 sa.update(actions)
                 .where(actions.c.id == item.action_id, actions.c.secret == item.sealed)
                 .values(secret=sealed)
+            )
+        elif item.setting_name is not None:
+            statement = (
+                sa.update(scoped_settings)
+                .where(
+                    scoped_settings.c.tenant_id == item.app_id,
+                    scoped_settings.c.name == item.setting_name,
+                    scoped_settings.c.sealed == item.sealed,
+                )
+                .values(sealed=sealed)
             )
         elif item.owner == Sealed.OPERATIONAL_WEBHOOK:
             statement = (

@@ -53,7 +53,8 @@ REFRESHED = (
 KEEPABLE = tuple(KEPT_UNLESS_GIVEN)
 DEVICE_KEY = ("app_id", "provider", "token")
 DEVICE_COLUMNS = tuple(column.name for column in devices.c)
-USER_COLUMNS = tuple(column.name for column in users.c)
+# What a user made by a registration has: its unit is set only through the user API.
+USER_COLUMNS = tuple(column.name for column in users.c if column.name != "unit")
 
 
 def _json(value: Any) -> str:
@@ -167,7 +168,8 @@ class SqliteDeviceWrites(DeviceWrites):
         self._dialect = dialect
         # (upsert, upsert returning) per set of kept columns, compiled when first needed.
         self._statements: dict[frozenset[str], tuple[str, str]] = {}
-        self._insert_user = compiled_in_order(sa.insert(users), dialect, USER_COLUMNS)
+        insert_user = sa.insert(users).values({name: sa.bindparam(name) for name in USER_COLUMNS})
+        self._insert_user = compiled_in_order(insert_user, dialect, USER_COLUMNS)
         # One statement for any number of names: they travel as one JSON array.
         self._select_users = (
             "SELECT external_id, id FROM users"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, assert_never, cast
 
@@ -38,6 +38,7 @@ from pushgate.core.notifications import (
     Settlement,
 )
 from pushgate.core.ports import InTransaction
+from pushgate.core.suppression import COUNT_PREFIX, SuppressionReason, count_state
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.audience import audience_clause
 from pushgate.storage.delivery_writes import (
@@ -377,11 +378,17 @@ class NotificationStore(BaseStore):
         return delivery_writes(self.engine.dialect)
 
     async def add_deliveries(
-        self, notification_id: str, app_id: str, targets: Sequence[tuple[str, str]], at: int
+        self,
+        notification_id: str,
+        app_id: str,
+        targets: Sequence[tuple[str, str]],
+        at: int,
+        suppressed: Sequence[tuple[str, str, SuppressionReason]] = (),
     ) -> AddedDeliveries:
         """Deliveries to ``targets`` ((device id, provider)), existing ones kept; returns
-        (delivery id, provider, device id) of those pending, and whether all are new."""
-        if not targets:
+        (delivery id, provider, device id) of those pending, and whether all are new.
+        ``suppressed`` ((device id, provider, reason)) are written final, not to be sent."""
+        if not targets and not suppressed:
             return AddedDeliveries([], True)
         # In DELIVERY_COLUMNS (table column) order: tests/contracts/test_delivery_store.py
         # reads each value back from its column.
@@ -405,11 +412,34 @@ class NotificationStore(BaseStore):
                 new_ids(len(targets)), targets, strict=True
             )
         ]
+        withheld = [
+            (
+                delivery_id,
+                notification_id,
+                device_id,
+                app_id,
+                provider,
+                DeliveryState.SUPPRESSED.value,
+                0,
+                None,
+                reason.value,
+                None,
+                None,
+                at,
+                at,
+            )
+            for delivery_id, (device_id, provider, reason) in zip(
+                new_ids(len(suppressed)), suppressed, strict=True
+            )
+        ]
         dialect = self.engine.dialect.name
         async with self.begin() as connection:
             await self._lock_counts(connection, notification_id)
-            if await self._writes.insert(connection, fresh) == len(fresh):
+            if await self._writes.insert(connection, fresh + withheld) == len(fresh) + len(
+                withheld
+            ):
                 made = Counter((provider, PENDING) for _, provider in targets)
+                made.update((p, count_state(r)) for _, p, r in suppressed)
                 await self._count(connection, notification_id, made)
                 return AddedDeliveries([(row[0], row[4], row[2]) for row in fresh], True)
             # The page ran before (its worker died after writing it): count afresh, and
@@ -427,7 +457,11 @@ class NotificationStore(BaseStore):
             )
             params = {
                 "notification_id": notification_id,
-                "device_ids": ids_value([device_id for device_id, _ in targets], dialect),
+                # Every device of the page: one whose delivery the first run left pending
+                # is sent, whatever the switches say now.
+                "device_ids": ids_value(
+                    [d for d, _ in targets] + [d for d, _, _ in suppressed], dialect
+                ),
             }
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
@@ -806,15 +840,18 @@ class NotificationStore(BaseStore):
         await connection.execute(
             sa.delete(delivery_counts).where(delivery_counts.c.notification_id == notification_id)
         )
+        # A suppressed delivery counts under its reason (core/suppression.py).
+        state = sa.case(
+            (
+                deliveries.c.state == DeliveryState.SUPPRESSED.value,
+                sa.literal(COUNT_PREFIX) + sa.func.coalesce(deliveries.c.reason, ""),
+            ),
+            else_=deliveries.c.state,
+        )
         counted = (
-            sa.select(
-                deliveries.c.notification_id,
-                deliveries.c.provider,
-                deliveries.c.state,
-                sa.func.count(),
-            )
+            sa.select(deliveries.c.notification_id, deliveries.c.provider, state, sa.func.count())
             .where(deliveries.c.notification_id == notification_id)
-            .group_by(deliveries.c.notification_id, deliveries.c.provider, deliveries.c.state)
+            .group_by(deliveries.c.notification_id, deliveries.c.provider, state)
         )
         await connection.execute(
             sa.insert(delivery_counts).from_select(
@@ -883,10 +920,22 @@ class NotificationStore(BaseStore):
             notification_id, DeliveryState.EXPIRED, "ttl expired", now, NotificationState.EXPIRED
         )
 
-    async def purge(self, cutoff: int) -> int:
-        """Delete notifications (and their deliveries) created before ``cutoff``."""
+    async def purge(self, cutoff: int, tenant_cutoffs: Mapping[str, int] | None = None) -> int:
+        """Delete notifications (and their deliveries) created before ``cutoff``, or for
+        the tenants in ``tenant_cutoffs``, before theirs; how many were deleted."""
+        own = dict(tenant_cutoffs or {})
+        deleted = 0
         async with self.begin() as connection:
-            result = await connection.execute(
-                sa.delete(notifications).where(notifications.c.created_at < cutoff)
-            )
-            return int(result.rowcount)
+            others = notifications.c.created_at < cutoff
+            if own:
+                others = others & notifications.c.tenant_id.not_in(list(own))
+            deleted += (await connection.execute(sa.delete(notifications).where(others))).rowcount
+            for tenant_id, tenant_cutoff in sorted(own.items()):
+                result = await connection.execute(
+                    sa.delete(notifications).where(
+                        notifications.c.tenant_id == tenant_id,
+                        notifications.c.created_at < tenant_cutoff,
+                    )
+                )
+                deleted += result.rowcount
+        return int(deleted)

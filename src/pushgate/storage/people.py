@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.models import Device, DeviceState, TokenChange, User
-from pushgate.errors import Conflict, Forbidden
+from pushgate.errors import Conflict, Forbidden, InvalidInput
 from pushgate.storage import rows
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.device_writes import (
@@ -24,7 +25,7 @@ from pushgate.storage.device_writes import (
 )
 from pushgate.storage.device_writes_postgres import PostgresDeviceWrites
 from pushgate.storage.group_commit import GroupCommit
-from pushgate.storage.tables import device_token_history, devices, user_aliases, users
+from pushgate.storage.tables import device_token_history, devices, units, user_aliases, users
 
 
 def device_writes_for(dialect: sa.Dialect) -> DeviceWrites:
@@ -32,6 +33,16 @@ def device_writes_for(dialect: sa.Dialect) -> DeviceWrites:
     if dialect.name == "postgresql":
         return PostgresDeviceWrites(dialect)
     return SqliteDeviceWrites(dialect)
+
+
+async def _require_unit(connection: AsyncConnection, tenant_id: str, key: str) -> None:
+    """Refuse a unit the tenant lacks, in the transaction that sets it (on PostgreSQL the
+    unit's row is held, so a delete of it waits, then finds the member)."""
+    query = sa.select(units.c.id).where(units.c.tenant_id == tenant_id, units.c.key == key)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    if (await connection.execute(query)).first() is None:
+        raise InvalidInput(f"unit {key!r} not found", details={"field": "unit", "unit": key})
 
 
 class PeopleStore(BaseStore):
@@ -71,12 +82,15 @@ class PeopleStore(BaseStore):
             attributes=item.attributes,
             created_at=item.created_at,
             updated_at=item.updated_at,
+            unit=item.unit,
         )
         refreshed = {name: statement.excluded[name] for name in (*fields, "updated_at")}
         statement = statement.on_conflict_do_update(
             index_elements=["tenant_id", "external_id"], set_=refreshed
         ).returning(*users.c)
         async with self.begin() as connection:
+            if item.unit is not None and "unit" in fields:
+                await _require_unit(connection, item.tenant_id, item.unit)
             row = (await connection.execute(statement)).one()
         return rows.user(row), row.id == item.id
 
@@ -113,12 +127,51 @@ class PeopleStore(BaseStore):
         row = await self.fetch_one(sa.select(users).where(users.c.id == user_id))
         return rows.user(row) if row else None
 
-    async def list_users(self, tenant_id: str, after: str | None, limit: int) -> list[User]:
+    async def list_users(
+        self,
+        tenant_id: str,
+        after: str | None,
+        limit: int,
+        attributes: Mapping[str, str] | None = None,
+    ) -> list[User]:
         query = sa.select(users).where(users.c.tenant_id == tenant_id)
+        if attributes:
+            query = query.where(self._attributes_match(attributes))
         if after:
             query = query.where(users.c.external_id > after)
         query = query.order_by(users.c.external_id).limit(limit)
         return [rows.user(r) for r in await self.fetch_all(query)]
+
+    async def set_units(self, tenant_id: str, units_by_user: Mapping[str, str | None]) -> None:
+        """Put users (by external id) in units (None: none), in one transaction."""
+        statement = (
+            sa.update(users)
+            .where(
+                users.c.tenant_id == sa.bindparam("b_tenant"),
+                users.c.external_id == sa.bindparam("b_external_id"),
+            )
+            .values(unit=sa.bindparam("b_unit"), updated_at=sa.bindparam("b_at"))
+        )
+        at = now_ms()
+        params = [
+            {"b_tenant": tenant_id, "b_external_id": name, "b_unit": unit, "b_at": at}
+            for name, unit in sorted(units_by_user.items())
+        ]
+        async with self.begin() as connection:
+            await connection.execute(statement, params)
+
+    def _attributes_match(self, wanted: Mapping[str, str]) -> sa.ColumnElement[bool]:
+        """Users whose attributes hold ``wanted``: on PostgreSQL JSONB containment, which
+        the GIN index on ``attributes`` serves; on SQLite ``json_extract`` per key, within
+        the tenant's users (keys are checked names: ``core/inputs.py`` ATTRIBUTE_KEY)."""
+        if self.engine.dialect.name == "postgresql":
+            return sa.type_coerce(users.c.attributes, postgresql.JSONB).contains(dict(wanted))
+        return sa.and_(
+            *(
+                sa.func.json_extract(users.c.attributes, f'$."{key}"') == value
+                for key, value in sorted(wanted.items())
+            )
+        )
 
     async def delete_user(self, user_id: str, at: int) -> None:
         """Delete a user; their devices are unregistered (kept, detached, sending nothing)."""

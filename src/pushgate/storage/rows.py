@@ -100,6 +100,7 @@ def user(row: Row[Any]) -> User:
         attributes=row.attributes,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        unit=row.unit,
     )
 
 

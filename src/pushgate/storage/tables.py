@@ -179,7 +179,39 @@ users = sa.Table(
     sa.Column("attributes", JSON, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # The key of the unit the user belongs to (at most one); NULL: none.
+    sa.Column("unit", sa.String(64), nullable=True),
     sa.UniqueConstraint("tenant_id", "external_id"),
+    sa.Index(None, "tenant_id", "unit"),
+)
+
+# Groups of a tenant's users (docs/settings.md), optionally nested: ``parent`` is the key
+# of another unit of the tenant. Keys do not change, so users and settings name units by
+# key; the service keeps parents and members pointing at units that exist.
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("parent", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "key"),
+)
+
+# Settings by scope (core/settings_catalog.py): ``global`` (the tenant) or ``unit:<key>``.
+# ``value`` is ``{"v": <value>}``; a secret's is sealed (``sealed``) and ``value`` is NULL.
+scoped_settings = sa.Table(
+    "scoped_settings",
+    metadata,
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("scope", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("value", JSON, nullable=True),
+    sa.Column("sealed", sa.LargeBinary, nullable=True),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
 user_aliases = sa.Table(
@@ -393,7 +425,8 @@ delivery_counts = sa.Table(
         primary_key=True,
     ),
     sa.Column("provider", sa.String(16), primary_key=True),
-    sa.Column("state", sa.String(16), primary_key=True),
+    # A delivery state, or ``suppressed:<reason>`` (core/suppression.py).
+    sa.Column("state", sa.String(48), primary_key=True),
     sa.Column("n", sa.Integer, nullable=False),
 )
 

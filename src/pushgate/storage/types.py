@@ -34,6 +34,22 @@ class TypeStore(BaseStore):
         )
         return _type(row) if row else None
 
+    async def types_of_key(self, tenant_id: str, key: str) -> list[NotificationType]:
+        """The tenant's types of ``key``, in every app that has one."""
+        query = sa.select(notification_types).where(
+            notification_types.c.tenant_id == tenant_id, notification_types.c.key == key
+        )
+        return [_type(row) for row in await self.fetch_all(query)]
+
+    async def type_keys(self, tenant_id: str) -> list[str]:
+        """The keys of the tenant's types, each once."""
+        query = (
+            sa.select(notification_types.c.key)
+            .where(notification_types.c.tenant_id == tenant_id)
+            .distinct()
+        )
+        return [row.key for row in await self.fetch_all(query)]
+
     async def list_types(
         self, app_id: str, after: str | None, limit: int
     ) -> list[NotificationType]:

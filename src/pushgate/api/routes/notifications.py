@@ -46,6 +46,7 @@ def _status(status: Status, responses: dict[str, dict[str, int]] | None = None) 
         updated_at=iso(item.updated_at),
         deliveries=status.by_state,
         by_provider=status.by_provider,
+        suppressed=status.suppressed,
         responses=responses or {},
     )
 

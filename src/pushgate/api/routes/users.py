@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from pushgate.api.deps import After, CallerDep, Limit, ServicesDep, TenantDep
 from pushgate.api.schemas import AliasOut, DeviceOut, Page, UserOut
@@ -14,11 +14,30 @@ router = APIRouter(prefix="/v1", tags=["users"])
 ExternalId = Annotated[str, Path(min_length=1, max_length=256)]
 
 
+ATTRIBUTE = "attribute."
+
+
 @router.get("/users")
 async def list_users(
-    svc: ServicesDep, who: CallerDep, tenant: TenantDep, limit: Limit = 100, after: After = None
+    request: Request,
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    limit: Limit = 100,
+    after: After = None,
+    email: Annotated[str | None, Query(max_length=256, description="attributes.email")] = None,
+    phone: Annotated[str | None, Query(max_length=256, description="attributes.phone")] = None,
 ) -> Page[UserOut]:
-    users = await svc.registry.list_users(who, tenant, after, limit)
+    """The tenant's users by external id. `email`, `phone` and `attribute.<name>=<value>`
+    keep those whose attributes hold exactly that string (how a host system maps its own
+    contact id to the user)."""
+    wanted = {
+        key.removeprefix(ATTRIBUTE): value
+        for key, value in request.query_params.items()
+        if key.startswith(ATTRIBUTE)
+    }
+    wanted.update({k: v for k, v in (("email", email), ("phone", phone)) if v is not None})
+    users = await svc.registry.list_users(who, tenant, after, limit, wanted)
     following = users[-1].external_id if len(users) == limit else None
     return Page[UserOut](items=[UserOut.of(u) for u in users], next=following)
 

@@ -11,6 +11,7 @@ import { renderOpsEvents } from "./views/ops_events.js";
 import { renderQueue } from "./views/queue.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
+import { renderSettings, renderUnits } from "./views/units.js";
 import { renderUser, renderUsers } from "./views/users.js";
 
 const ROUTES = [
@@ -24,6 +25,8 @@ const ROUTES = [
   [/^\/devices\/([^/]+)$/, renderDevice],
   [/^\/notifications$/, renderNotifications],
   [/^\/notifications\/([^/]+)$/, renderNotification],
+  [/^\/units$/, renderUnits],
+  [/^\/settings$/, renderSettings],
   [/^\/queue$/, renderQueue],
   [/^\/ops-events$/, renderOpsEvents],
 ];
@@ -87,6 +90,8 @@ function renderHeader() {
     ["#/users", "Users"],
     ["#/devices", "Devices"],
     ["#/notifications", "Notifications"],
+    me.canAdmin ? ["#/units", "Units"] : null,
+    me.canAdmin ? ["#/settings", "Settings"] : null,
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
     me.isInstanceAdmin ? ["#/queue", "Queue"] : null,

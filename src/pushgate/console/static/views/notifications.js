@@ -7,7 +7,7 @@ import { action, button, errorBox, facts, field, fill, h, noticeBox, onSubmit, t
 import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
 
 const STATES = ["scheduled", "sending", "completed", "expired", "canceled"];
-const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled"];
+const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled", "suppressed"];
 const AUDIENCES = ["everyone", "users", "topics", "tags"];
 const RECORDS = ["as set", "all", "failures"];
 const FINAL = new Set(["completed", "expired", "canceled"]);
@@ -132,6 +132,10 @@ export async function renderNotification(ctx) {
       ["keeps", item.records === "failures"
         ? "counts; rows only for deliveries that did not go out" : "a row per delivery"],
       ["audience", h("code", {}, JSON.stringify(item.audience))],
+      ["type", item.type || "—"],
+      ["suppressed", Object.keys(item.suppressed || {}).length
+        ? Object.entries(item.suppressed).map(([reason, n]) => `${reason}: ${n}`).join(", ")
+        : "none"],
       ["send at", item.send_at], ["expires", item.expires_at],
       ["created", item.created_at], ["updated", item.updated_at],
     ]),

@@ -9,6 +9,7 @@ export async function renderUsers({ main, query }) {
   const page = await api.get(`/v1/users`, { limit: PAGE_SIZE, after: query.get("after") });
   const columns = [
     ["External id", (u) => h("a", { href: `#/users/${seg(u.external_id)}` }, u.external_id)],
+    ["Unit", (u) => u.unit || "—"],
     ["Locale", (u) => u.locale || "—"],
     ["Time zone", (u) => u.timezone || "—"],
     ["Created", (u) => u.created_at || "—"],
