@@ -20,7 +20,7 @@ Answers are spread over apps because each app's devices may answer 200/s (burst 
 before pushgate answers 429 (docs/actions.md): the bench measures handling, not that limit.
 
     .venv/bin/python bench/action_responses.py [--apps 4] [--devices 1000] [--concurrency 32]
-        [--set PUSHGATE_WORKER_CONCURRENCY=32] [--profile FILE]
+        [--set PUSHGATE_WORKER_CONCURRENCY=32] [--profile FILE] [--kinds record webhook]
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class Bench:
                 for app in apps:
                     await self._set_up_app(api, app)
                 results = []
-                for kind in KINDS:
+                for kind in self.args.kinds:
                     answers = await self._broadcast(api, apps, kind)
                     results.append(await self._answer_all(kind, answers))
                 return results
@@ -252,6 +252,9 @@ def main() -> None:
         default=[],
         type=lambda text: tuple(text.split("=", 1)),
         help="a PUSHGATE_* setting for the server, NAME=VALUE (repeatable)",
+    )
+    parser.add_argument(
+        "--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="handler kinds to run"
     )
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the record run")
     args = parser.parse_args()

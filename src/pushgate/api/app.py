@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import errors, links
+from pushgate.api.answer_endpoint import AnswerEndpoint
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -67,8 +68,10 @@ def create_app(services: Services) -> ASGIApp:
     api.include_router(ops.router)
     api.include_router(console.router)
     settings = services.settings
+    # Answers skip FastAPI (api/answer_endpoint.py), past the body bounds and URL rules.
+    answering = AnswerEndpoint(api, services.answers)
     bounded = BodyLimit(
-        JsonGate(api, raw_prefixes=answers.PREFIXES),
+        JsonGate(answering, raw_prefixes=answers.PREFIXES),
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pushgate.core.actions import ActionResponse, ResponseState
 from pushgate.core.ports import InTransaction
 from pushgate.core.responses import HandlerResult, Handling, StoredResponse
+from pushgate.errors import NotFound
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.tables import action_responses, apps
+from pushgate.storage.group_commit import GroupCommit
+from pushgate.storage.tables import action_responses, apps, devices
 
 PENDING = ResponseState.PENDING.value
 # The repeat key every answer to an action taken once shares, whichever action it is: a
@@ -21,6 +29,51 @@ ONCE = "answer"
 _READ = sa.select(action_responses, apps.c.name.label("app_name")).join(
     apps, apps.c.id == action_responses.c.app_id
 )
+
+
+_JSON_COLUMNS = frozenset({"data", "result"})
+
+
+def _json(value: Any) -> str:
+    # As SQLAlchemy's JSON type writes it: None too is JSON ("null"), not SQL NULL.
+    return orjson.dumps(value).decode()
+
+
+def _params(item: StoredResponse, repeat_key: str, order: Sequence[str]) -> tuple[Any, ...]:
+    """The insert's parameters in ``order``, JSON columns encoded (the driver-level insert
+    skips SQLAlchemy's parameter processing)."""
+    values = _values(item, repeat_key)
+    values["of_device"] = item.response.device_id
+    values["of_tenant"] = item.response.tenant_id
+    return tuple(_json(values[name]) if name in _JSON_COLUMNS else values[name] for name in order)
+
+
+def _insert(dialect_insert: Any) -> sa.ClauseElement:
+    """A response's insert: its user is the device's, read by the insert itself (one
+    statement instead of a read and a write per answer); nothing on a repeat."""
+    table = action_responses
+    user = sa.select(devices.c.user_id).where(
+        (devices.c.id == sa.bindparam("of_device"))
+        & (devices.c.tenant_id == sa.bindparam("of_tenant"))
+    )
+    values: dict[str, Any] = {column.name: sa.bindparam(column.name) for column in table.c}
+    values["user_id"] = user.scalar_subquery()
+    insert: sa.ClauseElement = (
+        dialect_insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["delivery_id", "repeat_key"])
+        .returning(table.c.user_id)
+    )
+    return insert
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """One response to insert in a group, and the writes its transaction carries."""
+
+    item: StoredResponse
+    repeat_key: str
+    within: InTransaction | None
 
 
 def _values(item: StoredResponse, repeat_key: str) -> dict[str, Any]:
@@ -77,33 +130,55 @@ class ResponseStore(BaseStore):
     """Action responses: recorded once (or per answer, for repeatable actions), read,
     listed, counted and settled."""
 
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        # Answers arriving together share a transaction (storage/group_commit.py): a
+        # broadcast's devices answer in bursts, and a commit is the cost of a small write.
+        self._records: GroupCommit[_Record, tuple[StoredResponse, bool]] = GroupCommit(
+            self._record_group
+        )
+
     async def record(
         self, item: StoredResponse, *, allow_repeats: bool, within: InTransaction | None = None
     ) -> tuple[StoredResponse, bool]:
         repeat_key = item.id if allow_repeats else ONCE
-        table = action_responses
-        insert = (
-            self.dialect_insert()(table)
-            .values(_values(item, repeat_key))
-            .on_conflict_do_nothing(index_elements=["delivery_id", "repeat_key"])
-            .returning(table.c.id)
-        )
+        try:
+            return await self._records.submit(_Record(item, repeat_key, within))
+        except (sa.exc.IntegrityError, sqlite3.IntegrityError) as exc:
+            # The unique key is met by ON CONFLICT: what fails is the notification's
+            # foreign key, the notification deleted since it was read. (SQLite statements
+            # run on the driver itself, so its own error class comes up.)
+            raise NotFound(
+                "the answered notification no longer exists",
+                details={"notification": item.response.notification_id},
+            ) from exc
+
+    async def _record_group(self, records: Sequence[_Record]) -> list[tuple[StoredResponse, bool]]:
+        """Insert each response, or read the first of its delivery and repeat key, in one
+        transaction; each one's own writes (its job) follow its insert."""
         async with self.begin() as connection:
-            inserted = (await connection.execute(insert)).first()
-            if inserted is not None:
-                if within is not None:
-                    await within(connection)
-                first = None
-            else:
-                # Read in the same transaction: the first response is committed (the
-                # unique index made this insert wait for it on PostgreSQL).
-                where = (table.c.delivery_id == item.response.delivery_id) & (
-                    table.c.repeat_key == repeat_key
-                )
-                first = (await connection.execute(_READ.where(where))).first()
+            return [await self._record_one(connection, record) for record in records]
+
+    async def _record_one(
+        self, connection: AsyncConnection, record: _Record
+    ) -> tuple[StoredResponse, bool]:
+        item, table = record.item, action_responses
+        sql, order = self.driver_sql("record_response", lambda: _insert(self.dialect_insert()))
+        params = _params(item, record.repeat_key, order)
+        inserted = (await connection.exec_driver_sql(sql, params)).first()
         if inserted is not None:
-            # Stored as given: no read back (the app's name came with it).
-            return item, True
+            if record.within is not None:
+                await record.within(connection)
+            # Stored as given, with the device's user: no read back (the app's name came
+            # with it).
+            response = dataclasses.replace(item.response, user_id=inserted[0])
+            return dataclasses.replace(item, response=response), True
+        # Read in the same transaction: the first response is committed, or written
+        # earlier in this one (the unique index made this insert wait on PostgreSQL).
+        where = (table.c.delivery_id == item.response.delivery_id) & (
+            table.c.repeat_key == record.repeat_key
+        )
+        first = (await connection.execute(_READ.where(where))).first()
         if first is None:  # deleted between the conflict and the read (its notification)
             raise LookupError(f"response to delivery {item.response.delivery_id} vanished")
         return _stored(first), False
