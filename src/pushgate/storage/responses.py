@@ -17,6 +17,7 @@ from pushgate.core.ports import InTransaction
 from pushgate.core.responses import HandlerResult, Handling, StoredResponse
 from pushgate.errors import NotFound
 from pushgate.storage.accounts import BaseStore
+from pushgate.storage.engine import require_order
 from pushgate.storage.group_commit import GroupCommit
 from pushgate.storage.tables import action_responses, apps, devices
 
@@ -39,32 +40,58 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _params(item: StoredResponse, repeat_key: str, order: Sequence[str]) -> tuple[Any, ...]:
-    """The insert's parameters in ``order``, JSON columns encoded (the driver-level insert
-    skips SQLAlchemy's parameter processing)."""
+def _row_params(item: StoredResponse, repeat_key: str, order: Sequence[str]) -> list[Any]:
+    """One response's parameters in ``order`` (of the insert's first row), JSON columns
+    encoded (the driver-level insert skips SQLAlchemy's parameter processing)."""
     values = _values(item, repeat_key)
     values["of_device"] = item.response.device_id
     values["of_tenant"] = item.response.tenant_id
-    return tuple(_json(values[name]) if name in _JSON_COLUMNS else values[name] for name in order)
+    return [_json(values[name]) if name in _JSON_COLUMNS else values[name] for name in order]
 
 
-def _insert(dialect_insert: Any) -> sa.ClauseElement:
-    """A response's insert: its user is the device's, read by the insert itself (one
-    statement instead of a read and a write per answer); nothing on a repeat."""
+def _insert(dialect_insert: Any, rows: int) -> sa.ClauseElement:
+    """An insert of ``rows`` responses, each with its parameters suffixed by its row
+    number. A response's user is its device's, read by the insert itself (no read per
+    answer); a response whose delivery and repeat key are taken is skipped, and what was
+    inserted comes back (id, user)."""
     table = action_responses
-    user = sa.select(devices.c.user_id).where(
-        (devices.c.id == sa.bindparam("of_device"))
-        & (devices.c.tenant_id == sa.bindparam("of_tenant"))
-    )
-    values: dict[str, Any] = {column.name: sa.bindparam(column.name) for column in table.c}
-    values["user_id"] = user.scalar_subquery()
+
+    def row(n: int) -> dict[str, Any]:
+        user = sa.select(devices.c.user_id).where(
+            (devices.c.id == sa.bindparam(f"of_device_{n}"))
+            & (devices.c.tenant_id == sa.bindparam(f"of_tenant_{n}"))
+        )
+        values: dict[str, Any] = {c.name: sa.bindparam(f"{c.name}_{n}") for c in table.c}
+        values["user_id"] = user.scalar_subquery()
+        return values
+
     insert: sa.ClauseElement = (
         dialect_insert(table)
-        .values(values)
+        .values([row(n) for n in range(rows)])
         .on_conflict_do_nothing(index_elements=["delivery_id", "repeat_key"])
-        .returning(table.c.user_id)
+        .returning(table.c.id, table.c.user_id)
     )
     return insert
+
+
+# The largest insert: a group is written in chunks of powers of two up to it, so that
+# a few statements, each compiled once, serve every group size (compiling one of 32 rows
+# takes tens of milliseconds).
+MAX_ROWS_PER_INSERT = 32
+
+
+def _chunks(count: int) -> list[int]:
+    """``count`` as the row counts of the inserts that write it: 27 → 16, 8, 2, 1."""
+    chunks = [MAX_ROWS_PER_INSERT] * (count // MAX_ROWS_PER_INSERT)
+    rest = count % MAX_ROWS_PER_INSERT
+    chunks.extend(1 << bit for bit in reversed(range(rest.bit_length())) if rest >> bit & 1)
+    return chunks
+
+
+def _with_user(item: StoredResponse, user_id: str | None) -> StoredResponse:
+    """``item`` as stored, with its device's user: no read back (the app's name came with
+    it)."""
+    return dataclasses.replace(item, response=dataclasses.replace(item.response, user_id=user_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +161,7 @@ class ResponseStore(BaseStore):
         super().__init__(engine)
         # Answers arriving together share a transaction (storage/group_commit.py): a
         # broadcast's devices answer in bursts, and a commit is the cost of a small write.
-        self._records: GroupCommit[_Record, tuple[StoredResponse, bool]] = GroupCommit(
+        self.record_groups: GroupCommit[_Record, tuple[StoredResponse, bool]] = GroupCommit(
             self._record_group
         )
 
@@ -143,7 +170,7 @@ class ResponseStore(BaseStore):
     ) -> tuple[StoredResponse, bool]:
         repeat_key = item.id if allow_repeats else ONCE
         try:
-            return await self._records.submit(_Record(item, repeat_key, within))
+            return await self.record_groups.submit(_Record(item, repeat_key, within))
         except (sa.exc.IntegrityError, sqlite3.IntegrityError) as exc:
             # The unique key is met by ON CONFLICT: what fails is the notification's
             # foreign key, the notification deleted since it was read. (SQLite statements
@@ -154,34 +181,57 @@ class ResponseStore(BaseStore):
             ) from exc
 
     async def _record_group(self, records: Sequence[_Record]) -> list[tuple[StoredResponse, bool]]:
-        """Insert each response, or read the first of its delivery and repeat key, in one
-        transaction; each one's own writes (its job) follow its insert."""
+        """Insert the responses in one statement and one transaction; a response whose
+        delivery and repeat key are taken already (before, or earlier in this group) gets
+        the first one, read in the same transaction. Each inserted one's own writes (its
+        job) follow."""
         async with self.begin() as connection:
-            return [await self._record_one(connection, record) for record in records]
+            users: dict[str, str | None] = {}
+            start = 0
+            for rows in _chunks(len(records)):
+                chunk = records[start : start + rows]
+                start += rows
+                sql, row_order = self._insert_sql(rows)
+                params = [
+                    value
+                    for record in chunk
+                    for value in _row_params(record.item, record.repeat_key, row_order)
+                ]
+                result = await connection.exec_driver_sql(sql, tuple(params))
+                users.update((row.id, row.user_id) for row in result)
+            done = []
+            for record in records:
+                if record.item.id in users:
+                    if record.within is not None:
+                        await record.within(connection)
+                    done.append((_with_user(record.item, users[record.item.id]), True))
+                else:
+                    done.append((await self._first(connection, record), False))
+            return done
 
-    async def _record_one(
-        self, connection: AsyncConnection, record: _Record
-    ) -> tuple[StoredResponse, bool]:
-        item, table = record.item, action_responses
-        sql, order = self.driver_sql("record_response", lambda: _insert(self.dialect_insert()))
-        params = _params(item, record.repeat_key, order)
-        inserted = (await connection.exec_driver_sql(sql, params)).first()
-        if inserted is not None:
-            if record.within is not None:
-                await record.within(connection)
-            # Stored as given, with the device's user: no read back (the app's name came
-            # with it).
-            response = dataclasses.replace(item.response, user_id=inserted[0])
-            return dataclasses.replace(item, response=response), True
-        # Read in the same transaction: the first response is committed, or written
-        # earlier in this one (the unique index made this insert wait on PostgreSQL).
-        where = (table.c.delivery_id == item.response.delivery_id) & (
+    def _insert_sql(self, rows: int) -> tuple[str, tuple[str, ...]]:
+        """The insert of ``rows`` responses compiled once per count, and the parameter
+        order of one row (every row's is the same, checked here)."""
+        sql, order = self.driver_sql(
+            f"record_responses_{rows}", lambda: _insert(self.dialect_insert(), rows)
+        )
+        width = len(order) // rows
+        row_order = tuple(name.removesuffix("_0") for name in order[:width])
+        expected = tuple(f"{name}_{n}" for n in range(rows) for name in row_order)
+        require_order(order, expected)
+        return sql, row_order
+
+    async def _first(self, connection: AsyncConnection, record: _Record) -> StoredResponse:
+        # Committed before, or written earlier in this transaction (the unique index made
+        # the insert wait for it on PostgreSQL).
+        table = action_responses
+        where = (table.c.delivery_id == record.item.response.delivery_id) & (
             table.c.repeat_key == record.repeat_key
         )
         first = (await connection.execute(_READ.where(where))).first()
         if first is None:  # deleted between the conflict and the read (its notification)
-            raise LookupError(f"response to delivery {item.response.delivery_id} vanished")
-        return _stored(first), False
+            raise LookupError(f"response to delivery {record.item.response.delivery_id} vanished")
+        return _stored(first)
 
     async def response(self, response_id: str) -> StoredResponse | None:
         row = await self.fetch_one(_READ.where(action_responses.c.id == response_id))
