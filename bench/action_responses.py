@@ -171,15 +171,26 @@ class Bench:
     async def _broadcast(self, api: httpx.AsyncClient, apps: list[str], kind: str) -> list[Answer]:
         """Send each app's devices a push with the one action ``kind``; their answers."""
         self.devices.reset()
+        sent = []
         for app in apps:
             body = {"app": app, "audience": {"everyone": True}, "title": kind, "actions": [kind]}
-            await _ok(api.post("/v1/notifications", json=body))
+            made = await api.post("/v1/notifications", json=body)
+            if made.status_code >= 300:
+                raise RuntimeError(f"POST /v1/notifications: {made.text}")
+            sent.append(made.json()["id"])
         expected = len(apps) * self.args.devices
         deadline = time.monotonic() + SEND_TIMEOUT
         while len(self.devices.all_received()) < expected:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{len(self.devices.all_received())} of {expected} arrived")
             await asyncio.sleep(0.1)
+        # The worker settles each delivery after the device got it: wait for that too,
+        # so that the answers' CPU and time are the answers' only.
+        for notification in sent:
+            while (await api.get(f"/v1/notifications/{notification}")).json()["state"] == "sending":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"notification {notification} still sending")
+                await asyncio.sleep(0.1)
         answers = []
         for item in self.devices.all_received():
             identity = identity_of("webhook", item.body)
