@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 import orjson
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pushgate.api.answer_body import read_answer
@@ -44,9 +45,14 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 class AnswerEndpoint:
     """Pure ASGI: answers the answer route itself, hands everything else to ``app``."""
 
-    def __init__(self, app: ASGIApp, answers: Answers) -> None:
+    def __init__(
+        self, app: ASGIApp, answers: Answers, routes: dict[str, BaseRoute] | None = None
+    ) -> None:
+        """``routes``: the FastAPI answer route of each prefix, left in the request's
+        ``scope["route"]`` as routing would, for what outside reads the route answered."""
         self.app = app
         self.answers = answers
+        self.routes = routes or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -59,6 +65,8 @@ class AnswerEndpoint:
                     and len(action) <= MAX_ACTION_CHARS
                     and (user_token is None or len(user_token) <= MAX_USER_TOKEN_CHARS)
                 ):
+                    if prefix in self.routes:
+                        scope["route"] = self.routes[prefix]
                     body = await _body(receive)
                     if body is None:
                         return  # the client went away before its body came

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from pushgate import __version__
@@ -69,7 +71,7 @@ def create_app(services: Services) -> ASGIApp:
     api.include_router(console.router)
     settings = services.settings
     # Answers skip FastAPI (api/answer_endpoint.py), past the body bounds and URL rules.
-    answering = AnswerEndpoint(api, services.answers)
+    answering = AnswerEndpoint(api, services.answers, _answer_routes())
     bounded = BodyLimit(
         JsonGate(answering, raw_prefixes=answers.PREFIXES),
         settings.max_body_bytes,
@@ -82,6 +84,20 @@ def create_app(services: Services) -> ASGIApp:
     return errors.Unexpected(
         KeyGate(bounded, services.access, services.limits, open_prefixes=answer_paths)
     )
+
+
+def _answer_routes() -> dict[str, BaseRoute]:
+    """The FastAPI answer route of each prefix (api/answer_endpoint.py names it)."""
+    wanted = {f"{prefix}/{{app}}/action/{{action}}": prefix for prefix in answers.PREFIXES}
+    found: dict[str, BaseRoute] = {
+        wanted[route.path]: route
+        for router in answers.routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path in wanted and "POST" in (route.methods or ())
+    }
+    if len(found) != len(wanted):
+        raise RuntimeError(f"answer routes missing: {set(answers.PREFIXES) - set(found)}")
+    return found
 
 
 def _openapi(api: FastAPI) -> dict[str, Any]:
