@@ -20,7 +20,8 @@ Answers are spread over apps because each app's devices may answer 200/s (burst 
 before pushgate answers 429 (docs/actions.md): the bench measures handling, not that limit.
 
     .venv/bin/python bench/action_responses.py [--apps 4] [--devices 1000] [--concurrency 32]
-        [--set PUSHGATE_WORKER_CONCURRENCY=32] [--profile FILE]
+        [--set PUSHGATE_WORKER_CONCURRENCY=32] [--profile FILE] [--kinds record webhook]
+        [--client httpx|raw]
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class KindResult:
     answer_ms: list[float]
     handler_ms: list[float] = field(default_factory=list)
     cpu_us: float = 0.0
+    client_cpu_us: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -86,6 +88,7 @@ class KindResult:
             "handler_p50_ms": _percentile(self.handler_ms, 50) if self.handler_ms else None,
             "handler_p99_ms": _percentile(self.handler_ms, 99) if self.handler_ms else None,
             "pushgate_cpu_us_per_answer": round(self.cpu_us),
+            "client_cpu_us_per_answer": round(self.client_cpu_us),
         }
 
 
@@ -117,7 +120,7 @@ class Bench:
                 for app in apps:
                     await self._set_up_app(api, app)
                 results = []
-                for kind in KINDS:
+                for kind in self.args.kinds:
                     answers = await self._broadcast(api, apps, kind)
                     results.append(await self._answer_all(kind, answers))
                 return results
@@ -168,15 +171,26 @@ class Bench:
     async def _broadcast(self, api: httpx.AsyncClient, apps: list[str], kind: str) -> list[Answer]:
         """Send each app's devices a push with the one action ``kind``; their answers."""
         self.devices.reset()
+        sent = []
         for app in apps:
             body = {"app": app, "audience": {"everyone": True}, "title": kind, "actions": [kind]}
-            await _ok(api.post("/v1/notifications", json=body))
+            made = await api.post("/v1/notifications", json=body)
+            if made.status_code >= 300:
+                raise RuntimeError(f"POST /v1/notifications: {made.text}")
+            sent.append(made.json()["id"])
         expected = len(apps) * self.args.devices
         deadline = time.monotonic() + SEND_TIMEOUT
         while len(self.devices.all_received()) < expected:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{len(self.devices.all_received())} of {expected} arrived")
             await asyncio.sleep(0.1)
+        # The worker settles each delivery after the device got it: wait for that too,
+        # so that the answers' CPU and time are the answers' only.
+        for notification in sent:
+            while (await api.get(f"/v1/notifications/{notification}")).json()["state"] == "sending":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"notification {notification} still sending")
+                await asyncio.sleep(0.1)
         answers = []
         for item in self.devices.all_received():
             identity = identity_of("webhook", item.body)
@@ -191,24 +205,14 @@ class Bench:
         statuses: Counter[int] = Counter()
         answer_ms: list[float] = []
         posted: dict[str, float] = {}  # response id -> when its POST started (epoch s)
-        gate = asyncio.Semaphore(self.args.concurrency)
-        limits = httpx.Limits(max_connections=self.args.concurrency)
         cpu_before = proc.cpu_seconds(self.server_pid)
+        client_before = time.process_time()
         profiler = self._profiler(kind)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-
-            async def one(answer: Answer) -> None:
-                async with gate:
-                    started, wall = time.perf_counter(), time.time()
-                    got = await http.post(answer.url, content=b"{}", headers=_headers(answer.token))
-                    answer_ms.append((time.perf_counter() - started) * 1000)
-                    statuses[got.status_code] += 1
-                    if got.status_code == 200:
-                        posted[got.json()["response"]] = wall
-
-            began = time.perf_counter()
-            await asyncio.gather(*(one(answer) for answer in answers))
-            seconds = time.perf_counter() - began
+        answering = _answer_raw if self.args.client == "raw" else _answer_httpx
+        began = time.perf_counter()
+        await answering(answers, self.args.concurrency, statuses, answer_ms, posted)
+        seconds = time.perf_counter() - began
+        client_us = (time.process_time() - client_before) * 1e6 / len(answers)
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
@@ -218,7 +222,9 @@ class Bench:
             for item in self.handler.all_received()
             if item.message_id in posted
         ]
-        return KindResult(kind, len(answers), seconds, statuses, answer_ms, handler_ms, cpu_us)
+        return KindResult(
+            kind, len(answers), seconds, statuses, answer_ms, handler_ms, cpu_us, client_us
+        )
 
     def _profiler(self, kind: str) -> subprocess.Popen[bytes] | None:
         """py-spy sampling the server while the ``record`` answers run (--profile)."""
@@ -228,6 +234,78 @@ class Bench:
         command = [spy, "record", "--pid", str(self.server_pid), "--format", "raw"]
         output = ["--rate", "200", "--output", str(self.args.profile)]
         return subprocess.Popen([*command, *output], stdout=subprocess.DEVNULL)
+
+
+async def _answer_httpx(
+    answers: list[Answer],
+    concurrency: int,
+    statuses: Counter[int],
+    answer_ms: list[float],
+    posted: dict[str, float],
+) -> None:
+    """The answers through httpx, ``concurrency`` in flight over as many connections."""
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+
+        async def one(answer: Answer) -> None:
+            async with gate:
+                started, wall = time.perf_counter(), time.time()
+                got = await http.post(answer.url, content=b"{}", headers=_headers(answer.token))
+                answer_ms.append((time.perf_counter() - started) * 1000)
+                statuses[got.status_code] += 1
+                if got.status_code == 200:
+                    posted[got.json()["response"]] = wall
+
+        await asyncio.gather(*(one(answer) for answer in answers))
+
+
+async def _answer_raw(
+    answers: list[Answer],
+    concurrency: int,
+    statuses: Counter[int],
+    answer_ms: list[float],
+    posted: dict[str, float],
+) -> None:
+    """The same answers as plain HTTP/1.1 over ``concurrency`` keep-alive connections, one
+    request at a time on each: a client far cheaper than httpx, so that the load
+    generator (on the other core) is not what bounds the figure."""
+    pending = iter(answers)
+
+    async def connection() -> None:
+        url = httpx.URL(answers[0].url)
+        reader, writer = await asyncio.open_connection(url.host, url.port)
+        try:
+            for answer in pending:
+                path = httpx.URL(answer.url).raw_path.decode()
+                request = (
+                    f"POST {path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+                    f"Authorization: Bearer {answer.token}\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                ).encode()
+                started, wall = time.perf_counter(), time.time()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status, length = _status_and_length(head)
+                body = await reader.readexactly(length)
+                answer_ms.append((time.perf_counter() - started) * 1000)
+                statuses[status] += 1
+                if status == 200:
+                    posted[json.loads(body)["response"]] = wall
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(min(concurrency, len(answers)))))
+
+
+def _status_and_length(head: bytes) -> tuple[int, int]:
+    lines = head.split(b"\r\n")
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return int(lines[0].split()[1]), length
 
 
 def _headers(token: str) -> dict[str, str]:
@@ -253,6 +331,15 @@ def main() -> None:
         type=lambda text: tuple(text.split("=", 1)),
         help="a PUSHGATE_* setting for the server, NAME=VALUE (repeatable)",
     )
+    parser.add_argument(
+        "--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="handler kinds to run"
+    )
+    parser.add_argument(
+        "--client",
+        choices=("httpx", "raw"),
+        default="httpx",
+        help="load generator: httpx, or plain HTTP/1.1 over keep-alive connections",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the record run")
     args = parser.parse_args()
     args.setting = dict(args.setting)
@@ -261,7 +348,10 @@ def main() -> None:
         results = asyncio.run(Bench(args, Path(folder)).run())
     for result in results:
         print(json.dumps(result.summary()))
-    print(f"load: {args.apps} apps x {args.devices} devices, {args.concurrency} in flight")
+    print(
+        f"load: {args.apps} apps x {args.devices} devices, {args.concurrency} in flight, "
+        f"{args.client} client"
+    )
     if args.setting:
         print(f"settings: {args.setting}")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pushgate.api.answer_schemas import AnswerOut
 from pushgate.core import response_tokens
 from pushgate.core.response_tokens import ResponseToken
 from pushgate.simulators.server import start
@@ -421,3 +422,28 @@ async def test_a_record_answer_that_confirms_waits_for_the_worker(
     again = await device.post(pushed.path("approve"), headers=bearer(pushed.token))
     assert ok(again)["state"] == "succeeded"
     assert ok(again)["response"] == taken.json()["response"]
+
+
+async def test_the_answer_route_keeps_its_declared_bounds_methods_and_shape(
+    device: httpx.AsyncClient, pushed: Pushed
+) -> None:
+    """Answers are served ahead of FastAPI (api/answer_endpoint.py); what that path does
+    not take (another method, a path or header beyond the route's bounds) is FastAPI's,
+    answered as before."""
+    headers = bearer(pushed.token)
+    approve = pushed.actions["approve"]
+    long_ref = await device.post(f"/v1/push/crm/action/{'a' * 65}", headers=headers)
+    error_of(long_ref, 422, "validation_failed")
+    long_app = await device.post(f"/v1/push/{'c' * 129}/action/{approve}", headers=headers)
+    error_of(long_app, 422, "validation_failed")
+    long_user = {**headers, "Pushgate-User-Token": "u" * 4097}
+    error_of(await device.post(pushed.path("approve"), headers=long_user), 422, "validation_failed")
+    wrong_method = await device.get(pushed.path("approve"), headers=headers)
+    error_of(wrong_method, 405, "method_not_allowed")
+    assert wrong_method.headers["allow"] == "POST"
+    answered = await device.post(pushed.path("approve", "/api/now"), headers=headers, json={})
+    body = ok(answered)
+    assert answered.headers["content-type"] == "application/json"
+    assert AnswerOut.model_validate(body).model_dump() == body
+    assert body["poll"] is None
+    assert body["state"] == "succeeded"

@@ -3,6 +3,7 @@ list, count, settle, and go with the notification."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -11,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.actions import ActionResponse, ResponseState
 from pushgate.core.ids import new_id, now_ms
+from pushgate.core.models import User
 from pushgate.core.notifications import Notification, NotificationState
 from pushgate.core.responses import HandlerResult, Handling, StoredResponse
 from pushgate.delivery.jobs import RESPOND, read_respond
-from pushgate.errors import InvalidInput
+from pushgate.errors import InvalidInput, NotFound
 from pushgate.storage.tables import jobs
 from pushgate.wiring import Services
-from tests.contracts.test_registry_store import _tenant_and_app
+from tests.contracts.test_registry_store import _device, _tenant_and_app
 
 
 async def _notification(services: Services) -> tuple[Notification, str]:
@@ -201,3 +203,59 @@ async def test_input_and_data_are_bounded(services: Services) -> None:
     with pytest.raises(InvalidInput, match="data"):
         await services.response_recorder.record(big_data, allow_repeats=False)
     assert await services.responses.response(item.id) is None
+
+
+async def test_answers_arriving_together_share_transactions_and_keep_once_per_push(
+    services: Services,
+) -> None:
+    notification, app = await _notification(services)
+    action = new_id()
+    # 37 answers of as many pushes (inserts of 32, 4 and 1 rows), and one push answered
+    # twice in the same burst: the second gets the first.
+    alone = [_answer(notification, app, new_id(), action) for _ in range(37)]
+    shared = new_id()
+    twice = [_answer(notification, app, shared, action) for _ in range(2)]
+    groups = services.responses.record_groups.groups
+    results = await asyncio.gather(
+        *(services.response_recorder.record(item, allow_repeats=False) for item in alone + twice)
+    )
+    assert services.responses.record_groups.groups - groups < len(results)
+    assert all(result.created for result in results[: len(alone)])
+    assert [result.created for result in results[len(alone) :]] == [True, False]
+    first = results[len(alone)].response
+    assert results[-1].response == first
+    for item in alone:
+        assert await services.responses.response(item.id) == item
+    assert sorted(await _respond_jobs(services)) == sorted([i.id for i in alone] + [first.id])
+
+
+async def test_a_response_keeps_its_devices_user(services: Services) -> None:
+    notification, app_name = await _notification(services)
+    tenant = await services.accounts.tenant_by_id(notification.tenant_id)
+    app = await services.accounts.app_by_name(notification.tenant_id, app_name)
+    assert tenant is not None
+    assert app is not None
+    at = now_ms()
+    user, _ = await services.people.upsert_user(
+        User(new_id(), tenant.id, "u-1", None, None, {}, at, at), fields=[]
+    )
+    owned, _ = await services.people.save_device(_device(tenant, app, "dd" * 32, user_id=user.id))
+    alone, _ = await services.people.save_device(_device(tenant, app, "ee" * 32))
+    answers = []
+    for device in (owned, alone):
+        item = _answer(notification, app_name, new_id(), new_id())
+        answers.append(replace(item, response=replace(item.response, device_id=device.id)))
+    owned_answer, alone_answer = [
+        (await services.responses.record(item, allow_repeats=False))[0] for item in answers
+    ]
+    assert owned_answer.response.user_id == user.id
+    assert alone_answer.response.user_id is None
+    assert await services.responses.response(answers[0].id) == owned_answer
+
+
+async def test_an_answer_to_a_deleted_notification_is_not_found(services: Services) -> None:
+    notification, app = await _notification(services)
+    await services.notifications.purge(notification.created_at + 1)
+    item = _answer(notification, app, new_id(), new_id())
+    with pytest.raises(NotFound, match="no longer exists"):
+        await services.responses.record(item, allow_repeats=False)

@@ -40,14 +40,20 @@ class AnswerOut(BaseModel):
 
     @classmethod
     def of(cls, stored: StoredResponse, poll: str | None = None) -> AnswerOut:
-        result = stored.result
-        return cls(
-            response=stored.id,
-            action=stored.response.action_key,
-            state=stored.state.value,
-            result=None if result is None else result.as_json(),
-            poll=poll,
-        )
+        return cls(**answer_json(stored, poll))
+
+
+def answer_json(stored: StoredResponse, poll: str | None = None) -> dict[str, Any]:
+    """:class:`AnswerOut`'s fields, in its order (the answer route sends them as they are,
+    api/answer_endpoint.py)."""
+    result = stored.result
+    return {
+        "response": stored.id,
+        "action": stored.response.action_key,
+        "state": stored.state.value,
+        "result": None if result is None else result.as_json(),
+        "poll": poll,
+    }
 
 
 class ResponseOut(BaseModel):

@@ -7,11 +7,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from pushgate import __version__
 from pushgate.api import docs_pages, errors, links
 from pushgate.api.access_log import AccessLog
+from pushgate.api.answer_endpoint import AnswerEndpoint
 from pushgate.api.body_examples import add_body_examples
 from pushgate.api.credential_schemas import add_credential_schemas
 from pushgate.api.error_statuses import keep_answerable_statuses
@@ -77,8 +80,10 @@ def create_app(services: Services) -> ASGIApp:
     api.include_router(console.router)
     docs_pages.install(api)
     settings = services.settings
+    # Answers skip FastAPI (api/answer_endpoint.py), past the body bounds and URL rules.
+    answering = AnswerEndpoint(api, services.answers, _answer_routes())
     bounded = BodyLimit(
-        JsonGate(api, raw_prefixes=answers.PREFIXES),
+        JsonGate(answering, raw_prefixes=answers.PREFIXES),
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,
@@ -93,6 +98,20 @@ def create_app(services: Services) -> ASGIApp:
         services.metrics,
         lambda: api.routes,
     )
+
+
+def _answer_routes() -> dict[str, BaseRoute]:
+    """The FastAPI answer route of each prefix (api/answer_endpoint.py names it)."""
+    wanted = {f"{prefix}/{{app}}/action/{{action}}": prefix for prefix in answers.PREFIXES}
+    found: dict[str, BaseRoute] = {
+        wanted[route.path]: route
+        for router in answers.routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path in wanted and "POST" in (route.methods or ())
+    }
+    if len(found) != len(wanted):
+        raise RuntimeError(f"answer routes missing: {set(answers.PREFIXES) - set(found)}")
+    return found
 
 
 def _openapi(api: FastAPI) -> dict[str, Any]:

@@ -97,6 +97,14 @@ def check_body(body: bytes) -> JsonProblem | None:
     """The first problem of a JSON body, or None when it meets every rule.
 
     Raises :class:`NotJson` when it is not JSON text at all."""
+    return parse_body(body)[1]
+
+
+def parse_body(body: bytes) -> tuple[Any, JsonProblem | None]:
+    """The body's value and its first problem: the value is the body's own when there is
+    no problem (a reader need not parse it again), unusable otherwise.
+
+    Raises :class:`NotJson` when it is not JSON text at all."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -107,8 +115,8 @@ def check_body(body: bytes) -> JsonProblem | None:
         raise NotJson(str(exc)) from exc
     except RecursionError:
         # The parser recurses per level: far past MAX_DEPTH, it runs out of stack first.
-        return JsonProblem("", f"nested deeper than {MAX_DEPTH} levels")
-    return _walk(value)
+        return None, JsonProblem("", f"nested deeper than {MAX_DEPTH} levels")
+    return value, _walk(value)
 
 
 def _walk(root: Any) -> JsonProblem | None:

@@ -37,6 +37,7 @@ from pushgate.core.responses import (
     check_fields,
 )
 from pushgate.core.secretbox import SecretBox
+from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import (
     ActionNotOffered,
     AlreadyAnswered,
@@ -53,6 +54,11 @@ from pushgate.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+# How long a notification read for its answers is reused. What an answer reads of it (its
+# tenant, app and offered actions) never changes once it is sent; a notification deleted
+# meanwhile is still refused (404), by the response's foreign key when it is stored.
+NOTIFICATION_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,9 @@ class Answers:
         self.limits = limits
         self.wait_seconds = wait_seconds
         self.clock = clock
+        self._notifications: TtlCache[str, Notification] = TtlCache(
+            NOTIFICATION_CACHE_SECONDS, clock=clock.now
+        )
 
     async def answer(
         self,
@@ -187,7 +196,10 @@ class Answers:
         return read
 
     async def _claim(self, token: ResponseToken, app_name: str) -> Claimed:
-        notification = await self.notifications.notification(token.notification_id)
+        notification = await self._notifications.get(
+            token.notification_id,
+            lambda: self.notifications.notification(token.notification_id),
+        )
         tenant = None if notification is None else await self.tenants(notification.tenant_id)
         if notification is None or tenant is None:
             raise NotFound(
@@ -236,7 +248,6 @@ class Answers:
         self, claimed: Claimed, action: ActionDefinition, body: AnswerBody
     ) -> Answered:
         token = claimed.token
-        user_id = await self.registry.people.device_user(claimed.tenant.id, token.device_id)
         response = ActionResponse(
             id=new_id(),
             tenant_id=claimed.tenant.id,
@@ -244,7 +255,7 @@ class Answers:
             notification_id=token.notification_id,
             delivery_id=token.delivery_id,
             device_id=token.device_id,
-            user_id=user_id,
+            user_id=None,  # the device's, read as the response is stored
             action_id=action.id,
             action_key=action.key,
             input=body.input,

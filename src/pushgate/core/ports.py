@@ -271,7 +271,8 @@ class ResponseStorePort(Protocol):
         self, item: StoredResponse, *, allow_repeats: bool, within: InTransaction | None = None
     ) -> tuple[StoredResponse, bool]:
         """Store ``item`` and make ``within``'s writes (its job) in the same transaction;
-        ``(item, True)``. When the action is answered once per delivery and this delivery
+        ``(item, True)``, its ``user_id`` the one its device has as it is stored (the
+        item's own is not used). When the action is answered once per delivery and this delivery
         has an answer to such an action already (this one or another): ``(the first
         response, False)``, nothing written."""
         ...

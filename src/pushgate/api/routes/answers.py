@@ -30,13 +30,15 @@ ANSWER_BODY: dict[str, Any] = {
         "content": {"application/json": {"schema": AnswerIn.model_json_schema()}},
     }
 }
-AppName = Annotated[str, Path(max_length=128)]
-ActionRef = Annotated[str, Path(max_length=64, description="The action's id or key.")]
+# The bounds the route declares; api/answer_endpoint.py hands anything beyond them here.
+MAX_APP_CHARS, MAX_ACTION_CHARS, MAX_USER_TOKEN_CHARS = 128, 64, 4096
+AppName = Annotated[str, Path(max_length=MAX_APP_CHARS)]
+ActionRef = Annotated[str, Path(max_length=MAX_ACTION_CHARS, description="The action's id or key.")]
 ResponseId = Annotated[str, Path(max_length=64)]
 UserToken = Annotated[
     str | None,
     Header(
-        max_length=4096,
+        max_length=MAX_USER_TOKEN_CHARS,
         description="For an action that requires authentication: the host system's user "
         "token for the user the push went to.",
     ),
@@ -44,9 +46,14 @@ UserToken = Annotated[
 ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 429, 502)
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, value = get_authorization_scheme_param(request.headers.get("authorization"))
+def bearer_of(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (None without one)."""
+    scheme, value = get_authorization_scheme_param(authorization)
     return value if scheme.lower() == "bearer" and value else None
+
+
+def _bearer(request: Request) -> str | None:
+    return bearer_of(request.headers.get("authorization"))
 
 
 def answer_router(prefix: str) -> APIRouter:
