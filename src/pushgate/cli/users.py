@@ -2,49 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
-
-if TYPE_CHECKING:
-    from pushgate.core.models import User
-    from pushgate.wiring import Services
+from pushgate.cli.output import more, table
+from pushgate.cli.remote import api
+from pushgate.cli.runtime import console
 
 users = typer.Typer(help="Users known by their external id.", no_args_is_help=True)
 TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
+ExternalIdArgument = Annotated[str, typer.Argument(help="The user's id in your system.")]
 
 
 @users.command("list")
 def list_users(
     tenant: TenantOption = None,
     after: Annotated[str | None, typer.Option(help="Start after this external id.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
-    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 100,
 ) -> None:
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[User]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.list_users(OPERATOR, scope, after, limit)
-
-    table = Table("external id", "id", "locale", "time zone", "updated")
-    for user in run_with_services(config, work):
-        table.add_row(
-            user.external_id, user.id, user.locale or "", user.timezone or "", iso(user.updated_at)
-        )
-    console.print(table)
+    """Users in external-id order."""
+    page = api().get("/v1/users", tenant=tenant, after=after, limit=limit)
+    rows = [
+        (user["external_id"], user["id"], user["locale"], user["timezone"], user["updated_at"])
+        for user in page["items"]
+    ]
+    table(("external id", "id", "locale", "time zone", "updated"), rows)
+    more(page)
 
 
 @users.command("delete")
-def delete_user(external_id: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def delete_user(external_id: ExternalIdArgument, tenant: TenantOption = None) -> None:
     """Delete a user; their devices are unregistered."""
-
-    async def work(services: Services) -> None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        await services.registry.delete_user(OPERATOR, scope, external_id)
-
-    run_with_services(config, work)
+    api().delete(f"/v1/users/{external_id}", tenant=tenant)
     console.print(f"deleted user {external_id}")
