@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pushgate.cli.output import whole
 from pushgate.cli.remote import ExitCode
 from pushgate.cli.runtime import console, err_console
 from pushgate.core.notifications import DeliveryState, NotificationState
@@ -111,7 +112,7 @@ def show_outcome(outcome: Outcome) -> ExitCode:
     """Print the summary; the exit code: OK all sent, REFUSED some not delivered,
     STILL_SENDING when following stopped first."""
     status = outcome.status
-    console.print(summary_table(status))
+    whole(summary_table(status))
     for provider, state, reason in outcome.reasons:
         console.print(f"  {provider} {state}: {reason}")
     settled, total = settled_of(status)

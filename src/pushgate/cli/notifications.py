@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from pushgate.cli.following import summary_table, undelivered_of
-from pushgate.cli.output import json_lines, more, table
+from pushgate.cli.output import json_lines, more, table, whole
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import console
 from pushgate.core.notifications import DeliveryRecords, DeliveryState, NotificationState
@@ -131,4 +131,4 @@ def _print_status(status: dict[str, Any]) -> None:
     console.print(f"  expires at {status['expires_at']}")
     if status["records"] == DeliveryRecords.FAILURES.value:
         console.print("  keeps rows only for deliveries that did not go out; the rest are counted")
-    console.print(summary_table(status))
+    whole(summary_table(status))

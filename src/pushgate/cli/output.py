@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 from pushgate.cli.runtime import console
@@ -27,7 +28,18 @@ def table(columns: Iterable[str], rows: Iterable[Iterable[object]], **options: A
     shown = Table(*columns, **options)
     for row in rows:
         shown.add_row(*("" if cell is None else str(cell) for cell in row))
-    console.print(shown)
+    whole(shown)
+
+
+def whole(renderable: RenderableType) -> None:
+    """On a terminal, fitted to its width; into a pipe or a file, as wide as it needs, so
+    no id is cut short for the script that reads it."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    needed = console.measure(renderable, options=console.options.update_width(10_000))
+    # A console prints no wider than its own width, so a wider one prints this table.
+    Console(file=console.file, width=max(needed.maximum, console.width)).print(renderable)
 
 
 def more(page: Mapping[str, Any]) -> None:

@@ -37,15 +37,10 @@ class ExitCode(IntEnum):
 
     OK = 0
     REFUSED = 1  # the server (or the local database) answered with an error
-    BAD_INPUT = 2  # bad usage or input, caught here or refused by the server as invalid
+    BAD_INPUT = 2  # bad usage or input, refused here before anything was sent
     UNREACHABLE = 3  # no answer from the server: connection refused, timeout, TLS
     STILL_SENDING = 4  # `send --wait` gave up following before the notification was final
     INTERRUPTED = 130  # Ctrl-C
-
-
-# Statuses that mean the request itself was wrong, so the same exit code as input the
-# command line refuses before sending it.
-_INPUT_STATUSES = frozenset({400, 413, 415, 422})
 
 
 def fail(message: str, code: ExitCode) -> NoReturn:
@@ -171,14 +166,13 @@ def _refused(answer: httpx.Response, target: Target) -> NoReturn:
         details = error.get("details") or {}
     except (ValueError, KeyError, TypeError):
         code, message, details = f"http_{answer.status_code}", answer.text[:200], {}
-    exit_code = ExitCode.BAD_INPUT if answer.status_code in _INPUT_STATUSES else ExitCode.REFUSED
     named = str(details.get("field") or "")
-    if exit_code is ExitCode.BAD_INPUT and named and not message.startswith(named):
+    if named and not message.startswith(named):
         message = f"{named}: {message}"
     if answer.status_code == 401:
         message += f" (the key of {target.origin}, on {target.url})"
     say_error(message, code)
-    raise typer.Exit(exit_code)
+    raise typer.Exit(ExitCode.REFUSED)
 
 
 # The root options of the command being run; the root callback sets them (cli/__init__.py).

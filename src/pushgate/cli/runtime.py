@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from pushgate.wiring import Services
 
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+# Lines are not wrapped at the console's width (the terminal wraps them; a script reading
+# a pipe gets whole lines); tables still fit a terminal (cli/output.py).
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
