@@ -108,7 +108,8 @@ def limit_key(
     given = limit_given(per_second, burst)
     if clear == (given is not None):
         raise refuse("give --per-second and --burst, or --clear")
-    key = api().patch(f"/v1/keys/{key_id}", checked(KeyPatch, rate_limit=given))
+    body = checked(KeyPatch, rate_limit=given)
+    key = api().patch(f"/v1/keys/{key_id}", body)
     console.print(f"key {key['id']}: rate limit {rate(key['rate_limit']) or 'none'}")
 
 
@@ -182,7 +183,8 @@ def limit_tenant(
         raise refuse("give the limits to set, or --clear")
     if clear:
         values = {"rate_limit": None, "send_rate_limit": None, "deliveries_per_day": None}
-    tenant = api().patch(f"/v1/tenants/{name}", checked(TenantPatch, **values))
+    body = checked(TenantPatch, **values)
+    tenant = api().patch(f"/v1/tenants/{name}", body)
     console.print(
         f"tenant {tenant['name']}: rate limit {rate(tenant['rate_limit']) or 'none'}, sends "
         f"{rate(tenant['send_rate_limit']) or 'none'}, deliveries a day "
@@ -193,7 +195,8 @@ def limit_tenant(
 @tenants.command("create")
 def create_tenant(name: TenantArgument) -> None:
     """Create a tenant (instance admins only)."""
-    made = api().post("/v1/tenants", checked(TenantInput, name=name))
+    body = checked(TenantInput, name=name)
+    made = api().post("/v1/tenants", body)
     console.print(f"created tenant {made['name']}")
 
 
