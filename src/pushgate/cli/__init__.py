@@ -50,7 +50,6 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="pushgate",
-    help="Self-hosted push notification gateway.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -84,9 +83,9 @@ def connect(
 ) -> None:
     """Self-hosted push notification gateway.
 
-    Administration commands talk to a running server: --url and --key, or a saved
-    profile (`pushgate serve` saves 'local' on its first start). serve, worker, migrate,
-    devices import, secrets, backup and restore work on the local instance's database.
+    Administration commands talk to a running server: --url and --key, or a saved profile
+    (the first `pushgate serve` saves 'local'). serve, worker, migrate, devices import,
+    secrets, backup and restore work on this machine's instance database.
     """
     choice = Choice(url, key, profile_name)
     CHOICE.set(choice)
