@@ -174,3 +174,23 @@ def test_every_command_and_option_has_help() -> None:
     walk(root, "pushgate")
     assert missing == []
     assert len(root.commands) > 20  # type: ignore[attr-defined]
+
+
+def test_profile_bootstrap_saves_a_new_admin_key_for_the_local_server(tmp_path: Path) -> None:
+    env: dict[str, str | None] = {
+        "PUSHGATE_DATA_DIR": str(tmp_path / "data"),
+        "PUSHGATE_BIND": "0.0.0.0:8099",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PUSHGATE_URL": None,
+        "PUSHGATE_API_KEY": None,
+        "COLUMNS": "250",
+    }
+    refused = CliRunner().invoke(app, ["profile", "bootstrap"], env=env)
+    assert refused.exit_code == ExitCode.BAD_INPUT
+    assert "no pushgate instance at" in refused.stderr
+    made = CliRunner().invoke(app, ["profile", "bootstrap", "--init"], env=env)
+    assert made.exit_code == 0, made.stderr
+    assert "saved profile local for http://127.0.0.1:8099" in made.stdout
+    saved = (tmp_path / "config" / "pushgate" / "profiles.toml").read_text()
+    assert saved.startswith('default = "local"')
+    assert re.search(r'key = "pgk_[0-9a-f]{12}_', saved)
