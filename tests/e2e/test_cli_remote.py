@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pushgate.cli import app
+from pushgate.cli import LOCAL_COMMANDS, app
 from pushgate.cli.remote import ExitCode
 from tests.e2e.cli import Cli, cli_on_live_server
 from tests.e2e.serving import free_port, pushgate_env
@@ -194,3 +194,11 @@ def test_profile_bootstrap_saves_a_new_admin_key_for_the_local_server(tmp_path: 
     saved = (tmp_path / "config" / "pushgate" / "profiles.toml").read_text()
     assert saved.startswith('default = "local"')
     assert re.search(r'key = "pgk_[0-9a-f]{12}_', saved)
+
+
+def test_the_local_commands_are_those_docs_cli_md_lists() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    section = text.split("## Local commands", 1)[1]
+    table = section[section.index("| command |") :].split("\n\n", 1)[0]
+    listed = {name for row in table.splitlines() for name in re.findall(r"`([a-z -]+)`", row)}
+    assert listed >= set(LOCAL_COMMANDS)

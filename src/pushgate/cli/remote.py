@@ -138,9 +138,7 @@ class Api:
 
         query = {k: _query_value(v) for k, v in params.items() if v is not None}
         try:
-            answer = self._client.request(
-                method, path, params=query, json=body if body is not None else None
-            )
+            answer = self._client.request(method, path, params=query, json=body)
         except httpx.TransportError as exc:
             reason = str(exc) or type(exc).__name__
             fail(
