@@ -87,7 +87,10 @@ def test_a_saved_profile_is_used_when_no_url_is_given(cli: Cli, tmp_path: Path) 
 def test_errors_say_what_is_wrong_and_exit_with_their_code(cli: Cli) -> None:
     bad_key = cli("apps", "list", PUSHGATE_API_KEY="pgk_000000000000_nope")
     assert bad_key.exit_code == ExitCode.REFUSED
-    assert "error (unauthenticated): unknown API key (the key of --url" in bad_key.stderr
+    assert (
+        "error (unauthenticated): unknown API key (the key of --url or PUSHGATE_URL"
+        in bad_key.stderr
+    )
     missing = cli("notifications", "show", "no-such-id")
     assert missing.exit_code == ExitCode.REFUSED
     assert "error (not_found)" in missing.stderr

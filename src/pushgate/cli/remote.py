@@ -80,7 +80,7 @@ class Choice:
         if self.url:
             if not self.key:
                 fail("--url needs an API key: --key or PUSHGATE_API_KEY", ExitCode.BAD_INPUT)
-            return Target(self.url, self.key, "--url")
+            return Target(self.url, self.key, "--url or PUSHGATE_URL")
         try:
             saved = load_profiles()
             if self.profile:
