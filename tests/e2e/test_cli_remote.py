@@ -4,6 +4,7 @@ refuse to start an instance by accident. Commands run in this process (tests/e2e
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -120,15 +121,25 @@ def test_refused_input_has_no_validator_jargon(args: tuple[str, ...], said: str)
 def test_local_commands_refuse_to_start_an_instance_where_there_is_none(
     tmp_path: Path,
 ) -> None:
-    empty = tmp_path / "nothing-here"
+    runner = CliRunner()
     rows = tmp_path / "devices.csv"
     rows.write_text("provider,token\n")
-    for args in (("migrate",), ("devices", "import", str(rows), "--app", "shop")):
-        done = CliRunner().invoke(app, list(args), env={"PUSHGATE_DATA_DIR": str(empty)})
-        assert done.exit_code == ExitCode.BAD_INPUT, done.stderr
-        assert f"no pushgate instance at {empty.resolve() / 'pushgate.db'}" in done.stderr
-        assert "--init" in done.stderr
-        assert not empty.exists()
+    implicit = {"PUSHGATE_DATA_DIR": None, "PUSHGATE_CONFIG": None, "PUSHGATE_DATABASE_URL": None}
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    with contextlib.chdir(here):
+        expected = here.resolve() / "var" / "pushgate.db"
+        for args in (("migrate",), ("devices", "import", str(rows), "--app", "shop")):
+            done = runner.invoke(app, list(args), env=implicit)
+            assert done.exit_code == ExitCode.BAD_INPUT, done.stderr
+            assert f"no pushgate instance at {expected}" in done.stderr
+            assert "--init" in done.stderr
+            assert not (here / "var").exists()
+        # A data folder named on purpose (a container's, a service's) is created as given.
+        named = here / "named"
+        made = runner.invoke(app, ["migrate"], env={**implicit, "PUSHGATE_DATA_DIR": str(named)})
+        assert made.exit_code == 0, made.stderr
+        assert (named / "pushgate.db").exists()
 
 
 def test_migrate_init_makes_an_instance_quietly(tmp_path: Path) -> None:
@@ -181,17 +192,21 @@ def test_every_command_and_option_has_help() -> None:
 
 def test_profile_bootstrap_saves_a_new_admin_key_for_the_local_server(tmp_path: Path) -> None:
     env: dict[str, str | None] = {
-        "PUSHGATE_DATA_DIR": str(tmp_path / "data"),
+        "PUSHGATE_DATA_DIR": None,
+        "PUSHGATE_CONFIG": None,
+        "PUSHGATE_DATABASE_URL": None,
         "PUSHGATE_BIND": "0.0.0.0:8099",
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "PUSHGATE_URL": None,
         "PUSHGATE_API_KEY": None,
         "COLUMNS": "250",
     }
-    refused = CliRunner().invoke(app, ["profile", "bootstrap"], env=env)
-    assert refused.exit_code == ExitCode.BAD_INPUT
-    assert "no pushgate instance at" in refused.stderr
-    made = CliRunner().invoke(app, ["profile", "bootstrap", "--init"], env=env)
+    runner = CliRunner()
+    with contextlib.chdir(tmp_path):
+        refused = runner.invoke(app, ["profile", "bootstrap"], env=env)
+        assert refused.exit_code == ExitCode.BAD_INPUT
+        assert "no pushgate instance at" in refused.stderr
+        made = runner.invoke(app, ["profile", "bootstrap", "--init"], env=env)
     assert made.exit_code == 0, made.stderr
     assert "saved profile local for http://127.0.0.1:8099" in made.stdout
     saved = (tmp_path / "config" / "pushgate" / "profiles.toml").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from pushgate.config import Settings, load_settings
+from pushgate.config import CONFIG_FILE_ENV, ENV_PREFIX, Settings, load_settings
 from pushgate.core.access import Caller
 from pushgate.core.ids import now_ms
 from pushgate.core.models import ApiKey, Scope
@@ -114,17 +115,25 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(path)
 
 
-def require_instance(settings: Settings, init: bool) -> None:
+def is_placed_explicitly(config: Path | None) -> bool:
+    """Whether the settings name where the instance lives (a config file, PUSHGATE_DATA_DIR
+    or PUSHGATE_DATABASE_URL), rather than it being ./var of the current folder."""
+    named = (CONFIG_FILE_ENV, f"{ENV_PREFIX}DATA_DIR", f"{ENV_PREFIX}DATABASE_URL")
+    return config is not None or any(os.environ.get(name) for name in named)
+
+
+def require_instance(settings: Settings, config: Path | None, init: bool) -> None:
     """Refuse to make a new SQLite instance by accident: a command run in the wrong folder
-    would otherwise start an empty one there. A PostgreSQL database is named on purpose
-    in the settings, so it is used (and migrated) as given."""
+    would otherwise start an empty one in its ./var. A data folder or database the
+    settings name on purpose (a container's PUSHGATE_DATA_DIR, a service's --config) is
+    used, and created, as given."""
     found = sqlite_file(settings.effective_database_url)
-    if init or found is None or found.exists():
+    if init or found is None or found.exists() or is_placed_explicitly(config):
         return
     say_error(
         f"no pushgate instance at {found.resolve()}: run this in the instance's folder (its "
         "data folder is ./var), or set PUSHGATE_DATA_DIR or --config; to create a new "
-        "instance there, add --init"
+        "instance here, add --init"
     )
     raise typer.Exit(2)
 
@@ -148,7 +157,7 @@ def local_settings(config: Path | None, init: bool = False, *, server: bool = Fa
     """The settings of a command that opens the database itself (docs/cli.md, "Local
     commands"), once the instance is known to exist."""
     settings = settings_or_exit(config)
-    require_instance(settings, init)
+    require_instance(settings, config, init)
     configure_logging(settings, server=server)
     return settings
 
