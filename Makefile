@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 serve: $(STAMP)
-	$(BIN)/pushgate serve
+	$(BIN)/pushgate serve --init
 
 # Simulators, a server and one notification to a device of every kind; DEMO_ARGS=--keep
 # leaves it all running.

@@ -25,6 +25,8 @@ from pushgate.storage.files import FILE_MODE, private_folder
 
 ENV_PREFIX = "PUSHGATE_"
 CONFIG_FILE_ENV = "PUSHGATE_CONFIG"
+# The command line's own variables (which server it talks to), not server settings.
+CLIENT_ENV = frozenset({"PUSHGATE_URL", "PUSHGATE_API_KEY", "PUSHGATE_PROFILE"})
 KEY_FILE_NAME = "secret.key"
 
 log = logging.getLogger(__name__)
@@ -375,7 +377,7 @@ def load_settings(
         except ValidationError as exc:
             raise _format_error(exc, str(file_path)) from exc
     for name, raw in env.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_ENV:
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_ENV or name in CLIENT_ENV:
             continue
         key = name[len(ENV_PREFIX) :].lower()
         if key not in known:

@@ -70,11 +70,15 @@ def served(tmp_path: Path) -> Iterator[Served]:
         PUSHGATE_BIND=f"127.0.0.1:{port}",
         PYTHONUNBUFFERED="1",
         COLUMNS="250",
+        XDG_CONFIG_HOME=str(tmp_path / "user-config"),
     )
     log = tmp_path / "serve.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pushgate", "serve"], env=env, stdout=output, stderr=output
+            [sys.executable, "-m", "pushgate", "serve", "--init"],
+            env=env,
+            stdout=output,
+            stderr=output,
         )
         try:
             base = f"http://127.0.0.1:{port}"

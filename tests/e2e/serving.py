@@ -24,9 +24,17 @@ def free_port() -> int:
 
 
 def pushgate_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """This process's environment without PUSHGATE_* settings, pointed at ``data_dir``."""
+    """This process's environment without PUSHGATE_* settings, pointed at ``data_dir``;
+    the CLI profiles a first start saves go beside it, not in the user's home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHGATE_")}
-    env.update({"PUSHGATE_DATA_DIR": str(data_dir), "COLUMNS": "250", **extra})
+    env.update(
+        {
+            "PUSHGATE_DATA_DIR": str(data_dir),
+            "COLUMNS": "250",
+            "XDG_CONFIG_HOME": str(data_dir.parent / f"{data_dir.name}-user-config"),
+            **extra,
+        }
+    )
     return env
 
 
@@ -41,7 +49,7 @@ def start_server(data_dir: Path, **extra: str) -> tuple[str, subprocess.Popen[st
     output_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
     with output_path.open("w") as output_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pushgate", "serve"],
+            [sys.executable, "-m", "pushgate", "serve", "--init"],
             env=pushgate_env(data_dir, PUSHGATE_BIND=f"127.0.0.1:{port}", **extra),
             stdout=output_file,
             stderr=subprocess.STDOUT,
@@ -131,7 +139,8 @@ class Processes:
     ) -> tuple[str, subprocess.Popen[bytes]]:
         """``pushgate serve`` on a free loopback port; its base URL once it answers."""
         port = free_port()
-        process = self.spawn(name, ["serve", *args], {**env, "PUSHGATE_BIND": f"127.0.0.1:{port}"})
+        bind = {"PUSHGATE_BIND": f"127.0.0.1:{port}"}
+        process = self.spawn(name, ["serve", "--init", *args], {**env, **bind})
         base = f"http://127.0.0.1:{port}"
 
         def is_healthy() -> bool:

@@ -1,5 +1,5 @@
 """``pushgate actions``, ``pushgate action-sets`` and ``send --action-set`` as a person uses
-them: real processes on a real SQLite file (docs/actions.md, "Managing actions")."""
+them, against a live server (docs/actions.md, "Managing actions")."""
 
 from __future__ import annotations
 
@@ -7,29 +7,32 @@ import json
 import re
 from pathlib import Path
 
-from pushgate.config import Settings
-from pushgate.wiring import build_services
-from tests.e2e.test_cli import pushgate
+import httpx
+
+from tests.e2e.cli import Cli, cli_on_live_server
 
 SECRET = re.compile(r"shown once\): (whsec_[A-Za-z0-9+/=]+)")
 ACCEPTED = re.compile(r"accepted notification ([0-9a-f-]{36})")
 
 
-async def test_define_actions_and_a_set_then_send_with_it(tmp_path: Path) -> None:
-    assert pushgate(tmp_path, "apps", "create", "desk").returncode == 0
+def test_define_actions_and_a_set_then_send_with_it(tmp_path: Path) -> None:
+    with cli_on_live_server(tmp_path) as pushgate:
+        _define_and_send(pushgate)
+
+
+def _define_and_send(pushgate: Cli) -> None:
+    assert pushgate("apps", "create", "desk").exit_code == 0
     hook = ["--handler", "webhook", "--url", "https://hooks.example.com/answers"]
-    made = pushgate(tmp_path, "actions", "add", "desk", "approve", "--title", "Approve", *hook)
-    assert made.returncode == 0, made.stderr
+    made = pushgate("actions", "add", "desk", "approve", "--title", "Approve", *hook)
+    assert made.exit_code == 0, made.stderr
     secret = SECRET.search(made.stdout)
     assert secret is not None, made.stdout
-    added = pushgate(
-        tmp_path, "actions", "add", "desk", "reject", "--title", "Reject", "--destructive"
-    )
-    assert added.returncode == 0, added.stderr
-    grouped = pushgate(tmp_path, "action-sets", "add", "desk", "approval", "approve", "reject")
-    assert grouped.returncode == 0, grouped.stderr
+    added = pushgate("actions", "add", "desk", "reject", "--title", "Reject", "--destructive")
+    assert added.exit_code == 0, added.stderr
+    grouped = pushgate("action-sets", "add", "desk", "approval", "approve", "reject")
+    assert grouped.exit_code == 0, grouped.stderr
 
-    listed = pushgate(tmp_path, "actions", "list", "desk", "--json")
+    listed = pushgate("actions", "list", "desk", "--json")
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [(r["key"], r["handler"]["kind"], r["destructive"]) for r in rows] == [
         ("approve", "webhook", False),
@@ -37,12 +40,11 @@ async def test_define_actions_and_a_set_then_send_with_it(tmp_path: Path) -> Non
     ]
     assert secret.group(1) not in listed.stdout
 
-    refused = pushgate(tmp_path, "actions", "remove", "desk", "approve")
-    assert refused.returncode == 1
+    refused = pushgate("actions", "remove", "desk", "approve")
+    assert refused.exit_code == 1
     assert "approval" in refused.stderr
 
     sent = pushgate(
-        tmp_path,
         "send",
         "--app=desk",
         "--user=alice",
@@ -50,17 +52,17 @@ async def test_define_actions_and_a_set_then_send_with_it(tmp_path: Path) -> Non
         "--action-set=approval",
         "--no-wait",
     )
-    assert sent.returncode == 0, sent.stderr
+    assert sent.exit_code == 0, sent.stderr
     accepted = ACCEPTED.search(sent.stdout)
     assert accepted is not None, sent.stdout
 
-    services = await build_services(Settings(data_dir=tmp_path))
-    try:
-        stored = await services.notifications.notification(accepted.group(1))
-        assert stored is not None
-        assert stored.content["action_set"] == "approval"
-        assert [a["key"] for a in stored.content["actions"]] == ["approve", "reject"]
-        approve = rows[0]["id"]
-        assert await services.catalog.webhook_secret(approve) == secret.group(1)
-    finally:
-        await services.close()
+    answer = httpx.get(
+        f"{pushgate.url}/v1/notifications/{accepted.group(1)}",
+        headers={"Authorization": f"Bearer {pushgate.key}"},
+    )
+    content = answer.json()["content"]
+    assert content["action_set"] == "approval"
+    assert [a["key"] for a in content["actions"]] == ["approve", "reject"]
+    shown = pushgate("actions", "show", "desk", "approve")
+    assert json.loads(shown.stdout)["id"] == rows[0]["id"]
+    assert secret.group(1) not in shown.stdout

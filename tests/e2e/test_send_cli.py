@@ -1,5 +1,6 @@
-"""``pushgate send`` as a person uses it: a real process beside a real ``pushgate serve``,
-delivering through the webhook simulator over https (the server trusts its CA)."""
+"""``pushgate send`` as a person uses it: the command line (in a thread of this process)
+against a real ``pushgate serve``, delivering through the webhook simulator over https
+(the server trusts its CA)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import asyncio
 import base64
 import os
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -29,7 +28,8 @@ from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import build_services
 from tests.clock import in_200_days
-from tests.e2e.serving import pushgate_env, start_server, stop_server
+from tests.e2e.cli import Cli, cli_on_live_server
+from tests.e2e.serving import start_server, stop_server
 
 ID_PATTERN = re.compile(r"accepted notification ([0-9a-f-]{36})")
 PRIVATE_TARGETS = {"PUSHGATE_ALLOW_PRIVATE_TARGETS": "true"}
@@ -44,9 +44,11 @@ class Finished:
 
 @dataclass
 class Instance:
-    """A running server on ``data_dir``, an admin client, and the webhook receiver."""
+    """A running server on ``data_dir``, an admin client, the command line pointed at the
+    server, and the webhook receiver."""
 
     data_dir: Path
+    cli: Cli
     client: httpx.AsyncClient
     receiver: WebhookSimulator
     secret: str
@@ -61,28 +63,15 @@ class Instance:
         return device_id
 
     async def send(self, *args: str) -> Finished:
-        return await pushgate(self.data_dir, "send", "--app", "crm", *args)
+        # Following ends within 60 s whatever happens, so the test does too.
+        return await pushgate(self, "send", "--app", "crm", "--timeout", "60", *args)
 
 
-async def pushgate(data_dir: Path, *args: str) -> Finished:
-    """Run the CLI without blocking this loop, where the simulator answers the server."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pushgate",
-        *args,
-        env=pushgate_env(data_dir, **PRIVATE_TARGETS),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return Finished(process.returncode, out.decode(), err.decode())
+async def pushgate(instance: Instance, *args: str) -> Finished:
+    """Run the CLI in a thread, so this loop (where the simulator answers the server) runs
+    on."""
+    done = await asyncio.to_thread(instance.cli, *args)
+    return Finished(int(done.exit_code), done.stdout, done.stderr)
 
 
 async def admin_key(data_dir: Path) -> str:
@@ -106,6 +95,7 @@ async def instance(tmp_path: Path, sim_authority: CertificateAuthority) -> Async
     base, process = start_server(tmp_path, **PRIVATE_TARGETS, **trust)
     headers = {"Authorization": f"Bearer {key}"}
     client = httpx.AsyncClient(base_url=base, headers=headers, timeout=10)
+    cli = Cli(base, key, tmp_path / "user-config", tmp_path)
     try:
         assert (await client.post("/v1/apps", json={"name": "crm"})).status_code == 201
         answer = await client.put(
@@ -113,7 +103,7 @@ async def instance(tmp_path: Path, sim_authority: CertificateAuthority) -> Async
             json={"url": f"{receiver.base_url}/hook", "signing_secret": secret},
         )
         assert answer.status_code == 200, answer.text
-        yield Instance(tmp_path, client, receiver, secret)
+        yield Instance(tmp_path, cli, client, receiver, secret)
     finally:
         await client.aclose()
         await asyncio.to_thread(stop_server, process)
@@ -187,9 +177,9 @@ async def test_a_send_that_keeps_only_its_failures(instance: Instance) -> None:
     assert "completed: 2 of 3 sent" in sent.stdout
     found = ID_PATTERN.search(sent.stdout)
     assert found is not None, sent.stdout
-    shown = await pushgate(instance.data_dir, "notifications", "show", found.group(1))
+    shown = await pushgate(instance, "notifications", "show", found.group(1))
     assert "keeps rows only for deliveries that did not go out" in shown.stdout
-    kept = await pushgate(instance.data_dir, "notifications", "deliveries", found.group(1))
+    kept = await pushgate(instance, "notifications", "deliveries", found.group(1))
     assert kept.returncode == 0, kept.stderr
     assert "│ invalid" in kept.stdout
     assert "│ sent" not in kept.stdout
@@ -218,11 +208,8 @@ def test_bad_input_is_refused_naming_the_field(args: tuple[str, ...], named: str
 
 
 def test_an_unknown_app_is_an_error(tmp_path: Path) -> None:
-    done = CliRunner().invoke(
-        cli,
-        ["send", "--app", "nope", "--everyone", "--title", "x"],
-        env={"PUSHGATE_DATA_DIR": str(tmp_path)},
-    )
+    with cli_on_live_server(tmp_path) as pushgate:
+        done = pushgate("send", "--app", "nope", "--everyone", "--title", "x")
     assert done.exit_code == 1
     assert "nope" in done.stderr
 
@@ -243,45 +230,41 @@ async def test_notifications_commands_list_show_page_and_cancel(instance: Instan
     assert found is not None, later.stdout
     later_id = found.group(1)
 
-    listed = await pushgate(instance.data_dir, "notifications", "list", "--app", "crm")
+    listed = await pushgate(instance, "notifications", "list", "--app", "crm")
     assert listed.returncode == 0, listed.stderr
     rows = [line for line in listed.stdout.splitlines() if done_id in line or later_id in line]
     assert len(rows) == 2
     assert later_id in rows[0]  # newest first
     assert re.search(r"completed\s+│\s+3\s+│\s+2\s+│\s+1\s+│\s+0", rows[1]), rows[1]
-    only = await pushgate(instance.data_dir, "notifications", "list", "--state", "scheduled")
+    only = await pushgate(instance, "notifications", "list", "--state", "scheduled")
     assert later_id in only.stdout
     assert done_id not in only.stdout
 
-    shown = await pushgate(instance.data_dir, "notifications", "show", done_id)
+    shown = await pushgate(instance, "notifications", "show", done_id)
     assert shown.returncode == 0, shown.stderr
     assert f"notification {done_id}: completed, 3 targeted" in shown.stdout
     assert re.search(r"webhook\s+│\s+0\s+│\s+2\s+│\s+0\s+│\s+1\s+│", shown.stdout), shown.stdout
 
     invalid = await pushgate(
-        instance.data_dir, "notifications", "deliveries", done_id, "--outcome", "invalid"
+        instance, "notifications", "deliveries", done_id, "--outcome", "invalid"
     )
     assert invalid.returncode == 0, invalid.stderr
     assert invalid.stdout.count("invalid") == 1
     assert "410" in invalid.stdout
-    paged = await pushgate(
-        instance.data_dir, "notifications", "deliveries", done_id, "--limit", "2"
-    )
+    paged = await pushgate(instance, "notifications", "deliveries", done_id, "--limit", "2")
     assert "more: --after " in paged.stdout
     cursor = paged.stdout.split("more: --after ")[1].split()[0]
-    rest = await pushgate(
-        instance.data_dir, "notifications", "deliveries", done_id, "--after", cursor
-    )
+    rest = await pushgate(instance, "notifications", "deliveries", done_id, "--after", cursor)
     assert rest.returncode == 0, rest.stderr
     assert "more:" not in rest.stdout
     assert sum(state in rest.stdout for state in ("│ sent", "│ invalid")) == 1
 
-    canceled = await pushgate(instance.data_dir, "notifications", "cancel", later_id)
+    canceled = await pushgate(instance, "notifications", "cancel", later_id)
     assert canceled.returncode == 0, canceled.stderr
     assert f"notification {later_id}: canceled" in canceled.stdout
-    again = await pushgate(instance.data_dir, "notifications", "cancel", done_id)
+    again = await pushgate(instance, "notifications", "cancel", done_id)
     assert again.returncode == 1
     assert "already completed" in again.stderr
-    missing = await pushgate(instance.data_dir, "notifications", "show", "no-such-id")
+    missing = await pushgate(instance, "notifications", "show", "no-such-id")
     assert missing.returncode == 1
     assert "not found" in missing.stderr

@@ -1,28 +1,16 @@
 """``pushgate actions`` and ``pushgate action-sets``: an app's actions from a terminal
-(docs/actions.md, "Managing actions"). Each command goes through the same catalog as the
-API, as the instance's operator, and takes its input through the API's own models."""
+(docs/actions.md, "Managing actions"), through ``/v1/apps/{app}/actions`` and
+``/action-sets``; input is checked first by the API's own models."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import (
-    OPERATOR,
-    ConfigOption,
-    console,
-    err_console,
-    parse_input,
-    run_with_services,
-)
-
-if TYPE_CHECKING:
-    # A command imports the API's models and the services when it runs (cli/runtime.py).
-    from pushgate.core.action_catalog import SavedAction
-    from pushgate.core.actions import ActionDefinition, ActionSet
-    from pushgate.wiring import Services
+from pushgate.cli.output import json_document, json_lines, table
+from pushgate.cli.remote import api
+from pushgate.cli.runtime import checked, console, say_error
 
 actions = typer.Typer(
     help="Define, list, change and remove an app's actions.", no_args_is_help=True
@@ -32,6 +20,9 @@ action_sets = typer.Typer(
 )
 
 TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
+AppArgument = Annotated[str, typer.Argument(help="The app's name.")]
+ActionArgument = Annotated[str, typer.Argument(help="The action's id or key.")]
+KeyArgument = Annotated[str, typer.Argument(help="A key: letters, digits, - and _.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")]
 HandlerOption = Annotated[
     str | None, typer.Option("--handler", help="record, webhook (with --url) or python (--name).")
@@ -68,7 +59,7 @@ def _titles(pairs: list[str] | None) -> dict[str, str] | None:
     for pair in pairs:
         locale, sep, title = pair.partition("=")
         if not sep:
-            err_console.print(f"[red]error:[/red] --locale-title {pair!r}: give LOCALE=TITLE")
+            say_error(f"--locale-title {pair!r}: give LOCALE=TITLE")
             raise typer.Exit(2)
         titles[locale] = title
     return titles
@@ -78,28 +69,31 @@ def _given(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _show_saved(made: SavedAction, verb: str) -> None:
-    console.print(f"{verb} action {made.action.key} ({made.action.id})")
-    if made.secret is not None:
-        console.print(f"webhook signing secret (shown once): {made.secret}", soft_wrap=True)
+def _show_saved(made: dict[str, Any], verb: str) -> None:
+    console.print(f"{verb} action {made['key']} ({made['id']})")
+    if made["secret"] is not None:
+        console.print(f"webhook signing secret (shown once): {made['secret']}", soft_wrap=True)
 
 
-def _table(found: list[ActionDefinition]) -> Table:
-    table = Table("id", "key", "title", "handler", "options")
-    for item in found:
-        options = [
-            name
-            for name in ("foreground", "destructive", "authentication_required", "allow_repeats")
-            if getattr(item, name)
-        ]
-        table.add_row(item.id, item.key, item.title, item.handler.kind, ", ".join(options))
-    return table
+def _table(found: list[dict[str, Any]]) -> None:
+    flags = ("foreground", "destructive", "authentication_required", "allow_repeats")
+    rows = [
+        (
+            item["id"],
+            item["key"],
+            item["title"],
+            item["handler"]["kind"],
+            ", ".join(name for name in flags if item[name]),
+        )
+        for item in found
+    ]
+    table(("id", "key", "title", "handler", "options"), rows)
 
 
 @actions.command("add")
 def add_action(
-    app: str,
-    key: str,
+    app: AppArgument,
+    key: KeyArgument,
     title: Annotated[str, typer.Option(help="The button's label.")],
     handler: HandlerOption = "record",
     url: UrlOption = None,
@@ -108,20 +102,26 @@ def add_action(
     timeout: TimeoutOption = None,
     locale_title: LocaleTitles = None,
     foreground: Annotated[bool, typer.Option("--foreground", help="Opens the app.")] = False,
-    destructive: Annotated[bool, typer.Option("--destructive")] = False,
-    authentication_required: Annotated[bool, typer.Option("--authentication-required")] = False,
+    destructive: Annotated[
+        bool, typer.Option("--destructive", help="Shown as destructive (red).")
+    ] = False,
+    authentication_required: Annotated[
+        bool,
+        typer.Option("--authentication-required", help="Only on an unlocked device."),
+    ] = False,
     text_input: Annotated[
         bool, typer.Option("--text-input", help="Let the person type an answer.")
     ] = False,
-    allow_repeats: Annotated[bool, typer.Option("--allow-repeats")] = False,
+    allow_repeats: Annotated[
+        bool, typer.Option("--allow-repeats", help="Take more than one answer per device.")
+    ] = False,
     deadline: Annotated[int | None, typer.Option(help="Handler deadline, seconds.")] = None,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Define an action; a webhook handler's signing secret is printed this once."""
     from pushgate.core.action_inputs import ActionInput
 
-    body = parse_input(
+    body = checked(
         ActionInput,
         **_given(
             key=key,
@@ -136,50 +136,31 @@ def add_action(
             deadline_seconds=deadline,
         ),
     )
-
-    async def work(services: Services) -> SavedAction:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.catalog.create_action(OPERATOR, scope, app, body)
-
-    _show_saved(run_with_services(config, work), "created")
+    _show_saved(api().post(f"/v1/apps/{app}/actions", body, tenant=tenant), "created")
 
 
 @actions.command("list")
 def list_actions(
-    app: str, as_json: JsonOption = False, tenant: TenantOption = None, config: ConfigOption = None
+    app: AppArgument, as_json: JsonOption = False, tenant: TenantOption = None
 ) -> None:
-    from pushgate.api.action_schemas import ActionOut
-
-    async def work(services: Services) -> list[ActionDefinition]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.catalog.list_actions(OPERATOR, scope, app)
-
-    found = run_with_services(config, work)
+    """The app's actions."""
+    found = api().get(f"/v1/apps/{app}/actions", tenant=tenant)
     if as_json:
-        for item in found:
-            print(ActionOut.of(item).model_dump_json())
+        json_lines(found)
         return
-    console.print(_table(found))
+    _table(found)
 
 
 @actions.command("show")
-def show_action(
-    app: str, action: str, tenant: TenantOption = None, config: ConfigOption = None
-) -> None:
+def show_action(app: AppArgument, action: ActionArgument, tenant: TenantOption = None) -> None:
     """One action (by id or key), as JSON."""
-    from pushgate.api.action_schemas import ActionOut
-
-    async def work(services: Services) -> ActionDefinition:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.catalog.action(OPERATOR, scope, app, action)
-
-    print(ActionOut.of(run_with_services(config, work)).model_dump_json(indent=2))
+    json_document(api().get(f"/v1/apps/{app}/actions/{action}", tenant=tenant))
 
 
 @actions.command("update")
 def update_action(
-    app: str,
-    action: str,
+    app: AppArgument,
+    action: ActionArgument,
     title: Annotated[str | None, typer.Option(help="A new label.")] = None,
     handler: HandlerOption = None,
     url: UrlOption = None,
@@ -192,12 +173,11 @@ def update_action(
         bool, typer.Option("--rotate-secret", help="A new webhook signing secret, shown once.")
     ] = False,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Change an action; options left out stay as they are."""
     from pushgate.core.action_inputs import ActionPatch
 
-    body = parse_input(
+    body = checked(
         ActionPatch,
         **_given(
             title=title,
@@ -207,87 +187,50 @@ def update_action(
             rotate_secret=rotate_secret,
         ),
     )
-
-    async def work(services: Services) -> SavedAction:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.catalog.update_action(OPERATOR, scope, app, action, body)
-
-    _show_saved(run_with_services(config, work), "updated")
+    path = f"/v1/apps/{app}/actions/{action}"
+    _show_saved(api().patch(path, body, tenant=tenant), "updated")
 
 
 @actions.command("remove")
-def remove_action(
-    app: str, action: str, tenant: TenantOption = None, config: ConfigOption = None
-) -> None:
+def remove_action(app: AppArgument, action: ActionArgument, tenant: TenantOption = None) -> None:
     """Remove an action no action set uses."""
-
-    async def work(services: Services) -> None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        await services.catalog.delete_action(OPERATOR, scope, app, action)
-
-    run_with_services(config, work)
+    api().delete(f"/v1/apps/{app}/actions/{action}", tenant=tenant)
     console.print(f"removed action {action}")
 
 
 @action_sets.command("add")
 def add_set(
-    app: str,
-    key: str,
+    app: AppArgument,
+    key: KeyArgument,
     keys: Annotated[list[str], typer.Argument(help="1-4 action keys, in display order.")],
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
+    """Group 1-4 actions, in display order, under a key a send can name."""
     from pushgate.core.action_inputs import ActionSetInput
 
-    body = parse_input(ActionSetInput, key=key, actions=keys)
-
-    async def work(services: Services) -> ActionSet:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.catalog.create_set(OPERATOR, scope, app, body)
-
-    made = run_with_services(config, work)
-    console.print(f"created action set {made.key}: {', '.join(made.action_keys)}")
+    body = checked(ActionSetInput, key=key, actions=keys)
+    made = api().post(f"/v1/apps/{app}/action-sets", body, tenant=tenant)
+    console.print(f"created action set {made['key']}: {', '.join(made['actions'])}")
 
 
 @action_sets.command("list")
-def list_sets(
-    app: str, as_json: JsonOption = False, tenant: TenantOption = None, config: ConfigOption = None
-) -> None:
-    from pushgate.api.action_schemas import ActionSetOut
-
-    async def work(services: Services) -> list[ActionSet]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.catalog.list_sets(OPERATOR, scope, app)
-
-    found = run_with_services(config, work)
+def list_sets(app: AppArgument, as_json: JsonOption = False, tenant: TenantOption = None) -> None:
+    """The app's action sets."""
+    found = api().get(f"/v1/apps/{app}/action-sets", tenant=tenant)
     if as_json:
-        for item in found:
-            print(ActionSetOut.of(item).model_dump_json())
+        json_lines(found)
         return
-    table = Table("key", "actions")
-    for item in found:
-        table.add_row(item.key, ", ".join(item.action_keys))
-    console.print(table)
+    table(("key", "actions"), [(item["key"], ", ".join(item["actions"])) for item in found])
 
 
 @action_sets.command("show")
-def show_set(app: str, key: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
-    from pushgate.api.action_schemas import ActionSetOut
-
-    async def work(services: Services) -> ActionSet:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.catalog.action_set(OPERATOR, scope, app, key)
-
-    print(ActionSetOut.of(run_with_services(config, work)).model_dump_json(indent=2))
+def show_set(app: AppArgument, key: KeyArgument, tenant: TenantOption = None) -> None:
+    """One action set, as JSON."""
+    json_document(api().get(f"/v1/apps/{app}/action-sets/{key}", tenant=tenant))
 
 
 @action_sets.command("remove")
-def remove_set(
-    app: str, key: str, tenant: TenantOption = None, config: ConfigOption = None
-) -> None:
-    async def work(services: Services) -> None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        await services.catalog.delete_set(OPERATOR, scope, app, key)
-
-    run_with_services(config, work)
+def remove_set(app: AppArgument, key: KeyArgument, tenant: TenantOption = None) -> None:
+    """Remove an action set (notifications already sent keep their buttons)."""
+    api().delete(f"/v1/apps/{app}/action-sets/{key}", tenant=tenant)
     console.print(f"removed action set {key}")

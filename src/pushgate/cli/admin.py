@@ -1,22 +1,16 @@
-"""Administration from a terminal: tenants, API keys and apps."""
+"""Administration from a terminal: tenants, API keys and apps, through the API."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import (
-    OPERATOR,
-    ConfigOption,
-    console,
-    err_console,
-    parse_input,
-    run_with_services,
-)
+from pushgate.cli.output import rate, table
+from pushgate.cli.remote import api
+from pushgate.cli.runtime import checked, console, say_error
 from pushgate.core.inputs import (
     AppInput,
     AppUpdate,
@@ -26,18 +20,16 @@ from pushgate.core.inputs import (
     TenantInput,
     TenantPatch,
 )
-from pushgate.core.models import ApiKey, App, RateLimit, Scope, Tenant
-
-if TYPE_CHECKING:
-    from pushgate.core.access import CreatedKey, RotatedKey
-    from pushgate.core.registry import CredentialView
-    from pushgate.wiring import Services
+from pushgate.core.models import Scope
 
 keys = typer.Typer(help="Create, list, limit, rotate and revoke API keys.", no_args_is_help=True)
 tenants = typer.Typer(help="Create, list, rename, limit and delete tenants.", no_args_is_help=True)
 apps = typer.Typer(help="Create and list push apps.", no_args_is_help=True)
 
 TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
+TenantArgument = Annotated[str, typer.Argument(help="The tenant's name.")]
+AppArgument = Annotated[str, typer.Argument(help="The app's name.")]
+KeyIdArgument = Annotated[str, typer.Argument(help="The key's id (pushgate keys list).")]
 PerSecondOption = Annotated[
     float | None, typer.Option("--per-second", help="Requests a second, sustained.")
 ]
@@ -56,10 +48,9 @@ def create_key(
     tenant: TenantOption = None,
     instance_wide: Annotated[bool, typer.Option(help="Admin key for every tenant.")] = False,
     expires_at: ExpiresOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Create a key and print it once."""
-    body = parse_input(
+    body = checked(
         KeyInput,
         name=name,
         scopes=scope,
@@ -67,53 +58,31 @@ def create_key(
         instance_wide=instance_wide,
         expires_at=expires_at,
     )
-
-    async def work(services: Services) -> CreatedKey:
-        return await services.access.create_key(OPERATOR, body)
-
-    made = run_with_services(config, work)
-    console.print(f"key {made.key.id} ({', '.join(sorted(made.key.scopes))}); shown once:")
-    console.print(made.plaintext, soft_wrap=True)
+    made = api().post("/v1/keys", body)
+    console.print(f"key {made['id']} ({', '.join(sorted(made['scopes']))}); shown once:")
+    console.print(made["key"], soft_wrap=True)
 
 
 @keys.command("list")
-def list_keys(tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def list_keys(tenant: TenantOption = None) -> None:
     """List keys (never their secrets)."""
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[ApiKey]:
-        return await services.access.list_keys(OPERATOR, tenant)
-
-    table = Table(
-        "id",
-        "name",
-        "prefix",
-        "tenant",
-        "scopes",
-        "rate limit",
-        "created",
-        "expires",
-        "last used",
-        "revoked",
-    )
-    for key in run_with_services(config, work):
-        table.add_row(
-            key.id,
-            key.name,
-            key.prefix,
-            key.tenant_id or "(instance)",
-            " ".join(sorted(key.scopes)),
-            shown(key.rate_limit),
-            iso(key.created_at),
-            iso(key.expires_at) or "",
-            iso(key.last_used_at) or "",
-            iso(key.revoked_at) or "",
+    columns = ("id", "name", "prefix", "tenant", "scopes", "rate limit", "created")
+    rows = [
+        (
+            key["id"],
+            key["name"],
+            key["prefix"],
+            key["tenant_id"] or "(instance)",
+            " ".join(sorted(key["scopes"])),
+            rate(key["rate_limit"]),
+            key["created_at"],
+            key["expires_at"],
+            key["last_used_at"],
+            key["revoked_at"],
         )
-    console.print(table)
-
-
-def shown(limit: RateLimit | None) -> str:
-    return "" if limit is None else f"{limit.per_second:g}/s burst {limit.burst}"
+        for key in api().get("/v1/keys", tenant=tenant)
+    ]
+    table((*columns, "expires", "last used", "revoked"), rows)
 
 
 def limit_given(per_second: float | None, burst: int | None) -> dict[str, object] | None:
@@ -125,92 +94,73 @@ def limit_given(per_second: float | None, burst: int | None) -> dict[str, object
 
 
 def refuse(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
+    say_error(f"{message}")
     return typer.Exit(2)
 
 
 @keys.command("limit")
 def limit_key(
-    key_id: str,
+    key_id: KeyIdArgument,
     per_second: PerSecondOption = None,
     burst: BurstOption = None,
     clear: ClearOption = False,
-    config: ConfigOption = None,
 ) -> None:
     """Set a key's rate limit (--per-second with --burst), or remove it (--clear)."""
     given = limit_given(per_second, burst)
     if clear == (given is not None):
         raise refuse("give --per-second and --burst, or --clear")
-    body = parse_input(KeyPatch, rate_limit=given)
-
-    async def work(services: Services) -> ApiKey:
-        return await services.access.update_key(OPERATOR, key_id, body)
-
-    key = run_with_services(config, work)
-    console.print(f"key {key.id}: rate limit {shown(key.rate_limit) or 'none'}")
+    body = checked(KeyPatch, rate_limit=given)
+    key = api().patch(f"/v1/keys/{key_id}", body)
+    console.print(f"key {key['id']}: rate limit {rate(key['rate_limit']) or 'none'}")
 
 
 @keys.command("rotate")
 def rotate_key(
-    key_id: str,
+    key_id: KeyIdArgument,
     overlap_seconds: Annotated[
         int, typer.Option(help="How long the old key keeps working beside the new one.")
     ] = 24 * 3600,
     expires_at: ExpiresOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """A new key with the same name, tenant and scopes, printed once; the old one keeps
     working for the overlap, then stops."""
-    from pushgate.api.schemas import iso
-
-    body = parse_input(KeyRotation, overlap_seconds=overlap_seconds, expires_at=expires_at)
-
-    async def work(services: Services) -> RotatedKey:
-        return await services.access.rotate_key(OPERATOR, key_id, body)
-
-    made = run_with_services(config, work)
+    body = checked(KeyRotation, overlap_seconds=overlap_seconds, expires_at=expires_at)
+    made = api().post(f"/v1/keys/{key_id}/rotate", body)
+    previous = made["previous"]
     console.print(
-        f"key {made.created.key.id} replaces {made.previous.id}, which works until "
-        f"{iso(made.previous.expires_at)}; the new key, shown once:"
+        f"key {made['id']} replaces {previous['id']}, which works until "
+        f"{previous['expires_at']}; the new key, shown once:"
     )
-    console.print(made.created.plaintext, soft_wrap=True)
+    console.print(made["key"], soft_wrap=True)
 
 
 @keys.command("revoke")
-def revoke_key(key_id: str, config: ConfigOption = None) -> None:
+def revoke_key(key_id: KeyIdArgument) -> None:
     """Revoke a key at once."""
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> ApiKey:
-        return await services.access.revoke_key(OPERATOR, key_id)
-
-    key = run_with_services(config, work)
-    console.print(f"revoked {key.id} at {iso(key.revoked_at)}")
+    key = api().delete(f"/v1/keys/{key_id}")
+    console.print(f"revoked {key['id']} at {key['revoked_at']}")
 
 
 @tenants.command("list")
-def list_tenants(config: ConfigOption = None) -> None:
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[Tenant]:
-        return await services.access.list_tenants(OPERATOR)
-
-    table = Table("id", "name", "rate limit", "sends", "deliveries a day", "created")
-    for tenant in run_with_services(config, work):
-        table.add_row(
-            tenant.id,
-            tenant.name,
-            shown(tenant.rate_limit),
-            shown(tenant.send_rate_limit),
-            str(tenant.deliveries_per_day or ""),
-            iso(tenant.created_at),
+def list_tenants() -> None:
+    """Every tenant with its limits (instance admins only)."""
+    rows = [
+        (
+            tenant["id"],
+            tenant["name"],
+            rate(tenant["rate_limit"]),
+            rate(tenant["send_rate_limit"]),
+            tenant["deliveries_per_day"],
+            tenant["created_at"],
         )
-    console.print(table)
+        for tenant in api().get("/v1/tenants")
+    ]
+    table(("id", "name", "rate limit", "sends", "deliveries a day", "created"), rows)
 
 
 @tenants.command("limit")
 def limit_tenant(
-    name: str,
+    name: TenantArgument,
     per_second: PerSecondOption = None,
     burst: BurstOption = None,
     sends_per_second: Annotated[
@@ -221,12 +171,11 @@ def limit_tenant(
         int | None, typer.Option(help="Devices the tenant's sends may target in a UTC day.")
     ] = None,
     clear: ClearOption = False,
-    config: ConfigOption = None,
 ) -> None:
     """Set a tenant's limits (only those given change), or remove them all (--clear)."""
     values: dict[str, object] = {}
-    if (rate := limit_given(per_second, burst)) is not None:
-        values["rate_limit"] = rate
+    if (limit := limit_given(per_second, burst)) is not None:
+        values["rate_limit"] = limit
     if (sends := limit_given(sends_per_second, sends_burst)) is not None:
         values["send_rate_limit"] = sends
     if deliveries_per_day is not None:
@@ -235,68 +184,54 @@ def limit_tenant(
         raise refuse("give the limits to set, or --clear")
     if clear:
         values = {"rate_limit": None, "send_rate_limit": None, "deliveries_per_day": None}
-    body = parse_input(TenantPatch, **values)
-
-    async def work(services: Services) -> Tenant:
-        return await services.access.update_tenant(OPERATOR, name, body)
-
-    tenant = run_with_services(config, work)
+    body = checked(TenantPatch, **values)
+    tenant = api().patch(f"/v1/tenants/{name}", body)
     console.print(
-        f"tenant {tenant.name}: rate limit {shown(tenant.rate_limit) or 'none'}, sends "
-        f"{shown(tenant.send_rate_limit) or 'none'}, deliveries a day "
-        f"{tenant.deliveries_per_day or 'no limit'}"
+        f"tenant {tenant['name']}: rate limit {rate(tenant['rate_limit']) or 'none'}, sends "
+        f"{rate(tenant['send_rate_limit']) or 'none'}, deliveries a day "
+        f"{tenant['deliveries_per_day'] or 'no limit'}"
     )
 
 
 @tenants.command("create")
-def create_tenant(name: str, config: ConfigOption = None) -> None:
-    body = parse_input(TenantInput, name=name)
-
-    async def work(services: Services) -> Tenant:
-        return await services.access.create_tenant(OPERATOR, body)
-
-    console.print(f"created tenant {run_with_services(config, work).name}")
+def create_tenant(name: TenantArgument) -> None:
+    """Create a tenant (instance admins only)."""
+    body = checked(TenantInput, name=name)
+    made = api().post("/v1/tenants", body)
+    console.print(f"created tenant {made['name']}")
 
 
 @tenants.command("rename")
-def rename_tenant(name: str, new_name: str, config: ConfigOption = None) -> None:
-    body = parse_input(TenantInput, name=new_name)
-
-    async def work(services: Services) -> Tenant:
-        return await services.access.rename_tenant(OPERATOR, name, body)
-
-    console.print(f"renamed tenant to {run_with_services(config, work).name}")
+def rename_tenant(
+    name: TenantArgument, new_name: Annotated[str, typer.Argument(help="Its new name.")]
+) -> None:
+    """Rename a tenant; its keys, apps and devices stay with it."""
+    body = checked(TenantInput, name=new_name)
+    console.print(f"renamed tenant to {api().patch(f'/v1/tenants/{name}', body)['name']}")
 
 
 @tenants.command("delete")
-def delete_tenant(name: str, config: ConfigOption = None) -> None:
-    async def work(services: Services) -> None:
-        await services.access.delete_tenant(OPERATOR, name)
-
-    run_with_services(config, work)
+def delete_tenant(name: TenantArgument) -> None:
+    """Delete a tenant with everything in it."""
+    api().delete(f"/v1/tenants/{name}")
     console.print(f"deleted tenant {name}")
 
 
 @apps.command("create")
 def create_app(
-    name: str,
-    description: str = "",
+    name: AppArgument,
+    description: Annotated[str, typer.Option(help="What the app is, for people.")] = "",
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
-    body = parse_input(AppInput, name=name, description=description)
-
-    async def work(services: Services) -> App:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.create_app(OPERATOR, scope, body)
-
-    console.print(f"created app {run_with_services(config, work).name}")
+    """Create a push app (credentials come next: apps set-credentials)."""
+    body = checked(AppInput, name=name, description=description)
+    console.print(f"created app {api().post('/v1/apps', body, tenant=tenant)['name']}")
 
 
 @apps.command("update")
 def update_app(
-    name: str,
-    description: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str, typer.Argument(help="The app's name.")],
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
     requires_type: Annotated[
         bool | None,
         typer.Option(
@@ -305,93 +240,74 @@ def update_app(
         ),
     ] = None,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Change what is given; the rest stays."""
     given = {"description": description, "requires_type": requires_type}
-    body = parse_input(AppUpdate, **{k: v for k, v in given.items() if v is not None})
-
-    async def work(services: Services) -> App:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.update_app(OPERATOR, scope, name, body)
-
-    changed = run_with_services(config, work)
-    console.print(f"updated app {changed.name} (requires a type: {changed.requires_type})")
+    body = checked(AppUpdate, **{k: v for k, v in given.items() if v is not None})
+    changed = api().patch(f"/v1/apps/{name}", body, tenant=tenant)
+    console.print(f"updated app {changed['name']} (requires a type: {changed['requires_type']})")
 
 
 @apps.command("list")
-def list_apps(tenant: TenantOption = None, config: ConfigOption = None) -> None:
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[App]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.list_apps(OPERATOR, scope)
-
-    table = Table("id", "name", "description", "requires type", "created")
-    for app in run_with_services(config, work):
-        needs = "yes" if app.requires_type else ""
-        table.add_row(app.id, app.name, app.description, needs, iso(app.created_at))
-    console.print(table)
+def list_apps(tenant: TenantOption = None) -> None:
+    """The tenant's apps."""
+    rows = [
+        (
+            app["id"],
+            app["name"],
+            app["description"],
+            "yes" if app.get("requires_type") else "",
+            app["created_at"],
+        )
+        for app in api().get("/v1/apps", tenant=tenant)
+    ]
+    table(("id", "name", "description", "requires type", "created"), rows)
 
 
 @apps.command("delete")
-def delete_app(name: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def delete_app(name: AppArgument, tenant: TenantOption = None) -> None:
     """Delete an app with its credentials and devices."""
-
-    async def work(services: Services) -> None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        await services.registry.delete_app(OPERATOR, scope, name)
-
-    run_with_services(config, work)
+    api().delete(f"/v1/apps/{name}", tenant=tenant)
     console.print(f"deleted app {name}")
 
 
 @apps.command("credentials")
-def show_credentials(name: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def show_credentials(name: AppArgument, tenant: TenantOption = None) -> None:
     """Which provider credentials an app has (public values and fingerprints only)."""
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[CredentialView]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.list_credentials(OPERATOR, scope, name)
-
-    table = Table("kind", "values", "secret fingerprints", "updated")
-    for item in run_with_services(config, work):
-        values, prints = _pairs(item.view["values"]), _pairs(item.view["fingerprints"])
-        table.add_row(item.kind, values, prints, iso(item.updated_at))
-    console.print(table)
+    rows = [
+        (item["kind"], _pairs(item["values"]), _pairs(item["fingerprints"]), item["updated_at"])
+        for item in api().get(f"/v1/apps/{name}/credentials", tenant=tenant)
+    ]
+    table(("kind", "values", "secret fingerprints", "updated"), rows)
 
 
-def _pairs(mapping: object) -> str:
+def _pairs(mapping: dict[str, Any]) -> str:
     """A mapping of a credential view, one ``key=value`` a line."""
-    if not isinstance(mapping, dict):
-        raise TypeError(f"a credential view holds a {type(mapping).__name__}, not a mapping")
     return "\n".join(f"{k}={v}" for k, v in mapping.items())
 
 
 @apps.command("set-credentials")
 def set_credentials(
-    name: str,
+    name: AppArgument,
     kind: Annotated[str, typer.Argument(help="apns, fcm, webpush, wns, hms or webhook")],
-    file: Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, help="JSON body")],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file", exists=True, dir_okay=False, help="A JSON object, as the API takes it."
+        ),
+    ],
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Set or replace one provider's credentials from a JSON file (as the API takes them)."""
     try:
         raw = json.loads(file.read_text())
     except json.JSONDecodeError as exc:
-        err_console.print(f"[red]error:[/red] {file} is not JSON: {exc.msg}")
+        say_error(f"{file} is not JSON: {exc.msg}")
         raise typer.Exit(2) from exc
     if not isinstance(raw, dict):
-        err_console.print(f"[red]error:[/red] {file} must hold a JSON object")
+        say_error(f"{file} must hold a JSON object")
         raise typer.Exit(2)
-
-    async def work(services: Services) -> CredentialView:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.set_credentials(OPERATOR, scope, name, kind, raw)
-
-    made = run_with_services(config, work)
-    console.print(f"{made.kind} credentials set for {name}")
-    for field, secret in made.generated.items():
+    made = api().put(f"/v1/apps/{name}/credentials/{kind}", raw, tenant=tenant)
+    console.print(f"{made['kind']} credentials set for {name}")
+    for field, secret in made["generated"].items():
         console.print(f"generated {field} (shown once): {secret}", soft_wrap=True)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
-from pushgate.core.audit import AuditAction, AuditEvent
-
-if TYPE_CHECKING:
-    from pushgate.wiring import Services
+from pushgate.cli.output import json_lines, more, table
+from pushgate.cli.remote import api
+from pushgate.core.audit import AuditAction
 
 audit = typer.Typer(help="The audit log of changes, sends and cancels.", no_args_is_help=True)
 
@@ -23,34 +20,28 @@ def list_events(
         str | None, typer.Option(help="Only this tenant's events (default: every event).")
     ] = None,
     action: Annotated[AuditAction | None, typer.Option(help="Only this action.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    after: Annotated[str | None, typer.Option(help="Older than this event id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 50,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per line, as GET /v1/audit shows.")
     ] = False,
-    config: ConfigOption = None,
 ) -> None:
     """Newest first."""
-    from pushgate.api.schemas import AuditEventOut, iso
-
-    async def work(services: Services) -> list[AuditEvent]:
-        scope = None if tenant is None else await services.access.tenant_for(OPERATOR, tenant)
-        return await services.audit.events(OPERATOR, scope, action, None, limit)
-
-    found = run_with_services(config, work)
+    page = api().get("/v1/audit", tenant=tenant, action=action, after=after, limit=limit)
     if as_json:
-        for event in found:
-            # Plain print: a terminal-width renderer would wrap long lines.
-            print(AuditEventOut.of(event).model_dump_json())
+        json_lines(page["items"])
         return
-    table = Table("at", "action", "object", "tenant", "key", "from", "details")
-    for event in found:
-        table.add_row(
-            iso(event.at),
-            event.action.value,
-            event.object_id,
-            event.tenant_id or "(instance)",
-            f"{event.key_name} ({event.key_id})",
-            event.origin,
-            json.dumps(dict(event.details), sort_keys=True),
+    rows = [
+        (
+            event["at"],
+            event["action"],
+            event["object_id"],
+            event["tenant_id"] or "(instance)",
+            f"{event['key_name']} ({event['key_id']})",
+            event["origin"],
+            json.dumps(event["details"], sort_keys=True),
         )
-    console.print(table)
+        for event in page["items"]
+    ]
+    table(("at", "action", "object", "tenant", "key", "from", "details"), rows)
+    more(page)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from pushgate.cli.output import more, table
+from pushgate.cli.remote import api
 from pushgate.cli.runtime import (
     OPERATOR,
     ConfigOption,
@@ -20,10 +21,10 @@ from pushgate.cli.runtime import (
 
 if TYPE_CHECKING:
     from pushgate.core.device_import import ImportReport
-    from pushgate.core.models import Device
     from pushgate.wiring import Services
 
 devices = typer.Typer(help="Device administration.", no_args_is_help=True)
+TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
 
 
 def _count_rows(path: Path) -> int:
@@ -33,9 +34,14 @@ def _count_rows(path: Path) -> int:
 
 @devices.command("import")
 def import_devices(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="The CSV or JSON lines file."
+        ),
+    ],
     app: Annotated[str, typer.Option("--app", help="App the devices belong to.")],
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default: default).")] = None,
+    tenant: TenantOption = None,
     fmt: Annotated[
         Literal["csv", "jsonl"] | None,
         typer.Option("--format", help="csv or jsonl; by default from the file name."),
@@ -44,6 +50,8 @@ def import_devices(
     config: ConfigOption = None,
 ) -> None:
     """Register devices in bulk; bad rows are reported with their line and never written.
+
+    Local: it writes to this machine's instance database directly, in batches.
 
     CSV columns: provider, token, platform, user, user_alias, locale, timezone, topics,
     tags (space-separated lists), app_version; Web Push rows give endpoint, p256dh, auth.
@@ -85,56 +93,47 @@ def import_devices(
         raise typer.Exit(1)
 
 
-def _device_table(items: list[Device]) -> Table:
-    from pushgate.api.schemas import iso
-
-    table = Table("id", "provider", "platform", "token", "user", "state", "updated")
-    for item in items:
-        token = item.token if len(item.token) <= 40 else item.token[:37] + "…"
-        table.add_row(
-            item.id,
-            item.provider,
-            item.platform,
-            token,
-            item.user_id or "",
-            item.state + (f" ({item.state_reason})" if item.state_reason else ""),
-            iso(item.updated_at),
+def _device_table(items: list[dict[str, Any]]) -> None:
+    rows = [
+        (
+            item["id"],
+            item["provider"],
+            item["platform"],
+            item["token"] if len(item["token"]) <= 40 else item["token"][:37] + "…",
+            item["user_id"],
+            item["state"] + (f" ({item['state_reason']})" if item["state_reason"] else ""),
+            item["updated_at"],
         )
-    return table
+        for item in items
+    ]
+    table(("id", "provider", "platform", "token", "user", "state", "updated"), rows)
 
 
 @devices.command("list")
 def list_devices(
     app: Annotated[str | None, typer.Option("--app", help="Only this app.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only this user.")] = None,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default: default).")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
-    config: ConfigOption = None,
+    after: Annotated[str | None, typer.Option(help="Start after this device id.")] = None,
+    tenant: TenantOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 100,
 ) -> None:
-    """List devices, newest registrations last."""
-
-    async def work(services: Services) -> list[Device]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        filters: dict[str, str] = {}
-        if app:
-            filters["app_id"] = (await services.registry.app(scope, app)).id
-        if user:
-            filters["user_id"] = (await services.registry.user(OPERATOR, scope, user)).id
-        return await services.registry.list_devices(OPERATOR, scope, filters, None, limit)
-
-    console.print(_device_table(run_with_services(config, work)))
+    """List devices in id order (registration order)."""
+    client = api()
+    if user is None:
+        page = client.get("/v1/devices", app=app, after=after, limit=limit, tenant=tenant)
+    else:
+        page = client.get(f"/v1/users/{user}/devices", after=after, limit=limit, tenant=tenant)
+        if app is not None:
+            app_id = client.get(f"/v1/apps/{app}", tenant=tenant)["id"]
+            page["items"] = [item for item in page["items"] if item["app_id"] == app_id]
+    _device_table(page["items"])
+    more(page)
 
 
 @devices.command("unregister")
 def unregister_device(
-    device_id: str,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default: default).")] = None,
-    config: ConfigOption = None,
+    device_id: Annotated[str, typer.Argument(help="The device's id (devices list).")],
+    tenant: TenantOption = None,
 ) -> None:
     """Unregister a device: it is kept, and gets nothing more."""
-
-    async def work(services: Services) -> Device:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.unregister_device(OPERATOR, scope, device_id)
-
-    console.print(_device_table([run_with_services(config, work)]))
+    _device_table([api().delete(f"/v1/devices/{device_id}", tenant=tenant)])

@@ -1,30 +1,22 @@
 """``pushgate notifications``: list, show, page through the deliveries and the answers of,
-and cancel notifications, through the same services as ``/v1/notifications``."""
+and cancel notifications, through ``/v1/notifications``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from pushgate.cli.following import summary_table, undelivered_of
-from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
-from pushgate.core.notifications import (
-    DeliveryRecord,
-    DeliveryRecords,
-    DeliveryState,
-    NotificationState,
-)
-
-if TYPE_CHECKING:
-    from pushgate.core.responses import StoredResponse
-    from pushgate.core.sending import Status
-    from pushgate.wiring import Services
+from pushgate.cli.output import json_lines, more, table, whole
+from pushgate.cli.remote import api
+from pushgate.cli.runtime import console
+from pushgate.core.notifications import DeliveryRecords, DeliveryState, NotificationState
 
 notifications = typer.Typer(help="Sent and scheduled notifications.", no_args_is_help=True)
 TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
 LimitOption = Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")]
+IdArgument = Annotated[str, typer.Argument(help="The notification's id.")]
 
 
 @notifications.command("list")
@@ -34,137 +26,109 @@ def list_notifications(
     after: Annotated[str | None, typer.Option(help="Older than this notification id.")] = None,
     limit: LimitOption = 50,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Notifications, newest first, with their delivery counts."""
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[Status]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.sending.list_notifications(OPERATOR, scope, app, state, after, limit)
-
-    table = Table("id", "state", "targeted", "sent", "not delivered", "pending", "created")
-    for status in run_with_services(config, work):
-        item, counts = status.notification, status.by_state
-        table.add_row(
-            item.id,
-            item.state.value,
-            str(item.targeted),
-            str(counts.get(DeliveryState.SENT.value, 0)),
-            str(undelivered_of(status)),
-            str(counts.get(DeliveryState.PENDING.value, 0)),
-            iso(item.created_at),
+    page = api().get(
+        "/v1/notifications", app=app, state=state, after=after, limit=limit, tenant=tenant
+    )
+    rows = [
+        (
+            item["id"],
+            item["state"],
+            item["targeted"],
+            item["deliveries"].get(DeliveryState.SENT.value, 0),
+            undelivered_of(item),
+            item["deliveries"].get(DeliveryState.PENDING.value, 0),
+            item["created_at"],
         )
-    console.print(table)
+        for item in page["items"]
+    ]
+    table(("id", "state", "targeted", "sent", "not delivered", "pending", "created"), rows)
+    more(page)
 
 
 @notifications.command("show")
-def show(notification_id: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def show(notification_id: IdArgument, tenant: TenantOption = None) -> None:
     """A notification's state and its delivery counts per provider and state."""
-
-    async def work(services: Services) -> Status:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.sending.status(OPERATOR, scope, notification_id)
-
-    _print_status(run_with_services(config, work))
+    _print_status(api().get(f"/v1/notifications/{notification_id}", tenant=tenant))
 
 
 @notifications.command("deliveries")
 def deliveries(
-    notification_id: str,
+    notification_id: IdArgument,
     outcome: Annotated[DeliveryState | None, typer.Option(help="Only this outcome.")] = None,
     after: Annotated[str | None, typer.Option(help="Start after this device id.")] = None,
     limit: LimitOption = 100,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """A notification's deliveries, one per device, in device-id order."""
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[DeliveryRecord]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.sending.deliveries(
-            OPERATOR, scope, notification_id, outcome, after, limit
+    page = api().get(
+        f"/v1/notifications/{notification_id}/deliveries",
+        outcome=outcome,
+        after=after,
+        limit=limit,
+        tenant=tenant,
+    )
+    rows = [
+        (
+            record["device_id"],
+            record["provider"],
+            record["state"],
+            record["attempts"],
+            record["status"],
+            record["reason"],
+            record["updated_at"],
         )
-
-    table = Table("device", "provider", "state", "attempts", "status", "reason", "updated")
-    found = run_with_services(config, work)
-    for record in found:
-        table.add_row(
-            record.device_id,
-            record.provider,
-            record.state.value,
-            str(record.attempts),
-            "" if record.status is None else str(record.status),
-            record.reason or "",
-            iso(record.updated_at),
-        )
-    console.print(table)
-    if len(found) == limit:
-        console.print(f"more: --after {found[-1].device_id}")
+        for record in page["items"]
+    ]
+    table(("device", "provider", "state", "attempts", "status", "reason", "updated"), rows)
+    more(page)
 
 
 @notifications.command("responses")
 def responses(
-    notification_id: str,
+    notification_id: IdArgument,
     after: Annotated[str | None, typer.Option(help="Older than this response id.")] = None,
     limit: LimitOption = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")] = False,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Answers to a notification's actions, newest first, and their counts per action."""
-    from pushgate.api.answer_schemas import ResponseOut
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> tuple[list[StoredResponse], dict[str, dict[str, int]]]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        reads = services.response_reads
-        found = await reads.responses(OPERATOR, scope, notification_id, after, limit)
-        return found, await reads.counts(notification_id)
-
-    found, counts = run_with_services(config, work)
+    client = api()
+    path = f"/v1/notifications/{notification_id}"
+    page = client.get(f"{path}/responses", after=after, limit=limit, tenant=tenant)
     if as_json:
-        for item in found:
-            print(ResponseOut.of(item).model_dump_json())
+        json_lines(page["items"])
         return
-    table = Table("response", "action", "state", "device", "input", "received")
-    for item in found:
-        response = item.response
-        table.add_row(
-            item.id,
-            response.action_key,
-            item.state.value,
-            response.device_id,
-            (response.input or "")[:40],
-            iso(response.received_at),
+    rows = [
+        (
+            item["id"],
+            item["action"],
+            item["state"],
+            item["device_id"],
+            (item["input"] or "")[:40],
+            item["received_at"],
         )
-    console.print(table)
+        for item in page["items"]
+    ]
+    table(("response", "action", "state", "device", "input", "received"), rows)
+    counts: dict[str, dict[str, int]] = client.get(path, tenant=tenant)["responses"]
     for key, states in counts.items():
         console.print(f"{key}: " + ", ".join(f"{n} {state}" for state, n in states.items()))
-    if len(found) == limit:
-        console.print(f"more: --after {found[-1].id}")
+    more(page)
 
 
 @notifications.command("cancel")
-def cancel(notification_id: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def cancel(notification_id: IdArgument, tenant: TenantOption = None) -> None:
     """Cancel what is not yet sent; what a provider already has stands."""
-
-    async def work(services: Services) -> Status:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.sending.cancel(OPERATOR, scope, notification_id)
-
-    _print_status(run_with_services(config, work))
+    _print_status(api().delete(f"/v1/notifications/{notification_id}", tenant=tenant))
 
 
-def _print_status(status: Status) -> None:
-    from pushgate.api.schemas import iso
-
-    item = status.notification
-    console.print(f"notification {item.id}: {item.state.value}, {item.targeted} targeted")
-    if item.send_at is not None:
-        console.print(f"  send at {iso(item.send_at)}")
-    console.print(f"  expires at {iso(item.expires_at)}")
-    if item.records is DeliveryRecords.FAILURES:
+def _print_status(status: dict[str, Any]) -> None:
+    console.print(f"notification {status['id']}: {status['state']}, {status['targeted']} targeted")
+    if status["send_at"] is not None:
+        console.print(f"  send at {status['send_at']}")
+    console.print(f"  expires at {status['expires_at']}")
+    if status["records"] == DeliveryRecords.FAILURES.value:
         console.print("  keeps rows only for deliveries that did not go out; the rest are counted")
-    console.print(summary_table(status))
+    whole(summary_table(status))

@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
-from pushgate.core.operational_events import EventKind, OperationalEvent
-
-if TYPE_CHECKING:
-    from pushgate.wiring import Services
+from pushgate.cli.output import json_lines, more, table
+from pushgate.cli.remote import api
+from pushgate.core.operational_events import EventKind
 
 ops_events = typer.Typer(
     help="Operational events: paused credentials, dead letters, failed handlers and sends.",
@@ -27,34 +24,31 @@ def list_events(
         str | None, typer.Option(help="Only this tenant's events (default: every event).")
     ] = None,
     kind: Annotated[EventKind | None, typer.Option(help="Only this kind.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    app: Annotated[str | None, typer.Option(help="Only this app's (with --tenant).")] = None,
+    after: Annotated[str | None, typer.Option(help="Older than this event id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 50,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="One JSON object per line, as GET /v1/operational-events."),
     ] = False,
-    config: ConfigOption = None,
 ) -> None:
     """Newest first."""
-    from pushgate.api.schemas import OperationalEventOut, iso
-
-    async def work(services: Services) -> list[OperationalEvent]:
-        scope = None if tenant is None else await services.access.tenant_for(OPERATOR, tenant)
-        return await services.operational_events.events(OPERATOR, scope, kind, None, None, limit)
-
-    found = run_with_services(config, work)
+    page = api().get(
+        "/v1/operational-events", tenant=tenant, kind=kind, app=app, after=after, limit=limit
+    )
     if as_json:
-        for event in found:
-            # Plain print: a terminal-width renderer would wrap long lines.
-            print(OperationalEventOut.of(event).model_dump_json())
+        json_lines(page["items"])
         return
-    table = Table("at", "kind", "subject", "tenant", "app", "details")
-    for event in found:
-        table.add_row(
-            iso(event.at),
-            event.kind.value,
-            f"{event.subject_type.value} {event.subject_id}",
-            event.tenant_id or "(instance)",
-            event.app_id or "",
-            json.dumps(dict(event.details), sort_keys=True),
+    rows = [
+        (
+            event["at"],
+            event["kind"],
+            f"{event['subject']['type']} {event['subject']['id']}",
+            event["tenant_id"] or "(instance)",
+            event["app_id"],
+            json.dumps(event["details"], sort_keys=True),
         )
-    console.print(table)
+        for event in page["items"]
+    ]
+    table(("at", "kind", "subject", "tenant", "app", "details"), rows)
+    more(page)

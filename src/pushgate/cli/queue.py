@@ -2,67 +2,47 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
+from pushgate.cli.output import table
+from pushgate.cli.remote import api
+from pushgate.cli.runtime import console
 from pushgate.delivery.jobs import SEND
-
-if TYPE_CHECKING:
-    from pushgate.delivery.queue_admin import DeadLetter
-    from pushgate.queue.base import Depth
-    from pushgate.wiring import Services
 
 queue = typer.Typer(help="The delivery queue: depth, dead letters, retry.", no_args_is_help=True)
 
 
 @queue.command("status")
-def status(config: ConfigOption = None) -> None:
+def status() -> None:
     """Jobs of each kind: ready, delayed (retries, scheduled), leased, dead."""
-
-    async def work(services: Services) -> dict[str, Depth]:
-        return await services.queue_admin.depth(OPERATOR)
-
-    table = Table("kind", "ready", "delayed", "leased", "dead")
-    for kind, depth in run_with_services(config, work).items():
-        counts = (depth.ready, depth.delayed, depth.leased, depth.dead)
-        table.add_row(kind, *(str(n) for n in counts))
-    console.print(table)
+    kinds = api().get("/v1/queue")["kinds"]
+    rows = [
+        (kind, depth["ready"], depth["delayed"], depth["leased"], depth["dead"])
+        for kind, depth in kinds.items()
+    ]
+    table(("kind", "ready", "delayed", "leased", "dead"), rows)
 
 
 @queue.command("dead")
 def dead(
     kind: Annotated[str, typer.Option(help="Job kind: fanout or send.")] = SEND,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 50,
 ) -> None:
     """Jobs set aside after failing too often, newest first, with why."""
-    from pushgate.api.schemas import iso
-
-    async def work(services: Services) -> list[DeadLetter]:
-        return await services.queue_admin.dead_letters(OPERATOR, kind, limit)
-
-    table = Table("job", "notification", "attempts", "failed", "reason")
-    for item in run_with_services(config, work):
-        job = item.job
-        table.add_row(
-            job.id, item.notification_id or "", str(job.attempts), iso(job.failed_at), job.reason
-        )
-    console.print(table)
+    rows = [
+        (job["id"], job["notification_id"], job["attempts"], job["failed_at"], job["reason"])
+        for job in api().get(f"/v1/queue/{kind}/dead", limit=limit)
+    ]
+    table(("job", "notification", "attempts", "failed", "reason"), rows)
 
 
 @queue.command("retry")
 def retry(
     kind: Annotated[str, typer.Argument(help="Job kind: fanout or send.")],
     job_id: Annotated[str, typer.Argument(help="A dead job's id (pushgate queue dead).")],
-    config: ConfigOption = None,
 ) -> None:
     """Send a dead job through the workers again, due now (another nine attempts)."""
-
-    async def work(services: Services) -> None:
-        await services.queue_admin.revive(OPERATOR, kind, job_id)
-
-    run_with_services(config, work)
+    api().post(f"/v1/queue/{kind}/dead/{job_id}/retry")
     console.print(f"queued {kind} job {job_id} again")

@@ -1,34 +1,23 @@
 """``pushgate send``: accept a notification from a terminal, then follow it to the end.
 
-The command works on the instance's own database, like the other administration commands,
-and goes through the same ``NotificationService.accept`` as ``POST /v1/notifications``. The
-delivering is done by a worker (``pushgate serve`` or ``pushgate worker``); with ``--wait``
-the command shows how many deliveries have settled until the notification is final.
+The command makes a ``POST /v1/notifications`` to the server, its input checked first by
+the API's own model. The delivering is done by a worker (``pushgate serve`` or ``pushgate
+worker``); with ``--wait`` the command shows how many deliveries have settled until the
+notification is final.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from pushgate.cli.following import Outcome, follow, show_outcome
-from pushgate.cli.runtime import (
-    OPERATOR,
-    ConfigOption,
-    console,
-    err_console,
-    parse_input,
-    run_with_services,
-)
+from pushgate.cli.following import follow, show_outcome
+from pushgate.cli.remote import ExitCode, api
+from pushgate.cli.runtime import console, err_console, parse_input, say_error
 from pushgate.core.notifications import DeliveryRecords, NotificationState
 from pushgate.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from pushgate.core.notification_input import NotificationInput
-    from pushgate.core.sending import Accepted
-    from pushgate.wiring import Services
 
 
 def send(
@@ -45,16 +34,23 @@ def send(
         str | None,
         typer.Option("--type", help="One of the app's notification types: its defaults apply."),
     ] = None,
-    title: Annotated[str | None, typer.Option()] = None,
-    body: Annotated[str | None, typer.Option()] = None,
+    title: Annotated[str | None, typer.Option(help="The notification's title.")] = None,
+    body: Annotated[str | None, typer.Option(help="The notification's text.")] = None,
     data: Annotated[str | None, typer.Option(help="A JSON object for the app.")] = None,
     ttl: Annotated[int | None, typer.Option(help="Seconds it may wait.")] = None,
     priority: Annotated[
         str | None, typer.Option(help="high or normal (default: the type's, else high).")
     ] = None,
-    collapse_key: Annotated[str | None, typer.Option()] = None,
-    send_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
-    idempotency_key: Annotated[str | None, typer.Option()] = None,
+    collapse_key: Annotated[
+        str | None, typer.Option(help="A newer one with this key replaces it on the device.")
+    ] = None,
+    send_at: Annotated[
+        str | None, typer.Option(help="Send later: ISO 8601 with offset, e.g. 2027-01-05T09:00Z.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(help="The same send again within 24 h answers the first notification."),
+    ] = None,
     action_set: Annotated[
         str | None, typer.Option(help="Show the buttons of this action set of the app.")
     ] = None,
@@ -72,7 +68,6 @@ def send(
     wait: Annotated[bool, typer.Option(help="Follow the deliveries to the end.")] = True,
     timeout: Annotated[float, typer.Option(min=0.1, help="Stop following after this.")] = 600,
     tenant: Annotated[str | None, typer.Option(help="Tenant name (default: default).")] = None,
-    config: ConfigOption = None,
 ) -> None:
     """Send a notification to one audience; exits 1 if any device did not get it."""
     given = {"type": type_key, "priority": priority}
@@ -91,33 +86,31 @@ def send(
         actions=action or [],
         records=records,
     )
-
-    async def work(services: Services) -> Outcome | None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        accepted = await services.sending.accept(OPERATOR, scope, notification)
-        _announce(accepted)
-        if not wait or accepted.notification.state is NotificationState.SCHEDULED:
-            return None
-        return await follow(services, scope, accepted.notification.id, timeout)
-
+    client = api()
+    accepted = client.post("/v1/notifications", notification, tenant=tenant)
+    _announce(accepted)
+    if not wait or accepted["state"] == NotificationState.SCHEDULED.value:
+        return
     try:
-        outcome = run_with_services(config, work)
+        outcome = follow(client, tenant, accepted["id"], timeout)
     except KeyboardInterrupt:
         err_console.print("stopped following; the notification is still being sent")
-        raise typer.Exit(130) from None
-    if outcome is not None:
-        raise typer.Exit(show_outcome(outcome))
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    raise typer.Exit(show_outcome(outcome))
 
 
-def _validated(**values: object) -> NotificationInput:
-    """The API's own model; some of its rules (tag expressions) raise ``InvalidInput``."""
+def _validated(**values: object) -> dict[str, object]:
+    """The request body, once the API's own model takes it; some of its rules (tag
+    expressions) raise ``InvalidInput``."""
     from pushgate.core.notification_input import NotificationInput
 
+    given = {key: value for key, value in values.items() if value is not None}
     try:
-        return parse_input(NotificationInput, **values)
+        parse_input(NotificationInput, **given)
+        return given
     except InvalidInput as exc:
         field = exc.details.get("field")
-        err_console.print(f"[red]error:[/red] {field + ': ' if field else ''}{exc.message}")
+        say_error(f"{field + ': ' if field else ''}{exc.message}")
         raise typer.Exit(2) from exc
 
 
@@ -147,7 +140,7 @@ def _json_object(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        err_console.print(f"[red]error:[/red] data: not valid JSON: {exc.msg}")
+        say_error(f"data: not valid JSON: {exc.msg}")
         raise typer.Exit(2) from exc
     if not isinstance(value, dict):
         err_console.print("[red]error:[/red] data: must be a JSON object")
@@ -155,16 +148,13 @@ def _json_object(text: str | None) -> dict[str, Any]:
     return value
 
 
-def _announce(accepted: Accepted) -> None:
-    from pushgate.api.schemas import iso
-
-    item = accepted.notification
-    if not accepted.created:
-        console.print(f"already accepted with this idempotency key: notification {item.id}")
+def _announce(accepted: dict[str, Any]) -> None:
+    if not accepted["created"]:
+        console.print(f"already accepted with this idempotency key: notification {accepted['id']}")
     else:
-        console.print(f"accepted notification {item.id}")
-    console.print(f"  state: {item.state.value}, targeted devices: {item.targeted}")
-    if accepted.unknown:
-        console.print(f"  unknown, so they get nothing: {', '.join(accepted.unknown[:20])}")
-    if item.state is NotificationState.SCHEDULED and item.send_at is not None:
-        console.print(f"  the workers send it at {iso(item.send_at)}; not waiting for it")
+        console.print(f"accepted notification {accepted['id']}")
+    console.print(f"  state: {accepted['state']}, targeted devices: {accepted['targeted']}")
+    if accepted["unknown"]:
+        console.print(f"  unknown, so they get nothing: {', '.join(accepted['unknown'][:20])}")
+    if accepted["state"] == NotificationState.SCHEDULED.value and accepted["send_at"]:
+        console.print(f"  the workers send it at {accepted['send_at']}; not waiting for it")

@@ -11,12 +11,14 @@ import typer
 
 from pushgate.cli.runtime import (
     ConfigOption,
-    configure_logging,
+    InitOption,
     console,
+    err_console,
+    local_settings,
     run_with_services,
-    settings_or_exit,
     settle_heap,
 )
+from pushgate.errors import PushgateError
 
 if TYPE_CHECKING:
     import uvicorn
@@ -35,11 +37,28 @@ def _announce(settings: Settings, bootstrap: CreatedKey | None) -> None:
             "store it now:[/bold yellow]"
         )
         console.print(f"  [bold]{bootstrap.plaintext}[/bold]", soft_wrap=True)
+        _save_profile(settings, bootstrap.plaintext)
     console.print(f"pushgate listening on {base}")
     console.print(f"  console:   {base}/console")
     console.print(f"  API docs:  {base}/docs")
     console.print(f"  OpenAPI:   {base}/openapi.json")
     console.print(f"  database:  {settings.effective_database_url.split('@')[-1]}")
+
+
+def _save_profile(settings: Settings, key: str) -> None:
+    """Give the command line on this machine the first admin key (docs/cli.md)."""
+    from pushgate.cli.profile import LOCAL, save_local_profile
+
+    try:
+        where = save_local_profile(settings, key)
+    except (OSError, PushgateError) as exc:
+        err_console.print(f"could not save the CLI profile {LOCAL!r}: {exc}", soft_wrap=True)
+        return
+    console.print(
+        f"  saved as the CLI profile {LOCAL!r} in {where}: `pushgate` commands on this "
+        "machine talk to this server with it",
+        soft_wrap=True,
+    )
 
 
 def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
@@ -115,11 +134,13 @@ def serve(
     worker: Annotated[
         bool, typer.Option(help="Also run a delivery worker in this process (embedded mode).")
     ] = True,
+    init: InitOption = False,
 ) -> None:
-    """Migrate the database and run the API server (and, by default, a worker)."""
-    settings = settings_or_exit(config)
-    configure_logging(settings)
-    _run(_serve(settings, worker))
+    """Migrate the database and run the API server (and, by default, a worker).
+
+    On the very first start of an instance an admin key is printed once and saved as the
+    CLI profile 'local'."""
+    _run(_serve(local_settings(config, init, server=True), worker))
 
 
 async def _work(settings: Settings, metrics_port: int | None) -> None:
@@ -152,21 +173,20 @@ def worker(
         int | None,
         typer.Option(help="Serve this worker's Prometheus metrics on this port (bind host)."),
     ] = None,
+    init: InitOption = False,
 ) -> None:
     """Run a delivery worker only (scale mode: any number beside `serve --no-worker`)."""
-    settings = settings_or_exit(config)
-    configure_logging(settings)
-    _run(_work(settings, metrics_port))
+    _run(_work(local_settings(config, init, server=True), metrics_port))
 
 
-def migrate(config: ConfigOption = None) -> None:
+def migrate(config: ConfigOption = None, init: InitOption = False) -> None:
     """Apply database migrations and exit."""
     from pushgate.storage import migrate as migrations
 
     async def work(services: Services) -> str | None:
         return await migrations.current_revision(services.engine)
 
-    revision = run_with_services(config, work)
+    revision = run_with_services(config, work, init=init)
     console.print(f"database at revision {revision}")
 
 

@@ -2,51 +2,45 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import OPERATOR, ConfigOption, console, run_with_services
-
-if TYPE_CHECKING:
-    from pushgate.core.models import User
-    from pushgate.wiring import Services
+from pushgate.cli.output import more, table
+from pushgate.cli.remote import api
+from pushgate.cli.runtime import console
 
 users = typer.Typer(help="Users known by their external id.", no_args_is_help=True)
 TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
+ExternalIdArgument = Annotated[str, typer.Argument(help="The user's id in your system.")]
 
 
 @users.command("list")
 def list_users(
     tenant: TenantOption = None,
     after: Annotated[str | None, typer.Option(help="Start after this external id.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 100,
     attribute: Annotated[
         list[str] | None,
         typer.Option(help="Only users whose attribute NAME is VALUE (NAME=VALUE; repeatable)."),
     ] = None,
-    config: ConfigOption = None,
 ) -> None:
-    from pushgate.api.schemas import iso
-
-    wanted = dict(_pair(item) for item in attribute or [])
-
-    async def work(services: Services) -> list[User]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.registry.list_users(OPERATOR, scope, after, limit, wanted)
-
-    table = Table("external id", "id", "unit", "locale", "time zone", "updated")
-    for user in run_with_services(config, work):
-        table.add_row(
-            user.external_id,
-            user.id,
-            user.unit or "",
-            user.locale or "",
-            user.timezone or "",
-            iso(user.updated_at),
+    """Users in external-id order."""
+    wanted = {f"attribute.{name}": value for name, value in map(_pair, attribute or [])}
+    page = api().get("/v1/users", tenant=tenant, after=after, limit=limit, **wanted)
+    rows = [
+        (
+            user["external_id"],
+            user["id"],
+            user.get("unit"),
+            user["locale"],
+            user["timezone"],
+            user["updated_at"],
         )
-    console.print(table)
+        for user in page["items"]
+    ]
+    table(("external id", "id", "unit", "locale", "time zone", "updated"), rows)
+    more(page)
 
 
 def _pair(item: str) -> tuple[str, str]:
@@ -58,30 +52,17 @@ def _pair(item: str) -> tuple[str, str]:
 
 @users.command("set-unit")
 def set_unit(
-    external_id: str,
+    external_id: ExternalIdArgument,
     unit: Annotated[str | None, typer.Argument(help="The unit's key; leave out for none.")] = None,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Put a user in a unit (made when missing), or with no unit given, in none."""
-    from pushgate.core.inputs import UserInput
-
-    async def work(services: Services) -> None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        data = UserInput(unit=unit)
-        await services.registry.upsert_user(OPERATOR, scope, external_id, data)
-
-    run_with_services(config, work)
+    api().put(f"/v1/users/{external_id}", {"unit": unit}, tenant=tenant)
     console.print(f"user {external_id}: unit {unit or '(none)'}")
 
 
 @users.command("delete")
-def delete_user(external_id: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def delete_user(external_id: ExternalIdArgument, tenant: TenantOption = None) -> None:
     """Delete a user; their devices are unregistered."""
-
-    async def work(services: Services) -> None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        await services.registry.delete_user(OPERATOR, scope, external_id)
-
-    run_with_services(config, work)
+    api().delete(f"/v1/users/{external_id}", tenant=tenant)
     console.print(f"deleted user {external_id}")

@@ -78,16 +78,36 @@ def _csv_row(header: list[str], values: list[str]) -> dict[str, Any]:
     return row
 
 
+def _csv_rows(reader: Any) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """The rows of a CSV file; where the file itself is broken (an unclosed quote, more
+    cells than the header has columns, bytes that are not UTF-8), a row naming the line
+    says so. After a broken quote nothing further can be read, so the import stops there."""
+    line = 1
+    try:
+        header = [name.strip() for name in next(reader, [])]
+        for values in reader:
+            line = reader.line_num
+            if not values:  # csv.DictReader skips blank lines too
+                continue
+            if len(values) > len(header):
+                yield (
+                    line,
+                    (f"malformed CSV: {len(values)} cells, the header names {len(header)} columns"),
+                )
+                continue
+            yield line, _csv_row(header, values)
+    except csv.Error as exc:
+        yield reader.line_num, f"malformed CSV: {exc}; nothing after this line was read"
+    except UnicodeDecodeError:
+        yield line + 1, "malformed CSV: not UTF-8 text; nothing after this line was read"
+
+
 def read_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, fields) per row; a row that cannot be parsed yields its error text."""
     kind = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     with path.open(newline="", encoding="utf-8") as handle:
         if kind == "csv":
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            for values in reader:
-                if values:  # csv.DictReader skips blank lines too
-                    yield reader.line_num, _csv_row(header, values)
+            yield from _csv_rows(csv.reader(handle, strict=True))
             return
         for number, line in enumerate(handle, start=1):
             if not line.strip():
