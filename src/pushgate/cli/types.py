@@ -129,9 +129,9 @@ def list_types(
     """The app's types in key order."""
     page = api().get(f"/v1/apps/{app}/types", tenant=tenant, after=after, limit=limit)
     if as_json:
-        json_lines(page["items"])
-    else:
-        _table(page["items"])
+        json_lines(page["items"])  # only JSON on stdout; --after the last key pages on
+        return
+    _table(page["items"])
     more(page)
 
 
