@@ -1,42 +1,62 @@
 """``pushgate units``, ``pushgate settings`` and ``pushgate users set-unit`` / ``list
---attribute`` in this process, on a SQLite file."""
+--attribute`` against a live server (docs/settings.md)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from tests.e2e.test_secrets_and_backup import Ran, pushgate
+from typer.testing import Result
+
+from tests.e2e.cli import Cli, cli_on_live_server
 
 
-def _ok(ran: Ran) -> str:
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+def _ok(ran: Result) -> str:
+    assert ran.exit_code == 0, ran.stdout + ran.stderr
     return ran.stdout
 
 
 def test_units_settings_and_a_users_unit(tmp_path: Path) -> None:
-    _ok(pushgate(tmp_path, "units", "create", "north", "--name", "North"))
-    _ok(pushgate(tmp_path, "units", "create", "depot-7", "--name", "Depot 7", "--parent", "north"))
-    listed = _ok(pushgate(tmp_path, "units", "list"))
+    with cli_on_live_server(tmp_path) as pushgate:
+        _units_settings_and_a_users_unit(pushgate)
+
+
+def _units_settings_and_a_users_unit(pushgate: Cli) -> None:
+    _ok(pushgate("units", "create", "north", "--name", "North"))
+    _ok(pushgate("units", "create", "depot-7", "--name", "Depot 7", "--parent", "north"))
+    listed = _ok(pushgate("units", "list"))
     assert "depot-7" in listed
     assert "north" in listed
-    _ok(pushgate(tmp_path, "settings", "set", "types.visit.enabled", "false", "--unit", "north"))
-    _ok(pushgate(tmp_path, "settings", "set", "retention_days", "14"))
-    refused = pushgate(tmp_path, "settings", "set", "retention_days", "14", "--unit", "north")
-    assert refused.returncode != 0
-    assert "setting_scope" in refused.stdout + refused.stderr
-    _ok(pushgate(tmp_path, "users", "set-unit", "ann", "depot-7"))
-    effective = _ok(pushgate(tmp_path, "settings", "effective", "--user", "ann"))
+    rows = [json.loads(line) for line in _ok(pushgate("units", "list", "--json")).splitlines()]
+    assert {(r["key"], r["parent"]) for r in rows} == {("north", None), ("depot-7", "north")}
+    bad_key = pushgate("units", "create", "Not A Key", "--name", "x")
+    assert bad_key.exit_code == 2
+    assert "key" in bad_key.stderr
+    _ok(pushgate("settings", "set", "types.visit.enabled", "false", "--unit", "north"))
+    _ok(pushgate("settings", "set", "retention_days", "14"))
+    refused = pushgate("settings", "set", "retention_days", "14", "--unit", "north")
+    assert refused.exit_code == 1
+    assert "setting_scope" in refused.stderr
+    _ok(pushgate("users", "set-unit", "ann", "depot-7"))
+    effective = _ok(pushgate("settings", "effective", "--user", "ann"))
     assert "unit:north" in effective
     assert "14" in effective
-    shown = _ok(pushgate(tmp_path, "settings", "get", "--unit", "north"))
+    whole = json.loads(_ok(pushgate("settings", "effective", "--unit", "depot-7", "--json")))
+    found = {s["name"]: (s["value"], s["source"]) for s in whole["settings"]}
+    assert found["types.visit.enabled"] == (False, "unit:north")
+    assert found["retention_days"] == (14, "global")
+    shown = _ok(pushgate("settings", "get", "--unit", "north"))
     assert "types.visit.enabled" in shown
     assert "false" in shown
-    users = _ok(pushgate(tmp_path, "users", "list"))
+    assert json.loads(_ok(pushgate("settings", "get", "--json")))["values"] == {
+        "retention_days": 14
+    }
+    users = _ok(pushgate("users", "list"))
     assert "depot-7" in users
-    none = _ok(pushgate(tmp_path, "users", "list", "--attribute", "crm_id=C-1"))
+    none = _ok(pushgate("users", "list", "--attribute", "crm_id=C-1"))
     assert "ann" not in none
-    in_use = pushgate(tmp_path, "units", "delete", "depot-7")
-    assert in_use.returncode != 0
-    _ok(pushgate(tmp_path, "users", "set-unit", "ann"))
-    _ok(pushgate(tmp_path, "units", "delete", "depot-7"))
-    assert "depot-7" not in _ok(pushgate(tmp_path, "units", "list"))
+    in_use = pushgate("units", "delete", "depot-7")
+    assert in_use.exit_code == 1
+    _ok(pushgate("users", "set-unit", "ann"))
+    _ok(pushgate("units", "delete", "depot-7"))
+    assert "depot-7" not in _ok(pushgate("units", "list"))

@@ -1,28 +1,17 @@
-"""``pushgate types``: an app's notification types from a terminal (docs/types.md). Each
-command goes through the same catalog as the API, as the instance's operator, and takes
-its input through the API's own models."""
+"""``pushgate types``: an app's notification types from a terminal (docs/types.md),
+through ``/v1/apps/{app}/types``; input is checked first by the API's own models."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from pushgate.cli.runtime import (
-    OPERATOR,
-    ConfigOption,
-    console,
-    err_console,
-    parse_input,
-    run_with_services,
-)
-
-if TYPE_CHECKING:
-    from pushgate.core.type_inputs import NotificationType
-    from pushgate.wiring import Services
+from pushgate.cli.output import json_document, json_lines, more, table
+from pushgate.cli.remote import api
+from pushgate.cli.runtime import checked, console, say_error
 
 types = typer.Typer(
     help="Define, list, change, preview and remove an app's notification types.",
@@ -30,8 +19,12 @@ types = typer.Typer(
 )
 
 TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
+AppArgument = Annotated[str, typer.Argument(help="The app's name.")]
+KeyArgument = Annotated[
+    str, typer.Argument(help="The type's key: lowercase letters, digits, '.', '-' and '_'.")
+]
 NameOption = Annotated[str | None, typer.Option(help="A name for people.")]
-DescriptionOption = Annotated[str | None, typer.Option()]
+DescriptionOption = Annotated[str | None, typer.Option(help="What the type is for, for people.")]
 PriorityOption = Annotated[str | None, typer.Option(help="Default priority: high or normal.")]
 TtlOption = Annotated[int | None, typer.Option(help="Default TTL, seconds.")]
 CollapseOption = Annotated[str | None, typer.Option(help="Default collapse key.")]
@@ -54,10 +47,10 @@ def _template(path: Path | None, title: str | None, body: str | None) -> dict[st
         try:
             loaded = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
-            err_console.print(f"[red]error:[/red] --template {path}: {exc}")
+            say_error(f"--template {path}: {exc}")
             raise typer.Exit(2) from exc
         if not isinstance(loaded, dict):
-            err_console.print(f"[red]error:[/red] --template {path}: not a JSON object")
+            say_error(f"--template {path}: not a JSON object")
             raise typer.Exit(2)
         found.update(loaded)
     found.update({k: v for k, v in (("title", title), ("body", body)) if v is not None})
@@ -68,29 +61,24 @@ def _given(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _table(found: list[NotificationType]) -> Table:
-    table = Table("key", "name", "enabled", "providers", "template")
-    for item in found:
-        table.add_row(
-            item.key,
-            item.name,
-            "yes" if item.enabled else "no",
-            ", ".join(item.providers) or "all",
-            "yes" if item.template else "",
+def _table(found: list[dict[str, Any]]) -> None:
+    rows = [
+        (
+            item["key"],
+            item["name"],
+            "yes" if item["enabled"] else "no",
+            ", ".join(item["providers"]) or "all",
+            "yes" if item["template"] else "",
         )
-    return table
-
-
-def _show(item: NotificationType) -> None:
-    from pushgate.api.type_schemas import TypeOut
-
-    print(TypeOut.of(item).model_dump_json(indent=2))
+        for item in found
+    ]
+    table(("key", "name", "enabled", "providers", "template"), rows)
 
 
 @types.command("create")
 def create_type(
-    app: str,
-    key: str,
+    app: AppArgument,
+    key: KeyArgument,
     name: NameOption = None,
     description: DescriptionOption = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Switched off by default.")] = False,
@@ -106,12 +94,11 @@ def create_type(
     title: TitleOption = None,
     body: BodyOption = None,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Define a type; its template must compile."""
     from pushgate.core.type_inputs import TypeInput
 
-    data = parse_input(
+    values = checked(
         TypeInput,
         **_given(
             key=key,
@@ -127,53 +114,37 @@ def create_type(
             template=_template(template, title, body),
         ),
     )
-
-    async def work(services: Services) -> NotificationType:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.types.create(OPERATOR, scope, app, data)
-
-    made = run_with_services(config, work)
-    console.print(f"created type {made.key} ({made.id})")
+    made = api().post(f"/v1/apps/{app}/types", values, tenant=tenant)
+    console.print(f"created type {made['key']} ({made['id']})")
 
 
 @types.command("list")
 def list_types(
-    app: str,
+    app: AppArgument,
     as_json: Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")] = False,
     after: Annotated[str | None, typer.Option(help="Start after this key.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 100,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
-    from pushgate.api.type_schemas import TypeOut
-
-    async def work(services: Services) -> list[NotificationType]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.types.list_types(OPERATOR, scope, app, after, limit)
-
-    found = run_with_services(config, work)
+    """The app's types in key order."""
+    page = api().get(f"/v1/apps/{app}/types", tenant=tenant, after=after, limit=limit)
     if as_json:
-        for item in found:
-            print(TypeOut.of(item).model_dump_json())
+        json_lines(page["items"])  # only JSON on stdout; --after the last key pages on
         return
-    console.print(_table(found))
+    _table(page["items"])
+    more(page)
 
 
 @types.command("show")
-def show_type(app: str, key: str, tenant: TenantOption = None, config: ConfigOption = None) -> None:
+def show_type(app: AppArgument, key: KeyArgument, tenant: TenantOption = None) -> None:
     """One type, as JSON."""
-
-    async def work(services: Services) -> NotificationType:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.types.read(OPERATOR, scope, app, key)
-
-    _show(run_with_services(config, work))
+    json_document(api().get(f"/v1/apps/{app}/types/{key}", tenant=tenant))
 
 
 @types.command("update")
 def update_type(
-    app: str,
-    key: str,
+    app: AppArgument,
+    key: KeyArgument,
     name: NameOption = None,
     description: DescriptionOption = None,
     enabled: Annotated[
@@ -184,13 +155,17 @@ def update_type(
     collapse_key: CollapseOption = None,
     action_set: ActionSetOption = None,
     provider: ProviderOption = None,
-    opt_out: Annotated[bool | None, typer.Option("--opt-out/--no-opt-out")] = None,
+    opt_out: Annotated[
+        bool | None,
+        typer.Option("--opt-out/--no-opt-out", help="Whether people may opt out of it."),
+    ] = None,
     template: TemplateOption = None,
     title: TitleOption = None,
     body: BodyOption = None,
-    clear_template: Annotated[bool, typer.Option("--clear-template")] = False,
+    clear_template: Annotated[
+        bool, typer.Option("--clear-template", help="Remove the template.")
+    ] = False,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Change what is given; the rest stays."""
     from pushgate.core.type_inputs import TypePatch
@@ -209,34 +184,23 @@ def update_type(
     )
     if clear_template:
         values["template"] = None
-    data = parse_input(TypePatch, **values)
-
-    async def work(services: Services) -> NotificationType:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.types.update(OPERATOR, scope, app, key, data)
-
-    changed = run_with_services(config, work)
-    console.print(f"updated type {changed.key} (version {changed.version})")
+    changed = api().patch(
+        f"/v1/apps/{app}/types/{key}", checked(TypePatch, **values), tenant=tenant
+    )
+    console.print(f"updated type {changed['key']} (version {changed['version']})")
 
 
 @types.command("delete")
-def delete_type(
-    app: str, key: str, tenant: TenantOption = None, config: ConfigOption = None
-) -> None:
+def delete_type(app: AppArgument, key: KeyArgument, tenant: TenantOption = None) -> None:
     """Delete a type; notifications sent as it keep their content."""
-
-    async def work(services: Services) -> None:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        await services.types.delete(OPERATOR, scope, app, key)
-
-    run_with_services(config, work)
+    api().delete(f"/v1/apps/{app}/types/{key}", tenant=tenant)
     console.print(f"deleted type {key}")
 
 
 @types.command("preview")
 def preview_type(
-    app: str,
-    key: str,
+    app: AppArgument,
+    key: KeyArgument,
     data: Annotated[
         str | None, typer.Option(help="A JSON object: the notification's data.")
     ] = None,
@@ -244,7 +208,6 @@ def preview_type(
     device: Annotated[str | None, typer.Option(help="A device id.")] = None,
     locale: Annotated[str | None, typer.Option(help="Only the variant it chooses.")] = None,
     tenant: TenantOption = None,
-    config: ConfigOption = None,
 ) -> None:
     """Render the type's template, as JSON."""
     from pushgate.core.type_inputs import PreviewInput
@@ -252,12 +215,8 @@ def preview_type(
     try:
         given = json.loads(data) if data is not None else {}
     except ValueError as exc:
-        err_console.print(f"[red]error:[/red] --data: {exc}")
+        say_error(f"--data: {exc}")
         raise typer.Exit(2) from exc
-    body = parse_input(PreviewInput, **_given(data=given, user=user, device=device, locale=locale))
-
-    async def work(services: Services) -> dict[str, Any]:
-        scope = await services.access.tenant_for(OPERATOR, tenant)
-        return await services.types.preview(OPERATOR, scope, app, key, body)
-
-    print(json.dumps(run_with_services(config, work), indent=2, ensure_ascii=False))
+    body = checked(PreviewInput, **_given(data=given, user=user, device=device, locale=locale))
+    rendered = api().post(f"/v1/apps/{app}/types/{key}/preview", body, tenant=tenant)
+    print(json.dumps(rendered, indent=2, ensure_ascii=False))
