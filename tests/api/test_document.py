@@ -40,6 +40,10 @@ SETUP = [
     ("POST", "/v1/apps/shop/types", "TypeInput"),
     ("PATCH", "/v1/apps/shop/types/booking", "TypePatch"),
     ("POST", "/v1/apps/shop/types/booking/preview", "PreviewInput"),
+    ("POST", "/v1/units", "UnitInput"),
+    ("PATCH", "/v1/units/depot-7", "UnitPatch"),
+    ("PUT", "/v1/settings", "SettingsIn"),
+    ("PATCH", "/v1/units/depot-7/settings", "SettingIn"),
     ("POST", "/v1/notifications", "NotificationInput"),
     ("POST", "/v1/keys", "KeyInput"),
 ]

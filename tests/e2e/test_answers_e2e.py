@@ -63,9 +63,7 @@ async def test_an_answer_runs_its_handler_in_an_embedded_server(instance: Instan
         "input": "ok",
     }
 
-    listed = await pushgate(
-        instance.data_dir, "notifications", "responses", sent.json()["id"], "--json"
-    )
+    listed = await pushgate(instance, "notifications", "responses", sent.json()["id"], "--json")
     assert listed.returncode == 0, listed.stderr
     [row] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert (row["id"], row["action"], row["state"], row["input"]) == (
@@ -74,5 +72,5 @@ async def test_an_answer_runs_its_handler_in_an_embedded_server(instance: Instan
         "succeeded",
         "ok",
     )
-    table = await pushgate(instance.data_dir, "notifications", "responses", sent.json()["id"])
+    table = await pushgate(instance, "notifications", "responses", sent.json()["id"])
     assert "approve: 1 succeeded" in table.stdout, table.stdout

@@ -55,6 +55,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         },
     },
     "TypePatch": {"ttl": 3600, "providers": ["apns", "fcm"]},
+    "UnitInput": {"key": "depot-7", "name": "Depot 7", "parent": None},
+    "UnitPatch": {"name": "Depot 7 (Harbour)"},
+    "SettingsIn": {"values": {"retention_days": 14, "types.booking.enabled": True}},
+    "SettingIn": {"name": "types.booking.enabled", "value": False},
     "PreviewInput": {"data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"}, "locale": "de"},
 }
 
