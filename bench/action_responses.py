@@ -138,10 +138,7 @@ class Bench:
             **self.args.setting,
         )
         proc.cli(env, "migrate")
-        output = proc.cli(
-            env, "keys", "create", "--name", "bench", "--scope", "admin", "--instance-wide"
-        ).split()
-        key = next(word for word in output if word.startswith("pgk_"))
+        key = proc.admin_key(env, self.folder)
         log = self.folder / "serve.log"
         server = proc.start_pushgate(self.processes, env, ["serve"], True, log)
         proc.wait_healthy(self.base, server)

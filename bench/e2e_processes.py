@@ -14,6 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,21 +237,51 @@ def set_up_instance(
 
     Returns the key and the seconds the import took."""
     cli(env, "migrate")
-    cli(env, "apps", "create", APP)
+    admin = admin_key(env, folder)
     body = folder / "apns-credentials.json"
     body.write_text(json.dumps(apns_credentials(key, simulator_url)))
-    cli(env, "apps", "set-credentials", APP, "apns", "--file", str(body))
+    with admin_server(env, folder, admin) as remote:
+        cli(remote, "apps", "create", APP)
+        cli(remote, "apps", "set-credentials", APP, "apns", "--file", str(body))
     csv = folder / f"devices-{devices}.csv"
     if not csv.exists():
         write_devices_csv(csv, devices)
     started = time.perf_counter()
     cli(env, "devices", "import", str(csv), "--app", APP)
     imported = time.perf_counter() - started
-    output = cli(
-        env, "keys", "create", "--name", "bench", "--scope", "admin", "--instance-wide"
-    ).split()
-    admin_key = next(word for word in output if word.startswith("pgk_"))
-    return admin_key, imported
+    return admin, imported
+
+
+def admin_key(env: dict[str, str], folder: Path) -> str:
+    """An instance-wide admin key made on the instance's database by ``pushgate profile
+    bootstrap`` (the local way to the first key; other administration goes through the
+    API), read back from the profile it saves in a config folder of the bench's own."""
+    config_home = folder / "cli-config"
+    cli({**env, "XDG_CONFIG_HOME": str(config_home)}, "profile", "bootstrap", "bench")
+    saved = tomllib.loads((config_home / "pushgate" / "profiles.toml").read_text())
+    key: str = saved["profiles"]["bench"]["key"]
+    return key
+
+
+@contextmanager
+def admin_server(env: dict[str, str], folder: Path, key: str) -> Iterator[dict[str, str]]:
+    """A server (no worker) on a port of its own for the set-up's administration commands,
+    which talk to the API; yields the environment that points the CLI at it."""
+    base = f"http://127.0.0.1:{free_port()}"
+    served = {**env, "PUSHGATE_BIND": base.removeprefix("http://")}
+    with (folder / "admin-server.log").open("a") as out:
+        process = subprocess.Popen(
+            [PYTHON, "-m", "pushgate", "serve", "--no-worker"],
+            env=served,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_healthy(base, process)
+        yield {**env, "PUSHGATE_URL": base, "PUSHGATE_API_KEY": key}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def start_pushgate(

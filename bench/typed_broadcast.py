@@ -85,18 +85,17 @@ def name_every_user(database: Path) -> None:
 
 def set_up(env: dict[str, str], folder: Path, targets: e2e.Targets, devices: int) -> str:
     proc.cli(env, "migrate")
-    proc.cli(env, "apps", "create", proc.APP)
+    admin = proc.admin_key(env, folder)
     credentials = folder / "apns-credentials.json"
     credentials.write_text(json.dumps(proc.apns_credentials(targets.key, targets.simulator)))
-    proc.cli(env, "apps", "set-credentials", proc.APP, "apns", "--file", str(credentials))
+    with proc.admin_server(env, folder, admin) as remote:
+        proc.cli(remote, "apps", "create", proc.APP)
+        proc.cli(remote, "apps", "set-credentials", proc.APP, "apns", "--file", str(credentials))
     csv = folder / "devices.csv"
     write_devices(csv, devices)
     proc.cli(env, "devices", "import", str(csv), "--app", proc.APP)
     name_every_user(folder / "pushgate.db")
-    output = proc.cli(
-        env, "keys", "create", "--name", "bench", "--scope", "admin", "--instance-wide"
-    ).split()
-    return next(word for word in output if word.startswith("pgk_"))
+    return admin
 
 
 def run(folder: Path, args: argparse.Namespace) -> dict[str, list[float]]:
