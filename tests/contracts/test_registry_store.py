@@ -198,18 +198,3 @@ async def test_device_listing_pages_by_id(services: Services) -> None:
             break
         after = page[-1].id
     assert len(seen) == len(set(seen)) == 7
-
-
-async def test_device_user_is_the_devices_user_within_its_tenant(services: Services) -> None:
-    tenant, app = await _tenant_and_app(services)
-    other, _ = await _tenant_and_app(services, "globex")
-    at = now_ms()
-    user, _ = await services.people.upsert_user(
-        User(new_id(), tenant.id, "u-1", None, None, {}, at, at), fields=[]
-    )
-    owned, _ = await services.people.save_device(_device(tenant, app, "dd" * 32, user_id=user.id))
-    alone, _ = await services.people.save_device(_device(tenant, app, "ee" * 32))
-    assert await services.people.device_user(tenant.id, owned.id) == user.id
-    assert await services.people.device_user(tenant.id, alone.id) is None
-    assert await services.people.device_user(other.id, owned.id) is None  # not its tenant
-    assert await services.people.device_user(tenant.id, new_id()) is None

@@ -373,20 +373,6 @@ class PeopleStore(BaseStore):
         row = await self.fetch_one(sa.select(devices).where(where))
         return rows.device(row) if row else None
 
-    async def device_user(self, tenant_id: str, device_id: str) -> str | None:
-        """The user id of a device (None: no user, or no such device). Read per answer
-        (core/answers.py), so compiled once and read at the driver level."""
-        sql, order = self.driver_sql(
-            "device_user",
-            lambda: sa.select(devices.c.user_id).where(
-                (devices.c.id == sa.bindparam("id")) & (devices.c.tenant_id == sa.bindparam("t"))
-            ),
-        )
-        async with self.engine.connect() as connection:
-            given = {"id": device_id, "t": tenant_id}
-            row = (await connection.exec_driver_sql(sql, tuple(given[n] for n in order))).first()
-        return None if row is None else row[0]
-
     async def device_by_token(self, app_id: str, provider: str, token: str) -> Device | None:
         async with self.engine.connect() as connection:
             row = await self._find(connection, app_id, provider, token)
