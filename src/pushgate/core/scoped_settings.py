@@ -45,15 +45,6 @@ PROVIDER_NEEDS: Mapping[Provider, tuple[str, ...]] = {Provider.WEBHOOK: ("webhoo
 TypeKeys = Callable[[str], Awaitable[Iterable[str]]]
 
 
-async def no_type_keys(tenant_id: str) -> Iterable[str]:
-    return ()
-
-
-async def needs_nothing(tenant_id: str, type_key: str) -> Sequence[str]:
-    """No type needs a general setting (until types say which providers they use)."""
-    return ()
-
-
 def provider_needs(providers: Iterable[Provider]) -> tuple[str, ...]:
     """The general settings a type sending with ``providers`` needs, in table order."""
     wanted = {name for p in providers for name in PROVIDER_NEEDS.get(p, ())}
@@ -112,8 +103,8 @@ class ScopedSettings:
         audit: AuditLog,
         *,
         instance_retention_days: int,
-        type_needs: TypeNeeds = needs_nothing,
-        type_keys: TypeKeys = no_type_keys,
+        type_needs: TypeNeeds,
+        type_keys: TypeKeys,
     ) -> None:
         self.store = store
         self.units = units

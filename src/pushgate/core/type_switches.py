@@ -23,12 +23,6 @@ DEFAULT = "default"
 TypeDefault = Callable[[str, str], Awaitable[bool]]
 
 
-async def enabled_by_default(tenant_id: str, type_key: str) -> bool:
-    """Every type is on unless a scope switches it off (until types carry their own
-    ``enabled`` default)."""
-    return True
-
-
 class SwitchStorePort(Protocol):
     async def list_units(self, tenant_id: str) -> list[Unit]: ...
     async def type_flags(self, tenant_id: str, type_key: str) -> dict[str, bool]:
@@ -97,7 +91,7 @@ class TypeSwitches:
     def __init__(
         self,
         store: SwitchStorePort,
-        type_default: TypeDefault = enabled_by_default,
+        type_default: TypeDefault,
         *,
         cache_seconds: float = 2.0,
     ) -> None:
