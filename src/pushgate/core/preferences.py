@@ -121,6 +121,17 @@ class PreferenceStorePort(Protocol):
     ) -> PagePreferences: ...
 
 
+class QuietHoursPort(Protocol):
+    """What a deferral for quiet hours reads (storage/preferences.py answers it)."""
+
+    async def quiet_hours(
+        self, tenant_id: str, user_ids: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """user id → the user's quiet hours as stored (``start``, ``end``, ``urgent_passes``),
+        for those of ``user_ids`` that set them."""
+        ...
+
+
 def withheld_by_preference(
     type_key: str, page: Sequence[AudienceMember], found: PagePreferences
 ) -> dict[str, SuppressionReason]:
