@@ -27,6 +27,8 @@ from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.operational_events import OperationalEvents
 from pushgate.core.operational_webhook import OperationalWebhooks
 from pushgate.core.ports import ActionLookup
+from pushgate.core.preference_access import Preferences
+from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
@@ -53,6 +55,7 @@ from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
+from pushgate.storage.preferences import PreferenceStore
 from pushgate.storage.responses import ResponseStore
 from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.types import TypeStore
@@ -106,6 +109,25 @@ class Services:
         """Shared by the API (the effective view) and a worker in this process (fan-out),
         so a change made here is seen at once by both."""
         return TypeSwitches(self.scopes, self.types.on_by_default)
+
+    @functools.cached_property
+    def preference_store(self) -> PreferenceStore:
+        return PreferenceStore(self.engine)
+
+    @functools.cached_property
+    def preference_filter(self) -> PreferenceFilter:
+        """Shared by the API and a worker in this process, like the type switches."""
+        return PreferenceFilter(self.preference_store, self.types.may_opt_out)
+
+    @functools.cached_property
+    def preferences(self) -> Preferences:
+        return Preferences(
+            self.preference_store,
+            self.registry,
+            self.types.keys,
+            self.preference_filter,
+            clock=self.clock,
+        )
 
     @functools.cached_property
     def scoped_settings(self) -> ScopedSettings:
@@ -394,6 +416,7 @@ def build_worker(
         reports=reports,
         clock=clock,
         switches=services.type_switches,
+        preferences=services.preference_filter,
     )
     sender = Sender(
         services.notifications,

@@ -44,6 +44,8 @@ SETUP = [
     ("PATCH", "/v1/units/depot-7", "UnitPatch"),
     ("PUT", "/v1/settings", "SettingsIn"),
     ("PATCH", "/v1/units/depot-7/settings", "SettingIn"),
+    ("PUT", "/v1/users/alice/preferences", "UserPreferencesInput"),
+    ("PUT", "/v1/devices/{device}/preferences", "DevicePreferencesInput"),
     ("POST", "/v1/notifications", "NotificationInput"),
     ("POST", "/v1/keys", "KeyInput"),
 ]
@@ -101,11 +103,14 @@ async def test_every_body_has_an_example_valid_by_its_schema(
 
 async def test_every_example_is_accepted(client: httpx.AsyncClient) -> None:
     statuses = []
+    made: dict[str, str] = {}
     for method, path, name in SETUP:
         body = MORE_ACTIONS.get(name) or EXAMPLES[name]
-        answer = await client.request(method, path, json=body)
+        answer = await client.request(method, path.format_map(made), json=body)
         assert answer.is_success, (method, path, answer.text)
         statuses.append(answer.status_code)
+        if path.endswith("/devices"):
+            made["device"] = answer.json()["id"]
     rotated = ok(await client.get("/v1/keys?tenant=acme"))[0]["id"]
     answer = await client.patch(f"/v1/keys/{rotated}", json=EXAMPLES["KeyPatch"])
     assert answer.is_success, answer.text

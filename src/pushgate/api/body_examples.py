@@ -59,6 +59,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "UnitPatch": {"name": "Depot 7 (Harbour)"},
     "SettingsIn": {"values": {"retention_days": 14, "types.booking.enabled": True}},
     "SettingIn": {"name": "types.booking.enabled", "value": False},
+    "UserPreferencesInput": {
+        "default": "in",
+        "types": {"booking": {"choice": "in", "providers_out": ["webhook"]}},
+        "quiet_hours": {"start": "22:00", "end": "07:00", "urgent_passes": True},
+    },
+    "DevicePreferencesInput": {"enabled": True, "muted_types": ["booking"]},
     "PreviewInput": {"data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"}, "locale": "de"},
 }
 

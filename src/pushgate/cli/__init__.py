@@ -18,6 +18,7 @@ from pushgate.cli.devices import devices
 from pushgate.cli.init import init_command
 from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
+from pushgate.cli.preferences import preferences
 from pushgate.cli.profile import profile
 from pushgate.cli.queue import queue
 from pushgate.cli.remote import CHOICE, Choice
@@ -107,6 +108,7 @@ app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(units, name="units")
 app.add_typer(settings, name="settings")
+app.add_typer(preferences, name="preferences")
 app.add_typer(notifications, name="notifications")
 app.add_typer(queue, name="queue")
 app.add_typer(audit, name="audit")

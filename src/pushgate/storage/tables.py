@@ -253,6 +253,32 @@ devices = sa.Table(
     sa.Index("ix_devices_app_id_state_id", "app_id", "state", "id"),
 )
 
+# What a user chose to receive (core/preferences.py): ``document`` is
+# ``{"default": "in"|"out", "types": {key: {"choice", "providers_out"}}}``; quiet hours
+# as given, NULL for none. A user without a row has the defaults.
+user_preferences = sa.Table(
+    "user_preferences",
+    metadata,
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("document", JSON, nullable=False),
+    sa.Column("quiet_hours", JSON, nullable=True),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "tenant_id"),
+)
+
+# A device's switch and muted type keys; a device without a row is on and mutes nothing.
+device_preferences = sa.Table(
+    "device_preferences",
+    metadata,
+    sa.Column("device_id", ID, sa.ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("muted_types", JSON, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "tenant_id"),
+)
+
 device_token_history = sa.Table(
     "device_token_history",
     metadata,
