@@ -194,7 +194,10 @@ class SharedBrowser:
         if self._process is not None and self._process.poll() is None:
             return self._port
         self.stop()
-        self._folder = tempfile.TemporaryDirectory(prefix="pushgate-chromium-")
+        # Chromium's helpers may still be writing as it stops: what they leave is tolerated.
+        self._folder = tempfile.TemporaryDirectory(
+            prefix="pushgate-chromium-", ignore_cleanup_errors=True
+        )
         folder = Path(self._folder.name)
         self._port = free_port()
         with (folder / "chromium.log").open("wb") as log:
