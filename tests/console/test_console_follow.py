@@ -174,6 +174,11 @@ async def test_the_notification_page_follows_a_send_live(
         within=30,
     )
     assert await page.evaluate("document.querySelector('.facts .state').textContent") == "sending"
+    why = await page.wait_for(
+        "document.querySelector('#pending-reasons')?.textContent.includes('503') &&"
+        "document.querySelector('#pending-reasons tbody tr').textContent"
+    )
+    assert why.startswith("retrying1webhook")
     await page.screenshot(tmp_path / "following.png")
     hooks.receiver.faults.clear()
     await page.wait_for(

@@ -110,6 +110,22 @@ function providerSummary(item) {
       : null);
 }
 
+/** Why the deliveries still pending wait (docs/operations.md, "Why deliveries are pending"). */
+function pendingReasons(item) {
+  if (!item.pending || item.pending.length === 0) {
+    return null;
+  }
+  return h("section", { id: "pending-reasons" },
+    h("h3", {}, "Why deliveries are pending"),
+    table([
+      ["Why", (r) => r.kind.replaceAll("_", " ")],
+      ["Deliveries", (r) => r.count],
+      ["Provider", (r) => r.provider || "—"],
+      ["Reason", (r) => r.reason || "—"],
+      ["Next attempt", (r) => r.next_attempt_at || "—"],
+    ], item.pending));
+}
+
 export async function renderNotification(ctx) {
   const { main, params, query } = ctx;
   const [id] = params;
@@ -152,6 +168,7 @@ export async function renderNotification(ctx) {
     ]),
     h("h2", {}, "Deliveries per provider"),
     providerSummary(item),
+    pendingReasons(item),
     FINAL.has(item.state) ? null : button("Cancel notification", cancel, "danger"),
     h("h2", {}, "Deliveries"),
     filterForm("delivery-filters", path, [
