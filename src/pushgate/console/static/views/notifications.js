@@ -131,6 +131,7 @@ export async function renderNotification(ctx) {
   const [id] = params;
   rendering += 1;
   const shown = rendering;
+  const hash = location.hash;
   const item = await api.get(`/v1/notifications/${seg(id)}`);
   const page = await api.get(`/v1/notifications/${seg(id)}/deliveries`, {
     outcome: query.get("outcome"), limit: PAGE_SIZE, after: query.get("after"),
@@ -138,6 +139,9 @@ export async function renderNotification(ctx) {
   const answers = item.content.actions
     ? await api.get(`/v1/notifications/${seg(id)}/responses`, { limit: PAGE_SIZE })
     : { items: [] };
+  if (shown !== rendering || location.hash !== hash) {
+    return; // the reader went on while this was read: the page is another's now
+  }
   const status = h("div", { class: "status" });
   const cancel = action("Cancel this notification? Devices that have not got it yet will not.",
     status, async () => {
