@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import contextlib
 import json
 import socket
 import subprocess
@@ -32,6 +33,9 @@ from websockets.asyncio.client import ClientConnection, connect
 CHROMIUM = Path("/usr/bin/chromium")
 START_TIMEOUT_SECONDS = 30.0  # a loaded 2-core machine has taken over 15 s
 CALL_TIMEOUT_SECONDS = 10.0
+# Every page's last look is kept beside the test's other files, the failing ones' above all.
+LAST_SCREENSHOT = "last.png"
+LAST_SCREENSHOT_SECONDS = 10.0
 # No host name resolves, and whatever is not loopback goes to a proxy on a closed port
 # (Chromium never proxies loopback), so an address literal cannot get out either.
 OFFLINE_FLAGS = (
@@ -138,7 +142,10 @@ async def chromium_page(profile_dir: Path, *, offline: bool = False) -> AsyncIte
     if not offline:
         port = await asyncio.to_thread(_shared.port)
         async with _tab(port) as page:
-            yield page
+            try:
+                yield page
+            finally:
+                await _last_screenshot(page, profile_dir)
         return
     port = free_port()
     log = await asyncio.to_thread((profile_dir / "chromium.log").open, "wb")
@@ -155,10 +162,22 @@ async def chromium_page(profile_dir: Path, *, offline: bool = False) -> AsyncIte
     try:
         target = await _page_target(port, process)
         async with connect(target, max_size=64 * 1024 * 1024, open_timeout=5) as connection:
-            yield await _attached(connection)
+            page = await _attached(connection)
+            try:
+                yield page
+            finally:
+                await _last_screenshot(page, profile_dir)
     finally:
         await _stop(process)
         log.close()
+
+
+async def _last_screenshot(page: Page, folder: Path) -> None:
+    """Keep the page as the test left it (``last.png`` in ``folder``, the test's artifact),
+    passed or failed; a page that cannot be drawn any more is no reason to fail."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(LAST_SCREENSHOT_SECONDS):
+            await page.screenshot(folder / LAST_SCREENSHOT)
 
 
 async def _attached(connection: ClientConnection) -> Page:
