@@ -27,7 +27,7 @@ from pushgate.simulators.base import Fault
 from pushgate.simulators.server import start
 from pushgate.simulators.tls import CertificateAuthority
 from pushgate.simulators.webhook import WebhookSimulator
-from tests.api.material import apns_p8, apns_p12, fcm_service_account
+from tests.api.material import apns_p8, apns_p12, browser_subscription, fcm_service_account
 from tests.console.browser import Page, chromium_page, free_port
 from tests.console.test_browser import Served, _chromium, _sign_in, _wait_until_up
 
@@ -347,6 +347,25 @@ async def test_a_device_is_registered_by_hand_and_sent_a_test(
     [received] = hooks.receiver.all_received()
     assert received.token == "/hook/by-hand"
     assert received.body["data"]["title"] == "Test from the pushgate console"
+    # A Web Push device gives its browser's subscription JSON in the token field.
+    subscription = browser_subscription("https://push.example.com/send/console-1").as_json()
+    await _go(page, "#/devices", "document.querySelector('#device-register')")
+    await page.evaluate(
+        f"{{ const f = {form}; f.elements.app.value = {json.dumps(hooks.app)};"
+        "f.elements.provider.value = 'webpush';"
+        f"f.elements.token.value = {json.dumps(json.dumps(subscription))}; f.requestSubmit(); }}"
+    )
+    await page.wait_for(
+        f"location.hash !== '#/devices' && !location.hash.endsWith({json.dumps(device_id)})"
+        " && document.querySelector('h1')?.textContent === 'Device'"
+    )
+    web_id = await page.evaluate("decodeURIComponent(location.hash.split('/')[2])")
+    with served.api() as api:
+        web = api.get(f"/v1/devices/{web_id}").json()
+    assert (web["provider"], web["token"]) == ("webpush", subscription["endpoint"])
+    assert web["keys"] == subscription["keys"]
+    assert page.errors == []
+    assert page.failed_loads == []
 
 
 async def _load_file(page: Page, selector: str, path: Path) -> None:
