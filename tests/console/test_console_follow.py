@@ -68,7 +68,11 @@ def served(
             yield Served(base, _wait_until_up(base, log, process))
         finally:
             process.terminate()
-            process.wait(timeout=15)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a loaded machine; what it printed is kept
+                process.kill()
+                process.wait(timeout=15)
 
 
 @dataclass
