@@ -63,6 +63,7 @@ SLOW_FIRST = (
     "tests/e2e/test_demo.py",
     "tests/e2e/test_secrets_and_backup.py",
     "tests/console/test_browser.py",
+    "tests/console/test_console_follow.py",
     "tests/api/test_openapi.py",
     "tests/contracts/test_optimized_guards.py",
     "tests/packaging/test_wheel.py",
