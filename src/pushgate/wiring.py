@@ -411,6 +411,7 @@ def build_worker(
             services.access.instance_id,
             services.accounts.app_name,
             grace_days=settings.response_token_grace_days,
+            retention_days=settings.retention_days,
         ),
         personalizer=Personalizer(TypeStore(services.engine), services.types.templates),
     )
