@@ -56,6 +56,7 @@ from pushgate.storage.interactions import InteractionStore
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
+from pushgate.storage.reports import ReportStore
 from pushgate.storage.responses import ResponseStore
 from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.types import TypeStore
@@ -207,7 +208,7 @@ class Services:
 
     @functools.cached_property
     def reports(self) -> Reports:
-        return Reports(self.interaction_store)
+        return Reports(ReportStore(self.engine), self.registry)
 
     @functools.cached_property
     def interactions(self) -> Interactions:

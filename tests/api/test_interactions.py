@@ -4,6 +4,8 @@ carried, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -244,3 +246,80 @@ def _samples(services: Services) -> list[Any]:
         for sample in metric.samples
         if sample.name == "pushgate_tenant_interactions_total"
     ]
+
+
+async def _reported(device: httpx.AsyncClient, pushes: list[Received]) -> None:
+    first, second, third = pushes
+    events = [
+        *(p.event("received") for p in pushes),
+        first.event("opened"),
+        second.event("opened"),
+        first.event("action", "approve"),
+        third.event("dismissed"),
+    ]
+    assert ok(await report(device, events))["recorded"] == 7
+
+
+async def test_the_app_series_counts_sends_and_interactions_by_hour_and_day(
+    client: httpx.AsyncClient, device: httpx.AsyncClient, pushes: list[Received]
+) -> None:
+    await _reported(device, pushes)
+    hourly = ok(await client.get("/v1/reports/apps/crm", params={"interval": "hour"}))
+    assert len(hourly["series"]) in (168, 169)  # a week, widened to whole hours
+    expected = {"sent": 3, "received": 3, "opened": 2, "dismissed": 1, "actioned": 1}
+    assert hourly["totals"] == expected
+    [now] = [p for p in hourly["series"] if p["sent"]]
+    assert {k: v for k, v in now.items() if k != "at"} == expected
+    assert hourly["top"] == [
+        {
+            "notification": pushes[0].notification,
+            "type": None,
+            "created_at": hourly["top"][0]["created_at"],
+            "sent": 3,
+            "opened": 2,
+            "open_rate": 0.6667,
+        }
+    ]
+    daily = ok(await client.get("/v1/reports/apps/crm", params={"interval": "day"}))
+    assert daily["totals"] == expected
+    assert len(daily["series"]) in (7, 8)
+    typed = ok(await client.get("/v1/reports/apps/crm", params={"type": "booking"}))
+    assert typed["totals"] == dict.fromkeys(expected, 0)
+    assert typed["top"] == []
+
+
+async def test_the_series_range_is_checked(
+    client: httpx.AsyncClient, pushes: list[Received]
+) -> None:
+    backwards = {"from": "2026-05-02T00:00:00Z", "to": "2026-05-01T00:00:00Z"}
+    error_of(await client.get("/v1/reports/apps/crm", params=backwards), 422)
+    too_long = {"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    refused = error_of(await client.get("/v1/reports/apps/crm", params=too_long), 422)
+    assert refused["details"]["field"] == "from"
+    error_of(await client.get("/v1/reports/apps/nope"), 404)
+
+
+async def test_csv_exports_hold_the_series_and_each_delivery_with_its_interactions(
+    client: httpx.AsyncClient, device: httpx.AsyncClient, pushes: list[Received]
+) -> None:
+    await _reported(device, pushes)
+    series = await client.get("/v1/reports/apps/crm/series.csv", params={"interval": "day"})
+    assert series.headers["content-type"].startswith("text/csv")
+    lines = series.text.splitlines()
+    assert lines[0] == "at,sent,received,opened,dismissed,actioned"
+    assert [line.split(",", 1)[1] for line in lines[1:] if not line.endswith(",0,0,0,0,0")] == [
+        "3,3,2,1,1"
+    ]
+    notification = pushes[0].notification
+    exported = await client.get(f"/v1/reports/notifications/{notification}/deliveries.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    by_delivery = {row["delivery"]: row for row in rows}
+    assert set(by_delivery) == {p.delivery for p in pushes}
+    first, second, third = (by_delivery[p.delivery] for p in pushes)
+    assert all(row["state"] == "sent" and row["received_at"] for row in rows)
+    assert [bool(row["opened_at"]) for row in (first, second, third)] == [True, True, False]
+    assert [row["actions"][:8] for row in (first, second, third)] == ["approve@", "", ""]
+    assert [bool(row["dismissed_at"]) for row in (first, second, third)] == [False, False, True]
+    missing = "/v1/reports/notifications/0190a6f0-0000-7000-8000-000000000000/deliveries.csv"
+    error_of(await client.get(missing), 404)

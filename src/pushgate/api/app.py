@@ -32,6 +32,7 @@ from pushgate.api.routes import (
     operational_events,
     ops,
     queue,
+    reports,
     tenants,
     types,
     units,
@@ -73,6 +74,7 @@ def create_app(services: Services) -> ASGIApp:
         queue,
         audit,
         operational_events,
+        reports,
     ):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:

@@ -37,24 +37,11 @@ _COLUMNS = (
 
 
 class InteractionStore(BaseStore):
-    """Writes of interactions and their counts; reads of them (core/reports.py)."""
+    """Writes of interactions and the counts they move (their reads: storage/reports.py)."""
 
     def __init__(self, engine: Any) -> None:
         super().__init__(engine)
         self._inserts: dict[int, str] = {}
-
-    async def engagement(self, notification_id: str) -> dict[str, int]:
-        sql, _ = self.driver_sql(
-            "read_engagement",
-            lambda: sa.select(notification_engagement.c.metric, notification_engagement.c.n).where(
-                notification_engagement.c.notification_id == sa.bindparam("id")
-            ),
-        )
-        async with self.engine.connect() as connection:
-            rows: list[Any] = list(
-                (await connection.exec_driver_sql(sql, (notification_id,))).all()
-            )
-        return {str(row[0]): int(row[1]) for row in rows}
 
     async def record(self, rows: Sequence[InteractionRow], now: int) -> Stored:
         if not rows:
