@@ -61,7 +61,9 @@ def create_app(services: Services) -> ASGIApp:
     api.openapi = functools.partial(_openapi, api)  # type: ignore[method-assign]
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
-    # (device registration, sends) come first: matching is a share of a request's cost.
+    # (devices' interaction reports, device registration, sends) come first: matching is
+    # a share of a request's cost.
+    api.include_router(interactions.router)
     for module in (
         devices,
         notifications,
@@ -79,7 +81,6 @@ def create_app(services: Services) -> ASGIApp:
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:
         api.include_router(router)
-    api.include_router(interactions.router)
     api.include_router(ops.router)
     api.include_router(console.router)
     docs_pages.install(api)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,13 +57,22 @@ class InteractionRefused:
     reason: Literal["malformed", "forged", "expired"]
 
 
-def _signed(body: bytes, delivery_id: str, notification_id: str) -> bytes:
-    return body + uuid.UUID(delivery_id).bytes + uuid.UUID(notification_id).bytes
-
-
 def _uuid_bytes(text: str) -> bytes:
-    """A canonical UUID's 16 bytes, a third of what ``uuid.UUID`` costs: ids pushgate made."""
-    return bytes.fromhex(text.replace("-", ""))
+    """A canonical UUID's 16 bytes, a third of what ``uuid.UUID`` costs. Ids pushgate made,
+    or checked as canonical UUIDs by the caller; anything else raises ``ValueError``."""
+    raw = bytes.fromhex(text.replace("-", ""))
+    if len(raw) != 16:
+        raise ValueError("not a UUID")
+    return raw
+
+
+def _uuid_text(raw: bytes) -> str:
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _signed(body: bytes, delivery_id: str, notification_id: str) -> bytes:
+    return body + _uuid_bytes(delivery_id) + _uuid_bytes(notification_id)
 
 
 class Minter:
@@ -104,9 +112,13 @@ def read(
     if len(raw) != TOKEN_BYTES or raw[0] != VERSION:
         return InteractionRefused("malformed")
     body, signature = raw[: _BODY.size], raw[_BODY.size :]
-    if not box.verify(_PURPOSE, _signed(body, delivery_id, notification_id), signature):
+    try:
+        signed = _signed(body, delivery_id, notification_id)
+    except ValueError:
+        return InteractionRefused("malformed")
+    if not box.verify(_PURPOSE, signed, signature):
         return InteractionRefused("forged")
     _, expires_at, device = _BODY.unpack(body)
     if expires_at <= now_seconds:
         return InteractionRefused("expired")
-    return InteractionClaims(delivery_id, notification_id, str(uuid.UUID(bytes=device)), expires_at)
+    return InteractionClaims(delivery_id, notification_id, _uuid_text(device), expires_at)

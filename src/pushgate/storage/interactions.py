@@ -22,7 +22,6 @@ from pushgate.storage.engine import require_order
 from pushgate.storage.tables import (
     interaction_rollups,
     notification_engagement,
-    notifications,
 )
 
 _COLUMNS = (
@@ -42,6 +41,7 @@ class InteractionStore(BaseStore):
     def __init__(self, engine: Any) -> None:
         super().__init__(engine)
         self._inserts: dict[int, str] = {}
+        self._presence: dict[int, str] = {}
 
     async def record(self, rows: Sequence[InteractionRow], now: int) -> Stored:
         if not rows:
@@ -72,10 +72,18 @@ class InteractionStore(BaseStore):
         return Stored(new, len(rows) - len(live))
 
     async def _present(self, connection: AsyncConnection, ids: list[str]) -> set[str]:
-        query = sa.select(notifications.c.id).where(notifications.c.id.in_(ids))
-        if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update(key_share=True)
-        return set((await connection.execute(query)).scalars())
+        """Which of ``ids`` still exist; on PostgreSQL held against deletion until the
+        transaction ends (``FOR KEY SHARE``), as the foreign key would hold them."""
+        found = self._presence.get(len(ids))
+        if found is None:
+            postgres = self.engine.dialect.name == "postgresql"
+            holders = ", ".join(f"${i + 1}" if postgres else "?" for i in range(len(ids)))
+            found = f"SELECT id FROM notifications WHERE id IN ({holders})"  # noqa: S608
+            if postgres:
+                found += " FOR KEY SHARE"
+            self._presence[len(ids)] = found
+        rows: list[Any] = list((await connection.exec_driver_sql(found, tuple(ids))).all())
+        return {str(row[0]) for row in rows}
 
     def _insert_sql(self, count: int) -> str:
         """One INSERT of ``count`` rows that skips those recorded and returns the new
