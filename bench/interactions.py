@@ -14,9 +14,10 @@ network. Set-up, before any clock runs:
 Then:
 
 1. ``ingest``: ``--events`` events (two thirds of them deliveries ``received``, then every
-   second of those ``opened``, in that order) posted in batches of 100 by ``--concurrency`` devices at once;
-   events/s over the wall time, and CPU µs per event. A second pass posts the same batches
-   again (all duplicates), since repeats are what a retrying client sends;
+   second of those ``opened``, in that order) posted in batches of 100 by
+   ``--concurrency`` devices at once; events/s over the wall time, and CPU µs per event.
+   A second pass posts the same batches again (all duplicates), since repeats are what a
+   retrying client sends;
 2. ``read``: ``GET /v1/notifications/{id}`` (its status with the interactions) and
    ``GET /v1/reports/apps/{app}`` (a week by hour and the top notifications), ``--reads``
    each, median and p95 ms; beside ``GET /v1/apps/{app}``, a plain keyed read, as the
