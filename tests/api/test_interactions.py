@@ -323,3 +323,19 @@ async def test_csv_exports_hold_the_series_and_each_delivery_with_its_interactio
     assert [bool(row["dismissed_at"]) for row in (first, second, third)] == [False, False, True]
     missing = "/v1/reports/notifications/0190a6f0-0000-7000-8000-000000000000/deliveries.csv"
     error_of(await client.get(missing), 404)
+
+
+async def test_sends_that_record_failures_only_count_in_the_series_and_take_reports(
+    client: httpx.AsyncClient,
+    services: Services,
+    device: httpx.AsyncClient,
+    device_sim: WebhookSimulator,
+) -> None:
+    """Counts moved, no delivery rows: the series still counts them sent, and their
+    devices still report (the token, not a row, names the delivery)."""
+    await crm_app(client, device_sim)
+    pushes = await broadcast(client, services, device_sim, 2, records="failures")
+    ok(await report(device, [p.event("opened") for p in pushes]))
+    totals = ok(await client.get("/v1/reports/apps/crm"))["totals"]
+    assert (totals["sent"], totals["opened"]) == (2, 2)
+    assert (await _interactions(client, pushes[0].notification))["open_rate"] == 1.0
