@@ -126,9 +126,6 @@ class InteractionStorePort(Protocol):
         ...
 
 
-Recorded = Callable[[Sequence[InteractionRow], int], Awaitable[None]]
-
-
 class InteractionMetricsPort(Protocol):
     def interactions(self, tenant_id: str, app_id: str, event: str, n: int) -> None: ...
 
@@ -149,10 +146,7 @@ class Interactions:
         metrics: InteractionMetricsPort,
         *,
         clock: Clock,
-        recorded: Recorded | None = None,
     ) -> None:
-        """``recorded``: told of every batch's new rows after they are stored (the
-        operational webhook's forwarding)."""
         self.box = box
         self.store = store
         self.notification = notification
@@ -161,7 +155,6 @@ class Interactions:
         self.limits = limits
         self.metrics = metrics
         self.clock = clock
-        self.recorded = recorded
         self._facts: TtlCache[str, NotificationFacts] = TtlCache(
             FACTS_CACHE_SECONDS, clock=clock.now
         )
@@ -197,8 +190,6 @@ class Interactions:
             self.metrics.interactions(tenant_id, app_id, event.value, n)
         if late:
             self.metrics.late_interactions(late)
-        if stored.new and self.recorded is not None:
-            await self.recorded(stored.new, now)
         duplicates = len(events) - expired - late - len(stored.new)
         return ReportOutcome(len(stored.new), duplicates, late, expired)
 
