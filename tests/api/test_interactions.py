@@ -193,6 +193,11 @@ async def test_bad_events_are_422_naming_the_field(
     error_of(await report(device, [first.event("opened")] * 101), 422)
     error_of(await report(device, []), 422)
     error_of(await report(device, [{**first.event("opened"), "at": "yesterday"}]), 422)
+    huge = b'{"app": "crm", "events": [' + b" " * 70_000 + b"]}"
+    too_large = await device.post(
+        "/v1/interactions", content=huge, headers={"content-type": "application/json"}
+    )
+    error_of(too_large, 413)  # held to 64 KiB, below the instance's body limit
 
 
 async def test_each_device_and_app_has_its_bucket_of_events(
