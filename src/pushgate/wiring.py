@@ -22,6 +22,7 @@ from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
+from pushgate.core.interactions import Interactions
 from pushgate.core.notification_types import TypeCatalog
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.operational_events import OperationalEvents
@@ -32,6 +33,7 @@ from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
+from pushgate.core.reports import Reports
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
@@ -52,10 +54,12 @@ from pushgate.storage.accounts import AccountStore
 from pushgate.storage.actions import ActionStore
 from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
+from pushgate.storage.interactions import InteractionStore
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.preferences import PreferenceStore
+from pushgate.storage.reports import ReportStore
 from pushgate.storage.responses import ResponseStore
 from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.types import TypeStore
@@ -217,6 +221,28 @@ class Services:
             notices,
             self.limits,
             wait_seconds=self.settings.action_answer_wait_seconds,
+            clock=self.clock,
+        )
+
+    @functools.cached_property
+    def interaction_store(self) -> InteractionStore:
+        return InteractionStore(self.engine)
+
+    @functools.cached_property
+    def reports(self) -> Reports:
+        return Reports(ReportStore(self.engine), self.registry)
+
+    @functools.cached_property
+    def interactions(self) -> Interactions:
+        """Devices' reports of their pushes (core/interactions.py)."""
+        return Interactions(
+            self.box,
+            self.interaction_store,
+            self.notifications.notification,
+            self.registry,
+            self.access.tenant_by_id,
+            self.limits,
+            self.metrics,
             clock=self.clock,
         )
 
@@ -434,6 +460,7 @@ def build_worker(
             services.access.instance_id,
             services.accounts.app_name,
             grace_days=settings.response_token_grace_days,
+            retention_days=settings.retention_days,
         ),
         personalizer=Personalizer(TypeStore(services.engine), services.types.templates),
     )

@@ -49,6 +49,10 @@ SETUP = [
     ("POST", "/v1/notifications", "NotificationInput"),
     ("POST", "/v1/keys", "KeyInput"),
 ]
+# Bodies that carry what only a delivered push holds (a token): their examples are checked
+# against their schemas here, and sent with real tokens by their own tests.
+FROM_PUSHES = {"AnswerIn": "tests/api/test_action_answers.py"}
+FROM_PUSHES["InteractionsIn"] = "tests/api/test_interactions.py"
 MORE_ACTIONS = {
     name: {"key": name, "title": name.title(), "handler": {"kind": "record"}}
     for name in ("reject", "later")
@@ -111,6 +115,9 @@ async def test_every_example_is_accepted(client: httpx.AsyncClient) -> None:
         statuses.append(answer.status_code)
         if path.endswith("/devices"):
             made["device"] = answer.json()["id"]
+    assert set(EXAMPLES) - {name for _, _, name in SETUP} - {"KeyPatch", "KeyRotation"} == set(
+        FROM_PUSHES
+    )
     rotated = ok(await client.get("/v1/keys?tenant=acme"))[0]["id"]
     answer = await client.patch(f"/v1/keys/{rotated}", json=EXAMPLES["KeyPatch"])
     assert answer.is_success, answer.text

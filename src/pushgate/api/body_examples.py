@@ -44,6 +44,28 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "KeyPatch": {"rate_limit": {"per_second": 10, "burst": 20}},
     "KeyRotation": {"overlap_seconds": 3600},
     "AnswerIn": {"input": "On my way", "data": {"eta_minutes": 10}},
+    # The ids and token come from a push's identity; these stand for them (a test sends
+    # real ones: tests/api/test_interactions.py).
+    "InteractionsIn": {
+        "app": "shop",
+        "events": [
+            {
+                "notification": "0190a6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                "delivery": "0190a6f0-1c2e-7000-8a4b-5c6d7e8f9a0c",
+                "token": "AWhNjnAZkKbwHC0-P4pLXG1-j5oMeF2k2Hfv3Q-bV1ZQ4LrpnQKD0Ss",
+                "event": "opened",
+                "at": "2026-05-04T09:30:12Z",
+            },
+            {
+                "notification": "0190a6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                "delivery": "0190a6f0-1c2e-7000-8a4b-5c6d7e8f9a0c",
+                "token": "AWhNjnAZkKbwHC0-P4pLXG1-j5oMeF2k2Hfv3Q-bV1ZQ4LrpnQKD0Ss",
+                "event": "action",
+                "action_key": "approve",
+                "at": "2026-05-04T09:30:20Z",
+            },
+        ],
+    },
     "TypeInput": {
         "key": "booking",
         "name": "Booking confirmed",

@@ -22,6 +22,7 @@ from pushgate.cli.preferences import preferences
 from pushgate.cli.profile import profile
 from pushgate.cli.queue import queue
 from pushgate.cli.remote import CHOICE, Choice
+from pushgate.cli.reports import interactions, reports
 from pushgate.cli.scopes import settings, units
 from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
@@ -113,6 +114,8 @@ app.add_typer(notifications, name="notifications")
 app.add_typer(queue, name="queue")
 app.add_typer(audit, name="audit")
 app.add_typer(ops_events, name="ops-events")
+app.add_typer(reports, name="reports")
+app.add_typer(interactions, name="interactions")
 app.add_typer(secrets, name="secrets")
 app.add_typer(profile, name="profile")
 app.command("simulate")(simulate_command)

@@ -31,6 +31,8 @@ class LimitKind(StrEnum):
     DELIVERIES_PER_DAY = "deliveries_per_day"
     ANSWER_DEVICE = "answer_device"
     ANSWER_APP = "answer_app"
+    INTERACTION_DEVICE = "interaction_device"
+    INTERACTION_APP = "interaction_app"
 
 
 # Answers to actions come without an API key (docs/actions.md, "Answering a
@@ -40,6 +42,12 @@ class LimitKind(StrEnum):
 # response token verified, so forged tokens cannot spend a real device's or app's budget.
 ANSWER_DEVICE_LIMIT = RateLimit(per_second=1.0, burst=20)
 ANSWER_APP_LIMIT = RateLimit(per_second=200.0, burst=2000)
+# Interactions (docs/reports.md) are counted per event, not per request: a device reports
+# a few events per push, and one that was offline sends its backlog in batches of 100; an
+# app's devices report a broadcast's receipt and opens within minutes. Counted only once
+# the events' tokens verified, as answers are.
+INTERACTION_DEVICE_LIMIT = RateLimit(per_second=2.0, burst=300)
+INTERACTION_APP_LIMIT = RateLimit(per_second=10_000.0, burst=1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +102,12 @@ class RateLimits:
         clock: Callable[[], float] = time.time,
         answer_device_limit: RateLimit = ANSWER_DEVICE_LIMIT,
         answer_app_limit: RateLimit = ANSWER_APP_LIMIT,
+        interaction_device_limit: RateLimit = INTERACTION_DEVICE_LIMIT,
+        interaction_app_limit: RateLimit = INTERACTION_APP_LIMIT,
     ) -> None:
         self.limiter = limiter
+        self.interaction_device_limit = interaction_device_limit
+        self.interaction_app_limit = interaction_app_limit
         self.answer_device_limit = answer_device_limit
         self.answer_app_limit = answer_app_limit
         self._tenant_by_id = tenant_by_id
@@ -133,6 +145,22 @@ class RateLimits:
         await self._take(
             met, LimitKind.ANSWER_APP, f"answer-app:{app_id}", self.answer_app_limit, 1
         )
+        return tuple(met)
+
+    async def admit_interactions(self, device_id: str, events: int) -> tuple[Verdict, ...]:
+        """Take ``events`` from the reporting device's bucket."""
+        met: list[Verdict] = []
+        bucket = f"interaction-device:{device_id}"
+        await self._take(
+            met, LimitKind.INTERACTION_DEVICE, bucket, self.interaction_device_limit, events
+        )
+        return tuple(met)
+
+    async def admit_app_interactions(self, app_id: str, events: int) -> tuple[Verdict, ...]:
+        """Take ``events`` from the reported app's bucket."""
+        met: list[Verdict] = []
+        bucket = f"interaction-app:{app_id}"
+        await self._take(met, LimitKind.INTERACTION_APP, bucket, self.interaction_app_limit, events)
         return tuple(met)
 
     async def admit_deliveries(self, tenant: Tenant, targeted: int) -> tuple[Verdict, ...]:
@@ -197,4 +225,6 @@ _NAMES = {
     LimitKind.DELIVERIES_PER_DAY: "tenant's deliveries",
     LimitKind.ANSWER_DEVICE: "device's answers",
     LimitKind.ANSWER_APP: "app's answers",
+    LimitKind.INTERACTION_DEVICE: "device's interactions",
+    LimitKind.INTERACTION_APP: "app's interactions",
 }

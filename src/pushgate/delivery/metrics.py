@@ -128,6 +128,24 @@ class DeliveryMetrics:
             ["kind", "state"],
             registry=self.registry,
         )
+        self._interactions = Counter(
+            "pushgate_interactions_total",
+            "Interactions devices reported and pushgate recorded (repeats not counted), "
+            "by event: received, opened, dismissed, action.",
+            ["event"],
+            registry=self.registry,
+        )
+        self._app_interactions = Counter(
+            "pushgate_tenant_interactions_total",
+            "Interactions recorded, by tenant id, app id and event.",
+            ["tenant", "app", "event"],
+            registry=self.tenant_registry,
+        )
+        self._late_interactions = Counter(
+            "pushgate_interactions_late_total",
+            "Interactions reported for notifications that no longer exist (not recorded).",
+            registry=self.registry,
+        )
         # CPU, memory, open files and start time of this process, and the Python it runs.
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -140,6 +158,13 @@ class DeliveryMetrics:
         if count:
             self._outcomes.labels(provider, outcome).inc(count)
             self._tenant_outcomes.labels(tenant_id, outcome).inc(count)
+
+    def interactions(self, tenant_id: str, app_id: str, event: str, n: int) -> None:
+        self._interactions.labels(event).inc(n)
+        self._app_interactions.labels(tenant_id, app_id, event).inc(n)
+
+    def late_interactions(self, n: int) -> None:
+        self._late_interactions.inc(n)
 
     def purged(self, count: int) -> None:
         self._purged.inc(count)

@@ -236,7 +236,11 @@ class Sender:
         if self.identities is None:
             return None
         return await self.identities.for_batch(
-            notification.id, notification.app_id, notification.content, notification.expires_at
+            notification.id,
+            notification.app_id,
+            notification.content,
+            notification.expires_at,
+            notification.created_at,
         )
 
     def _deliveries(

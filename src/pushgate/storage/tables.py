@@ -529,3 +529,56 @@ action_responses = sa.Table(
     # A notification's responses, newest first, and their counts.
     sa.Index(None, "notification_id", "id"),
 )
+
+# What devices reported of their deliveries (core/interactions.py, docs/reports.md): one
+# row per delivery, event and action (``''`` for events without one), which is what makes
+# a report idempotent. No foreign key to the delivery: a notification that records
+# failures only has no row for a sent delivery; the notification's key purges them with it.
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    sa.Column("delivery_id", ID, primary_key=True),
+    sa.Column("event", sa.String(16), primary_key=True),
+    sa.Column("action_key", sa.String(64), primary_key=True),
+    sa.Column(
+        "notification_id",
+        ID,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("device_id", ID, nullable=False),
+    # When it happened, as the device said, held within the notification's life.
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    # A notification's deliveries with their interactions (the CSV export).
+    sa.Index(None, "notification_id", "delivery_id"),
+)
+
+# A notification's interactions counted as they are recorded, so its report is a read of a
+# few rows (core/engagement.py names the metrics: events, actions by key, and the
+# time-to-open histogram).
+notification_engagement = sa.Table(
+    "notification_engagement",
+    metadata,
+    sa.Column(
+        "notification_id",
+        ID,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("metric", sa.String(80), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+# An app's sends and interactions per UTC hour and notification type (``''``: ad hoc),
+# counted as they happen: the time series of GET /v1/reports/apps/{app}. They outlive the
+# notifications they count (a row an hour and metric is small).
+interaction_rollups = sa.Table(
+    "interaction_rollups",
+    metadata,
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True),  # epoch ms of the hour's start
+    sa.Column("type_key", sa.String(64), primary_key=True),
+    sa.Column("metric", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
