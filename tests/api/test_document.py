@@ -46,6 +46,9 @@ SETUP = [
     ("PATCH", "/v1/units/depot-7/settings", "SettingIn"),
     ("POST", "/v1/notifications", "NotificationInput"),
     ("POST", "/v1/keys", "KeyInput"),
+    ("POST", "/v1/relay/origins", "OriginInput"),
+    ("PATCH", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11", "OriginPatch"),
+    ("POST", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11/keys", "OriginKeyInput"),
 ]
 MORE_ACTIONS = {
     name: {"key": name, "title": name.title(), "handler": {"kind": "record"}}

@@ -31,6 +31,7 @@ from pushgate.api.routes import (
     operational_events,
     ops,
     queue,
+    relay,
     tenants,
     types,
     units,
@@ -72,6 +73,7 @@ def create_app(services: Services) -> ASGIApp:
         queue,
         audit,
         operational_events,
+        relay,
     ):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:
