@@ -20,6 +20,7 @@ from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
 from pushgate.cli.profile import profile
 from pushgate.cli.queue import queue
+from pushgate.cli.relay import relay
 from pushgate.cli.remote import CHOICE, Choice
 from pushgate.cli.scopes import settings, units
 from pushgate.cli.secrets import secrets
@@ -111,6 +112,7 @@ app.add_typer(notifications, name="notifications")
 app.add_typer(queue, name="queue")
 app.add_typer(audit, name="audit")
 app.add_typer(ops_events, name="ops-events")
+app.add_typer(relay, name="relay")
 app.add_typer(secrets, name="secrets")
 app.add_typer(profile, name="profile")
 app.command("simulate")(simulate_command)
