@@ -23,6 +23,7 @@ def _ok(ran: Result) -> str:
 def test_origins_from_the_command_line(tmp_path: Path) -> None:
     with cli_on_live_server(tmp_path) as pushgate:
         _ok(pushgate("apps", "create", "shop"))
+        _ok(pushgate("apps", "update", "shop", "--relay"))
         made = pushgate(
             "relay", "origins", "create", ORIGIN, "--name", "https://push.customer.example",
             "--app", "shop", "--per-second", "5", "--burst", "10",
@@ -46,6 +47,10 @@ def test_origins_from_the_command_line(tmp_path: Path) -> None:
         empty = {"messages": []}
         answer = httpx.post(f"{pushgate.url}/v1/relay/shop/messages", json=empty, headers=headers)
         assert answer.status_code == 422, answer.text  # the key works; the batch is empty
+        app = httpx.get(
+            f"{pushgate.url}/v1/apps/shop", headers={"Authorization": f"Bearer {pushgate.key}"}
+        )
+        assert app.json()["relay"] is True
         _ok(pushgate("relay", "origins", "delete", ORIGIN))
         assert _ok(pushgate("relay", "origins", "list", "--json")).strip() == ""
         answer = httpx.post(f"{pushgate.url}/v1/relay/shop/messages", json=empty, headers=headers)

@@ -22,7 +22,7 @@ from pushgate.core.models import RateLimit, Scope, Tenant
 from pushgate.errors import InvalidInput, NotFound
 
 InstanceId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-InstanceName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+InstanceName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class QuotaInput(Strict):
