@@ -81,7 +81,12 @@ class RelayStorePort(Protocol):
         self, origin_id: str, ids: list[str], keep_until: dict[str, int]
     ) -> dict[str, dict[str, Any] | None]: ...
     async def settle(
-        self, origin_id: str, final: dict[str, dict[str, Any]], released: list[str]
+        self,
+        origin_id: str,
+        final: dict[str, dict[str, Any]],
+        released: list[str],
+        day: int,
+        counts: dict[str, int],
     ) -> None: ...
     async def add_counts(self, origin_id: str, day: int, counts: dict[str, int]) -> None: ...
     async def counts(self, origin_id: str, day: int) -> dict[str, int]: ...

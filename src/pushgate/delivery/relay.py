@@ -100,18 +100,12 @@ class RelayService:
         now = self.clock.now_ms()
         await self._purge(now)
         head, tail = messages[:admitted], messages[admitted:]
-        answers = await self._send(origin, app, head, now)
         # What the quota did not admit waits for the bucket: about one interval a message.
         wait = _quota_wait(origin, len(tail))
-        for item in tail:
-            answers[item.id] = RelayAnswer(id=item.id, outcome="retry", retry_after=wait)
-        counts: Counter[str] = Counter(answer.outcome for answer in answers.values())
-        for outcome, n in counts.items():
-            self.metrics.relayed(origin.instance_id, outcome, n)
-        if tail:
-            counts["quota"] += 1
-            self.metrics.relay_quota_hit(origin.instance_id)
-        await self.store.add_counts(origin.id, self._day(), dict(counts))
+        waiting = {
+            item.id: RelayAnswer(id=item.id, outcome="retry", retry_after=wait) for item in tail
+        }
+        answers = await self._send(origin, app, head, now, waiting)
         return [answers[item.id] for item in messages]
 
     async def _app(self, origin: Origin, name: str) -> App:
@@ -126,8 +120,15 @@ class RelayService:
         return app
 
     async def _send(
-        self, origin: Origin, app: App, messages: Sequence[RelayMessage], now: int
+        self,
+        origin: Origin,
+        app: App,
+        messages: Sequence[RelayMessage],
+        now: int,
+        waiting: dict[str, RelayAnswer],
     ) -> dict[str, RelayAnswer]:
+        """Send what was admitted; settle its answers and the batch's counts (``waiting``:
+        the answers of what the quota held back) in one write."""
         unique = list({item.id: item for item in messages}.values())
         keep = {item.id: max(item.expires_at, now) + KEEP_AFTER_EXPIRY_MS for item in unique}
         earlier = await self.store.claim(origin.id, [item.id for item in unique], keep)
@@ -160,7 +161,14 @@ class RelayService:
                     released.append(answer.id)
                 else:
                     final[answer.id] = answer.model_dump(exclude_none=True)
-        await self.store.settle(origin.id, final, released)
+        answers.update(waiting)
+        counts: Counter[str] = Counter(answer.outcome for answer in answers.values())
+        for outcome, n in counts.items():
+            self.metrics.relayed(origin.instance_id, outcome, n)
+        if waiting:
+            counts["quota"] += 1
+            self.metrics.relay_quota_hit(origin.instance_id)
+        await self.store.settle(origin.id, final, released, self._day(), dict(counts))
         return answers
 
     async def _send_kind(

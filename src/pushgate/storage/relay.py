@@ -138,11 +138,19 @@ class RelayStore(BaseStore):
             return {str(row.message_id): row.answer for row in rows}
 
     async def settle(
-        self, origin_id: str, final: dict[str, dict[str, Any]], released: list[str]
+        self,
+        origin_id: str,
+        final: dict[str, dict[str, Any]],
+        released: list[str],
+        day: int,
+        counts: dict[str, int],
     ) -> None:
         """Keep each final answer; let go of ``released`` ids (answered ``retry``: the
-        origin sends them again, and then they must go out)."""
+        origin sends them again, and then they must go out); add the batch's counts. One
+        transaction: a relayed batch writes twice, its claim and this."""
         async with self.begin() as connection:
+            if counts:
+                await connection.execute(self._add_counts(origin_id, day, counts))
             if final:
                 await connection.execute(
                     sa.update(relay_accepted)
@@ -164,18 +172,20 @@ class RelayStore(BaseStore):
     async def add_counts(self, origin_id: str, day: int, counts: dict[str, int]) -> None:
         if not counts:
             return
+        async with self.begin() as connection:
+            await connection.execute(self._add_counts(origin_id, day, counts))
+
+    def _add_counts(self, origin_id: str, day: int, counts: dict[str, int]) -> Any:
         statement = self.dialect_insert()(relay_counts).values(
             [
                 {"origin_id": origin_id, "day": day, "what": what, "n": n}
                 for what, n in sorted(counts.items())
             ]
         )
-        statement = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=["origin_id", "day", "what"],
             set_={"n": relay_counts.c.n + statement.excluded.n},
         )
-        async with self.begin() as connection:
-            await connection.execute(statement)
 
     async def counts(self, origin_id: str, day: int) -> dict[str, int]:
         query = sa.select(relay_counts.c.what, relay_counts.c.n).where(
