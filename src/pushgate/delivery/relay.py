@@ -23,7 +23,7 @@ from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.models import App, Scope, Tenant
 from pushgate.core.notifications import DeviceAddress
 from pushgate.core.outcomes import Outcome, retry
-from pushgate.core.rate_limits import RateLimits
+from pushgate.core.rate_limits import RateLimited, RateLimits
 from pushgate.core.ratelimit import day_of
 from pushgate.core.registry import Registry
 from pushgate.core.relay_origins import Origin, RelayStorePort
@@ -93,7 +93,7 @@ class RelayService:
             admitted = await self.limits.admit_relay(
                 origin.id, origin.rate_limit, origin.per_day, len(messages)
             )
-        except Exception:
+        except RateLimited:
             self.metrics.relay_quota_hit(origin.instance_id)
             await self.store.add_counts(origin.id, self._day(), {"quota": 1})
             raise
