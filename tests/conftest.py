@@ -61,6 +61,7 @@ SLOW_FIRST = (
     "tests/e2e/test_send_cli.py",
     "tests/e2e/test_crash_safety.py",
     "tests/e2e/test_demo.py",
+    "tests/relay/test_relay_e2e.py",
     "tests/e2e/test_secrets_and_backup.py",
     "tests/console/test_browser.py",
     "tests/console/test_console_follow.py",

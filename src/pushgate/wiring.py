@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
 from pushgate.core.registry import Registry
+from pushgate.core.relay_origins import RelayOrigins
 from pushgate.core.reports import Reports
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
@@ -59,6 +60,7 @@ from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.preferences import PreferenceStore
+from pushgate.storage.relay import RelayStore
 from pushgate.storage.reports import ReportStore
 from pushgate.storage.responses import ResponseStore
 from pushgate.storage.scopes import ScopeStore
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     from pushgate.delivery.operational_reports import OperationalReports
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.queue_admin import QueueAdmin
+    from pushgate.delivery.relay import RelayService
     from pushgate.delivery.responses import ResponseRunner
     from pushgate.delivery.worker import Worker
     from pushgate.providers.options import ProviderOptions
@@ -99,6 +102,7 @@ class Services:
     types: TypeCatalog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
+    _closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @functools.cached_property
     def scopes(self) -> ScopeStore:
@@ -145,6 +149,33 @@ class Services:
             instance_retention_days=self.settings.retention_days,
             type_needs=self.types.general_needs,
             type_keys=self.types.keys,
+        )
+
+    @functools.cached_property
+    def relay_store(self) -> RelayStore:
+        return RelayStore(self.engine)
+
+    @functools.cached_property
+    def relay_origins(self) -> RelayOrigins:
+        return RelayOrigins(self.relay_store, self.access, self.audit)
+
+    @functools.cached_property
+    def relay(self) -> RelayService:
+        """The relay side (docs/relay.md), with provider clients of its own: the API
+        process sends what origins relay, without a job in between."""
+        from pushgate.delivery.providers import ProviderCache
+        from pushgate.delivery.relay import RelayService
+
+        providers = ProviderCache(self.accounts, self.box, provider_options(self.settings))
+        self._closing.append(providers.close)
+        return RelayService(
+            self.relay_store,
+            self.registry,
+            self.access.tenant_by_id,
+            providers,
+            self.limits,
+            self.metrics,
+            clock=self.clock,
         )
 
     @functools.cached_property
@@ -256,6 +287,8 @@ class Services:
         return ResponseWaiter(self.responses)
 
     async def close(self) -> None:
+        for close in self._closing:
+            await close()
         shutdown_pool()
         await self.limits.close()
         await self.queue.close()
@@ -368,6 +401,15 @@ async def build_services(
     )
 
 
+def provider_options(settings: Settings) -> ProviderOptions:
+    from pushgate.providers.options import ProviderOptions
+
+    return ProviderOptions(
+        allow_private_targets=settings.allow_private_targets,
+        ca_files=tuple(str(path) for path in settings.provider_ca_file),
+    )
+
+
 class WorkerHandle:
     """A worker and the provider and handler clients it keeps open."""
 
@@ -422,14 +464,10 @@ def build_worker(
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.sender import Sender
     from pushgate.delivery.worker import Worker
-    from pushgate.providers.options import ProviderOptions
 
     settings = services.settings
     clock = services.clock if clock is None else clock
-    options = ProviderOptions(
-        allow_private_targets=settings.allow_private_targets,
-        ca_files=tuple(str(path) for path in settings.provider_ca_file),
-    )
+    options = provider_options(settings)
     providers = ProviderCache(services.accounts, services.box, options)
     retention = TenantRetention(services.scopes, settings.retention_days)
     events = services.operational_events_at(clock)

@@ -48,6 +48,9 @@ SETUP = [
     ("PUT", "/v1/devices/{device}/preferences", "DevicePreferencesInput"),
     ("POST", "/v1/notifications", "NotificationInput"),
     ("POST", "/v1/keys", "KeyInput"),
+    ("POST", "/v1/relay/origins", "OriginInput"),
+    ("PATCH", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11", "OriginPatch"),
+    ("POST", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11/keys", "OriginKeyInput"),
 ]
 # Bodies that carry what only a delivered push holds (a token): their examples are checked
 # against their schemas here, and sent with real tokens by their own tests.

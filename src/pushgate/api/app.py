@@ -33,6 +33,7 @@ from pushgate.api.routes import (
     ops,
     preferences,
     queue,
+    relay,
     reports,
     tenants,
     types,
@@ -79,6 +80,7 @@ def create_app(services: Services) -> ASGIApp:
         audit,
         operational_events,
         reports,
+        relay,
     ):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:

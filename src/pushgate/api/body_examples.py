@@ -33,7 +33,33 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "UserInput": {"locale": "en-GB", "timezone": "Europe/London", "attributes": {"plan": "pro"}},
     "AliasInput": {"app": "shop", "alias": "customer-4711"},
     "AppInput": {"name": "shop", "description": "Web shop"},
-    "AppUpdate": {"description": "Web shop and iOS app"},
+    "AppUpdate": {"description": "Web shop and iOS app", "relay": True},
+    "OriginInput": {
+        "instance_id": "0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11",
+        "instance_name": "https://push.customer.example",
+        "apps": ["shop"],
+        "rate_limit": {"per_second": 100, "burst": 500},
+        "per_day": 1000000,
+    },
+    "OriginPatch": {"rate_limit": {"per_second": 200, "burst": 1000}},
+    "OriginKeyInput": {"name": "customer relay key"},
+    "RelayBatch": {
+        "messages": [
+            {
+                "id": "01939c5e-7f3a-7c4e-9d1b-2a3b4c5d6e7f",
+                "provider": "apns",
+                "token": "5f1c0b6f2e1a4d3c9b8a7f6e5d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a2",
+                "message": {"title": "Appointment booked", "body": "Tomorrow 9:00"},
+                "identity": {
+                    "app": "shop",
+                    "notification": "01939c5e-7f3a-7c4e-9d1b-000000000001",
+                    "delivery": "01939c5e-7f3a-7c4e-9d1b-2a3b4c5d6e7f",
+                },
+                "expires_at": 4102444800000,
+                "created_at": 1765000000000,
+            }
+        ]
+    },
     "ActionInput": {"key": "approve", "title": "Approve", "handler": _APPROVAL_HANDLER},
     "ActionPatch": {"title": "Approve now", "deadline_seconds": 3600},
     "ActionSetInput": {"key": "approval", "actions": ["approve", "reject"]},

@@ -126,6 +126,9 @@ class AppOut(BaseModel):
     requires_type: bool = Field(
         default=False, description="Whether every send must name a notification type."
     )
+    relay: bool = Field(
+        default=False, description="Whether origins may send through this app (docs/relay.md)."
+    )
     action_error_text: dict[str, Any] | None = Field(
         default=None,
         description="`{text, locales}` pushed when an answer to an action failed; "
@@ -148,6 +151,7 @@ class AppOut(BaseModel):
             description=app.description,
             user_auth=app.has_user_auth,
             requires_type=app.requires_type,
+            relay=app.relay,
             created_at=iso(app.created_at),
             updated_at=iso(app.updated_at),
         )

@@ -21,6 +21,7 @@ from pushgate.cli.ops_events import ops_events
 from pushgate.cli.preferences import preferences
 from pushgate.cli.profile import profile
 from pushgate.cli.queue import queue
+from pushgate.cli.relay import relay
 from pushgate.cli.remote import CHOICE, Choice
 from pushgate.cli.reports import interactions, reports
 from pushgate.cli.scopes import settings, units
@@ -116,6 +117,7 @@ app.add_typer(audit, name="audit")
 app.add_typer(ops_events, name="ops-events")
 app.add_typer(reports, name="reports")
 app.add_typer(interactions, name="interactions")
+app.add_typer(relay, name="relay")
 app.add_typer(secrets, name="secrets")
 app.add_typer(profile, name="profile")
 app.command("simulate")(simulate_command)

@@ -57,6 +57,9 @@ class AuditAction(StrEnum):
     NOTIFICATION_SEND = "notification.send"
     NOTIFICATION_CANCEL = "notification.cancel"
     SECRETS_ROTATE = "secrets.rotate"
+    RELAY_ORIGIN_CREATE = "relay_origin.create"
+    RELAY_ORIGIN_UPDATE = "relay_origin.update"
+    RELAY_ORIGIN_DELETE = "relay_origin.delete"
 
     @property
     def object_type(self) -> str:

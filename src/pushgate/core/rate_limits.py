@@ -33,6 +33,8 @@ class LimitKind(StrEnum):
     ANSWER_APP = "answer_app"
     INTERACTION_DEVICE = "interaction_device"
     INTERACTION_APP = "interaction_app"
+    RELAY_ORIGIN = "relay_origin"
+    RELAY_ORIGIN_DAY = "relay_origin_day"
 
 
 # Answers to actions come without an API key (docs/actions.md, "Answering a
@@ -189,6 +191,52 @@ class RateLimits:
             )
         return (verdict,)
 
+    async def admit_relay(
+        self, origin_id: str, limit: RateLimit | None, per_day: int | None, cost: int
+    ) -> int:
+        """How many of ``cost`` messages an origin may relay now (docs/relay.md,
+        "Quotas"): as many as its bucket and its UTC day still hold, the rest to be
+        retried. Refused with ``RateLimited`` when not one may go."""
+        allowed = cost
+        if limit is not None:
+            allowed = await self._take_up_to(
+                LimitKind.RELAY_ORIGIN, f"relay:{origin_id}", limit, allowed
+            )
+        if per_day is not None:
+            now = self._now()
+            counter = f"relay-day:{origin_id}"
+            taken = await self.limiter.count_day(counter, per_day, allowed, now)
+            if taken is not None and not taken.allowed:
+                fits = min(allowed, taken.remaining)
+                if fits > 0:
+                    taken = await self.limiter.count_day(counter, per_day, fits, now) or taken
+                if fits <= 0 or not taken.allowed:
+                    verdict = Verdict(LimitKind.RELAY_ORIGIN_DAY, per_day, DAY_MS // 1000, taken)
+                    raise RateLimited(
+                        f"the origin's {per_day} messages of this UTC day are spent",
+                        (verdict,),
+                        {
+                            "limit": LimitKind.RELAY_ORIGIN_DAY.value,
+                            "per_day": per_day,
+                            "retry_after": verdict.retry_after_seconds,
+                        },
+                    )
+                allowed = fits
+        return allowed
+
+    async def _take_up_to(self, kind: LimitKind, bucket: str, limit: RateLimit, cost: int) -> int:
+        """Take ``cost`` tokens, or as many as the bucket holds; raise when it holds none."""
+        taken = await self.limiter.take(bucket, limit, cost, self._now())
+        if taken is None or taken.allowed:
+            return cost
+        fits = min(cost, taken.remaining)
+        if fits > 0:
+            again = await self.limiter.take(bucket, limit, fits, self._now())
+            if again is None or again.allowed:
+                return fits
+        await self._take([], kind, bucket, limit, 1)  # refuses, with the wait
+        return 1
+
     async def _take(
         self, met: list[Verdict], kind: LimitKind, bucket: str, limit: RateLimit, cost: int
     ) -> None:
@@ -227,4 +275,6 @@ _NAMES = {
     LimitKind.ANSWER_APP: "app's answers",
     LimitKind.INTERACTION_DEVICE: "device's interactions",
     LimitKind.INTERACTION_APP: "app's interactions",
+    LimitKind.RELAY_ORIGIN: "origin's",
+    LimitKind.RELAY_ORIGIN_DAY: "origin's daily",
 }

@@ -122,6 +122,20 @@ class DeliveryMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        # Per origin a relay sends for (docs/relay.md): a customer's volume, so on the
+        # registry only instance admins read.
+        self._relayed = Counter(
+            "pushgate_relay_messages_total",
+            "Messages relayed for an origin, by origin instance id and answer.",
+            ["origin", "outcome"],
+            registry=self.tenant_registry,
+        )
+        self._relay_quota_hits = Counter(
+            "pushgate_relay_quota_hits_total",
+            "Relay batches an origin's quota cut short or refused, by origin instance id.",
+            ["origin"],
+            registry=self.tenant_registry,
+        )
         self.queue_depth = Gauge(
             "pushgate_queue_jobs",
             "Jobs in the queue by kind and state.",
@@ -177,6 +191,13 @@ class DeliveryMetrics:
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._requests.labels(method, route, str(status)).inc()
         self._request_seconds.labels(method, route).observe(seconds)
+
+    def relayed(self, origin: str, outcome: str, count: int) -> None:
+        if count:
+            self._relayed.labels(origin, outcome).inc(count)
+
+    def relay_quota_hit(self, origin: str) -> None:
+        self._relay_quota_hits.labels(origin).inc()
 
     def resumed(self, provider: str) -> None:
         self._resumed.labels(provider).inc()

@@ -81,6 +81,8 @@ apps = sa.Table(
     sa.Column("action_confirm_text", JSON, nullable=True),
     # Whether every send must name one of the app's notification types (docs/types.md).
     sa.Column("requires_type", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Whether other instances may send through this app (docs/relay.md).
+    sa.Column("relay", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("tenant_id", "name"),
 )
 
@@ -580,5 +582,56 @@ interaction_rollups = sa.Table(
     sa.Column("hour", sa.BigInteger, primary_key=True),  # epoch ms of the hour's start
     sa.Column("type_key", sa.String(64), primary_key=True),
     sa.Column("metric", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+# Relaying (docs/relay.md): the instances that send through this one's relay apps, the keys
+# that speak for each, the message ids accepted in the retention window (``answer`` NULL
+# while the message is in flight) and counts per origin, UTC day and outcome.
+relay_origins = sa.Table(
+    "relay_origins",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("instance_id", sa.String(64), nullable=False),
+    sa.Column("instance_name", sa.String(256), nullable=False),
+    sa.Column("apps", JSON, nullable=False),
+    sa.Column("per_second", sa.Float, nullable=True),
+    sa.Column("burst", sa.Integer, nullable=True),
+    sa.Column("per_day", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "instance_id"),
+)
+
+relay_origin_keys = sa.Table(
+    "relay_origin_keys",
+    metadata,
+    sa.Column("key_id", ID, sa.ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "origin_id", ID, sa.ForeignKey("relay_origins.id", ondelete="CASCADE"), nullable=False
+    ),
+)
+
+relay_accepted = sa.Table(
+    "relay_accepted",
+    metadata,
+    sa.Column(
+        "origin_id", ID, sa.ForeignKey("relay_origins.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("message_id", sa.String(128), primary_key=True),
+    sa.Column("answer", JSON, nullable=True),
+    sa.Column("keep_until", sa.BigInteger, nullable=False),
+    sa.Index("ix_relay_accepted_keep_until", "keep_until"),
+)
+
+relay_counts = sa.Table(
+    "relay_counts",
+    metadata,
+    sa.Column(
+        "origin_id", ID, sa.ForeignKey("relay_origins.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("what", sa.String(16), primary_key=True),
     sa.Column("n", sa.BigInteger, nullable=False),
 )

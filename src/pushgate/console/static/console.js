@@ -9,6 +9,7 @@ import { renderKeys } from "./views/keys.js";
 import { renderNotification, renderNotifications } from "./views/notifications.js";
 import { renderOpsEvents } from "./views/ops_events.js";
 import { renderQueue } from "./views/queue.js";
+import { renderRelay } from "./views/relay.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderSettings, renderUnits } from "./views/units.js";
@@ -28,6 +29,7 @@ const ROUTES = [
   [/^\/units$/, renderUnits],
   [/^\/settings$/, renderSettings],
   [/^\/queue$/, renderQueue],
+  [/^\/relay$/, renderRelay],
   [/^\/ops-events$/, renderOpsEvents],
 ];
 const HOME = "#/apps";
@@ -95,6 +97,7 @@ function renderHeader() {
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
     me.isInstanceAdmin ? ["#/queue", "Queue"] : null,
+    me.isInstanceAdmin ? ["#/relay", "Relay"] : null,
     me.canAdmin ? ["#/ops-events", "Events"] : null,
   ].filter(Boolean);
   const current = location.hash.split("?")[0];
