@@ -271,3 +271,24 @@ async def test_a_delayed_send_is_cancelled_by_a_later_event_and_sent_without_one
     second = ok(await client.get(f"/v1/events/{sent.id}"))["triggers"][0]
     assert "notification" in second
     assert hooks(webhook_sim) == ["/hook/carol"]
+
+
+async def test_a_trigger_switched_off_for_a_unit_spares_its_users(
+    services: Services, client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    await setup(client, webhook_app, webhook_sim)
+    await trigger(client, webhook_app, recipients={"kind": "users", "users": ["alice", "erin"]})
+    off = {"name": "triggers.assigned.enabled", "value": False}
+    ok(await client.patch("/v1/units/desk/settings", json=off))
+    partly = await send_event(client, incident())
+    await work_through(services)
+    assert hooks(webhook_sim) == ["/hook/alice"]
+    ok(await client.put("/v1/settings", json={"values": {"triggers.assigned.enabled": False}}))
+    await work_through(services)
+    none = await send_event(client, incident())
+    await work_through(services)
+    assert hooks(webhook_sim) == ["/hook/alice"]
+    [entry] = ok(await client.get(f"/v1/events/{none}"))["triggers"]
+    assert entry["reason"] == "switched off for every recipient (triggers setting)"
+    [entry] = ok(await client.get(f"/v1/events/{partly}"))["triggers"]
+    assert entry["targeted"] == 1

@@ -34,7 +34,9 @@ from pushgate.core.notification_input import NotificationInput
 from pushgate.core.record_events import EventState, EventStorePort, RecordedEvent, event_view
 from pushgate.core.registry import Registry
 from pushgate.core.sending import NotificationService
+from pushgate.core.settings_catalog import trigger_flag_name
 from pushgate.core.triggers import CompiledTrigger, TriggerCatalog, matching
+from pushgate.core.type_switches import SwitchBoard
 from pushgate.errors import IdempotencyKeyReused, PushgateError
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ class ThrottlePort(Protocol):
     async def throttled(self, keys: Sequence[str], now: int) -> set[str]: ...
     async def hold(self, keys: Sequence[str], until: int) -> None: ...
     async def unit_members(self, tenant_id: str, unit: str, limit: int) -> list[str]: ...
+    async def switches(self, tenant_id: str, name: str) -> dict[str, bool]: ...
+    async def unit_parents(self, tenant_id: str) -> dict[str, str | None]: ...
+    async def units_of(self, tenant_id: str, external_ids: Sequence[str]) -> dict[str, str]: ...
 
 
 class DelayPort(Protocol):
@@ -211,6 +216,26 @@ class EventProcessor:
             entry.update(await self._fire(tenant, item, trigger, event_view(item)))
         await self.store.set_outcome(item.id, item.state, outcome, item.reason, self.clock.now_ms())
 
+    async def _switched(
+        self, tenant: Tenant, trigger: CompiledTrigger, resolved: Resolved
+    ) -> Resolved:
+        """``resolved`` without the recipients ``triggers.<key>.enabled`` switches off: the
+        nearest value up a user's unit chain, then the global value (docs/events.md). A
+        topic or tags audience is judged by the global value alone."""
+        flags = await self.throttles.switches(tenant.id, trigger_flag_name(trigger.trigger.key))
+        if not flags or resolved.audience is None:
+            return resolved
+        board = SwitchBoard(await self.throttles.unit_parents(tenant.id), flags, True)
+        if resolved.users is None:
+            if board.at(None).enabled:
+                return resolved
+            return Resolved(None, None, "switched off (triggers setting)")
+        units = await self.throttles.units_of(tenant.id, resolved.users)
+        kept = tuple(u for u in resolved.users if board.at(units.get(u)).enabled)
+        if not kept:
+            return Resolved(None, None, "switched off for every recipient (triggers setting)")
+        return Resolved(UsersAudience(users=list(kept)), kept)
+
     async def _fire(
         self, tenant: Tenant, item: RecordedEvent, trigger: CompiledTrigger, view: dict[str, Any]
     ) -> dict[str, Any]:
@@ -221,7 +246,7 @@ class EventProcessor:
             members = await self.throttles.unit_members(
                 tenant.id, spec.recipients.unit, MAX_RECIPIENTS
             )
-        resolved = resolve(trigger, view, members)
+        resolved = await self._switched(tenant, trigger, resolve(trigger, view, members))
         if resolved.audience is None:
             return {"reason": resolved.why_none}
         audience = resolved.audience

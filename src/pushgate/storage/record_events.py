@@ -12,7 +12,14 @@ from pushgate.core.ports import InTransaction
 from pushgate.core.record_events import EventState, RecordedEvent
 from pushgate.core.triggers import Trigger
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.tables import record_events, trigger_throttles, triggers, users
+from pushgate.storage.tables import (
+    record_events,
+    scoped_settings,
+    trigger_throttles,
+    triggers,
+    units,
+    users,
+)
 
 # A record's later events read to decide a delayed send, at most.
 MAX_LATER_EVENTS = 200
@@ -107,6 +114,32 @@ class EventStore(BaseStore):
         )
         async with self.begin() as connection:
             await connection.execute(upsert, [{"key": k, "until": until} for k in sorted(keys)])
+
+    async def switches(self, tenant_id: str, name: str) -> dict[str, bool]:
+        """scope → value of the switch ``name`` where one is set."""
+        rows = await self.fetch_all(
+            sa.select(scoped_settings.c.scope, scoped_settings.c.value).where(
+                scoped_settings.c.tenant_id == tenant_id, scoped_settings.c.name == name
+            )
+        )
+        return {r.scope: bool(r.value.get("v")) for r in rows if isinstance(r.value, dict)}
+
+    async def unit_parents(self, tenant_id: str) -> dict[str, str | None]:
+        rows = await self.fetch_all(
+            sa.select(units.c.key, units.c.parent).where(units.c.tenant_id == tenant_id)
+        )
+        return {r.key: r.parent for r in rows}
+
+    async def units_of(self, tenant_id: str, external_ids: Sequence[str]) -> dict[str, str]:
+        """external id → unit key, for those of the users who belong to a unit."""
+        rows = await self.fetch_all(
+            sa.select(users.c.external_id, users.c.unit).where(
+                users.c.tenant_id == tenant_id,
+                users.c.external_id.in_(list(external_ids)),
+                users.c.unit.is_not(None),
+            )
+        )
+        return {r.external_id: r.unit for r in rows}
 
     async def unit_members(self, tenant_id: str, unit: str, limit: int) -> list[str]:
         rows = await self.fetch_all(
