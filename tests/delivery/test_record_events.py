@@ -292,3 +292,19 @@ async def test_a_trigger_switched_off_for_a_unit_spares_its_users(
     assert entry["reason"] == "switched off for every recipient (triggers setting)"
     [entry] = ok(await client.get(f"/v1/events/{partly}"))["triggers"]
     assert entry["targeted"] == 1
+
+
+async def test_event_data_too_large_for_a_notification_is_a_reason_not_a_stuck_job(
+    services: Services, client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    """An event may carry 64 KiB of data, a notification 4 KiB: the trigger says why it
+    made none, and the event's job is done."""
+    await setup(client, webhook_app, webhook_sim)
+    await trigger(client, webhook_app, recipients={"kind": "users", "users": ["carol"]})
+    event_id = await send_event(client, incident(data={"blob": "x" * 10_000}))
+    await work_through(services)
+    [entry] = ok(await client.get(f"/v1/events/{event_id}"))["triggers"]
+    assert entry["reason"].startswith("the notification cannot be made: data")
+    assert hooks(webhook_sim) == []
+    depth = await services.queue.depth()
+    assert all(d.ready + d.leased + d.dead == 0 for d in depth.values())

@@ -62,7 +62,7 @@ class Condition:
         "The event in conditions and templates"); :class:`ConditionFailed` if it fails."""
         try:
             value = self.program.eval(data={"event": event})
-        except RuntimeError as exc:  # the iteration budget, and what the runtime raises
+        except (RuntimeError, TypeError, ValueError) as exc:  # the budget, a value it refuses
             raise ConditionFailed(_clean(str(exc))) from exc
         if value.type() == cel.Type.ERROR:
             raise ConditionFailed(_clean(str(value.plain_value())))

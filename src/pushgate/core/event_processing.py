@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, assert_never
 
+from pydantic import ValidationError
+
 from pushgate.core.access import Caller
 from pushgate.core.action_notices import system_caller
 from pushgate.core.audience import TagsAudience, TopicsAudience, UsersAudience
@@ -265,13 +267,18 @@ class EventProcessor:
         app_name = await self.registry.accounts.app_name(trigger.trigger.app_id)
         if app_name is None:
             return {"reason": "the trigger's app is gone"}
-        data = NotificationInput(
-            app=app_name,
-            type=spec.type,
-            audience=audience,
-            data=item.body.data,
-            idempotency_key=f"event-{item.id}-{trigger.trigger.id}",
-        )
+        try:
+            data = NotificationInput(
+                app=app_name,
+                type=spec.type,
+                audience=audience,
+                data=item.body.data,
+                idempotency_key=f"event-{item.id}-{trigger.trigger.id}",
+            )
+        except ValidationError as exc:  # the event's data beyond a notification's 4 KiB
+            problem = exc.errors()[0]
+            field = ".".join(str(p) for p in problem["loc"])
+            return {"reason": f"the notification cannot be made: {field}: {problem['msg']}"}
         caller: Caller = system_caller(tenant.id)
         try:
             accepted = await self.sending.accept(
