@@ -20,6 +20,7 @@ from pushgate.core.answers import Answers
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
+from pushgate.core.event_processing import EventProcessor
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
 from pushgate.core.interactions import Interactions
@@ -32,6 +33,7 @@ from pushgate.core.preference_access import Preferences
 from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
+from pushgate.core.record_events import EventLog
 from pushgate.core.registry import Registry
 from pushgate.core.relay_origins import RelayOrigins
 from pushgate.core.reports import Reports
@@ -42,9 +44,11 @@ from pushgate.core.retention import TenantRetention
 from pushgate.core.scoped_settings import ScopedSettings
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
+from pushgate.core.trigger_tests import TriggerTester
+from pushgate.core.triggers import TriggerCatalog
 from pushgate.core.type_switches import TypeSwitches
 from pushgate.core.units import Units
-from pushgate.delivery.jobs import EventJobs, FanoutStarter, ResponseStarter
+from pushgate.delivery.jobs import EventJobs, FanoutStarter, RecordEventJobs, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
@@ -60,6 +64,7 @@ from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
 from pushgate.storage.preferences import PreferenceStore
+from pushgate.storage.record_events import EventStore, TriggerStore
 from pushgate.storage.relay import RelayStore
 from pushgate.storage.reports import ReportStore
 from pushgate.storage.responses import ResponseStore
@@ -214,6 +219,41 @@ class Services:
     @functools.cached_property
     def response_recorder(self) -> ResponseRecorder:
         return ResponseRecorder(self.responses, ResponseStarter(self.queue), now_ms)
+
+    @functools.cached_property
+    def record_event_store(self) -> EventStore:
+        return EventStore(self.engine)
+
+    @functools.cached_property
+    def triggers(self) -> TriggerCatalog:
+        return TriggerCatalog(
+            TriggerStore(self.engine), self.registry, self.types, audit=self.audit, clock=self.clock
+        )
+
+    def events_at(self, clock: Clock) -> EventLog:
+        """The event log, stamping events by ``clock``."""
+        return EventLog(self.record_event_store, RecordEventJobs(self.queue), self.registry, clock)
+
+    @functools.cached_property
+    def events(self) -> EventLog:
+        """Records host events (the one entry point, core/record_events.py) and reads them."""
+        return self.events_at(self.clock)
+
+    @functools.cached_property
+    def trigger_tester(self) -> TriggerTester:
+        return TriggerTester(self.triggers, self.types, self.record_event_store)
+
+    def event_processor_at(self, clock: Clock) -> EventProcessor:
+        return EventProcessor(
+            self.record_event_store,
+            self.record_event_store,
+            self.triggers,
+            self.sending,
+            self.registry,
+            self.access.tenant_by_id,
+            RecordEventJobs(self.queue),
+            clock=clock,
+        )
 
     @functools.cached_property
     def event_store(self) -> OperationalEventStore:
@@ -519,6 +559,7 @@ def build_worker(
             options,
             clock=clock,
         ),
+        events=services.event_processor_at(clock),
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention=retention,

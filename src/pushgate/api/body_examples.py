@@ -11,6 +11,19 @@ from typing import Any
 
 _APPROVAL_HANDLER = {"kind": "webhook", "url": "https://desk.example.com/approvals"}
 
+_BOOKED: dict[str, Any] = {
+    "name": "appointment.booked",
+    "operation": "create",
+    "record": {
+        "type": "appointment",
+        "id": "APT-4711",
+        "fields": {"patient": "alice", "status": "confirmed"},
+    },
+    "actor": "reception",
+    "occurred_at": "2026-03-01T08:00:00Z",
+    "data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"},
+}
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "DeviceInput": {
         "provider": "apns",
@@ -114,6 +127,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "DevicePreferencesInput": {"enabled": True, "muted_types": ["booking"]},
     "PreviewInput": {"data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"}, "locale": "de"},
+    "EventInput": _BOOKED,
+    "EventBatchInput": {"events": [_BOOKED, {**_BOOKED, "name": "appointment.cancelled"}]},
+    "TriggerInput": {
+        "key": "booked",
+        "events": ["appointment.booked"],
+        "record_type": "appointment",
+        "operations": ["create"],
+        "condition": 'event.record.fields.status == "confirmed"',
+        "recipients": {"kind": "field", "path": "record.fields.patient"},
+        "type": "booking",
+        "throttle_minutes": 10,
+    },
+    "TriggerPatch": {"condition": 'event.record.fields.status in ["confirmed", "moved"]'},
+    "TriggerTestInput": {"event": _BOOKED},
 }
 
 

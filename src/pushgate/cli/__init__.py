@@ -15,6 +15,7 @@ from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.audit import audit
 from pushgate.cli.backup import backup_command, restore_command
 from pushgate.cli.devices import devices
+from pushgate.cli.events import events, triggers
 from pushgate.cli.init import init_command
 from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
@@ -106,6 +107,8 @@ app.add_typer(apps, name="apps")
 app.add_typer(actions, name="actions")
 app.add_typer(action_sets, name="action-sets")
 app.add_typer(types, name="types")
+app.add_typer(triggers, name="triggers")
+app.add_typer(events, name="events")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(units, name="units")

@@ -635,3 +635,53 @@ relay_counts = sa.Table(
     sa.Column("what", sa.String(16), primary_key=True),
     sa.Column("n", sa.BigInteger, nullable=False),
 )
+
+# An app's rules that turn record events into notifications (docs/events.md). ``spec`` is
+# the trigger as given (names, record type, operations, condition, recipients, type,
+# throttle, delay, cancel_on), read back through core/event_inputs.py.
+triggers = sa.Table(
+    "triggers",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "key"),
+    sa.Index(None, "tenant_id"),
+)
+
+# What happened to a host's record, stored with its processing job (docs/events.md).
+# ``body`` is the event as given; ``outcome`` what processing made of it, per trigger.
+record_events = sa.Table(
+    "record_events",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("idempotency_key", sa.String(256), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("record_type", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(256), nullable=False),
+    sa.Column("body", JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("outcome", JSON, nullable=False),
+    sa.Column("reason", sa.String(1024), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("processed_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("tenant_id", "idempotency_key"),
+    sa.Index(None, "tenant_id", "record_type", "record_id", "created_at"),
+    sa.Index(None, "created_at"),
+)
+
+# When a trigger's throttle lets a recipient hear of a record again: one row per
+# (tenant, record, type, user) key, written with the firing that sent (docs/events.md).
+trigger_throttles = sa.Table(
+    "trigger_throttles",
+    metadata,
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("until", sa.BigInteger, nullable=False),
+)
