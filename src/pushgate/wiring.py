@@ -34,11 +34,12 @@ from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
 from pushgate.core.retention import TenantRetention
-from pushgate.core.scoped_settings import ScopedSettings
+from pushgate.core.scoped_settings import ScopedSettings, open_setting
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
 from pushgate.core.type_switches import TypeSwitches
 from pushgate.core.units import Units
+from pushgate.core.webhook_defaults import TenantWebhookDefaults
 from pushgate.delivery.jobs import EventJobs, FanoutStarter, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
@@ -119,7 +120,14 @@ class Services:
             instance_retention_days=self.settings.retention_days,
             type_needs=self.types.general_needs,
             type_keys=self.types.keys,
+            caches=(self.webhook_defaults,),
         )
+
+    @functools.cached_property
+    def webhook_defaults(self) -> TenantWebhookDefaults:
+        """Shared by the settings service (which forgets them on a change) and a worker in
+        this process (the webhook provider's fallbacks)."""
+        return TenantWebhookDefaults(self.scopes, functools.partial(open_setting, self.box))
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
@@ -382,7 +390,9 @@ def build_worker(
         allow_private_targets=settings.allow_private_targets,
         ca_files=tuple(str(path) for path in settings.provider_ca_file),
     )
-    providers = ProviderCache(services.accounts, services.box, options)
+    providers = ProviderCache(
+        services.accounts, services.box, options, webhook_defaults=services.webhook_defaults
+    )
     retention = TenantRetention(services.scopes, settings.retention_days)
     events = services.operational_events_at(clock)
     reports = OperationalReports(events, services.notifications, services.responses)
