@@ -11,6 +11,7 @@ import { renderOpsEvents } from "./views/ops_events.js";
 import { renderQueue } from "./views/queue.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
+import { renderType } from "./views/type_view.js";
 import { renderSettings, renderUnits } from "./views/units.js";
 import { renderUser, renderUsers } from "./views/users.js";
 
@@ -19,6 +20,7 @@ const ROUTES = [
   [/^\/keys$/, renderKeys],
   [/^\/apps$/, renderApps],
   [/^\/apps\/([^/]+)$/, renderApp],
+  [/^\/apps\/([^/]+)\/types\/([^/]+)$/, renderType],
   [/^\/users$/, renderUsers],
   [/^\/users\/([^/]+)$/, renderUser],
   [/^\/devices$/, renderDevices],
