@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +61,14 @@ def measure(batches: int) -> dict[str, float]:
         for i in range(BATCH)
     }
 
+    by_user = {f"u{i}": people[f"d{i}"]["user"] for i in range(BATCH)}
+
     class Recipients:
         async def recipients(self, device_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
             return people
+
+        async def users(self, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+            return by_user
 
     fields: dict[str, Any] = dict.fromkeys(Notification.__dataclass_fields__)
     content = {"data": DATA, TEMPLATE_KEY: {"type": "t", "version": 1, "source": TEMPLATE}}

@@ -5,7 +5,7 @@ outside the text fields renders the whole template per delivery."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytest
@@ -41,6 +41,20 @@ class Recipients:
             found[device_id] = {"user": user, "device": {"locale": locale, "provider": "apns"}}
         return {key: value for key, value in found.items() if key in device_ids}
 
+    async def users(self, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The users alone, by id (``user-<device id>``), as the users table answers."""
+        wanted = set(user_ids)
+        found = await self.recipients([d for d, *_ in PEOPLE])
+        return {
+            _user_id(d): value["user"]
+            for d, value in found.items()
+            if _user_id(d) in wanted and value["user"] is not None
+        }
+
+
+def _user_id(device_id: str) -> str:
+    return f"user-{device_id}"
+
 
 def _notification(source: dict[str, Any], request: dict[str, Any]) -> Notification:
     content = {**request, TEMPLATE_KEY: {"type": "t1", "version": 1, "source": source}}
@@ -51,8 +65,14 @@ def _notification(source: dict[str, Any], request: dict[str, Any]) -> Notificati
 
 def _due() -> list[DueDelivery]:
     return [
-        DueDelivery(f"x-{d}", "apns", 0, DeviceAddress(d, "tok", None, locale, "u"), user_locale)
-        for d, locale, user_locale, _ in PEOPLE
+        DueDelivery(
+            f"x-{d}",
+            "apns",
+            0,
+            DeviceAddress(d, "tok", None, locale, None if person is None else _user_id(d)),
+            user_locale,
+        )
+        for d, locale, user_locale, person in PEOPLE
     ]
 
 
@@ -95,6 +115,8 @@ SOURCES = [
             "fr": {"body": "{{ user.attributes.name }}, {{ data.what }}"},
         },
     },
+    # The device read too (one read of devices and users).
+    {"title": "Hi {{ user.attributes.name }} on {{ device.provider }}", "body": "{{ data.what }}"},
     # A recipient field in data: the whole template renders per delivery.
     {"title": "{{ data.what }}", "data": {"who": "{{ user.attributes.name }}"}},
 ]

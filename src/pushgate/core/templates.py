@@ -101,6 +101,8 @@ class CompiledTemplate:
     uses_recipient: bool
     # The parts that read the recipient; the others render alike for every delivery.
     personal: frozenset[tuple[str, ...]] = frozenset()
+    # Whether a part reads ``device`` (else the recipient is its user alone).
+    reads_device: bool = False
 
 
 def compile_template(source: Mapping[str, Any]) -> CompiledTemplate:
@@ -125,7 +127,9 @@ def compile_template(source: Mapping[str, Any]) -> CompiledTemplate:
         names |= found
         if found & RECIPIENT_NAMES:
             personal.add(path)
-    return CompiledTemplate(dict(source), parts, bool(personal), frozenset(personal))
+    return CompiledTemplate(
+        dict(source), parts, bool(personal), frozenset(personal), "device" in names
+    )
 
 
 class TemplateCache:

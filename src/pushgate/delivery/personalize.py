@@ -73,7 +73,7 @@ class Personalizer:
         except TemplateFailure as exc:
             failed = _failure(exc)
             return {item.id: failed for item in due}
-        found = await self.recipients.recipients([item.device.id for item in due])
+        found = await self._recipients(template, due)
         data = content.get("data") or {}
         out: dict[str, Message | Outcome] = {}
         shared: dict[tuple[str, ...], str] = {}  # parts that do not read the recipient
@@ -100,6 +100,21 @@ class Personalizer:
             except Exception as exc:  # fails this delivery alone (docs/architecture.md §5)
                 out[item.id] = unexpected_failure(exc, item.id)
         return out
+
+    async def _recipients(
+        self, template: CompiledTemplate, due: Sequence[DueDelivery]
+    ) -> dict[str, dict[str, Any]]:
+        """``{device id: {"user", "device"}}`` for the batch: one read of devices and
+        users when the template reads ``device``, else of the batch's users alone."""
+        if template.reads_device:
+            return await self.recipients.recipients([item.device.id for item in due])
+        people = await self.recipients.users(
+            {item.device.user_id for item in due if item.device.user_id is not None}
+        )
+        return {
+            item.device.id: {"user": people.get(item.device.user_id or ""), "device": None}
+            for item in due
+        }
 
 
 def _plan(
