@@ -49,7 +49,7 @@ def measure(batches: int) -> dict[str, float]:
 
     due = [
         DueDelivery(
-            f"x{i}", "apns", 0, DeviceAddress(f"d{i}", "t", None, LOCALES[i % 3], None), None
+            f"x{i}", "apns", 0, DeviceAddress(f"d{i}", "t", None, LOCALES[i % 3], f"u{i}"), None
         )
         for i in range(BATCH)
     ]
