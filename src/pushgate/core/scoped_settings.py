@@ -90,6 +90,12 @@ class SettingStorePort(Protocol):
         ...
 
 
+class Forgets(Protocol):
+    """A cache of what settings say, dropped when this process changes them."""
+
+    def forget(self) -> None: ...
+
+
 class ScopedSettings:
     """The ``global`` and ``unit:<key>`` settings of a tenant."""
 
@@ -105,6 +111,7 @@ class ScopedSettings:
         instance_retention_days: int,
         type_needs: TypeNeeds,
         type_keys: TypeKeys,
+        caches: Sequence[Forgets] = (),
     ) -> None:
         self.store = store
         self.units = units
@@ -115,6 +122,8 @@ class ScopedSettings:
         self.instance_retention_days = instance_retention_days
         self.type_needs = type_needs
         self.type_keys = type_keys
+        # Besides the switches: what else keeps settings (the webhook defaults).
+        self.caches = (switches, *caches)
 
     async def read(self, caller: Caller, tenant: Tenant, unit: str | None) -> dict[str, Any]:
         """The values set at the scope (secrets masked)."""
@@ -137,7 +146,7 @@ class ScopedSettings:
         )
         await self._check_needs(tenant, values, present)
         await self.store.replace_settings(tenant.id, scope, items, now_ms())
-        self.switches.forget()
+        self._forget()
         await self.audit.record(
             caller, AuditAction.SETTINGS_SET, scope, tenant.id, names=sorted(values)
         )
@@ -160,7 +169,7 @@ class ScopedSettings:
                 present[name] = value
             await self._check_needs(tenant, {name: value}, present)
             await self.store.put_setting(tenant.id, scope, item, now_ms())
-        self.switches.forget()
+        self._forget()
         await self.audit.record(caller, AuditAction.SETTINGS_SET, scope, tenant.id, names=[name])
         return await self.read(caller, tenant, unit)
 
@@ -204,6 +213,10 @@ class ScopedSettings:
             if item.name == "retention_days" and isinstance(item.value, int):
                 return item.value
         return None
+
+    def _forget(self) -> None:
+        for cache in self.caches:
+            cache.forget()
 
     def _default(self, name: str) -> Any:
         return self.instance_retention_days if name == "retention_days" else None
@@ -254,9 +267,14 @@ class ScopedSettings:
 
     def opened(self, tenant_id: str, item: StoredSetting) -> Any:
         """A stored value as sending uses it: a secret opened."""
-        if item.sealed is None:
-            return item.value
-        return orjson.loads(self.box.open(item.sealed, _aad(tenant_id, item.name)))
+        return open_setting(self.box, tenant_id, item)
+
+
+def open_setting(box: SecretBox, tenant_id: str, item: StoredSetting) -> Any:
+    """A stored value as sending uses it: a secret opened."""
+    if item.sealed is None:
+        return item.value
+    return orjson.loads(box.open(item.sealed, _aad(tenant_id, item.name)))
 
 
 def _shown(item: StoredSetting) -> Any:
