@@ -57,10 +57,12 @@ SETUP = [
     ("PATCH", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11", "OriginPatch"),
     ("POST", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11/keys", "OriginKeyInput"),
 ]
-# Bodies that carry what only a delivered push holds (a token): their examples are checked
-# against their schemas here, and sent with real tokens by their own tests.
+# Bodies that carry what only a delivered push holds (a token), or that only an origin's
+# relay key may send: their examples are checked against their schemas here, and sent with
+# real tokens and keys by their own tests.
 FROM_PUSHES = {"AnswerIn": "tests/api/test_action_answers.py"}
 FROM_PUSHES["InteractionsIn"] = "tests/api/test_interactions.py"
+FROM_PUSHES["RelayBatch"] = "tests/relay/test_relay_e2e.py"
 MORE_ACTIONS = {
     name: {"key": name, "title": name.title(), "handler": {"kind": "record"}}
     for name in ("reject", "later")

@@ -67,6 +67,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                     "app": "shop",
                     "notification": "01939c5e-7f3a-7c4e-9d1b-000000000001",
                     "delivery": "01939c5e-7f3a-7c4e-9d1b-2a3b4c5d6e7f",
+                    "itoken": "AWhNjnAZkKbwHC0-P4pLXG1-j5oMeF2k2Hfv3Q-bV1ZQ4LrpnQKD0Ss",
                 },
                 "expires_at": 4102444800000,
                 "created_at": 1765000000000,
