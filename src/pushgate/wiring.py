@@ -29,6 +29,7 @@ from pushgate.core.operational_webhook import OperationalWebhooks
 from pushgate.core.ports import ActionLookup
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
+from pushgate.core.recipient_times import RecipientTimes
 from pushgate.core.registry import Registry
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
@@ -108,6 +109,11 @@ class Services:
         return TypeSwitches(self.scopes, self.types.on_by_default)
 
     @functools.cached_property
+    def recipient_times(self) -> RecipientTimes:
+        """Shared by the settings (which drop what it keeps on a change) and the fan-out."""
+        return RecipientTimes(self.scopes)
+
+    @functools.cached_property
     def scoped_settings(self) -> ScopedSettings:
         return ScopedSettings(
             self.scopes,
@@ -119,6 +125,7 @@ class Services:
             instance_retention_days=self.settings.retention_days,
             type_needs=self.types.general_needs,
             type_keys=self.types.keys,
+            times=self.recipient_times,
         )
 
     @functools.cached_property
@@ -245,10 +252,13 @@ async def build_services(
     *,
     run_migrations: bool = True,
     limits_clock: Callable[[], float] = time.time,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Services:
     """Open the database (migrating it when asked) and assemble the services.
 
-    ``limits_clock`` is the rate limits' time, stepped by tests instead of sleeping."""
+    ``limits_clock`` is the rate limits' time, stepped by tests instead of sleeping;
+    ``clock`` that of the queue, of accepting notifications and of the workers built on
+    these services."""
     engine = create_engine(
         settings.effective_database_url, sqlite_busy_seconds=settings.sqlite_busy_seconds
     )
@@ -274,6 +284,7 @@ async def build_services(
         engine,
         prefix=settings.queue_prefix,
         reconcile_seconds=settings.queue_reconcile_seconds,
+        clock=clock,
     )
     limits = RateLimits(limiter_for(settings), access.tenant_by_id, clock=limits_clock)
     actions = ActionStore(engine)
@@ -298,6 +309,7 @@ async def build_services(
         default_records=DeliveryRecords(settings.delivery_records),
         limits=limits,
         types=types,
+        clock=clock,
     )
     await access.ensure_default_tenant()
     await access.instance_id()
@@ -317,6 +329,7 @@ async def build_services(
         actions,
         catalog,
         types,
+        clock=clock,
     )
 
 
@@ -375,6 +388,7 @@ def build_worker(
     from pushgate.delivery.sender import Sender
     from pushgate.delivery.worker import Worker
     from pushgate.providers.options import ProviderOptions
+    from pushgate.storage.zones import ZoneStore
 
     settings = services.settings
     clock = services.clock if clock is None else clock
@@ -394,6 +408,8 @@ def build_worker(
         reports=reports,
         clock=clock,
         switches=services.type_switches,
+        times=services.recipient_times,
+        zones=ZoneStore(services.engine),
     )
     sender = Sender(
         services.notifications,

@@ -27,6 +27,7 @@ from pushgate.core.notifications import (
     DeliveryResult,
     DeliveryState,
     DueDeliveries,
+    HeldTarget,
     Notification,
     NotificationState,
     Settled,
@@ -177,6 +178,7 @@ class NotificationStorePort(Protocol):
         targets: Sequence[tuple[str, str]],
         at: int,
         suppressed: Sequence[tuple[str, str, SuppressionReason]] = (),
+        held: Sequence[HeldTarget] = (),
     ) -> AddedDeliveries: ...
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries: ...
     async def write_results(

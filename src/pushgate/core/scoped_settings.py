@@ -19,6 +19,7 @@ from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import now_ms
 from pushgate.core.models import Provider, Scope, Sealed, Tenant, sealed_for
 from pushgate.core.ports import PeopleStorePort
+from pushgate.core.recipient_times import RecipientTimes
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.settings_catalog import (
     GENERAL,
@@ -105,8 +106,11 @@ class ScopedSettings:
         instance_retention_days: int,
         type_needs: TypeNeeds,
         type_keys: TypeKeys,
+        times: RecipientTimes | None = None,
     ) -> None:
         self.store = store
+        # Kept readings of settings, dropped when this process changes them.
+        self.times = times
         self.units = units
         self.switches = switches
         self.people = people
@@ -137,7 +141,7 @@ class ScopedSettings:
         )
         await self._check_needs(tenant, values, present)
         await self.store.replace_settings(tenant.id, scope, items, now_ms())
-        self.switches.forget()
+        self._forget()
         await self.audit.record(
             caller, AuditAction.SETTINGS_SET, scope, tenant.id, names=sorted(values)
         )
@@ -160,7 +164,7 @@ class ScopedSettings:
                 present[name] = value
             await self._check_needs(tenant, {name: value}, present)
             await self.store.put_setting(tenant.id, scope, item, now_ms())
-        self.switches.forget()
+        self._forget()
         await self.audit.record(caller, AuditAction.SETTINGS_SET, scope, tenant.id, names=[name])
         return await self.read(caller, tenant, unit)
 
@@ -204,6 +208,11 @@ class ScopedSettings:
             if item.name == "retention_days" and isinstance(item.value, int):
                 return item.value
         return None
+
+    def _forget(self) -> None:
+        self.switches.forget()
+        if self.times is not None:
+            self.times.forget()
 
     def _default(self, name: str) -> Any:
         return self.instance_retention_days if name == "retention_days" else None
