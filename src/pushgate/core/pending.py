@@ -35,6 +35,7 @@ class PendingKind(StrEnum):
     WAITING_FOR_FANOUT = "waiting_for_fanout"  # devices of the audience not yet given one
     CREDENTIALS_PAUSED = "credentials_paused"  # the app's credentials of the provider
     RETRYING = "retrying"  # a provider answered "try again"
+    DEFERRED = "deferred"  # held for quiet hours or a local time (core/deferral.py)
     QUEUED = "queued"  # not yet attempted: waiting for a worker
     NOT_EXAMINED = "not_examined"  # pending, beyond the rows looked at
 
@@ -123,9 +124,15 @@ def _from_rows(rows: PendingRows, waiting: int) -> list[PendingReason]:
                 next_attempt_at=min(group.next_attempt_at for group in rest),
             )
         )
+    reasons.extend(
+        PendingReason(
+            PendingKind.DEFERRED, group.count, group.provider, group.reason, group.next_attempt_at
+        )
+        for group in sorted(rows.deferred, key=lambda group: (group.next_attempt_at, group.reason))
+    )
     if rows.queued:
         reasons.append(PendingReason(PendingKind.QUEUED, rows.queued))
-    examined = rows.queued + sum(group.count for group in retrying)
+    examined = rows.queued + sum(group.count for group in (*retrying, *rows.deferred))
     if waiting > examined:
         reasons.append(PendingReason(PendingKind.NOT_EXAMINED, waiting - examined))
     return reasons

@@ -342,6 +342,8 @@ class PendingRows:
 
     queued: int
     retrying: tuple[RetryGroup, ...]
+    # Not yet attempted, held till their time (core/deferral.py), by provider and reason.
+    deferred: tuple[RetryGroup, ...] = ()
 
 
 class PendingReadsPort(Protocol):

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from pushgate.core.quiet_hours import UTC_ZONE, QuietHours, zone_of
 from pushgate.core.ttlcache import TtlCache
 
-# Quiet hours from the tenant's settings let no priority through: ``high`` is every
-# send's default priority, so letting it pass would leave the window all but empty.
-# A person's own quiet hours (their preferences) say for themselves.
+# Quiet hours from the tenant's settings let no priority through unless
+# ``quiet_hours.urgent_passes`` says so: ``high`` is every send's default priority, so
+# letting it pass by default would leave the window all but empty. A person's own quiet
+# hours (their preferences) say for themselves.
 TENANT_URGENT_PASSES = False
 
 
@@ -50,7 +51,8 @@ class TenantTimes:
         start, end = values.get("quiet_hours.start"), values.get("quiet_hours.end")
         quiet = None
         if isinstance(start, str) and isinstance(end, str):
-            quiet = QuietHours.of(start, end, TENANT_URGENT_PASSES)
+            passes = values.get("quiet_hours.urgent_passes", TENANT_URGENT_PASSES)
+            quiet = QuietHours.of(start, end, passes is True)
         zone = values.get("default_timezone")
         return cls(quiet, zone_of(zone if isinstance(zone, str) else None) or UTC_ZONE)
 

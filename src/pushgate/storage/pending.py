@@ -54,10 +54,14 @@ class PendingStore:
         ).group_by(retried, rows.c.provider, rows.c.reason)
         queued = 0
         groups = []
+        held = []
         async with self.engine.connect() as connection:
             for was_tried, provider, reason, count, next_at in await connection.execute(query):
+                group = RetryGroup(provider, reason or "", int(count), int(next_at or 0))
                 if was_tried:
-                    groups.append(RetryGroup(provider, reason or "", int(count), int(next_at or 0)))
+                    groups.append(group)
+                elif reason:  # not yet tried, yet with a reason: held till its time
+                    held.append(group)
                 else:
                     queued += int(count)
-        return PendingRows(queued, tuple(groups))
+        return PendingRows(queued, tuple(groups), tuple(held))
