@@ -179,7 +179,7 @@ class Fanout:
         elif last_page and job.after is None and len(sends) == 1:
             inline = [sends.pop()]
         next_page = None if last_page else FanoutJob(notification.id, page[-1].device_id)
-        await self._queue_deferred(notification, later, page_key, added.fresh)
+        await self._queue_deferred(notification, later, page_key, now)
         await self._queue(notification, sends, next_page, page_key, now)
         if last_page:
             await self.store.finish_fanout(notification.id, now)
@@ -266,7 +266,10 @@ class Fanout:
             await self._settle_page(notification, page, sendable, off, waiting, held, page_key, now)
         later = [item for item in waiting if item.due_at is not None]
         ids = new_ids(len(sendable) + len(later))
-        pending = [(i, m.provider, m.device_id) for i, m in zip(ids, sendable, strict=True)]
+        pending = [
+            (i, m.provider, m.device_id)
+            for i, m in zip(ids[: len(sendable)], sendable, strict=True)
+        ]
         due: dict[str, int] = {}
         for delivery_id, item in zip(ids[len(sendable) :], later, strict=True):
             pending.append((delivery_id, item.provider, item.device_id))
@@ -316,12 +319,21 @@ class Fanout:
         notification: Notification,
         later: dict[tuple[str, int], list[tuple[str, AudienceMember]]],
         page_key: str,
-        fresh: bool,
+        now: int,
     ) -> None:
         """Queue the batches of held deliveries, each for its time (rounded up to the next
         second, as retries are, so a job is never leased before its rows are due). A
         counted batch carries its devices, under a key a run of the page again repeats;
-        a batch of rows reads back what is pending and due when it runs."""
+        a batch of rows reads back what is pending and due when it runs.
+
+        A page run again queues them only if its first run had not (marked after the
+        queueing, as the next page is, see :meth:`_queue`): two jobs for one batch, due
+        at the same moment, would be leased together and both send it."""
+        if not later:
+            return
+        queued = f"{page_key}:held"
+        if await self.store.settled(notification.id, queued) is not None:
+            return
         counted = notification.records is DeliveryRecords.FAILURES
         for (provider, due), items in sorted(later.items(), key=lambda item: item[0][1]):
             jobs = [
@@ -336,6 +348,8 @@ class Fanout:
                 for n, chunk in enumerate(batches(items, self.batch_size))
             ]
             await self.queue.enqueue(jobs, available_at=(due // 1000 + 1) * 1000)
+        no_counts = Settlement(queued, Counter())
+        await self.store.settle_once(notification.id, notification.app_id, no_counts, now)
 
     async def _queue(
         self,
