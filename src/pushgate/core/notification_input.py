@@ -16,7 +16,7 @@ from pushgate.core.audience import Audience, ShortText
 from pushgate.core.inputs import Locale, Name, Strict
 from pushgate.core.messages import Priority
 from pushgate.core.notifications import DeliveryRecords
-from pushgate.core.quiet_hours import LocalTime
+from pushgate.core.quiet_hours import LOCAL_TIME_PATTERN, LocalTime
 from pushgate.errors import InvalidInput
 
 MAX_DATA_BYTES = 4096
@@ -74,7 +74,7 @@ class NotificationInput(Content):
     priority: Priority = Priority.HIGH
     collapse_key: Annotated[str, StringConstraints(max_length=64)] | None = None
     send_at: datetime | None = Field(default=None, description="Send at this time (scheduled).")
-    deliver_at_local: str | None = Field(
+    deliver_at_local: Annotated[str, StringConstraints(pattern=LOCAL_TIME_PATTERN)] | None = Field(
         default=None,
         description="Send to each recipient at this wall-clock time in their own time zone "
         "(the device's, else the user's, else the tenant's `default_timezone`, else UTC): "

@@ -22,7 +22,9 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _HH_MM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
-_LOCAL = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})T)?([01][0-9]|2[0-3]):([0-5][0-9])$")
+# ``deliver_at_local``: HH:MM, or a date and HH:MM (ASCII digits only).
+LOCAL_TIME_PATTERN = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T)?([01][0-9]|2[0-3]):[0-5][0-9]$"
+_LOCAL = re.compile(r"^(?:([0-9]{4}-[0-9]{2}-[0-9]{2})T)?([01][0-9]|2[0-3]):([0-5][0-9])$")
 UTC_ZONE = ZoneInfo("UTC")
 
 
