@@ -50,6 +50,9 @@ function sendForm(apps, status) {
     field("Title", "title"),
     field("Body", "body"),
     field("Action set", "action_set", { options: [NO_SET], help: "buttons to show" }),
+    field("Local time", "deliver_at_local", {
+      help: "optional: HH:MM (or YYYY-MM-DDTHH:MM) in each recipient's own time zone",
+    }),
     field("Keep", "records", {
       options: RECORDS,
       help: "a row per delivery, or counts and rows only for deliveries that did not go out",
@@ -64,6 +67,7 @@ function sendForm(apps, status) {
       body: data.get("body") || undefined,
       records: data.get("records") === RECORDS[0] ? undefined : data.get("records"),
       action_set: data.get("action_set") === NO_SET ? undefined : data.get("action_set"),
+      deliver_at_local: data.get("deliver_at_local") || undefined,
     };
     const made = await api.post(`/v1/notifications`, body);
     location.hash = `#/notifications/${seg(made.id)}`;
@@ -136,7 +140,10 @@ export async function renderNotification(ctx) {
       ["suppressed", Object.keys(item.suppressed || {}).length
         ? Object.entries(item.suppressed).map(([reason, n]) => `${reason}: ${n}`).join(", ")
         : "none"],
-      ["send at", item.send_at], ["expires", item.expires_at],
+      ["send at", item.send_at],
+      ["local time", item.content.deliver_at_local || "—"],
+      ["deferred", deferredText(item.pending)],
+      ["expires", item.expires_at],
       ["created", item.created_at], ["updated", item.updated_at],
     ]),
     h("h2", {}, "Deliveries per provider"),
@@ -159,6 +166,14 @@ export async function renderNotification(ctx) {
     pager(path, query, page.next),
     ...answerSection(item, answers.items),
   );
+}
+
+/** Deliveries held for quiet hours or a local time, by reason, with the earliest time
+ * (docs/delivery.md, "Quiet hours and local time"). */
+function deferredText(pending) {
+  const held = (pending || []).filter((p) => p.kind === "deferred");
+  if (!held.length) return "none";
+  return held.map((p) => `${p.reason}: ${p.count} (from ${p.next_attempt_at})`).join(", ");
 }
 
 /** The answers to the notification's actions: counts per action and state, then the
