@@ -142,8 +142,8 @@ class AddedDeliveries(NamedTuple):
 
     pending: list[tuple[str, str, str]]
     fresh: bool
-    #: delivery id → when it is due, for those of ``pending`` that wait (deferred, or,
-    #: read back, retrying).
+    #: delivery id → when it is due, for those of ``pending`` held till a time of their
+    #: own (core/deferral.py).
     due: Mapping[str, int] = _NO_DUE
 
 

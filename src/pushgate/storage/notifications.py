@@ -434,7 +434,7 @@ class NotificationStore(BaseStore):
                 pending = [(row[0], row[4], row[2]) for row in rows if row[5] == PENDING]
                 return AddedDeliveries(pending, True, due)
             # The page ran before (its worker died after writing it): count afresh, and
-            # read back which of its deliveries are still pending, and when each is due.
+            # read back which of its deliveries are still pending, and when held ones are due.
             await self._recount(connection, notification_id)
             sql, order = self.driver_sql(
                 "pending_of_devices",
@@ -443,6 +443,7 @@ class NotificationStore(BaseStore):
                     deliveries.c.provider,
                     deliveries.c.device_id,
                     deliveries.c.next_attempt_at,
+                    deliveries.c.attempts,
                 ).where(
                     deliveries.c.notification_id == sa.bindparam("notification_id"),
                     in_ids(deliveries.c.device_id, "device_ids", dialect),
@@ -458,7 +459,8 @@ class NotificationStore(BaseStore):
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
-            again = {r[0]: int(r[3]) for r in found if r[3] is not None}
+            # Held ones: due later, never attempted (a retrying one has its retry job).
+            again = {r[0]: int(r[3]) for r in found if r[3] is not None and not r[4]}
             return AddedDeliveries([(r[0], r[1], r[2]) for r in found], False, again)
 
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries:
