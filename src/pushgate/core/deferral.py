@@ -5,7 +5,8 @@ time").
 A deferred delivery stays ``pending`` with a due time and its reason; its send job is
 queued for that time (the queue's own due time is the timer). One whose time would come at
 or after the notification's expiry is ``expired`` at once, with the reason, and counted as
-expired: nothing could send it, and saying so now beats holding it until then.
+expired: nothing could send it, and saying so now beats holding it until then. A
+notification of TTL 0 (now or never) reaching a recipient in quiet hours is such a case.
 """
 
 from __future__ import annotations
@@ -60,11 +61,6 @@ class Timing:
     expires_at: int
     priority: Priority
     local: LocalTime | None
-
-    @property
-    def may_wait(self) -> bool:
-        """Whether any recipient could be deferred (a TTL of 0 never waits)."""
-        return self.expires_at > self.created_at
 
 
 def hold_of(timing: Timing, now: int, zone: ZoneInfo, quiet: QuietHours | None) -> Hold | None:

@@ -217,8 +217,6 @@ class Fanout:
         if self.times is None or self.zones is None or not page:
             return {}
         timing = timing_of(notification)
-        if not timing.may_wait:
-            return {}
         members = [m for m in page if m.device_id not in withheld]
         quiet = await self.times.quiet_hours(notification.tenant_id, {m.user_id for m in members})
         if not quiet and timing.local is None:
