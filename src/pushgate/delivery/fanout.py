@@ -52,7 +52,7 @@ from pushgate.core.notifications import (
     Settlement,
 )
 from pushgate.core.ports import NotificationStorePort
-from pushgate.core.quiet_hours import zone_of
+from pushgate.core.quiet_hours import QuietHours, zone_of
 from pushgate.core.suppression import SuppressionReason, count_state
 from pushgate.core.type_switches import SuppressionPort
 from pushgate.core.typed_sends import PROVIDERS_KEY
@@ -224,9 +224,16 @@ class Fanout:
         zones = await self.zones.zones_of([m.device_id for m in members])
         default = await self.times.default_zone(notification.tenant_id)
         held: dict[str, Hold] = {}
+        # Recipients of one zone and one set of quiet hours are held alike: decided once.
+        decided: dict[tuple[str | None, QuietHours | None], Hold | None] = {}
         for member in members:
-            zone = zone_of(zones.get(member.device_id)) or default
-            hold = hold_of(timing, now, zone, quiet.get(member.user_id))
+            named, hours = zones.get(member.device_id), quiet.get(member.user_id)
+            key = (named, hours)
+            if key in decided:
+                hold = decided[key]
+            else:
+                zone = zone_of(named) or default
+                hold = decided[key] = hold_of(timing, now, zone, hours)
             if hold is not None:
                 held[member.device_id] = hold
         return held
