@@ -150,7 +150,7 @@ class Services:
         from pushgate.core.pending import PendingReasons
         from pushgate.storage.pending import PendingStore
 
-        return PendingReasons(PendingStore(self.engine))
+        return PendingReasons(PendingStore(self.engine), clock=self.clock)
 
     @functools.cached_property
     def handlers(self) -> ActionLookup:

@@ -353,6 +353,11 @@ class PendingReadsPort(Protocol):
         """The app's paused credentials: provider kind → the provider's refusal."""
         ...
 
+    async def held_marks(self, notification_id: str) -> list[tuple[str, int, int]]:
+        """(reason, due time, count) of the deliveries its fan-out pages held back, as the
+        pages kept them (delivery/fanout.py); read for notifications without rows."""
+        ...
+
     async def pending_rows(
         self, notification_id: str, skip_providers: Sequence[str], limit: int
     ) -> PendingRows:

@@ -30,6 +30,7 @@ import orjson
 from pushgate.core.audience import parse_audience
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.deferral import (
+    Deferred,
     Hold,
     TimesPort,
     ZonesPort,
@@ -179,7 +180,7 @@ class Fanout:
         elif last_page and job.after is None and len(sends) == 1:
             inline = [sends.pop()]
         next_page = None if last_page else FanoutJob(notification.id, page[-1].device_id)
-        await self._queue_deferred(notification, later, page_key, now)
+        await self._queue_deferred(notification, later, held, page_key, now)
         await self._queue(notification, sends, next_page, page_key, now)
         if last_page:
             await self.store.finish_fanout(notification.id, now)
@@ -323,6 +324,7 @@ class Fanout:
         self,
         notification: Notification,
         later: dict[tuple[str, int], list[tuple[str, AudienceMember]]],
+        held: dict[str, Hold],
         page_key: str,
         now: int,
     ) -> None:
@@ -353,8 +355,14 @@ class Fanout:
                 for n, chunk in enumerate(batches(items, self.batch_size))
             ]
             await self.queue.enqueue(jobs, available_at=(due // 1000 + 1) * 1000)
-        no_counts = Settlement(queued, Counter())
-        await self.store.settle_once(notification.id, notification.app_id, no_counts, now)
+        # The mark keeps how many wait till when, and why ([reason, due, count], ...): a
+        # counted notification's status tells its deferred deliveries from it.
+        summary = Counter(
+            (hold.reason.value, hold.at) for hold in held.values() if isinstance(hold, Deferred)
+        )
+        kept = orjson.dumps([[reason, due, n] for (reason, due), n in sorted(summary.items())])
+        mark = Settlement(queued, Counter(), kept=kept.decode())
+        await self.store.settle_once(notification.id, notification.app_id, mark, now)
 
     async def _queue(
         self,
