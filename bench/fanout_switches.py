@@ -6,8 +6,12 @@ On a scratch SQLite file: ``devices`` FCM devices of as many users, half of them
 ten units (under one parent). The whole audience is fanned out (pages of 2000, a row per
 delivery, send jobs queued, nothing sent) for three notifications in turn, ``rounds``
 times: without a type (the baseline), with a type switched only globally (no unit read),
-and with a type switched off in two units (every page reads its users' units). Printed:
-seconds per fan-out (best of the rounds) and the ratio to the baseline in the same run.
+with a type switched off in two units (every page reads its users' units), and with the
+global type while 10% of users and 5% of devices have preferences: once naming another
+type (every page reads them, none applies) and once with those users opted out of this
+one (10% suppressed). The preferences are stored before their round and removed after
+it, so the other kinds meet a tenant without any. Printed: seconds per fan-out (best of
+the rounds) and the ratio to the baseline in the same run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pushgate.cli.runtime import OPERATOR
@@ -27,8 +33,10 @@ from pushgate.core.device_import import DeviceImporter
 from pushgate.core.ids import new_id, now_ms
 from pushgate.core.inputs import AppInput
 from pushgate.core.notifications import Notification, NotificationState
+from pushgate.core.preferences import Choice, DevicePreferences, TypeChoice, UserPreferences
 from pushgate.core.units import UnitInput
 from pushgate.delivery.jobs import FANOUT, FanoutJob, read_fanout
+from pushgate.storage.tables import device_preferences, devices, user_preferences, users
 from pushgate.wiring import Services, build_services, build_worker
 
 UNITS = 10
@@ -54,6 +62,29 @@ async def populate(services: Services, devices: int) -> tuple[str, str]:
         )
     await services.scoped_settings.change(OPERATOR, tenant, None, "types.global.enabled", True)
     return tenant.id, app.id
+
+
+async def preferences_on(services: Services, tenant_id: str, opted_out_of: str) -> None:
+    """Every tenth user opts out of ``opted_out_of``; every twentieth device mutes
+    ``other`` (set-up, not timed)."""
+    store = services.preference_store
+    async with services.engine.connect() as connection:
+        user_ids = (await connection.execute(sa.select(users.c.id))).scalars().all()
+        device_ids = (await connection.execute(sa.select(devices.c.id))).scalars().all()
+    said = UserPreferences(types={opted_out_of: TypeChoice(Choice.OUT)})
+    for user_id in user_ids[::10]:
+        await store.put_user_preferences(tenant_id, user_id, said, now_ms())
+    muted = DevicePreferences(muted_types=("other",))
+    for device_id in device_ids[1::20]:
+        await store.put_device_preferences(tenant_id, device_id, muted, now_ms())
+    services.preference_filter.forget()
+
+
+async def preferences_off(services: Services) -> None:
+    async with services.engine.begin() as connection:
+        await connection.execute(sa.delete(user_preferences))
+        await connection.execute(sa.delete(device_preferences))
+    services.preference_filter.forget()
 
 
 async def fan_out(services: Services, tenant_id: str, app_id: str, type_key: str | None) -> float:
@@ -97,11 +128,18 @@ async def main(devices: int, rounds: int) -> None:
                 "no type": None,
                 "type, global switch": "global",
                 "type, unit switches": "by_unit",
+                "type, preferences": "global",
+                "type, 10% opted out": "global",
             }
+            opting = {"type, preferences": "other", "type, 10% opted out": "global"}
             best = dict.fromkeys(kinds, float("inf"))
             for _ in range(rounds):
                 for label, type_key in kinds.items():
+                    if label in opting:
+                        await preferences_on(services, tenant_id, opting[label])
                     took = await fan_out(services, tenant_id, app_id, type_key)
+                    if label in opting:
+                        await preferences_off(services)
                     best[label] = min(best[label], took)
             base = best["no type"]
             print(f"{devices} devices, pages of 2000, best of {rounds}")

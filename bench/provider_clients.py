@@ -110,6 +110,7 @@ def bench_identity(delivery_id: str) -> Any:
         "bench",
         "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c",
         delivery_id,
+        "I" * 55,
         "approval",
         "T" * TOKEN_CHARS,
         "https://push.example.com/v1/push/bench/action/",

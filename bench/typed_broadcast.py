@@ -8,7 +8,12 @@ the simulator's ``accepted`` counter reaching N). In the same run, rounds altern
 - ``plain``: title and body in the request, no type;
 - ``data``: a type whose template reads only ``data`` (rendered once, at accept);
 - ``recipient``: a type whose title is ``Hi {{ user.attributes.name }}`` (rendered per
-  delivery, the users read once per send batch).
+  delivery, the users read once per send batch);
+- ``data_prefs`` and ``recipient_prefs``: the same types while 10% of users and 5% of
+  devices have preferences (written before the round and removed after it, so the other
+  kinds meet a tenant without any). They name another type, so every device is still
+  sent the broadcast and the clock ends as before: what is measured is the fan-out's read
+  and check of the page's preferences.
 
 Each figure is the median of ``--rounds`` broadcasts; ratios are against ``plain``.
 
@@ -37,11 +42,18 @@ import e2e_processes as proc  # noqa: E402
 
 sys.path.pop(0)
 
-KINDS = ("plain", "data", "recipient")
+KINDS = ("plain", "data", "recipient", "data_prefs", "recipient_prefs")
 TYPES = {
     "data": {"title": "Bench {{ data.n }}", "body": "{{ data.text }}"},
     "recipient": {"title": "Hi {{ user.attributes.name }}", "body": "{{ data.text }}"},
 }
+PREFS_SUFFIX = "_prefs"
+# The preference cache (core/preferences.py PreferenceFilter) keeps a tenant's flag 2 s.
+FLAG_SECONDS = 2.5
+USER_PREFERENCES = json.dumps(
+    {"default": "in", "types": {"other": {"choice": "out", "providers_out": []}}}
+)
+QUIET_HOURS = json.dumps({"start": "22:00", "end": "07:00", "urgent_passes": False})
 
 
 class TypedInstance(e2e.Instance):
@@ -61,7 +73,7 @@ class TypedInstance(e2e.Instance):
         body = {
             "app": proc.APP,
             "audience": audience,
-            "type": self.kind,
+            "type": self.kind.removesuffix(PREFS_SUFFIX),
             "data": {"n": "1", "text": "x" * 60, **(data or {})},
         }
         answer = self.api.post("/v1/notifications", json=body)
@@ -81,6 +93,31 @@ def name_every_user(database: Path) -> None:
     """Give every user a ``name`` attribute, in one statement (set-up, not timed)."""
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE users SET attributes = json_object('name', external_id)")
+
+
+def preferences_on(database: Path) -> None:
+    """Preferences for every tenth user and every twentieth device (set-up, not timed)."""
+    at = int(time.time() * 1000)
+    with sqlite3.connect(database, timeout=60) as connection:
+        connection.execute(
+            "INSERT INTO user_preferences (user_id, tenant_id, document, quiet_hours, updated_at)"
+            " SELECT id, tenant_id, ?, ?, ? FROM users WHERE rowid % 10 = 0",
+            (USER_PREFERENCES, QUIET_HOURS, at),
+        )
+        connection.execute(
+            "INSERT INTO device_preferences (device_id, tenant_id, enabled, muted_types,"
+            " updated_at) SELECT id, tenant_id, 1, '[\"other\"]', ? FROM devices"
+            " WHERE rowid % 20 = 1",
+            (at,),
+        )
+    time.sleep(FLAG_SECONDS)
+
+
+def preferences_off(database: Path) -> None:
+    with sqlite3.connect(database, timeout=60) as connection:
+        connection.execute("DELETE FROM user_preferences")
+        connection.execute("DELETE FROM device_preferences")
+    time.sleep(FLAG_SECONDS)
 
 
 def set_up(env: dict[str, str], folder: Path, targets: e2e.Targets, devices: int) -> str:
@@ -125,7 +162,11 @@ def run(folder: Path, args: argparse.Namespace) -> dict[str, list[float]]:
         for round_ in range(args.rounds):
             for kind in KINDS:
                 instance.kind = kind
+                if kind.endswith(PREFS_SUFFIX):
+                    preferences_on(data_dir / "pushgate.db")
                 took = e2e.broadcast(instance, targets, "simulator", args.devices)
+                if kind.endswith(PREFS_SUFFIX):
+                    preferences_off(data_dir / "pushgate.db")
                 seconds[kind].append(took)
                 print(
                     f"  round {round_ + 1} {kind}: {args.devices / took:,.0f}/s",

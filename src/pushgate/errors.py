@@ -100,6 +100,13 @@ class ResponseTokenExpired(Unauthenticated):
     code = "response_token_expired"
 
 
+class InteractionTokenInvalid(Unauthenticated):
+    """An interaction token that is malformed or not signed by this instance for the
+    delivery and notification it is presented with."""
+
+    code = "interaction_token_invalid"
+
+
 class AppMismatch(Forbidden):
     """The token's notification belongs to another app than the route names."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,17 +20,24 @@ from pushgate.core.answers import Answers
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.offloop import shutdown_pool
+from pushgate.core.event_processing import EventProcessor
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
+from pushgate.core.interactions import Interactions
 from pushgate.core.notification_types import TypeCatalog
 from pushgate.core.notifications import DeliveryRecords
 from pushgate.core.operational_events import OperationalEvents
 from pushgate.core.operational_webhook import OperationalWebhooks
 from pushgate.core.ports import ActionLookup
+from pushgate.core.preference_access import Preferences
+from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
-from pushgate.core.recipient_times import RecipientTimes
+from pushgate.core.recipient_times import PreferredQuietHours, RecipientTimes
+from pushgate.core.record_events import EventLog
 from pushgate.core.registry import Registry
+from pushgate.core.relay_origins import RelayOrigins
+from pushgate.core.reports import Reports
 from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
@@ -38,9 +45,11 @@ from pushgate.core.retention import TenantRetention
 from pushgate.core.scoped_settings import ScopedSettings
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
+from pushgate.core.trigger_tests import TriggerTester
+from pushgate.core.triggers import TriggerCatalog
 from pushgate.core.type_switches import TypeSwitches
 from pushgate.core.units import Units
-from pushgate.delivery.jobs import EventJobs, FanoutStarter, ResponseStarter
+from pushgate.delivery.jobs import EventJobs, FanoutStarter, RecordEventJobs, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
@@ -51,9 +60,14 @@ from pushgate.storage.accounts import AccountStore
 from pushgate.storage.actions import ActionStore
 from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
+from pushgate.storage.interactions import InteractionStore
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
 from pushgate.storage.people import PeopleStore
+from pushgate.storage.preferences import PreferenceStore
+from pushgate.storage.record_events import EventStore, TriggerStore
+from pushgate.storage.relay import RelayStore
+from pushgate.storage.reports import ReportStore
 from pushgate.storage.responses import ResponseStore
 from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.types import TypeStore
@@ -64,6 +78,7 @@ if TYPE_CHECKING:
     from pushgate.delivery.operational_reports import OperationalReports
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.queue_admin import QueueAdmin
+    from pushgate.delivery.relay import RelayService
     from pushgate.delivery.responses import ResponseRunner
     from pushgate.delivery.worker import Worker
     from pushgate.providers.options import ProviderOptions
@@ -93,6 +108,7 @@ class Services:
     types: TypeCatalog
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
     clock: Clock = SYSTEM_CLOCK
+    _closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @functools.cached_property
     def scopes(self) -> ScopeStore:
@@ -111,7 +127,26 @@ class Services:
     @functools.cached_property
     def recipient_times(self) -> RecipientTimes:
         """Shared by the settings (which drop what it keeps on a change) and the fan-out."""
-        return RecipientTimes(self.scopes)
+        return RecipientTimes(self.scopes, own=PreferredQuietHours(self.preference_store))
+
+    @functools.cached_property
+    def preference_store(self) -> PreferenceStore:
+        return PreferenceStore(self.engine)
+
+    @functools.cached_property
+    def preference_filter(self) -> PreferenceFilter:
+        """Shared by the API and a worker in this process, like the type switches."""
+        return PreferenceFilter(self.preference_store, self.types.may_opt_out)
+
+    @functools.cached_property
+    def preferences(self) -> Preferences:
+        return Preferences(
+            self.preference_store,
+            self.registry,
+            self.types.keys,
+            self.preference_filter,
+            clock=self.clock,
+        )
 
     @functools.cached_property
     def scoped_settings(self) -> ScopedSettings:
@@ -126,6 +161,33 @@ class Services:
             type_needs=self.types.general_needs,
             type_keys=self.types.keys,
             times=self.recipient_times,
+        )
+
+    @functools.cached_property
+    def relay_store(self) -> RelayStore:
+        return RelayStore(self.engine)
+
+    @functools.cached_property
+    def relay_origins(self) -> RelayOrigins:
+        return RelayOrigins(self.relay_store, self.access, self.audit)
+
+    @functools.cached_property
+    def relay(self) -> RelayService:
+        """The relay side (docs/relay.md), with provider clients of its own: the API
+        process sends what origins relay, without a job in between."""
+        from pushgate.delivery.providers import ProviderCache
+        from pushgate.delivery.relay import RelayService
+
+        providers = ProviderCache(self.accounts, self.box, provider_options(self.settings))
+        self._closing.append(providers.close)
+        return RelayService(
+            self.relay_store,
+            self.registry,
+            self.access.tenant_by_id,
+            providers,
+            self.limits,
+            self.metrics,
+            clock=self.clock,
         )
 
     @functools.cached_property
@@ -164,6 +226,41 @@ class Services:
     @functools.cached_property
     def response_recorder(self) -> ResponseRecorder:
         return ResponseRecorder(self.responses, ResponseStarter(self.queue), now_ms)
+
+    @functools.cached_property
+    def record_event_store(self) -> EventStore:
+        return EventStore(self.engine)
+
+    @functools.cached_property
+    def triggers(self) -> TriggerCatalog:
+        return TriggerCatalog(
+            TriggerStore(self.engine), self.registry, self.types, audit=self.audit, clock=self.clock
+        )
+
+    def events_at(self, clock: Clock) -> EventLog:
+        """The event log, stamping events by ``clock``."""
+        return EventLog(self.record_event_store, RecordEventJobs(self.queue), self.registry, clock)
+
+    @functools.cached_property
+    def events(self) -> EventLog:
+        """Records host events (the one entry point, core/record_events.py) and reads them."""
+        return self.events_at(self.clock)
+
+    @functools.cached_property
+    def trigger_tester(self) -> TriggerTester:
+        return TriggerTester(self.triggers, self.types, self.record_event_store)
+
+    def event_processor_at(self, clock: Clock) -> EventProcessor:
+        return EventProcessor(
+            self.record_event_store,
+            self.record_event_store,
+            self.triggers,
+            self.sending,
+            self.registry,
+            self.access.tenant_by_id,
+            RecordEventJobs(self.queue),
+            clock=clock,
+        )
 
     @functools.cached_property
     def event_store(self) -> OperationalEventStore:
@@ -206,6 +303,28 @@ class Services:
         )
 
     @functools.cached_property
+    def interaction_store(self) -> InteractionStore:
+        return InteractionStore(self.engine)
+
+    @functools.cached_property
+    def reports(self) -> Reports:
+        return Reports(ReportStore(self.engine), self.registry)
+
+    @functools.cached_property
+    def interactions(self) -> Interactions:
+        """Devices' reports of their pushes (core/interactions.py)."""
+        return Interactions(
+            self.box,
+            self.interaction_store,
+            self.notifications.notification,
+            self.registry,
+            self.access.tenant_by_id,
+            self.limits,
+            self.metrics,
+            clock=self.clock,
+        )
+
+    @functools.cached_property
     def response_reads(self) -> ResponseReads:
         return ResponseReads(self.sending, self.responses)
 
@@ -215,6 +334,8 @@ class Services:
         return ResponseWaiter(self.responses)
 
     async def close(self) -> None:
+        for close in self._closing:
+            await close()
         shutdown_pool()
         await self.limits.close()
         await self.queue.close()
@@ -333,6 +454,15 @@ async def build_services(
     )
 
 
+def provider_options(settings: Settings) -> ProviderOptions:
+    from pushgate.providers.options import ProviderOptions
+
+    return ProviderOptions(
+        allow_private_targets=settings.allow_private_targets,
+        ca_files=tuple(str(path) for path in settings.provider_ca_file),
+    )
+
+
 class WorkerHandle:
     """A worker and the provider and handler clients it keeps open."""
 
@@ -387,15 +517,11 @@ def build_worker(
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.sender import Sender
     from pushgate.delivery.worker import Worker
-    from pushgate.providers.options import ProviderOptions
     from pushgate.storage.zones import ZoneStore
 
     settings = services.settings
     clock = services.clock if clock is None else clock
-    options = ProviderOptions(
-        allow_private_targets=settings.allow_private_targets,
-        ca_files=tuple(str(path) for path in settings.provider_ca_file),
-    )
+    options = provider_options(settings)
     providers = ProviderCache(services.accounts, services.box, options)
     retention = TenantRetention(services.scopes, settings.retention_days)
     events = services.operational_events_at(clock)
@@ -408,6 +534,7 @@ def build_worker(
         reports=reports,
         clock=clock,
         switches=services.type_switches,
+        preferences=services.preference_filter,
         times=services.recipient_times,
         zones=ZoneStore(services.engine),
     )
@@ -427,6 +554,7 @@ def build_worker(
             services.access.instance_id,
             services.accounts.app_name,
             grace_days=settings.response_token_grace_days,
+            retention_days=settings.retention_days,
         ),
         personalizer=Personalizer(TypeStore(services.engine), services.types.templates),
     )
@@ -447,6 +575,7 @@ def build_worker(
             options,
             clock=clock,
         ),
+        events=services.event_processor_at(clock),
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention=retention,

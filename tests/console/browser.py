@@ -4,15 +4,23 @@ Only what the test needs: start the browser on a free loopback port, attach to i
 send commands, wait for conditions on the page, and keep what the page reported (script
 exceptions, CSP violations and other console errors, the addresses it requested) so the test
 can assert there were none. ``offline=True`` gives the browser no way out of 127.0.0.1.
+
+Starting Chromium takes seconds on a loaded machine, so every test of a worker process
+shares one browser: each gets a tab of its own (a fresh ``sessionStorage``, where the console
+keeps its key), closed when the test ends. An offline page gets a browser of its own, since
+the flags that cut it off apply to the whole process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
+import contextlib
 import json
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +33,9 @@ from websockets.asyncio.client import ClientConnection, connect
 CHROMIUM = Path("/usr/bin/chromium")
 START_TIMEOUT_SECONDS = 30.0  # a loaded 2-core machine has taken over 15 s
 CALL_TIMEOUT_SECONDS = 10.0
+# Every page's last look is kept beside the test's other files, the failing ones' above all.
+LAST_SCREENSHOT = "last.png"
+LAST_SCREENSHOT_SECONDS = 10.0
 # No host name resolves, and whatever is not loopback goes to a proxy on a closed port
 # (Chromium never proxies loopback), so an address literal cannot get out either.
 OFFLINE_FLAGS = (
@@ -110,26 +121,40 @@ class Page:
         await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
 
 
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--window-size=1280,900",
+    "--remote-debugging-address=127.0.0.1",
+)
+
+
 @asynccontextmanager
 async def chromium_page(profile_dir: Path, *, offline: bool = False) -> AsyncIterator[Page]:
-    """A headless Chromium with one blank tab, stopped (bounded) on the way out; with
-    ``offline``, it reaches nothing but 127.0.0.1."""
+    """A blank tab of a headless Chromium: of this process's shared browser, or, with
+    ``offline``, of a browser of its own (logging into ``profile_dir``) that reaches
+    nothing but 127.0.0.1."""
+    if not offline:
+        port = await asyncio.to_thread(_shared.port)
+        async with _tab(port) as page:
+            try:
+                yield page
+            finally:
+                await _last_screenshot(page, profile_dir)
+        return
     port = free_port()
     log = await asyncio.to_thread((profile_dir / "chromium.log").open, "wb")
     process = await asyncio.create_subprocess_exec(
         str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--window-size=1280,900",
+        *BROWSER_FLAGS,
         f"--user-data-dir={profile_dir}",
-        "--remote-debugging-address=127.0.0.1",
         f"--remote-debugging-port={port}",
-        *(OFFLINE_FLAGS if offline else ()),
+        *OFFLINE_FLAGS,
         "about:blank",
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -137,13 +162,106 @@ async def chromium_page(profile_dir: Path, *, offline: bool = False) -> AsyncIte
     try:
         target = await _page_target(port, process)
         async with connect(target, max_size=64 * 1024 * 1024, open_timeout=5) as connection:
-            page = Page(connection)
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                await page.call(f"{domain}.enable")
-            yield page
+            page = await _attached(connection)
+            try:
+                yield page
+            finally:
+                await _last_screenshot(page, profile_dir)
     finally:
         await _stop(process)
         log.close()
+
+
+async def _last_screenshot(page: Page, folder: Path) -> None:
+    """Keep the page as the test left it (``last.png`` in ``folder``, the test's artifact),
+    passed or failed; a page that cannot be drawn any more is no reason to fail."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(LAST_SCREENSHOT_SECONDS):
+            await page.screenshot(folder / LAST_SCREENSHOT)
+
+
+async def _attached(connection: ClientConnection) -> Page:
+    page = Page(connection)
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        await page.call(f"{domain}.enable")
+    return page
+
+
+@asynccontextmanager
+async def _tab(port: int) -> AsyncIterator[Page]:
+    """A new tab of the browser on ``port``, closed on the way out."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+        made = (await http.put("/json/new?about:blank")).raise_for_status().json()
+        try:
+            address = made["webSocketDebuggerUrl"]
+            async with connect(address, max_size=64 * 1024 * 1024, open_timeout=5) as connection:
+                yield await _attached(connection)
+        finally:
+            await http.get(f"/json/close/{made['id']}")
+
+
+class SharedBrowser:
+    """The one Chromium of this process, started at first use and stopped at exit."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._port = 0
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+
+    def port(self) -> int:
+        """The DevTools port of the running browser, started (again) if it is not running."""
+        if self._process is not None and self._process.poll() is None:
+            return self._port
+        self.stop()
+        # Chromium's helpers may still be writing as it stops: what they leave is tolerated.
+        self._folder = tempfile.TemporaryDirectory(
+            prefix="pushgate-chromium-", ignore_cleanup_errors=True
+        )
+        folder = Path(self._folder.name)
+        self._port = free_port()
+        with (folder / "chromium.log").open("wb") as log:
+            self._process = subprocess.Popen(
+                [
+                    str(CHROMIUM),
+                    *BROWSER_FLAGS,
+                    f"--user-data-dir={folder / 'profile'}",
+                    f"--remote-debugging-port={self._port}",
+                    "about:blank",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_for_devtools(self._port, self._process)
+        return self._port
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(5)
+        self._process = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+
+def _wait_for_devtools(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/json/version", timeout=2).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"Chromium did not open its DevTools port (exit code {process.poll()})")
+
+
+_shared = SharedBrowser()
+atexit.register(_shared.stop)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:

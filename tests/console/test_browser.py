@@ -312,6 +312,34 @@ async def test_the_queue_page_shows_dead_letters_and_retries_one(
         assert api.get("/v1/queue/send/dead").json() == []
 
 
+async def test_the_relay_page_lists_origins_with_their_quota(
+    served: Served, tmp_path: Path
+) -> None:
+    origin = {
+        "instance_id": "origin-7",
+        "instance_name": "https://push.customer.example",
+        "apps": ["shop"],
+        "rate_limit": {"per_second": 5, "burst": 10},
+        "per_day": 1000,
+    }
+    with served.api() as api:
+        made = api.post("/v1/relay/origins", json=origin)
+        assert made.status_code == 201, made.text
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        assert await page.evaluate("!!document.querySelector('nav a[href=\"#/relay\"]')")
+        await page.evaluate("location.hash = '#/relay'; true")
+        await page.wait_for("document.body.innerText.includes('origin-7')")
+        text = await page.evaluate("document.querySelector('main').innerText")
+        assert "https://push.customer.example" in text
+        assert "5/s, burst 10; 1000 a day" in text
+        assert page.errors == []
+        assert page.failed_loads == []
+
+
 # Clicks the button labelled ``label`` in the table row whose text contains ``row`` (or
 # anywhere in the page when ``row`` is empty), accepting the confirmation it asks for.
 CLICK = """((label, row) => {{

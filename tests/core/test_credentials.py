@@ -119,8 +119,21 @@ def accepted(kind: str, raw: dict[str, Any], *, insecure: bool = False) -> Crede
     return validate_credentials(kind, raw, allow_insecure_targets=insecure)
 
 
-def test_the_six_kinds_are_offered() -> None:
-    assert set(KINDS) == {"apns", "fcm", "webpush", "wns", "hms", "webhook"}
+def test_the_seven_kinds_are_offered() -> None:
+    assert set(KINDS) == {"apns", "fcm", "webpush", "wns", "hms", "webhook", "relay"}
+
+
+def test_relay_credentials_keep_the_key_secret_and_need_https() -> None:
+    made = accepted(
+        "relay", {"url": "https://push.vendor.example/", "key": "pgk_abc_0123456789", "app": "shop"}
+    )
+    assert made.public == {"url": "https://push.vendor.example", "app": "shop"}
+    assert made.secret == {"key": "pgk_abc_0123456789"}
+    plain = {"url": "http://127.0.0.1:8080", "key": "pgk_abc_0123456789", "app": "shop"}
+    with pytest.raises(InvalidInput) as refused:
+        accepted("relay", plain)
+    assert refused.value.details["field"] == "relay.url"
+    assert accepted("relay", plain, insecure=True).public["url"] == "http://127.0.0.1:8080"
 
 
 def test_an_unknown_kind_is_named() -> None:

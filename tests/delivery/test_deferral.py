@@ -304,3 +304,31 @@ async def test_local_time_refusals_name_the_field(
         "/v1/notifications", json={**body, "deliver_at_local": "2026-01-30T09:00", "ttl": 3600}
     )
     assert "expires" in error_of(beyond, 422, "validation_failed")["details"]["reason"]
+
+
+@pytest.mark.parametrize("records", RECORDS)
+async def test_a_persons_own_quiet_hours_take_the_place_of_the_tenants(
+    client: httpx.AsyncClient,
+    services: Services,
+    webhook_app: str,
+    webhook_sim: WebhookSimulator,
+    records: str,
+) -> None:
+    """The tenant has no quiet hours; ann (Berlin, 22:00 now) set her own in her
+    preferences, and lets urgent sends through."""
+    clock = clock_of(services)
+    ok(await client.put("/v1/users/ann", json={"timezone": "Europe/Berlin"}), 201)
+    await register(client, webhook_app, f"{webhook_sim.base_url}/hook/ann", user="ann")
+    await register(client, webhook_app, f"{webhook_sim.base_url}/hook/bob", user="bob")
+    own = {"quiet_hours": {"start": "21:30", "end": "06:30", "urgent_passes": True}}
+    ok(await client.put("/v1/users/ann/preferences", json=own))
+    normal = await _send(client, webhook_app, records, priority="normal")
+    urgent = await _send(client, webhook_app, records, priority="high")
+    await work_through(services)
+    assert _received(webhook_sim) == ["/hook/ann", "/hook/bob", "/hook/bob"]
+    assert _counts(await _status(client, urgent)) == {"sent": 2}
+    assert _counts(await _status(client, normal)) == {"sent": 1, "pending": 1}
+    clock.set_ms(ms("2026-01-16T05:30:01"))  # 06:30 in Berlin
+    await work_through(services)
+    assert _received(webhook_sim) == ["/hook/ann", "/hook/ann", "/hook/bob", "/hook/bob"]
+    assert _counts(await _status(client, normal)) == {"sent": 2}

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pushgate.core import response_tokens
+from pushgate.core import interaction_tokens, response_tokens
 from pushgate.core.actions import ActionDefinition, RecordHandler, TextInput, content_actions
 from pushgate.core.audience import stored_audience
 from pushgate.core.models import DEFAULT_TENANT
@@ -229,6 +229,7 @@ async def test_with_actions_every_payload_carries_identity_token_and_actions(
         assert claims.notification_id == notification.id
         assert claims.device_id == deliveries[fields["delivery"]]
         assert claims.expires_at == notification.expires_at // 1000 + 3 * DAY
+        _check_interaction_token(services, notification, fields, deliveries)
         seen_deliveries.add(fields["delivery"])
         _check_actions(name, body, identity)
     assert seen_deliveries == set(deliveries)  # each push names its own delivery
@@ -264,7 +265,29 @@ def _check_actions(name: str, body: Any, identity: ReceivedIdentity) -> None:
         assert body["apns"]["payload"]["aps"]["category"] == "approval"
 
 
-async def test_without_actions_every_payload_carries_identity_and_no_token(
+def _check_interaction_token(
+    services: Services,
+    notification: Notification,
+    fields: dict[str, str],
+    deliveries: dict[str, str],
+) -> None:
+    """The interaction token is good for its own delivery and notification, names the
+    device, and reports for the retention window from the notification's creation."""
+    token = fields["itoken"]
+    assert len(token) == interaction_tokens.TOKEN_CHARS
+    now = notification.created_at // 1000
+    claims = interaction_tokens.read(
+        services.box, token, fields["delivery"], fields["notification"], now
+    )
+    assert isinstance(claims, interaction_tokens.InteractionClaims), claims
+    assert claims.device_id == deliveries[fields["delivery"]]
+    assert claims.expires_at == now + services.settings.retention_days * DAY
+    other = next(d for d in deliveries if d != fields["delivery"])
+    refused = interaction_tokens.read(services.box, token, other, fields["notification"], now)
+    assert refused == interaction_tokens.InteractionRefused("forged")
+
+
+async def test_without_actions_every_payload_carries_an_interaction_token_and_no_response_token(
     client: httpx.AsyncClient,
     services: Services,
     apns: ApnsSetup,
@@ -289,8 +312,10 @@ async def test_without_actions_every_payload_carries_identity_and_no_token(
             "app": "live",
             "notification": notification.id,
             "delivery": identity.fields["delivery"],
+            "itoken": identity.fields["itoken"],
         }
         assert identity.fields["delivery"] in deliveries
+        _check_interaction_token(services, notification, identity.fields, deliveries)
         assert identity.actions == []
     assert bodies["apns"]["aps"]["category"] == "news"
 

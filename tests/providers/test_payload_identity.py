@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from pushgate.core import interaction_tokens
 from pushgate.core.actions import ActionDefinition, RecordHandler, TextInput, content_actions
 from pushgate.core.identity import PayloadIdentity, largest_identity
 from pushgate.core.messages import Message
@@ -29,6 +30,7 @@ IDENTITY = PayloadIdentity(
     "shop",
     ID,
     ID,
+    "I" * interaction_tokens.TOKEN_CHARS,
     "approval",
     "T" * TOKEN_CHARS,
     "https://push.example.com/v1/push/shop/action/",
@@ -132,7 +134,7 @@ def test_wns_toast_actions_inputs_and_arguments() -> None:
 
 
 def test_wns_arguments_escape_their_separators() -> None:
-    odd = PayloadIdentity(ID, "https://x.example/a;b=c%", "a", ID, ID, None, "t", "u;=%")
+    odd = PayloadIdentity(ID, "https://x.example/a;b=c%", "a", ID, ID, "i", None, "t", "u;=%")
     action = render_for(CONTENT).actions[0]
     assert wns_payload.action_arguments(action, odd).endswith(";url=u%3B%3D%25;token=t")
 

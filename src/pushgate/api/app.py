@@ -27,11 +27,17 @@ from pushgate.api.routes import (
     apps,
     audit,
     devices,
+    events,
+    interactions,
     notifications,
     operational_events,
     ops,
+    preferences,
     queue,
+    relay,
+    reports,
     tenants,
+    triggers,
     types,
     units,
     users,
@@ -59,7 +65,9 @@ def create_app(services: Services) -> ASGIApp:
     api.openapi = functools.partial(_openapi, api)  # type: ignore[method-assign]
     errors.install(api)
     # Starlette tries routes in order and the paths do not overlap, so the busiest ones
-    # (device registration, sends) come first: matching is a share of a request's cost.
+    # (devices' interaction reports, device registration, sends) come first: matching is
+    # a share of a request's cost.
+    api.include_router(interactions.router)
     for module in (
         devices,
         notifications,
@@ -67,11 +75,16 @@ def create_app(services: Services) -> ASGIApp:
         apps,
         actions,
         types,
+        triggers,
+        events,
         tenants,
         units,
+        preferences,
         queue,
         audit,
         operational_events,
+        reports,
+        relay,
     ):
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:
@@ -87,13 +100,16 @@ def create_app(services: Services) -> ASGIApp:
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,
-        smaller=tuple((prefix, answers.ANSWER_MAX_BODY_BYTES) for prefix in answers.PREFIXES),
+        smaller=(
+            *((prefix, answers.ANSWER_MAX_BODY_BYTES) for prefix in answers.PREFIXES),
+            (interactions.PATH, interactions.INTERACTIONS_MAX_BODY_BYTES),
+        ),
     )
-    # The trailing "/" keeps "/v1/pushes…" keyed.
-    answer_paths = tuple(f"{prefix}/" for prefix in answers.PREFIXES)
+    # The trailing "/" keeps "/v1/pushes…" keyed; devices report with tokens, not keys.
+    open_paths = (*(f"{prefix}/" for prefix in answers.PREFIXES), interactions.PATH)
     return AccessLog(
         errors.Unexpected(
-            KeyGate(bounded, services.access, services.limits, open_prefixes=answer_paths)
+            KeyGate(bounded, services.access, services.limits, open_prefixes=open_paths)
         ),
         services.metrics,
         lambda: api.routes,
@@ -143,12 +159,21 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
                 "naming one delivery. Sent as `Authorization: Bearer`, or as the answer "
                 "body's `token`. No API key is needed on these routes.",
             },
+            "interactionToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "pushgate interaction token",
+                "description": "Not a header: every event of `POST /v1/interactions` carries "
+                "its push's interaction token (`pushgate.itoken`, 55 characters of "
+                "base64url, signed by the instance for one delivery) as its `token`. No API "
+                "key is needed on that route.",
+            },
         }
         schema["security"] = [{"apiKey": []}]
         links.add_links(schema)
         add_credential_schemas(schema)
         add_body_examples(schema)
         # The answer routes take a response token, not a key, and list their own statuses.
-        keep_answerable_statuses(schema, prefix="/v1/", skip=answers.PREFIXES)
+        keep_answerable_statuses(schema, prefix="/v1/", skip=(*answers.PREFIXES, interactions.PATH))
         api.openapi_schema = schema
     return api.openapi_schema

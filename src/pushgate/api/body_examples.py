@@ -11,6 +11,19 @@ from typing import Any
 
 _APPROVAL_HANDLER = {"kind": "webhook", "url": "https://desk.example.com/approvals"}
 
+_BOOKED: dict[str, Any] = {
+    "name": "appointment.booked",
+    "operation": "create",
+    "record": {
+        "type": "appointment",
+        "id": "APT-4711",
+        "fields": {"patient": "alice", "status": "confirmed"},
+    },
+    "actor": "reception",
+    "occurred_at": "2026-03-01T08:00:00Z",
+    "data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"},
+}
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "DeviceInput": {
         "provider": "apns",
@@ -34,7 +47,33 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "UserInput": {"locale": "en-GB", "timezone": "Europe/London", "attributes": {"plan": "pro"}},
     "AliasInput": {"app": "shop", "alias": "customer-4711"},
     "AppInput": {"name": "shop", "description": "Web shop"},
-    "AppUpdate": {"description": "Web shop and iOS app"},
+    "AppUpdate": {"description": "Web shop and iOS app", "relay": True},
+    "OriginInput": {
+        "instance_id": "0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11",
+        "instance_name": "https://push.customer.example",
+        "apps": ["shop"],
+        "rate_limit": {"per_second": 100, "burst": 500},
+        "per_day": 1000000,
+    },
+    "OriginPatch": {"rate_limit": {"per_second": 200, "burst": 1000}},
+    "OriginKeyInput": {"name": "customer relay key"},
+    "RelayBatch": {
+        "messages": [
+            {
+                "id": "01939c5e-7f3a-7c4e-9d1b-2a3b4c5d6e7f",
+                "provider": "apns",
+                "token": "5f1c0b6f2e1a4d3c9b8a7f6e5d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a2",
+                "message": {"title": "Appointment booked", "body": "Tomorrow 9:00"},
+                "identity": {
+                    "app": "shop",
+                    "notification": "01939c5e-7f3a-7c4e-9d1b-000000000001",
+                    "delivery": "01939c5e-7f3a-7c4e-9d1b-2a3b4c5d6e7f",
+                },
+                "expires_at": 4102444800000,
+                "created_at": 1765000000000,
+            }
+        ]
+    },
     "ActionInput": {"key": "approve", "title": "Approve", "handler": _APPROVAL_HANDLER},
     "ActionPatch": {"title": "Approve now", "deadline_seconds": 3600},
     "ActionSetInput": {"key": "approval", "actions": ["approve", "reject"]},
@@ -45,6 +84,28 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "KeyPatch": {"rate_limit": {"per_second": 10, "burst": 20}},
     "KeyRotation": {"overlap_seconds": 3600},
     "AnswerIn": {"input": "On my way", "data": {"eta_minutes": 10}},
+    # The ids and token come from a push's identity; these stand for them (a test sends
+    # real ones: tests/api/test_interactions.py).
+    "InteractionsIn": {
+        "app": "shop",
+        "events": [
+            {
+                "notification": "0190a6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                "delivery": "0190a6f0-1c2e-7000-8a4b-5c6d7e8f9a0c",
+                "token": "AWhNjnAZkKbwHC0-P4pLXG1-j5oMeF2k2Hfv3Q-bV1ZQ4LrpnQKD0Ss",
+                "event": "opened",
+                "at": "2026-05-04T09:30:12Z",
+            },
+            {
+                "notification": "0190a6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                "delivery": "0190a6f0-1c2e-7000-8a4b-5c6d7e8f9a0c",
+                "token": "AWhNjnAZkKbwHC0-P4pLXG1-j5oMeF2k2Hfv3Q-bV1ZQ4LrpnQKD0Ss",
+                "event": "action",
+                "action_key": "approve",
+                "at": "2026-05-04T09:30:20Z",
+            },
+        ],
+    },
     "TypeInput": {
         "key": "booking",
         "name": "Booking confirmed",
@@ -60,7 +121,27 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "UnitPatch": {"name": "Depot 7 (Harbour)"},
     "SettingsIn": {"values": {"retention_days": 14, "types.booking.enabled": True}},
     "SettingIn": {"name": "types.booking.enabled", "value": False},
+    "UserPreferencesInput": {
+        "default": "in",
+        "types": {"booking": {"choice": "in", "providers_out": ["webhook"]}},
+        "quiet_hours": {"start": "22:00", "end": "07:00", "urgent_passes": True},
+    },
+    "DevicePreferencesInput": {"enabled": True, "muted_types": ["booking"]},
     "PreviewInput": {"data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"}, "locale": "de"},
+    "EventInput": _BOOKED,
+    "EventBatchInput": {"events": [_BOOKED, {**_BOOKED, "name": "appointment.cancelled"}]},
+    "TriggerInput": {
+        "key": "booked",
+        "events": ["appointment.booked"],
+        "record_type": "appointment",
+        "operations": ["create"],
+        "condition": 'event.record.fields.status == "confirmed"',
+        "recipients": {"kind": "field", "path": "record.fields.patient"},
+        "type": "booking",
+        "throttle_minutes": 10,
+    },
+    "TriggerPatch": {"condition": 'event.record.fields.status in ["confirmed", "moved"]'},
+    "TriggerTestInput": {"event": _BOOKED},
 }
 
 

@@ -27,6 +27,7 @@ NAMES = {
     "wns": "WnsCredentials",
     "hms": "HmsCredentials",
     "webhook": "WebhookCredentials",
+    "relay": "RelayCredentials",
 }
 _KEY_P8 = pem_example("MIGTAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHkwdwIBAQQg")
 _KEY_RSA = pem_example("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ")
@@ -82,6 +83,14 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "webhook": (
         "webhook",
         {"url": "https://hooks.example.com/pushgate", "generate_signing_secret": True},
+    ),
+    "relay": (
+        "relay",
+        {
+            "url": "https://push.vendor.example",
+            "key": "pgk_0123456789abcdef0123456789abcdef",
+            "app": "shop",
+        },
     ),
     "wns-simulator": (
         "wns",

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from pushgate.core.access import CreatedKey, RotatedKey
 from pushgate.core.audit import AuditEvent
+from pushgate.core.engagement import Engagement
 from pushgate.core.models import ApiKey, App, Device, RateLimit, Tenant, User
 from pushgate.core.operational_events import OperationalEvent
 from pushgate.core.pending import PendingKind
@@ -125,6 +126,9 @@ class AppOut(BaseModel):
     requires_type: bool = Field(
         default=False, description="Whether every send must name a notification type."
     )
+    relay: bool = Field(
+        default=False, description="Whether origins may send through this app (docs/relay.md)."
+    )
     action_error_text: dict[str, Any] | None = Field(
         default=None,
         description="`{text, locales}` pushed when an answer to an action failed; "
@@ -147,6 +151,7 @@ class AppOut(BaseModel):
             description=app.description,
             user_auth=app.has_user_auth,
             requires_type=app.requires_type,
+            relay=app.relay,
             created_at=iso(app.created_at),
             updated_at=iso(app.updated_at),
         )
@@ -388,6 +393,39 @@ class PendingOut(BaseModel):
     next_attempt_at: str | None = None
 
 
+class EngagementOut(BaseModel):
+    """What devices reported of a notification's pushes (docs/reports.md), kept as they
+    report it: reading it costs a few rows, whatever the number of deliveries."""
+
+    received: int
+    opened: int
+    dismissed: int
+    actioned: int = Field(description="Action taps, all actions together.")
+    actions: dict[str, int] = Field(description="Action taps by action key.")
+    received_rate: float | None = Field(description="received / sent; null before any is sent.")
+    open_rate: float | None = Field(description="opened / sent; null before any is sent.")
+    action_rate: float | None = Field(description="actioned / sent; null before any is sent.")
+    median_seconds_to_open: int | None = Field(
+        description="From when the notification was due to its opens' median, to within "
+        "the histogram bucket it falls in (a minute in the first hour, 15 minutes up to a "
+        "day, a day after); null before any open."
+    )
+
+    @classmethod
+    def of(cls, found: Engagement, sent: int) -> EngagementOut:
+        return cls(
+            received=found.received,
+            opened=found.opened,
+            dismissed=found.dismissed,
+            actioned=found.actioned,
+            actions=found.actions,
+            received_rate=found.rate(found.received, sent),
+            open_rate=found.rate(found.opened, sent),
+            action_rate=found.rate(found.actioned, sent),
+            median_seconds_to_open=found.median_seconds_to_open,
+        )
+
+
 class NotificationOut(BaseModel):
     id: str
     app_id: str
@@ -423,6 +461,11 @@ class NotificationOut(BaseModel):
         description="Why deliveries are still pending, with counts (one notification's "
         'status only; null in listings). See docs/operations.md, "Why deliveries are '
         'pending".',
+    )
+    interactions: EngagementOut | None = Field(
+        default=None,
+        description="What devices reported: received, opened, dismissed, actions, rates "
+        "and the median time to open (one notification's status only; null in listings).",
     )
 
 

@@ -15,12 +15,16 @@ from pushgate.cli.admin import apps, keys, tenants
 from pushgate.cli.audit import audit
 from pushgate.cli.backup import backup_command, restore_command
 from pushgate.cli.devices import devices
+from pushgate.cli.events import events, triggers
 from pushgate.cli.init import init_command
 from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
+from pushgate.cli.preferences import preferences
 from pushgate.cli.profile import profile
 from pushgate.cli.queue import queue
+from pushgate.cli.relay import relay
 from pushgate.cli.remote import CHOICE, Choice
+from pushgate.cli.reports import interactions, reports
 from pushgate.cli.scopes import settings, units
 from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
@@ -103,14 +107,20 @@ app.add_typer(apps, name="apps")
 app.add_typer(actions, name="actions")
 app.add_typer(action_sets, name="action-sets")
 app.add_typer(types, name="types")
+app.add_typer(triggers, name="triggers")
+app.add_typer(events, name="events")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(units, name="units")
 app.add_typer(settings, name="settings")
+app.add_typer(preferences, name="preferences")
 app.add_typer(notifications, name="notifications")
 app.add_typer(queue, name="queue")
 app.add_typer(audit, name="audit")
 app.add_typer(ops_events, name="ops-events")
+app.add_typer(reports, name="reports")
+app.add_typer(interactions, name="interactions")
+app.add_typer(relay, name="relay")
 app.add_typer(secrets, name="secrets")
 app.add_typer(profile, name="profile")
 app.command("simulate")(simulate_command)

@@ -239,10 +239,17 @@ def update_app(
             help="Whether every send must name a notification type.",
         ),
     ] = None,
+    relay: Annotated[
+        bool | None,
+        typer.Option(
+            "--relay/--no-relay",
+            help="Whether origins (other instances) may send through it (docs/relay.md).",
+        ),
+    ] = None,
     tenant: TenantOption = None,
 ) -> None:
     """Change what is given; the rest stays."""
-    given = {"description": description, "requires_type": requires_type}
+    given = {"description": description, "requires_type": requires_type, "relay": relay}
     body = checked(AppUpdate, **{k: v for k, v in given.items() if v is not None})
     changed = api().patch(f"/v1/apps/{name}", body, tenant=tenant)
     console.print(f"updated app {changed['name']} (requires a type: {changed['requires_type']})")

@@ -130,10 +130,20 @@ class Api:
     def delete(self, path: str, **params: object) -> Any:
         return self.call("DELETE", path, params=params)
 
+    def text(self, path: str, **params: object) -> str:
+        """A GET whose answer is text (a CSV export), as it came."""
+        return self._request("GET", path, body=None, params=params).text
+
     def call(
         self, method: str, path: str, *, body: object = None, params: dict[str, object]
     ) -> Any:
         """The answer's JSON (None for an empty one); an error answer ends the command."""
+        answer = self._request(method, path, body=body, params=params)
+        return answer.json() if answer.content else None
+
+    def _request(
+        self, method: str, path: str, *, body: object, params: dict[str, object]
+    ) -> httpx.Response:
         import httpx
 
         query = {k: _query_value(v) for k, v in params.items() if v is not None}
@@ -147,7 +157,7 @@ class Api:
             )
         if answer.status_code >= 400:
             _refused(answer, self.target)
-        return answer.json() if answer.content else None
+        return answer
 
 
 def _query_value(value: object) -> str:

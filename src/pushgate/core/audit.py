@@ -47,6 +47,9 @@ class AuditAction(StrEnum):
     TYPE_CREATE = "type.create"
     TYPE_UPDATE = "type.update"
     TYPE_DELETE = "type.delete"
+    TRIGGER_CREATE = "trigger.create"
+    TRIGGER_UPDATE = "trigger.update"
+    TRIGGER_DELETE = "trigger.delete"
     UNIT_CREATE = "unit.create"
     UNIT_UPDATE = "unit.update"
     UNIT_DELETE = "unit.delete"
@@ -57,6 +60,9 @@ class AuditAction(StrEnum):
     NOTIFICATION_SEND = "notification.send"
     NOTIFICATION_CANCEL = "notification.cancel"
     SECRETS_ROTATE = "secrets.rotate"
+    RELAY_ORIGIN_CREATE = "relay_origin.create"
+    RELAY_ORIGIN_UPDATE = "relay_origin.update"
+    RELAY_ORIGIN_DELETE = "relay_origin.delete"
 
     @property
     def object_type(self) -> str:

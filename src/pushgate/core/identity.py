@@ -5,19 +5,22 @@ Every delivery's payload names the instance (its stable id and public base URL),
 (by name), the notification and the delivery. When the notification has actions it also
 names the action set and carries a response token (``core/response_tokens.py``) and the
 response URL base, ``{instance_name}/v1/push/{app}/action/``, to which the device appends
-the chosen action's id. The identity is per delivery; everything else of a payload is
-shared by the deliveries of one rendered message, so providers render the shared part once
-and add this (``to_json``) per delivery.
+the chosen action's id. Every payload also carries an interaction token
+(``core/interaction_tokens.py``), with which the device reports that the push was received,
+opened, dismissed or acted on (docs/reports.md). The identity is per delivery; everything
+else of a payload is shared by the deliveries of one rendered message, so providers render
+the shared part once and add this (``to_json``) per delivery.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from pushgate.core import interaction_tokens
 from pushgate.core.response_tokens import TOKEN_CHARS, ResponseToken, mint
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.ttlcache import TtlCache
@@ -40,14 +43,15 @@ def response_url_base(instance_name: str, app: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PayloadIdentity:
-    """What one delivery's payload says of where it came from; the last three only when
-    the notification has actions."""
+    """What one delivery's payload says of where it came from and how to report on it;
+    the last three only when the notification has actions."""
 
     instance_id: str
     instance_name: str
     app: str
     notification_id: str
     delivery_id: str
+    interaction_token: str
     action_set: str | None = None
     token: str | None = None
     response_url: str | None = None
@@ -60,6 +64,7 @@ class PayloadIdentity:
             "app": self.app,
             "notification": self.notification_id,
             "delivery": self.delivery_id,
+            "itoken": self.interaction_token,
         }
         if self.action_set is not None:
             fields["set"] = self.action_set
@@ -78,14 +83,16 @@ def largest_identity(has_actions: bool, action_set: str | None) -> PayloadIdenti
     payload, so a push that fits then fits when it is sent."""
     name = "https://" + "x" * (MAX_INSTANCE_NAME_CHARS - len("https://"))
     app = "a" * MAX_APP_NAME_CHARS
+    itoken = "A" * interaction_tokens.TOKEN_CHARS
     if not has_actions:
-        return PayloadIdentity(_SAMPLE_UUID, name, app, _SAMPLE_UUID, _SAMPLE_UUID)
+        return PayloadIdentity(_SAMPLE_UUID, name, app, _SAMPLE_UUID, _SAMPLE_UUID, itoken)
     return PayloadIdentity(
         _SAMPLE_UUID,
         name,
         app,
         _SAMPLE_UUID,
         _SAMPLE_UUID,
+        itoken,
         action_set,
         "A" * TOKEN_CHARS,
         response_url_base(name, app),
@@ -104,12 +111,24 @@ class BatchIdentity:
     action_set: str | None
     has_actions: bool
     token_expires_at: int  # epoch seconds
+    interactions_until: int  # epoch seconds
+    _minter: interaction_tokens.Minter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        minter = interaction_tokens.Minter(self.box, self.notification_id, self.interactions_until)
+        object.__setattr__(self, "_minter", minter)
 
     def of(self, delivery_id: str, device_id: str) -> PayloadIdentity:
         """The identity of one delivery; a response token is minted only with actions."""
+        itoken = self._minter.mint(delivery_id, device_id)
         if not self.has_actions:
             return PayloadIdentity(
-                self.instance_id, self.instance_name, self.app, self.notification_id, delivery_id
+                self.instance_id,
+                self.instance_name,
+                self.app,
+                self.notification_id,
+                delivery_id,
+                itoken,
             )
         claims = ResponseToken(delivery_id, self.notification_id, device_id, self.token_expires_at)
         return PayloadIdentity(
@@ -118,6 +137,7 @@ class BatchIdentity:
             self.app,
             self.notification_id,
             delivery_id,
+            itoken,
             self.action_set,
             mint(self.box, claims),
             response_url_base(self.instance_name, self.app),
@@ -141,6 +161,7 @@ class Identities:
         app_name: Callable[[str], Awaitable[str | None]],
         *,
         grace_days: int,
+        retention_days: int,
     ) -> None:
         self.box = box
         self.instance_name = instance_name
@@ -148,12 +169,20 @@ class Identities:
         self._app_name = app_name
         self._app_names: TtlCache[str, str] = TtlCache(APP_NAME_SECONDS)
         self.grace_seconds = grace_days * DAY_SECONDS
+        self.retention_seconds = retention_days * DAY_SECONDS
 
     async def for_batch(
-        self, notification_id: str, app_id: str, content: dict[str, Any], expires_at_ms: int
+        self,
+        notification_id: str,
+        app_id: str,
+        content: dict[str, Any],
+        expires_at_ms: int,
+        created_at_ms: int,
     ) -> BatchIdentity:
-        """A token answers until the notification's expiry plus the grace period: a
-        person may act on a push shown just before it expired."""
+        """A response token answers until the notification's expiry plus the grace
+        period: a person may act on a push shown just before it expired. An interaction
+        token reports for the instance's retention window from the notification's
+        creation: as long as the notification is kept (docs/reports.md)."""
         named = await self._app_names.get(app_id, lambda: self._app_name(app_id))
         app = named or app_id  # deleted meanwhile: its id still names it
         action_set = content.get("action_set")
@@ -166,4 +195,5 @@ class Identities:
             str(action_set) if action_set is not None else None,
             bool(content.get("actions")),
             expires_at_ms // 1000 + self.grace_seconds,
+            created_at_ms // 1000 + self.retention_seconds,
         )

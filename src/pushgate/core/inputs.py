@@ -235,6 +235,10 @@ class AppUpdate(Strict):
         default=None,
         description="Whether every send must name one of the app's notification types.",
     )
+    relay: bool | None = Field(
+        default=None,
+        description="Whether origins (other instances) may send through this app (docs/relay.md).",
+    )
 
 
 class UserInput(Strict):

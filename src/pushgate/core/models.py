@@ -105,6 +105,8 @@ class App:
     action_confirm_text: LocalizedText | None = None
     # Whether a send must name one of the app's notification types (docs/types.md).
     requires_type: bool = False
+    # Whether other instances may send through this app (docs/relay.md).
+    relay: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,6 +199,14 @@ class TypeCatalog:
             )
         return found
 
+    async def may_opt_out(self, app_id: str, key: str) -> bool:
+        """Whether people may opt out of the app's type ``key`` (a type deleted since the
+        send was accepted counts as one they may)."""
+        found = await self.lookups.get(
+            (app_id, key), lambda: self.store.notification_type(app_id, key)
+        )
+        return found is None or found.opt_out_allowed
+
     def compiled(self, item: NotificationType) -> CompiledTemplate | None:
         if item.template is None:
             return None

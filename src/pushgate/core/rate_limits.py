@@ -31,6 +31,10 @@ class LimitKind(StrEnum):
     DELIVERIES_PER_DAY = "deliveries_per_day"
     ANSWER_DEVICE = "answer_device"
     ANSWER_APP = "answer_app"
+    INTERACTION_DEVICE = "interaction_device"
+    INTERACTION_APP = "interaction_app"
+    RELAY_ORIGIN = "relay_origin"
+    RELAY_ORIGIN_DAY = "relay_origin_day"
 
 
 # Answers to actions come without an API key (docs/actions.md, "Answering a
@@ -40,6 +44,12 @@ class LimitKind(StrEnum):
 # response token verified, so forged tokens cannot spend a real device's or app's budget.
 ANSWER_DEVICE_LIMIT = RateLimit(per_second=1.0, burst=20)
 ANSWER_APP_LIMIT = RateLimit(per_second=200.0, burst=2000)
+# Interactions (docs/reports.md) are counted per event, not per request: a device reports
+# a few events per push, and one that was offline sends its backlog in batches of 100; an
+# app's devices report a broadcast's receipt and opens within minutes. Counted only once
+# the events' tokens verified, as answers are.
+INTERACTION_DEVICE_LIMIT = RateLimit(per_second=2.0, burst=300)
+INTERACTION_APP_LIMIT = RateLimit(per_second=10_000.0, burst=1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +104,12 @@ class RateLimits:
         clock: Callable[[], float] = time.time,
         answer_device_limit: RateLimit = ANSWER_DEVICE_LIMIT,
         answer_app_limit: RateLimit = ANSWER_APP_LIMIT,
+        interaction_device_limit: RateLimit = INTERACTION_DEVICE_LIMIT,
+        interaction_app_limit: RateLimit = INTERACTION_APP_LIMIT,
     ) -> None:
         self.limiter = limiter
+        self.interaction_device_limit = interaction_device_limit
+        self.interaction_app_limit = interaction_app_limit
         self.answer_device_limit = answer_device_limit
         self.answer_app_limit = answer_app_limit
         self._tenant_by_id = tenant_by_id
@@ -135,6 +149,22 @@ class RateLimits:
         )
         return tuple(met)
 
+    async def admit_interactions(self, device_id: str, events: int) -> tuple[Verdict, ...]:
+        """Take ``events`` from the reporting device's bucket."""
+        met: list[Verdict] = []
+        bucket = f"interaction-device:{device_id}"
+        await self._take(
+            met, LimitKind.INTERACTION_DEVICE, bucket, self.interaction_device_limit, events
+        )
+        return tuple(met)
+
+    async def admit_app_interactions(self, app_id: str, events: int) -> tuple[Verdict, ...]:
+        """Take ``events`` from the reported app's bucket."""
+        met: list[Verdict] = []
+        bucket = f"interaction-app:{app_id}"
+        await self._take(met, LimitKind.INTERACTION_APP, bucket, self.interaction_app_limit, events)
+        return tuple(met)
+
     async def admit_deliveries(self, tenant: Tenant, targeted: int) -> tuple[Verdict, ...]:
         """Add ``targeted`` deliveries to the tenant's UTC day; refused whole past the limit."""
         limit = tenant.deliveries_per_day
@@ -160,6 +190,52 @@ class RateLimits:
                 },
             )
         return (verdict,)
+
+    async def admit_relay(
+        self, origin_id: str, limit: RateLimit | None, per_day: int | None, cost: int
+    ) -> int:
+        """How many of ``cost`` messages an origin may relay now (docs/relay.md,
+        "Quotas"): as many as its bucket and its UTC day still hold, the rest to be
+        retried. Refused with ``RateLimited`` when not one may go."""
+        allowed = cost
+        if limit is not None:
+            allowed = await self._take_up_to(
+                LimitKind.RELAY_ORIGIN, f"relay:{origin_id}", limit, allowed
+            )
+        if per_day is not None:
+            now = self._now()
+            counter = f"relay-day:{origin_id}"
+            taken = await self.limiter.count_day(counter, per_day, allowed, now)
+            if taken is not None and not taken.allowed:
+                fits = min(allowed, taken.remaining)
+                if fits > 0:
+                    taken = await self.limiter.count_day(counter, per_day, fits, now) or taken
+                if fits <= 0 or not taken.allowed:
+                    verdict = Verdict(LimitKind.RELAY_ORIGIN_DAY, per_day, DAY_MS // 1000, taken)
+                    raise RateLimited(
+                        f"the origin's {per_day} messages of this UTC day are spent",
+                        (verdict,),
+                        {
+                            "limit": LimitKind.RELAY_ORIGIN_DAY.value,
+                            "per_day": per_day,
+                            "retry_after": verdict.retry_after_seconds,
+                        },
+                    )
+                allowed = fits
+        return allowed
+
+    async def _take_up_to(self, kind: LimitKind, bucket: str, limit: RateLimit, cost: int) -> int:
+        """Take ``cost`` tokens, or as many as the bucket holds; raise when it holds none."""
+        taken = await self.limiter.take(bucket, limit, cost, self._now())
+        if taken is None or taken.allowed:
+            return cost
+        fits = min(cost, taken.remaining)
+        if fits > 0:
+            again = await self.limiter.take(bucket, limit, fits, self._now())
+            if again is None or again.allowed:
+                return fits
+        await self._take([], kind, bucket, limit, 1)  # refuses, with the wait
+        return 1
 
     async def _take(
         self, met: list[Verdict], kind: LimitKind, bucket: str, limit: RateLimit, cost: int
@@ -197,4 +273,8 @@ _NAMES = {
     LimitKind.DELIVERIES_PER_DAY: "tenant's deliveries",
     LimitKind.ANSWER_DEVICE: "device's answers",
     LimitKind.ANSWER_APP: "app's answers",
+    LimitKind.INTERACTION_DEVICE: "device's interactions",
+    LimitKind.INTERACTION_APP: "app's interactions",
+    LimitKind.RELAY_ORIGIN: "origin's",
+    LimitKind.RELAY_ORIGIN_DAY: "origin's daily",
 }

@@ -38,6 +38,35 @@ class UserQuietHoursPort(Protocol):
     ) -> dict[str, QuietHours]: ...
 
 
+class StoredQuietHoursPort(Protocol):
+    async def quiet_hours(
+        self, tenant_id: str, user_ids: Iterable[str]
+    ) -> dict[str, dict[str, Any]]: ...
+
+
+class PreferredQuietHours:
+    """People's own quiet hours as their preferences store them (``start``, ``end``,
+    ``urgent_passes``; core/preferences.py ``QuietHoursPort``), as ``QuietHours``; a
+    stored value that does not read as one is left out, so the tenant's default applies."""
+
+    def __init__(self, store: StoredQuietHoursPort) -> None:
+        self.store = store
+
+    async def own_quiet_hours(
+        self, tenant_id: str, user_ids: Iterable[str]
+    ) -> dict[str, QuietHours]:
+        found: dict[str, QuietHours] = {}
+        for user_id, stored in (await self.store.quiet_hours(tenant_id, user_ids)).items():
+            start, end = stored.get("start"), stored.get("end")
+            if not isinstance(start, str) or not isinstance(end, str):
+                continue
+            try:
+                found[user_id] = QuietHours.of(start, end, stored.get("urgent_passes") is not False)
+            except ValueError:
+                continue
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class TenantTimes:
     """What a tenant's settings say of time: default quiet hours (None: none set, or only

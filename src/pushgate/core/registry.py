@@ -136,6 +136,8 @@ class Registry:
         values.update(_action_texts(data))
         if data.requires_type is not None:
             values["requires_type"] = data.requires_type
+        if data.relay is not None:
+            values["relay"] = data.relay
         await self.accounts.update_app(app.id, values)
         self.apps.invalidate()
         # The names of what changed, never the user-auth secret itself.

@@ -132,6 +132,13 @@ class SecretBox:
         key = self._current
         return key.key_id + _tag(key.signing_key, purpose, data)
 
+    def signer(self, purpose: bytes) -> Signer:
+        """What :meth:`sign` does, for many values in a row: the keyed hash state with the
+        purpose already absorbed is made once and copied per value, which costs about half
+        of a one-shot HMAC in the send path (bench/interaction_tokens.py)."""
+        key = self._current
+        return Signer(key.key_id, hmac.new(key.signing_key, purpose + b"\0", "sha256"))
+
     def verify(self, purpose: bytes, data: bytes, signature: bytes) -> bool:
         """Whether ``signature`` is what :meth:`sign` made for ``data``, under the current
         key or a previous one (so tokens outlive a key rotation until they expire)."""
@@ -169,6 +176,22 @@ class SecretBox:
 
 
 SIGNATURE_BYTES = KEY_ID_BYTES + TAG_BYTES
+
+
+class Signer:
+    """Signs values as :meth:`SecretBox.sign` would under one purpose and the key that was
+    current when it was made; kept per batch, not for long (a rotation moves on)."""
+
+    __slots__ = ("_key_id", "_state")
+
+    def __init__(self, key_id: bytes, state: hmac.HMAC) -> None:
+        self._key_id = key_id
+        self._state = state
+
+    def sign(self, data: bytes) -> bytes:
+        state = self._state.copy()
+        state.update(data)
+        return self._key_id + state.digest()[:TAG_BYTES]
 
 
 def _tag(key: bytes, purpose: bytes, data: bytes) -> bytes:

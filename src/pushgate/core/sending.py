@@ -152,10 +152,17 @@ class NotificationService:
         self.types = types
 
     async def accept(
-        self, caller: Caller, tenant: Tenant, data: NotificationInput, *, own: bool = False
+        self,
+        caller: Caller,
+        tenant: Tenant,
+        data: NotificationInput,
+        *,
+        own: bool = False,
+        template_data: dict[str, Any] | None = None,
     ) -> Accepted:
         """Accept ``data``; ``own`` for pushgate's own pushes (the notices that follow an
-        answer to an action), which an app's rule that every send names a type spares."""
+        answer to an action), which an app's rule that every send names a type spares;
+        ``template_data`` what the type's template reads as ``data`` (a trigger's event)."""
         caller.require(Scope.SEND)
         app = await self.registry.app(tenant, data.app)
         ntype = await self._type(app, data, own)
@@ -183,7 +190,7 @@ class NotificationService:
         self._check_local_time(data, now, start + ttl * 1000)
         checked = content
         if ntype is not None and self.types is not None:
-            typed = typed_content(ntype, self.types.compiled(ntype), data, content)
+            typed = typed_content(ntype, self.types.compiled(ntype), data, content, template_data)
             content, checked = typed.content, typed.checked
         await self._check_payload(app.id, checked)
         providers = content.get(PROVIDERS_KEY)

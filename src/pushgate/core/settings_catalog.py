@@ -88,6 +88,16 @@ TYPE_FLAG = SettingSpec(
     default=True,
 )
 
+TRIGGER_FLAG_PREFIX = "triggers."
+TRIGGER_FLAG = SettingSpec(
+    "triggers.<key>.enabled",
+    SettingKind.BOOL,
+    SettingScope.GLOBAL_AND_UNIT,
+    "Whether triggers of the key send to recipients here; the nearest value up the unit "
+    "chain wins, then the global value, then the trigger's own enabled (docs/events.md).",
+    default=True,
+)
+
 GENERAL: tuple[SettingSpec, ...] = (
     SettingSpec(
         "webhook.url",
@@ -152,6 +162,18 @@ def type_of_flag(name: str) -> str | None:
     return key if TYPE_KEY.fullmatch(key) else None
 
 
+def trigger_flag_name(trigger_key: str) -> str:
+    return f"{TRIGGER_FLAG_PREFIX}{trigger_key}{TYPE_FLAG_SUFFIX}"
+
+
+def trigger_of_flag(name: str) -> str | None:
+    """The trigger key a trigger switch's name holds, or None."""
+    if not (name.startswith(TRIGGER_FLAG_PREFIX) and name.endswith(TYPE_FLAG_SUFFIX)):
+        return None
+    key = name[len(TRIGGER_FLAG_PREFIX) : -len(TYPE_FLAG_SUFFIX)]
+    return key if TYPE_KEY.fullmatch(key) else None
+
+
 def spec_of(name: str) -> SettingSpec:
     """The spec of a setting's name; 422 naming it when it is unknown."""
     found = _BY_NAME.get(name)
@@ -159,9 +181,11 @@ def spec_of(name: str) -> SettingSpec:
         return found
     if type_of_flag(name) is not None:
         return TYPE_FLAG
+    if trigger_of_flag(name) is not None:
+        return TRIGGER_FLAG
     raise UnknownSetting(
         f"unknown setting {name!r}",
-        details={"setting": name, "known": [*sorted(_BY_NAME), TYPE_FLAG.name]},
+        details={"setting": name, "known": [*sorted(_BY_NAME), TYPE_FLAG.name, TRIGGER_FLAG.name]},
     )
 
 

@@ -13,12 +13,17 @@ COUNT_PREFIX = "suppressed:"
 
 
 class SuppressionReason(StrEnum):
-    """Each reason the fan-out may withhold a delivery for; preferences add theirs here."""
+    """Each reason the fan-out may withhold a delivery for, in the order it checks them."""
 
     #: The type is switched off at the global scope, or by its own default.
     TYPE_DISABLED = "type_disabled"
     #: The type is switched off at the recipient's unit or one of its parents.
     UNIT_DISABLED = "unit_disabled"
+    #: The recipient opted out of the type, of it on the device's provider, or of types
+    #: they did not name (their default is ``out``).
+    OPTED_OUT = "opted_out"
+    #: The device is switched off, or mutes the type.
+    DEVICE_MUTED = "device_muted"
 
 
 def count_state(reason: SuppressionReason) -> str:

@@ -27,6 +27,8 @@ from pushgate.errors import InvalidInput
 
 # What a stored content carries of a template rendered per delivery.
 TEMPLATE_KEY = "template"
+# What a template rendered per delivery reads as ``data``, when not the notification's.
+TEMPLATE_DATA_KEY = "data"
 # The provider kinds a typed notification may reach (absent: all).
 PROVIDERS_KEY = "providers"
 _SOMETHING = ("title", "subtitle", "body", "data", "sound", "content_available")
@@ -62,9 +64,15 @@ def typed_content(
     template: CompiledTemplate | None,
     data: NotificationInput,
     content: dict[str, Any],
+    template_data: dict[str, Any] | None = None,
 ) -> TypedContent:
     """``content`` (the request's) with the type's priority, collapse key, providers and
-    template; a template that fails on the request's ``data`` is a 422 naming its field."""
+    template; a template that fails on the request's ``data`` is a 422 naming its field.
+
+    ``template_data``, when given, is what the template reads as ``data`` instead of the
+    request's own (a trigger's event, docs/events.md): kept with a template rendered per
+    delivery, never put in the payload."""
+    context_data = data.data if template_data is None else template_data
     content = dict(content)
     if "priority" not in data.model_fields_set and ntype.priority is not None:
         content["priority"] = ntype.priority.value
@@ -74,14 +82,16 @@ def typed_content(
         content[PROVIDERS_KEY] = list(ntype.providers)
     checked = content
     if template is not None and template.uses_recipient:
-        checked = merge(_rendered(template, sample_context(data.data)), content)
+        checked = merge(_rendered(template, sample_context(context_data)), content)
         content[TEMPLATE_KEY] = {
             "type": ntype.id,
             "version": ntype.version,
             "source": template.source,
         }
+        if template_data is not None:
+            content[TEMPLATE_KEY][TEMPLATE_DATA_KEY] = template_data
     elif template is not None:
-        content = merge(_rendered(template, {"data": data.data}), content)
+        content = merge(_rendered(template, {"data": context_data}), content)
         checked = content
     if not any(checked.get(name) for name in _SOMETHING) and checked.get("badge") is None:
         raise InvalidInput(

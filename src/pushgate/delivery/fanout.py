@@ -8,8 +8,10 @@ A notification that records failures only gets no delivery rows: the page's coun
 once, under the page's key, and its send jobs carry the deliveries.
 
 A notification of a type is not sent to recipients the type is switched off for
-(core/type_switches.py): their deliveries are written ``suppressed`` with the reason, in
-both record modes, in the transaction that writes (or counts) the page's others. A page
+(core/type_switches.py), nor to those whose preferences opt out of it or mute it
+(core/preferences.py), checked in that order: their deliveries are written
+``suppressed`` with the reason, in both record modes, in the transaction that writes (or
+counts) the page's others. A page
 run again keeps what its first run decided: with rows, the rows it wrote; counted, the
 reasons kept with the page's devices. A notification without a type reads nothing more.
 
@@ -53,6 +55,7 @@ from pushgate.core.notifications import (
     Settlement,
 )
 from pushgate.core.ports import NotificationStorePort
+from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.quiet_hours import QuietHours, zone_of
 from pushgate.core.suppression import SuppressionReason, count_state
 from pushgate.core.type_switches import SuppressionPort
@@ -77,6 +80,7 @@ class Fanout:
         reports: OperationalReports,
         clock: Clock = SYSTEM_CLOCK,
         switches: SuppressionPort | None = None,
+        preferences: PreferenceFilter | None = None,
         times: TimesPort | None = None,
         zones: ZonesPort | None = None,
     ) -> None:
@@ -85,6 +89,7 @@ class Fanout:
         self.times = times
         self.zones = zones
         self.switches = switches
+        self.preferences = preferences
         self.reports = reports
         self.store = store
         self.queue = queue
@@ -195,15 +200,26 @@ class Fanout:
     ) -> dict[str, SuppressionReason]:
         """device id → why it is not sent, for the page's recipients the notification's
         type is switched off for (one read of their units per page, when any unit sets
-        the switch)."""
-        if notification.type_key is None or self.switches is None or not page:
+        the switch), then for those whose preferences keep it from them (one read of the
+        page's preferences, when the tenant has any)."""
+        type_key = notification.type_key
+        if type_key is None or not page:
             return {}
-        off = await self.switches.suppressed(
-            notification.tenant_id, notification.type_key, {m.user_id for m in page}
-        )
-        if not off:
-            return {}
-        return {m.device_id: off[m.user_id] for m in page if m.user_id in off}
+        withheld: dict[str, SuppressionReason] = {}
+        if self.switches is not None:
+            off = await self.switches.suppressed(
+                notification.tenant_id, type_key, {m.user_id for m in page}
+            )
+            if off:
+                withheld = {m.device_id: off[m.user_id] for m in page if m.user_id in off}
+        if self.preferences is not None:
+            rest = [m for m in page if m.device_id not in withheld] if withheld else page
+            withheld.update(
+                await self.preferences.withheld(
+                    notification.tenant_id, notification.app_id, type_key, rest
+                )
+            )
+        return withheld
 
     async def _held(
         self,

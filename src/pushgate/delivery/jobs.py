@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -23,10 +24,13 @@ SEND = "send"
 RESPOND = "respond"
 # POST an operational event to its tenant's operational webhook (delivery/ops_webhook.py).
 OPS_WEBHOOK = "ops_webhook"
-JOB_KINDS = (FANOUT, SEND, RESPOND, OPS_WEBHOOK)
+# Run a record event's triggers, or one delayed trigger when due (core/event_processing.py).
+RECORD_EVENT = "event"
+JOB_KINDS = (FANOUT, SEND, RESPOND, OPS_WEBHOOK, RECORD_EVENT)
 # The respond and ops_webhook payloads' layout; a reader refuses one it does not know.
 RESPOND_VERSION = 1
 OPS_WEBHOOK_VERSION = 1
+RECORD_EVENT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,3 +215,55 @@ class EventJobs(OwnedJobs):
 
     def __init__(self, queue: PipelineQueue) -> None:
         super().__init__(queue, lambda event_id: ops_webhook_job(OpsWebhookJob(event_id)))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEventJob:
+    """Run the event's triggers; with ``trigger_id``, that delayed trigger, now due."""
+
+    event_id: str
+    trigger_id: str | None = None
+
+
+def record_event_job(item: RecordEventJob) -> NewJob:
+    """The event's job, with an id of the event's own (and the trigger's, for a delayed
+    one): queued again, it is the same job, never a second run of the triggers."""
+    body: dict[str, object] = {"v": RECORD_EVENT_VERSION, "e": item.event_id}
+    job_id = f"event-{item.event_id}"
+    if item.trigger_id is not None:
+        body["t"] = item.trigger_id
+        # Within the queue's 64 characters: the two ids hashed together.
+        pair = f"{item.event_id}/{item.trigger_id}".encode()
+        job_id = f"event-delay-{hashlib.sha256(pair).hexdigest()[:40]}"
+    return NewJob(RECORD_EVENT, orjson.dumps(body), job_id, item.event_id)
+
+
+def read_record_event(payload: bytes) -> RecordEventJob:
+    data = orjson.loads(payload)
+    if not isinstance(data, dict) or data.get("v") != RECORD_EVENT_VERSION:
+        raise ValueError(f"event job payload of an unknown version: {payload[:80]!r}")
+    trigger = data.get("t")
+    return RecordEventJob(str(data["e"]), None if trigger is None else str(trigger))
+
+
+class RecordEventJobs:
+    """Queues record events' jobs in the transaction that stores them
+    (core/record_events.py ``EventJobsPort``), and a delayed trigger's for when it is due
+    (core/event_processing.py ``DelayPort``)."""
+
+    def __init__(self, queue: PipelineQueue) -> None:
+        self.queue = queue
+
+    def within(self, event_ids: Sequence[str]) -> InTransaction:
+        jobs = [record_event_job(RecordEventJob(e)) for e in event_ids]
+
+        async def write(connection: AsyncConnection) -> None:
+            await self.queue.enqueue_in(connection, jobs)
+
+        return write
+
+    async def committed(self, event_ids: Sequence[str]) -> None:
+        await self.queue.committed([record_event_job(RecordEventJob(e)) for e in event_ids])
+
+    async def later(self, event_id: str, trigger_id: str, at: int) -> None:
+        await self.queue.enqueue([record_event_job(RecordEventJob(event_id, trigger_id))], at)

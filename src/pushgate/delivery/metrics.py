@@ -122,10 +122,42 @@ class DeliveryMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        # Per origin a relay sends for (docs/relay.md): a customer's volume, so on the
+        # registry only instance admins read.
+        self._relayed = Counter(
+            "pushgate_relay_messages_total",
+            "Messages relayed for an origin, by origin instance id and answer.",
+            ["origin", "outcome"],
+            registry=self.tenant_registry,
+        )
+        self._relay_quota_hits = Counter(
+            "pushgate_relay_quota_hits_total",
+            "Relay batches an origin's quota cut short or refused, by origin instance id.",
+            ["origin"],
+            registry=self.tenant_registry,
+        )
         self.queue_depth = Gauge(
             "pushgate_queue_jobs",
             "Jobs in the queue by kind and state.",
             ["kind", "state"],
+            registry=self.registry,
+        )
+        self._interactions = Counter(
+            "pushgate_interactions_total",
+            "Interactions devices reported and pushgate recorded (repeats not counted), "
+            "by event: received, opened, dismissed, action.",
+            ["event"],
+            registry=self.registry,
+        )
+        self._app_interactions = Counter(
+            "pushgate_tenant_interactions_total",
+            "Interactions recorded, by tenant id, app id and event.",
+            ["tenant", "app", "event"],
+            registry=self.tenant_registry,
+        )
+        self._late_interactions = Counter(
+            "pushgate_interactions_late_total",
+            "Interactions reported for notifications that no longer exist (not recorded).",
             registry=self.registry,
         )
         # CPU, memory, open files and start time of this process, and the Python it runs.
@@ -141,6 +173,13 @@ class DeliveryMetrics:
             self._outcomes.labels(provider, outcome).inc(count)
             self._tenant_outcomes.labels(tenant_id, outcome).inc(count)
 
+    def interactions(self, tenant_id: str, app_id: str, event: str, n: int) -> None:
+        self._interactions.labels(event).inc(n)
+        self._app_interactions.labels(tenant_id, app_id, event).inc(n)
+
+    def late_interactions(self, n: int) -> None:
+        self._late_interactions.inc(n)
+
     def purged(self, count: int) -> None:
         self._purged.inc(count)
 
@@ -152,6 +191,13 @@ class DeliveryMetrics:
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._requests.labels(method, route, str(status)).inc()
         self._request_seconds.labels(method, route).observe(seconds)
+
+    def relayed(self, origin: str, outcome: str, count: int) -> None:
+        if count:
+            self._relayed.labels(origin, outcome).inc(count)
+
+    def relay_quota_hit(self, origin: str) -> None:
+        self._relay_quota_hits.labels(origin).inc()
 
     def resumed(self, provider: str) -> None:
         self._resumed.labels(provider).inc()

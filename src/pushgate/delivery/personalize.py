@@ -20,7 +20,7 @@ from pushgate.core.outcomes import Outcome, rejected
 from pushgate.core.ports import RecipientReader
 from pushgate.core.rendering import render_for
 from pushgate.core.templates import TemplateCache, TemplateFailure, merge, render
-from pushgate.core.typed_sends import TEMPLATE_KEY
+from pushgate.core.typed_sends import TEMPLATE_DATA_KEY, TEMPLATE_KEY
 from pushgate.providers.sending import unexpected_failure
 
 _NOBODY: dict[str, Any] = {"user": None, "device": None}
@@ -50,7 +50,7 @@ class Personalizer:
             failed = _failure(exc)
             return {item.id: failed for item in due}
         found = await self.recipients.recipients([item.device.id for item in due])
-        data = content.get("data") or {}
+        data = stored.get(TEMPLATE_DATA_KEY, content.get("data") or {})
         out: dict[str, Message | Outcome] = {}
         shared: dict[tuple[str, ...], str] = {}  # parts that do not read the recipient
         for item in due:

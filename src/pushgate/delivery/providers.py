@@ -18,6 +18,7 @@ from pushgate.providers.options import ProviderOptions
 from pushgate.providers.registry import build_provider
 
 log = logging.getLogger(__name__)
+RELAY = "relay"
 
 
 class ProviderCache:
@@ -31,14 +32,27 @@ class ProviderCache:
         self.options = options
         self._live: dict[tuple[str, str], tuple[int, Provider]] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self._held: dict[tuple[str, str], str] = {}
+
+    def held_by(self, app_id: str, kind: str) -> str:
+        """Which of the app's credentials sent its last ``kind`` batch: ``kind``'s own, or
+        ``relay`` (a pause or resume is theirs)."""
+        return self._held.get((app_id, kind), kind)
 
     async def get(self, app_id: str, kind: str) -> tuple[Provider | None, str | None]:
         """The provider and, when its credentials are paused, the pause reason. Asked before
         every batch, so it reads only the credential's version and pause; the whole
-        credential (and a new client) only when the version changed."""
+        credential (and a new client) only when the version changed. An app without
+        ``kind``'s credentials but with ``relay`` ones sends that kind through its relay
+        (docs/relay.md)."""
+        held = kind
         version = await self.accounts.credential_version(app_id, kind)
+        if version is None and kind != RELAY:
+            held = RELAY
+            version = await self.accounts.credential_version(app_id, RELAY)
         if version is None:
             return None, None
+        self._held[(app_id, kind)] = held
         updated_at, paused_at, paused_reason = version
         paused = _pause(paused_at, paused_reason)
         key = (app_id, kind)
@@ -46,7 +60,7 @@ class ProviderCache:
         if live is not None and live[0] == updated_at:
             return live[1], paused
         stored = {c.kind: c for c in await self.accounts.list_credentials(app_id)}
-        found = stored.get(kind)
+        found = stored.get(held)
         if found is None:  # deleted since the version was read
             return None, None
         # Batches running side by side may have built this client while we read: use
@@ -60,12 +74,18 @@ class ProviderCache:
             task = asyncio.create_task(self._close(live[1]))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
-        secret = decode_secret(self.box.open(found.sealed, sealed_for(app_id, kind)))
-        provider = build_provider(
-            ProviderCredentials(app_id, kind, dict(found.public), secret), self.options
-        )
+        secret = decode_secret(self.box.open(found.sealed, sealed_for(app_id, held)))
+        credentials = ProviderCredentials(app_id, held, dict(found.public), secret)
+        provider = self._build(credentials, kind)
         self._live[key] = (found.updated_at, provider)
         return provider, _pause(found.paused_at, found.paused_reason)
+
+    def _build(self, credentials: ProviderCredentials, kind: str) -> Provider:
+        if credentials.kind != RELAY:
+            return build_provider(credentials, self.options)
+        from pushgate.providers.relay import RelayPool, RelayProvider
+
+        return RelayProvider(RelayPool(credentials, self.options), kind, owns_pool=True)
 
     async def _close(self, provider: Provider) -> None:
         try:

@@ -219,8 +219,9 @@ class Sender:
             wait = self.probes.refused(key)
             raise Postpone(wait, f"{kind} credentials still paused: {first[0].reason}")
         self.probes.accepted(key)
-        if await self.reports.resume(notification, kind):
-            self.metrics.resumed(kind)
+        held = self.providers.held_by(notification.app_id, kind)
+        if await self.reports.resume(notification, held):
+            self.metrics.resumed(held)
         rest = await self._outcomes(provider, prepared[1:])
         return await self._apply(notification, kind, due, [*first, *rest], job, deleted)
 
@@ -236,7 +237,11 @@ class Sender:
         if self.identities is None:
             return None
         return await self.identities.for_batch(
-            notification.id, notification.app_id, notification.content, notification.expires_at
+            notification.id,
+            notification.app_id,
+            notification.content,
+            notification.expires_at,
+            notification.created_at,
         )
 
     def _deliveries(
@@ -355,7 +360,8 @@ class Sender:
         if refused is not None and job.key is not None:
             # Nothing of a counted batch is written until it settles whole: it goes back
             # untouched, to be sent again once the credentials are fixed.
-            await self.reports.pause(notification, kind, refused.reason, now)
+            held = self.providers.held_by(notification.app_id, kind)
+            await self.reports.pause(notification, held, refused.reason, now)
             self.probes.paused((notification.app_id, kind))
             raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         self._count_retries(notification, kind, retried, later)
@@ -371,7 +377,8 @@ class Sender:
         await self.store.invalidate_devices(dead, now)
         self.metrics.invalidated(kind, len(dead))
         if refused is not None:
-            await self.reports.pause(notification, kind, refused.reason, now)
+            held = self.providers.held_by(notification.app_id, kind)
+            await self.reports.pause(notification, held, refused.reason, now)
             self.probes.paused((notification.app_id, kind))
             raise Postpone(self.probes.first_wait, f"{kind} credentials refused: {refused.reason}")
         return left

@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
+from pushgate.core.event_processing import EventProcessor
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.retention import TenantRetention
 from pushgate.delivery.fanout import Fanout
@@ -28,11 +29,13 @@ from pushgate.delivery.jobs import (
     FANOUT,
     JOB_KINDS,
     OPS_WEBHOOK,
+    RECORD_EVENT,
     RESPOND,
     SEND,
     SendJob,
     read_fanout,
     read_ops_webhook,
+    read_record_event,
     read_respond,
     read_send,
     send_job,
@@ -63,6 +66,7 @@ class Worker:
         responder: ResponseRunner,
         reports: OperationalReports,
         ops_webhook: OpsWebhookSender,
+        events: EventProcessor,
         concurrency: int,
         lease_seconds: float = 60.0,
         retention: TenantRetention,
@@ -77,6 +81,7 @@ class Worker:
         self.responder = responder
         self.reports = reports
         self.ops_webhook = ops_webhook
+        self.events = events
         self.metrics = metrics
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
@@ -234,6 +239,9 @@ class Worker:
             await self.responder.run(read_respond(job.payload))
         elif job.kind == OPS_WEBHOOK:
             await self.ops_webhook.run(read_ops_webhook(job.payload), job.attempts)
+        elif job.kind == RECORD_EVENT:
+            item = read_record_event(job.payload)
+            await self.events.run(item.event_id, item.trigger_id)
         else:
             raise ValueError(f"no worker runs jobs of kind {job.kind!r}")
 

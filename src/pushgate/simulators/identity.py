@@ -28,6 +28,10 @@ class ReceivedIdentity:
         return self.fields.get("token")
 
     @property
+    def interaction_token(self) -> str | None:
+        return self.fields.get("itoken")
+
+    @property
     def url(self) -> str | None:
         return self.fields.get("url")
 

@@ -50,6 +50,7 @@ from pushgate.storage.delivery_writes import (
 )
 from pushgate.storage.engine import in_order, require_order
 from pushgate.storage.id_sets import ids_value, in_ids
+from pushgate.storage.rollups import count_sent
 from pushgate.storage.tables import (
     credentials,
     deliveries,
@@ -62,6 +63,7 @@ from pushgate.storage.tables import (
 )
 
 PENDING = DeliveryState.PENDING.value
+SENT = DeliveryState.SENT.value
 ACTIVE = DeviceState.ACTIVE.value
 _FINAL_NOTIFICATION = (
     NotificationState.COMPLETED.value,
@@ -539,6 +541,7 @@ class NotificationStore(BaseStore):
             await self._lock_counts(connection, notification_id)
             if await self._writes.write_results(connection, rows_out) == len(rows_out):
                 await self._count(connection, notification_id, moved)
+                await count_sent(connection, notification_id, moved[(provider, SENT)], at)
             else:  # some were no longer pending (canceled, expired, or written twice)
                 await self._recount(connection, notification_id)
             return await self._pending_left(connection, notification_id)
@@ -697,6 +700,8 @@ class NotificationStore(BaseStore):
                         ],
                     )
                 await self._count(connection, notification_id, settlement.moved)
+                sent = sum(n for (_, state), n in settlement.moved.items() if state == SENT)
+                await count_sent(connection, notification_id, sent, at)
             return await self._pending_left(connection, notification_id)
 
     async def settled(self, notification_id: str, key: str) -> Settled | None:

@@ -74,6 +74,7 @@ def app(row: Row[Any]) -> App:
         action_error_text=LocalizedText.of_json(row.action_error_text),
         action_confirm_text=LocalizedText.of_json(row.action_confirm_text),
         requires_type=bool(row.requires_type),
+        relay=bool(row.relay),
     )
 
 

@@ -81,6 +81,8 @@ apps = sa.Table(
     sa.Column("action_confirm_text", JSON, nullable=True),
     # Whether every send must name one of the app's notification types (docs/types.md).
     sa.Column("requires_type", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Whether other instances may send through this app (docs/relay.md).
+    sa.Column("relay", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("tenant_id", "name"),
 )
 
@@ -251,6 +253,32 @@ devices = sa.Table(
     # A fan-out pages through an app's active devices in id order: with this index each
     # page is a range read; without it every page re-read and sorted the whole app.
     sa.Index("ix_devices_app_id_state_id", "app_id", "state", "id"),
+)
+
+# What a user chose to receive (core/preferences.py): ``document`` is
+# ``{"default": "in"|"out", "types": {key: {"choice", "providers_out"}}}``; quiet hours
+# as given, NULL for none. A user without a row has the defaults.
+user_preferences = sa.Table(
+    "user_preferences",
+    metadata,
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("document", JSON, nullable=False),
+    sa.Column("quiet_hours", JSON, nullable=True),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "tenant_id"),
+)
+
+# A device's switch and muted type keys; a device without a row is on and mutes nothing.
+device_preferences = sa.Table(
+    "device_preferences",
+    metadata,
+    sa.Column("device_id", ID, sa.ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("muted_types", JSON, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index(None, "tenant_id"),
 )
 
 device_token_history = sa.Table(
@@ -502,4 +530,158 @@ action_responses = sa.Table(
     sa.UniqueConstraint("delivery_id", "repeat_key"),
     # A notification's responses, newest first, and their counts.
     sa.Index(None, "notification_id", "id"),
+)
+
+# What devices reported of their deliveries (core/interactions.py, docs/reports.md): one
+# row per delivery, event and action (``''`` for events without one), which is what makes
+# a report idempotent. No foreign key to the delivery: a notification that records
+# failures only has no row for a sent delivery; the notification's key purges them with it.
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    sa.Column("delivery_id", ID, primary_key=True),
+    sa.Column("event", sa.String(16), primary_key=True),
+    sa.Column("action_key", sa.String(64), primary_key=True),
+    sa.Column(
+        "notification_id",
+        ID,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("device_id", ID, nullable=False),
+    # When it happened, as the device said, held within the notification's life.
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    # A notification's deliveries with their interactions (the CSV export).
+    sa.Index(None, "notification_id", "delivery_id"),
+)
+
+# A notification's interactions counted as they are recorded, so its report is a read of a
+# few rows (core/engagement.py names the metrics: events, actions by key, and the
+# time-to-open histogram).
+notification_engagement = sa.Table(
+    "notification_engagement",
+    metadata,
+    sa.Column(
+        "notification_id",
+        ID,
+        sa.ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("metric", sa.String(80), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+# An app's sends and interactions per UTC hour and notification type (``''``: ad hoc),
+# counted as they happen: the time series of GET /v1/reports/apps/{app}. They outlive the
+# notifications they count (a row an hour and metric is small).
+interaction_rollups = sa.Table(
+    "interaction_rollups",
+    metadata,
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True),  # epoch ms of the hour's start
+    sa.Column("type_key", sa.String(64), primary_key=True),
+    sa.Column("metric", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+# Relaying (docs/relay.md): the instances that send through this one's relay apps, the keys
+# that speak for each, the message ids accepted in the retention window (``answer`` NULL
+# while the message is in flight) and counts per origin, UTC day and outcome.
+relay_origins = sa.Table(
+    "relay_origins",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("instance_id", sa.String(64), nullable=False),
+    sa.Column("instance_name", sa.String(256), nullable=False),
+    sa.Column("apps", JSON, nullable=False),
+    sa.Column("per_second", sa.Float, nullable=True),
+    sa.Column("burst", sa.Integer, nullable=True),
+    sa.Column("per_day", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "instance_id"),
+)
+
+relay_origin_keys = sa.Table(
+    "relay_origin_keys",
+    metadata,
+    sa.Column("key_id", ID, sa.ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "origin_id", ID, sa.ForeignKey("relay_origins.id", ondelete="CASCADE"), nullable=False
+    ),
+)
+
+relay_accepted = sa.Table(
+    "relay_accepted",
+    metadata,
+    sa.Column(
+        "origin_id", ID, sa.ForeignKey("relay_origins.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("message_id", sa.String(128), primary_key=True),
+    sa.Column("answer", JSON, nullable=True),
+    sa.Column("keep_until", sa.BigInteger, nullable=False),
+    sa.Index("ix_relay_accepted_keep_until", "keep_until"),
+)
+
+relay_counts = sa.Table(
+    "relay_counts",
+    metadata,
+    sa.Column(
+        "origin_id", ID, sa.ForeignKey("relay_origins.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("day", sa.Integer, primary_key=True),
+    sa.Column("what", sa.String(16), primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+
+# An app's rules that turn record events into notifications (docs/events.md). ``spec`` is
+# the trigger as given (names, record type, operations, condition, recipients, type,
+# throttle, delay, cancel_on), read back through core/event_inputs.py.
+triggers = sa.Table(
+    "triggers",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "key"),
+    sa.Index(None, "tenant_id"),
+)
+
+# What happened to a host's record, stored with its processing job (docs/events.md).
+# ``body`` is the event as given; ``outcome`` what processing made of it, per trigger.
+record_events = sa.Table(
+    "record_events",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("idempotency_key", sa.String(256), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("record_type", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(256), nullable=False),
+    sa.Column("body", JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("outcome", JSON, nullable=False),
+    sa.Column("reason", sa.String(1024), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("processed_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("tenant_id", "idempotency_key"),
+    sa.Index(None, "tenant_id", "record_type", "record_id", "created_at"),
+    sa.Index(None, "created_at"),
+)
+
+# When a trigger's throttle lets a recipient hear of a record again: one row per
+# (tenant, record, type, user) key, written with the firing that sent (docs/events.md).
+trigger_throttles = sa.Table(
+    "trigger_throttles",
+    metadata,
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("until", sa.BigInteger, nullable=False),
 )

@@ -12,7 +12,7 @@ from pushgate.core.inputs import NAME_PATTERN, AppInput, AppUpdate
 
 router = APIRouter(prefix="/v1/apps", tags=["apps"])
 AppName = Annotated[str, Path(pattern=NAME_PATTERN)]
-Kind = Literal["apns", "fcm", "webpush", "wns", "hms", "webhook"]
+Kind = Literal["apns", "fcm", "webpush", "wns", "hms", "webhook", "relay"]
 
 
 @router.get("")

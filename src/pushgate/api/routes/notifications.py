@@ -11,6 +11,7 @@ from pushgate.api.deps import After, CallerDep, Limit, ServicesDep, TenantDep
 from pushgate.api.keygate import note_limits
 from pushgate.api.schemas import (
     DeliveryOut,
+    EngagementOut,
     NotificationAccepted,
     NotificationOut,
     Page,
@@ -144,11 +145,14 @@ async def list_notifications(
 async def read(
     svc: ServicesDep, who: CallerDep, tenant: TenantDep, notification_id: NotificationId
 ) -> NotificationOut:
-    """State, delivery counts per outcome and per provider, answers per action, and why
-    the deliveries still pending are (``pending``)."""
+    """State, delivery counts per outcome and per provider, answers per action, why the
+    deliveries still pending are (``pending``), and what devices reported
+    (``interactions``)."""
     status = await svc.sending.status(who, tenant, notification_id)
     out = _status(status, await svc.response_reads.counts(status.notification.id))
     out.pending = [_pending(reason) for reason in await svc.pending_reasons.of(status)]
+    engagement = await svc.reports.engagement(status.notification.id)
+    out.interactions = EngagementOut.of(engagement, status.by_state.get("sent", 0))
     return out
 
 

@@ -9,6 +9,7 @@ import { renderKeys } from "./views/keys.js";
 import { renderNotification, renderNotifications } from "./views/notifications.js";
 import { renderOpsEvents } from "./views/ops_events.js";
 import { renderQueue } from "./views/queue.js";
+import { renderRelay } from "./views/relay.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderSettings, renderUnits } from "./views/units.js";
@@ -28,6 +29,7 @@ const ROUTES = [
   [/^\/units$/, renderUnits],
   [/^\/settings$/, renderSettings],
   [/^\/queue$/, renderQueue],
+  [/^\/relay$/, renderRelay],
   [/^\/ops-events$/, renderOpsEvents],
 ];
 const HOME = "#/apps";
@@ -95,9 +97,21 @@ function renderHeader() {
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
     me.isInstanceAdmin ? ["#/queue", "Queue"] : null,
+    me.isInstanceAdmin ? ["#/relay", "Relay"] : null,
     me.canAdmin ? ["#/ops-events", "Events"] : null,
   ].filter(Boolean);
   const current = location.hash.split("?")[0];
+  // On a narrow screen the links fold behind this button (console.css); each route
+  // renders the header anew, so a followed link closes the menu again.
+  const toggle = h("button", {
+    type: "button", id: "nav-toggle", class: "quiet", "aria-controls": "nav",
+    "aria-expanded": "false",
+  }, "Menu");
+  toggle.addEventListener("click", () => {
+    const open = header.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  header.classList.remove("open");
   fill(
     header,
     h("span", { class: "brand" }, "pushgate console"),
@@ -108,10 +122,11 @@ function renderHeader() {
       " ",
       h("code", { id: "instance-id", title: "instance id" }, me.instance.instance_id),
     ),
-    h("nav", {}, links.map(([href, label]) =>
+    h("nav", { id: "nav" }, links.map(([href, label]) =>
       h("a", { href, "aria-current": current.startsWith(href) ? "page" : false }, label))),
     me.isInstanceAdmin ? tenantPicker() : null,
     button("Sign out", signOut, "quiet"),
+    toggle,
   );
 }
 

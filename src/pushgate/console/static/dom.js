@@ -36,21 +36,48 @@ export function fill(element, ...children) {
   return element;
 }
 
-/** A table: columns are [heading, row => cell content]. */
+// The API writes every time as UTC ISO 8601 with milliseconds (api/schemas.py `iso`).
+const UTC_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)$/;
+const LOCAL_TIME = {
+  year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+};
+
+/** "2026-12-07 21:04:05 GMT+1" in the browser's time zone, for a UTC ISO time. The
+ * format is made per call: it fixes the zone when made, and the reader's may change. */
+export function localTime(iso) {
+  const format = new Intl.DateTimeFormat("en-CA", LOCAL_TIME);
+  const parts = Object.fromEntries(
+    format.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`
+    + ` ${parts.timeZoneName}`;
+}
+
+/** A time as the reader's local time, with the UTC value on hover. */
+export const when = (iso) =>
+  h("time", { datetime: iso, title: `${iso} (UTC)` }, localTime(iso));
+
+/** What a table cell or fact shows: an API time string becomes a local time. */
+const shown = (value) => (typeof value === "string" && UTC_TIME.test(value) ? when(value) : value);
+
+/** A table: columns are [heading, row => cell content]. It scrolls sideways in a box of
+ * its own, so a wide table never widens the page on a narrow screen. */
 export function table(columns, rows, empty = "Nothing here yet.") {
   if (rows.length === 0) {
     return h("p", { class: "empty" }, empty);
   }
   const head = h("tr", {}, columns.map(([title]) => h("th", { scope: "col" }, title)));
-  const body = rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row)))));
-  return h("table", {}, h("thead", {}, head), h("tbody", {}, body));
+  const body = rows.map((row) =>
+    h("tr", {}, columns.map(([, cell]) => h("td", {}, shown(cell(row))))));
+  return h("div", { class: "table-scroll" },
+    h("table", {}, h("thead", {}, head), h("tbody", {}, body)));
 }
 
 /** A definition list of [term, value] pairs. */
 export function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.map(([term, value]) => [
     h("dt", {}, term),
-    h("dd", {}, value === null || value === undefined || value === "" ? "—" : value),
+    h("dd", {}, value === null || value === undefined || value === "" ? "—" : shown(value)),
   ]));
 }
 
@@ -178,4 +205,32 @@ export function action(question, status, work) {
       fill(status, errorBox(error));
     }
   };
+}
+
+/**
+ * A file picker that reads the chosen file in the browser into `target` (a text area or
+ * input): as text, or as base64 for a binary file such as a PKCS#12 certificate. Nothing
+ * is sent until the form is.
+ */
+export function fileLoader(label, target, { accept, binary = false } = {}) {
+  const input = h("input", { type: "file", accept, "aria-label": label, class: "file-loader" });
+  const note = h("small", { class: "file-note", "aria-live": "polite" });
+  input.addEventListener("change", async () => {
+    const [file] = input.files;
+    if (!file) {
+      return;
+    }
+    target.value = binary ? base64Of(new Uint8Array(await file.arrayBuffer())) : await file.text();
+    target.dispatchEvent(new Event("input", { bubbles: true }));
+    note.textContent = `Read ${file.name} (${file.size} bytes).`;
+  });
+  return h("label", { class: "file" }, h("span", {}, label), input, note);
+}
+
+function base64Of(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
 }

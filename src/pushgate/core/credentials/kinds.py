@@ -9,6 +9,7 @@ from pushgate.core.credentials.apns import ApnsInput, validate_apns
 from pushgate.core.credentials.fcm import FcmInput, validate_fcm
 from pushgate.core.credentials.fields import CredentialInput, invalid
 from pushgate.core.credentials.hms import HmsInput, validate_hms
+from pushgate.core.credentials.relay import RelayInput, validate_relay
 from pushgate.core.credentials.result import CredentialSet
 from pushgate.core.credentials.webhook import WebhookInput, validate_webhook
 from pushgate.core.credentials.webpush import WebPushInput, validate_webpush
@@ -30,6 +31,7 @@ VALIDATORS: dict[str, KindValidator] = {
     "wns": validate_wns,
     "hms": validate_hms,
     "webhook": validate_webhook,
+    "relay": validate_relay,
 }
 KINDS: tuple[str, ...] = tuple(VALIDATORS)
 # Each kind's input model, which the validator parses: the API documents it as that kind's
@@ -41,6 +43,7 @@ INPUT_MODELS: dict[str, type[CredentialInput]] = {
     "wns": WnsInput,
     "hms": HmsInput,
     "webhook": WebhookInput,
+    "relay": RelayInput,
 }
 
 

@@ -3,7 +3,7 @@
 // The fields mirror the API's validators (README: provider credentials).
 
 import { api, seg } from "../api.js";
-import { action, button, facts, field, fill, h, noticeBox, onSubmit, secretBox }
+import { action, button, facts, field, fileLoader, fill, h, noticeBox, onSubmit, secretBox }
   from "../dom.js";
 
 const BASE_URL = ["base_url", "Base URL override", { help: "only to point at a local simulator" }];
@@ -19,17 +19,24 @@ export const KINDS = {
       ["environment", "Environment", { options: ["production", "sandbox"] }],
       ["team_id", "Team id", {}],
       ["key_id", "Key id", {}],
-      ["private_key", "Private key (.p8, PEM)", { kind: "textarea" }],
-      ["certificate_p12", "Certificate (PKCS#12, base64)", { kind: "textarea" }],
+      ["private_key", "Private key (.p8, PEM)",
+        { kind: "textarea", file: { label: "Load the .p8 file", accept: ".p8,.pem,.txt" } }],
+      ["certificate_p12", "Certificate (PKCS#12, base64)", {
+        kind: "textarea",
+        file: { label: "Load the .p12 file", accept: ".p12,.pfx", binary: true },
+      }],
       ["certificate_password", "Certificate password", { kind: "password" }],
       BASE_URL,
     ],
   },
   fcm: {
     title: "Firebase Cloud Messaging",
-    help: "Paste the service account JSON file downloaded from the Firebase console.",
+    help: "Paste the service account JSON downloaded from the Firebase console, or load the file.",
     fields: [
-      ["service_account", "Service account JSON", { kind: "textarea", required: true }],
+      ["service_account", "Service account JSON", {
+        kind: "textarea", required: true,
+        file: { label: "Load the service account .json file", accept: ".json,application/json" },
+      }],
       BASE_URL,
     ],
   },
@@ -39,7 +46,8 @@ export const KINDS = {
     fields: [
       ["subject", "Subject", { required: true, help: "mailto:ops@example.com or https://…" }],
       ["generate", "Generate a new VAPID key pair", { kind: "checkbox" }],
-      ["vapid_private_key", "VAPID private key (PEM or base64url)", { kind: "textarea" }],
+      ["vapid_private_key", "VAPID private key (PEM or base64url)",
+        { kind: "textarea", file: { label: "Load a PEM file", accept: ".pem,.txt" } }],
     ],
   },
   wns: {
@@ -103,6 +111,14 @@ function kindForm(app, kind, status, done) {
     spec.fields.map(([name, label, options]) => field(label, name, options)),
     h("button", { type: "submit" }, `Save ${kind} credentials`),
   );
+  // A key file is read in the browser into its field, to be checked and sent with the
+  // form: the file itself is never uploaded, only the JSON body the API takes.
+  for (const [name, , options] of spec.fields) {
+    if (options.file) {
+      const target = form.elements.namedItem(name);
+      target.closest("label").after(fileLoader(options.file.label, target, options.file));
+    }
+  }
   return onSubmit(form, status, async (data) => {
     const saved = await api.put(
       `/v1/apps/${seg(app)}/credentials/${seg(kind)}`, credentialBody(kind, data));

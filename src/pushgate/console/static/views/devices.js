@@ -1,10 +1,13 @@
-// Devices: a filtered, paged list; a device's page with its token history and unregister.
+// Devices: a filtered, paged list, a device registered by hand (for testing); a device's
+// page with its token history, a test notification to it, and unregister.
 
 import { api, seg } from "../api.js";
-import { action, button, facts, fill, h, noticeBox, table } from "../dom.js";
+import { action, button, facts, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
 import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
 
 const PROVIDERS = ["apns", "fcm", "webpush", "wns", "hms", "webhook"];
+const PLATFORMS = ["as the provider implies", "ios", "android", "web", "windows", "huawei",
+  "macos", "server"];
 const STATES = ["active", "invalid", "unregistered"];
 
 function shortToken(token) {
@@ -33,6 +36,66 @@ function deviceFilters(apps, query) {
   ]);
 }
 
+const listOf = (text) => String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
+
+/** The body of POST /v1/apps/{app}/devices: a Web Push device gives its subscription JSON
+ * (PushSubscription.toJSON()) in the token field, every other kind its token. */
+export function deviceBody(data) {
+  const provider = data.get("provider");
+  const token = String(data.get("token") || "").trim();
+  let subscription;
+  if (provider === "webpush" && token.startsWith("{")) {
+    try {
+      subscription = JSON.parse(token);
+    } catch (error) {
+      throw Object.assign(new Error(`the subscription is not JSON: ${error.message}`),
+        { code: "invalid_input", field: "token" });
+    }
+  }
+  const text = (name) => String(data.get(name) || "").trim() || undefined;
+  return {
+    provider,
+    token: subscription ? undefined : token || undefined,
+    subscription,
+    platform: data.get("platform") === PLATFORMS[0] ? undefined : data.get("platform"),
+    user: text("user"),
+    locale: text("locale"),
+    timezone: text("timezone"),
+    topics: listOf(data.get("topics")),
+    tags: listOf(data.get("tags")),
+  };
+}
+
+function registerForm(apps) {
+  const status = h("div", { class: "status" });
+  const form = h(
+    "form",
+    { class: "card", id: "device-register" },
+    h("h2", {}, "Register a device by hand"),
+    h("p", { class: "help" }, "For testing: apps register their devices themselves through "
+      + "the API. Registering the same token again refreshes that device."),
+    status,
+    h("div", { class: "grid-2" },
+      field("App", "app", { options: apps.map((a) => a.name) }),
+      field("Provider", "provider", { options: PROVIDERS }),
+      field("Platform", "platform", { options: PLATFORMS })),
+    field("Token", "token", { kind: "textarea", required: true,
+      help: "the device token, a webhook URL, or a Web Push subscription as JSON" }),
+    h("div", { class: "grid-2" },
+      field("User", "user", { help: "external user id (made if new)" }),
+      field("Locale", "locale", { help: "e.g. de-AT" }),
+      field("Time zone", "timezone", { help: "e.g. Europe/Vienna" }),
+      field("Topics", "topics", { help: "comma-separated" }),
+      field("Tags", "tags", { help: "comma-separated" })),
+    h("button", { type: "submit" }, "Register device"),
+  );
+  form.elements.token.rows = 2;
+  return onSubmit(form, status, async (data) => {
+    const made = await api.post(`/v1/apps/${seg(data.get("app"))}/devices`, deviceBody(data));
+    location.hash = `#/devices/${seg(made.id)}`;
+  });
+}
+
 export async function renderDevices({ main, query }) {
   const apps = await api.get(`/v1/apps`);
   const page = await api.get(`/v1/devices`, {
@@ -42,7 +105,8 @@ export async function renderDevices({ main, query }) {
   const names = new Map(apps.map((a) => [a.id, a.name]));
   fill(main, h("h1", {}, "Devices"), deviceFilters(apps, query),
     table(deviceColumns(names), page.items, "No devices match."),
-    pager("/devices", query, page.next));
+    pager("/devices", query, page.next),
+    apps.length ? registerForm(apps) : null);
 }
 
 export async function renderDevice(ctx) {
@@ -59,6 +123,15 @@ export async function renderDevice(ctx) {
       await renderDevice(ctx);
       fill(main.querySelector(".status"), noticeBox("Device unregistered."));
     });
+  const sendTest = action(null, status, async () => {
+    const made = await api.post(`/v1/notifications`, {
+      app: app.name,
+      audience: { kind: "devices", devices: [device.id] },
+      title: "Test from the pushgate console",
+      body: `Sent to device ${device.id} at ${new Date().toLocaleString()}.`,
+    });
+    location.hash = `#/notifications/${seg(made.id)}`;
+  });
   fill(
     main,
     h("p", { class: "crumbs" }, h("a", { href: "#/devices" }, "Devices"), " / ", device.id),
@@ -83,6 +156,9 @@ export async function renderDevice(ctx) {
       ["New token", (c) => shortToken(c.new_token)],
       ["Changed", (c) => c.changed_at || "—"],
     ], history, "The token never changed."),
+    device.state === "active" && app
+      ? button("Send a test to this device", sendTest) : null,
+    " ",
     device.state === "unregistered" ? null : button("Unregister device", unregister, "danger"),
   );
 }

@@ -1,82 +1,24 @@
-// Notifications: send one, list them newest first, and follow one: its counts per
-// provider, its deliveries by outcome, the answers to its actions, and cancel.
+// Notifications: send one, list them newest first, and follow one live while it sends:
+// its counts per provider, its deliveries by outcome, the answers to its actions, and cancel.
 
 import { api, seg } from "../api.js";
-import { action, button, errorBox, facts, field, fill, h, noticeBox, onSubmit, table }
-  from "../dom.js";
+import { action, button, facts, fill, h, noticeBox, table } from "../dom.js";
 import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
+import { sendForm } from "./send_form.js";
 
 const STATES = ["scheduled", "sending", "completed", "expired", "canceled"];
 const OUTCOMES = ["pending", "sent", "invalid", "failed", "expired", "canceled", "suppressed"];
-const AUDIENCES = ["everyone", "users", "topics", "tags"];
-const RECORDS = ["as set", "all", "failures"];
 const FINAL = new Set(["completed", "expired", "canceled"]);
 const ANSWER_STATES = ["pending", "succeeded", "failed"];
-const NO_SET = "none";
+// How often a notification still sending is read again. Polling, not server-sent events:
+// the browser's EventSource cannot send the Authorization header the API requires, and
+// the key must stay out of URLs and cookies (api.js); one small GET a second per open
+// page costs the server little and needs no endpoint of its own.
+const FOLLOW_MS = 1000;
 
 const stateBadge = (state) => h("span", { class: `state state-${state}` }, state);
 const notDelivered = (counts) =>
   ["invalid", "failed", "expired", "canceled"].reduce((sum, s) => sum + (counts[s] || 0), 0);
-
-/** The audience object of the send form: its kind, named explicitly (the API checks it
- * agrees with the key), and that kind's names split on commas. */
-function audienceOf(kind, text) {
-  const names = String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
-  if (kind === "everyone") {
-    return { kind, everyone: true };
-  }
-  if (kind === "tags") {
-    return { kind, tags: String(text || "") };
-  }
-  return { kind, [kind]: names };
-}
-
-/** Offer the action sets of the app chosen in the send form (docs/actions.md). */
-async function offerActionSets(form) {
-  const app = form.elements.app.value;
-  const sets = app ? await api.get(`/v1/apps/${seg(app)}/action-sets`) : [];
-  fill(form.elements.action_set, h("option", { value: NO_SET }, NO_SET),
-    sets.map((s) => h("option", { value: s.key }, `${s.key} (${s.actions.join(", ")})`)));
-}
-
-function sendForm(apps, status) {
-  const form = h(
-    "form",
-    { class: "card", id: "notification-send" },
-    h("h2", {}, "Send"),
-    field("App", "app", { options: apps.map((a) => a.name) }),
-    field("Audience", "audience", { options: AUDIENCES }),
-    field("Who", "who", { help: "external user ids or topics, comma-separated; or a tag expression" }),
-    field("Title", "title"),
-    field("Body", "body"),
-    field("Action set", "action_set", { options: [NO_SET], help: "buttons to show" }),
-    field("Local time", "deliver_at_local", {
-      help: "optional: HH:MM (or YYYY-MM-DDTHH:MM) in each recipient's own time zone",
-    }),
-    field("Keep", "records", {
-      options: RECORDS,
-      help: "a row per delivery, or counts and rows only for deliveries that did not go out",
-    }),
-    h("button", { type: "submit" }, "Send notification"),
-  );
-  onSubmit(form, status, async (data) => {
-    const body = {
-      app: data.get("app"),
-      audience: audienceOf(data.get("audience"), data.get("who")),
-      title: data.get("title") || undefined,
-      body: data.get("body") || undefined,
-      records: data.get("records") === RECORDS[0] ? undefined : data.get("records"),
-      action_set: data.get("action_set") === NO_SET ? undefined : data.get("action_set"),
-      deliver_at_local: data.get("deliver_at_local") || undefined,
-    };
-    const made = await api.post(`/v1/notifications`, body);
-    location.hash = `#/notifications/${seg(made.id)}`;
-  });
-  const offer = () => offerActionSets(form).catch((error) => fill(status, errorBox(error)));
-  form.elements.app.addEventListener("change", offer);
-  offer();
-  return form;
-}
 
 export async function renderNotifications({ main, query }) {
   const apps = await api.get(`/v1/apps`);
@@ -87,6 +29,7 @@ export async function renderNotifications({ main, query }) {
   const status = h("div", { class: "status" });
   const columns = [
     ["Id", (n) => h("a", { href: `#/notifications/${seg(n.id)}` }, h("code", {}, n.id))],
+    ["Title", (n) => n.content.title || "—"],
     ["App", (n) => names.get(n.app_id) || h("code", {}, n.app_id)],
     ["State", (n) => stateBadge(n.state)],
     ["Targeted", (n) => n.targeted],
@@ -105,9 +48,90 @@ export async function renderNotifications({ main, query }) {
     pager("/notifications", query, page.next));
 }
 
+// Each render of a notification page takes a number; a follow-up scheduled by an older
+// render (before a cancel re-rendered the page, or another page opened) does nothing.
+let rendering = 0;
+
+/** Read the notification again in a moment while it is not final and its page is shown.
+ * A render waits while the reader is in a form of the page (a filter being chosen). */
+function follow(ctx, item, shown) {
+  const hash = location.hash;
+  const again = () => {
+    if (shown !== rendering || location.hash !== hash || !ctx.main.isConnected) {
+      return;
+    }
+    if (ctx.main.contains(document.activeElement) && document.activeElement.closest("form")) {
+      setTimeout(again, FOLLOW_MS);
+      return;
+    }
+    renderNotification(ctx).catch((error) => {
+      const live = ctx.main.querySelector("#live");
+      if (live && shown === rendering - 1) {
+        fill(live, `Following stopped: ${error.message}`);
+      }
+    });
+  };
+  if (!FINAL.has(item.state)) {
+    setTimeout(again, FOLLOW_MS);
+  }
+}
+
+function liveLine(item) {
+  const now = new Date().toLocaleTimeString(undefined, { hourCycle: "h23" });
+  return FINAL.has(item.state)
+    ? h("p", { class: "live", id: "live" }, `Final (${item.state}): nothing more will change.`)
+    : h("p", { class: "live following", id: "live" }, `Following live: updated ${now}.`);
+}
+
+/** The per-provider summary: one row per provider and a total row, counted the same way
+ * as the deliveries table below (one delivery per device, by outcome). */
+function providerSummary(item) {
+  const rows = Object.entries(item.by_provider).map(([provider, counts]) => ({ provider, counts }));
+  if (rows.length > 1) {
+    const total = {};
+    for (const { counts } of rows) {
+      for (const [outcome, n] of Object.entries(counts)) {
+        total[outcome] = (total[outcome] || 0) + n;
+      }
+    }
+    rows.push({ provider: "total", counts: total });
+  }
+  const sum = (counts) => OUTCOMES.reduce((n, s) => n + (counts[s] || 0), 0);
+  const summary = table([["Provider", (r) => r.provider],
+    ...OUTCOMES.map((s) => [s, (r) => r.counts[s] || 0]),
+    ["all", (r) => sum(r.counts)]], rows, "No deliveries yet.");
+  for (const row of summary.querySelectorAll("tbody tr")) {
+    row.classList.toggle("total", row.cells[0].textContent === "total" && rows.length > 1);
+  }
+  return h("div", { id: "provider-summary" }, summary,
+    item.records === "failures"
+      ? h("p", { class: "help" }, "Sent deliveries are counted here but have no rows below: "
+        + "this notification keeps rows only for deliveries that did not go out.")
+      : null);
+}
+
+/** Why the deliveries still pending wait (docs/operations.md, "Why deliveries are pending"). */
+function pendingReasons(item) {
+  if (!item.pending || item.pending.length === 0) {
+    return null;
+  }
+  return h("section", { id: "pending-reasons" },
+    h("h3", {}, "Why deliveries are pending"),
+    table([
+      ["Why", (r) => r.kind.replaceAll("_", " ")],
+      ["Deliveries", (r) => r.count],
+      ["Provider", (r) => r.provider || "—"],
+      ["Reason", (r) => r.reason || "—"],
+      ["Next attempt", (r) => r.next_attempt_at || "—"],
+    ], item.pending));
+}
+
 export async function renderNotification(ctx) {
   const { main, params, query } = ctx;
   const [id] = params;
+  rendering += 1;
+  const shown = rendering;
+  const hash = location.hash;
   const item = await api.get(`/v1/notifications/${seg(id)}`);
   const page = await api.get(`/v1/notifications/${seg(id)}/deliveries`, {
     outcome: query.get("outcome"), limit: PAGE_SIZE, after: query.get("after"),
@@ -115,6 +139,9 @@ export async function renderNotification(ctx) {
   const answers = item.content.actions
     ? await api.get(`/v1/notifications/${seg(id)}/responses`, { limit: PAGE_SIZE })
     : { items: [] };
+  if (shown !== rendering || location.hash !== hash) {
+    return; // the reader went on while this was read: the page is another's now
+  }
   const status = h("div", { class: "status" });
   const cancel = action("Cancel this notification? Devices that have not got it yet will not.",
     status, async () => {
@@ -122,12 +149,12 @@ export async function renderNotification(ctx) {
       await renderNotification(ctx);
       fill(main.querySelector(".status"), noticeBox("Notification canceled."));
     });
-  const providers = Object.entries(item.by_provider).map(([provider, counts]) => ({ provider, counts }));
   const path = `/notifications/${seg(id)}`;
   fill(
     main,
     h("p", { class: "crumbs" }, h("a", { href: "#/notifications" }, "Notifications"), " / ", item.id),
     h("h1", {}, item.content.title || "Notification"),
+    liveLine(item),
     status,
     facts([
       ["id", h("code", {}, item.id)],
@@ -147,8 +174,8 @@ export async function renderNotification(ctx) {
       ["created", item.created_at], ["updated", item.updated_at],
     ]),
     h("h2", {}, "Deliveries per provider"),
-    table([["Provider", (r) => r.provider],
-      ...OUTCOMES.map((s) => [s, (r) => r.counts[s] || 0])], providers, "No deliveries yet."),
+    providerSummary(item),
+    pendingReasons(item),
     FINAL.has(item.state) ? null : button("Cancel notification", cancel, "danger"),
     h("h2", {}, "Deliveries"),
     filterForm("delivery-filters", path, [
@@ -166,6 +193,7 @@ export async function renderNotification(ctx) {
     pager(path, query, page.next),
     ...answerSection(item, answers.items),
   );
+  follow(ctx, item, shown);
 }
 
 /** Deliveries held for quiet hours or a local time, by reason, with the earliest time

@@ -1,0 +1,58 @@
+"""Record events from host systems (docs/events.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Response
+
+from pushgate.api.deps import CallerDep, ServicesDep, TenantDep
+from pushgate.api.event_schemas import EventAccepted, EventBatchAccepted, EventOut, accepted
+from pushgate.core.event_inputs import EventBatchInput, EventInput
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+EventId = Annotated[str, Path(max_length=64)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=256,
+        description="Within 24 h, the same event again returns the first one (200); another "
+        "event with the key is refused (409 `idempotency_key_reused`).",
+    ),
+]
+_REPEAT: dict[int | str, dict[str, Any]] = {
+    200: {"model": EventAccepted, "description": "Recorded before, by the same key."}
+}
+
+
+@router.post("", status_code=202, responses=_REPEAT)
+async def record_event(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    body: EventInput,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> EventAccepted:
+    """Record an event: stored with its job, then the workers run the triggers it matches."""
+    found = await svc.events.record(who, tenant, body, idempotency_key)
+    if not found.created:
+        response.status_code = 200
+    return accepted(found)
+
+
+@router.post(":batch", status_code=202)
+async def record_events(
+    svc: ServicesDep, who: CallerDep, tenant: TenantDep, body: EventBatchInput
+) -> EventBatchAccepted:
+    """Record up to 1,000 events in one transaction; each may carry its idempotency key."""
+    found = await svc.events.record_many(who, tenant, body.events)
+    return EventBatchAccepted(items=[accepted(item) for item in found])
+
+
+@router.get("/{event_id}")
+async def read_event(
+    svc: ServicesDep, who: CallerDep, tenant: TenantDep, event_id: EventId
+) -> EventOut:
+    """The event, and per trigger its names took: matched, the notification, or why none."""
+    return EventOut.of(await svc.events.read(who, tenant, event_id))

@@ -1,0 +1,186 @@
+"""What a person chose to receive: a user's preferences per notification type and channel,
+a device's switch and muted types, and how the fan-out applies them (docs/preferences.md).
+
+Preferences apply to notifications of a type only (an opt-out is per type). A type whose
+``opt_out_allowed`` is false passes every preference, a disabled device's included: what
+people may not opt out of, they cannot silence by switching devices off either. The
+fan-out asks once per page, after the type's switches (core/type_switches.py); a tenant
+where nobody set a preference costs no read at all beyond a flag kept a few seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pushgate.core.notifications import AudienceMember
+from pushgate.core.suppression import SuppressionReason
+from pushgate.core.ttlcache import TtlCache
+
+# (app id, type key) → whether people may opt out of the type.
+TypeOptional = Callable[[str, str], Awaitable[bool]]
+
+
+class Choice(StrEnum):
+    """Whether a user receives a type: ``in`` or ``out``."""
+
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True, slots=True)
+class TypeChoice:
+    """A user's word on one type: in or out (None: the user's default), and the channels
+    (providers) they opted out of it on while it is in."""
+
+    choice: Choice | None = None
+    providers_out: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "choice": None if self.choice is None else self.choice.value,
+            "providers_out": list(self.providers_out),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UserPreferences:
+    """A user's preferences; ``quiet_hours`` is kept as given (start, end, urgent_passes)
+    for the fan-out's deferral to read."""
+
+    default: Choice = Choice.IN
+    types: Mapping[str, TypeChoice] = field(default_factory=dict)
+    quiet_hours: dict[str, Any] | None = None
+
+    @property
+    def is_default(self) -> bool:
+        """Whether these are what a user without preferences has (nothing to keep)."""
+        return self.default is Choice.IN and not self.types and self.quiet_hours is None
+
+    def opts_out(self, type_key: str, provider: str) -> bool:
+        """Whether the user does not want ``type_key`` on ``provider``."""
+        said = self.types.get(type_key)
+        choice = said.choice if said is not None and said.choice is not None else self.default
+        if choice is Choice.OUT:
+            return True
+        return said is not None and provider in said.providers_out
+
+    def document(self) -> dict[str, Any]:
+        """The stored and answered form of everything but quiet hours."""
+        return {
+            "default": self.default.value,
+            "types": {key: item.as_json() for key, item in sorted(self.types.items())},
+        }
+
+    @classmethod
+    def from_document(
+        cls, document: Mapping[str, Any], quiet_hours: dict[str, Any] | None
+    ) -> UserPreferences:
+        types = {
+            key: TypeChoice(
+                None if item.get("choice") is None else Choice(item["choice"]),
+                tuple(item.get("providers_out") or ()),
+            )
+            for key, item in (document.get("types") or {}).items()
+        }
+        return cls(Choice(document.get("default", Choice.IN.value)), types, quiet_hours)
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePreferences:
+    """A device's preferences: off entirely, or on with some types muted."""
+
+    enabled: bool = True
+    muted_types: tuple[str, ...] = ()
+
+    @property
+    def is_default(self) -> bool:
+        return self.enabled and not self.muted_types
+
+    def mutes(self, type_key: str) -> bool:
+        return not self.enabled or type_key in self.muted_types
+
+
+@dataclass(frozen=True, slots=True)
+class PagePreferences:
+    """The preferences of a fan-out page's users and devices (those that have any)."""
+
+    users: Mapping[str, UserPreferences]
+    devices: Mapping[str, DevicePreferences]
+
+
+class PreferenceStorePort(Protocol):
+    async def has_preferences(self, tenant_id: str) -> bool:
+        """Whether any user or device of the tenant has preferences stored."""
+        ...
+
+    async def page_preferences(
+        self, user_ids: Iterable[str], device_ids: Iterable[str]
+    ) -> PagePreferences: ...
+
+
+class QuietHoursPort(Protocol):
+    """What a deferral for quiet hours reads (storage/preferences.py answers it)."""
+
+    async def quiet_hours(
+        self, tenant_id: str, user_ids: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """user id → the user's quiet hours as stored (``start``, ``end``, ``urgent_passes``),
+        for those of ``user_ids`` that set them."""
+        ...
+
+
+def withheld_by_preference(
+    type_key: str, page: Sequence[AudienceMember], found: PagePreferences
+) -> dict[str, SuppressionReason]:
+    """device id → why it is not sent ``type_key``: the user's opt-out first, then the
+    device's mute (the order of docs/preferences.md)."""
+    withheld: dict[str, SuppressionReason] = {}
+    for member in page:
+        user = found.users.get(member.user_id) if member.user_id is not None else None
+        if user is not None and user.opts_out(type_key, member.provider):
+            withheld[member.device_id] = SuppressionReason.OPTED_OUT
+            continue
+        device = found.devices.get(member.device_id)
+        if device is not None and device.mutes(type_key):
+            withheld[member.device_id] = SuppressionReason.DEVICE_MUTED
+    return withheld
+
+
+class PreferenceFilter:
+    """What the fan-out asks after the type's switches: which of a page's devices their
+    people chose not to be sent a type on. Whether a tenant has preferences at all is
+    kept ``cache_seconds`` (changes made in this process are seen at once)."""
+
+    def __init__(
+        self, store: PreferenceStorePort, type_optional: TypeOptional, *, cache_seconds: float = 2.0
+    ) -> None:
+        self.store = store
+        self.type_optional = type_optional
+        self.tenants: TtlCache[str, bool] = TtlCache(cache_seconds)
+
+    async def withheld(
+        self, tenant_id: str, app_id: str, type_key: str, page: Sequence[AudienceMember]
+    ) -> dict[str, SuppressionReason]:
+        if not page or not await self._tenant_has_preferences(tenant_id):
+            return {}
+        if not await self.type_optional(app_id, type_key):
+            return {}
+        found = await self.store.page_preferences(
+            {m.user_id for m in page if m.user_id is not None}, [m.device_id for m in page]
+        )
+        if not found.users and not found.devices:
+            return {}
+        return withheld_by_preference(type_key, page, found)
+
+    async def _tenant_has_preferences(self, tenant_id: str) -> bool:
+        async def load() -> bool:
+            return await self.store.has_preferences(tenant_id)
+
+        return bool(await self.tenants.get(tenant_id, load))
+
+    def forget(self) -> None:
+        """Drop the kept flags (after this process stored preferences)."""
+        self.tenants.invalidate()

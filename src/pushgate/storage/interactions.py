@@ -1,0 +1,131 @@
+"""Recorded interactions and the counts they move (core/interactions.py,
+core/engagement.py), on SQLite and PostgreSQL alike.
+
+A batch is one transaction: the notifications it names are looked up (on PostgreSQL with
+``FOR KEY SHARE``, so a purge waits for it), the events inserted in one multi-row
+statement that skips what is already recorded and returns what is new, then the
+notification and hourly counts move by the new ones only, so a repeat moves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pushgate.core.engagement import tallies
+from pushgate.core.interactions import InteractionRow, Stored
+from pushgate.storage.accounts import BaseStore
+from pushgate.storage.engine import require_order
+from pushgate.storage.tables import (
+    interaction_rollups,
+    notification_engagement,
+)
+
+_COLUMNS = (
+    "delivery_id",
+    "event",
+    "action_key",
+    "notification_id",
+    "device_id",
+    "at",
+    "recorded_at",
+)
+
+
+class InteractionStore(BaseStore):
+    """Writes of interactions and the counts they move (their reads: storage/reports.py)."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self._inserts: dict[int, str] = {}
+        self._presence: dict[int, str] = {}
+
+    async def record(self, rows: Sequence[InteractionRow], now: int) -> Stored:
+        if not rows:
+            return Stored([], 0)
+        ids = sorted({row.recorded.notification_id for row in rows})
+        async with self.begin() as connection:
+            present = await self._present(connection, ids)
+            live = [row for row in rows if row.recorded.notification_id in present]
+            if not live:
+                return Stored([], len(rows))
+            params: list[Any] = []
+            for row in live:
+                item = row.recorded
+                params += (
+                    row.delivery_id,
+                    item.event.value,
+                    item.action_key,
+                    item.notification_id,
+                    row.device_id,
+                    item.at,
+                    now,
+                )
+            result = await connection.exec_driver_sql(self._insert_sql(len(live)), tuple(params))
+            returned: list[Any] = list(result.all())
+            made = {(str(r[0]), str(r[1]), str(r[2])) for r in returned}
+            new = [row for row in live if row.key in made]
+            await self._tally(connection, new)
+        return Stored(new, len(rows) - len(live))
+
+    async def _present(self, connection: AsyncConnection, ids: list[str]) -> set[str]:
+        """Which of ``ids`` still exist; on PostgreSQL held against deletion until the
+        transaction ends (``FOR KEY SHARE``), as the foreign key would hold them."""
+        found = self._presence.get(len(ids))
+        if found is None:
+            postgres = self.engine.dialect.name == "postgresql"
+            holders = ", ".join(f"${i + 1}" if postgres else "?" for i in range(len(ids)))
+            found = f"SELECT id FROM notifications WHERE id IN ({holders})"  # noqa: S608
+            if postgres:
+                found += " FOR KEY SHARE"
+            self._presence[len(ids)] = found
+        rows: list[Any] = list((await connection.exec_driver_sql(found, tuple(ids))).all())
+        return {str(row[0]) for row in rows}
+
+    def _insert_sql(self, count: int) -> str:
+        """One INSERT of ``count`` rows that skips those recorded and returns the new
+        ones' keys; the text is made once per row count (a batch holds at most 100)."""
+        found = self._inserts.get(count)
+        if found is None:
+            width = len(_COLUMNS)
+            if self.engine.dialect.name == "postgresql":
+                holders = [
+                    "(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")"
+                    for i in range(count)
+                ]
+            else:
+                holders = ["(" + ", ".join("?" * width) + ")"] * count
+            # Only constant names and placeholders go into the text: no input.
+            found = self._inserts[count] = (
+                f"INSERT INTO interactions ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
+                + ", ".join(holders)
+                + " ON CONFLICT DO NOTHING RETURNING delivery_id, event, action_key"
+            )
+        return found
+
+    async def _tally(self, connection: AsyncConnection, new: Sequence[InteractionRow]) -> None:
+        moved = tallies(row.recorded for row in new)
+        if moved.engagement:
+            sql, order = self.driver_sql(
+                "engagement", lambda: self._upsert(notification_engagement)
+            )
+            require_order(order, ("notification_id", "metric", "n"))
+            rows = sorted((nid, metric, n) for (nid, metric), n in moved.engagement.items())
+            await connection.exec_driver_sql(sql, rows)
+        if moved.rollups:
+            sql, order = self.driver_sql("rollups", lambda: self._upsert(interaction_rollups))
+            require_order(order, ("app_id", "hour", "type_key", "metric", "n"))
+            await connection.exec_driver_sql(
+                sql, sorted((*key, n) for key, n in moved.rollups.items())
+            )
+
+    def _upsert(self, table: sa.Table) -> sa.ClauseElement:
+        insert = self.dialect_insert()(table)
+        upsert: sa.ClauseElement = insert.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns.keys()),
+            set_={"n": table.c.n + insert.excluded.n},
+        )
+        return upsert

@@ -1,0 +1,81 @@
+"""The storage contract of preferences, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from pushgate.core.ids import new_id, now_ms
+from pushgate.core.models import App, Tenant, User
+from pushgate.core.preferences import Choice, DevicePreferences, TypeChoice, UserPreferences
+from pushgate.wiring import Services
+from tests.contracts.test_registry_store import _device
+
+
+async def _people(services: Services, name: str = "acme") -> tuple[Tenant, list[str], list[str]]:
+    """A tenant with two users and a device of each: (tenant, user ids, device ids)."""
+    tenant = Tenant(new_id(), name, now_ms())
+    await services.accounts.insert_tenant(tenant)
+    at = now_ms()
+    app = App(new_id(), tenant.id, "mobile", "", False, at, at)
+    await services.accounts.insert_app(app)
+    users, devices = [], []
+    for n, external_id in enumerate(["ann", "bob"]):
+        user = User(new_id(), tenant.id, external_id, None, None, {}, at, at)
+        saved, _ = await services.people.upsert_user(user, fields=[])
+        users.append(saved.id)
+        device = _device(tenant, app, f"{n:064x}", user_id=saved.id)
+        stored, _ = await services.people.save_device(device)
+        devices.append(stored.id)
+    return tenant, users, devices
+
+
+QUIET = {"start": "22:00", "end": "07:00", "urgent_passes": True}
+ANN = UserPreferences(
+    Choice.OUT,
+    {"visit": TypeChoice(Choice.IN, ("apns",)), "alert": TypeChoice(None, ())},
+    QUIET,
+)
+
+
+async def test_preferences_round_trip_and_defaults_leave_no_row(services: Services) -> None:
+    store = services.preference_store
+    tenant, (ann, bob), (tablet, phone) = await _people(services)
+    assert await store.user_preferences(ann) is None
+    assert not await store.has_preferences(tenant.id)
+    await store.put_user_preferences(tenant.id, ann, ANN, now_ms())
+    assert await store.user_preferences(ann) == ANN
+    assert await store.has_preferences(tenant.id)
+    muted = DevicePreferences(True, ("visit",))
+    await store.put_device_preferences(tenant.id, tablet, muted, now_ms())
+    await store.put_device_preferences(tenant.id, phone, DevicePreferences(False), now_ms())
+    assert await store.device_preferences(tablet) == muted
+    assert await store.device_preferences(phone) == DevicePreferences(False, ())
+    page = await store.page_preferences({ann, bob}, [tablet, phone])
+    assert dict(page.users) == {ann: ANN}
+    assert dict(page.devices) == {tablet: muted, phone: DevicePreferences(False, ())}
+    # Storing the defaults forgets the row; with none left, the tenant has none.
+    await store.put_user_preferences(tenant.id, ann, UserPreferences(), now_ms())
+    await store.put_device_preferences(tenant.id, tablet, DevicePreferences(), now_ms())
+    await store.put_device_preferences(tenant.id, phone, DevicePreferences(), now_ms())
+    assert await store.user_preferences(ann) is None
+    assert not await store.has_preferences(tenant.id)
+
+
+async def test_quiet_hours_are_read_for_the_tenant_as_stored(services: Services) -> None:
+    store = services.preference_store
+    tenant, (ann, bob), _ = await _people(services)
+    other, (carl, _dan), _ = await _people(services, "other")
+    await store.put_user_preferences(tenant.id, ann, ANN, now_ms())
+    await store.put_user_preferences(tenant.id, bob, UserPreferences(Choice.OUT), now_ms())
+    await store.put_user_preferences(other.id, carl, ANN, now_ms())
+    assert await store.quiet_hours(tenant.id, [ann, bob, carl]) == {ann: QUIET}
+    assert await store.quiet_hours(tenant.id, []) == {}
+    assert await store.has_preferences(other.id)
+
+
+async def test_preferences_go_with_their_user_and_device(services: Services) -> None:
+    store = services.preference_store
+    tenant, (ann, _bob), (tablet, _phone) = await _people(services)
+    await store.put_user_preferences(tenant.id, ann, ANN, now_ms())
+    await store.put_device_preferences(tenant.id, tablet, DevicePreferences(False), now_ms())
+    await services.accounts.delete_tenant(tenant.id)
+    page = await store.page_preferences([ann], [tablet])
+    assert (dict(page.users), dict(page.devices)) == ({}, {})
