@@ -42,13 +42,14 @@ from pushgate.core.response_reads import ResponseReads
 from pushgate.core.response_waiter import ResponseWaiter
 from pushgate.core.responses import ResponseRecorder
 from pushgate.core.retention import TenantRetention
-from pushgate.core.scoped_settings import ScopedSettings
+from pushgate.core.scoped_settings import ScopedSettings, open_setting
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.sending import NotificationService
 from pushgate.core.trigger_tests import TriggerTester
 from pushgate.core.triggers import TriggerCatalog
 from pushgate.core.type_switches import TypeSwitches
 from pushgate.core.units import Units
+from pushgate.core.webhook_defaults import TenantWebhookDefaults
 from pushgate.delivery.jobs import EventJobs, FanoutStarter, RecordEventJobs, ResponseStarter
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
@@ -160,7 +161,7 @@ class Services:
             instance_retention_days=self.settings.retention_days,
             type_needs=self.types.general_needs,
             type_keys=self.types.keys,
-            times=self.recipient_times,
+            caches=(self.webhook_defaults, self.recipient_times),
         )
 
     @functools.cached_property
@@ -178,7 +179,12 @@ class Services:
         from pushgate.delivery.providers import ProviderCache
         from pushgate.delivery.relay import RelayService
 
-        providers = ProviderCache(self.accounts, self.box, provider_options(self.settings))
+        providers = ProviderCache(
+            self.accounts,
+            self.box,
+            provider_options(self.settings),
+            webhook_defaults=self.webhook_defaults,
+        )
         self._closing.append(providers.close)
         return RelayService(
             self.relay_store,
@@ -189,6 +195,12 @@ class Services:
             self.metrics,
             clock=self.clock,
         )
+
+    @functools.cached_property
+    def webhook_defaults(self) -> TenantWebhookDefaults:
+        """Shared by the settings service (which forgets them on a change) and a worker in
+        this process (the webhook provider's fallbacks)."""
+        return TenantWebhookDefaults(self.scopes, functools.partial(open_setting, self.box))
 
     @functools.cached_property
     def queue_admin(self) -> QueueAdmin:
@@ -522,7 +534,9 @@ def build_worker(
     settings = services.settings
     clock = services.clock if clock is None else clock
     options = provider_options(settings)
-    providers = ProviderCache(services.accounts, services.box, options)
+    providers = ProviderCache(
+        services.accounts, services.box, options, webhook_defaults=services.webhook_defaults
+    )
     retention = TenantRetention(services.scopes, settings.retention_days)
     events = services.operational_events_at(clock)
     reports = OperationalReports(events, services.notifications, services.responses)

@@ -693,3 +693,83 @@ async def test_units_are_made_and_settings_shown_with_their_scope(
         assert unit["parent"] == "north"
         values = http.get("/v1/units/depot-7/settings").json()["values"]
         assert values == {"types.visit.enabled": False}
+
+
+async def test_a_types_template_is_edited_beside_its_preview_and_switched_per_scope(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as http:
+        assert http.post("/v1/apps", json={"name": "clinic"}).is_success
+        assert http.post("/v1/units", json={"key": "north", "name": "North"}).status_code == 201
+        made = http.post(
+            "/v1/apps/clinic/types", json={"key": "visit", "template": {"title": "{{ data.what }}"}}
+        )
+        assert made.status_code == 201, made.text
+        user = http.put("/v1/users/ann", json={"unit": "north", "attributes": {"name": "Ann"}})
+        assert user.is_success, user.text
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    rows = "[...document.querySelectorAll('#type-switches tbody tr')]"
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/apps/clinic'; true")
+        await page.wait_for("document.querySelector('#types a') !== null")
+        await page.evaluate("document.querySelector('#types a').click(); true")
+        await page.wait_for("document.querySelector('#template-edit') !== null")
+        # The saved template is previewed at once, beside the editor.
+        await page.wait_for("document.querySelector('#preview-out').innerText.includes('example')")
+        await page.evaluate(
+            "{ const f = document.querySelector('#template-edit');"
+            "f.elements.title.value = 'Hi {{ user.attributes.name }}';"
+            "f.elements.body.value = 'About {{ data.what }}';"
+            "f.elements.locales.value ="
+            ' \'{"de": {"title": "Hallo {{ user.attributes.name }}"}}\';'
+            "f.requestSubmit(); }"
+        )
+        await page.wait_for("document.body.innerText.includes('Template of visit saved.')")
+        await page.evaluate(
+            "{ const f = document.querySelector('#template-preview');"
+            "f.elements.user.value = 'ann'; f.elements.data.value = '{\"what\": \"tea\"}';"
+            "f.requestSubmit(); }"
+        )
+        await page.wait_for("document.querySelector('#preview-out').innerText.includes('Hi Ann')")
+        shown = await page.evaluate("document.querySelector('#preview-out').innerText")
+        assert "Hallo Ann" in shown
+        assert "About tea" in shown
+        # Data that is no JSON object is refused in the page, naming the field.
+        await page.evaluate(
+            "{ const f = document.querySelector('#template-edit');"
+            "f.elements.data.value = '[1]'; f.requestSubmit(); }"
+        )
+        await page.wait_for("document.body.innerText.includes('data: must be a JSON object')")
+        # Switched off for the unit only: the row says where the value comes from.
+        scopes = await page.evaluate(f"{rows}.map(r => r.cells[0].textContent)")
+        assert scopes == ["global", "unit:north"]
+        await page.evaluate(
+            f"[...{rows}[1].querySelectorAll('button')].find(b => b.textContent === 'Off')"
+            ".click(); true"
+        )
+        await page.wait_for("document.body.innerText.includes('set off at unit:north')")
+        north = await page.evaluate(f"{rows}[1].innerText")
+        assert "off" in north
+        assert "unit:north" in north
+        await page.screenshot(tmp_path / "type.png")
+        # The user's settings in effect, resolved at their unit.
+        await page.evaluate("location.hash = '#/users/ann'; true")
+        await page.wait_for("document.querySelector('#user-settings') !== null")
+        await page.evaluate("document.querySelector('#user-settings').click(); true")
+        await page.wait_for("document.querySelector('#user-scope') !== null")
+        text = await page.evaluate("document.querySelector('main').innerText")
+        assert "types.visit.enabled\tfalse\tunit:north" in text
+        assert "retention_days" in text
+        await page.screenshot(tmp_path / "user-settings.png")
+        assert page.errors == []
+    with served.api() as http:
+        template = http.get("/v1/apps/clinic/types/visit").json()["template"]
+        assert template["title"] == "Hi {{ user.attributes.name }}"
+        assert template["locales"]["de"]["title"] == "Hallo {{ user.attributes.name }}"
+        assert http.get("/v1/units/north/settings").json()["values"] == {
+            "types.visit.enabled": False
+        }
+        assert http.get("/v1/settings").json()["values"] == {}

@@ -918,11 +918,21 @@ def test_webhook_malformed_urls_are_refused_even_when_insecure_is_allowed(url: s
         ({"user_agent": "bot\n"}, "webhook.user_agent"),
         ({"user_agent": "é-agent"}, "webhook.user_agent"),
         ({"user_agent": "u" * 257}, "webhook.user_agent"),
-        ({"url": None}, "webhook.url"),
     ],
 )
 def test_webhook_field_rules(changes: dict[str, Any], field: str) -> None:
     assert_rejected("webhook", webhook(**changes), field)
+
+
+@pytest.mark.parametrize("url", [None, "absent"])
+def test_webhook_credentials_may_leave_the_url_to_the_tenants_setting(url: str | None) -> None:
+    """Without a URL, the tenant's webhook.url setting is the target (docs/settings.md)."""
+    given = webhook(url=url)
+    if url == "absent":
+        del given["url"]
+    made = accepted("webhook", given)
+    assert "url" not in made.public
+    assert made.public["answer_mode"] == "plain"
 
 
 @pytest.mark.parametrize("timeout", [1, 60])

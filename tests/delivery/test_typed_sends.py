@@ -70,6 +70,49 @@ async def test_a_recipient_template_renders_per_device_and_fails_alone(
     assert failed["attempts"] <= 1  # permanent: never retried
 
 
+async def test_a_template_reading_only_the_user_reads_the_users_alone(
+    client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    """Its recipient parts are the title only: each delivery renders just that, from its
+    user; a device without a user fails alone."""
+    template = {
+        "title": "Hi {{ user.attributes.name }}",
+        "body": "{{ data.what }} for {{ user.external_id }}",
+        "locales": {"de": {"title": "Hallo {{ user.attributes.name }}"}},
+    }
+    await _type(client, webhook_app, {"key": "hello", "template": template})
+    await _user(client, "dora", name="Dora")
+    await _user(client, "emil", name="Emil")
+    base = webhook_sim.base_url
+    await register(client, webhook_app, f"{base}/hook/dora", user="dora")
+    await register(client, webhook_app, f"{base}/hook/emil", user="emil", locale="de")
+    nobody = await register(client, webhook_app, f"{base}/hook/nobody")
+    answer = await client.post(
+        "/v1/notifications",
+        json={
+            "app": webhook_app,
+            "type": "hello",
+            "audience": {"everyone": True},
+            "data": {"what": "Cake"},
+        },
+    )
+    assert answer.status_code == 202, answer.text
+    final = await settled(client, answer.json()["id"])
+    assert (final["deliveries"]["sent"], final["deliveries"]["failed"]) == (2, 1), final
+    got = {r.token: r.body["data"] for r in webhook_sim.all_received()}
+    assert (got["/hook/dora"]["title"], got["/hook/dora"]["body"]) == ("Hi Dora", "Cake for dora")
+    assert (got["/hook/emil"]["title"], got["/hook/emil"]["body"]) == (
+        "Hallo Emil",
+        "Cake for emil",
+    )
+    listed = await client.get(
+        f"/v1/notifications/{answer.json()['id']}/deliveries", params={"state": "failed"}
+    )
+    [failed] = listed.json()["items"]
+    assert failed["device_id"] == nobody
+    assert failed["reason"].startswith("template_error: template."), failed
+
+
 async def test_a_types_providers_bound_who_is_targeted(
     client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -263,6 +263,10 @@ class RecipientReader(Protocol):
     ``{device id: {"user": {...} | None, "device": {...}}}``, one read per send batch."""
 
     async def recipients(self, device_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+    async def users(self, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """``{user id: {...}}``, what a template reads as ``user``: for a template that
+        does not read ``device``, a read of the users table alone."""
+        ...
 
 
 class ResponseStorePort(Protocol):

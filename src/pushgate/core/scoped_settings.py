@@ -19,7 +19,6 @@ from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import now_ms
 from pushgate.core.models import Provider, Scope, Sealed, Tenant, sealed_for
 from pushgate.core.ports import PeopleStorePort
-from pushgate.core.recipient_times import RecipientTimes
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.settings_catalog import (
     GENERAL,
@@ -91,6 +90,12 @@ class SettingStorePort(Protocol):
         ...
 
 
+class Forgets(Protocol):
+    """A cache of what settings say, dropped when this process changes them."""
+
+    def forget(self) -> None: ...
+
+
 class ScopedSettings:
     """The ``global`` and ``unit:<key>`` settings of a tenant."""
 
@@ -106,11 +111,9 @@ class ScopedSettings:
         instance_retention_days: int,
         type_needs: TypeNeeds,
         type_keys: TypeKeys,
-        times: RecipientTimes | None = None,
+        caches: Sequence[Forgets] = (),
     ) -> None:
         self.store = store
-        # Kept readings of settings, dropped when this process changes them.
-        self.times = times
         self.units = units
         self.switches = switches
         self.people = people
@@ -119,6 +122,8 @@ class ScopedSettings:
         self.instance_retention_days = instance_retention_days
         self.type_needs = type_needs
         self.type_keys = type_keys
+        # Besides the switches: what else keeps settings (the webhook defaults).
+        self.caches = (switches, *caches)
 
     async def read(self, caller: Caller, tenant: Tenant, unit: str | None) -> dict[str, Any]:
         """The values set at the scope (secrets masked)."""
@@ -210,9 +215,8 @@ class ScopedSettings:
         return None
 
     def _forget(self) -> None:
-        self.switches.forget()
-        if self.times is not None:
-            self.times.forget()
+        for cache in self.caches:
+            cache.forget()
 
     def _default(self, name: str) -> Any:
         return self.instance_retention_days if name == "retention_days" else None
@@ -263,9 +267,14 @@ class ScopedSettings:
 
     def opened(self, tenant_id: str, item: StoredSetting) -> Any:
         """A stored value as sending uses it: a secret opened."""
-        if item.sealed is None:
-            return item.value
-        return orjson.loads(self.box.open(item.sealed, _aad(tenant_id, item.name)))
+        return open_setting(self.box, tenant_id, item)
+
+
+def open_setting(box: SecretBox, tenant_id: str, item: StoredSetting) -> Any:
+    """A stored value as sending uses it: a secret opened."""
+    if item.sealed is None:
+        return item.value
+    return orjson.loads(box.open(item.sealed, _aad(tenant_id, item.name)))
 
 
 def _shown(item: StoredSetting) -> Any:

@@ -101,6 +101,8 @@ class CompiledTemplate:
     uses_recipient: bool
     # The parts that read the recipient; the others render alike for every delivery.
     personal: frozenset[tuple[str, ...]] = frozenset()
+    # Whether a part reads ``device`` (else the recipient is its user alone).
+    reads_device: bool = False
 
 
 def compile_template(source: Mapping[str, Any]) -> CompiledTemplate:
@@ -125,7 +127,9 @@ def compile_template(source: Mapping[str, Any]) -> CompiledTemplate:
         names |= found
         if found & RECIPIENT_NAMES:
             personal.add(path)
-    return CompiledTemplate(dict(source), parts, bool(personal), frozenset(personal))
+    return CompiledTemplate(
+        dict(source), parts, bool(personal), frozenset(personal), "device" in names
+    )
 
 
 class TemplateCache:
@@ -153,6 +157,7 @@ def render(
     context: Mapping[str, Any],
     locales: tuple[str | None, ...] = (),
     shared: dict[tuple[str, ...], str] | None = None,
+    stand_ins: Mapping[tuple[str, ...], str] | None = None,
 ) -> dict[str, Any]:
     """The content ``template`` makes from ``context`` (``data``, ``user``, ``device``):
     every field, and of the locale variants every one, or with ``locales`` only the
@@ -160,18 +165,10 @@ def render(
     read the recipient are rendered once into it and reused (a send batch's deliveries
     share one ``data``). Raises :class:`TemplateFailure`, naming the field, for an error
     while rendering (an undefined name, an unsafe attribute) or a result beyond a
-    notification's limits."""
+    notification's limits. With ``stand_ins``, the parts that read the recipient are
+    not rendered: each is the stand-in given for its path."""
 
-    scope = {**_ENVIRONMENT.globals, **context}
-
-    def text(path: tuple[str, ...]) -> str:
-        if shared is None or path in template.personal:
-            return _text(template, path, scope)
-        found = shared.get(path)
-        if found is None:
-            found = shared[path] = _text(template, path, scope)
-        return found
-
+    text = _part_renderer(template, {**_ENVIRONMENT.globals, **context}, shared, stand_ins)
     source = template.source
     wanted: set[str] | None = None
     if locales:
@@ -198,6 +195,41 @@ def render(
         out["locales"] = rendered_locales
     _check_sizes(out)
     return out
+
+
+def _part_renderer(
+    template: CompiledTemplate,
+    scope: dict[str, Any],
+    shared: dict[tuple[str, ...], str] | None,
+    stand_ins: Mapping[tuple[str, ...], str] | None,
+) -> Callable[[tuple[str, ...]], str]:
+    """Renders one part by its path for :func:`render`: a stand-in where given, a part
+    that does not read the recipient once into ``shared``, the others each time."""
+
+    def text(path: tuple[str, ...]) -> str:
+        if stand_ins is not None and path in stand_ins:
+            return stand_ins[path]
+        if shared is None or path in template.personal:
+            return _text(template, path, scope)
+        found = shared.get(path)
+        if found is None:
+            found = shared[path] = _text(template, path, scope)
+        return found
+
+    return text
+
+
+def render_part(
+    template: CompiledTemplate, path: tuple[str, ...], context: Mapping[str, Any]
+) -> str:
+    """One part of ``template`` (a path of ``template.parts``) rendered in ``context``,
+    held to the limit of its text field when it is one (title, subtitle, body, at the
+    top or in a locale variant); :class:`TemplateFailure` naming the field otherwise."""
+    text = _text(template, path, {**_ENVIRONMENT.globals, **context})
+    limit = TEXT_LIMITS.get(path[-1]) if path[0] in (*TEXT_FIELDS, "locales") else None
+    if limit is not None and len(text) > limit:
+        raise TemplateFailure(_field(path), f"renders {len(text)} characters, more than {limit}")
+    return text
 
 
 def sample_context(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -320,5 +352,6 @@ __all__ = [
     "compile_template",
     "merge",
     "render",
+    "render_part",
     "sample_context",
 ]

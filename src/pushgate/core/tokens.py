@@ -18,6 +18,9 @@ MAX_TOKEN_LENGTH = 2048
 _APNS_TOKEN = re.compile(r"^(?:[0-9a-fA-F]{2}){8,100}$")
 # FCM / HMS registration tokens: URL-safe base64 plus ':' separators.
 _REGISTRATION_TOKEN = re.compile(r"^[A-Za-z0-9_:\-.]{16,2048}$")
+# A webhook device's own identifier, when its token is no URL: the app's webhook
+# credentials' URL (else the tenant's webhook.url setting) receives it (docs/settings.md).
+_WEBHOOK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+=-]{0,255}$")
 
 
 def _bad(field: str, reason: str) -> InvalidInput:
@@ -87,5 +90,7 @@ def normalise_token(provider: Provider, token: str, *, allow_insecure: bool) -> 
             "token", token, allow_insecure=allow_insecure, host_suffix="notify.windows.com"
         )
     if provider is Provider.WEBHOOK:
+        if "://" not in token and _WEBHOOK_ID.fullmatch(token):
+            return token
         return check_url("token", token, allow_insecure=allow_insecure)
     raise _bad("subscription", "a Web Push device is registered with its subscription")

@@ -174,7 +174,7 @@ class RelayService:
     async def _send_kind(
         self, origin: Origin, app: App, kind: str, items: list[RelayMessage]
     ) -> list[RelayAnswer]:
-        provider, paused = await self.providers.get(app.id, kind)
+        provider, paused = await self.providers.get(app.tenant_id, app.id, kind)
         if provider is None:
             reason = f"the relay app has no {kind} credentials"
             return [RelayAnswer(id=item.id, outcome="rejected", reason=reason) for item in items]

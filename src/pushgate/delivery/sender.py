@@ -171,7 +171,9 @@ class Sender:
             await self.store.expire(notification.id, now)
             return None
         kind = due[0].provider
-        provider, paused = await self.providers.get(notification.app_id, kind)
+        provider, paused = await self.providers.get(
+            notification.tenant_id, notification.app_id, kind
+        )
         if provider is None:
             reason = f"the app has no {kind} credentials"
             results = [

@@ -2,7 +2,9 @@
 (docs/providers.md §6, docs/architecture.md §6).
 
 The target is the device's token when that is an http(s) URL, else the credential's
-``url``. Targets resolving to loopback, private or link-local addresses are refused at
+``url``, else the tenant's ``webhook.url`` setting (filled into the credentials by
+delivery/providers.py, as is ``webhook.authorization`` when the credentials give no
+``authorization``). Targets resolving to loopback, private or link-local addresses are refused at
 connect time unless private targets are allowed (see ``target_guard``); redirects are never
 followed. The answer is read in the app's ``answer_mode``: ``plain`` (the status decides,
 §6.3) or ``contract`` (a 2xx body ``{"Success", "Code", "Message"}`` decides).
@@ -67,7 +69,8 @@ class WebhookProvider:
 
     def __init__(self, credentials: ProviderCredentials, options: ProviderOptions) -> None:
         self.options = options
-        self.url = str(credentials.public["url"])
+        given = credentials.public.get("url")
+        self.url = str(given) if given else None
         self.answer_mode = str(credentials.public.get("answer_mode", "plain"))
         self.user_agent = str(credentials.public.get("user_agent") or DEFAULT_USER_AGENT)
         self.timeout = float(credentials.public.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
@@ -82,12 +85,17 @@ class WebhookProvider:
     async def close(self) -> None:
         await self.client.aclose()
 
-    def target_of(self, delivery: Delivery) -> str:
+    def target_of(self, delivery: Delivery) -> str | None:
         token = delivery.device.token
         return token if token.startswith(("https://", "http://")) else self.url
 
     async def _send_one(self, delivery: Delivery) -> Outcome:
         target = self.target_of(delivery)
+        if target is None:
+            return rejected(
+                "no webhook endpoint: the device's token is no URL, and neither the app's "
+                "webhook credentials nor the tenant's webhook.url setting name one"
+            )
         if urlsplit(target).scheme != "https" and not self.options.allow_private_targets:
             return rejected("webhook target must use https")
         # §6.1: the body is the same on every attempt (the event did not change); only the

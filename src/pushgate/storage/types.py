@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -107,12 +107,7 @@ class TypeStore(BaseStore):
         for row in await self.fetch_all(query):
             user = None
             if row.user_id is not None:
-                user = {
-                    "external_id": row.external_id,
-                    "locale": row.user_locale,
-                    "timezone": row.user_timezone,
-                    "attributes": dict(row.attributes or {}),
-                }
+                user = _user(row.external_id, row.user_locale, row.user_timezone, row.attributes)
             found[row.id] = {
                 "user": user,
                 "device": {
@@ -123,6 +118,30 @@ class TypeStore(BaseStore):
                 },
             }
         return found
+
+    async def users(self, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What a template reads of each user (``user``), in one read of the users table."""
+        wanted = list(user_ids)
+        if not wanted:
+            return {}
+        query = sa.select(
+            users.c.id, users.c.external_id, users.c.locale, users.c.timezone, users.c.attributes
+        ).where(users.c.id.in_(wanted))
+        return {
+            row.id: _user(row.external_id, row.locale, row.timezone, row.attributes)
+            for row in await self.fetch_all(query)
+        }
+
+
+def _user(
+    external_id: str, locale: str | None, timezone: str | None, attributes: Any
+) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "locale": locale,
+        "timezone": timezone,
+        "attributes": dict(attributes or {}),
+    }
 
 
 def _columns(item: NotificationType) -> dict[str, Any]:

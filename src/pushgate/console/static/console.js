@@ -12,6 +12,7 @@ import { renderQueue } from "./views/queue.js";
 import { renderRelay } from "./views/relay.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
+import { renderType } from "./views/type_view.js";
 import { renderSettings, renderUnits } from "./views/units.js";
 import { renderUser, renderUsers } from "./views/users.js";
 
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^\/keys$/, renderKeys],
   [/^\/apps$/, renderApps],
   [/^\/apps\/([^/]+)$/, renderApp],
+  [/^\/apps\/([^/]+)\/types\/([^/]+)$/, renderType],
   [/^\/users$/, renderUsers],
   [/^\/users\/([^/]+)$/, renderUser],
   [/^\/devices$/, renderDevices],

@@ -4,9 +4,11 @@ When a signing secret is set, requests are signed the Standard Webhooks way (doc
 §6.2) with ``whsec_`` + base64 of 24–64 random bytes; ``generate_signing_secret: true`` makes
 one and returns it once in ``generated``. ``answer_mode`` says how the receiver's answer is
 read: ``plain`` (any 2xx is success, docs/providers.md §6.3) or ``contract`` (the body
-``{"Success", "Code", "Message"}`` decides). Stored form. Public: ``url``,
-``timeout_seconds``, ``answer_mode``, ``user_agent`` when set. Secret: ``signing_secret`` and
-``authorization``, each when set.
+``{"Success", "Code", "Message"}`` decides). Stored form. Public: ``url`` when set (without
+it the tenant's ``webhook.url`` setting is the target, docs/settings.md),
+``timeout_seconds``, ``answer_mode``, ``user_agent`` when set. Secret: ``signing_secret``
+and ``authorization``, each when set (without ``authorization``, the tenant's
+``webhook.authorization`` setting is sent).
 
 Targets must be https and must not be loopback or private address literals, unless the
 operator allows insecure targets (docs/architecture.md §6). Names that resolve to private addresses
@@ -72,16 +74,19 @@ UserAgent = Annotated[str, StringConstraints(max_length=256), AfterValidator(che
 class WebhookInput(CredentialInput):
     """What an operator sends to configure webhook delivery for one app."""
 
-    url: UrlText = Field(
+    url: UrlText | None = Field(
+        default=None,
         description="Where each push is POSTed: https, and a public host unless the operator "
-        "allows insecure targets.",
+        "allows insecure targets. Without it, the tenant's webhook.url setting (or the "
+        "device's own URL token).",
         examples=["https://hooks.example.com/pushgate"],
     )
     authorization: AuthorizationValue | None = Field(
         default=None,
         repr=False,
         description="Sent as the Authorization header of every request, e.g. a bearer JWT "
-        "the receiver checks. Write-only.",
+        "the receiver checks; without it, the tenant's webhook.authorization setting. "
+        "Write-only.",
         examples=["Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwdXNoZ2F0ZSJ9.c2ln"],
     )
     signing_secret: SigningSecret | None = Field(
@@ -117,7 +122,9 @@ class WebhookInput(CredentialInput):
 
     @field_validator("url")
     @classmethod
-    def _check_target(cls, value: str, info: ValidationInfo) -> str:
+    def _check_target(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
         allow_insecure = bool((info.context or {}).get(ALLOW_INSECURE_TARGETS))
         parts = split_http_url(value)
         if parts.scheme != "https" and not allow_insecure:
@@ -145,10 +152,11 @@ def validate_webhook(raw: Mapping[str, Any], *, allow_insecure_targets: bool) ->
     if given.authorization is not None:
         secret["authorization"] = given.authorization
     public: dict[str, PublicValue] = {
-        "url": given.url,
         "timeout_seconds": given.timeout_seconds,
         "answer_mode": given.answer_mode,
     }
+    if given.url is not None:
+        public["url"] = given.url
     if given.user_agent is not None:
         public["user_agent"] = given.user_agent
     return CredentialSet(KIND, public, secret, generated)

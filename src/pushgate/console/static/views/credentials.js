@@ -74,7 +74,7 @@ export const KINDS = {
     title: "Signed webhook",
     help: "Deliveries are POSTed as JSON to the URL, signed the Standard Webhooks way.",
     fields: [
-      ["url", "Target URL", { required: true, help: "https:// (loopback only if allowed)" }],
+      ["url", "Target URL", { help: "https:// (loopback only if allowed); empty: the tenant's webhook.url setting" }],
       ["authorization", "Authorization header value", { kind: "password" }],
       ["signing_secret", "Signing secret (whsec_…)", { kind: "password" }],
       ["generate_signing_secret", "Generate a signing secret", { kind: "checkbox" }],

@@ -1,5 +1,6 @@
 // Notification types of one app (docs/types.md): list with their switch, create, delete.
-// Templates are shown by their title and body sources; richer edits go through the API.
+// Templates are shown by their title and body sources; a type's key leads to its own page
+// (views/type_view.js): the whole template edited beside its preview, switches per scope.
 
 import { api, seg } from "../api.js";
 import { action, button, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
@@ -58,7 +59,7 @@ export async function typesSection(app, rerender) {
     fill(section.querySelector("#types-status"), ...shown);
   };
   const columns = [
-    ["Key", (t) => h("code", {}, t.key)],
+    ["Key", (t) => h("a", { href: `#/apps/${seg(app)}/types/${seg(t.key)}` }, h("code", {}, t.key))],
     ["Name", (t) => t.name],
     ["Enabled", (t) => (t.enabled ? "on" : "off")],
     ["Providers", (t) => (t.providers.length ? t.providers.join(", ") : "all")],

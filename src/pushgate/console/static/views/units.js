@@ -1,6 +1,7 @@
 // Units and settings (docs/settings.md): a tenant's units, made, moved and deleted here;
 // the effective settings of the tenant or of one unit, each value with the scope it came
-// from, and a form to set or unset one value at that scope.
+// from, and a form to set or unset one value at that scope; a user's (`?user=`), resolved at
+// the user's unit.
 
 import { api, seg } from "../api.js";
 import { action, button, field, fill, h, noticeBox, onSubmit, table } from "../dom.js";
@@ -67,8 +68,33 @@ function setForm(unit, status, done) {
   });
 }
 
+/** A user's effective settings: those of the user's unit, or the global ones. */
+async function renderUserSettings(ctx, user) {
+  const effective = await api.get(`/v1/users/${seg(user)}/settings/effective`);
+  fill(ctx.main,
+    h("p", { class: "crumbs" }, h("a", { href: "#/users" }, "Users"), " / ",
+      h("a", { href: `#/users/${seg(user)}` }, user), " / settings"),
+    h("h1", {}, `Settings in effect for ${user}`),
+    h("p", { class: "help", id: "user-scope" },
+      effective.unit ? ["Member of unit ", h("a", { href: `#/settings?unit=${seg(effective.unit)}` },
+        effective.unit), "; each value resolved there."] : "In no unit: the global values apply."),
+    effectiveTable(effective.settings));
+}
+
+function effectiveTable(settings) {
+  return table([
+    ["Setting", (s) => h("code", {}, s.name)],
+    ["Value", (s) => JSON.stringify(s.value)],
+    ["From", (s) => s.source],
+  ], settings, "No settings.");
+}
+
 export async function renderSettings(ctx) {
   const { main, query } = ctx;
+  if (query.get("user")) {
+    await renderUserSettings(ctx, query.get("user"));
+    return;
+  }
   const unit = query.get("unit");
   const status = h("div", { class: "status" });
   const done = async (message) => {
@@ -85,9 +111,5 @@ export async function renderSettings(ctx) {
       "Each value as it applies here, and the scope it came from. General settings are set "
       + "globally only; a type's switch per unit too, the nearest one winning."),
     status, setForm(unit, status, done),
-    table([
-      ["Setting", (s) => h("code", {}, s.name)],
-      ["Value", (s) => JSON.stringify(s.value)],
-      ["From", (s) => s.source],
-    ], effective.settings, "No settings."));
+    effectiveTable(effective.settings));
 }
