@@ -33,6 +33,7 @@ from pushgate.core.preference_access import Preferences
 from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
+from pushgate.core.recipient_times import PreferredQuietHours, RecipientTimes
 from pushgate.core.record_events import EventLog
 from pushgate.core.registry import Registry
 from pushgate.core.relay_origins import RelayOrigins
@@ -125,6 +126,11 @@ class Services:
         return TypeSwitches(self.scopes, self.types.on_by_default)
 
     @functools.cached_property
+    def recipient_times(self) -> RecipientTimes:
+        """Shared by the settings (which drop what it keeps on a change) and the fan-out."""
+        return RecipientTimes(self.scopes, own=PreferredQuietHours(self.preference_store))
+
+    @functools.cached_property
     def preference_store(self) -> PreferenceStore:
         return PreferenceStore(self.engine)
 
@@ -155,7 +161,7 @@ class Services:
             instance_retention_days=self.settings.retention_days,
             type_needs=self.types.general_needs,
             type_keys=self.types.keys,
-            caches=(self.webhook_defaults,),
+            caches=(self.webhook_defaults, self.recipient_times),
         )
 
     @functools.cached_property
@@ -218,7 +224,7 @@ class Services:
         from pushgate.core.pending import PendingReasons
         from pushgate.storage.pending import PendingStore
 
-        return PendingReasons(PendingStore(self.engine))
+        return PendingReasons(PendingStore(self.engine), clock=self.clock)
 
     @functools.cached_property
     def handlers(self) -> ActionLookup:
@@ -379,10 +385,13 @@ async def build_services(
     *,
     run_migrations: bool = True,
     limits_clock: Callable[[], float] = time.time,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Services:
     """Open the database (migrating it when asked) and assemble the services.
 
-    ``limits_clock`` is the rate limits' time, stepped by tests instead of sleeping."""
+    ``limits_clock`` is the rate limits' time, stepped by tests instead of sleeping;
+    ``clock`` that of the queue, of accepting notifications and of the workers built on
+    these services."""
     engine = create_engine(
         settings.effective_database_url, sqlite_busy_seconds=settings.sqlite_busy_seconds
     )
@@ -408,6 +417,7 @@ async def build_services(
         engine,
         prefix=settings.queue_prefix,
         reconcile_seconds=settings.queue_reconcile_seconds,
+        clock=clock,
     )
     limits = RateLimits(limiter_for(settings), access.tenant_by_id, clock=limits_clock)
     actions = ActionStore(engine)
@@ -432,6 +442,7 @@ async def build_services(
         default_records=DeliveryRecords(settings.delivery_records),
         limits=limits,
         types=types,
+        clock=clock,
     )
     await access.ensure_default_tenant()
     await access.instance_id()
@@ -451,6 +462,7 @@ async def build_services(
         actions,
         catalog,
         types,
+        clock=clock,
     )
 
 
@@ -517,6 +529,7 @@ def build_worker(
     from pushgate.delivery.providers import ProviderCache
     from pushgate.delivery.sender import Sender
     from pushgate.delivery.worker import Worker
+    from pushgate.storage.zones import ZoneStore
 
     settings = services.settings
     clock = services.clock if clock is None else clock
@@ -536,6 +549,8 @@ def build_worker(
         clock=clock,
         switches=services.type_switches,
         preferences=services.preference_filter,
+        times=services.recipient_times,
+        zones=ZoneStore(services.engine),
     )
     sender = Sender(
         services.notifications,

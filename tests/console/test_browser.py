@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -528,6 +529,38 @@ async def test_actions_and_sets_are_made_on_the_app_page_and_picked_to_send(
         content = api.get(f"/v1/notifications/{sent}").json()["content"]
         assert content["action_set"] == "approval"
         assert [a["key"] for a in content["actions"]] == ["approve", "reject"]
+
+
+async def test_a_notification_is_sent_at_a_local_time_and_shows_what_waits(
+    served: Served, tmp_path: Path
+) -> None:
+    with served.api() as api:
+        assert api.post("/v1/apps", json={"name": "desk"}).is_success
+        device = {"provider": "webhook", "token": "https://hooks.example.com/a", "user": "amy"}
+        assert api.post("/v1/apps/desk/devices", json=device).is_success
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    facts = "document.querySelector('main').innerText"
+    # Tomorrow at 09:00 in each recipient's zone: within the default TTL everywhere.
+    when = f"{(datetime.now(UTC) + timedelta(days=1)).date().isoformat()}T09:00"
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/notifications'; true")
+        await page.wait_for("document.querySelector('#notification-send') !== null")
+        await page.evaluate(
+            "{ const form = document.querySelector('#notification-send');"
+            "form.elements.app.value = 'desk'; form.elements.audience.value = 'everyone';"
+            "form.elements.title.value = 'Good morning';"
+            f"form.elements.deliver_at_local.value = '{when}'; form.requestSubmit(); }}"
+        )
+        await page.wait_for("document.querySelector('h1')?.textContent === 'Good morning'")
+        await page.wait_for(f"{facts}.includes('{when}')")
+        sent = await page.evaluate("decodeURIComponent(location.hash.split('/')[2])")
+        assert page.errors == []
+    with served.api() as api:
+        content = api.get(f"/v1/notifications/{sent}").json()["content"]
+    assert content["deliver_at_local"] == when
 
 
 async def test_the_events_page_lists_operational_events_by_kind(

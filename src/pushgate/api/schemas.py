@@ -382,7 +382,9 @@ class PendingOut(BaseModel):
         "`waiting_for_fanout`: devices of the audience not yet given a delivery; "
         "`credentials_paused`: the app's credentials for `provider` were refused "
         '(`reason`); `retrying`: the provider answered "try again" (`reason`, earliest '
-        "`next_attempt_at`); `queued`: not yet attempted, waiting for a worker; "
+        "`next_attempt_at`); `deferred`: held for the recipient's quiet hours or local "
+        "time (`reason` `quiet_hours` or `local_time`, earliest `next_attempt_at`); "
+        "`queued`: not yet attempted, waiting for a worker; "
         "`not_examined`: pending, beyond the first 10,000 pending deliveries looked at."
     )
     count: int

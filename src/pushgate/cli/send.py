@@ -47,6 +47,13 @@ def send(
     send_at: Annotated[
         str | None, typer.Option(help="Send later: ISO 8601 with offset, e.g. 2027-01-05T09:00Z.")
     ] = None,
+    deliver_at_local: Annotated[
+        str | None,
+        typer.Option(
+            help="Send to each recipient at this wall-clock time in their own zone: HH:MM "
+            "(its next occurrence) or YYYY-MM-DDTHH:MM (that date). Not with --send-at."
+        ),
+    ] = None,
     idempotency_key: Annotated[
         str | None,
         typer.Option(help="The same send again within 24 h answers the first notification."),
@@ -81,6 +88,7 @@ def send(
         ttl=ttl,
         collapse_key=collapse_key,
         send_at=send_at,
+        deliver_at_local=deliver_at_local,
         idempotency_key=idempotency_key,
         action_set=action_set,
         actions=action or [],
@@ -90,6 +98,11 @@ def send(
     accepted = client.post("/v1/notifications", notification, tenant=tenant)
     _announce(accepted)
     if not wait or accepted["state"] == NotificationState.SCHEDULED.value:
+        return
+    if deliver_at_local is not None:
+        console.print(
+            f"  each recipient gets it at {deliver_at_local} their time; not waiting for it"
+        )
         return
     try:
         outcome = follow(client, tenant, accepted["id"], timeout)

@@ -16,6 +16,7 @@ from pushgate.core.audience import Audience, ShortText
 from pushgate.core.inputs import Locale, Name, Strict
 from pushgate.core.messages import Priority
 from pushgate.core.notifications import DeliveryRecords
+from pushgate.core.quiet_hours import LOCAL_TIME_PATTERN, LocalTime
 from pushgate.errors import InvalidInput
 
 MAX_DATA_BYTES = 4096
@@ -73,6 +74,14 @@ class NotificationInput(Content):
     priority: Priority = Priority.HIGH
     collapse_key: Annotated[str, StringConstraints(max_length=64)] | None = None
     send_at: datetime | None = Field(default=None, description="Send at this time (scheduled).")
+    deliver_at_local: Annotated[str, StringConstraints(pattern=LOCAL_TIME_PATTERN)] | None = Field(
+        default=None,
+        description="Send to each recipient at this wall-clock time in their own time zone "
+        "(the device's, else the user's, else the tenant's `default_timezone`, else UTC): "
+        "`HH:MM` for its next occurrence, `YYYY-MM-DDTHH:MM` for that date; within the TTL. "
+        "Not with `send_at`.",
+        examples=["09:00", "2026-12-24T09:00"],
+    )
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     records: DeliveryRecords | None = Field(
         default=None,
@@ -104,6 +113,22 @@ class NotificationInput(Content):
         if value is not None and value.tzinfo is None:
             raise ValueError("send_at needs a time zone offset, e.g. 2026-12-24T18:00:00+01:00")
         return value
+
+    @field_validator("deliver_at_local")
+    @classmethod
+    def _local_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            LocalTime.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_time(self) -> NotificationInput:
+        if self.send_at is not None and self.deliver_at_local is not None:
+            raise InvalidInput(
+                "deliver_at_local: give send_at or deliver_at_local, not both",
+                details={"field": "deliver_at_local", "reason": "send_at is given too"},
+            )
+        return self
 
     @field_validator("actions")
     @classmethod

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 
@@ -130,6 +131,9 @@ class AudienceMember(NamedTuple):
     user_locale: str | None
 
 
+_NO_DUE: Mapping[str, int] = MappingProxyType({})
+
+
 class AddedDeliveries(NamedTuple):
     """What a fan-out page made: (delivery id, provider, device id) of each delivery still
     pending, and whether the page made them all just now (``fresh``). A page run again
@@ -138,6 +142,20 @@ class AddedDeliveries(NamedTuple):
 
     pending: list[tuple[str, str, str]]
     fresh: bool
+    #: delivery id → when it is due, for those of ``pending`` held till a time of their
+    #: own (core/deferral.py).
+    due: Mapping[str, int] = _NO_DUE
+
+
+class HeldTarget(NamedTuple):
+    """A recipient not sent now (core/deferral.py): pending until ``due_at``, or, with
+    ``due_at`` None, expired at once because that time is past the notification's expiry;
+    ``reason`` says why, either way."""
+
+    device_id: str
+    provider: str
+    due_at: int | None
+    reason: str
 
 
 class DueDeliveries(NamedTuple):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import assert_never
 
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.notifications import (
     DeliveryRecords,
     DeliveryState,
@@ -35,6 +36,7 @@ class PendingKind(StrEnum):
     WAITING_FOR_FANOUT = "waiting_for_fanout"  # devices of the audience not yet given one
     CREDENTIALS_PAUSED = "credentials_paused"  # the app's credentials of the provider
     RETRYING = "retrying"  # a provider answered "try again"
+    DEFERRED = "deferred"  # held for quiet hours or a local time (core/deferral.py)
     QUEUED = "queued"  # not yet attempted: waiting for a worker
     NOT_EXAMINED = "not_examined"  # pending, beyond the rows looked at
 
@@ -49,9 +51,13 @@ class PendingReason:
 
 
 class PendingReasons:
-    def __init__(self, store: PendingReadsPort, scan_limit: int = SCAN_LIMIT) -> None:
+    def __init__(
+        self, store: PendingReadsPort, scan_limit: int = SCAN_LIMIT, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.store = store
         self.scan_limit = scan_limit
+        # Held deliveries whose time has come count as queued (core/deferral.py).
+        self.clock = clock
 
     async def of(self, status: Status) -> list[PendingReason]:
         notification = status.notification
@@ -93,8 +99,18 @@ class PendingReasons:
             return reasons
         match notification.records:
             case DeliveryRecords.FAILURES:
-                # Only counts are kept of its pending deliveries: their jobs know the rest.
-                reasons.append(PendingReason(PendingKind.QUEUED, waiting))
+                # Only counts are kept of its pending deliveries: their jobs know the rest,
+                # but for what the pages held back, which they marked with its times.
+                held = _held(await self.store.held_marks(notification.id), self.clock.now_ms())
+                for reason, (count, due) in sorted(held.items()):
+                    count = min(count, waiting)
+                    if count:
+                        reasons.append(
+                            PendingReason(PendingKind.DEFERRED, count, None, reason, due)
+                        )
+                        waiting -= count
+                if waiting:
+                    reasons.append(PendingReason(PendingKind.QUEUED, waiting))
             case DeliveryRecords.ALL:
                 rows = await self.store.pending_rows(
                     notification.id, tuple(paused), self.scan_limit
@@ -103,6 +119,16 @@ class PendingReasons:
             case _ as unreachable:
                 assert_never(unreachable)
         return reasons
+
+
+def _held(marks: list[tuple[str, int, int]], now: int) -> dict[str, tuple[int, int]]:
+    """reason → (count, earliest due) of the held deliveries whose time is still ahead."""
+    found: dict[str, tuple[int, int]] = {}
+    for reason, due, count in marks:
+        if due > now:
+            before = found.get(reason, (0, due))
+            found[reason] = (before[0] + count, min(before[1], due))
+    return found
 
 
 def _from_rows(rows: PendingRows, waiting: int) -> list[PendingReason]:
@@ -123,9 +149,15 @@ def _from_rows(rows: PendingRows, waiting: int) -> list[PendingReason]:
                 next_attempt_at=min(group.next_attempt_at for group in rest),
             )
         )
+    reasons.extend(
+        PendingReason(
+            PendingKind.DEFERRED, group.count, group.provider, group.reason, group.next_attempt_at
+        )
+        for group in sorted(rows.deferred, key=lambda group: (group.next_attempt_at, group.reason))
+    )
     if rows.queued:
         reasons.append(PendingReason(PendingKind.QUEUED, rows.queued))
-    examined = rows.queued + sum(group.count for group in retrying)
+    examined = rows.queued + sum(group.count for group in (*retrying, *rows.deferred))
     if waiting > examined:
         reasons.append(PendingReason(PendingKind.NOT_EXAMINED, waiting - examined))
     return reasons

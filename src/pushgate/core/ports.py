@@ -27,6 +27,7 @@ from pushgate.core.notifications import (
     DeliveryResult,
     DeliveryState,
     DueDeliveries,
+    HeldTarget,
     Notification,
     NotificationState,
     Settled,
@@ -177,6 +178,7 @@ class NotificationStorePort(Protocol):
         targets: Sequence[tuple[str, str]],
         at: int,
         suppressed: Sequence[tuple[str, str, SuppressionReason]] = (),
+        held: Sequence[HeldTarget] = (),
     ) -> AddedDeliveries: ...
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries: ...
     async def write_results(
@@ -344,6 +346,8 @@ class PendingRows:
 
     queued: int
     retrying: tuple[RetryGroup, ...]
+    # Not yet attempted, held till their time (core/deferral.py), by provider and reason.
+    deferred: tuple[RetryGroup, ...] = ()
 
 
 class PendingReadsPort(Protocol):
@@ -351,6 +355,11 @@ class PendingReadsPort(Protocol):
 
     async def paused_credentials_of(self, app_id: str) -> dict[str, str]:
         """The app's paused credentials: provider kind → the provider's refusal."""
+        ...
+
+    async def held_marks(self, notification_id: str) -> list[tuple[str, int, int]]:
+        """(reason, due time, count) of the deliveries its fan-out pages held back, as the
+        pages kept them (delivery/fanout.py); read for notifications without rows."""
         ...
 
     async def pending_rows(

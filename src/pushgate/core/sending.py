@@ -18,7 +18,8 @@ from pushgate.core import notification_actions
 from pushgate.core.access import Caller
 from pushgate.core.audience import stored_audience
 from pushgate.core.audit import AuditAction, AuditLog
-from pushgate.core.ids import new_id, now_ms
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
+from pushgate.core.ids import new_id
 from pushgate.core.messages import Message
 from pushgate.core.models import App, Scope, Tenant
 from pushgate.core.notification_input import NotificationInput
@@ -32,6 +33,7 @@ from pushgate.core.notifications import (
 )
 from pushgate.core.payload_problems import FieldRefused, PayloadProblem, TooLarge
 from pushgate.core.ports import ActionStorePort, InTransaction, NotificationStorePort
+from pushgate.core.quiet_hours import LocalTime, earliest_and_latest
 from pushgate.core.rate_limits import RateLimits, Verdict
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.rendering import every_variant
@@ -132,8 +134,11 @@ class NotificationService:
         default_records: DeliveryRecords = DeliveryRecords.ALL,
         limits: RateLimits | None = None,
         types: TypeCatalog | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
+        # Acceptance times (and so expiries and local-time deliveries) are read on it.
+        self.clock = clock
         self.registry = registry
         self.start_fanout = start_fanout
         self.payload_check = payload_check
@@ -169,7 +174,7 @@ class NotificationService:
                 return Accepted(earlier, False)
         # After the idempotency check: a repeat of an accepted send costs nothing.
         met = await self.limits.admit_send(tenant) if self.limits else ()
-        now = now_ms()
+        now = self.clock.now_ms()
         send_at = self._send_at(data, now)
         start = max(now, send_at or now)
         given_ttl = ttl_of(ntype, data)
@@ -182,6 +187,7 @@ class NotificationService:
         )
         if chosen is not None:
             chosen.into(content)
+        self._check_local_time(data, now, start + ttl * 1000)
         checked = content
         if ntype is not None and self.types is not None:
             typed = typed_content(ntype, self.types.compiled(ntype), data, content, template_data)
@@ -264,6 +270,26 @@ class NotificationService:
             )
         return send_at
 
+    @staticmethod
+    def _check_local_time(data: NotificationInput, now: int, expires_at: int) -> None:
+        """A dated ``deliver_at_local`` must come somewhere before the notification expires
+        and must not have passed everywhere already."""
+        if data.deliver_at_local is None:
+            return
+        window = earliest_and_latest(LocalTime.parse(data.deliver_at_local))
+        if window is None:
+            return
+        earliest, latest = window
+        if latest < now:
+            reason = "that date and time has passed in every time zone"
+        elif earliest >= expires_at:
+            reason = "that date and time comes after the notification expires (its ttl)"
+        else:
+            return
+        raise InvalidInput(
+            f"deliver_at_local: {reason}", details={"field": "deliver_at_local", "reason": reason}
+        )
+
     async def _still_queued(self, earlier: Notification) -> None:
         """A repeat of a request whose answer the client may not have seen (the server
         died after the commit, the queue was down): make sure what its notification
@@ -292,7 +318,7 @@ class NotificationService:
         found = await self.store.by_idempotency_key(tenant.id, key)
         if found is None:
             return None
-        if now_ms() - found.created_at >= IDEMPOTENCY_WINDOW_MS:
+        if self.clock.now_ms() - found.created_at >= IDEMPOTENCY_WINDOW_MS:
             await self.store.release_idempotency_key(found.id)  # the key may be used again
             return None
         if found.request_hash is not None and found.request_hash != fingerprint:
@@ -360,7 +386,7 @@ class NotificationService:
                 f"notification is already {notification.state.value}",
                 details={"state": notification.state.value},
             )
-        at = now_ms()
+        at = self.clock.now_ms()
         await self.store.finish_pending(
             notification.id, DeliveryState.CANCELED, "canceled", at, NotificationState.CANCELED
         )

@@ -132,6 +132,14 @@ GENERAL: tuple[SettingSpec, ...] = (
         "Default end of quiet hours (HH:MM).",
     ),
     SettingSpec(
+        "quiet_hours.urgent_passes",
+        SettingKind.BOOL,
+        SettingScope.GLOBAL_ONLY,
+        "Whether notifications of high priority are sent during the default quiet hours "
+        "(high is every send's default priority, so this is off unless set).",
+        default=False,
+    ),
+    SettingSpec(
         "default_timezone",
         SettingKind.TIMEZONE,
         SettingScope.GLOBAL_ONLY,

@@ -14,6 +14,13 @@ A notification of a type is not sent to recipients the type is switched off for
 counts) the page's others. A page
 run again keeps what its first run decided: with rows, the rows it wrote; counted, the
 reasons kept with the page's devices. A notification without a type reads nothing more.
+
+A recipient in quiet hours, or one a ``deliver_at_local`` sends to later, is deferred
+(core/deferral.py): its delivery stays pending with its due time and reason, and its
+batch is queued for that time, the queue's due time being the only timer; never sent
+inline. One whose time is past the notification's expiry is expired at once with the
+reason. A page run again keeps the times of its first run: with rows, those written on
+its rows; counted, those kept with the page's devices.
 """
 
 from __future__ import annotations
@@ -24,6 +31,17 @@ import orjson
 
 from pushgate.core.audience import parse_audience
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
+from pushgate.core.deferral import (
+    Deferred,
+    Hold,
+    TimesPort,
+    ZonesPort,
+    held_target,
+    hold_of,
+    kept_hold,
+    read_hold,
+    timing_of,
+)
 from pushgate.core.ids import new_ids
 from pushgate.core.notifications import (
     AddedDeliveries,
@@ -31,12 +49,14 @@ from pushgate.core.notifications import (
     DeliveryRecords,
     DeliveryResult,
     DeliveryState,
+    HeldTarget,
     Notification,
     NotificationState,
     Settlement,
 )
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.preferences import PreferenceFilter
+from pushgate.core.quiet_hours import QuietHours, zone_of
 from pushgate.core.suppression import SuppressionReason, count_state
 from pushgate.core.type_switches import SuppressionPort
 from pushgate.core.typed_sends import PROVIDERS_KEY
@@ -46,6 +66,7 @@ from pushgate.queue.base import NewJob, Queue
 
 PENDING = DeliveryState.PENDING.value
 SUPPRESSED = DeliveryState.SUPPRESSED
+EXPIRED = DeliveryState.EXPIRED
 
 
 class Fanout:
@@ -60,8 +81,13 @@ class Fanout:
         clock: Clock = SYSTEM_CLOCK,
         switches: SuppressionPort | None = None,
         preferences: PreferenceFilter | None = None,
+        times: TimesPort | None = None,
+        zones: ZonesPort | None = None,
     ) -> None:
         self.clock = clock
+        # Quiet hours and default zones, and the zones of devices (core/deferral.py).
+        self.times = times
+        self.zones = zones
         self.switches = switches
         self.preferences = preferences
         self.reports = reports
@@ -102,6 +128,7 @@ class Fanout:
         counted = notification.records is DeliveryRecords.FAILURES
         again = await self.store.settled(notification.id, page_key) if counted else None
         withheld: dict[str, SuppressionReason] = {}
+        held: dict[str, Hold] = {}
         if again is not None and again.kept is not None:
             # Run again: the page as the first run read it, so its batches, and their keys,
             # hold the same devices (a device invalidated by the first run's answers, say,
@@ -110,6 +137,7 @@ class Fanout:
             kept = orjson.loads(again.kept)
             page = await self.store.devices_again([(item[0], item[1]) for item in kept])
             withheld = {i[0]: SuppressionReason(i[2]) for i in kept if len(i) > 2 and i[2]}
+            held = {i[0]: read_hold(i[3]) for i in kept if len(i) > 3 and i[3]}
         else:
             audience = parse_audience(notification.audience)
             page = await self.store.audience_page(
@@ -121,11 +149,20 @@ class Fanout:
                 notification.content.get(PROVIDERS_KEY),
             )
             withheld = await self._withheld(notification, page)
-        added = await self._add(notification, page, withheld, page_key, again is None, now)
+            held = await self._held(notification, page, withheld, now)
+        added = await self._add(notification, page, withheld, held, page_key, again is None, now)
         members = {member.device_id: member for member in page}
         by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
+        later: dict[tuple[str, int], list[tuple[str, AudienceMember]]] = defaultdict(list)
         for delivery_id, provider, device_id in added.pending:
-            by_provider[provider].append((delivery_id, members[device_id]))
+            # Held ones go in batches of their own, under keys of their due time, even
+            # when that time has come (a page run late or again): never mixed into a
+            # batch whose key a first run of the page settled.
+            due = added.due.get(delivery_id)
+            if due is not None:
+                later[(provider, due)].append((delivery_id, members[device_id]))
+            else:
+                by_provider[provider].append((delivery_id, members[device_id]))
         # Only deliveries made just now go out with their devices (sent without a read
         # back), from this job; those of a page run again may be with a provider already
         # or wait for a retry, so they are queued in jobs that read back what is still
@@ -148,6 +185,7 @@ class Fanout:
         elif last_page and job.after is None and len(sends) == 1:
             inline = [sends.pop()]
         next_page = None if last_page else FanoutJob(notification.id, page[-1].device_id)
+        await self._queue_deferred(notification, later, held, page_key, now)
         await self._queue(notification, sends, next_page, page_key, now)
         if last_page:
             await self.store.finish_fanout(notification.id, now)
@@ -183,11 +221,46 @@ class Fanout:
             )
         return withheld
 
+    async def _held(
+        self,
+        notification: Notification,
+        page: list[AudienceMember],
+        withheld: dict[str, SuppressionReason],
+        now: int,
+    ) -> dict[str, Hold]:
+        """device id → when it is sent, for the page's recipients not sent now: one read
+        of quiet hours per page, and of the devices' zones only when some recipient has
+        quiet hours or the notification a local time."""
+        if self.times is None or self.zones is None or not page:
+            return {}
+        timing = timing_of(notification)
+        members = [m for m in page if m.device_id not in withheld]
+        quiet = await self.times.quiet_hours(notification.tenant_id, {m.user_id for m in members})
+        if not quiet and timing.local is None:
+            return {}
+        zones = await self.zones.zones_of([m.device_id for m in members])
+        default = await self.times.default_zone(notification.tenant_id)
+        held: dict[str, Hold] = {}
+        # Recipients of one zone and one set of quiet hours are held alike: decided once.
+        decided: dict[tuple[str | None, QuietHours | None], Hold | None] = {}
+        for member in members:
+            named, hours = zones.get(member.device_id), quiet.get(member.user_id)
+            key = (named, hours)
+            if key in decided:
+                hold = decided[key]
+            else:
+                zone = zone_of(named) or default
+                hold = decided[key] = hold_of(timing, now, zone, hours)
+            if hold is not None:
+                held[member.device_id] = hold
+        return held
+
     async def _add(
         self,
         notification: Notification,
         page: list[AudienceMember],
         withheld: dict[str, SuppressionReason],
+        held: dict[str, Hold],
         page_key: str,
         first: bool,
         now: int,
@@ -195,36 +268,117 @@ class Fanout:
         """The page's deliveries: as rows, or, for a notification that records failures
         only, as the page's pending count, moved once under the page's key with the
         page's devices kept (the deliveries are then pending in the batches alone).
-        Suppressed ones are rows in both modes, final and counted by reason."""
+        Suppressed ones are rows in both modes, final and counted by reason; held ones
+        pending with their due time, or expired."""
         sendable = [m for m in page if m.device_id not in withheld] if withheld else page
         off = (
             [(m.device_id, m.provider, r) for m in page if (r := withheld.get(m.device_id))]
             if withheld
             else []
         )
+        waiting = [held_target(m, hold) for m in sendable if (hold := held.get(m.device_id))]
+        if held:
+            sendable = [m for m in sendable if m.device_id not in held]
         if notification.records is DeliveryRecords.ALL:
             targets = [(member.device_id, member.provider) for member in sendable]
             return await self.store.add_deliveries(
-                notification.id, notification.app_id, targets, now, off
+                notification.id, notification.app_id, targets, now, off, waiting
             )
         if first:
-            moved = Counter((member.provider, PENDING) for member in sendable)
-            failed = []
-            for (device_id, provider, reason), delivery_id in zip(
-                off, new_ids(len(off)), strict=True
-            ):
-                moved[(provider, count_state(reason))] += 1
-                result = DeliveryResult(delivery_id, SUPPRESSED, 0, reason=reason.value)
-                failed.append((result, device_id, provider))
-            kept = orjson.dumps(
-                [(m.device_id, m.provider, withheld.get(m.device_id)) for m in page]
-            )
-            settlement = Settlement(page_key, moved, failed, kept=kept.decode())
-            await self.store.settle_once(notification.id, notification.app_id, settlement, now)
-        ids = new_ids(len(sendable))
-        return AddedDeliveries(
-            [(i, m.provider, m.device_id) for i, m in zip(ids, sendable, strict=True)], True
+            await self._settle_page(notification, page, sendable, off, waiting, held, page_key, now)
+        later = [item for item in waiting if item.due_at is not None]
+        ids = new_ids(len(sendable) + len(later))
+        pending = [
+            (i, m.provider, m.device_id)
+            for i, m in zip(ids[: len(sendable)], sendable, strict=True)
+        ]
+        due: dict[str, int] = {}
+        for delivery_id, item in zip(ids[len(sendable) :], later, strict=True):
+            pending.append((delivery_id, item.provider, item.device_id))
+            due[delivery_id] = item.due_at or now
+        return AddedDeliveries(pending, True, due)
+
+    async def _settle_page(
+        self,
+        notification: Notification,
+        page: list[AudienceMember],
+        sendable: list[AudienceMember],
+        off: list[tuple[str, str, SuppressionReason]],
+        waiting: list[HeldTarget],
+        held: dict[str, Hold],
+        page_key: str,
+        now: int,
+    ) -> None:
+        """A counted page's first run: its counts moved once, with what a run again needs
+        kept (each device, why it is suppressed, when it is held till)."""
+        moved = Counter((member.provider, PENDING) for member in sendable)
+        failed = []
+        for (device_id, provider, reason), delivery_id in zip(off, new_ids(len(off)), strict=True):
+            moved[(provider, count_state(reason))] += 1
+            result = DeliveryResult(delivery_id, SUPPRESSED, 0, reason=reason.value)
+            failed.append((result, device_id, provider))
+        for item, delivery_id in zip(waiting, new_ids(len(waiting)), strict=True):
+            if item.due_at is not None:
+                moved[(item.provider, PENDING)] += 1
+                continue
+            moved[(item.provider, EXPIRED.value)] += 1
+            result = DeliveryResult(delivery_id, EXPIRED, 0, reason=item.reason)
+            failed.append((result, item.device_id, item.provider))
+        reasons = {device_id: reason for device_id, _, reason in off}
+        kept = orjson.dumps(
+            [
+                (m.device_id, m.provider, reasons.get(m.device_id))
+                if (hold := held.get(m.device_id)) is None
+                else (m.device_id, m.provider, reasons.get(m.device_id), kept_hold(hold))
+                for m in page
+            ]
         )
+        settlement = Settlement(page_key, moved, failed, kept=kept.decode())
+        await self.store.settle_once(notification.id, notification.app_id, settlement, now)
+
+    async def _queue_deferred(
+        self,
+        notification: Notification,
+        later: dict[tuple[str, int], list[tuple[str, AudienceMember]]],
+        held: dict[str, Hold],
+        page_key: str,
+        now: int,
+    ) -> None:
+        """Queue the batches of held deliveries, each for its time (rounded up to the next
+        second, as retries are, so a job is never leased before its rows are due). A
+        counted batch carries its devices, under a key a run of the page again repeats;
+        a batch of rows reads back what is pending and due when it runs.
+
+        A page run again queues them only if its first run had not (marked after the
+        queueing, as the next page is, see :meth:`_queue`): two jobs for one batch, due
+        at the same moment, would be leased together and both send it."""
+        if not later:
+            return
+        queued = f"{page_key}:held"
+        if await self.store.settled(notification.id, queued) is not None:
+            return
+        counted = notification.records is DeliveryRecords.FAILURES
+        for (provider, due), items in sorted(later.items(), key=lambda item: item[0][1]):
+            jobs = [
+                send_job(
+                    SendJob(
+                        notification.id,
+                        tuple(d for d, _ in chunk),
+                        tuple(m for _, m in chunk) if counted else None,
+                        f"{page_key}:{provider}@{due}:{n}" if counted else None,
+                    )
+                )
+                for n, chunk in enumerate(batches(items, self.batch_size))
+            ]
+            await self.queue.enqueue(jobs, available_at=(due // 1000 + 1) * 1000)
+        # The mark keeps how many wait till when, and why ([reason, due, count], ...): a
+        # counted notification's status tells its deferred deliveries from it.
+        summary = Counter(
+            (hold.reason.value, hold.at) for hold in held.values() if isinstance(hold, Deferred)
+        )
+        kept = orjson.dumps([[reason, due, n] for (reason, due), n in sorted(summary.items())])
+        mark = Settlement(queued, Counter(), kept=kept.decode())
+        await self.store.settle_once(notification.id, notification.app_id, mark, now)
 
     async def _queue(
         self,

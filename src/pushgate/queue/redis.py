@@ -29,7 +29,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from pushgate.core.ids import now_ms
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.queue import redis_scripts
 from pushgate.queue.base import (
     DeadJob,
@@ -86,8 +86,12 @@ class Keys:
 class RedisQueue:
     """The job queue on Redis Streams, consumer groups and a sorted set of delayed jobs."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str = "pushgate") -> None:
+    def __init__(
+        self, client: aioredis.Redis, prefix: str = "pushgate", clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.client = client
+        # Due times and leases are read on it (a test's clock moves the queue's time too).
+        self.clock = clock
         self.keys = Keys(prefix)
         # Unique per queue object: reclaimed entries move to the consumer that took them.
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -104,7 +108,9 @@ class RedisQueue:
         self._release = client.register_script(redis_scripts.RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "pushgate") -> RedisQueue:
+    def from_url(
+        cls, url: str, prefix: str = "pushgate", clock: Clock = SYSTEM_CLOCK
+    ) -> RedisQueue:
         # Bounded connects and replies: a Redis host gone silent fails a call within
         # seconds (an outage the callers back off from) rather than hold it for the OS's
         # minutes.
@@ -114,7 +120,7 @@ class RedisQueue:
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_keepalive=True,
         )
-        return cls(client, prefix)
+        return cls(client, prefix, clock)
 
     async def missing(self, jobs: Sequence[tuple[str, str]]) -> list[str]:
         """Of these (job id, kind) pairs, the ids the queue does not hold."""
@@ -160,7 +166,7 @@ class RedisQueue:
         keys = [self.keys.kinds, self.keys.signals]
         for kind in kinds:
             keys += [*self.keys.for_lease(kind), self.keys.live(kind)]
-        due = now_ms() if available_at is None else available_at
+        due = self.clock.now_ms() if available_at is None else available_at
         delayed = 0 if available_at is None else 1
         args: list[str | int | bytes] = [due, delayed, 1 if ran_before else 0, len(kinds)]
         args += kinds
@@ -176,7 +182,7 @@ class RedisQueue:
             return []
         await self._ensure_groups(names)
         lease = self._reclaim_ms = lease_ms(lease_seconds)
-        now = now_ms()
+        now = self.clock.now_ms()
         keys = [key for kind in names for key in self.keys.for_lease(kind)]
         keys.append(self.keys.cursors)
         args: list[str | int] = [GROUP, self.consumer, max_jobs, lease, now]
@@ -212,13 +218,13 @@ class RedisQueue:
     async def dead_letter(self, job: Job, reason: str) -> bool:
         entry, deliveries = _handle(job)
         keys = [self.keys.stream(job.kind), self.keys.dead(job.kind), self.keys.live(job.kind)]
-        args: list[str | int] = [GROUP, entry, deliveries, cut_reason(reason), now_ms()]
+        args: list[str | int] = [GROUP, entry, deliveries, cut_reason(reason), self.clock.now_ms()]
         with _lost_with_the_stream():
             return bool(await self._dead(keys=keys, args=args))
         return False
 
     async def extend(self, job: Job, lease_seconds: float) -> Job | None:
-        expires = now_ms() + lease_ms(lease_seconds)
+        expires = self.clock.now_ms() + lease_ms(lease_seconds)
         entry, deliveries = _handle(job)
         args = [GROUP, self.consumer, entry, deliveries]
         with _lost_with_the_stream():
@@ -242,7 +248,9 @@ class RedisQueue:
             for entry, fields in found:
                 if fields[b"id"].decode() == job_id:
                     keys = [dead, self.keys.stream(kind), self.keys.live(kind)]
-                    return bool(await self._revive(keys=keys, args=[entry, job_id, now_ms()]))
+                    return bool(
+                        await self._revive(keys=keys, args=[entry, job_id, self.clock.now_ms()])
+                    )
             if len(found) < _DEAD_SCAN:
                 return False
             start = "(" + found[-1][0].decode()
@@ -272,7 +280,7 @@ class RedisQueue:
                 pipe.xinfo_groups(self.keys.stream(kind))
                 pipe.zrange(self.keys.delayed(kind), 0, 0, withscores=True)
             answers = await pipe.execute()
-        now = now_ms()
+        now = self.clock.now_ms()
         found: dict[str, int] = {}
         for index, kind in enumerate(kinds):
             groups, first = answers[index * 2 : index * 2 + 2]
@@ -322,7 +330,7 @@ class RedisQueue:
             except ResponseError as exc:
                 await self._regroup(names, exc)
                 positions, next_due = await self._positions(names)
-            now = now_ms()
+            now = self.clock.now_ms()
             if next_due <= now:
                 return True
             remaining = deadline - loop.time()
@@ -352,7 +360,7 @@ class RedisQueue:
                 pipe.xpending_range(stream, GROUP, "-", "+", 1, idle=self._reclaim_ms)
             pipe.xrevrange(self.keys.signals, count=1)
             answers = await pipe.execute()
-        now = now_ms()
+        now = self.clock.now_ms()
         positions: dict[Any, Any] = {}
         due = [now + self._reclaim_ms]
         for index, kind in enumerate(names):

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pushgate.core.ids import now_ms
+from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.outage import describe, is_outage
 from pushgate.queue.base import (
     DeadJob,
@@ -53,8 +53,10 @@ _LEASED_COLUMNS = (
 class SqlQueue:
     """The job queue on SQLAlchemy Core, for SQLite and PostgreSQL alike."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = SYSTEM_CLOCK) -> None:
         self.engine = engine
+        # Due times and leases are read on it (a test's clock moves the queue's time too).
+        self.clock = clock
         self._signals = LocalSignals()
         self._listener = (
             PostgresListener(engine.url, self._signals) if is_postgres(engine) else None
@@ -74,7 +76,7 @@ class SqlQueue:
         they commit with it, so nothing needs relaying (docs/architecture.md §9)."""
         if not jobs:
             return
-        now = now_ms()
+        now = self.clock.now_ms()
         due = now if available_at is None else available_at
         sql, order = self._bulk_insert
         fixed: dict[str, Any] = {"due_at": due, "visible_at": due, "created_at": now, "attempts": 0}
@@ -125,7 +127,7 @@ class SqlQueue:
         self, kinds: str | Sequence[str], max_jobs: int, lease_seconds: float
     ) -> list[Job]:
         names = kinds_tuple(kinds)
-        now = now_ms()
+        now = self.clock.now_ms()
         expires = now + lease_ms(lease_seconds)
         token = secrets.token_hex(16)
         sql, order, fixed = self._lease_sql
@@ -233,13 +235,13 @@ class SqlQueue:
                     attempts=row.attempts,
                     reason=cut_reason(reason),
                     created_at=row.created_at,
-                    failed_at=now_ms(),
+                    failed_at=self.clock.now_ms(),
                 )
             )
         return True
 
     async def extend(self, job: Job, lease_seconds: float) -> Job | None:
-        expires = now_ms() + lease_ms(lease_seconds)
+        expires = self.clock.now_ms() + lease_ms(lease_seconds)
         statement = (
             sa.update(job_rows)
             .where(job_rows.c.id == job.id, job_rows.c.lease_token == job.lease_token)
@@ -270,7 +272,7 @@ class SqlQueue:
             .where(dead_jobs.c.id == job_id, dead_jobs.c.kind == kind)
             .returning(dead_jobs.c.payload, dead_jobs.c.reason, dead_jobs.c.created_at)
         )
-        now = now_ms()
+        now = self.clock.now_ms()
         async with write_transaction(self.engine) as connection:
             row = (await connection.execute(taken)).first()
             if row is None:
@@ -293,7 +295,7 @@ class SqlQueue:
         return True
 
     async def depth(self, kinds: Sequence[str] | None = None) -> dict[str, Depth]:
-        now = now_ms()
+        now = self.clock.now_ms()
         waiting = job_rows.c.visible_at > now
         live = sa.select(
             job_rows.c.kind,
@@ -314,7 +316,7 @@ class SqlQueue:
         return counts
 
     async def oldest_due(self, kinds: Sequence[str]) -> dict[str, int]:
-        now = now_ms()
+        now = self.clock.now_ms()
         found: dict[str, int] = {}
         async with self.engine.connect() as connection:
             for kind in kinds:
@@ -343,7 +345,7 @@ class SqlQueue:
             event = self._signals.subscribe(names)
             try:
                 next_visible = await self._next_visible(names)
-                now = now_ms()
+                now = self.clock.now_ms()
                 if next_visible is not None and next_visible <= now:
                     return True
                 remaining = deadline - loop.time()

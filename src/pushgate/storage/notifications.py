@@ -32,6 +32,7 @@ from pushgate.core.notifications import (
     DeviceAddress,
     DueDeliveries,
     DueDelivery,
+    HeldTarget,
     Notification,
     NotificationState,
     Settled,
@@ -386,71 +387,65 @@ class NotificationStore(BaseStore):
         targets: Sequence[tuple[str, str]],
         at: int,
         suppressed: Sequence[tuple[str, str, SuppressionReason]] = (),
+        held: Sequence[HeldTarget] = (),
     ) -> AddedDeliveries:
         """Deliveries to ``targets`` ((device id, provider)), existing ones kept; returns
         (delivery id, provider, device id) of those pending, and whether all are new.
-        ``suppressed`` ((device id, provider, reason)) are written final, not to be sent."""
-        if not targets and not suppressed:
+        ``suppressed`` ((device id, provider, reason)) are written final, not to be sent.
+        ``held`` wait: pending with their due time and reason, or expired at once when
+        that time is past the notification's expiry (core/deferral.py)."""
+        if not targets and not suppressed and not held:
             return AddedDeliveries([], True)
         # In DELIVERY_COLUMNS (table column) order: tests/contracts/test_delivery_store.py
         # reads each value back from its column.
-        fresh = [
-            (
-                delivery_id,
-                notification_id,
-                device_id,
-                app_id,
-                provider,
-                PENDING,  # state
-                0,  # attempts
-                None,  # next_attempt_at
-                None,  # reason
-                None,  # status
-                None,  # provider_message_id
-                at,  # created_at
-                at,  # updated_at
-            )
-            for delivery_id, (device_id, provider) in zip(
-                new_ids(len(targets)), targets, strict=True
-            )
+        rows = [
+            _delivery_row(i, notification_id, app_id, device, provider, PENDING, None, None, at)
+            for i, (device, provider) in zip(new_ids(len(targets)), targets, strict=True)
         ]
-        withheld = [
-            (
-                delivery_id,
-                notification_id,
-                device_id,
-                app_id,
-                provider,
-                DeliveryState.SUPPRESSED.value,
-                0,
-                None,
-                reason.value,
-                None,
-                None,
-                at,
-                at,
+        made = Counter((provider, PENDING) for _, provider in targets)
+        for i, (device, provider, reason) in zip(new_ids(len(suppressed)), suppressed, strict=True):
+            state = DeliveryState.SUPPRESSED.value
+            rows.append(
+                _delivery_row(i, notification_id, app_id, device, provider, state, None, reason, at)
             )
-            for delivery_id, (device_id, provider, reason) in zip(
-                new_ids(len(suppressed)), suppressed, strict=True
+            made[(provider, count_state(reason))] += 1
+        due: dict[str, int] = {}
+        for i, item in zip(new_ids(len(held)), held, strict=True):
+            state = PENDING if item.due_at is not None else DeliveryState.EXPIRED.value
+            rows.append(
+                _delivery_row(
+                    i,
+                    notification_id,
+                    app_id,
+                    item.device_id,
+                    item.provider,
+                    state,
+                    item.due_at,
+                    item.reason,
+                    at,
+                )
             )
-        ]
+            made[(item.provider, state)] += 1
+            if item.due_at is not None:
+                due[i] = item.due_at
         dialect = self.engine.dialect.name
         async with self.begin() as connection:
             await self._lock_counts(connection, notification_id)
-            if await self._writes.insert(connection, fresh + withheld) == len(fresh) + len(
-                withheld
-            ):
-                made = Counter((provider, PENDING) for _, provider in targets)
-                made.update((p, count_state(r)) for _, p, r in suppressed)
+            if await self._writes.insert(connection, rows) == len(rows):
                 await self._count(connection, notification_id, made)
-                return AddedDeliveries([(row[0], row[4], row[2]) for row in fresh], True)
+                pending = [(row[0], row[4], row[2]) for row in rows if row[5] == PENDING]
+                return AddedDeliveries(pending, True, due)
             # The page ran before (its worker died after writing it): count afresh, and
-            # read back which of its deliveries are still pending.
+            # read back which of its deliveries are still pending, and when held ones are due.
             await self._recount(connection, notification_id)
             sql, order = self.driver_sql(
                 "pending_of_devices",
                 lambda: sa.select(
-                    deliveries.c.id, deliveries.c.provider, deliveries.c.device_id
+                    deliveries.c.id,
+                    deliveries.c.provider,
+                    deliveries.c.device_id,
+                    deliveries.c.next_attempt_at,
+                    deliveries.c.attempts,
                 ).where(
                     deliveries.c.notification_id == sa.bindparam("notification_id"),
                     in_ids(deliveries.c.device_id, "device_ids", dialect),
@@ -461,14 +456,14 @@ class NotificationStore(BaseStore):
                 "notification_id": notification_id,
                 # Every device of the page: one whose delivery the first run left pending
                 # is sent, whatever the switches say now.
-                "device_ids": ids_value(
-                    [d for d, _ in targets] + [d for d, _, _ in suppressed], dialect
-                ),
+                "device_ids": ids_value([row[2] for row in rows], dialect),
             }
             found: Sequence[Any] = (
                 await connection.exec_driver_sql(sql, in_order(order, params))
             ).fetchall()
-            return AddedDeliveries([(r[0], r[1], r[2]) for r in found], False)
+            # Held ones: due later, never attempted (a retrying one has its retry job).
+            again = {r[0]: int(r[3]) for r in found if r[3] is not None and not r[4]}
+            return AddedDeliveries([(r[0], r[1], r[2]) for r in found], False, again)
 
     async def due_deliveries(self, delivery_ids: Sequence[str], now: int) -> DueDeliveries:
         """The deliveries among ``delivery_ids`` still pending and due (a retry waits for
@@ -944,3 +939,32 @@ class NotificationStore(BaseStore):
                 )
                 deleted += result.rowcount
         return int(deleted)
+
+
+def _delivery_row(
+    delivery_id: str,
+    notification_id: str,
+    app_id: str,
+    device_id: str,
+    provider: str,
+    state: str,
+    next_attempt_at: int | None,
+    reason: str | None,
+    at: int,
+) -> tuple[Any, ...]:
+    """A new delivery's row, in DELIVERY_COLUMNS (table column) order."""
+    return (
+        delivery_id,
+        notification_id,
+        device_id,
+        app_id,
+        provider,
+        state,
+        0,  # attempts
+        next_attempt_at,
+        reason,
+        None,  # status
+        None,  # provider_message_id
+        at,  # created_at
+        at,  # updated_at
+    )

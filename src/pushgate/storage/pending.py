@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.core.ports import PendingRows, RetryGroup
-from pushgate.storage.tables import credentials, deliveries
+from pushgate.storage.tables import credentials, deliveries, settled_batches
 
 
 class PendingStore:
@@ -22,6 +23,20 @@ class PendingStore:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return {kind: reason or "" for kind, reason in rows}
+
+    async def held_marks(self, notification_id: str) -> list[tuple[str, int, int]]:
+        query = sa.select(settled_batches.c.kept).where(
+            settled_batches.c.notification_id == notification_id,
+            settled_batches.c.key.like("page:%:held"),
+            settled_batches.c.kept.is_not(None),
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            (str(reason), int(due), int(count))
+            for (kept,) in rows
+            for reason, due, count in orjson.loads(kept)
+        ]
 
     async def pending_rows(
         self, notification_id: str, skip_providers: Sequence[str], limit: int
@@ -54,10 +69,14 @@ class PendingStore:
         ).group_by(retried, rows.c.provider, rows.c.reason)
         queued = 0
         groups = []
+        held = []
         async with self.engine.connect() as connection:
             for was_tried, provider, reason, count, next_at in await connection.execute(query):
+                group = RetryGroup(provider, reason or "", int(count), int(next_at or 0))
                 if was_tried:
-                    groups.append(RetryGroup(provider, reason or "", int(count), int(next_at or 0)))
+                    groups.append(group)
+                elif reason:  # not yet tried, yet with a reason: held till its time
+                    held.append(group)
                 else:
                     queued += int(count)
-        return PendingRows(queued, tuple(groups))
+        return PendingRows(queued, tuple(groups), tuple(held))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.scoped_settings import StoredSetting
-from pushgate.core.settings_catalog import UNIT_PREFIX, type_flag_name, unit_scope
+from pushgate.core.settings_catalog import GLOBAL, UNIT_PREFIX, type_flag_name, unit_scope
 from pushgate.core.units import Unit, UnitUse
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.tables import scoped_settings, units, users
@@ -125,6 +125,14 @@ class ScopeStore(BaseStore):
         return [
             StoredSetting(r.name, _value(r.value), r.sealed) for r in await self.fetch_all(query)
         ]
+
+    async def global_values(self, tenant_id: str) -> dict[str, Any]:
+        """name → value of the tenant's global settings, sealed ones (secrets) left out."""
+        return {
+            item.name: item.value
+            for item in await self.scope_settings(tenant_id, GLOBAL)
+            if item.sealed is None
+        }
 
     async def replace_settings(
         self, tenant_id: str, scope: str, items: Sequence[StoredSetting], at: int

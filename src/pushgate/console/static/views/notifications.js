@@ -167,7 +167,10 @@ export async function renderNotification(ctx) {
       ["suppressed", Object.keys(item.suppressed || {}).length
         ? Object.entries(item.suppressed).map(([reason, n]) => `${reason}: ${n}`).join(", ")
         : "none"],
-      ["send at", item.send_at], ["expires", item.expires_at],
+      ["send at", item.send_at],
+      ["local time", item.content.deliver_at_local || "—"],
+      ["deferred", deferredText(item.pending)],
+      ["expires", item.expires_at],
       ["created", item.created_at], ["updated", item.updated_at],
     ]),
     h("h2", {}, "Deliveries per provider"),
@@ -191,6 +194,14 @@ export async function renderNotification(ctx) {
     ...answerSection(item, answers.items),
   );
   follow(ctx, item, shown);
+}
+
+/** Deliveries held for quiet hours or a local time, by reason, with the earliest time
+ * (docs/delivery.md, "Quiet hours and local time"). */
+function deferredText(pending) {
+  const held = (pending || []).filter((p) => p.kind === "deferred");
+  if (!held.length) return "none";
+  return held.map((p) => `${p.reason}: ${p.count} (from ${p.next_attempt_at})`).join(", ");
 }
 
 /** The answers to the notification's actions: counts per action and state, then the

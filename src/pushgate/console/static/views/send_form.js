@@ -93,6 +93,7 @@ export function notificationBody(data) {
     locales: localesOf(data),
     data: jsonObject(data.get("data"), "data"),
     send_at: sendAtOf(data.get("send_at")),
+    deliver_at_local: data.get("deliver_at_local") || undefined,
     ttl: number(data.get("ttl")),
     priority: chosen(data.get("priority"), PRIORITIES[0]),
     records: chosen(data.get("records"), RECORDS[0]),
@@ -133,6 +134,8 @@ export function sendForm(apps, status) {
     h("div", { class: "grid-2" },
       field("Send at", "send_at", { kind: "datetime-local",
         help: `your time (${zone}); empty sends now` }),
+      field("Local time", "deliver_at_local", {
+        help: "or: HH:MM (or YYYY-MM-DDTHH:MM) in each recipient's own zone" }),
       field("TTL (seconds)", "ttl", { kind: "number",
         help: "how long a provider keeps trying an offline device" }),
       field("Priority", "priority", { options: PRIORITIES }),
