@@ -19,7 +19,6 @@ from pushgate.core.action_notices import ActionNotices
 from pushgate.core.answers import Answers
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
-from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
 from pushgate.core.notification_types import TypeCatalog
@@ -208,7 +207,6 @@ class Services:
         return ResponseWaiter(self.responses)
 
     async def close(self) -> None:
-        shutdown_pool()
         await self.limits.close()
         await self.queue.close()
         await self.engine.dispose()

@@ -6,6 +6,13 @@ still stop the event loop: measured, a 1,000,000-iteration bundle held it 1.2 s)
 in a small pool of processes, and a validation that outlasts :data:`PARSE_TIMEOUT_SECONDS`
 is refused and its process killed. Input is bounded before this too (sizes, iteration
 counts; ``pkcs12_cost.py``).
+
+The pool belongs to the process, not to one set of services: it starts at the first
+validation and lasts until the process exits (``concurrent.futures`` stops its processes
+then; each also ends on its own when its parent is gone). Services closing leave it be:
+another set of services in the same process may be validating with it, and a process
+that builds services again (a test suite does so hundreds of times) would otherwise
+start a Python process, and import the credential code in it, for every validation.
 """
 
 from __future__ import annotations
@@ -73,11 +80,6 @@ def _executor() -> ProcessPoolExecutor:
             initargs=(os.getpid(),),
         )
     return _pool
-
-
-def shutdown_pool() -> None:
-    """Stop the pool's processes, if any started (the services call this as they close)."""
-    _discard_pool()
 
 
 def _discard_pool() -> None:
