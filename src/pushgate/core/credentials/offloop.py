@@ -4,7 +4,8 @@ Validating parses keys and certificates: PKCS#12 key derivation, RSA key checks.
 work the input decides, and ``cryptography`` holds the GIL while it runs (a thread would
 still stop the event loop: measured, a 1,000,000-iteration bundle held it 1.2 s). So it runs
 in a small pool of processes, and a validation that outlasts :data:`PARSE_TIMEOUT_SECONDS`
-is refused and its process killed. Input is bounded before this too (sizes, iteration
+is refused and its process killed (a new pool's process is started, within its own limit,
+before the validation is timed). Input is bounded before this too (sizes, iteration
 counts; ``pkcs12_cost.py``).
 
 The pool belongs to the process, not to one set of services: it starts at the first
@@ -29,13 +30,18 @@ from typing import Any
 
 from pushgate.core.credentials.kinds import validate_credentials
 from pushgate.core.credentials.result import CredentialSet
-from pushgate.errors import InvalidInput
+from pushgate.errors import InvalidInput, Unavailable
 
 PARSE_TIMEOUT_SECONDS = 10.0
+# Starting a pool's process (a new Python importing the credential code) is not parsing,
+# and on a loaded machine it has taken longer than the parse limit: it has a limit of its
+# own, before the parse is timed.
+START_TIMEOUT_SECONDS = 60.0
 # Credentials are set by administrators, rarely and one at a time: two processes serve.
 POOL_SIZE = 2
 
 _pool: ProcessPoolExecutor | None = None
+_started: ProcessPoolExecutor | None = None  # the pool once its process has answered
 
 # What the child answers: the set, or the refusal's message and details (exceptions with
 # keyword arguments do not survive pickling whole).
@@ -47,6 +53,10 @@ def _validate(kind: str, raw: dict[str, Any], allow_insecure_targets: bool) -> _
         return validate_credentials(kind, raw, allow_insecure_targets=allow_insecure_targets), None
     except InvalidInput as refused:
         return None, (refused.message, refused.details)
+
+
+def _answer() -> None:
+    """Nothing: answered once the pool's process is running."""
 
 
 def _child_start(parent: int) -> None:
@@ -98,8 +108,25 @@ async def validate_off_loop(
     kind: str, raw: Mapping[str, Any], *, allow_insecure_targets: bool
 ) -> CredentialSet:
     """:func:`validate_credentials` in a child process, refused after the time limit."""
+    global _started
     loop = asyncio.get_running_loop()
-    call = loop.run_in_executor(_executor(), _validate, kind, dict(raw), allow_insecure_targets)
+    pool = _executor()
+    if pool is not _started:
+        try:
+            async with asyncio.timeout(START_TIMEOUT_SECONDS):
+                await loop.run_in_executor(pool, _answer)
+        except TimeoutError:
+            _discard_pool()
+            raise Unavailable(
+                f"credential validation: its process did not start within "
+                f"{START_TIMEOUT_SECONDS:g} s",
+                details={"dependency": "credential parser"},
+            ) from None
+        except BrokenProcessPool:
+            _discard_pool()
+            raise
+        _started = pool
+    call = loop.run_in_executor(pool, _validate, kind, dict(raw), allow_insecure_targets)
     try:
         async with asyncio.timeout(PARSE_TIMEOUT_SECONDS):
             validated, refused = await call
