@@ -140,14 +140,21 @@ def make_settings(tmp_path: Path, database_url: str | None, **extra: object) -> 
     return Settings.model_validate(values)
 
 
+# Every table's rows deleted, children first, in one statement (the names are pushgate's
+# own tables). A TRUNCATE of the tables gives each table and index a new file: 0.4-0.8 s a
+# test on the loaded 2-core machine, against 0.003-0.14 s for deleting the few rows a test
+# leaves (bench/README.md "Test suite").
+_DELETES = " ".join(f'DELETE FROM "{t.name}";' for t in reversed(metadata.sorted_tables))  # noqa: S608
+_DELETE_ALL = f"DO $$ BEGIN {_DELETES} END $$"
+
+
 async def empty_postgres(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
             exists = await connection.execute(sa.text("SELECT to_regclass('public.tenants')"))
             if exists.scalar() is not None:
-                names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-                await connection.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+                await connection.execute(sa.text(_DELETE_ALL))
     finally:
         await engine.dispose()
 

@@ -19,7 +19,6 @@ from pushgate.core.action_notices import ActionNotices
 from pushgate.core.answers import Answers
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
-from pushgate.core.credentials.offloop import shutdown_pool
 from pushgate.core.event_processing import EventProcessor
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
@@ -348,7 +347,6 @@ class Services:
     async def close(self) -> None:
         for close in self._closing:
             await close()
-        shutdown_pool()
         await self.limits.close()
         await self.queue.close()
         await self.engine.dispose()

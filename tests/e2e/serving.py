@@ -15,6 +15,11 @@ import httpx
 
 T = TypeVar("T")
 
+# How long a started ``pushgate`` may take to answer: one process importing and migrating
+# takes seconds of CPU, and with the machine's two cores shared by a dozen busy processes
+# a full run has seen over 30 s.
+START_SECONDS = 60
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -57,7 +62,7 @@ def start_server(data_dir: Path, **extra: str) -> tuple[str, subprocess.Popen[st
         )
     _outputs[process.pid] = output_path
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -151,7 +156,7 @@ class Processes:
             except httpx.TransportError:
                 return False
 
-        wait_until(is_healthy, 60, f"{name} to answer /healthz")
+        wait_until(is_healthy, START_SECONDS, f"{name} to answer /healthz")
         return base, process
 
     def worker(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -163,5 +168,5 @@ class Processes:
                 raise AssertionError(f"{name} exited:\n{self.log(name)}")
             return "worker running" in self.log(name)
 
-        wait_until(is_running, 60, f"{name} to start")
+        wait_until(is_running, START_SECONDS, f"{name} to start")
         return process

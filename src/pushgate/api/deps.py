@@ -12,9 +12,14 @@ from pushgate.core.inputs import NAME_PATTERN
 from pushgate.core.models import Tenant
 from pushgate.wiring import Services
 
+# Where a request's scope carries the services its routes use: one FastAPI app serves
+# every set of services in a process, and each set's outer layers put theirs here
+# (api/app.py).
+SERVICES_SCOPE_KEY = "pushgate.services"
+
 
 async def services(request: Request) -> Services:
-    found: Services = request.app.state.services
+    found: Services = request.scope[SERVICES_SCOPE_KEY]
     return found
 
 

@@ -4,8 +4,16 @@ Validating parses keys and certificates: PKCS#12 key derivation, RSA key checks.
 work the input decides, and ``cryptography`` holds the GIL while it runs (a thread would
 still stop the event loop: measured, a 1,000,000-iteration bundle held it 1.2 s). So it runs
 in a small pool of processes, and a validation that outlasts :data:`PARSE_TIMEOUT_SECONDS`
-is refused and its process killed. Input is bounded before this too (sizes, iteration
+is refused and its process killed (a new pool's process is started, within its own limit,
+before the validation is timed). Input is bounded before this too (sizes, iteration
 counts; ``pkcs12_cost.py``).
+
+The pool belongs to the process, not to one set of services: it starts at the first
+validation and lasts until the process exits (``concurrent.futures`` stops its processes
+then; each also ends on its own when its parent is gone). Services closing leave it be:
+another set of services in the same process may be validating with it, and a process
+that builds services again (a test suite does so hundreds of times) would otherwise
+start a Python process, and import the credential code in it, for every validation.
 """
 
 from __future__ import annotations
@@ -22,13 +30,18 @@ from typing import Any
 
 from pushgate.core.credentials.kinds import validate_credentials
 from pushgate.core.credentials.result import CredentialSet
-from pushgate.errors import InvalidInput
+from pushgate.errors import InvalidInput, Unavailable
 
 PARSE_TIMEOUT_SECONDS = 10.0
+# Starting a pool's process (a new Python importing the credential code) is not parsing,
+# and on a loaded machine it has taken longer than the parse limit: it has a limit of its
+# own, before the parse is timed.
+START_TIMEOUT_SECONDS = 60.0
 # Credentials are set by administrators, rarely and one at a time: two processes serve.
 POOL_SIZE = 2
 
 _pool: ProcessPoolExecutor | None = None
+_started: ProcessPoolExecutor | None = None  # the pool once its process has answered
 
 # What the child answers: the set, or the refusal's message and details (exceptions with
 # keyword arguments do not survive pickling whole).
@@ -40,6 +53,10 @@ def _validate(kind: str, raw: dict[str, Any], allow_insecure_targets: bool) -> _
         return validate_credentials(kind, raw, allow_insecure_targets=allow_insecure_targets), None
     except InvalidInput as refused:
         return None, (refused.message, refused.details)
+
+
+def _answer() -> None:
+    """Nothing: answered once the pool's process is running."""
 
 
 def _child_start(parent: int) -> None:
@@ -75,11 +92,6 @@ def _executor() -> ProcessPoolExecutor:
     return _pool
 
 
-def shutdown_pool() -> None:
-    """Stop the pool's processes, if any started (the services call this as they close)."""
-    _discard_pool()
-
-
 def _discard_pool() -> None:
     """Kill the pool's processes (one is stuck in a parse) so the next call starts afresh."""
     global _pool
@@ -96,8 +108,25 @@ async def validate_off_loop(
     kind: str, raw: Mapping[str, Any], *, allow_insecure_targets: bool
 ) -> CredentialSet:
     """:func:`validate_credentials` in a child process, refused after the time limit."""
+    global _started
     loop = asyncio.get_running_loop()
-    call = loop.run_in_executor(_executor(), _validate, kind, dict(raw), allow_insecure_targets)
+    pool = _executor()
+    if pool is not _started:
+        try:
+            async with asyncio.timeout(START_TIMEOUT_SECONDS):
+                await loop.run_in_executor(pool, _answer)
+        except TimeoutError:
+            _discard_pool()
+            raise Unavailable(
+                f"credential validation: its process did not start within "
+                f"{START_TIMEOUT_SECONDS:g} s",
+                details={"dependency": "credential parser"},
+            ) from None
+        except BrokenProcessPool:
+            _discard_pool()
+            raise
+        _started = pool
+    call = loop.run_in_executor(pool, _validate, kind, dict(raw), allow_insecure_targets)
     try:
         async with asyncio.timeout(PARSE_TIMEOUT_SECONDS):
             validated, refused = await call
