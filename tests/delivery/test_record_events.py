@@ -14,6 +14,7 @@ import pytest
 from pushgate.cli.runtime import OPERATOR
 from pushgate.core.clock import ManualClock
 from pushgate.core.event_inputs import EventInput
+from pushgate.core.event_processing import EventProcessor
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services
 from tests.api.expect import ok
@@ -270,6 +271,60 @@ async def test_a_delayed_send_is_cancelled_by_a_later_event_and_sent_without_one
     assert "cancelled_by" in first
     second = ok(await client.get(f"/v1/events/{sent.id}"))["triggers"][0]
     assert "notification" in second
+    assert hooks(webhook_sim) == ["/hook/carol"]
+
+
+class TakenAtOnce:
+    """The delayed jobs' queue as a second worker sees it when an event is processed
+    after its delay has passed: the job is due, so it runs the moment it is queued."""
+
+    def __init__(self) -> None:
+        self.processor: EventProcessor | None = None
+        self.ran = 0
+
+    async def later(self, event_id: str, trigger_id: str, at: int) -> None:
+        assert self.processor is not None
+        self.ran += 1
+        await self.processor.run(event_id, trigger_id)
+
+
+async def test_a_delayed_job_due_when_queued_finds_the_delay_in_the_outcome(
+    services: Services, client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    """An event processed after its trigger's delay has passed queues a job due at
+    once: whenever it runs, the event's outcome already says what it is for, so it
+    sends (it used to find no delayed entry and end having done nothing)."""
+    await setup(client, webhook_app, webhook_sim)
+    await trigger(
+        client,
+        webhook_app,
+        events=["incident.created"],
+        recipients={"kind": "users", "users": ["carol"]},
+        delay_minutes=10,
+    )
+    clock = ManualClock()
+    who = OPERATOR
+    tenant = await services.access.tenant_for(who, None)
+    created = EventInput.model_validate(incident(name="incident.created"))
+    event = (await services.events_at(clock).record(who, tenant, created)).event
+    clock.advance(11 * 60)
+    queue = TakenAtOnce()
+    queue.processor = EventProcessor(
+        services.record_event_store,
+        services.record_event_store,
+        services.triggers,
+        services.sending,
+        services.registry,
+        services.access.tenant_by_id,
+        queue,
+        clock=clock,
+    )
+    await queue.processor.run(event.id)
+    assert queue.ran == 1
+    [entry] = ok(await client.get(f"/v1/events/{event.id}"))["triggers"]
+    assert "delayed_until" in entry
+    assert "notification" in entry, entry
+    await work_through(services)
     assert hooks(webhook_sim) == ["/hook/carol"]
 
 

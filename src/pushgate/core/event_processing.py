@@ -173,6 +173,7 @@ class EventProcessor:
         )
         outcome: list[dict[str, Any]] = []
         failures: list[str] = []
+        delayed: list[tuple[str, int]] = []
         for trigger in found:
             entry: dict[str, Any] = {"trigger": trigger.trigger.key, "id": trigger.trigger.id}
             outcome.append(entry)
@@ -190,12 +191,19 @@ class EventProcessor:
             if delay is not None:
                 due = item.created_at + delay * MINUTE_MS
                 entry["delayed_until"] = due
-                await self.delays.later(item.id, trigger.trigger.id, due)
+                delayed.append((trigger.trigger.id, due))
                 continue
             entry.update(await self._fire(tenant, item, trigger, view))
         reason = "; ".join(failures) or (None if found else "no trigger takes this event")
         state = EventState.FAILED if failures else EventState.PROCESSED
         await self.store.set_outcome(item.id, state, outcome, reason, self.clock.now_ms())
+        # Only once the outcome says ``delayed_until`` may a delayed job run: one due
+        # already (the event processed late) could otherwise be taken by another worker
+        # before that outcome is stored, find no delayed entry and end having done
+        # nothing. A crash before this leaves the event's job to run again, and queue
+        # them then.
+        for trigger_id, due in delayed:
+            await self.delays.later(item.id, trigger_id, due)
 
     async def _due(self, tenant: Tenant, item: RecordedEvent, trigger_id: str) -> None:
         trigger = await self.triggers.by_id(trigger_id)
