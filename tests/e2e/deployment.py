@@ -93,7 +93,16 @@ def _plain_env() -> dict[str, str]:
 
 
 def admin_client(base: str, key: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    """A client that lets an idle connection go after 2 s, before the server closes it at
+    its keep-alive limit (5 s): a request sent on a connection the server is closing at
+    that moment gets no answer, and a test that paused (an import, a worker start) would
+    fail on the race rather than on what it checks."""
+    return httpx.Client(
+        base_url=base,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+        limits=httpx.Limits(keepalive_expiry=2),
+    )
 
 
 def printed_admin_key(processes: Processes, name: str) -> str:

@@ -69,8 +69,7 @@ function preferenceBody(data) {
 }
 
 async function preferencesSection(user, status, done) {
-  const path = `/v1/users/${seg(user.external_id)}/preferences`;
-  const prefs = await api.get(path);
+  const prefs = await api.get(`/v1/users/${seg(user.external_id)}/preferences`);
   const shown = preferenceFields(prefs);
   const quiet = prefs.quiet_hours;
   const form = h("form", { id: "preferences-edit" },
@@ -85,7 +84,7 @@ async function preferencesSection(user, status, done) {
     h("button", { type: "submit" }, "Save preferences"));
   form.elements.urgent_passes.checked = Boolean(quiet?.urgent_passes);
   onSubmit(form, status, async (data) => {
-    await api.put(path, preferenceBody(data));
+    await api.put(`/v1/users/${seg(user.external_id)}/preferences`, preferenceBody(data));
     await done("Preferences saved.");
   });
   const quietText = quiet
