@@ -53,7 +53,20 @@ FLAG_SECONDS = 2.5
 USER_PREFERENCES = json.dumps(
     {"default": "in", "types": {"other": {"choice": "out", "providers_out": []}}}
 )
-QUIET_HOURS = json.dumps({"start": "22:00", "end": "07:00", "urgent_passes": False})
+
+
+def quiet_hours_elsewhere() -> str:
+    """Quiet hours (an hour, six hours from now in UTC, the zone of every recipient here)
+    that the fan-out reads and checks but that hold nobody back: a round ends when every
+    device got the broadcast, and a deferred one would never come in time."""
+    start = time.gmtime(time.time() + 6 * 3600)
+    end = time.gmtime(time.time() + 7 * 3600)
+    window = {
+        "start": f"{start.tm_hour:02d}:{start.tm_min:02d}",
+        "end": f"{end.tm_hour:02d}:{end.tm_min:02d}",
+        "urgent_passes": False,
+    }
+    return json.dumps(window)
 
 
 class TypedInstance(e2e.Instance):
@@ -102,7 +115,7 @@ def preferences_on(database: Path) -> None:
         connection.execute(
             "INSERT INTO user_preferences (user_id, tenant_id, document, quiet_hours, updated_at)"
             " SELECT id, tenant_id, ?, ?, ? FROM users WHERE rowid % 10 = 0",
-            (USER_PREFERENCES, QUIET_HOURS, at),
+            (USER_PREFERENCES, quiet_hours_elsewhere(), at),
         )
         connection.execute(
             "INSERT INTO device_preferences (device_id, tenant_id, enabled, muted_types,"
