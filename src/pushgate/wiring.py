@@ -127,7 +127,10 @@ class Services:
     @functools.cached_property
     def recipient_times(self) -> RecipientTimes:
         """Shared by the settings (which drop what it keeps on a change) and the fan-out."""
-        return RecipientTimes(self.scopes, own=PreferredQuietHours(self.preference_store))
+        own = PreferredQuietHours(
+            self.preference_store, self.preference_filter.tenant_has_preferences
+        )
+        return RecipientTimes(self.scopes, own=own)
 
     @functools.cached_property
     def preference_store(self) -> PreferenceStore:

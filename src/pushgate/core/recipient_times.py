@@ -8,7 +8,7 @@ this process is seen at once (``forget``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -47,16 +47,26 @@ class StoredQuietHoursPort(Protocol):
 class PreferredQuietHours:
     """People's own quiet hours as their preferences store them (``start``, ``end``,
     ``urgent_passes``; core/preferences.py ``QuietHoursPort``), as ``QuietHours``; a
-    stored value that does not read as one is left out, so the tenant's default applies."""
+    stored value that does not read as one is left out, so the tenant's default applies.
+    A tenant without any preferences (``tenant_has_preferences``, the flag the preference
+    filter keeps) is not read for them: the fan-out asks on every page."""
 
-    def __init__(self, store: StoredQuietHoursPort) -> None:
+    def __init__(
+        self,
+        store: StoredQuietHoursPort,
+        tenant_has_preferences: Callable[[str], Awaitable[bool]],
+    ) -> None:
         self.store = store
+        self.tenant_has_preferences = tenant_has_preferences
 
     async def own_quiet_hours(
         self, tenant_id: str, user_ids: Iterable[str]
     ) -> dict[str, QuietHours]:
         found: dict[str, QuietHours] = {}
-        for user_id, stored in (await self.store.quiet_hours(tenant_id, user_ids)).items():
+        people = list(user_ids)
+        if not people or not await self.tenant_has_preferences(tenant_id):
+            return found
+        for user_id, stored in (await self.store.quiet_hours(tenant_id, people)).items():
             start, end = stored.get("start"), stored.get("end")
             if not isinstance(start, str) or not isinstance(end, str):
                 continue
