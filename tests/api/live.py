@@ -2,6 +2,9 @@
 
 The server has its own event loop, services and SQLite database, so both synchronous
 clients (``requests``, as schemathesis uses) and async tests can talk to it over TCP.
+With ``worker=True`` it is embedded mode, as ``pushgate serve`` runs it: a delivery worker
+in the same loop, and a webhook simulator in that loop for devices to be (its
+``base_url`` plus any path is a webhook device's token).
 """
 
 from __future__ import annotations
@@ -9,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
 from pushgate.api.app import create_app
-from pushgate.wiring import build_services
+from pushgate.simulators.server import RunningServer, start
+from pushgate.simulators.webhook import WebhookSimulator
+from pushgate.wiring import Services, WorkerHandle, build_services, build_worker
 from tests.conftest import make_settings
 
 START_TIMEOUT_SECONDS = 20
@@ -30,11 +35,15 @@ class LiveServer:
     base_url: str
     admin_key: str
     max_body_bytes: int
+    # With ``worker=True``: where webhook devices receive their pushes.
+    devices: WebhookSimulator | None = None
 
 
 class _Runner:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, worker: bool) -> None:
         self.data_dir = data_dir
+        self.worker = worker
+        self.devices: WebhookSimulator | None = None
         self.ready = threading.Event()
         self.server: uvicorn.Server | None = None
         self.admin_key = ""
@@ -71,26 +80,47 @@ class _Runner:
                 loop="asyncio",
             )
             self.server = uvicorn.Server(config)
-            serving = asyncio.create_task(self.server.serve(sockets=[self.sock]))
-            # uvicorn reports readiness only as a flag, so poll it (bounded by the fixture).
-            while not self.server.started and not serving.done():  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-            self.ready.set()
-            await serving
+            async with self._embedded(services):
+                serving = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+                # uvicorn reports readiness only as a flag, so poll it (bounded by the fixture).
+                while not self.server.started and not serving.done():  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+                self.ready.set()
+                await serving
         finally:
             await services.close()
 
+    @asynccontextmanager
+    async def _embedded(self, services: Services) -> AsyncIterator[None]:
+        """The worker and the devices' simulator while the server runs, when asked for."""
+        if not self.worker:
+            yield
+            return
+        self.devices = WebhookSimulator()
+        simulator: RunningServer = await start(self.devices)
+        handle: WorkerHandle = build_worker(services)
+        stop = asyncio.Event()
+        working = asyncio.create_task(handle.worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await working
+            await handle.close()
+            await simulator.close()
+
 
 @contextmanager
-def live_server(data_dir: Path) -> Iterator[LiveServer]:
+def live_server(data_dir: Path, *, worker: bool = False) -> Iterator[LiveServer]:
     """Start the server, yield where it is, and stop it (bounded waits both ways)."""
-    runner = _Runner(data_dir)
+    runner = _Runner(data_dir, worker)
     thread = threading.Thread(target=runner.run, name="pushgate-live-server", daemon=True)
     thread.start()
     try:
         if not runner.ready.wait(START_TIMEOUT_SECONDS) or runner.failure is not None:
             raise RuntimeError(f"the API server did not start: {runner.failure!r}")
-        yield LiveServer(f"http://127.0.0.1:{runner.port}", runner.admin_key, runner.max_body_bytes)
+        base_url = f"http://127.0.0.1:{runner.port}"
+        yield LiveServer(base_url, runner.admin_key, runner.max_body_bytes, runner.devices)
     finally:
         if runner.server is not None:
             runner.server.should_exit = True
