@@ -12,6 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
+from pushgate.core.event_inputs import TriggerInput
+from pushgate.core.ids import new_id
+from pushgate.core.packages import InstallRecord, PackageWrites
+from pushgate.core.triggers import Trigger
+from pushgate.core.type_inputs import NotificationType
+from pushgate.errors import Conflict
+from pushgate.wiring import Services
 from tests.api.conftest import MakeKey
 from tests.api.expect import bearer, error_of, field_of, ok
 
@@ -327,3 +334,50 @@ async def test_packages_need_an_admin_key_of_the_tenant(
     assert ok(await client.get("/v1/packages"))["items"] == []
     missing = {"app": "nope", "bundle": _bundle()}
     error_of(await client.post("/v1/packages:install", json=missing, headers=theirs), 404)
+
+
+@pytest.mark.usefixtures("app_name")
+async def test_an_install_that_fails_midway_writes_nothing(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """A write the plan could not foresee (a trigger made after it was read) fails the
+    install's one transaction: the type written before it is not there either."""
+    ok(await client.post(f"{APP}/types", json={"key": "incident"}), 201)
+    spec = _bundle()["items"]["triggers"]["assigned"]
+    ok(await client.post(f"{APP}/triggers", json={**spec, "key": "assigned"}), 201)
+    tenant = await services.accounts.tenant_by_name("default")
+    assert tenant is not None
+    app = await services.accounts.app_by_name(tenant.id, "mobile")
+    assert app is not None
+    now = 1_700_000_000_000
+    record = InstallRecord(new_id(), tenant.id, app.id, "mobile", "desk", "1.0.0", {}, now, now)
+    writes = PackageWrites(record, now)
+    writes.types.append(
+        (
+            NotificationType(
+                new_id(),
+                app.id,
+                "other",
+                "other",
+                "",
+                True,
+                None,
+                None,
+                None,
+                None,
+                (),
+                True,
+                None,
+                1,
+                now,
+                now,
+            ),
+            True,
+        )
+    )
+    trigger = TriggerInput.model_validate({**spec, "key": "assigned"})
+    writes.triggers.append((Trigger(new_id(), tenant.id, app.id, trigger, 1, now, now), True))
+    with pytest.raises(Conflict):
+        await services.packages.store.apply(writes)
+    error_of(await client.get(f"{APP}/types/other"), 404)
+    assert ok(await client.get("/v1/packages"))["items"] == []
