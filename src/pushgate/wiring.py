@@ -73,6 +73,7 @@ from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.types import TypeStore
 
 if TYPE_CHECKING:
+    from pushgate.core.packages import PackageService
     from pushgate.core.pending import PendingReasons
     from pushgate.delivery.instance_gauges import InstanceGauges
     from pushgate.delivery.operational_reports import OperationalReports
@@ -249,6 +250,24 @@ class Services:
     def triggers(self) -> TriggerCatalog:
         return TriggerCatalog(
             TriggerStore(self.engine), self.registry, self.types, audit=self.audit, clock=self.clock
+        )
+
+    @functools.cached_property
+    def packages(self) -> PackageService:
+        """Export, install, upgrade and uninstall packages (docs/packages.md)."""
+        from pushgate.core.packages import PackageService
+        from pushgate.storage.packages import PackageStore
+
+        return PackageService(
+            PackageStore(self.engine),
+            self.registry,
+            self.types,
+            self.catalog,
+            self.triggers,
+            forget_settings=self.type_switches.forget,
+            audit=self.audit,
+            instance_name=self.settings.instance_name,
+            clock=self.clock,
         )
 
     def events_at(self, clock: Clock) -> EventLog:

@@ -56,6 +56,8 @@ SETUP = [
     ("POST", "/v1/relay/origins", "OriginInput"),
     ("PATCH", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11", "OriginPatch"),
     ("POST", "/v1/relay/origins/0b7c6a52-4c1e-4f43-9a57-0d3f3b8f2d11/keys", "OriginKeyInput"),
+    ("POST", "/v1/packages:install", "PackageInstallInput"),
+    ("POST", "/v1/packages:uninstall", "PackageUninstallInput"),
 ]
 # Bodies that carry what only a delivered push holds (a token), or that only an origin's
 # relay key may send: their examples are checked against their schemas here, and sent with

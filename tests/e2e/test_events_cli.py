@@ -18,6 +18,7 @@ def _ok(ran: Result) -> str:
 def test_triggers_and_events_from_the_command_line(tmp_path: Path) -> None:
     with cli_on_live_server(tmp_path) as pushgate:
         _triggers_and_events(pushgate, tmp_path)
+        _packages(pushgate, tmp_path)
 
 
 def _triggers_and_events(pushgate: Cli, folder: Path) -> None:
@@ -75,3 +76,32 @@ def _triggers_and_events(pushgate: Cli, folder: Path) -> None:
     assert bad.exit_code == 2
     assert "name" in bad.stderr
     _ok(pushgate("triggers", "delete", "desk", "assigned"))
+
+
+def _packages(pushgate: Cli, folder: Path) -> None:
+    """``pushgate packages``, on the same server (docs/packages.md)."""
+    bundle = folder / "desk.json"
+    wrote = _ok(
+        pushgate("packages", "export", "--app", "desk", "--version", "1.2.0", "-o", str(bundle))
+    )
+    assert "wrote desk 1.2.0" in wrote
+    assert "assigned" in json.loads(bundle.read_text())["items"]["types"]
+    _ok(pushgate("tenants", "create", "acme"))
+    _ok(pushgate("apps", "create", "desk", "--tenant", "acme"))
+    into = ("--app", "desk", "--tenant", "acme")
+    planned = _ok(pushgate("packages", "install", str(bundle), *into, "--dry-run"))
+    assert "would change: desk 1.2.0" in planned
+    assert "create" in planned
+    assert "desk" not in _ok(pushgate("packages", "list", "--tenant", "acme"))
+    assert "done: desk 1.2.0" in _ok(pushgate("packages", "install", str(bundle), *into))
+    listed = _ok(pushgate("packages", "list", "--json", "--tenant", "acme"))
+    assert json.loads(listed)["items"] == ["types/assigned"]
+    broken = folder / "broken.json"
+    broken.write_text(json.dumps({**json.loads(bundle.read_text()), "version": "1.2"}))
+    refused = pushgate("packages", "install", str(broken), *into)
+    assert refused.exit_code == 2
+    assert "version" in refused.stderr
+    removed = _ok(pushgate("packages", "uninstall", "desk", *into))
+    assert "done: desk 1.2.0 removed" in removed
+    assert "delete" in removed
+    assert _ok(pushgate("types", "list", "desk", "--tenant", "acme")).count("assigned") == 0

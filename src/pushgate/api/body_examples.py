@@ -24,6 +24,35 @@ _BOOKED: dict[str, Any] = {
     "data": {"when": "Tomorrow 9:00", "with": "Dr. Lee"},
 }
 
+# A package as a vendor exports it from its own instance (docs/packages.md).
+_REMINDERS: dict[str, Any] = {
+    "format": 1,
+    "name": "clinic-reminders",
+    "version": "1.2.0",
+    "source": {"app": "clinic", "instance": "https://push.vendor.example"},
+    "description": "Appointment reminders with a confirm button",
+    "placeholders": [{"name": "credentials.apns", "kind": "credentials", "provider": "apns"}],
+    "items": {
+        "actions": {"confirm": {"title": "Confirm", "handler": {"kind": "record"}}},
+        "action_sets": {"confirming": {"actions": ["confirm"]}},
+        "types": {
+            "reminder": {
+                "name": "Appointment reminder",
+                "action_set": "confirming",
+                "template": {"title": "Reminder", "body": "{{ data.event.data.when }}"},
+            }
+        },
+        "triggers": {
+            "remind": {
+                "events": ["appointment.reminder_due"],
+                "recipients": {"kind": "field", "path": "record.fields.patient"},
+                "type": "reminder",
+            }
+        },
+        "type_flags": {"global": {"reminder": True}},
+    },
+}
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "DeviceInput": {
         "provider": "apns",
@@ -143,6 +172,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "TriggerPatch": {"condition": 'event.record.fields.status in ["confirmed", "moved"]'},
     "TriggerTestInput": {"event": _BOOKED},
+    "PackageInstallInput": {"app": "shop", "bundle": _REMINDERS, "dry_run": False},
+    "PackageUninstallInput": {"app": "shop", "name": "clinic-reminders", "dry_run": True},
 }
 
 

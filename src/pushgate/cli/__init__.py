@@ -19,6 +19,7 @@ from pushgate.cli.events import events, triggers
 from pushgate.cli.init import init_command
 from pushgate.cli.notifications import notifications
 from pushgate.cli.ops_events import ops_events
+from pushgate.cli.packages import packages
 from pushgate.cli.preferences import preferences
 from pushgate.cli.profile import profile
 from pushgate.cli.queue import queue
@@ -109,6 +110,7 @@ app.add_typer(action_sets, name="action-sets")
 app.add_typer(types, name="types")
 app.add_typer(triggers, name="triggers")
 app.add_typer(events, name="events")
+app.add_typer(packages, name="packages")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(units, name="units")

@@ -84,7 +84,7 @@ class ActionCatalog:
     ) -> SavedAction:
         caller.require(Scope.ADMIN)
         app = await self.registry.app(tenant, app_name)
-        self._check_handler(data.handler)
+        self.check_handler(data.handler)
         at = self.clock.now_ms()
         action = ActionDefinition(
             id=new_id(),
@@ -146,7 +146,7 @@ class ActionCatalog:
         if "text_input" in given:
             changes["text_input"] = None if data.text_input is None else data.text_input.value()
         if data.handler is not None:
-            self._check_handler(data.handler)
+            self.check_handler(data.handler)
             changes["handler"] = data.handler.handler()
         updated = replace(current, **changes, updated_at=self.clock.now_ms())
         secret, replace_secret = self._secret_change(current, updated, data)
@@ -247,7 +247,7 @@ class ActionCatalog:
             raise _no_set(key)
         return found
 
-    def _check_handler(self, handler: HandlerInput) -> None:
+    def check_handler(self, handler: HandlerInput) -> None:
         """What the input model cannot know: whether the instance may call the URL (the
         rules webhook devices are held to, core/tokens.py), and whether the Python
         handler is installed."""

@@ -50,6 +50,8 @@ class AuditAction(StrEnum):
     TRIGGER_CREATE = "trigger.create"
     TRIGGER_UPDATE = "trigger.update"
     TRIGGER_DELETE = "trigger.delete"
+    PACKAGE_INSTALL = "package.install"
+    PACKAGE_UNINSTALL = "package.uninstall"
     UNIT_CREATE = "unit.create"
     UNIT_UPDATE = "unit.update"
     UNIT_DELETE = "unit.delete"

@@ -82,7 +82,7 @@ class TypeCatalog:
         app = await self.registry.app(tenant, app_name)
         await self._check_action_set(app, data.action_set)
         template = None if data.template is None else data.template.source()
-        _check_template(template)
+        check_template(template)
         at = self.clock.now_ms()
         item = NotificationType(
             id=new_id(),
@@ -134,7 +134,7 @@ class TypeCatalog:
             changes["providers"] = tuple(p.value for p in data.providers)
         if "template" in given:
             template = None if data.template is None else data.template.source()
-            _check_template(template)
+            check_template(template)
             changes["template"] = template
         if "action_set" in given:
             await self._check_action_set(app, data.action_set)
@@ -267,7 +267,7 @@ def refusal(failure: TemplateFailure) -> InvalidInput:
     return InvalidInput(str(failure), details={"field": failure.field, "reason": failure.message})
 
 
-def _check_template(source: dict[str, Any] | None) -> None:
+def check_template(source: dict[str, Any] | None) -> None:
     if source is None:
         return
     try:

@@ -155,22 +155,12 @@ class TriggerCatalog:
             self._compiled[cache_key] = found
         return found
 
+    def forget(self) -> None:
+        """Drop the triggers read per tenant (after this process changed them in bulk)."""
+        self._by_tenant.invalidate()
+
     async def _check(self, app: App, spec: TriggerInput) -> None:
-        for name in ("condition", "cancel_on"):
-            source = getattr(spec, name)
-            if source is None:
-                continue
-            try:
-                compile_condition(source)
-            except ConditionInvalid as exc:
-                raise InvalidInput(
-                    f"{name}: {exc.message}", details={"field": name, "reason": exc.message}
-                ) from exc
-        if spec.cancel_on is not None and spec.delay_minutes is None:
-            raise InvalidInput(
-                "cancel_on needs delay_minutes: only a delayed send can be cancelled",
-                details={"field": "cancel_on", "reason": "no delay"},
-            )
+        check_conditions(spec)
         if await self.types.store.notification_type(app.id, spec.type) is None:
             raise InvalidInput(
                 f"the app has no notification type {spec.type!r}",
@@ -188,6 +178,26 @@ class TriggerCatalog:
     ) -> None:
         await self.audit.record(
             caller, action, item.id, tenant.id, app=app.name, key=item.key, type=item.spec.type
+        )
+
+
+def check_conditions(spec: TriggerInput) -> None:
+    """A trigger's condition and ``cancel_on`` compile, and ``cancel_on`` comes with a
+    delay; else a 422 naming the field."""
+    for name in ("condition", "cancel_on"):
+        source = getattr(spec, name)
+        if source is None:
+            continue
+        try:
+            compile_condition(source)
+        except ConditionInvalid as exc:
+            raise InvalidInput(
+                f"{name}: {exc.message}", details={"field": name, "reason": exc.message}
+            ) from exc
+    if spec.cancel_on is not None and spec.delay_minutes is None:
+        raise InvalidInput(
+            "cancel_on needs delay_minutes: only a delayed send can be cancelled",
+            details={"field": "cancel_on", "reason": "no delay"},
         )
 
 

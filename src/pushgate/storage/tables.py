@@ -685,3 +685,21 @@ trigger_throttles = sa.Table(
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("until", sa.BigInteger, nullable=False),
 )
+
+# What a package put into an app (docs/packages.md): one row per (app, package name), with
+# the hash of each item as installed, keyed "<kind>/<key>"; an item whose hash no longer
+# matches was changed by the tenant, and an upgrade or uninstall leaves it as it is.
+package_installs = sa.Table(
+    "package_installs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("app_id", ID, sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("items", JSON, nullable=False),
+    sa.Column("installed_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("app_id", "name"),
+    sa.Index(None, "tenant_id"),
+)
