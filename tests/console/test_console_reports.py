@@ -115,9 +115,13 @@ async def _allow_downloads(page: Page, folder: Path) -> None:
 
 
 def _keyless(page: Page, served: Served) -> None:
-    """No address the page asked for carries the API key (or any secret-looking part)."""
+    """No address the page asked for carries the API key, and every one is this server's
+    (the chart library included), the page's own download, or data the browser draws with
+    (the date input's icon)."""
     assert page.requested
     assert not [url for url in page.requested if served.admin_key in url or "pgk_" in url]
+    ours = (served.base_url, "blob:", "data:")
+    assert [url for url in page.requested if not url.startswith(ours)] == []
 
 
 async def test_the_funnel_moves_while_the_page_follows_and_downloads_its_deliveries(
@@ -223,6 +227,7 @@ async def test_the_app_dashboard_charts_its_series_and_downloads_it(
         "dismissed": 0,
         "actioned": 1,
     }
+    assert f"{served.base_url}/console/static/vendor/uplot/uPlot.iife.min.js" in page.requested
     points = await page.evaluate("document.querySelector('#series-chart').plot.data[0].length")
     assert points in (24, 25)  # the range widened to whole hours
     rows = json.loads(await page.evaluate(ROWS_OF_COLOUR % json.dumps(COLOURS)))
