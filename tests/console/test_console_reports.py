@@ -250,6 +250,16 @@ async def test_the_app_dashboard_charts_its_series_and_downloads_it(
     assert len(lines) == points
     assert sum(int(line["opened"]) for line in lines) == 2
     assert sum(int(line["sent"]) for line in lines) == 3
+    # A range the API refuses (over 2,000 hours) is said, with the quick ranges to go on.
+    long_ago = f"#/apps/{hooks.app}/reports?from=2020-01-01T00:00:00Z&interval=hour"
+    await _go(page, long_ago, "document.querySelector('.error-code')")
+    refused = await page.evaluate(
+        "[document.querySelector('.error-code').textContent,"
+        " document.querySelector('.error-field code').textContent,"
+        " document.querySelectorAll('a.preset').length]"
+    )
+    assert refused == ["validation_failed", "from", 4]
     _keyless(page, served)
     assert page.errors == []
-    assert page.failed_loads == []
+    [refusal] = page.failed_loads  # that range's, and only it
+    assert "422" in refusal

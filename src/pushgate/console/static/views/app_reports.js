@@ -2,8 +2,8 @@
 // actioned per hour or day over a chosen range, optionally of one notification type, its
 // totals, the notifications opened best, and the series as a CSV download.
 
-import { api, seg } from "../api.js";
-import { action, button, fill, h, saveFile, table } from "../dom.js";
+import { ApiError, api, seg } from "../api.js";
+import { action, button, errorBox, fill, h, saveFile, table } from "../dom.js";
 import { seriesChart } from "../charts.js";
 
 const HOUR_MS = 3600 * 1000;
@@ -82,9 +82,23 @@ function topTable(top) {
 export async function renderAppReports({ main, params, query }) {
   const [name] = params;
   const chosen = reportQuery(query);
-  const report = await api.get(`/v1/reports/apps/${seg(name)}`, chosen);
-  const types = (await api.get(`/v1/apps/${seg(name)}/types`, { limit: 500 })).items;
   const path = `/apps/${seg(name)}/reports`;
+  const crumbs = h("p", { class: "crumbs" }, h("a", { href: "#/apps" }, "Apps"), " / ",
+    h("a", { href: `#/apps/${seg(name)}` }, name), " / reports");
+  let report;
+  try {
+    report = await api.get(`/v1/reports/apps/${seg(name)}`, chosen);
+  } catch (error) {
+    // A range the API refuses (more than 2,000 intervals, from after to): say why and
+    // offer the quick ranges, which always fit.
+    if (!(error instanceof ApiError) || error.status !== 422) {
+      throw error;
+    }
+    fill(main, crumbs, h("h1", {}, "Reports of ", name), errorBox(error),
+      presetLinks(path, chosen));
+    return;
+  }
+  const types = (await api.get(`/v1/apps/${seg(name)}/types`, { limit: 500 })).items;
   const status = h("div", { class: "status" });
   const download = action(null, status, async () => {
     const csv = await api.get(`/v1/reports/apps/${seg(name)}/series.csv`, chosen, "blob");
@@ -92,8 +106,7 @@ export async function renderAppReports({ main, params, query }) {
   });
   const chart = h("div", { id: "series" });
   fill(main,
-    h("p", { class: "crumbs" }, h("a", { href: "#/apps" }, "Apps"), " / ",
-      h("a", { href: `#/apps/${seg(name)}` }, name), " / reports"),
+    crumbs,
     h("h1", {}, "Reports of ", name),
     status,
     presetLinks(path, chosen),
