@@ -452,6 +452,7 @@ async def test_the_console_fits_a_phone_and_its_menu_works(
             (f"#/apps/{hooks.app}", "document.querySelector('#credentials-kind')"),
             ("#/notifications", "document.querySelector('#notification-send')"),
             (f"#/notifications/{notification_id}", "document.querySelector('#provider-summary')"),
+            (f"#/apps/{hooks.app}/reports", "document.querySelector('#series-chart canvas')"),
             ("#/devices", "document.querySelector('#device-register')"),
             (f"#/devices/{device_id}", "document.querySelector('.facts')"),
             ("#/keys", "document.querySelector('main h1')?.textContent === 'API keys'"),

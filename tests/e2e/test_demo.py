@@ -55,6 +55,22 @@ def assert_the_loop_went_round(output: str) -> None:
     assert "every answer was handled, and each failure pushed back" in output
 
 
+def assert_the_funnel_is_shown(output: str) -> None:
+    """The devices reported through POST /v1/interactions with their pushes' tokens, and
+    the funnel printed is what pushgate counted: everyone received the first push and one
+    person per provider opened it; the change request was opened by the eight who tapped,
+    seven Approve (one of them with a broken answer) and one Escalate."""
+    assert "✓ the devices reported 18 interactions: 12 received, 6 opened" in output, output
+    assert "✓ the devices reported 28 interactions with the change request" in output, output
+    hello = r"│ Hello from pushgate\s+│ 12\s+│ 12\s+│ 12 \(100%\)\s+│ 6 \(50%\)\s+│ 0 \(0%\)\s+│ —"
+    assert re.search(hello, output), output
+    change = (
+        r"│ Change CHG0042 needs your approval\s+│ 12\s+│ 12\s+│ 12 \(100%\)\s+│ 8 \(67%\)\s+"
+        r"│ 8 \(67%\)\s+│ approve 7, escalate 1\s+│"
+    )
+    assert re.search(change, output), output
+
+
 def test_the_demo_shows_every_provider_received(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pushgate", "demo", "--data-dir", str(tmp_path / "demo")],
@@ -68,6 +84,7 @@ def test_the_demo_shows_every_provider_received(tmp_path: Path) -> None:
     assert_every_device_received(done.stdout)
     assert "every device received the notification (12)" in done.stdout
     assert_the_loop_went_round(done.stdout)
+    assert_the_funnel_is_shown(done.stdout)
     assert (tmp_path / "demo" / "server.log").exists()
 
 

@@ -32,6 +32,9 @@ def test_the_wheel_holds_every_file_of_the_package(built_wheel: Path) -> None:
     assert shipped - names == set()
     assert "pushgate/storage/migrations/script.py.mako" in names
     assert "pushgate/console/static/index.html" in names
+    # The vendored chart library ships with its licence (console/static/vendor/uplot).
+    uplot = "pushgate/console/static/vendor/uplot/"
+    assert {uplot + f for f in ("uPlot.iife.min.js", "uPlot.min.css", "LICENSE")} <= names
     entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
     assert "pushgate = pushgate.cli:main" in wheel.read(entry_points).decode()
 

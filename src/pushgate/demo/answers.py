@@ -61,6 +61,10 @@ class AnswerLoop:
         self.simulators = simulators
         self.desk = desk
         self.say = say
+        # What the loop did, for the devices' reports afterwards (demo/funnel.py): the
+        # notification sent and each device's taps on it.
+        self.notification_id = ""
+        self.tapped: list[tuple[DemoDevice, str]] = []
 
     async def define_actions(self) -> None:
         """approve → a webhook to the desk, reject → record, escalate → a webhook the
@@ -95,12 +99,14 @@ class AnswerLoop:
         }
         sent = await self._call("POST", "/v1/notifications", body)
         self.desk.asked(str(sent["id"]), CHANGE)
+        self.notification_id = str(sent["id"])
         self.say(f"sent “{body['title']}” with {SET!r} to {sent['targeted']} devices", True)
         return str(sent["id"])
 
     async def answer(self, device: DemoDevice, action: str, **extra: Any) -> Answered:
         """``device`` taps ``action`` on the latest push it received, through its simulator."""
         simulator = self.simulators.simulator(device.provider)
+        self.tapped.append((device, action))
         async with httpx.AsyncClient(verify=self._trust(), timeout=30) as http:
             answer = await http.post(
                 f"{simulator.base_url}/_sim/{device.provider}/respond",

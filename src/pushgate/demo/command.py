@@ -122,6 +122,7 @@ async def _demonstrate(
 
     from pushgate.demo.answers import AnswerLoop, show_the_loop
     from pushgate.demo.desk import ChangeDesk
+    from pushgate.demo.funnel import Engagement, Reporter, funnel_of, funnel_table
     from pushgate.demo.provisioning import APP, Provisioner
     from pushgate.demo.stack import DemoFailed
 
@@ -139,11 +140,34 @@ async def _demonstrate(
         counts = ", ".join(f"{n} {state}" for state, n in final["deliveries"].items() if n)
         _step(f"notification {final['state']}: {counts or 'no deliveries'}")
         code = _report(simulators, devices, deliveries["items"])
+        reporter = Reporter(server.base_url, simulators)
+        # Everyone's device reports the push received; the first person of each provider
+        # opens it (it has no actions to tap).
+        openers = {device.provider: device for device in reversed(devices)}
+        hello = [Engagement(d, opened=d in openers.values()) for d in devices]
+        recorded = await reporter.report(str(sent["id"]), hello)
+        _step(
+            f"the devices reported {recorded} interactions: {len(hello)} received, "
+            f"{len(openers)} opened"
+        )
         console.print("\n[bold]The loop: a device answers, a handler runs[/bold]")
         if not isinstance(desk.simulator, ChangeDesk):
             raise DemoFailed("the change desk is not running")
         loop = AnswerLoop(client, simulators, desk.simulator, _step)
         looped = await show_the_loop(loop, devices, lambda n: _wait_until_final(client, n, within))
+        # The devices that answered opened the push and tapped; all of them received it.
+        taps: dict[str, list[str]] = {}
+        for device, tapped in loop.tapped:
+            taps.setdefault(device.device_id, []).append(tapped)
+        approval = [Engagement(d, taps=tuple(taps.get(d.device_id, ()))) for d in devices]
+        recorded = await reporter.report(loop.notification_id, approval)
+        _step(f"the devices reported {recorded} interactions with the change request")
+        rows = []
+        for notification in (str(sent["id"]), loop.notification_id):
+            status = await _call(client, "GET", f"/v1/notifications/{notification}")
+            rows.append((str(status["content"]["title"]), funnel_of(status)))
+        console.print("\n[bold]The funnel: what people did with each push[/bold]")
+        console.print(funnel_table(rows))
     if looped:
         err_console.print("[red]the answers did not go as expected (see above)[/red]")
     else:

@@ -76,8 +76,8 @@ async function errorFrom(response) {
   return new ApiError(response.status, "http_" + response.status, response.statusText, {});
 }
 
-async function request(method, path, body, query) {
-  const headers = { Accept: "application/json" };
+async function request(method, path, body, query, as = "json") {
+  const headers = { Accept: as === "blob" ? "text/csv, application/json" : "application/json" };
   const key = session.key();
   if (key) {
     headers.Authorization = `Bearer ${key}`;
@@ -96,12 +96,17 @@ async function request(method, path, body, query) {
   if (!response.ok) {
     throw await errorFrom(response);
   }
-  return response.status === 204 ? null : response.json();
+  if (response.status === 204) {
+    return null;
+  }
+  return as === "blob" ? response.blob() : response.json();
 }
 
-/** One method per HTTP verb; every path is a literal /v1/... so tests can check it. */
+/** One method per HTTP verb; every path is a literal /v1/... so tests can check it.
+ * `get` with `as: "blob"` reads a file (a CSV export) with the key in the header, so a
+ * download never puts the key in a URL. */
 export const api = {
-  get: (path, query) => request("GET", path, undefined, query),
+  get: (path, query, as) => request("GET", path, undefined, query, as),
   post: (path, body, query) => request("POST", path, body, query),
   put: (path, body, query) => request("PUT", path, body, query),
   patch: (path, body, query) => request("PATCH", path, body, query),

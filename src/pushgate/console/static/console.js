@@ -3,6 +3,7 @@
 
 import { ApiError, api, session } from "./api.js";
 import { button, errorBox, fill, h } from "./dom.js";
+import { renderAppReports } from "./views/app_reports.js";
 import { renderApp, renderApps } from "./views/apps.js";
 import { renderDevice, renderDevices } from "./views/devices.js";
 import { renderKeys } from "./views/keys.js";
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^\/keys$/, renderKeys],
   [/^\/apps$/, renderApps],
   [/^\/apps\/([^/]+)$/, renderApp],
+  [/^\/apps\/([^/]+)\/reports$/, renderAppReports],
   [/^\/apps\/([^/]+)\/types\/([^/]+)$/, renderType],
   [/^\/users$/, renderUsers],
   [/^\/users\/([^/]+)$/, renderUser],

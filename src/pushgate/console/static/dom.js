@@ -234,3 +234,14 @@ function base64Of(bytes) {
   }
   return btoa(text);
 }
+
+/** Hand `blob` to the browser as a file called `filename`: an object URL of this page,
+ * clicked as a download link and let go at once (the download holds its own copy). */
+export function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60 * 1000);
+}

@@ -116,7 +116,8 @@ export async function renderApp(ctx) {
       ["user tokens", app.user_auth ? "required" : "not required"],
       ["notification type", app.requires_type ? "required on every send" : "optional"],
       ["created", app.created_at], ["updated", app.updated_at]]),
-    h("p", {}, h("a", { href: `#/devices?app=${seg(app.name)}` }, "Devices of this app"), " ",
+    h("p", {}, h("a", { href: `#/apps/${seg(app.name)}/reports`, id: "app-reports" }, "Reports"),
+      " ", h("a", { href: `#/devices?app=${seg(app.name)}` }, "Devices of this app"), " ",
       button("Delete app", () => removeApp(app.name, status, () => {
         location.hash = "#/apps";
       }), "danger")),

@@ -1,8 +1,10 @@
 // Notifications: send one, list them newest first, and follow one live while it sends:
-// its counts per provider, its deliveries by outcome, the answers to its actions, and cancel.
+// its funnel (targeted, sent, received, opened, actioned), its counts per provider, its
+// deliveries by outcome (and as a CSV download), the answers to its actions, and cancel.
 
 import { api, seg } from "../api.js";
-import { action, button, facts, fill, h, noticeBox, table } from "../dom.js";
+import { funnelChart } from "../charts.js";
+import { action, button, facts, fill, h, noticeBox, saveFile, table } from "../dom.js";
 import { PAGE_SIZE, choice, filterForm, pager } from "./paging.js";
 import { sendForm } from "./send_form.js";
 
@@ -149,6 +151,10 @@ export async function renderNotification(ctx) {
       await renderNotification(ctx);
       fill(main.querySelector(".status"), noticeBox("Notification canceled."));
     });
+  const download = action(null, status, async () => {
+    const csv = await api.get(`/v1/reports/notifications/${seg(id)}/deliveries.csv`, {}, "blob");
+    saveFile(csv, `deliveries-${item.id}.csv`);
+  });
   const path = `/notifications/${seg(id)}`;
   fill(
     main,
@@ -173,6 +179,9 @@ export async function renderNotification(ctx) {
       ["expires", item.expires_at],
       ["created", item.created_at], ["updated", item.updated_at],
     ]),
+    h("h2", {}, "Funnel"),
+    funnelChart(item),
+    h("p", {}, button("Download deliveries with interactions (CSV)", download)),
     h("h2", {}, "Deliveries per provider"),
     providerSummary(item),
     pendingReasons(item),
