@@ -25,7 +25,7 @@ KeyArgument = Annotated[str, typer.Argument(help="The trigger's key.")]
 FileArgument = Annotated[Path, typer.Argument(help="A JSON file with the body.")]
 
 
-def _json_file(path: Path, what: str) -> dict[str, Any]:
+def json_file(path: Path, what: str) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -74,7 +74,7 @@ def send_event(
     """Record one event; the workers run the triggers it matches."""
     from pushgate.core.event_inputs import EventInput
 
-    body = _json_file(file, "--file") if file is not None else {}
+    body = json_file(file, "--file") if file is not None else {}
     record = dict(body.get("record") or {})
     record.update({k: v for k, v in (("type", record_type), ("id", record_id)) if v})
     if field:
@@ -107,7 +107,7 @@ def create_trigger(app: AppArgument, file: FileArgument, tenant: TenantOption = 
     """Define a trigger from a JSON file (docs/events.md, "Triggers")."""
     from pushgate.core.event_inputs import TriggerInput
 
-    values = checked(TriggerInput, **_json_file(file, "file"))
+    values = checked(TriggerInput, **json_file(file, "file"))
     made = api().post(f"/v1/apps/{app}/triggers", values, tenant=tenant)
     console.print(f"created trigger {made['key']} ({made['id']})")
 
@@ -152,7 +152,7 @@ def update_trigger(
     """Change what the JSON file gives; the rest stays."""
     from pushgate.core.event_inputs import TriggerPatch
 
-    values = checked(TriggerPatch, **_json_file(file, "file"))
+    values = checked(TriggerPatch, **json_file(file, "file"))
     changed = api().patch(f"/v1/apps/{app}/triggers/{key}", values, tenant=tenant)
     console.print(f"updated trigger {changed['key']} (version {changed['version']})")
 
@@ -172,5 +172,5 @@ def run_trigger_test(
     tenant: TenantOption = None,
 ) -> None:
     """Run the trigger against a sample event: match, recipients, text; nothing is sent."""
-    body = {"event": _json_file(event, "event")}
+    body = {"event": json_file(event, "event")}
     json_document(api().post(f"/v1/apps/{app}/triggers/{key}/test", body, tenant=tenant))

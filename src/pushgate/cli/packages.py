@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pushgate.cli.events import _json_file
+from pushgate.cli.events import json_file
 from pushgate.cli.output import json_document, json_lines, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import console, parse_input
@@ -59,7 +59,7 @@ def install_package(
     changed since the last install is kept and shown as a conflict."""
     from pushgate.core.package_bundle import Bundle
 
-    body = _json_file(bundle, "bundle")
+    body = json_file(bundle, "bundle")
     parse_input(Bundle, **body)
     outcome = api().post(
         "/v1/packages:install", {"app": app, "bundle": body, "dry_run": dry_run}, tenant=tenant

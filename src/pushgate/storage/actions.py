@@ -33,7 +33,7 @@ class ActionStore(BaseStore):
         async with self.write(f"action {action.key!r}") as connection:
             await connection.execute(
                 sa.insert(actions).values(
-                    id=action.id, tenant_id=tenant_id, secret=secret, **_columns(action)
+                    id=action.id, tenant_id=tenant_id, secret=secret, **action_columns(action)
                 )
             )
 
@@ -60,7 +60,7 @@ class ActionStore(BaseStore):
     ) -> bool:
         """Write ``action``'s fields (its key and owners stay); ``secret`` only when
         ``replace_secret``. False when the action is gone."""
-        values = _columns(action)
+        values = action_columns(action)
         for fixed in ("app_id", "key", "created_at"):
             del values[fixed]
         if replace_secret:
@@ -182,7 +182,7 @@ def _is_uuid(text: str) -> bool:
     return len(text) == 36
 
 
-def _columns(action: ActionDefinition) -> dict[str, Any]:
+def action_columns(action: ActionDefinition) -> dict[str, Any]:
     text_input = action.text_input
     return {
         "app_id": action.app_id,

@@ -16,9 +16,8 @@ from pushgate.core.settings_catalog import type_flag_name
 from pushgate.core.triggers import Trigger
 from pushgate.core.type_inputs import NotificationType
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.actions import ActionStore
-from pushgate.storage.actions import _columns as action_columns
-from pushgate.storage.record_events import TriggerStore, _trigger_row
+from pushgate.storage.actions import ActionStore, action_columns
+from pushgate.storage.record_events import TriggerStore, trigger_row
 from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.tables import (
     action_sets,
@@ -30,8 +29,7 @@ from pushgate.storage.tables import (
     scoped_settings,
     triggers,
 )
-from pushgate.storage.types import TypeStore
-from pushgate.storage.types import _columns as type_columns
+from pushgate.storage.types import TypeStore, type_columns
 
 # More than an app holds of any kind (each kind is read whole).
 ALL = 100_000
@@ -226,7 +224,7 @@ async def _put_type(
 
 
 async def _put_trigger(connection: AsyncConnection, item: Trigger, is_new: bool) -> None:
-    row = _trigger_row(item)
+    row = trigger_row(item)
     if is_new:
         await connection.execute(sa.insert(triggers).values(**row))
         return

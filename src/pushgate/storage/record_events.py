@@ -156,7 +156,7 @@ class TriggerStore(BaseStore):
 
     async def insert_trigger(self, item: Trigger) -> None:
         async with self.write(f"trigger {item.key!r}") as connection:
-            await connection.execute(sa.insert(triggers).values(**_trigger_row(item)))
+            await connection.execute(sa.insert(triggers).values(**trigger_row(item)))
 
     async def trigger(self, app_id: str, key: str) -> Trigger | None:
         row = await self.fetch_one(
@@ -201,7 +201,7 @@ def _spec(item: Trigger) -> dict[str, Any]:
     return item.spec.model_dump(mode="json", exclude_none=True)
 
 
-def _trigger_row(item: Trigger) -> dict[str, Any]:
+def trigger_row(item: Trigger) -> dict[str, Any]:
     return {
         "id": item.id,
         "tenant_id": item.tenant_id,

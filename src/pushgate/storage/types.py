@@ -23,7 +23,7 @@ class TypeStore(BaseStore):
     async def insert_type(self, tenant_id: str, item: NotificationType) -> None:
         async with self.write(f"notification type {item.key!r}") as connection:
             await connection.execute(
-                sa.insert(notification_types).values(tenant_id=tenant_id, **_columns(item))
+                sa.insert(notification_types).values(tenant_id=tenant_id, **type_columns(item))
             )
 
     async def notification_type(self, app_id: str, key: str) -> NotificationType | None:
@@ -62,7 +62,7 @@ class TypeStore(BaseStore):
 
     async def update_type(self, item: NotificationType) -> bool:
         """Write ``item``'s fields; False when the type is gone."""
-        values = _columns(item)
+        values = type_columns(item)
         for fixed in _FIXED:
             del values[fixed]
         async with self.begin() as connection:
@@ -144,7 +144,7 @@ def _user(
     }
 
 
-def _columns(item: NotificationType) -> dict[str, Any]:
+def type_columns(item: NotificationType) -> dict[str, Any]:
     return {
         "id": item.id,
         "app_id": item.app_id,
