@@ -67,7 +67,7 @@ class AnswerEndpoint:
                 ):
                     if prefix in self.routes:
                         scope["route"] = self.routes[prefix]
-                    body = await _body(receive)
+                    body = await read_body(receive)
                     if body is None:
                         return  # the client went away before its body came
                     answered = await self._answered(
@@ -96,10 +96,10 @@ class AnswerEndpoint:
             status, body = 202, answer_json(done.response, f"{prefix}/responses/{done.response.id}")
         else:
             status, body = 200, answer_json(done.response)
-        return _JsonAnswer(status, orjson.dumps(body))
+        return JsonAnswer(status, orjson.dumps(body))
 
 
-class _JsonAnswer:
+class JsonAnswer:
     """A JSON answer sent as it is: what Starlette's ``JSONResponse`` sends, without
     serialising through the standard library."""
 
@@ -127,7 +127,7 @@ def _headers(scope: Scope) -> tuple[str | None, str | None]:
     return authorization, user_token
 
 
-async def _body(receive: Receive) -> bytes | None:
+async def read_body(receive: Receive) -> bytes | None:
     chunks: list[bytes] = []
     while True:
         message = await receive()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pushgate import __version__
-from pushgate.api import docs_pages, errors, links
+from pushgate.api import docs_pages, errors, links, registration_endpoint
 from pushgate.api.access_log import AccessLog
 from pushgate.api.answer_endpoint import AnswerEndpoint
 from pushgate.api.body_examples import add_body_examples
@@ -22,6 +22,7 @@ from pushgate.api.error_statuses import keep_answerable_statuses
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
+from pushgate.api.registration_endpoint import RegistrationEndpoint
 from pushgate.api.routes import (
     actions,
     answers,
@@ -109,8 +110,12 @@ def create_app(services: Services) -> ASGIApp:
     settings = services.settings
     # Answers skip FastAPI (api/answer_endpoint.py), past the body bounds and URL rules.
     answering = AnswerEndpoint(_WithServices(api, services), services.answers, _answer_routes())
+    # So do device registrations (api/registration_endpoint.py).
+    registering = RegistrationEndpoint(
+        answering, services, _route_of(devices.router, registration_endpoint.PATH_TEMPLATE, "POST")
+    )
     bounded = BodyLimit(
-        JsonGate(answering, raw_prefixes=answers.PREFIXES),
+        JsonGate(registering, raw_prefixes=answers.PREFIXES),
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,
@@ -140,6 +145,14 @@ class _WithServices:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[SERVICES_SCOPE_KEY] = self.services
         await self.app(scope, receive, send)
+
+
+def _route_of(router: APIRouter, path: str, method: str) -> BaseRoute:
+    """The route of ``method`` on ``path`` (a template, as the route declares it)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
+            return route
+    raise RuntimeError(f"no route {method} {path}")
 
 
 def _answer_routes() -> dict[str, BaseRoute]:

@@ -95,6 +95,12 @@ def domain_response(exc: errors.PushgateError) -> JSONResponse:
     return response
 
 
+def validation_response(problems: list[dict[str, Any]]) -> JSONResponse:
+    """The answer to pydantic's errors of a request (each ``loc`` starting with where:
+    ``body``, ``query``...), as FastAPI's validation errors are answered."""
+    return error_response(*_validation_details(RequestValidationError(problems)))
+
+
 def _validation_details(exc: RequestValidationError) -> tuple[int, str, str, dict[str, Any]]:
     problems = []
     for item in exc.errors():
