@@ -66,7 +66,18 @@ class EventStorePort(Protocol):
         outcome: Sequence[Mapping[str, Any]],
         reason: str | None,
         at: int,
-    ) -> None: ...
+        within: InTransaction | None = None,
+    ) -> bool:
+        """Store the event's outcome once, while it is pending, with ``within`` in the same
+        transaction; False (nothing written) when an earlier run stored it already."""
+        ...
+
+    async def set_trigger_outcome(
+        self, event_id: str, index: int, trigger_id: str, entry: Mapping[str, Any]
+    ) -> None:
+        """Replace the outcome's entry at ``index`` (that of ``trigger_id``) alone, so
+        delayed triggers of one event finishing at once keep each other's entries."""
+        ...
 
 
 class EventJobsPort(Protocol):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from pushgate.core.event_inputs import EventInput, TriggerInput
 from pushgate.core.ports import InTransaction
@@ -20,6 +22,8 @@ from pushgate.storage.tables import (
     units,
     users,
 )
+
+PG_TEXT_ARRAY = ARRAY(sa.Text)
 
 # A record's later events read to decide a delayed send, at most.
 MAX_LATER_EVENTS = 200
@@ -81,17 +85,52 @@ class EventStore(BaseStore):
         outcome: Sequence[Mapping[str, Any]],
         reason: str | None,
         at: int,
-    ) -> None:
+        within: InTransaction | None = None,
+    ) -> bool:
+        # ``state = pending`` in the statement: of two runs racing (PostgreSQL makes the
+        # second wait on the row, then finds it no longer pending), one stores.
         async with self.begin() as connection:
-            await connection.execute(
+            result = await connection.execute(
                 sa.update(record_events)
-                .where(record_events.c.id == event_id)
+                .where(
+                    record_events.c.id == event_id,
+                    record_events.c.state == EventState.PENDING.value,
+                )
                 .values(
                     state=state.value,
                     outcome=[dict(o) for o in outcome],
                     reason=None if reason is None else reason[:1024],
                     processed_at=at,
                 )
+            )
+            if not result.rowcount:
+                return False
+            if within is not None:
+                await within(connection)
+            return True
+
+    async def set_trigger_outcome(
+        self, event_id: str, index: int, trigger_id: str, entry: Mapping[str, Any]
+    ) -> None:
+        """One element of the JSON array replaced in the statement itself (SQLite's
+        ``json_set``, https://sqlite.org/json1.html#jset; PostgreSQL's ``jsonb_set``,
+        https://www.postgresql.org/docs/current/functions-json.html), only while it is
+        still the trigger's."""
+        column = record_events.c.outcome
+        value = orjson.dumps(dict(entry)).decode()
+        if self.engine.dialect.name == "postgresql":
+            path = sa.literal([str(index)], PG_TEXT_ARRAY)
+            text = sa.literal(value, sa.Text)
+            replaced: Any = sa.func.jsonb_set(column, path, sa.cast(text, JSONB))
+            owner: Any = column.op("->")(index).op("->>")("id")
+        else:
+            replaced = sa.func.json_set(column, f"$[{index}]", sa.func.json(value))
+            owner = sa.func.json_extract(column, f"$[{index}].id")
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(record_events)
+                .where(record_events.c.id == event_id, owner == trigger_id)
+                .values(outcome=replaced)
             )
 
     async def throttled(self, keys: Sequence[str], now: int) -> set[str]:
