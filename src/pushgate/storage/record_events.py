@@ -133,6 +133,31 @@ class EventStore(BaseStore):
                 .values(outcome=replaced)
             )
 
+    async def purge_events(self, cutoff: int, tenant_cutoffs: Mapping[str, int]) -> int:
+        """One statement per window, each a range of the ``created_at`` index."""
+        own = dict(tenant_cutoffs)
+        table = record_events
+        async with self.begin() as connection:
+            others = table.c.created_at < cutoff
+            if own:
+                others = others & table.c.tenant_id.not_in(list(own))
+            deleted = (await connection.execute(sa.delete(table).where(others))).rowcount
+            for tenant_id, tenant_cutoff in sorted(own.items()):
+                result = await connection.execute(
+                    sa.delete(table).where(
+                        table.c.tenant_id == tenant_id, table.c.created_at < tenant_cutoff
+                    )
+                )
+                deleted += result.rowcount
+        return int(deleted)
+
+    async def purge_throttles(self, now: int) -> int:
+        async with self.begin() as connection:
+            result = await connection.execute(
+                sa.delete(trigger_throttles).where(trigger_throttles.c.until <= now)
+            )
+        return int(result.rowcount)
+
     async def throttled(self, keys: Sequence[str], now: int) -> set[str]:
         """Which of ``keys`` are held by a throttle at ``now``."""
         if not keys:

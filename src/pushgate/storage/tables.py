@@ -675,6 +675,8 @@ record_events = sa.Table(
     sa.UniqueConstraint("tenant_id", "idempotency_key"),
     sa.Index(None, "tenant_id", "record_type", "record_id", "created_at"),
     sa.Index(None, "created_at"),
+    sa.Index(None, "tenant_id", "id"),
+    sa.Index(None, "tenant_id", "name", "id"),
 )
 
 # When a trigger's throttle lets a recipient hear of a record again: one row per
@@ -683,5 +685,5 @@ trigger_throttles = sa.Table(
     "trigger_throttles",
     metadata,
     sa.Column("key", sa.String(512), primary_key=True),
-    sa.Column("until", sa.BigInteger, nullable=False),
+    sa.Column("until", sa.BigInteger, nullable=False, index=True),
 )
