@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from pushgate.core.event_inputs import EventInput, TriggerInput
 from pushgate.core.ports import InTransaction
-from pushgate.core.record_events import EventState, RecordedEvent
+from pushgate.core.record_events import EventFilters, EventState, RecordedEvent
 from pushgate.core.triggers import Trigger
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.tables import (
@@ -54,6 +54,24 @@ class EventStore(BaseStore):
     async def event(self, event_id: str) -> RecordedEvent | None:
         row = await self.fetch_one(sa.select(record_events).where(record_events.c.id == event_id))
         return None if row is None else _event(row)
+
+    async def list_events(
+        self, tenant_id: str, filters: EventFilters, after: str | None, limit: int
+    ) -> list[RecordedEvent]:
+        """Newest first by id (UUIDv7, so by time): a range of the (tenant, id), (tenant,
+        name, id) or (tenant, record type, record id, id) index."""
+        table = record_events
+        query = sa.select(table).where(table.c.tenant_id == tenant_id)
+        if filters.name is not None:
+            query = query.where(table.c.name == filters.name)
+        if filters.record_type is not None:
+            query = query.where(table.c.record_type == filters.record_type)
+        if filters.record_id is not None:
+            query = query.where(table.c.record_id == filters.record_id)
+        if after is not None:
+            query = query.where(table.c.id < after)
+        rows = await self.fetch_all(query.order_by(table.c.id.desc()).limit(limit))
+        return [_event(row) for row in rows]
 
     async def later_events(self, item: RecordedEvent, until: int) -> list[RecordedEvent]:
         """The events on the same record stored after ``item`` and by ``until``."""

@@ -677,6 +677,7 @@ record_events = sa.Table(
     sa.Index(None, "created_at"),
     sa.Index(None, "tenant_id", "id"),
     sa.Index(None, "tenant_id", "name", "id"),
+    sa.Index(None, "tenant_id", "record_type", "record_id", "id"),
 )
 
 # When a trigger's throttle lets a recipient hear of a record again: one row per

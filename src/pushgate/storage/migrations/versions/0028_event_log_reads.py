@@ -1,4 +1,4 @@
-"""record events listed by tenant and name, trigger throttles purged by their end
+"""record events listed by tenant, name and record, trigger throttles purged by their end
 
 Revision ID: 0028
 Revises: 0023
@@ -15,10 +15,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # GET /v1/events, newest first, of a tenant or of one event name (ids are UUIDv7).
+    # GET /v1/events, newest first, of a tenant, an event name or a record (ids are UUIDv7).
     op.create_index("ix_record_events_tenant_id_id", "record_events", ["tenant_id", "id"])
     op.create_index(
         "ix_record_events_tenant_id_name_id", "record_events", ["tenant_id", "name", "id"]
+    )
+    op.create_index(
+        "ix_record_events_tenant_id_record_type_record_id_id",
+        "record_events",
+        ["tenant_id", "record_type", "record_id", "id"],
     )
     # The housekeeping purge deletes throttles whose period has ended.
     op.create_index("ix_trigger_throttles_until", "trigger_throttles", ["until"])
@@ -26,5 +31,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_trigger_throttles_until", "trigger_throttles")
+    op.drop_index("ix_record_events_tenant_id_record_type_record_id_id", "record_events")
     op.drop_index("ix_record_events_tenant_id_name_id", "record_events")
     op.drop_index("ix_record_events_tenant_id_id", "record_events")
