@@ -117,6 +117,7 @@ export async function renderApp(ctx) {
       ["notification type", app.requires_type ? "required on every send" : "optional"],
       ["created", app.created_at], ["updated", app.updated_at]]),
     h("p", {}, h("a", { href: `#/devices?app=${seg(app.name)}` }, "Devices of this app"), " ",
+      h("a", { href: `#/apps/${seg(app.name)}/triggers`, id: "app-triggers" }, "Triggers"), " ",
       button("Delete app", () => removeApp(app.name, status, () => {
         location.hash = "#/apps";
       }), "danger")),
