@@ -552,6 +552,15 @@ async def test_a_trigger_is_made_and_tested_and_the_event_log_links_its_notifica
     answer = await page.evaluate("document.querySelector('#trigger-test-answer').textContent")
     assert "users: alice" in answer
     await page.screenshot(tmp_path / "trigger-test.png")
+    # A change: the condition emptied is removed, the throttle set.
+    await page.evaluate(
+        "{ const f = document.querySelector('#trigger-edit'); f.elements.condition.value = '';"
+        "f.elements.throttle_minutes.value = '5'; f.requestSubmit(); }"
+    )
+    await page.wait_for("!!document.querySelector('#trigger-status .notice.ok')")
+    with served.api() as api:
+        stored = api.get(f"/v1/apps/{hooks.app}/triggers/assigned").json()
+    assert (stored.get("condition"), stored["throttle_minutes"], stored["version"]) == (None, 5, 2)
     with served.api() as api:
         sample = json.loads(
             await page.evaluate("document.querySelector('#trigger-test').elements.event.value")

@@ -114,14 +114,19 @@ function triggerForm(types, item, status, send) {
     if (!item) {
       body.key = data.get("key");
     }
+    // A change sends an emptied field as null, which removes it (PATCH takes what is set).
     for (const name of ["name", "record_type", "condition", "cancel_on"]) {
       if ((data.get(name) || "").trim()) {
         body[name] = data.get(name).trim();
+      } else if (item) {
+        body[name] = null;
       }
     }
     for (const name of ["throttle_minutes", "delay_minutes"]) {
       if (data.get(name)) {
         body[name] = Number(data.get(name));
+      } else if (item) {
+        body[name] = null;
       }
     }
     const submit = form.querySelector("[type=submit]");
