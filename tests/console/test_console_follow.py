@@ -561,6 +561,26 @@ async def test_a_trigger_is_made_and_tested_and_the_event_log_links_its_notifica
     with served.api() as api:
         stored = api.get(f"/v1/apps/{hooks.app}/triggers/assigned").json()
     assert (stored.get("condition"), stored["throttle_minutes"], stored["version"]) == (None, 5, 2)
+    # Switched off for a unit: the unit's setting.
+    unit = f"{hooks.app}-desk"[:60]
+    with served.api() as api:
+        assert api.post("/v1/units", json={"key": unit, "name": "Desk"}).status_code == 201
+    await _go(
+        page,
+        f"#/apps/{hooks.app}/triggers/assigned?u=1",
+        "document.querySelector('#trigger-switches')",
+    )
+    row = (
+        "[...document.querySelectorAll('#trigger-switches tbody tr')]"
+        f".find(r => r.textContent.includes('unit:{unit}'))"
+    )
+    await page.evaluate(
+        f"[...{row}.querySelectorAll('button')].find(b => b.textContent === 'Off').click(); true"
+    )
+    await page.wait_for(f"{row}?.cells[1].textContent === 'off'")
+    with served.api() as api:
+        values = api.get(f"/v1/units/{unit}/settings").json()["values"]
+    assert values == {"triggers.assigned.enabled": False}
     with served.api() as api:
         sample = json.loads(
             await page.evaluate("document.querySelector('#trigger-test').elements.event.value")

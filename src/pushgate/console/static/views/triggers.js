@@ -1,7 +1,8 @@
 // An app's triggers (docs/events.md, "Triggers"): the list with a form to define one, and a
 // trigger's own page: the same form to change it, a switch, delete, and the test panel that
 // runs the trigger against a sample event (POST …/triggers/{key}/test) and shows whether
-// it matched, the recipients and the rendered text, without sending anything.
+// it matched, the recipients and the rendered text, without sending anything; and its
+// switch per scope (the scoped setting triggers.<key>.enabled, globally and per unit).
 
 import { api, seg } from "../api.js";
 import {
@@ -239,6 +240,46 @@ function testResult(run) {
       : null);
 }
 
+/** The trigger's switch as set at each scope: global, then each unit (docs/events.md). */
+async function switchRows(key) {
+  const units = await api.get(`/v1/units`);
+  const name = `triggers.${key}.enabled`;
+  const at = async (unit) => {
+    const own = unit ? await api.get(`/v1/units/${seg(unit.key)}/settings`)
+      : await api.get(`/v1/settings`);
+    return { unit, scope: unit ? `unit:${unit.key}` : "global",
+      own: name in own.values ? own.values[name] : null };
+  };
+  return Promise.all([at(null), ...units.map(at)]);
+}
+
+function switchButtons(key, row, status, done) {
+  const name = `triggers.${key}.enabled`;
+  const set = (value, label) => button(label, action(null, status, async () => {
+    if (row.unit) {
+      await api.patch(`/v1/units/${seg(row.unit.key)}/settings`, { name, value });
+    } else {
+      await api.patch(`/v1/settings`, { name, value });
+    }
+    const what = value === null ? "unset" : `set ${value ? "on" : "off"}`;
+    await done(`${name} ${what} at ${row.scope}.`);
+  }));
+  return h("span", { class: "buttons" }, set(true, "On"), set(false, "Off"),
+    row.own === null ? "" : set(null, "Unset"));
+}
+
+function switchSection(key, rows, status, done) {
+  return h("section", { id: "trigger-switches" },
+    h("h2", {}, "On and off by scope"),
+    h("p", { class: "help" }, "For a user, the nearest value up the user's unit chain wins, "
+      + "then the global one; a trigger to a topic or tags follows the global one alone."),
+    table([
+      ["Scope", (r) => h("code", {}, r.scope)],
+      ["Set here", (r) => (r.own === null ? "—" : r.own ? "on" : "off")],
+      ["", (r) => switchButtons(key, r, status, done)],
+    ], rows));
+}
+
 export async function renderTrigger(ctx) {
   const { main, params } = ctx;
   const [app, key] = params;
@@ -256,6 +297,8 @@ export async function renderTrigger(ctx) {
     await saved(`Trigger ${key} saved.`);
   };
   const next = !item.enabled;
+  // Settings are an admin's: other keys see the trigger and its test panel only.
+  const rows = ctx.me.canAdmin ? await switchRows(key) : null;
   fill(
     main,
     h("p", { class: "crumbs" }, h("a", { href: "#/apps" }, "Apps"), " / ",
@@ -274,10 +317,9 @@ export async function renderTrigger(ctx) {
       button("Delete trigger", action(`Delete trigger ${key}?`, status, async () => {
         await api.delete(`/v1/apps/${seg(app)}/triggers/${seg(key)}`);
         location.hash = `#/apps/${seg(app)}/triggers`;
-      }), "danger"), " ",
-      h("small", { class: "help" }, "Per unit: set ", h("code", {}, `triggers.${key}.enabled`),
-        " for a unit on the ", h("a", { href: "#/units" }, "units"), " page (its settings).")),
+      }), "danger")),
     h("div", { class: "cards" }, testPanel(app, key),
       triggerForm(types.items, item, status, change)),
+    rows === null ? "" : switchSection(key, rows, status, saved),
   );
 }
