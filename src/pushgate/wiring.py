@@ -20,6 +20,7 @@ from pushgate.core.answers import Answers
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.event_processing import EventProcessor
+from pushgate.core.event_purge import EventPurge
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
 from pushgate.core.interactions import Interactions
@@ -613,6 +614,7 @@ def build_worker(
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         retention=retention,
+        event_purge=EventPurge(services.record_event_store, retention),
         clock=clock,
         audit=services.audit,
         audit_retention_ms=settings.audit_retention_days * DAY_MS,

@@ -174,3 +174,35 @@ async def test_a_send_key_records_events_but_does_not_define_triggers(
     theirs = bearer(await make_key("send", tenant=other_tenant))
     error_of(await client.get(f"/v1/events/{answer.json()['id']}", headers=theirs), 404)
     error_of(await client.get(f"{TRIGGERS}/assigned", headers=theirs), 404)
+    assert ok(await client.get("/v1/events", headers=theirs))["items"] == []
+
+
+async def test_the_event_log_lists_newest_first_by_name_and_record_in_pages(
+    client: httpx.AsyncClient,
+) -> None:
+    made = []
+    for name, record in [
+        ("incident.created", "INC1"),
+        ("incident.assigned", "INC1"),
+        ("incident.assigned", "INC2"),
+        ("incident.closed", "INC1"),
+    ]:
+        body = event(name=name, record={"type": "incident", "id": record, "fields": {}})
+        made.append(ok(await client.post("/v1/events", json=body), 202)["id"])
+    listed = ok(await client.get("/v1/events"))
+    assert [e["id"] for e in listed["items"]] == made[::-1]
+    first = listed["items"][0]
+    shown = (first["name"], first["record_id"], first["state"])
+    assert shown == ("incident.closed", "INC1", "pending")
+    assert (first["triggers"], first["matched"], first["notifications"]) == (0, 0, 0)
+    named = ok(await client.get("/v1/events", params={"name": "incident.assigned"}))
+    assert [e["id"] for e in named["items"]] == [made[2], made[1]]
+    record = {"record_type": "incident", "record_id": "INC1"}
+    on_record = ok(await client.get("/v1/events", params=record))
+    assert [e["id"] for e in on_record["items"]] == [made[3], made[1], made[0]]
+    page = ok(await client.get("/v1/events", params={"limit": 3}))
+    assert page["next"] == made[1]
+    rest = ok(await client.get("/v1/events", params={"limit": 3, "after": page["next"]}))
+    assert ([e["id"] for e in rest["items"]], rest["next"]) == ([made[0]], None)
+    field = field_of(await client.get("/v1/events", params={"record_id": "INC1"}))
+    assert field == "record_id"

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -499,3 +500,123 @@ async def _tap(page: Page, selector: str) -> None:
         await page.call(
             "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1
         )
+
+
+def _event_made_its_notification(served: Served, event_id: str) -> str:
+    """The notification the served worker made of the event, once it has (bounded)."""
+    deadline = time.monotonic() + 30
+    with served.api() as api:
+        while time.monotonic() < deadline:
+            shown = api.get(f"/v1/events/{event_id}").json()
+            made = [t["notification"] for t in shown["triggers"] if t.get("notification")]
+            if made:
+                return str(made[0])
+            time.sleep(0.1)  # the server's own worker, in another process, takes the job
+    raise AssertionError(f"event {event_id} made no notification: {shown}")
+
+
+async def test_a_trigger_is_made_and_tested_and_the_event_log_links_its_notification(
+    served: Served, hooks: Hooks, page: Page, tmp_path: Path
+) -> None:
+    _register(served, hooks, "alice", user="alice")
+    template = {
+        "title": "{{ data.event.record.id }} assigned",
+        "body": "{{ data.event.record.fields.short_description }}",
+    }
+    with served.api() as api:
+        body = {"key": "assigned", "template": template}
+        made = api.post(f"/v1/apps/{hooks.app}/types", json=body)
+        assert made.status_code == 201, made.text
+    await _go(page, f"#/apps/{hooks.app}", "document.querySelector('#app-triggers')")
+    await _go(page, f"#/apps/{hooks.app}/triggers", "document.querySelector('#trigger-create')")
+    create = (
+        "{ const f = document.querySelector('#trigger-create');"
+        "f.elements.key.value = 'assigned'; f.elements.events.value = 'incident.assigned';"
+        "f.elements.recipient_kind.value = 'field';"
+        "f.elements.recipient_value.value = 'record.fields.assigned_to';"
+        "f.elements.condition.value = %s; f.requestSubmit(); }"
+    )
+    # A condition that does not compile: the compiler's lines, the caret under the column.
+    await page.evaluate(create % json.dumps("event.record.fields.priority <="))
+    shown = await page.wait_for("document.querySelector('.condition-error')?.textContent")
+    assert shown.startswith("at 1:32:")
+    assert shown.splitlines()[-1].endswith("^")
+    await page.evaluate(create % json.dumps("event.record.fields.priority <= 2"))
+    rows = "document.querySelectorAll('#triggers tbody tr')"
+    await page.wait_for(f"{rows}.length === 1")
+    await page.evaluate(f"{rows}[0].querySelector('a').click(); true")
+    await page.wait_for("!!document.querySelector('#trigger-test')")
+    await page.evaluate("document.querySelector('#trigger-test').requestSubmit(); true")
+    title = await page.wait_for("document.querySelector('#test-title')?.textContent")
+    assert title == "INC0042 assigned"
+    assert await page.evaluate("document.querySelector('#test-match').textContent") == "Matched"
+    answer = await page.evaluate("document.querySelector('#trigger-test-answer').textContent")
+    assert "users: alice" in answer
+    await page.screenshot(tmp_path / "trigger-test.png")
+    # A change: the condition emptied is removed, the throttle set.
+    await page.evaluate(
+        "{ const f = document.querySelector('#trigger-edit'); f.elements.condition.value = '';"
+        "f.elements.throttle_minutes.value = '5'; f.requestSubmit(); }"
+    )
+    await page.wait_for("!!document.querySelector('#trigger-status .notice.ok')")
+    with served.api() as api:
+        stored = api.get(f"/v1/apps/{hooks.app}/triggers/assigned").json()
+    assert (stored.get("condition"), stored["throttle_minutes"], stored["version"]) == (None, 5, 2)
+    # Switched off for a unit: the unit's setting.
+    unit = f"{hooks.app}-desk"[:60]
+    with served.api() as api:
+        assert api.post("/v1/units", json={"key": unit, "name": "Desk"}).status_code == 201
+    await _go(
+        page,
+        f"#/apps/{hooks.app}/triggers/assigned?u=1",
+        "document.querySelector('#trigger-switches')",
+    )
+    row = (
+        "[...document.querySelectorAll('#trigger-switches tbody tr')]"
+        f".find(r => r.textContent.includes('unit:{unit}'))"
+    )
+    await page.evaluate(
+        f"[...{row}.querySelectorAll('button')].find(b => b.textContent === 'Off').click(); true"
+    )
+    await page.wait_for(f"{row}?.cells[1].textContent === 'off'")
+    with served.api() as api:
+        values = api.get(f"/v1/units/{unit}/settings").json()["values"]
+    assert values == {"triggers.assigned.enabled": False}
+    with served.api() as api:
+        sample = json.loads(
+            await page.evaluate("document.querySelector('#trigger-test').elements.event.value")
+        )
+        sent = api.post("/v1/events", json=sample)
+        assert sent.status_code == 202, sent.text
+        event_id = sent.json()["id"]
+    notification_id = _event_made_its_notification(served, event_id)
+    await _go(page, "#/events", "document.querySelector('#events tbody tr')")
+    listed = json.loads(await page.evaluate(_tables("#events table")))[0]
+    assert [event_id, "incident.assigned", "incident INC0042"] == listed[0][:3]
+    link = "document.querySelector('#event-triggers a.notification')"
+    await _go(page, f"#/events/{event_id}", link)
+    assert await page.evaluate(f"{link}.getAttribute('href')") == (
+        f"#/notifications/{notification_id}"
+    )
+    await page.evaluate(f"{link}.click(); true")
+    await page.wait_for("!!document.querySelector('#provider-summary')")
+    # Each page fits a phone.
+    await page.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=PHONE_WIDTH,
+        height=844,
+        deviceScaleFactor=2,
+        mobile=True,
+    )
+    await page.wait_for(f"window.innerWidth === {PHONE_WIDTH}")
+    for hash_, ready in (
+        (f"#/apps/{hooks.app}/triggers", "#trigger-create"),
+        (f"#/apps/{hooks.app}/triggers/assigned", "#trigger-test"),
+        ("#/events", "#events"),
+        (f"#/events/{event_id}", "#event-triggers"),
+    ):
+        await _go(page, hash_, f"document.querySelector('{ready}')")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE_WIDTH, (hash_, width)
+    await page.screenshot(tmp_path / "event-phone.png", whole_page=False)
+    assert page.errors == []

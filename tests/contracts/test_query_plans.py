@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pushgate.core.audience import EveryoneAudience
 from pushgate.core.notifications import DeliveryState
+from pushgate.core.record_events import EventFilters
 from pushgate.queue.base import NewJob
 from pushgate.queue.sql import SqlQueue
 from pushgate.storage.engine import create_engine
 from pushgate.storage.notifications import NotificationStore
+from pushgate.storage.record_events import EventStore
 from pushgate.storage.tables import metadata
 
 
@@ -134,3 +136,29 @@ async def test_a_lease_and_an_ack_go_through_the_jobs_indexes(migrated_sqlite: P
     assert "USING INDEX ix_jobs_kind_visible_at (kind=? AND visible_at<?)" in lease_plan
     ack_plan = _plan(migrated_sqlite, ack, ack_params)
     assert "USING INDEX sqlite_autoindex_jobs_1 (id=?)" in ack_plan
+
+
+async def test_the_event_log_and_its_purge_are_index_reads(migrated_sqlite: Path) -> None:
+    """A page of a tenant's events, of one name, or of one record, and the purge of ended
+    throttles: searches of their indexes, pages without sorting."""
+
+    def wanted(sql: str) -> bool:
+        return "record_events" in sql or "trigger_throttles" in sql
+
+    async with _capturing(migrated_sqlite, wanted) as (engine, issued):
+        store = EventStore(engine)
+        await store.list_events("t", EventFilters(), "01", 100)
+        await store.list_events("t", EventFilters(name="incident.assigned"), "01", 100)
+        await store.list_events("t", EventFilters(record_type="incident", record_id="I1"), None, 9)
+        await store.purge_throttles(1)
+    every, named, record, throttles = (_plan(migrated_sqlite, *i) for i in issued)
+    assert "USING INDEX ix_record_events_tenant_id_id (tenant_id=? AND id<?)" in every
+    assert "USING INDEX ix_record_events_tenant_id_name_id (tenant_id=? AND name=? AND id<?)" in (
+        named
+    )
+    by_record = "ix_record_events_tenant_id_record_type_record_id_id"
+    assert f"{by_record} (tenant_id=? AND record_type=? AND record_id=?)" in record
+    assert "TEMP B-TREE" not in every + named + record
+    assert "USING COVERING INDEX ix_trigger_throttles_until (until<?)" in throttles or (
+        "USING INDEX ix_trigger_throttles_until (until<?)" in throttles
+    )

@@ -5,7 +5,9 @@ on the injected clock, and a condition failing at run time (docs/events.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -15,6 +17,8 @@ from pushgate.cli.runtime import OPERATOR
 from pushgate.core.clock import ManualClock
 from pushgate.core.event_inputs import EventInput
 from pushgate.core.event_processing import EventProcessor
+from pushgate.core.ports import InTransaction
+from pushgate.delivery.jobs import RecordEventJobs
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services
 from tests.api.expect import ok
@@ -282,10 +286,17 @@ class TakenAtOnce:
         self.processor: EventProcessor | None = None
         self.ran = 0
 
-    async def later(self, event_id: str, trigger_id: str, at: int) -> None:
+    def delayed_within(self, event_id: str, due: Sequence[tuple[str, int]]) -> InTransaction:
+        async def nothing(connection: Any) -> None:
+            return None
+
+        return nothing
+
+    async def delayed_committed(self, event_id: str, due: Sequence[tuple[str, int]]) -> None:
         assert self.processor is not None
-        self.ran += 1
-        await self.processor.run(event_id, trigger_id)
+        for trigger_id, _at in due:
+            self.ran += 1
+            await self.processor.run(event_id, trigger_id)
 
 
 async def test_a_delayed_job_due_when_queued_finds_the_delay_in_the_outcome(
@@ -363,3 +374,87 @@ async def test_event_data_too_large_for_a_notification_is_a_reason_not_a_stuck_j
     assert hooks(webhook_sim) == []
     depth = await services.queue.depth()
     assert all(d.ready + d.leased + d.dead == 0 for d in depth.values())
+
+
+async def test_an_event_job_run_again_after_queueing_its_delayed_jobs_queues_none_twice(
+    services: Services, client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    """A worker dies after the event's delayed jobs are queued and before it acks the
+    event's job: the job runs again. It must not queue a delayed job of the same id a
+    second time (the queue refuses a duplicate id, and the event job failed for good)."""
+    await setup(client, webhook_app, webhook_sim)
+    await trigger(
+        client,
+        webhook_app,
+        events=["incident.created"],
+        recipients={"kind": "users", "users": ["carol"]},
+        delay_minutes=10,
+    )
+    then = ManualClock(time.time() - 11 * 60)
+    who = OPERATOR
+    tenant = await services.access.tenant_for(who, None)
+    created = EventInput.model_validate(incident(name="incident.created"))
+    event = (await services.events_at(then).record(who, tenant, created)).event
+    processor = services.event_processor_at(services.clock)
+    await processor.run(event.id)
+    await processor.run(event.id)  # the same job, leased again after the crash
+    await work_through(services)
+    [entry] = ok(await client.get(f"/v1/events/{event.id}"))["triggers"]
+    assert "notification" in entry, entry
+    assert hooks(webhook_sim) == ["/hook/carol"]
+    depth = await services.queue.depth()
+    assert all(d.ready + d.leased + d.dead == 0 for d in depth.values())
+
+
+class ReadTogether:
+    """The event store as two delayed jobs of one event see it when they finish at
+    once: each reads the event before either has written what it made."""
+
+    def __init__(self, store: Any, readers: int) -> None:
+        self.store = store
+        self.barrier = asyncio.Barrier(readers)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def event(self, event_id: str) -> Any:
+        found = await self.store.event(event_id)
+        await self.barrier.wait()
+        return found
+
+
+async def test_two_delayed_triggers_finishing_at_once_keep_both_outcomes(
+    services: Services, client: httpx.AsyncClient, webhook_app: str, webhook_sim: WebhookSimulator
+) -> None:
+    """Each delayed job writes its own trigger's entry of the outcome: writing the whole
+    list read before the other job wrote lost that job's notification."""
+    await setup(client, webhook_app, webhook_sim)
+    for key, user in (("to-carol", "carol"), ("to-alice", "alice")):
+        await trigger(
+            client,
+            webhook_app,
+            key=key,
+            events=["incident.created"],
+            recipients={"kind": "users", "users": [user]},
+            delay_minutes=10,
+        )
+    then = ManualClock(time.time() - 11 * 60)
+    who = OPERATOR
+    tenant = await services.access.tenant_for(who, None)
+    created = EventInput.model_validate(incident(name="incident.created"))
+    event = (await services.events_at(then).record(who, tenant, created)).event
+    await services.event_processor_at(services.clock).run(event.id)
+    entries = ok(await client.get(f"/v1/events/{event.id}"))["triggers"]
+    together = EventProcessor(
+        ReadTogether(services.record_event_store, len(entries)),
+        services.record_event_store,
+        services.triggers,
+        services.sending,
+        services.registry,
+        services.access.tenant_by_id,
+        RecordEventJobs(services.queue),
+        clock=services.clock,
+    )
+    await asyncio.gather(*(together.run(event.id, entry["id"]) for entry in entries))
+    shown = ok(await client.get(f"/v1/events/{event.id}"))["triggers"]
+    assert [("notification" in entry) for entry in shown] == [True, True], shown

@@ -48,6 +48,41 @@ class EventOut(BaseModel):
         )
 
 
+class EventSummaryOut(BaseModel):
+    """An event in the log's listing: what happened to which record, and what came of it
+    (its page, ``GET /v1/events/{id}``, has each trigger's entry)."""
+
+    id: str
+    name: str
+    record_type: str
+    record_id: str
+    actor: str | None
+    state: str
+    reason: str | None
+    #: Triggers whose names and record took the event; of them, those whose condition held.
+    triggers: int
+    matched: int
+    #: Notifications the event's triggers made.
+    notifications: int
+    created_at: str | None
+
+    @classmethod
+    def of(cls, item: RecordedEvent) -> EventSummaryOut:
+        return cls(
+            id=item.id,
+            name=item.body.name,
+            record_type=item.body.record.type,
+            record_id=item.body.record.id,
+            actor=item.body.actor,
+            state=item.state.value,
+            reason=item.reason,
+            triggers=len(item.outcome),
+            matched=sum(1 for o in item.outcome if o.get("matched")),
+            notifications=sum(1 for o in item.outcome if o.get("notification")),
+            created_at=iso(item.created_at),
+        )
+
+
 def _entry(entry: Any) -> dict[str, Any]:
     out = dict(entry)
     for name in ("delayed_until",):

@@ -33,6 +33,7 @@ from pushgate.core.event_inputs import (
 )
 from pushgate.core.models import Tenant
 from pushgate.core.notification_input import NotificationInput
+from pushgate.core.ports import InTransaction
 from pushgate.core.record_events import EventState, EventStorePort, RecordedEvent, event_view
 from pushgate.core.registry import Registry
 from pushgate.core.sending import NotificationService
@@ -61,9 +62,11 @@ class ThrottlePort(Protocol):
 
 
 class DelayPort(Protocol):
-    """Queues the job that looks at a delayed trigger again when it is due."""
+    """Queues the jobs that look at an event's delayed triggers again when they are due:
+    written in the transaction that stores the event's outcome, then sent on their way."""
 
-    async def later(self, event_id: str, trigger_id: str, at: int) -> None: ...
+    def delayed_within(self, event_id: str, due: Sequence[tuple[str, int]]) -> InTransaction: ...
+    async def delayed_committed(self, event_id: str, due: Sequence[tuple[str, int]]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,8 @@ class EventProcessor:
         if item is None or tenant is None:
             return  # purged, or its tenant deleted: nothing to do
         if trigger_id is None:
-            await self._process(tenant, item)
+            if item.state is EventState.PENDING:  # else a run before this one finished it
+                await self._process(tenant, item)
         else:
             await self._due(tenant, item, trigger_id)
 
@@ -196,19 +200,22 @@ class EventProcessor:
             entry.update(await self._fire(tenant, item, trigger, view))
         reason = "; ".join(failures) or (None if found else "no trigger takes this event")
         state = EventState.FAILED if failures else EventState.PROCESSED
-        await self.store.set_outcome(item.id, state, outcome, reason, self.clock.now_ms())
-        # Only once the outcome says ``delayed_until`` may a delayed job run: one due
-        # already (the event processed late) could otherwise be taken by another worker
-        # before that outcome is stored, find no delayed entry and end having done
-        # nothing. A crash before this leaves the event's job to run again, and queue
-        # them then.
-        for trigger_id, due in delayed:
-            await self.delays.later(item.id, trigger_id, due)
+        # The delayed jobs commit with the outcome that says ``delayed_until``: one due
+        # already (the event processed late) may be taken by another worker the moment
+        # it is queued and must find that entry. Stored once: a run of this job after a
+        # crash past the commit, or beside another run, writes nothing and queues no job
+        # a second time (the queue refuses a job id it holds).
+        within = self.delays.delayed_within(item.id, delayed) if delayed else None
+        now = self.clock.now_ms()
+        if await self.store.set_outcome(item.id, state, outcome, reason, now, within) and delayed:
+            await self.delays.delayed_committed(item.id, delayed)
 
     async def _due(self, tenant: Tenant, item: RecordedEvent, trigger_id: str) -> None:
         trigger = await self.triggers.by_id(trigger_id)
-        outcome = [dict(o) for o in item.outcome]
-        entry = next((o for o in outcome if o.get("id") == trigger_id), None)
+        index, entry = next(
+            ((i, dict(o)) for i, o in enumerate(item.outcome) if o.get("id") == trigger_id),
+            (-1, None),
+        )
         if trigger is None or entry is None or "delayed_until" not in entry:
             return
         if "notification" in entry or "cancelled_by" in entry:
@@ -224,7 +231,8 @@ class EventProcessor:
                 break
         else:
             entry.update(await self._fire(tenant, item, trigger, event_view(item)))
-        await self.store.set_outcome(item.id, item.state, outcome, item.reason, self.clock.now_ms())
+        # This trigger's entry alone: another delayed trigger of the event may finish now.
+        await self.store.set_trigger_outcome(item.id, index, trigger_id, entry)
 
     async def _switched(
         self, tenant: Tenant, trigger: CompiledTrigger, resolved: Resolved

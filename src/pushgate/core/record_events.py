@@ -25,7 +25,7 @@ from pushgate.core.ids import new_id
 from pushgate.core.models import Scope, Tenant
 from pushgate.core.ports import InTransaction
 from pushgate.core.registry import Registry
-from pushgate.errors import IdempotencyKeyReused, NotFound
+from pushgate.errors import IdempotencyKeyReused, InvalidInput, NotFound
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 
@@ -59,6 +59,9 @@ class EventStorePort(Protocol):
     async def release_key(self, event_id: str) -> None: ...
     async def event(self, event_id: str) -> RecordedEvent | None: ...
     async def later_events(self, item: RecordedEvent, until: int) -> list[RecordedEvent]: ...
+    async def list_events(
+        self, tenant_id: str, filters: EventFilters, after: str | None, limit: int
+    ) -> list[RecordedEvent]: ...
     async def set_outcome(
         self,
         event_id: str,
@@ -66,7 +69,18 @@ class EventStorePort(Protocol):
         outcome: Sequence[Mapping[str, Any]],
         reason: str | None,
         at: int,
-    ) -> None: ...
+        within: InTransaction | None = None,
+    ) -> bool:
+        """Store the event's outcome once, while it is pending, with ``within`` in the same
+        transaction; False (nothing written) when an earlier run stored it already."""
+        ...
+
+    async def set_trigger_outcome(
+        self, event_id: str, index: int, trigger_id: str, entry: Mapping[str, Any]
+    ) -> None:
+        """Replace the outcome's entry at ``index`` (that of ``trigger_id``) alone, so
+        delayed triggers of one event finishing at once keep each other's entries."""
+        ...
 
 
 class EventJobsPort(Protocol):
@@ -96,6 +110,16 @@ def event_view(item: RecordedEvent) -> dict[str, Any]:
         "occurred_at": occurred.isoformat().replace("+00:00", "Z"),
         "data": body.data,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilters:
+    """What ``GET /v1/events`` narrows the log to: an event name, a record (its type, and
+    optionally its id)."""
+
+    name: str | None = None
+    record_type: str | None = None
+    record_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +186,23 @@ class EventLog:
         if found is None or found.tenant_id != tenant.id:
             raise NotFound(f"no event {event_id!r}", details={"event": event_id})
         return found
+
+    async def recent(
+        self,
+        caller: Caller,
+        tenant: Tenant,
+        filters: EventFilters,
+        after: str | None,
+        limit: int,
+    ) -> list[RecordedEvent]:
+        """The tenant's events, newest first (``after``: the last id of the page before)."""
+        caller.require(Scope.SEND)
+        if filters.record_id is not None and filters.record_type is None:
+            raise InvalidInput(
+                "record_id needs record_type (a record is named by both)",
+                details={"field": "record_id"},
+            )
+        return await self.store.list_events(tenant.id, filters, after, limit)
 
     async def _earlier(
         self, tenant: Tenant, key: str, digest: str | None, now: int

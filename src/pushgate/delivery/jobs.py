@@ -265,5 +265,21 @@ class RecordEventJobs:
     async def committed(self, event_ids: Sequence[str]) -> None:
         await self.queue.committed([record_event_job(RecordEventJob(e)) for e in event_ids])
 
-    async def later(self, event_id: str, trigger_id: str, at: int) -> None:
-        await self.queue.enqueue([record_event_job(RecordEventJob(event_id, trigger_id))], at)
+    def delayed_within(self, event_id: str, due: Sequence[tuple[str, int]]) -> InTransaction:
+        async def write(connection: AsyncConnection) -> None:
+            for at, jobs in _delayed_jobs(event_id, due).items():
+                await self.queue.enqueue_in(connection, jobs, at)
+
+        return write
+
+    async def delayed_committed(self, event_id: str, due: Sequence[tuple[str, int]]) -> None:
+        for at, jobs in _delayed_jobs(event_id, due).items():
+            await self.queue.committed(jobs, at)
+
+
+def _delayed_jobs(event_id: str, due: Sequence[tuple[str, int]]) -> dict[int, list[NewJob]]:
+    """A delayed trigger's jobs by due time (a queue writes one due time per call)."""
+    by_due: dict[int, list[NewJob]] = {}
+    for trigger_id, at in due:
+        by_due.setdefault(at, []).append(record_event_job(RecordEventJob(event_id, trigger_id)))
+    return by_due

@@ -79,6 +79,16 @@ class DeliveryMetrics:
             ["provider", "outcome"],
             registry=self.registry,
         )
+        self.events_purged = Counter(
+            "pushgate_record_events_purged_total",
+            "Record events deleted past their tenant's retention window.",
+            registry=self.registry,
+        )
+        self.throttles_purged = Counter(
+            "pushgate_trigger_throttles_purged_total",
+            "Trigger throttles deleted once their period ended.",
+            registry=self.registry,
+        )
         self._purged = Counter(
             "pushgate_notifications_purged_total",
             "Notifications deleted past their tenant's retention window.",

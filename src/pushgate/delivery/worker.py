@@ -22,6 +22,7 @@ from dataclasses import replace
 from pushgate.core.audit import AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.event_processing import EventProcessor
+from pushgate.core.event_purge import EventPurge
 from pushgate.core.ports import NotificationStorePort
 from pushgate.core.retention import TenantRetention
 from pushgate.delivery.fanout import Fanout
@@ -70,6 +71,7 @@ class Worker:
         concurrency: int,
         lease_seconds: float = 60.0,
         retention: TenantRetention,
+        event_purge: EventPurge,
         audit: AuditLog,
         audit_retention_ms: int,
         clock: Clock = SYSTEM_CLOCK,
@@ -86,6 +88,7 @@ class Worker:
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.retention = retention
+        self.event_purge = event_purge
         self.audit = audit
         self.audit_retention_ms = audit_retention_ms
         # Retry due times and housekeeping's "now" (src/pushgate/core/clock.py).
@@ -277,12 +280,29 @@ class Worker:
                 len(own),
             )
 
+    async def _purge_events(self, now: int) -> None:
+        """Delete record events past retention and ended throttles, and say so."""
+        purged = await self.event_purge.run(now)
+        if purged.events:
+            self.metrics.events_purged.inc(purged.events)
+        if purged.throttles:
+            self.metrics.throttles_purged.inc(purged.throttles)
+        if purged.events or purged.throttles:
+            log.info(
+                "purged %d record events past retention (%d tenants with their own window)"
+                " and %d ended trigger throttles",
+                purged.events,
+                purged.own_windows,
+                purged.throttles,
+            )
+
     async def _keep_house(self) -> None:
         """Expire what ran out of time, purge past retention, publish queue depth."""
         try:
             now = self.clock.now_ms()
             await self.store.expire_overdue(now)
             await self._purge(now)
+            await self._purge_events(now)
             await self.audit.purge(now - self.audit_retention_ms)
             # Operational events are kept as long as the audit log (docs/operations.md).
             await self.reports.events.purge(now - self.audit_retention_ms)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from pushgate.core.event_inputs import EventInput, TriggerInput
 from pushgate.core.ports import InTransaction
-from pushgate.core.record_events import EventState, RecordedEvent
+from pushgate.core.record_events import EventFilters, EventState, RecordedEvent
 from pushgate.core.triggers import Trigger
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.tables import (
@@ -20,6 +22,8 @@ from pushgate.storage.tables import (
     units,
     users,
 )
+
+PG_TEXT_ARRAY = ARRAY(sa.Text)
 
 # A record's later events read to decide a delayed send, at most.
 MAX_LATER_EVENTS = 200
@@ -51,6 +55,24 @@ class EventStore(BaseStore):
         row = await self.fetch_one(sa.select(record_events).where(record_events.c.id == event_id))
         return None if row is None else _event(row)
 
+    async def list_events(
+        self, tenant_id: str, filters: EventFilters, after: str | None, limit: int
+    ) -> list[RecordedEvent]:
+        """Newest first by id (UUIDv7, so by time): a range of the (tenant, id), (tenant,
+        name, id) or (tenant, record type, record id, id) index."""
+        table = record_events
+        query = sa.select(table).where(table.c.tenant_id == tenant_id)
+        if filters.name is not None:
+            query = query.where(table.c.name == filters.name)
+        if filters.record_type is not None:
+            query = query.where(table.c.record_type == filters.record_type)
+        if filters.record_id is not None:
+            query = query.where(table.c.record_id == filters.record_id)
+        if after is not None:
+            query = query.where(table.c.id < after)
+        rows = await self.fetch_all(query.order_by(table.c.id.desc()).limit(limit))
+        return [_event(row) for row in rows]
+
     async def later_events(self, item: RecordedEvent, until: int) -> list[RecordedEvent]:
         """The events on the same record stored after ``item`` and by ``until``."""
         table = record_events
@@ -81,11 +103,17 @@ class EventStore(BaseStore):
         outcome: Sequence[Mapping[str, Any]],
         reason: str | None,
         at: int,
-    ) -> None:
+        within: InTransaction | None = None,
+    ) -> bool:
+        # ``state = pending`` in the statement: of two runs racing (PostgreSQL makes the
+        # second wait on the row, then finds it no longer pending), one stores.
         async with self.begin() as connection:
-            await connection.execute(
+            result = await connection.execute(
                 sa.update(record_events)
-                .where(record_events.c.id == event_id)
+                .where(
+                    record_events.c.id == event_id,
+                    record_events.c.state == EventState.PENDING.value,
+                )
                 .values(
                     state=state.value,
                     outcome=[dict(o) for o in outcome],
@@ -93,6 +121,60 @@ class EventStore(BaseStore):
                     processed_at=at,
                 )
             )
+            if not result.rowcount:
+                return False
+            if within is not None:
+                await within(connection)
+            return True
+
+    async def set_trigger_outcome(
+        self, event_id: str, index: int, trigger_id: str, entry: Mapping[str, Any]
+    ) -> None:
+        """One element of the JSON array replaced in the statement itself (SQLite's
+        ``json_set``, https://sqlite.org/json1.html#jset; PostgreSQL's ``jsonb_set``,
+        https://www.postgresql.org/docs/current/functions-json.html), only while it is
+        still the trigger's."""
+        column = record_events.c.outcome
+        value = orjson.dumps(dict(entry)).decode()
+        if self.engine.dialect.name == "postgresql":
+            path = sa.literal([str(index)], PG_TEXT_ARRAY)
+            text = sa.literal(value, sa.Text)
+            replaced: Any = sa.func.jsonb_set(column, path, sa.cast(text, JSONB))
+            owner: Any = column.op("->")(index).op("->>")("id")
+        else:
+            replaced = sa.func.json_set(column, f"$[{index}]", sa.func.json(value))
+            owner = sa.func.json_extract(column, f"$[{index}].id")
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(record_events)
+                .where(record_events.c.id == event_id, owner == trigger_id)
+                .values(outcome=replaced)
+            )
+
+    async def purge_events(self, cutoff: int, tenant_cutoffs: Mapping[str, int]) -> int:
+        """One statement per window, each a range of the ``created_at`` index."""
+        own = dict(tenant_cutoffs)
+        table = record_events
+        async with self.begin() as connection:
+            others = table.c.created_at < cutoff
+            if own:
+                others = others & table.c.tenant_id.not_in(list(own))
+            deleted = (await connection.execute(sa.delete(table).where(others))).rowcount
+            for tenant_id, tenant_cutoff in sorted(own.items()):
+                result = await connection.execute(
+                    sa.delete(table).where(
+                        table.c.tenant_id == tenant_id, table.c.created_at < tenant_cutoff
+                    )
+                )
+                deleted += result.rowcount
+        return int(deleted)
+
+    async def purge_throttles(self, now: int) -> int:
+        async with self.begin() as connection:
+            result = await connection.execute(
+                sa.delete(trigger_throttles).where(trigger_throttles.c.until <= now)
+            )
+        return int(result.rowcount)
 
     async def throttled(self, keys: Sequence[str], now: int) -> set[str]:
         """Which of ``keys`` are held by a throttle at ``now``."""

@@ -675,6 +675,9 @@ record_events = sa.Table(
     sa.UniqueConstraint("tenant_id", "idempotency_key"),
     sa.Index(None, "tenant_id", "record_type", "record_id", "created_at"),
     sa.Index(None, "created_at"),
+    sa.Index(None, "tenant_id", "id"),
+    sa.Index(None, "tenant_id", "name", "id"),
+    sa.Index(None, "tenant_id", "record_type", "record_id", "id"),
 )
 
 # When a trigger's throttle lets a recipient hear of a record again: one row per
@@ -683,7 +686,7 @@ trigger_throttles = sa.Table(
     "trigger_throttles",
     metadata,
     sa.Column("key", sa.String(512), primary_key=True),
-    sa.Column("until", sa.BigInteger, nullable=False),
+    sa.Column("until", sa.BigInteger, nullable=False, index=True),
 )
 
 # What a package put into an app (docs/packages.md): one row per (app, package name), with

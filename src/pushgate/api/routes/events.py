@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
-from pushgate.api.deps import CallerDep, ServicesDep, TenantDep
-from pushgate.api.event_schemas import EventAccepted, EventBatchAccepted, EventOut, accepted
+from pushgate.api.deps import After, CallerDep, Limit, ServicesDep, TenantDep
+from pushgate.api.event_schemas import (
+    EventAccepted,
+    EventBatchAccepted,
+    EventOut,
+    EventSummaryOut,
+    accepted,
+)
+from pushgate.api.schemas import Page
 from pushgate.core.event_inputs import EventBatchInput, EventInput
+from pushgate.core.record_events import EventFilters
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 EventId = Annotated[str, Path(max_length=64)]
@@ -48,6 +56,28 @@ async def record_events(
     """Record up to 1,000 events in one transaction; each may carry its idempotency key."""
     found = await svc.events.record_many(who, tenant, body.events)
     return EventBatchAccepted(items=[accepted(item) for item in found])
+
+
+@router.get("")
+async def list_events(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    name: Annotated[str | None, Query(max_length=128, description="Only this event name.")] = None,
+    record_type: Annotated[
+        str | None, Query(max_length=64, description="Only events on records of this type.")
+    ] = None,
+    record_id: Annotated[
+        str | None, Query(max_length=256, description="Only this record's (with record_type).")
+    ] = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> Page[EventSummaryOut]:
+    """The tenant's events, newest first, each with what its triggers made of it."""
+    filters = EventFilters(name, record_type, record_id)
+    found = await svc.events.recent(who, tenant, filters, after, limit)
+    following = found[-1].id if len(found) == limit else None
+    return Page[EventSummaryOut](items=[EventSummaryOut.of(e) for e in found], next=following)
 
 
 @router.get("/{event_id}")

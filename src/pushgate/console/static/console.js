@@ -6,6 +6,7 @@ import { button, errorBox, fill, h } from "./dom.js";
 import { renderAppReports } from "./views/app_reports.js";
 import { renderApp, renderApps } from "./views/apps.js";
 import { renderDevice, renderDevices } from "./views/devices.js";
+import { renderEvent, renderEvents } from "./views/events.js";
 import { renderKeys } from "./views/keys.js";
 import { renderNotification, renderNotifications } from "./views/notifications.js";
 import { renderOpsEvents } from "./views/ops_events.js";
@@ -13,6 +14,7 @@ import { renderQueue } from "./views/queue.js";
 import { renderRelay } from "./views/relay.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderTenants } from "./views/tenants.js";
+import { renderTrigger, renderTriggers } from "./views/triggers.js";
 import { renderType } from "./views/type_view.js";
 import { renderSettings, renderUnits } from "./views/units.js";
 import { renderUser, renderUsers } from "./views/users.js";
@@ -24,12 +26,16 @@ const ROUTES = [
   [/^\/apps\/([^/]+)$/, renderApp],
   [/^\/apps\/([^/]+)\/reports$/, renderAppReports],
   [/^\/apps\/([^/]+)\/types\/([^/]+)$/, renderType],
+  [/^\/apps\/([^/]+)\/triggers$/, renderTriggers],
+  [/^\/apps\/([^/]+)\/triggers\/([^/]+)$/, renderTrigger],
   [/^\/users$/, renderUsers],
   [/^\/users\/([^/]+)$/, renderUser],
   [/^\/devices$/, renderDevices],
   [/^\/devices\/([^/]+)$/, renderDevice],
   [/^\/notifications$/, renderNotifications],
   [/^\/notifications\/([^/]+)$/, renderNotification],
+  [/^\/events$/, renderEvents],
+  [/^\/events\/([^/]+)$/, renderEvent],
   [/^\/units$/, renderUnits],
   [/^\/settings$/, renderSettings],
   [/^\/queue$/, renderQueue],
@@ -96,6 +102,7 @@ function renderHeader() {
     ["#/users", "Users"],
     ["#/devices", "Devices"],
     ["#/notifications", "Notifications"],
+    ["#/events", "Event log"],
     me.canAdmin ? ["#/units", "Units"] : null,
     me.canAdmin ? ["#/settings", "Settings"] : null,
     me.canAdmin ? ["#/keys", "API keys"] : null,

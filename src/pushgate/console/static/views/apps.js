@@ -118,6 +118,7 @@ export async function renderApp(ctx) {
       ["created", app.created_at], ["updated", app.updated_at]]),
     h("p", {}, h("a", { href: `#/apps/${seg(app.name)}/reports`, id: "app-reports" }, "Reports"),
       " ", h("a", { href: `#/devices?app=${seg(app.name)}` }, "Devices of this app"), " ",
+      h("a", { href: `#/apps/${seg(app.name)}/triggers`, id: "app-triggers" }, "Triggers"), " ",
       button("Delete app", () => removeApp(app.name, status, () => {
         location.hash = "#/apps";
       }), "danger")),
