@@ -188,6 +188,9 @@ async def test_the_service_worker_shows_pushes_and_reports_what_became_of_them(
                 registrationId=registration["registrationId"],
                 data=json.dumps(payload),
             )
+        # Each push was reported received, before anything else of the worker is read:
+        # polling the notifications while they are being shown can keep them from it.
+        await _received(served, (asking, plain))
         shown = await _until(
             worker,
             "self.registration.getNotifications().then(all => all.length === 2 && "
@@ -197,6 +200,10 @@ async def test_the_service_worker_shows_pushes_and_reports_what_became_of_them(
             ["Approve CHG0042?", ["approve", "reject"]],
             ["Your order shipped", []],
         ]
+        # The receipts are out before the taps, so the taps' batches are theirs alone.
+        await worker.evaluate("self.pushgate.flush().then(() => true)")
+        worker.keep("Network")
+        await worker.call("Network.enable")
         await worker.evaluate(
             "self.registration.getNotifications().then(all => Promise.all(all.map(n =>"
             " n.title === 'Your order shipped'"
@@ -204,6 +211,18 @@ async def test_the_service_worker_shows_pushes_and_reports_what_became_of_them(
             "   : self.pushgate.clicked(n, 'approve'))))"
         )
         await worker.evaluate("self.pushgate.flush().then(() => true)")
+        await worker.evaluate("true")  # reads the events that came meanwhile
+    # The tap and the open of the same moment went in one batch, the dismissal after them.
+    batches = [
+        [(e["event"], e.get("action_key")) for e in json.loads(sent["postData"])["events"]]
+        for sent in _posted(worker, "/v1/interactions")
+    ]
+    assert sorted(map(sorted, batches)) == [
+        [("action", "approve"), ("opened", None)],
+        [("dismissed", None)],
+    ]
+    [answer] = _posted(worker, "/action/")
+    assert answer["headers"]["Authorization"].startswith("Bearer ")
     with served.api() as api:
         answered = _interactions(api, asking)
         counted = answered["interactions"]
@@ -214,6 +233,30 @@ async def test_the_service_worker_shows_pushes_and_reports_what_became_of_them(
         assert (opened["received"], opened["opened"], opened["dismissed"]) == (1, 1, 1)
         assert opened["actioned"] == 0
     assert page.errors == []
+
+
+async def _received(served: Served, notifications: tuple[str, ...]) -> None:
+    """Wait until pushgate counts each notification received once."""
+    async with asyncio.timeout(30):
+        while True:
+            with served.api() as api:
+                counts = [_interactions(api, n)["interactions"]["received"] for n in notifications]
+            if counts == [1] * len(notifications):
+                return
+            await asyncio.sleep(0.1)
+
+
+def _posted(worker: Page, path: str) -> list[dict[str, Any]]:
+    """The POST requests the worker made to a URL holding ``path``, oldest first."""
+    return [
+        event["params"]["request"]
+        for event in worker.kept
+        if event["method"] == "Network.requestWillBeSent"
+        and event["params"]["request"]["method"] == "POST"
+        # DevTools may announce a request again once its CORS preflight is answered.
+        and "postData" in event["params"]["request"]
+        and path in event["params"]["request"]["url"]
+    ]
 
 
 def _origin(registration: dict[str, Any]) -> str:
@@ -270,7 +313,8 @@ async def _worker_registration(page: Page) -> dict[str, Any]:
 
 @asynccontextmanager
 async def _worker(scope_url: str) -> AsyncIterator[Page]:
-    """A DevTools session in the site's service worker, to run its handlers."""
+    """A DevTools connection to the site's service worker, to run its handlers and see what
+    it sends."""
     port = await asyncio.to_thread(_shared.port)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
         async with asyncio.timeout(10):
@@ -297,7 +341,7 @@ async def _until(worker: Page, expression: str, within: float = 10.0) -> Any:
             value = await worker.evaluate(expression)
             if value:
                 return value
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.25)
 
 
 def _b64url(standard: str) -> str:
