@@ -140,7 +140,9 @@ def _subscribe_script(served: Served, app: WebApp, subscription: dict[str, Any])
       }};
       const sdk = await import({json.dumps(served.base_url + "/sdk/web.js")});
       const device = await sdk.subscribe({json.dumps(options)});
-      await navigator.serviceWorker.ready;
+      // subscribe() waited for the worker to be active, as the Push API needs.
+      const registration = await navigator.serviceWorker.getRegistration();
+      if (!registration.active) throw new Error("subscribed before the worker was active");
       return device;
     }})()"""
 

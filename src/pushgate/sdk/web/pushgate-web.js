@@ -99,7 +99,9 @@ export async function subscribe(options) {
   if (permission !== "granted") {
     throw new PushgateError(0, { error: { code: "permission_denied", message: `notifications ${permission}` } });
   }
-  const registration = options.registration || (await navigator.serviceWorker.register(serviceWorker));
+  const registration = await activated(
+    options.registration || (await navigator.serviceWorker.register(serviceWorker)),
+  );
   const applicationServerKey = await vapidPublicKey(options);
   const existing = await registration.pushManager.getSubscription();
   let oldEndpoint;
@@ -117,6 +119,19 @@ export async function subscribe(options) {
     subscription,
     oldEndpoint,
   });
+}
+
+/** The registration once its worker is active: the Push API subscribes only then
+ * (https://www.w3.org/TR/push-api/#subscribe-method, "no active worker"). */
+async function activated(registration) {
+  const worker = registration.installing || registration.waiting;
+  if (registration.active || !worker) return registration;
+  await new Promise((resolve) => {
+    worker.addEventListener("statechange", () => {
+      if (worker.state === "activated" || worker.state === "redundant") resolve();
+    });
+  });
+  return registration;
 }
 
 function sameKey(subscription, base64url) {
