@@ -65,6 +65,13 @@ class Page:
         self.errors: list[str] = []
         self.failed_loads: list[str] = []
         self.requested: list[str] = []
+        # Events of the DevTools domains a test asked to keep (``keep``), oldest first.
+        self.kept: list[dict[str, Any]] = []
+        self._keeping: tuple[str, ...] = ()
+
+    def keep(self, *domains: str) -> None:
+        """Keep the events of ``domains`` (``"ServiceWorker"``) in :attr:`kept`."""
+        self._keeping = (*self._keeping, *(f"{domain}." for domain in domains))
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         self._last_id += 1
@@ -82,6 +89,8 @@ class Page:
 
     def _note(self, event: dict[str, Any]) -> None:
         params = event.get("params", {})
+        if self._keeping and str(event.get("method", "")).startswith(self._keeping):
+            self.kept.append(event)
         if event.get("method") == "Runtime.exceptionThrown":
             self.errors.append(str(params["exceptionDetails"]))
         elif event.get("method") == "Log.entryAdded" and params["entry"]["level"] == "error":

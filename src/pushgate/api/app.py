@@ -16,6 +16,7 @@ from pushgate.api import docs_pages, errors, links, registration_endpoint
 from pushgate.api.access_log import AccessLog
 from pushgate.api.answer_endpoint import AnswerEndpoint
 from pushgate.api.body_examples import add_body_examples
+from pushgate.api.cors import CrossOrigin
 from pushgate.api.credential_schemas import add_credential_schemas
 from pushgate.api.deps import SERVICES_SCOPE_KEY
 from pushgate.api.error_statuses import keep_answerable_statuses
@@ -46,6 +47,7 @@ from pushgate.api.routes import (
     users,
 )
 from pushgate.console import routes as console
+from pushgate.sdk import routes as sdk
 from pushgate.wiring import Services
 
 
@@ -94,6 +96,7 @@ def _api() -> FastAPI:
         api.include_router(router)
     api.include_router(ops.router)
     api.include_router(console.router)
+    api.include_router(sdk.router)
     docs_pages.install(api)
     return api
 
@@ -126,9 +129,12 @@ def create_app(services: Services) -> ASGIApp:
     )
     # The trailing "/" keeps "/v1/pushes…" keyed; devices report with tokens, not keys.
     open_paths = (*(f"{prefix}/" for prefix in answers.PREFIXES), interactions.PATH)
+    # Browser clients' preflights are answered before any key is asked for (api/cors.py).
     return AccessLog(
-        errors.Unexpected(
-            KeyGate(bounded, services.access, services.limits, open_prefixes=open_paths)
+        CrossOrigin(
+            errors.Unexpected(
+                KeyGate(bounded, services.access, services.limits, open_prefixes=open_paths)
+            )
         ),
         services.metrics,
         lambda: api.routes,

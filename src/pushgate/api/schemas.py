@@ -217,6 +217,14 @@ class AliasOut(BaseModel):
     alias: str
 
 
+class VapidKeyOut(BaseModel):
+    app: str
+    application_server_key: str = Field(
+        description="The VAPID public key (RFC 8292 §3.2), base64url of the uncompressed "
+        "P-256 point: `pushManager.subscribe`'s `applicationServerKey`."
+    )
+
+
 class DeviceOut(BaseModel):
     id: str
     app_id: str

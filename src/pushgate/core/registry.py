@@ -211,6 +211,20 @@ class Registry:
             for c in await self.accounts.list_credentials(app.id)
         ]
 
+    async def webpush_public_key(self, caller: Caller, tenant: Tenant, name: str) -> str:
+        """The app's VAPID public key (RFC 8292 §3.2), as ``pushManager.subscribe`` takes
+        it for ``applicationServerKey``: a web page registering a browser needs it, so a
+        ``devices:register`` key reads it (docs/clients.md). Public by nature; nothing
+        secret is looked at."""
+        caller.require(Scope.ADMIN, Scope.SEND, Scope.DEVICES_REGISTER)
+        app = await self.app(tenant, name)
+        for stored in await self.accounts.list_credentials(app.id):
+            if stored.kind == Provider.WEBPUSH.value:
+                return str(stored.public["application_server_key"])
+        raise NotFound(
+            f"app {name!r} has no webpush credentials", details={"app": name, "kind": "webpush"}
+        )
+
     async def delete_credentials(
         self, caller: Caller, tenant: Tenant, name: str, kind: str
     ) -> None:

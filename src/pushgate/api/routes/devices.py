@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from pushgate.api.deps import After, CallerDep, Limit, ServicesDep, TenantDep
-from pushgate.api.schemas import DeviceOut, Page, TokenChangeOut, iso
+from pushgate.api.schemas import DeviceOut, Page, TokenChangeOut, VapidKeyOut, iso
 from pushgate.core.inputs import NAME_PATTERN, DeviceInput
 from pushgate.core.models import DeviceState, Provider
 
@@ -40,6 +40,18 @@ async def register_device(
     made = await svc.registry.register_device(who, tenant, app, body, pushgate_user_token)
     response.status_code = 201 if made.created else 200
     return DeviceOut.of(made.device)
+
+
+@router.get("/apps/{app}/webpush/vapid-public-key")
+async def webpush_public_key(
+    svc: ServicesDep,
+    who: CallerDep,
+    tenant: TenantDep,
+    app: Annotated[str, Path(pattern=NAME_PATTERN)],
+) -> VapidKeyOut:
+    """The app's VAPID public key, for `pushManager.subscribe` (a devices:register key reads it)."""
+    key = await svc.registry.webpush_public_key(who, tenant, app)
+    return VapidKeyOut(app=app, application_server_key=key)
 
 
 @router.get("/devices")

@@ -1,0 +1,1 @@
+../../src/pushgate/sdk/web/pushgate-web.js

@@ -1,0 +1,1 @@
+"""The client kit pushgate serves itself: the web SDK and its service worker (docs/clients.md)."""
