@@ -19,6 +19,8 @@ from pushgate.api.body_examples import add_body_examples
 from pushgate.api.credential_schemas import add_credential_schemas
 from pushgate.api.deps import SERVICES_SCOPE_KEY
 from pushgate.api.error_statuses import keep_answerable_statuses
+from pushgate.api.inbound_endpoint import PREFIX as INBOUND_PREFIX
+from pushgate.api.inbound_endpoint import InboundEndpoint
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -29,6 +31,7 @@ from pushgate.api.routes import (
     audit,
     devices,
     events,
+    inbound,
     interactions,
     notifications,
     operational_events,
@@ -37,6 +40,7 @@ from pushgate.api.routes import (
     queue,
     relay,
     reports,
+    sources,
     tenants,
     triggers,
     types,
@@ -77,6 +81,7 @@ def _api() -> FastAPI:
         types,
         triggers,
         events,
+        sources,
         tenants,
         units,
         preferences,
@@ -89,6 +94,7 @@ def _api() -> FastAPI:
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:
         api.include_router(router)
+    api.include_router(inbound.router)
     api.include_router(ops.router)
     api.include_router(console.router)
     docs_pages.install(api)
@@ -117,11 +123,26 @@ def create_app(services: Services) -> ASGIApp:
             (interactions.PATH, interactions.INTERACTIONS_MAX_BODY_BYTES),
         ),
     )
+    # A source's verification authenticates its hosts' requests, answered outside the
+    # body bounds so that each refusal keeps the source's own shape (api/inbound_endpoint.py).
+    receiving = InboundEndpoint(
+        bounded,
+        services.inbound,
+        services.metrics,
+        max_bytes=settings.max_body_bytes,
+        body_seconds=settings.body_timeout_seconds,
+        budget=bounded.budget,
+        route=_inbound_route(),
+    )
     # The trailing "/" keeps "/v1/pushes…" keyed; devices report with tokens, not keys.
-    open_paths = (*(f"{prefix}/" for prefix in answers.PREFIXES), interactions.PATH)
+    open_paths = (
+        *(f"{prefix}/" for prefix in answers.PREFIXES),
+        interactions.PATH,
+        INBOUND_PREFIX,
+    )
     return AccessLog(
         errors.Unexpected(
-            KeyGate(bounded, services.access, services.limits, open_prefixes=open_paths)
+            KeyGate(receiving, services.access, services.limits, open_prefixes=open_paths)
         ),
         services.metrics,
         lambda: api.routes,
@@ -138,6 +159,14 @@ class _WithServices:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[SERVICES_SCOPE_KEY] = self.services
         await self.app(scope, receive, send)
+
+
+def _inbound_route() -> BaseRoute | None:
+    """The documenting route of ``POST /v1/inbound/{source}``, for what reads the route."""
+    for route in inbound.router.routes:
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ()):
+            return route
+    return None
 
 
 def _answer_routes() -> dict[str, BaseRoute]:
@@ -198,6 +227,8 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
         add_credential_schemas(schema)
         add_body_examples(schema)
         # The answer routes take a response token, not a key, and list their own statuses.
-        keep_answerable_statuses(schema, prefix="/v1/", skip=(*answers.PREFIXES, interactions.PATH))
+        keep_answerable_statuses(
+            schema, prefix="/v1/", skip=(*answers.PREFIXES, interactions.PATH, inbound.PATH)
+        )
         api.openapi_schema = schema
     return api.openapi_schema
