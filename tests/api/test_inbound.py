@@ -312,6 +312,12 @@ async def test_standard_webhooks_valid_tampered_stale_and_replayed(scene: Scene)
     assert (await scene.http.post(path, content=raw, headers=headers)).status_code == 202
     error_of(await scene.http.post(path, content=raw, headers={}), 401, "signature_invalid")
     assert len(await scene.events()) == 2
+    # The signature is checked before the body is parsed.
+    error_of(
+        await scene.http.post(path, content=b"{", headers=signed(raw, "msg_5", now)),
+        401,
+        "signature_invalid",
+    )
     # Errors of this kind are pushgate's own shape, never the contract.
     error_of(
         await scene.http.post(path, content=b"{", headers=signed(b"{", "msg_5", now)),

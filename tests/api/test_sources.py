@@ -4,12 +4,19 @@ and never shown; what is refused, each a 422 naming the field; admin scope and t
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from pushgate.config import decode_secret_key
+from pushgate.core.inbound_inputs import Hs256Key
+from pushgate.core.inbound_sources import SourceCatalog
+from pushgate.core.secret_rotation import reseal_all
+from pushgate.core.secretbox import SecretBox
+from pushgate.storage.inbound_sources import SourceStore
 from pushgate.storage.tables import inbound_sources
 from pushgate.wiring import Services
 from tests.api.conftest import MakeKey
@@ -123,3 +130,26 @@ async def test_sources_take_the_admin_scope_and_stay_in_their_tenant(
     theirs = await make_key("admin", tenant=other_tenant)
     assert ok(await client.get("/v1/sources", headers=bearer(theirs)))["items"] == []
     error_of(await client.get("/v1/sources/scheduler", headers=bearer(theirs)), 404)
+
+
+async def test_key_rotation_reseals_a_sources_secret(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    made = ok(await client.post("/v1/sources", json=datanotifier(HS256)), 201)
+    new_key = secrets.token_bytes(32)
+    rotated = SecretBox(new_key, previous_keys=[old_box_key(services)])
+    report = await reseal_all(services.accounts, rotated)
+    assert (report.resealed, report.unreadable) == (1, [])
+    catalog = SourceCatalog(
+        SourceStore(services.engine), services.registry, SecretBox(new_key), audit=services.audit
+    )
+    found = await catalog.by_id(made["id"])
+    assert found is not None
+    assert found.spec.verification == Hs256Key(secret=HS_SECRET)
+
+
+def old_box_key(services: Services) -> bytes:
+    """The instance key the services were built with (tests/conftest.py's settings)."""
+    key = services.settings.secret_key
+    assert key is not None
+    return decode_secret_key(key.get_secret_value())

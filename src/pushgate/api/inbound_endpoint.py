@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -80,6 +80,7 @@ class InboundEndpoint:
             contract = source.spec.kind == "datanotifier"
             admitted = await self.inbound.admit(source, headers)
             raw = await self._body(headers, receive)
+            key = self.inbound.verify(admitted, headers, raw)
             try:
                 body, problem = parse_body(raw)
             except NotJson as exc:
@@ -87,7 +88,7 @@ class InboundEndpoint:
             if problem is not None:
                 where = problem.path or "body"
                 raise InboundRefused(Refusal.MALFORMED_JSON, f"{where}: {problem.problem}")
-            recorded = await self.inbound.accept(admitted, headers, raw, body)
+            recorded = await self.inbound.accept(admitted, body, key)
         except InboundRefused as exc:
             self.metrics.inbound(
                 source_id if exc.reason != Refusal.UNKNOWN_SOURCE else "-", exc.reason.value
@@ -179,7 +180,7 @@ async def _send_json(
     send: Send,
     status: int,
     body: dict[str, Any],
-    extra: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    extra: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     content = orjson.dumps(body)
     headers = [(b"content-length", str(len(content)).encode()), *_JSON, *extra]

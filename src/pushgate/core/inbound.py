@@ -1,11 +1,12 @@
 """A host's request to ``POST /v1/inbound/{source}``, from its headers to a stored event
 (docs/events.md, "Inbound sources").
 
-In two steps, so that what the headers alone decide is refused before a body is read:
-:meth:`Inbound.admit` finds the source, refuses it paused or past its rate limit, and for a
-``datanotifier`` checks the User-Agent and the JWT; :meth:`Inbound.accept` verifies a
-Standard Webhooks signature over the body, maps the body to an event and records it through
-``EventLog.record``, the one entry of events. Every refusal is an :class:`InboundRefused`
+What the headers alone decide is refused before a body is read, and what covers the body
+before the body is parsed: :meth:`Inbound.admit` finds the source, refuses it paused or past
+its rate limit, and for a ``datanotifier`` checks the User-Agent and the JWT;
+:meth:`Inbound.verify` checks a Standard Webhooks signature over the raw body;
+:meth:`Inbound.accept` maps the parsed body to an event and records it through
+``EventLog.record``, the one entry of events. Every refusal is an :class:`InboundRefused`,
 whose reason the API answers in the source's own way (core/inbound_refusals.py).
 """
 
@@ -104,19 +105,15 @@ class Inbound:
             raise InboundRefused(Refusal.UNKNOWN_SOURCE, "no such source")
         return Admitted(source, tenant)
 
-    async def accept(
-        self, admitted: Admitted, headers: Mapping[str, str], raw: bytes, body: Any
-    ) -> Recorded:
-        """Verify what covers the body, map it and store the event; ``body`` is ``raw``
-        parsed (by the API's input rules) when it is a JSON object, else None."""
-        source = admitted.source
-        spec = source.spec
-        key: str | None = None
+    def verify(self, admitted: Admitted, headers: Mapping[str, str], raw: bytes) -> str | None:
+        """Check what covers the body, before it is parsed; the idempotency key it gives
+        (a Standard Webhooks ``webhook-id``), if any."""
+        spec = admitted.source.spec
         match spec:
             case DataNotifierSource():
-                pass  # its JWT was checked from the headers
+                return None  # its JWT was checked from the headers
             case StandardWebhooksSource():
-                key = standard_webhooks.verify(
+                return standard_webhooks.verify(
                     spec.verification.key(),
                     headers.get("webhook-id"),
                     headers.get("webhook-timestamp"),
@@ -126,6 +123,12 @@ class Inbound:
                 )
             case _:
                 assert_never(spec)
+
+    async def accept(self, admitted: Admitted, body: Any, key: str | None) -> Recorded:
+        """Map a verified body (parsed by the API's input rules) to an event and store it;
+        ``key`` wins over the mapping's idempotency key."""
+        source = admitted.source
+        spec = source.spec
         if not isinstance(body, dict):
             raise InboundRefused(Refusal.MALFORMED_JSON, "the body is not a JSON object")
         try:

@@ -2,7 +2,8 @@
 "Inbound sources").
 
 A source's verification (an HS256 secret, a public key, a ``whsec_`` secret) is sealed with
-the instance key, bound to the source by the AAD ``source:<id>``, and never shown again: a
+the instance key, bound to the source by its AAD (``app:<tenant id>:source:<id>``, re-sealed
+by ``pushgate secrets rotate``), and never shown again: a
 source's view names its algorithm (and a public key, which is no secret) only.
 """
 
@@ -27,7 +28,7 @@ from pushgate.core.inbound_inputs import (
     SourceSpec,
     StandardWebhooksSource,
 )
-from pushgate.core.models import Scope, Tenant
+from pushgate.core.models import Scope, Sealed, Tenant, sealed_for
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.secretbox import SecretBox
 from pushgate.errors import InvalidInput, NotFound
@@ -191,14 +192,14 @@ class SourceCatalog:
             item.key,
             item.spec.kind,
             shown,
-            self.box.seal(secret, _aad(item.id)),
+            self.box.seal(secret, _aad(item.tenant_id, item.id)),
             item.version,
             item.created_at,
             item.updated_at,
         )
 
     def _opened(self, row: StoredSource) -> Source:
-        verification = orjson.loads(self.box.open(row.sealed, _aad(row.id)))
+        verification = orjson.loads(self.box.open(row.sealed, _aad(row.tenant_id, row.id)))
         spec = _SPEC.validate_python({**row.spec, "verification": verification})
         return Source(row.id, row.tenant_id, spec, row.version, row.created_at, row.updated_at)
 
@@ -210,5 +211,6 @@ class SourceCatalog:
         )
 
 
-def _aad(source_id: str) -> bytes:
-    return f"source:{source_id}".encode()
+def _aad(tenant_id: str, source_id: str) -> bytes:
+    """Bound to the source (``pushgate secrets rotate`` re-seals it under the same AAD)."""
+    return sealed_for(tenant_id, Sealed.SOURCE + source_id)

@@ -687,7 +687,7 @@ trigger_throttles = sa.Table(
 )
 
 # A tenant's inbound sources (docs/events.md, "Inbound sources"): ``spec`` is the source
-# without its verification, which is ``sealed`` with the instance key (AAD ``source:<id>``).
+# without its verification, which is ``sealed`` with the instance key (core/inbound_sources.py).
 inbound_sources = sa.Table(
     "inbound_sources",
     metadata,

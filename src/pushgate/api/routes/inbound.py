@@ -43,6 +43,12 @@ _DESCRIBED = {
     "503": "The source is paused, or storage is unavailable (`Retry-After`).",
 }
 _CONTRACT = {"$ref": "#/components/schemas/ContractOut"}
+# A datanotifier source answers the contract; a standard-webhooks source pushgate's own.
+_SHAPES = {
+    "200": {"anyOf": [_CONTRACT, {"$ref": "#/components/schemas/EventAccepted"}]},
+    "202": {"$ref": "#/components/schemas/EventAccepted"},
+}
+_ERROR = {"anyOf": [_CONTRACT, {"$ref": "#/components/schemas/ErrorOut"}]}
 _OPENAPI: dict[str, Any] = {
     "security": [],
     "parameters": [
@@ -72,7 +78,7 @@ _OPENAPI: dict[str, Any] = {
     "responses": {
         status: {
             "description": text,
-            "content": {"application/json": {"schema": _CONTRACT}},
+            "content": {"application/json": {"schema": _SHAPES.get(status, _ERROR)}},
         }
         for status, text in _DESCRIBED.items()
     },
