@@ -11,6 +11,7 @@ import { renderOpsEvents } from "./views/ops_events.js";
 import { renderQueue } from "./views/queue.js";
 import { renderRelay } from "./views/relay.js";
 import { renderSignIn } from "./views/signin.js";
+import { renderSources } from "./views/sources.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderType } from "./views/type_view.js";
 import { renderSettings, renderUnits } from "./views/units.js";
@@ -30,6 +31,7 @@ const ROUTES = [
   [/^\/notifications\/([^/]+)$/, renderNotification],
   [/^\/units$/, renderUnits],
   [/^\/settings$/, renderSettings],
+  [/^\/sources$/, renderSources],
   [/^\/queue$/, renderQueue],
   [/^\/relay$/, renderRelay],
   [/^\/ops-events$/, renderOpsEvents],
@@ -96,6 +98,7 @@ function renderHeader() {
     ["#/notifications", "Notifications"],
     me.canAdmin ? ["#/units", "Units"] : null,
     me.canAdmin ? ["#/settings", "Settings"] : null,
+    me.canAdmin ? ["#/sources", "Sources"] : null,
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
     me.isInstanceAdmin ? ["#/queue", "Queue"] : null,
