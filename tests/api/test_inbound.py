@@ -4,6 +4,7 @@ every code of its contract, and Standard Webhooks signatures; on the injected cl
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -38,6 +40,8 @@ from tests.api.inbound_scene import (
 )
 from tests.conftest import api_client, empty_postgres, make_settings
 from tests.sqlite_lock import write_lock_held
+
+STALL_SECONDS = 0.5
 
 
 class Scene:
@@ -282,6 +286,37 @@ async def test_storage_unavailable_is_a_contract_answer(tmp_path: Path) -> None:
                 contract(answer, 0)
     finally:
         await services.close()
+
+
+async def test_a_stalled_body_is_a_contract_answer(tmp_path: Path) -> None:
+    """A body that stops short of its Content-Length: 408 with the contract, once the body
+    timeout (real time, the server's read) has passed."""
+    settings = make_settings(tmp_path, None, body_timeout_seconds=STALL_SECONDS)
+    services = await build_services(settings)
+    try:
+        made = await services.access.bootstrap_admin_key()
+        assert made is not None
+        async with api_client(services, made.plaintext) as admin, served(services) as base:
+            source = datanotifier({"alg": "HS256", "secret": HS_SECRET})
+            path = ok(await admin.post("/v1/sources", json=source), 201)["path"]
+            host, port = base.removeprefix("http://").split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: pushgate.test\r\nUser-Agent: DataNotifier\r\n"
+                f"Authorization: {token()}\r\nContent-Type: application/json\r\n"
+                'Content-Length: 100\r\n\r\n{"Notif'
+            )
+            writer.write(head.encode())
+            await writer.drain()
+            async with asyncio.timeout(STALL_SECONDS + 20):
+                answer = await reader.read()  # until the server closes
+            writer.close()
+    finally:
+        await services.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout", answer
+    body = orjson.loads(rest.split(b"\r\n\r\n", 1)[1])
+    assert (body["Success"], body["Code"]) == (False, code_of(Refusal.TOO_SLOW))
 
 
 async def test_standard_webhooks_valid_tampered_stale_and_replayed(scene: Scene) -> None:
