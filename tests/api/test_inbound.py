@@ -22,6 +22,7 @@ from pushgate.core.clock import ManualClock
 from pushgate.core.datanotifier import LEEWAY_SECONDS
 from pushgate.core.inbound_refusals import ANSWERS, Refusal
 from pushgate.core.standard_webhooks import TOLERANCE_SECONDS
+from pushgate.storage.tables import record_events
 from pushgate.wiring import Services, build_services
 from tests.api.expect import error_of, ok
 from tests.api.inbound_scene import (
@@ -45,6 +46,8 @@ STALL_SECONDS = 0.5
 
 
 class Scene:
+    """A served instance on the injected clock, its admin client and a host's client."""
+
     def __init__(
         self,
         services: Services,
@@ -62,8 +65,6 @@ class Scene:
         return str(made["path"])
 
     async def events(self) -> list[dict[str, Any]]:
-        from pushgate.storage.tables import record_events
-
         rows = await self.services.record_event_store.fetch_all(
             record_events.select().order_by(record_events.c.created_at)
         )
@@ -256,6 +257,9 @@ async def test_every_contract_code_of_the_body_and_the_source(scene: Scene) -> N
 
     limited = {"per_second": 0.001, "burst": 1}
     ok(await scene.admin.patch("/v1/sources/scheduler", json={"rate_limit": limited}))
+    # A forged request is refused before it is counted: the real host's budget stays.
+    forged = notifier_headers(token(key="another-secret-of-at-least-thirty-two-bytes"))
+    contract(await post(path, content=dumps(BODY), headers=forged), code_of(Refusal.JWT_INVALID))
     contract(await post(path, content=dumps({**BODY, "NotificationId": "N-2"}), headers=good), 0)
     refused = await post(path, content=dumps({**BODY, "NotificationId": "N-3"}), headers=good)
     contract(refused, code_of(Refusal.RATE_LIMITED))

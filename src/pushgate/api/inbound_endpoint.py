@@ -81,6 +81,7 @@ class InboundEndpoint:
             admitted = await self.inbound.admit(source, headers)
             raw = await self._body(headers, receive)
             key = self.inbound.verify(admitted, headers, raw)
+            await self.inbound.count(admitted)
             try:
                 body, problem = parse_body(raw)
             except NotJson as exc:

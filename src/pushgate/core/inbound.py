@@ -2,12 +2,13 @@
 (docs/events.md, "Inbound sources").
 
 What the headers alone decide is refused before a body is read, and what covers the body
-before the body is parsed: :meth:`Inbound.admit` finds the source, refuses it paused or past
-its rate limit, and for a ``datanotifier`` checks the User-Agent and the JWT;
-:meth:`Inbound.verify` checks a Standard Webhooks signature over the raw body;
-:meth:`Inbound.accept` maps the parsed body to an event and records it through
-``EventLog.record``, the one entry of events. Every refusal is an :class:`InboundRefused`,
-whose reason the API answers in the source's own way (core/inbound_refusals.py).
+before the body is parsed: :meth:`Inbound.admit` finds the source, refuses it paused, and
+for a ``datanotifier`` checks the User-Agent and the JWT; :meth:`Inbound.verify` checks a
+Standard Webhooks signature over the raw body; :meth:`Inbound.count` takes the verified
+request from the source's rate limit; :meth:`Inbound.accept` maps the parsed body to an
+event and records it through ``EventLog.record``, the one entry of events. Every refusal is
+an :class:`InboundRefused`, whose reason the API answers in the source's own way
+(core/inbound_refusals.py).
 """
 
 from __future__ import annotations
@@ -79,18 +80,10 @@ class Inbound:
         return found
 
     async def admit(self, source: Source, headers: Mapping[str, str]) -> Admitted:
-        """What the headers decide: paused, rate limited, and a datanotifier's JWT."""
+        """What the headers decide: paused, and a datanotifier's User-Agent and JWT."""
         spec = source.spec
         if spec.paused:
             raise InboundRefused(Refusal.PAUSED, "the source is paused", retry_after=60)
-        if spec.rate_limit is not None:
-            limit = RateLimit(spec.rate_limit.per_second, spec.rate_limit.burst)
-            try:
-                await self.limits.admit_inbound(source.id, limit)
-            except RateLimited as exc:
-                raise InboundRefused(
-                    Refusal.RATE_LIMITED, exc.message, retry_after=exc.retry_after_seconds
-                ) from exc
         match spec:
             case DataNotifierSource():
                 datanotifier.check_user_agent(headers.get("user-agent"))
@@ -123,6 +116,21 @@ class Inbound:
                 )
             case _:
                 assert_never(spec)
+
+    async def count(self, admitted: Admitted) -> None:
+        """Take the request from the source's own bucket: only once it verified, so that
+        forged requests cannot spend the real host's budget."""
+        limit = admitted.source.spec.rate_limit
+        if limit is None:
+            return
+        try:
+            await self.limits.admit_inbound(
+                admitted.source.id, RateLimit(limit.per_second, limit.burst)
+            )
+        except RateLimited as exc:
+            raise InboundRefused(
+                Refusal.RATE_LIMITED, exc.message, retry_after=exc.retry_after_seconds
+            ) from exc
 
     async def accept(self, admitted: Admitted, body: Any, key: str | None) -> Recorded:
         """Map a verified body (parsed by the API's input rules) to an event and store it;
