@@ -10,6 +10,9 @@ trigger: ``incident.assigned`` with ``event.record.fields.priority <= 2`` to the
 - ``single``: events posted one at a time by one client (an event name no trigger takes,
   so what is measured is accepting; each event's job still runs);
 - ``batch``: the same events in ``POST /v1/events:batch`` bodies of 1,000;
+- ``inbound``: the same number posted one at a time to a ``datanotifier`` source as a
+  scheduling system's notifier sends them (its own client, a fresh HS256 JWT each, a body
+  the source's mapping turns into the same event), for what verifying and mapping cost;
 - ``send``: the baseline, ``POST /v1/notifications`` one at a time, for the ratio;
 - ``latency``: one event at a time through the trigger, from the request to the
   simulator's receipt, against a plain send to the same device measured the same way.
@@ -27,6 +30,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
@@ -76,6 +81,44 @@ def accept_batches(instance: e2e.Instance, batches: int) -> float:
         body = {"events": [event("bench.ignored", round_ * 1000 + i) for i in range(1000)]}
         instance.api.post("/v1/events:batch", json=body).raise_for_status()
     return batches * 1000 / (time.perf_counter() - started)
+
+
+NOTIFIER_SECRET = "bench-secret-of-the-scheduling-system-0123456789"  # noqa: S105 - a bench's own
+SOURCE = {
+    "key": "scheduler",
+    "kind": "datanotifier",
+    "verification": {"alg": "HS256", "secret": NOTIFIER_SECRET},
+    "mapping": {
+        "name": "NotificationType",
+        "record_type": "incident",
+        "record_id": "Record.Id",
+        "fields": "Record",
+        "actor": "Actor",
+    },
+}
+
+
+def accept_inbound(instance: e2e.Instance, base: str, count: int) -> float:
+    """Notifier bodies one at a time to a datanotifier source, each with a fresh JWT."""
+    import jwt
+
+    made = instance.api.post("/v1/sources", json=SOURCE)
+    made.raise_for_status()
+    path = made.json()["path"]
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=30) as notifier:
+        for index in range(count):
+            body = {
+                "NotificationType": "bench.ignored",
+                "Record": {"Id": f"INC{index}", "priority": 1, "assigned_to": "user-0"},
+                "Actor": "bench",
+            }
+            token = jwt.encode({"iat": int(time.time())}, NOTIFIER_SECRET, algorithm="HS256")
+            headers = {"User-Agent": "DataNotifier", "Authorization": token}
+            answer = notifier.post(path, json=body, headers=headers)
+            answer.raise_for_status()
+            assert answer.json()["Code"] == 0, answer.text
+    return count / (time.perf_counter() - started)
 
 
 def send_single(instance: e2e.Instance, count: int) -> float:
@@ -145,8 +188,10 @@ def run(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         print(f"  single: {out['single']:,.0f}/s", flush=True)
         out["batch"] = accept_batches(instance, args.batches)
         print(f"  batch: {out['batch']:,.0f}/s", flush=True)
+        out["inbound"] = accept_inbound(instance, base, args.events)
+        print(f"  inbound: {out['inbound']:,.0f}/s", flush=True)
         drained = e2e.wait_for(lambda: queue_empty(instance), 900, 0.5) - started
-        out["drain"] = (args.events + args.batches * 1000) / drained
+        out["drain"] = (2 * args.events + args.batches * 1000) / drained
         print(f"  processed (accept to last job done): {out['drain']:,.0f}/s", flush=True)
         out["send_latency"] = e2e.latency(instance, targets, args.latency)
         out["event_latency"] = event_latency(instance, targets, args.latency)
@@ -165,7 +210,7 @@ def main() -> None:
         found = run(Path(tmp), args)
     print("\n| accepted | per second | ÷ send |")
     print("|---|---|---|")
-    for name in ("send", "single", "batch"):
+    for name in ("send", "single", "batch", "inbound"):
         print(f"| {name} | {found[name]:,.0f} | {found[name] / found['send']:.2f} |")
     print("\n| to first delivery | p50 ms | p99 ms | p50 ÷ send |")
     print("|---|---|---|---|")

@@ -23,6 +23,8 @@ from pushgate.core.event_processing import EventProcessor
 from pushgate.core.event_purge import EventPurge
 from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
+from pushgate.core.inbound import Inbound
+from pushgate.core.inbound_sources import SourceCatalog
 from pushgate.core.interactions import Interactions
 from pushgate.core.notification_types import TypeCatalog
 from pushgate.core.notifications import DeliveryRecords
@@ -61,6 +63,7 @@ from pushgate.storage.accounts import AccountStore
 from pushgate.storage.actions import ActionStore
 from pushgate.storage.audit import AuditStore
 from pushgate.storage.engine import create_engine
+from pushgate.storage.inbound_sources import SourceStore
 from pushgate.storage.interactions import InteractionStore
 from pushgate.storage.notifications import NotificationStore
 from pushgate.storage.operational_events import OperationalEventStore
@@ -279,6 +282,18 @@ class Services:
     def events(self) -> EventLog:
         """Records host events (the one entry point, core/record_events.py) and reads them."""
         return self.events_at(self.clock)
+
+    @functools.cached_property
+    def sources(self) -> SourceCatalog:
+        """A tenant's inbound sources (docs/events.md, "Inbound sources")."""
+        return SourceCatalog(
+            SourceStore(self.engine), self.registry, self.box, audit=self.audit, clock=self.clock
+        )
+
+    @functools.cached_property
+    def inbound(self) -> Inbound:
+        """Hosts' requests to their sources, made events through ``events``."""
+        return Inbound(self.sources, self.events, self.limits, self.access.tenant_by_id, self.clock)
 
     @functools.cached_property
     def trigger_tester(self) -> TriggerTester:

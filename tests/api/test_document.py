@@ -45,6 +45,8 @@ SETUP = [
     ("POST", "/v1/apps/shop/triggers/booked/test", "TriggerTestInput"),
     ("POST", "/v1/events", "EventInput"),
     ("POST", "/v1/events:batch", "EventBatchInput"),
+    ("POST", "/v1/sources", "SourceInput"),
+    ("PATCH", "/v1/sources/scheduler", "SourcePatch"),
     ("POST", "/v1/units", "UnitInput"),
     ("PATCH", "/v1/units/depot-7", "UnitPatch"),
     ("PUT", "/v1/settings", "SettingsIn"),
@@ -65,6 +67,8 @@ SETUP = [
 FROM_PUSHES = {"AnswerIn": "tests/api/test_action_answers.py"}
 FROM_PUSHES["InteractionsIn"] = "tests/api/test_interactions.py"
 FROM_PUSHES["RelayBatch"] = "tests/relay/test_relay_e2e.py"
+# A host's body to its source, verified by the source's JWT or signature.
+FROM_PUSHES["InboundBody"] = "tests/api/test_inbound.py"
 MORE_ACTIONS = {
     name: {"key": name, "title": name.title(), "handler": {"kind": "record"}}
     for name in ("reject", "later")

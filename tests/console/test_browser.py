@@ -695,6 +695,46 @@ async def test_units_are_made_and_settings_shown_with_their_scope(
         assert values == {"types.visit.enabled": False}
 
 
+async def test_a_source_is_made_paused_and_deleted_and_its_secret_never_shown(
+    served: Served, tmp_path: Path
+) -> None:
+    definition = {
+        "key": "scheduler",
+        "kind": "datanotifier",
+        "verification": {"alg": "HS256", "secret": "console-secret-of-at-least-32-bytes!"},
+        "mapping": {"name": "Type", "record_type": "appointment", "record_id": "Id"},
+    }
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    async with chromium_page(profile) as page:
+        await _sign_in(page, served)
+        await page.wait_for("document.querySelector('#app-create') !== null")
+        await page.evaluate("location.hash = '#/sources'; true")
+        await page.wait_for("document.querySelector('#source-create') !== null")
+        await page.evaluate(
+            "const f = document.querySelector('#source-create');"
+            f"f.elements.definition.value = {json.dumps(json.dumps(definition))};"
+            "f.requestSubmit(); true"
+        )
+        await page.wait_for("document.body.innerText.includes('Source scheduler created')")
+        text = await page.evaluate("document.querySelector('main').innerText")
+        assert "/v1/inbound/" in text
+        assert "console-secret" not in text
+        rows = "document.querySelectorAll('main table tbody tr')"
+        await page.evaluate(f"{rows}[0].querySelectorAll('button')[0].click(); true")
+        await page.wait_for("document.body.innerText.includes('Source scheduler paused.')")
+        with served.api() as http:
+            assert http.get("/v1/sources/scheduler").json()["paused"] is True
+        await page.evaluate(
+            f"window.confirm = () => true;{rows}[0].querySelectorAll('button')[1].click(); true"
+        )
+        await page.wait_for("document.body.innerText.includes('Source scheduler deleted.')")
+        assert page.errors == []
+        assert page.failed_loads == []
+    with served.api() as http:
+        assert http.get("/v1/sources/scheduler").status_code == 404
+
+
 async def test_a_types_template_is_edited_beside_its_preview_and_switched_per_scope(
     served: Served, tmp_path: Path
 ) -> None:

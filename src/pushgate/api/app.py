@@ -20,6 +20,8 @@ from pushgate.api.cors import CrossOrigin
 from pushgate.api.credential_schemas import add_credential_schemas
 from pushgate.api.deps import SERVICES_SCOPE_KEY
 from pushgate.api.error_statuses import keep_answerable_statuses
+from pushgate.api.inbound_endpoint import PREFIX as INBOUND_PREFIX
+from pushgate.api.inbound_endpoint import InboundEndpoint
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -31,6 +33,7 @@ from pushgate.api.routes import (
     audit,
     devices,
     events,
+    inbound,
     interactions,
     notifications,
     operational_events,
@@ -40,6 +43,7 @@ from pushgate.api.routes import (
     queue,
     relay,
     reports,
+    sources,
     tenants,
     triggers,
     types,
@@ -82,6 +86,7 @@ def _api() -> FastAPI:
         triggers,
         events,
         packages,
+        sources,
         tenants,
         units,
         preferences,
@@ -94,6 +99,7 @@ def _api() -> FastAPI:
         api.include_router(module.router, responses=errors.REGISTRY_ERRORS)
     for router in answers.routers:
         api.include_router(router)
+    api.include_router(inbound.router)
     api.include_router(ops.router)
     api.include_router(console.router)
     api.include_router(sdk.router)
@@ -127,13 +133,28 @@ def create_app(services: Services) -> ASGIApp:
             (interactions.PATH, interactions.INTERACTIONS_MAX_BODY_BYTES),
         ),
     )
+    # A source's verification authenticates its hosts' requests, answered outside the
+    # body bounds so that each refusal keeps the source's own shape (api/inbound_endpoint.py).
+    receiving = InboundEndpoint(
+        bounded,
+        services.inbound,
+        services.metrics,
+        max_bytes=settings.max_body_bytes,
+        body_seconds=settings.body_timeout_seconds,
+        budget=bounded.budget,
+        route=_route_of(inbound.router, f"{inbound.PATH}/{{source}}", "POST"),
+    )
     # The trailing "/" keeps "/v1/pushes…" keyed; devices report with tokens, not keys.
-    open_paths = (*(f"{prefix}/" for prefix in answers.PREFIXES), interactions.PATH)
+    open_paths = (
+        *(f"{prefix}/" for prefix in answers.PREFIXES),
+        interactions.PATH,
+        INBOUND_PREFIX,
+    )
     # Browser clients' preflights are answered before any key is asked for (api/cors.py).
     return AccessLog(
         CrossOrigin(
             errors.Unexpected(
-                KeyGate(bounded, services.access, services.limits, open_prefixes=open_paths)
+                KeyGate(receiving, services.access, services.limits, open_prefixes=open_paths)
             )
         ),
         services.metrics,
@@ -219,6 +240,8 @@ def _openapi(api: FastAPI) -> dict[str, Any]:
         add_credential_schemas(schema)
         add_body_examples(schema)
         # The answer routes take a response token, not a key, and list their own statuses.
-        keep_answerable_statuses(schema, prefix="/v1/", skip=(*answers.PREFIXES, interactions.PATH))
+        keep_answerable_statuses(
+            schema, prefix="/v1/", skip=(*answers.PREFIXES, interactions.PATH, inbound.PATH)
+        )
         api.openapi_schema = schema
     return api.openapi_schema

@@ -53,6 +53,24 @@ _REMINDERS: dict[str, Any] = {
     },
 }
 
+# A scheduling system's notifier's body, and where its parts are (docs/events.md).
+_NOTIFIED: dict[str, Any] = {
+    "NotificationId": "N-20260301-0001",
+    "NotificationType": "AppointmentBooked",
+    "Appointment": {"Id": "APT-4711", "Start": "2026-03-02T09:00:00Z", "With": "Dr. Lee"},
+    "Recipients": ["alice"],
+}
+_MAPPING: dict[str, Any] = {
+    "name": "NotificationType",
+    "names": {"AppointmentBooked": "appointment.booked"},
+    "record_type": "appointment",
+    "record_id": "Appointment.Id",
+    "fields": "Appointment",
+    "recipients": "Recipients",
+    "data": "Appointment",
+    "idempotency_key": "NotificationId",
+}
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "DeviceInput": {
         "provider": "apns",
@@ -174,6 +192,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "TriggerTestInput": {"event": _BOOKED},
     "PackageInstallInput": {"app": "shop", "bundle": _REMINDERS, "dry_run": False},
     "PackageUninstallInput": {"app": "shop", "name": "clinic-reminders", "dry_run": True},
+    "SourceInput": {
+        "key": "scheduler",
+        "kind": "datanotifier",
+        "verification": {"alg": "HS256", "secret": "change-me-to-32-or-more-random-bytes"},
+        "mapping": _MAPPING,
+        "app": "shop",
+        "rate_limit": {"per_second": 50, "burst": 200},
+    },
+    "SourcePatch": {"paused": True},
+    "InboundBody": _NOTIFIED,
 }
 
 

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pushgate.api.errors import error_response
 
-# Bounds on reading and discarding the rest of a refused body (see ``_drain``).
+# Bounds on reading and discarding the rest of a refused body (see ``drain``).
 DRAIN_MAX_BYTES = 16 * 1024 * 1024
 DRAIN_MAX_SECONDS = 5.0
 BUSY_RETRY_AFTER_SECONDS = 1
@@ -89,7 +89,7 @@ class BodyLimit:
         max_bytes = self.max_for(scope["path"])
         if declared is not None and declared > max_bytes:
             if declared <= DRAIN_MAX_BYTES:
-                await _drain(receive)
+                await drain(receive)
             await self._refuse(Refusal.TOO_LARGE, scope, receive, send, max_bytes)
             return
         reading = _Reading(self, receive, send, declared or 0, max_bytes)
@@ -106,7 +106,7 @@ class BodyLimit:
             self.budget.give_back(reading.reserved)
         if reading.refused is not None and not reading.started:
             if reading.refused is Refusal.TOO_LARGE and not reading.finished:
-                await _drain(receive)
+                await drain(receive)
             await self._refuse(reading.refused, scope, receive, send, max_bytes)
 
     async def _refuse(
@@ -146,7 +146,7 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-async def _drain(receive: Receive) -> None:
+async def drain(receive: Receive) -> None:
     """Read and discard the rest of a refused body, within bounds.
 
     A client still sending its body when the server answers and closes gets a connection

@@ -30,6 +30,7 @@ from pushgate.cli.scopes import settings, units
 from pushgate.cli.secrets import secrets
 from pushgate.cli.send import send
 from pushgate.cli.serve import register
+from pushgate.cli.sources import sources
 from pushgate.cli.types import types
 from pushgate.cli.users import users
 from pushgate.demo.command import demo_command
@@ -111,6 +112,7 @@ app.add_typer(types, name="types")
 app.add_typer(triggers, name="triggers")
 app.add_typer(events, name="events")
 app.add_typer(packages, name="packages")
+app.add_typer(sources, name="sources")
 app.add_typer(devices, name="devices")
 app.add_typer(users, name="users")
 app.add_typer(units, name="units")

@@ -152,6 +152,8 @@ class Sealed:
     OPERATIONAL_WEBHOOK: ClassVar[str] = "operational_webhook"
     #: A tenant's secret setting (``setting:<name>``); ``app_id`` holds the tenant's id.
     SETTING: ClassVar[str] = "setting:"
+    #: An inbound source's verification (``source:<id>``); ``app_id`` holds the tenant's id.
+    SOURCE: ClassVar[str] = "source:"
 
     app_id: str
     owner: str
@@ -167,13 +169,17 @@ class Sealed:
         return self.owner not in (
             self.USER_AUTH,
             self.OPERATIONAL_WEBHOOK,
-        ) and not self.owner.startswith((self.ACTION, self.SETTING))
+        ) and not self.owner.startswith((self.ACTION, self.SETTING, self.SOURCE))
 
     @property
     def setting_name(self) -> str | None:
         return (
             self.owner.removeprefix(self.SETTING) if self.owner.startswith(self.SETTING) else None
         )
+
+    @property
+    def source_id(self) -> str | None:
+        return self.owner.removeprefix(self.SOURCE) if self.owner.startswith(self.SOURCE) else None
 
     @property
     def action_id(self) -> str | None:

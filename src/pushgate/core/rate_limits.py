@@ -35,6 +35,7 @@ class LimitKind(StrEnum):
     INTERACTION_APP = "interaction_app"
     RELAY_ORIGIN = "relay_origin"
     RELAY_ORIGIN_DAY = "relay_origin_day"
+    INBOUND_SOURCE = "inbound_source"
 
 
 # Answers to actions come without an API key (docs/actions.md, "Answering a
@@ -165,6 +166,12 @@ class RateLimits:
         await self._take(met, LimitKind.INTERACTION_APP, bucket, self.interaction_app_limit, events)
         return tuple(met)
 
+    async def admit_inbound(self, source_id: str, limit: RateLimit) -> tuple[Verdict, ...]:
+        """Take one request from an inbound source's own bucket (docs/events.md)."""
+        met: list[Verdict] = []
+        await self._take(met, LimitKind.INBOUND_SOURCE, f"inbound:{source_id}", limit, 1)
+        return tuple(met)
+
     async def admit_deliveries(self, tenant: Tenant, targeted: int) -> tuple[Verdict, ...]:
         """Add ``targeted`` deliveries to the tenant's UTC day; refused whole past the limit."""
         limit = tenant.deliveries_per_day
@@ -277,4 +284,5 @@ _NAMES = {
     LimitKind.INTERACTION_APP: "app's interactions",
     LimitKind.RELAY_ORIGIN: "origin's",
     LimitKind.RELAY_ORIGIN_DAY: "origin's daily",
+    LimitKind.INBOUND_SOURCE: "source's",
 }

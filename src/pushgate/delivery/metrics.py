@@ -140,6 +140,13 @@ class DeliveryMetrics:
             ["origin", "outcome"],
             registry=self.tenant_registry,
         )
+        self._inbound = Counter(
+            "pushgate_inbound_requests_total",
+            "Requests to inbound sources, by source id and outcome (stored, repeat, or the "
+            "refusal's reason).",
+            ["source", "outcome"],
+            registry=self.tenant_registry,
+        )
         self._relay_quota_hits = Counter(
             "pushgate_relay_quota_hits_total",
             "Relay batches an origin's quota cut short or refused, by origin instance id.",
@@ -205,6 +212,9 @@ class DeliveryMetrics:
     def relayed(self, origin: str, outcome: str, count: int) -> None:
         if count:
             self._relayed.labels(origin, outcome).inc(count)
+
+    def inbound(self, source: str, outcome: str) -> None:
+        self._inbound.labels(source, outcome).inc()
 
     def relay_quota_hit(self, origin: str) -> None:
         self._relay_quota_hits.labels(origin).inc()

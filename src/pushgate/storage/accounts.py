@@ -28,6 +28,7 @@ from pushgate.storage.tables import (
     api_keys,
     apps,
     credentials,
+    inbound_sources,
     instance,
     scoped_settings,
     tenants,
@@ -302,8 +303,8 @@ class AccountStore(BaseStore):
     # -- sealed secrets (key rotation) ---------------------------------------------------
     async def sealed_secrets(self) -> list[Sealed]:
         """Every sealed value of the instance: each app's credentials and user-auth secret,
-        its actions' webhook secrets, and each tenant's operational webhook secret and
-        secret settings."""
+        its actions' webhook secrets, and each tenant's operational webhook secret, secret
+        settings and inbound sources' verifications."""
         found = [
             Sealed(row.app_id, row.kind, bytes(row.sealed))
             for row in await self.fetch_all(
@@ -342,6 +343,14 @@ class AccountStore(BaseStore):
                 ).where(scoped_settings.c.sealed.is_not(None))
             )
         )
+        found.extend(
+            Sealed(row.tenant_id, Sealed.SOURCE + row.id, bytes(row.sealed))
+            for row in await self.fetch_all(
+                sa.select(
+                    inbound_sources.c.id, inbound_sources.c.tenant_id, inbound_sources.c.sealed
+                )
+            )
+        )
         return found
 
     async def replace_sealed(
@@ -356,6 +365,15 @@ class AccountStore(BaseStore):
                 sa.update(actions)
                 .where(actions.c.id == item.action_id, actions.c.secret == item.sealed)
                 .values(secret=sealed)
+            )
+        elif item.source_id is not None:
+            statement = (
+                sa.update(inbound_sources)
+                .where(
+                    inbound_sources.c.id == item.source_id,
+                    inbound_sources.c.sealed == item.sealed,
+                )
+                .values(sealed=sealed)
             )
         elif item.setting_name is not None:
             statement = (

@@ -706,3 +706,20 @@ package_installs = sa.Table(
     sa.UniqueConstraint("app_id", "name"),
     sa.Index(None, "tenant_id"),
 )
+
+# A tenant's inbound sources (docs/events.md, "Inbound sources"): ``spec`` is the source
+# without its verification, which is ``sealed`` with the instance key (core/inbound_sources.py).
+inbound_sources = sa.Table(
+    "inbound_sources",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "key"),
+)

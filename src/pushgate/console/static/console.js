@@ -13,6 +13,7 @@ import { renderOpsEvents } from "./views/ops_events.js";
 import { renderQueue } from "./views/queue.js";
 import { renderRelay } from "./views/relay.js";
 import { renderSignIn } from "./views/signin.js";
+import { renderSources } from "./views/sources.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderTrigger, renderTriggers } from "./views/triggers.js";
 import { renderType } from "./views/type_view.js";
@@ -38,6 +39,7 @@ const ROUTES = [
   [/^\/events\/([^/]+)$/, renderEvent],
   [/^\/units$/, renderUnits],
   [/^\/settings$/, renderSettings],
+  [/^\/sources$/, renderSources],
   [/^\/queue$/, renderQueue],
   [/^\/relay$/, renderRelay],
   [/^\/ops-events$/, renderOpsEvents],
@@ -105,6 +107,7 @@ function renderHeader() {
     ["#/events", "Event log"],
     me.canAdmin ? ["#/units", "Units"] : null,
     me.canAdmin ? ["#/settings", "Settings"] : null,
+    me.canAdmin ? ["#/sources", "Sources"] : null,
     me.canAdmin ? ["#/keys", "API keys"] : null,
     ["#/tenants", "Tenants"],
     me.isInstanceAdmin ? ["#/queue", "Queue"] : null,
