@@ -268,6 +268,7 @@ class Services:
             self.types,
             self.catalog,
             self.triggers,
+            self.sources,
             forget_settings=self.type_switches.forget,
             audit=self.audit,
             instance_name=self.settings.instance_name,

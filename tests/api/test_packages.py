@@ -129,6 +129,7 @@ async def test_an_export_installs_into_another_tenant_and_reads_back_the_same(
         "action_sets": {},
         "types": {},
         "triggers": {},
+        "sources": {},
         "type_flags": {},
     }
     assert ok(await client.get("/v1/packages?tenant=acme"))["items"] == []
@@ -257,6 +258,14 @@ def _bundle() -> dict[str, Any]:
     }
 
 
+SOURCE: dict[str, Any] = {
+    "kind": "datanotifier",
+    "verification": {"alg": "HS256"},
+    "mapping": {"name": "Type", "record_type": "incident", "record_id": "Id"},
+}
+SECRET_GIVEN = {"alg": "HS256", "secret": "x" * 40}
+
+
 def _with(path: str, value: Any) -> dict[str, Any]:
     bundle = _bundle()
     *parents, last = path.split(".")
@@ -273,7 +282,18 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     [
         (_with("format", 2), "bundle.format"),
         (_with("version", "1.0"), "bundle.version"),
-        (_with("items.sources", {}), "bundle.items.sources"),
+        (
+            _with("items.sources", {"feed": {**SOURCE, "verification": SECRET_GIVEN}}),
+            "bundle.items.sources.feed.verification.secret",
+        ),
+        (
+            _with("items.sources", {"feed": {**SOURCE, "app": "other"}}),
+            "bundle.items.sources.feed.app",
+        ),
+        (
+            _with("items.sources", {"feed": {**SOURCE, "mapping": {"name": "Type"}}}),
+            "bundle.items.sources.feed.mapping.record_type",
+        ),
         (_with("items.types.incident.ttl", -1), "bundle.items.types.incident.ttl"),
         (
             _with("items.types.incident.template", {"title": "{{ data.x "}),
@@ -314,6 +334,7 @@ async def test_a_bundle_that_cannot_be_installed_is_a_422_naming_its_path(
         "action_sets": {},
         "types": {},
         "triggers": {},
+        "sources": {},
         "type_flags": {},
     }
 

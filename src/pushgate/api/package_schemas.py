@@ -32,7 +32,7 @@ class PackageUninstallInput(Strict):
 
 
 class ItemChangeOut(BaseModel):
-    kind: str = Field(description="actions, action_sets, types, triggers or type_flags")
+    kind: str = Field(description="actions, action_sets, types, triggers, sources or type_flags")
     key: str = Field(description="The item's key (a type switch: `<scope>/<type>`).")
     change: Change
     reason: str | None = Field(default=None, description="Why a conflict is one.")

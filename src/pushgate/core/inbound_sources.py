@@ -9,6 +9,8 @@ source's view names its algorithm (and a public key, which is no secret) only.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, assert_never
 
@@ -20,6 +22,7 @@ from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.ids import new_id
 from pushgate.core.inbound_inputs import (
+    MIN_HS256_SECRET_BYTES,
     DataNotifierSource,
     Hs256Key,
     PublicKey,
@@ -81,6 +84,16 @@ class SourceStorePort(Protocol):
     async def delete_source(self, tenant_id: str, key: str) -> bool: ...
 
 
+def generated_hs256_secret() -> str:
+    """A random HS256 secret of 32 bytes (RFC 7518 §3.2's least), as text."""
+    return secrets.token_urlsafe(MIN_HS256_SECRET_BYTES)
+
+
+def generated_webhook_secret() -> str:
+    """A random Standard Webhooks secret: ``whsec_`` and 32 bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 def verification_view(spec: DataNotifierSource | StandardWebhooksSource) -> dict[str, Any]:
     """What may be shown of a verification: never a secret."""
     match spec:
@@ -123,7 +136,7 @@ class SourceCatalog:
         await self._check(tenant, spec)
         now = self.clock.now_ms()
         item = Source(new_id(), tenant.id, spec, 1, now, now)
-        await self.store.insert_source(self._stored(item))
+        await self.store.insert_source(self.stored(item))
         await self._audit(caller, tenant, AuditAction.SOURCE_CREATE, item)
         return item
 
@@ -136,7 +149,7 @@ class SourceCatalog:
     ) -> list[Source]:
         caller.require(Scope.ADMIN)
         found = await self.store.list_sources(tenant.id, after, min(limit, MAX_PAGE))
-        return [self._opened(item) for item in found]
+        return [self.opened(item) for item in found]
 
     async def update(self, caller: Caller, tenant: Tenant, key: str, data: SourcePatch) -> Source:
         caller.require(Scope.ADMIN)
@@ -153,7 +166,7 @@ class SourceCatalog:
             ) from exc
         await self._check(tenant, spec)
         changed = replace(item, spec=spec, version=item.version + 1, updated_at=self.clock.now_ms())
-        await self.store.update_source(self._stored(changed))
+        await self.store.update_source(self.stored(changed))
         action = AuditAction.SOURCE_UPDATE
         if set(given) == {"paused"}:
             action = AuditAction.SOURCE_PAUSE if spec.paused else AuditAction.SOURCE_RESUME
@@ -169,13 +182,13 @@ class SourceCatalog:
     async def by_id(self, source_id: str) -> Source | None:
         """The source a host's request names, verification opened; None: no such source."""
         found = await self.store.source_by_id(source_id)
-        return None if found is None else self._opened(found)
+        return None if found is None else self.opened(found)
 
     async def _source(self, tenant: Tenant, key: str) -> Source:
         found = await self.store.source(tenant.id, key)
         if found is None:
             raise NotFound(f"no source {key!r}", details={"source": key})
-        return self._opened(found)
+        return self.opened(found)
 
     async def _check(
         self, tenant: Tenant, spec: DataNotifierSource | StandardWebhooksSource
@@ -183,7 +196,7 @@ class SourceCatalog:
         if spec.app is not None:
             await self.registry.app(tenant, spec.app)  # 404 for an app the tenant lacks
 
-    def _stored(self, item: Source) -> StoredSource:
+    def stored(self, item: Source) -> StoredSource:
         shown = item.spec.model_dump(mode="json", exclude={"verification"})
         secret = orjson.dumps(item.spec.verification.model_dump(mode="json"))
         return StoredSource(
@@ -198,7 +211,7 @@ class SourceCatalog:
             item.updated_at,
         )
 
-    def _opened(self, row: StoredSource) -> Source:
+    def opened(self, row: StoredSource) -> Source:
         verification = orjson.loads(self.box.open(row.sealed, _aad(row.tenant_id, row.id)))
         spec = _SPEC.validate_python({**row.spec, "verification": verification})
         return Source(row.id, row.tenant_id, spec, row.version, row.created_at, row.updated_at)

@@ -23,6 +23,18 @@ from pydantic import Field, StringConstraints, ValidationError
 from pushgate.core.action_inputs import ActionInput, ActionSetInput
 from pushgate.core.actions import ActionDefinition, ActionSet, handler_fields
 from pushgate.core.event_inputs import TriggerInput, TriggerKey
+from pushgate.core.inbound_inputs import (
+    DataNotifierSource,
+    PublicKey,
+    SourceInput,
+    SourceKey,
+    StandardWebhooksSource,
+)
+from pushgate.core.inbound_sources import (
+    generated_hs256_secret,
+    generated_webhook_secret,
+    verification_view,
+)
 from pushgate.core.inputs import NAME_PATTERN, Strict
 from pushgate.core.models import Provider
 from pushgate.core.notification_input import ActionKey, TypeKey
@@ -46,16 +58,18 @@ FlagScope = Annotated[
 ]
 MAX_ITEMS = 500
 M = TypeVar("M", bound=Strict)
+SourceSpecs = DataNotifierSource | StandardWebhooksSource
 
 
 class ItemKind(StrEnum):
     """The kinds of item a bundle holds, in the order an install writes them (what an
-    item names is written before it). Inbound source mappings will be one more kind."""
+    item names is written before it)."""
 
     ACTIONS = "actions"
     ACTION_SETS = "action_sets"
     TYPES = "types"
     TRIGGERS = "triggers"
+    SOURCES = "sources"
     TYPE_FLAGS = "type_flags"
 
 
@@ -88,12 +102,14 @@ def flag_parts(key: str) -> tuple[str, str]:
 class PlaceholderKind(StrEnum):
     CREDENTIALS = "credentials"
     WEBHOOK_SECRET = "webhook_signing_secret"  # noqa: S105 - a kind's name, not a secret
+    SOURCE_SECRET = "source_secret"  # noqa: S105 - a kind's name, not a secret
 
 
 class Placeholder(Strict):
     """A secret the bundle leaves out, named for the installer to fill: the app's
-    credentials of a provider (``credentials.apns``) or an action's webhook signing secret
-    (``actions.approve.handler.secret``)."""
+    credentials of a provider (``credentials.apns``), an action's webhook signing secret
+    (``actions.approve.handler.secret``) or an inbound source's shared secret
+    (``sources.scheduler.verification.secret``)."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=160)]
     kind: PlaceholderKind
@@ -113,6 +129,7 @@ class BundleItems(Strict):
     action_sets: dict[ActionKey, dict[str, Any]] = Field(default_factory=dict, max_length=MAX_ITEMS)
     types: dict[TypeKey, dict[str, Any]] = Field(default_factory=dict, max_length=MAX_ITEMS)
     triggers: dict[TriggerKey, dict[str, Any]] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    sources: dict[SourceKey, dict[str, Any]] = Field(default_factory=dict, max_length=MAX_ITEMS)
     type_flags: dict[FlagScope, dict[TypeKey, bool]] = Field(
         default_factory=dict, max_length=MAX_ITEMS
     )
@@ -185,6 +202,23 @@ def trigger_item(spec: TriggerInput) -> dict[str, Any]:
     return spec.model_dump(mode="json", exclude={"key"}, exclude_none=True)
 
 
+def source_item(spec: SourceSpecs) -> dict[str, Any]:
+    """A source of the app without its secret: an HS256 or Standard Webhooks secret is
+    left out (a placeholder), a public key, which is no secret, stays. The app is the one
+    the package is installed into, so it is left out too."""
+    shown = spec.model_dump(mode="json", exclude={"key", "app", "verification"})
+    return {**shown, "verification": verification_view(spec)}
+
+
+def source_secret_placeholder(key: str) -> str:
+    return f"sources.{key}.verification.secret"
+
+
+def has_shared_secret(spec: SourceSpecs) -> bool:
+    """Whether the source is verified with a secret both sides hold (not a public key)."""
+    return not (isinstance(spec, DataNotifierSource) and isinstance(spec.verification, PublicKey))
+
+
 def item_hash(item: Any) -> str:
     """The SHA-256 of an item's normal form as canonical JSON (keys sorted)."""
     return hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -203,7 +237,7 @@ def references(ref: ItemRef, item: Mapping[str, Any] | bool) -> list[ItemRef]:
             return [ItemRef(ItemKind.ACTIONS, key) for key in item.get("actions", ())]
         case ItemKind.TRIGGERS:
             return [ItemRef(ItemKind.TYPES, item["type"])]
-        case ItemKind.ACTIONS | ItemKind.TYPE_FLAGS:
+        case ItemKind.ACTIONS | ItemKind.SOURCES | ItemKind.TYPE_FLAGS:
             return []
 
 
@@ -216,6 +250,7 @@ class DesiredItems:
     action_sets: dict[str, ActionSetInput]
     types: dict[str, TypeInput]
     triggers: dict[str, TriggerInput]
+    sources: dict[str, SourceSpecs]
     type_flags: dict[str, bool]
 
 
@@ -236,6 +271,7 @@ def desired_items(bundle: Bundle) -> DesiredItems:
     types = {k: _checked(TypeInput, "types", k, v) for k, v in items.types.items()}
     triggers = {k: _checked(TriggerInput, "triggers", k, v) for k, v in items.triggers.items()}
     _check_names(actions, sets, types, triggers)
+    sources = {k: _source(k, v) for k, v in items.sources.items()}
     flags: dict[str, bool] = {}
     for scope, values in items.type_flags.items():
         for type_key, value in values.items():
@@ -244,7 +280,7 @@ def desired_items(bundle: Bundle) -> DesiredItems:
                     f"items.type_flags.{scope}.{type_key}", f"no type {type_key!r} in the bundle"
                 )
             flags[flag_key(scope, type_key)] = value
-    return DesiredItems(actions, sets, types, triggers, flags)
+    return DesiredItems(actions, sets, types, triggers, sources, flags)
 
 
 def _check_names(
@@ -270,6 +306,36 @@ def _check_names(
     for key, trigger in triggers.items():
         if trigger.type not in types:
             raise _refused(f"items.triggers.{key}.type", f"no type {trigger.type!r} in the bundle")
+
+
+def _source(key: str, body: dict[str, Any]) -> SourceSpecs:
+    """A source item checked as ``POST /v1/sources`` checks it, with a fresh secret where
+    its kind verifies with one: the bundle never carries it, so a source an install makes
+    refuses every request until the installer sets the secret its host holds."""
+    path = f"items.sources.{key}"
+    for field_name in ("key", "app"):
+        if field_name in body:
+            raise _refused(f"{path}.{field_name}", "left out: the map's key and the installing app")
+    verification = body.get("verification")
+    if not isinstance(verification, dict):
+        raise _refused(f"{path}.verification", "an object: the algorithm, or a public key")
+    if "secret" in verification:
+        raise _refused(
+            f"{path}.verification.secret",
+            "a bundle never carries secrets: the installer sets the source's secret",
+        )
+    if body.get("kind") == "standard-webhooks":
+        verification = {"secret": generated_webhook_secret()}
+    elif verification.get("alg") == "HS256":
+        verification = {"alg": "HS256", "secret": generated_hs256_secret()}
+    try:
+        checked = SourceInput.model_validate({**body, "key": key, "verification": verification})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        parts = [str(part) for part in first["loc"][1:]]  # past the union's tag
+        where = ".".join(parts)
+        raise _refused(f"{path}.{where}" if where else path, first["msg"]) from exc
+    return checked.root
 
 
 def _checked(model: type[M], kind: str, key: str, body: dict[str, Any]) -> M:

@@ -24,6 +24,7 @@ from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.webhook import generate_signing_secret
 from pushgate.core.event_inputs import TriggerInput
 from pushgate.core.ids import new_id
+from pushgate.core.inbound_sources import Source, SourceCatalog, StoredSource, verification_view
 from pushgate.core.models import App, Provider, Scope, Tenant, action_owner, sealed_for
 from pushgate.core.notification_types import TypeCatalog, check_template
 from pushgate.core.package_bundle import (
@@ -34,11 +35,15 @@ from pushgate.core.package_bundle import (
     ItemRef,
     Placeholder,
     PlaceholderKind,
+    SourceSpecs,
     action_item,
     desired_items,
     flag_parts,
+    has_shared_secret,
     item_hash,
     set_item,
+    source_item,
+    source_secret_placeholder,
     trigger_item,
     type_item,
     under,
@@ -84,6 +89,7 @@ class PackageWrites:
     action_sets: list[tuple[ActionSet, bool]] = field(default_factory=list)
     types: list[tuple[NotificationType, bool]] = field(default_factory=list)
     triggers: list[tuple[Trigger, bool]] = field(default_factory=list)
+    sources: list[tuple[StoredSource, bool]] = field(default_factory=list)
     type_flags: list[tuple[str, bool]] = field(default_factory=list)
 
 
@@ -92,6 +98,7 @@ class PackageStorePort(Protocol):
     async def app_actions(self, app_id: str) -> list[ActionDefinition]: ...
     async def app_sets(self, app_id: str) -> list[ActionSet]: ...
     async def app_triggers(self, app_id: str) -> list[Trigger]: ...
+    async def app_sources(self, tenant_id: str, app_name: str) -> list[StoredSource]: ...
     async def type_flags(self, tenant_id: str, type_keys: Iterable[str]) -> dict[str, bool]: ...
     async def unit_keys(self, tenant_id: str) -> set[str]: ...
     async def global_values(self, tenant_id: str) -> dict[str, Any]: ...
@@ -139,6 +146,7 @@ class PackageService:
         types: TypeCatalog,
         actions: ActionCatalog,
         triggers: TriggerCatalog,
+        sources: SourceCatalog,
         *,
         forget_settings: Callable[[], None],
         audit: AuditLog,
@@ -150,6 +158,7 @@ class PackageService:
         self.types = types
         self.actions = actions
         self.triggers = triggers
+        self.sources = sources
         self.forget_settings = forget_settings
         self.audit = audit
         self.instance_name = instance_name
@@ -192,6 +201,11 @@ class PackageService:
             }
             for ref, stored in sorted(state.objects.items())
             if isinstance(stored, ActionDefinition) and isinstance(stored.handler, WebhookHandler)
+        ]
+        placeholders += [
+            {"name": source_secret_placeholder(ref.key), "kind": PlaceholderKind.SOURCE_SECRET}
+            for ref, stored in sorted(state.objects.items())
+            if isinstance(stored, Source) and has_shared_secret(stored.spec)
         ]
         bundle: dict[str, Any] = {
             "format": FORMAT,
@@ -264,7 +278,10 @@ class PackageService:
             )
         else:
             created_secrets = {
-                ref.key for ref in decided.of(Change.CREATE) if ref.kind == ItemKind.ACTIONS
+                _secret_name(ref)
+                for ref in decided.of(Change.CREATE)
+                if ref.kind == ItemKind.ACTIONS
+                or (ref.kind == ItemKind.SOURCES and has_shared_secret(built[ref][0].spec))
             }
         return PackageOutcome(
             bundle.name,
@@ -370,6 +387,9 @@ class PackageService:
             state.add(ItemRef(ItemKind.ACTION_SETS, one_set.key), one_set, set_item(one_set))
         for trigger in await self.store.app_triggers(app.id):
             state.add(ItemRef(ItemKind.TRIGGERS, trigger.key), trigger, trigger_item(trigger.spec))
+        for row in await self.store.app_sources(tenant.id, app.name):
+            source = self.sources.opened(row)
+            state.add(ItemRef(ItemKind.SOURCES, source.key), source, source_item(source.spec))
         keys = {t.key for t in app_types} | set(more_type_keys)
         for key, value in (await self.store.type_flags(tenant.id, keys)).items():
             state.add(ItemRef(ItemKind.TYPE_FLAGS, key), value, value)
@@ -397,6 +417,10 @@ class PackageService:
             ref = ItemRef(ItemKind.TRIGGERS, key)
             trigger = _trigger(trigger_input, tenant, app, state.objects.get(ref), now)
             out[ref] = (trigger, trigger_item(trigger.spec))
+        for key, spec in desired.sources.items():
+            ref = ItemRef(ItemKind.SOURCES, key)
+            source = _source(spec, tenant, app, state.objects.get(ref), now)
+            out[ref] = (source, source_item(source.spec))
         for key, value in desired.type_flags.items():
             out[ItemRef(ItemKind.TYPE_FLAGS, key)] = (value, value)
         return out
@@ -439,7 +463,7 @@ class PackageService:
                 case ItemKind.ACTIONS:
                     secret, replace_secret = self._secret(stored, state.objects.get(ref))
                     if is_new and secret is not None:
-                        created_secrets.add(ref.key)
+                        created_secrets.add(_secret_name(ref))
                     writes.actions.append((stored, secret, replace_secret, is_new))
                 case ItemKind.ACTION_SETS:
                     writes.action_sets.append((stored, is_new))
@@ -447,6 +471,13 @@ class PackageService:
                     writes.types.append((stored, is_new))
                 case ItemKind.TRIGGERS:
                     writes.triggers.append((stored, is_new))
+                case ItemKind.SOURCES:
+                    before = state.objects.get(ref)
+                    if has_shared_secret(stored.spec) and (
+                        before is None or before.spec.verification != stored.spec.verification
+                    ):
+                        created_secrets.add(_secret_name(ref))
+                    writes.sources.append((self.sources.stored(stored), is_new))
                 case ItemKind.TYPE_FLAGS:
                     writes.type_flags.append((ref.key, bool(stored)))
         return writes
@@ -478,7 +509,9 @@ class PackageService:
                     filled = one.provider is not None and one.provider.value in kinds
                 case PlaceholderKind.WEBHOOK_SECRET:
                     key = one.name.removeprefix("actions.").removesuffix(".handler.secret")
-                    filled = key not in created_secrets
+                    filled = _secret_name(ItemRef(ItemKind.ACTIONS, key)) not in created_secrets
+                case PlaceholderKind.SOURCE_SECRET:
+                    filled = one.name not in created_secrets
             out.append(FilledPlaceholder(one, filled))
         return out
 
@@ -546,6 +579,24 @@ def _action_set(data: ActionSetInput, app: App, before: ActionSet | None, now: i
     if before is None:
         return ActionSet(new_id(), app.id, data.key, tuple(data.actions), now, now)
     return ActionSet(before.id, app.id, data.key, tuple(data.actions), before.created_at, now)
+
+
+def _secret_name(ref: ItemRef) -> str:
+    """How a secret an install made is named among its placeholders."""
+    if ref.kind == ItemKind.SOURCES:
+        return source_secret_placeholder(ref.key)
+    return f"actions.{ref.key}.handler.secret"
+
+
+def _source(spec: SourceSpecs, tenant: Tenant, app: App, before: Source | None, now: int) -> Source:
+    """A source as ``SourceCatalog.create`` makes it for the installing app, or a change of
+    ``before`` that keeps the secret its host holds while the way of verifying stays."""
+    spec = spec.model_copy(update={"app": app.name})
+    if before is None:
+        return Source(new_id(), tenant.id, spec, 1, now, now)
+    if verification_view(before.spec) == verification_view(spec) and spec.kind == before.spec.kind:
+        spec = spec.model_copy(update={"verification": before.spec.verification})
+    return Source(before.id, tenant.id, spec, before.version + 1, before.created_at, now)
 
 
 def _trigger(

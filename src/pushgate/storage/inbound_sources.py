@@ -16,20 +16,20 @@ class SourceStore(BaseStore):
 
     async def insert_source(self, item: StoredSource) -> None:
         async with self.write(f"source {item.key!r}") as connection:
-            await connection.execute(sa.insert(inbound_sources).values(**_row(item)))
+            await connection.execute(sa.insert(inbound_sources).values(**source_row(item)))
 
     async def source(self, tenant_id: str, key: str) -> StoredSource | None:
         table = inbound_sources
         row = await self.fetch_one(
             sa.select(table).where(table.c.tenant_id == tenant_id, table.c.key == key)
         )
-        return None if row is None else _source(row)
+        return None if row is None else stored_source(row)
 
     async def source_by_id(self, source_id: str) -> StoredSource | None:
         row = await self.fetch_one(
             sa.select(inbound_sources).where(inbound_sources.c.id == source_id)
         )
-        return None if row is None else _source(row)
+        return None if row is None else stored_source(row)
 
     async def list_sources(
         self, tenant_id: str, after: str | None, limit: int
@@ -39,7 +39,7 @@ class SourceStore(BaseStore):
         if after is not None:
             query = query.where(table.c.key > after)
         rows = await self.fetch_all(query.order_by(table.c.key).limit(limit))
-        return [_source(row) for row in rows]
+        return [stored_source(row) for row in rows]
 
     async def update_source(self, item: StoredSource) -> None:
         async with self.begin() as connection:
@@ -63,7 +63,7 @@ class SourceStore(BaseStore):
             return bool(result.rowcount)
 
 
-def _row(item: StoredSource) -> dict[str, Any]:
+def source_row(item: StoredSource) -> dict[str, Any]:
     return {
         "id": item.id,
         "tenant_id": item.tenant_id,
@@ -77,7 +77,7 @@ def _row(item: StoredSource) -> dict[str, Any]:
     }
 
 
-def _source(row: Any) -> StoredSource:
+def stored_source(row: Any) -> StoredSource:
     return StoredSource(
         row.id,
         row.tenant_id,

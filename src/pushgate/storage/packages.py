@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.actions import ActionDefinition, ActionSet
+from pushgate.core.inbound_sources import StoredSource
 from pushgate.core.package_bundle import ItemKind, ItemRef, flag_key, flag_parts
 from pushgate.core.packages import InstallRecord, PackageWrites
 from pushgate.core.settings_catalog import type_flag_name
@@ -17,6 +18,7 @@ from pushgate.core.triggers import Trigger
 from pushgate.core.type_inputs import NotificationType
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.actions import ActionStore, action_columns
+from pushgate.storage.inbound_sources import SourceStore, source_row
 from pushgate.storage.record_events import TriggerStore, trigger_row
 from pushgate.storage.scopes import ScopeStore
 from pushgate.storage.tables import (
@@ -24,6 +26,7 @@ from pushgate.storage.tables import (
     actions,
     apps,
     credentials,
+    inbound_sources,
     notification_types,
     package_installs,
     scoped_settings,
@@ -46,6 +49,7 @@ class PackageStore(BaseStore):
         self.actions = ActionStore(engine)
         self.triggers = TriggerStore(engine)
         self.scopes = ScopeStore(engine)
+        self.sources = SourceStore(engine)
 
     async def app_types(self, app_id: str) -> list[NotificationType]:
         return await self.types.list_types(app_id, None, ALL)
@@ -58,6 +62,12 @@ class PackageStore(BaseStore):
 
     async def app_triggers(self, app_id: str) -> list[Trigger]:
         return await self.triggers.list_triggers(app_id, None, ALL)
+
+    async def app_sources(self, tenant_id: str, app_name: str) -> list[StoredSource]:
+        """The tenant's inbound sources that feed the app (those feeding every app belong
+        to no app's package)."""
+        found = await self.sources.list_sources(tenant_id, None, ALL)
+        return [item for item in found if item.spec.get("app") == app_name]
 
     async def type_flags(self, tenant_id: str, type_keys: Iterable[str]) -> dict[str, bool]:
         """Flag key (``<scope>/<type>``) → value, for the switches of ``type_keys``."""
@@ -112,6 +122,8 @@ class PackageStore(BaseStore):
                 await _put_type(connection, writes.record.tenant_id, one_type, is_new)
             for trigger, is_new in writes.triggers:
                 await _put_trigger(connection, trigger, is_new)
+            for source, is_new in writes.sources:
+                await _put_source(connection, source, is_new)
             for key, value in writes.type_flags:
                 await self._put_flag(connection, writes.record.tenant_id, key, value, writes.at)
             await _put_record(connection, writes.record, keep=writes.keep_record)
@@ -127,6 +139,13 @@ class PackageStore(BaseStore):
                         scoped_settings.c.tenant_id == record.tenant_id,
                         scoped_settings.c.scope == scope,
                         scoped_settings.c.name == type_flag_name(type_key),
+                    )
+                )
+            case ItemKind.SOURCES:
+                await connection.execute(
+                    sa.delete(inbound_sources).where(
+                        inbound_sources.c.tenant_id == record.tenant_id,
+                        inbound_sources.c.key == ref.key,
                     )
                 )
             case ItemKind.TRIGGERS:
@@ -233,6 +252,16 @@ async def _put_trigger(connection: AsyncConnection, item: Trigger, is_new: bool)
         .where(triggers.c.id == item.id)
         .values(spec=row["spec"], version=row["version"], updated_at=row["updated_at"])
     )
+
+
+async def _put_source(connection: AsyncConnection, item: StoredSource, is_new: bool) -> None:
+    row = source_row(item)
+    if is_new:
+        await connection.execute(sa.insert(inbound_sources).values(**row))
+        return
+    changed = {name: row[name] for name in ("spec", "sealed", "version", "updated_at")}
+    table = inbound_sources
+    await connection.execute(sa.update(table).where(table.c.id == item.id).values(**changed))
 
 
 async def _put_record(connection: AsyncConnection, record: InstallRecord, *, keep: bool) -> None:
