@@ -52,7 +52,7 @@ from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.delivery.providers import ProviderCache
 from pushgate.delivery.relay_claims import Claims
 from pushgate.errors import Forbidden, NotFound
-from pushgate.providers.base import Delivery
+from pushgate.providers.base import Delivery, Provider
 from pushgate.providers.sending import failure_outcome
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class RelayService:
         self.sync_bound = sync_bound
         # A revoked key stops at the key cache; an origin's changes show within a second.
         self._origins: TtlCache[str, Origin | None] = TtlCache(1.0)
+        # The relay app's clients and pauses, read once a second rather than once a batch:
+        # new or paused credentials show within that second.
+        self._clients: TtlCache[tuple[str, str], tuple[Provider | None, str | None]] = TtlCache(1.0)
         self._purged_at = 0
         self._claims = Claims()
         # Sends that outlived their request (answered 202, or the origin hung up): held
@@ -290,7 +293,10 @@ class RelayService:
     async def _send_kind(
         self, origin: Origin, app: App, kind: str, items: list[RelayMessage]
     ) -> list[RelayAnswer]:
-        provider, paused = await self.providers.get(app.tenant_id, app.id, kind)
+        found = await self._clients.get(
+            (app.id, kind), lambda: self.providers.get(app.tenant_id, app.id, kind)
+        )
+        provider, paused = found if found is not None else (None, None)
         if provider is None:
             reason = f"the relay app has no {kind} credentials"
             return [RelayAnswer(id=item.id, outcome="rejected", reason=reason) for item in items]
