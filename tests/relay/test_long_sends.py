@@ -254,3 +254,19 @@ async def test_the_origin_polls_a_202_until_the_answers_come(
     identity = identity_of("webhook", body)
     assert identity is not None
     assert identity.fields["instance"] == "origin-1"  # the relay's stamp, not the claim
+
+
+async def test_a_batch_and_its_ids_are_forgotten_after_their_window(relay: Relay) -> None:
+    body = batch(message(relay, "f-1", "fay"))
+    accepted = await relay.origin.post(MESSAGES, json=body, headers=ASYNC)
+    await relay.services.relay.drain()
+    location = accepted.headers["location"]
+    assert (await relay.origin.get(location)).status_code == 200
+    # Past the window (an hour after the message's expiry, an hour from now).
+    later = int(time.time() * 1000) + 3 * 3_600_000
+    assert await relay.services.relay_store.purge_accepted(later) == 1
+    assert (await relay.origin.get(location)).status_code == 404
+    # The id is forgotten too: sent again, it goes out again.
+    again = await relay.origin.post(MESSAGES, json=body)
+    assert again.json() == {"answers": [{"id": "f-1", "outcome": "sent"}]}
+    assert len(relay.to("fay")) == 2
