@@ -153,7 +153,9 @@ def deliveries(count: int, run: str) -> list[Delivery]:
     made = []
     for index in range(count):
         delivery_id = f"{run}-{index:08d}"
-        identity = PayloadIdentity(ORIGIN_ID, "http://origin", "crm", f"{run}-n", delivery_id)
+        identity = PayloadIdentity(
+            ORIGIN_ID, "http://origin", "crm", f"{run}-n", delivery_id, "itoken"
+        )
         device = DeviceAddress(f"d{index}", f"device-{index}", None, None, None)
         made.append(Delivery(delivery_id, device, message, now + 3_600_000, now, False, identity))
     return made

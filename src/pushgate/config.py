@@ -199,6 +199,13 @@ class Settings(BaseModel):
         description="The longest wait between probes of paused credentials (waits double "
         "from 1 s up to this).",
     )
+    relay_sync_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=55,
+        description="How long a relay's POST /v1/relay/{app}/messages waits for the "
+        "providers before it answers 202 and the origin polls (docs/relay.md).",
+    )
     send_batch_size: int = Field(
         default=500,
         ge=1,

@@ -192,8 +192,7 @@ class Services:
             provider_options(self.settings),
             webhook_defaults=self.webhook_defaults,
         )
-        self._closing.append(providers.close)
-        return RelayService(
+        service = RelayService(
             self.relay_store,
             self.registry,
             self.access.tenant_by_id,
@@ -201,7 +200,12 @@ class Services:
             self.limits,
             self.metrics,
             clock=self.clock,
+            sync_bound=self.settings.relay_sync_seconds,
         )
+        # Sends still running end (and write their answers) before their clients close.
+        self._closing.append(service.drain)
+        self._closing.append(providers.close)
+        return service
 
     @functools.cached_property
     def webhook_defaults(self) -> TenantWebhookDefaults:

@@ -66,6 +66,14 @@ class Origin:
     updated_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class BatchState:
+    """A batch answered 202: when it came, and its answers once its send is over."""
+
+    created_at: int
+    answers: list[dict[str, Any]] | None
+
+
 class RelayStorePort(Protocol):
     """Where origins, their keys, accepted message ids and counts are kept."""
 
@@ -77,17 +85,21 @@ class RelayStorePort(Protocol):
     async def bind_key(self, key_id: str, origin_id: str) -> None: ...
     async def origin_of_key(self, key_id: str) -> Origin | None: ...
     async def keys_of(self, origin_id: str) -> list[str]: ...
-    async def claim(
-        self, origin_id: str, ids: list[str], keep_until: dict[str, int]
-    ) -> dict[str, dict[str, Any] | None]: ...
+    async def answers_of(self, origin_id: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
     async def settle(
         self,
         origin_id: str,
-        final: dict[str, dict[str, Any]],
-        released: list[str],
+        final: list[tuple[str, dict[str, Any], int]],
         day: int,
         counts: dict[str, int],
     ) -> None: ...
+    async def open_batch(
+        self, batch_id: str, origin_id: str, created_at: int, keep_until: int
+    ) -> None: ...
+    async def finish_batch(
+        self, batch_id: str, origin_id: str, answers: list[dict[str, Any]]
+    ) -> None: ...
+    async def batch(self, origin_id: str, batch_id: str) -> BatchState | None: ...
     async def add_counts(self, origin_id: str, day: int, counts: dict[str, int]) -> None: ...
     async def counts(self, origin_id: str, day: int) -> dict[str, int]: ...
     async def purge_accepted(self, before: int) -> int: ...

@@ -15,6 +15,7 @@ instead of a key buried in a payload whose shape depends on the provider.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -124,6 +125,25 @@ class RelayAnswer(_Wire):
 
 class RelayAnswers(_Wire):
     answers: list[RelayAnswer]
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The batch's answers, one per message in order."""
+
+    answers: list[RelayAnswer]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Answered 202 (``Location``: ``/v1/relay/{app}/batches/{batch_id}``): the batch is
+    still being sent; its answers come at its id."""
+
+    batch_id: str
+    retry_after: int
+
+
+RelayResult = Answered | Accepted
 
 
 def message_to_wire(message: Message) -> dict[str, Any]:

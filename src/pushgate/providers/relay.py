@@ -7,10 +7,16 @@ One client per app and device kind, all of an app's kinds sharing one keep-alive
 direct provider would give (``core/relay_wire.py`` ``outcome_of``). The exchange itself
 maps as a provider's does: 401 and 403 refuse the credentials (they pause), 429 and 5xx
 retry after ``Retry-After``, a lost connection retries, another 4xx fails the batch.
+
+A relay whose send outlasts its bound answers 202 with the batch's ``Location``; the
+client reads it again after each ``Retry-After`` until the answers come, for at most
+:data:`POLL_BOUND_SECONDS`, then answers ``retry`` (the relay keeps the final answers, so
+the retry gets them without a second push) (docs/relay.md, "Long sends").
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +45,12 @@ CHUNK = min(500, MAX_BATCH)
 MAX_REQUEST_BYTES = 768 * 1024
 MAX_ANSWERS_BYTES = 8 * 1024 * 1024
 USER_AGENT = "pushgate-relay/1"
+# How long a batch answered 202 is polled; the relay's providers answer within 30 s, so
+# a batch still unanswered then is most likely lost with a relay process.
+POLL_BOUND_SECONDS = 90.0
+# Retry-After of a poll, held between these (a relay saying 0, or an hour).
+POLL_AFTER_MIN_SECONDS = 0.05
+POLL_AFTER_MAX_SECONDS = 10.0
 
 
 class RelayPool:
@@ -122,6 +134,17 @@ class RelayProvider:
             status, answer_headers, content = await self._post(body, headers)
         except TRANSPORT_ERRORS as exc:
             return [transport_failure(exc, configured_target=True)] * len(chunk)
+        if status == 202:
+            return await self._poll(chunk, headers, answer_headers)
+        return self._outcomes(chunk, status, answer_headers, content)
+
+    def _outcomes(
+        self,
+        chunk: Sequence[Delivery],
+        status: int,
+        answer_headers: httpx.Headers,
+        content: bytes,
+    ) -> list[Outcome]:
         if status == 200:
             return self._answers(chunk, content)
         detail = content[:2048].decode("utf-8", errors="replace")
@@ -138,10 +161,61 @@ class RelayProvider:
             return [retry(reason, after, status)] * len(chunk)
         return [rejected(reason, status)] * len(chunk)
 
-    async def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
-        request = self.pool.client.build_request(
-            "POST", self.pool.endpoint, content=body, headers=headers
+    async def _poll(
+        self, chunk: Sequence[Delivery], headers: dict[str, str], accepted: httpx.Headers
+    ) -> list[Outcome]:
+        """Read a batch answered 202 at its ``Location`` until it has answers."""
+        where = self._batch_url(accepted.get("location"))
+        if where is None:
+            return [retry("relay answered 202 without a batch on its own host", None, 202)] * len(
+                chunk
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + POLL_BOUND_SECONDS
+        answer_headers = accepted
+        poll = {k: v for k, v in headers.items() if k != "content-type"}
+        while True:
+            await asyncio.sleep(self._poll_after(answer_headers, deadline - loop.time()))
+            try:
+                status, answer_headers, content = await self._send_request("GET", where, poll)
+            except TRANSPORT_ERRORS as exc:
+                return [transport_failure(exc, configured_target=True)] * len(chunk)
+            if status != 202:
+                if status == 404:
+                    # The relay forgot the batch (purged, or its process ended before the
+                    # batch was written): a retry gets what was written, sends the rest.
+                    return [retry("relay lost the batch", None, 404)] * len(chunk)
+                return self._outcomes(chunk, status, answer_headers, content)
+            if loop.time() >= deadline:
+                reason = f"relay batch unanswered after {POLL_BOUND_SECONDS:.0f} s"
+                return [retry(reason, None, 202)] * len(chunk)
+
+    def _batch_url(self, location: str | None) -> str | None:
+        """The batch's URL, on the relay's own host only: the relay key goes with it."""
+        if not location:
+            return None
+        base = httpx.URL(self.pool.endpoint)
+        url = base.join(location)
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            return None
+        return str(url)
+
+    def _poll_after(self, answer_headers: httpx.Headers, left: float) -> float:
+        value = answer_headers.get("retry-after")
+        after = parse_retry_after(
+            value.encode("latin-1") if value else None, self.pool.options.clock()
         )
+        wanted = POLL_AFTER_MIN_SECONDS if after is None else after
+        held = min(max(wanted, POLL_AFTER_MIN_SECONDS), POLL_AFTER_MAX_SECONDS)
+        return max(0.0, min(held, left))
+
+    async def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+        return await self._send_request("POST", self.pool.endpoint, headers, body)
+
+    async def _send_request(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None = None
+    ) -> tuple[int, httpx.Headers, bytes]:
+        request = self.pool.client.build_request(method, url, content=body, headers=headers)
         response = await self.pool.client.send(request, stream=True)
         try:
             content = bytearray()

@@ -1,16 +1,23 @@
-"""Queries for relaying (docs/relay.md): origins, their keys, the message ids accepted from
-each in their window, and counts per origin and UTC day."""
+"""Queries for relaying (docs/relay.md): origins, their keys, the final answers given to
+each in their window, the batches answered 202, and counts per origin and UTC day."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
 
 from pushgate.core.models import RateLimit
-from pushgate.core.relay_origins import Origin
+from pushgate.core.relay_origins import BatchState, Origin
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.tables import relay_accepted, relay_counts, relay_origin_keys, relay_origins
+from pushgate.storage.tables import (
+    relay_accepted,
+    relay_batches,
+    relay_counts,
+    relay_origin_keys,
+    relay_origins,
+)
 
 
 def _origin(row: sa.Row[Any]) -> Origin:
@@ -101,91 +108,106 @@ class RelayStore(BaseStore):
         )
         return [str(row.key_id) for row in await self.fetch_all(query)]
 
-    async def claim(
-        self, origin_id: str, ids: list[str], keep_until: dict[str, int]
-    ) -> dict[str, dict[str, Any] | None]:
-        """Claim the ids not yet accepted from the origin; returns the others, each with
-        its first answer (None: still in flight). An id claimed here is absent from it."""
+    async def answers_of(self, origin_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The final answers already given to the origin for any of ``ids``."""
         if not ids:
             return {}
-        statement = (
-            self.dialect_insert()(relay_accepted)
-            .values(
-                [
-                    {
-                        "origin_id": origin_id,
-                        "message_id": message_id,
-                        "answer": None,
-                        "keep_until": keep_until[message_id],
-                    }
-                    for message_id in ids
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(relay_accepted.c.message_id)
+        query = sa.select(relay_accepted.c.message_id, relay_accepted.c.answer).where(
+            relay_accepted.c.origin_id == origin_id, relay_accepted.c.message_id.in_(ids)
         )
-        async with self.begin() as connection:
-            claimed = {str(row[0]) for row in (await connection.execute(statement)).all()}
-            taken = [message_id for message_id in ids if message_id not in claimed]
-            if not taken:
-                return {}
-            rows = await connection.execute(
-                sa.select(relay_accepted.c.message_id, relay_accepted.c.answer).where(
-                    relay_accepted.c.origin_id == origin_id,
-                    relay_accepted.c.message_id.in_(taken),
-                )
-            )
-            return {str(row.message_id): row.answer for row in rows}
+        return {
+            str(row.message_id): row.answer
+            for row in await self.fetch_all(query)
+            if row.answer is not None
+        }
 
     async def settle(
         self,
         origin_id: str,
-        final: dict[str, dict[str, Any]],
-        released: list[str],
+        final: list[tuple[str, dict[str, Any], int]],
         day: int,
         counts: dict[str, int],
     ) -> None:
-        """Keep each final answer; let go of ``released`` ids (answered ``retry``: the
-        origin sends them again, and then they must go out); add the batch's counts. One
-        transaction: a relayed batch writes twice, its claim and this."""
+        """After the send, in one transaction: each final answer (``(id, answer,
+        keep_until)``; an id answered ``retry`` is not kept, so the origin's retry of it
+        goes out) and the batch's counts. An id already kept (sent by another process at
+        the same time) keeps its first answer."""
         async with self.begin() as connection:
             if counts:
-                await connection.execute(self._add_counts(origin_id, day, counts))
+                await connection.execute(
+                    self._count_statement,
+                    [
+                        {"origin_id": origin_id, "day": day, "what": what, "n": n}
+                        for what, n in sorted(counts.items())
+                    ],
+                )
             if final:
                 await connection.execute(
-                    sa.update(relay_accepted)
-                    .where(
-                        relay_accepted.c.origin_id == origin_id,
-                        relay_accepted.c.message_id == sa.bindparam("mid"),
-                    )
-                    .values(answer=sa.bindparam("given")),
-                    [{"mid": key, "given": answer} for key, answer in final.items()],
-                )
-            if released:
-                await connection.execute(
-                    sa.delete(relay_accepted).where(
-                        relay_accepted.c.origin_id == origin_id,
-                        relay_accepted.c.message_id.in_(released),
-                    )
+                    self._keep_statement,
+                    [
+                        {
+                            "origin_id": origin_id,
+                            "message_id": message_id,
+                            "answer": answer,
+                            "keep_until": keep_until,
+                        }
+                        for message_id, answer, keep_until in final
+                    ],
                 )
 
-    async def add_counts(self, origin_id: str, day: int, counts: dict[str, int]) -> None:
-        if not counts:
-            return
-        async with self.begin() as connection:
-            await connection.execute(self._add_counts(origin_id, day, counts))
+    # Built once: a statement of the same shape each batch is compiled once (SQLAlchemy's
+    # cache), where rows given in ``values()`` would be compiled again every batch.
+    @functools.cached_property
+    def _keep_statement(self) -> Any:
+        return self.dialect_insert()(relay_accepted).on_conflict_do_nothing()
 
-    def _add_counts(self, origin_id: str, day: int, counts: dict[str, int]) -> Any:
-        statement = self.dialect_insert()(relay_counts).values(
-            [
-                {"origin_id": origin_id, "day": day, "what": what, "n": n}
-                for what, n in sorted(counts.items())
-            ]
-        )
+    @functools.cached_property
+    def _count_statement(self) -> Any:
+        statement = self.dialect_insert()(relay_counts)
         return statement.on_conflict_do_update(
             index_elements=["origin_id", "day", "what"],
             set_={"n": relay_counts.c.n + statement.excluded.n},
         )
+
+    async def open_batch(
+        self, batch_id: str, origin_id: str, created_at: int, keep_until: int
+    ) -> None:
+        """A batch answered 202: its answers are read at ``GET .../batches/{id}``."""
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.insert(relay_batches).values(
+                    id=batch_id,
+                    origin_id=origin_id,
+                    answers=None,
+                    created_at=created_at,
+                    keep_until=keep_until,
+                )
+            )
+
+    async def finish_batch(
+        self, batch_id: str, origin_id: str, answers: list[dict[str, Any]]
+    ) -> None:
+        async with self.begin() as connection:
+            await connection.execute(
+                sa.update(relay_batches)
+                .where(relay_batches.c.id == batch_id, relay_batches.c.origin_id == origin_id)
+                .values(answers={"answers": answers})
+            )
+
+    async def batch(self, origin_id: str, batch_id: str) -> BatchState | None:
+        """The origin's batch: None when it has no such batch."""
+        row = await self.fetch_one(
+            sa.select(relay_batches.c.answers, relay_batches.c.created_at).where(
+                relay_batches.c.id == batch_id, relay_batches.c.origin_id == origin_id
+            )
+        )
+        if row is None:
+            return None
+        answers = None if row.answers is None else list(row.answers["answers"])
+        return BatchState(int(row.created_at), answers)
+
+    async def add_counts(self, origin_id: str, day: int, counts: dict[str, int]) -> None:
+        await self.settle(origin_id, [], day, counts)
 
     async def counts(self, origin_id: str, day: int) -> dict[str, int]:
         query = sa.select(relay_counts.c.what, relay_counts.c.n).where(
@@ -194,8 +216,12 @@ class RelayStore(BaseStore):
         return {str(row.what): int(row.n) for row in await self.fetch_all(query)}
 
     async def purge_accepted(self, before: int) -> int:
+        """Forget the ids and the 202 batches whose window ended."""
         async with self.begin() as connection:
             result = await connection.execute(
                 sa.delete(relay_accepted).where(relay_accepted.c.keep_until < before)
+            )
+            await connection.execute(
+                sa.delete(relay_batches).where(relay_batches.c.keep_until < before)
             )
         return int(result.rowcount or 0)

@@ -625,6 +625,24 @@ relay_accepted = sa.Table(
     sa.Index("ix_relay_accepted_keep_until", "keep_until"),
 )
 
+# A batch answered 202 (docs/relay.md, "Long sends"): its answers, once its send is over,
+# until the window of its messages' ids ends.
+relay_batches = sa.Table(
+    "relay_batches",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column(
+        "origin_id",
+        ID,
+        sa.ForeignKey("relay_origins.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("answers", JSON, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("keep_until", sa.BigInteger, nullable=False),
+    sa.Index("ix_relay_batches_keep_until", "keep_until"),
+)
+
 relay_counts = sa.Table(
     "relay_counts",
     metadata,

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, assert_never
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from pushgate.api.deps import CallerDep, ServicesDep, TenantDep
+from pushgate.api.prefer import parse_prefer
 from pushgate.api.schemas import KeyCreatedOut, iso
 from pushgate.core.inputs import NAME_PATTERN
 from pushgate.core.ratelimit import day_of
 from pushgate.core.relay_origins import Origin, OriginInput, OriginKeyInput, OriginPatch
-from pushgate.core.relay_wire import RelayAnswers, RelayBatch
+from pushgate.core.relay_wire import Accepted, Answered, RelayAnswers, RelayBatch, RelayResult
 
 router = APIRouter(prefix="/v1/relay", tags=["relay"])
 AppName = Annotated[str, Path(pattern=NAME_PATTERN)]
 InstanceId = Annotated[str, Path(min_length=1, max_length=64)]
+BatchId = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 class OriginOut(BaseModel):
@@ -108,10 +111,63 @@ async def create_origin_key(
     return KeyCreatedOut.created(made)
 
 
-@router.post("/{app}/messages", response_model_exclude_none=True)
+class BatchAccepted(BaseModel):
+    """A batch still being sent: its answers come at `GET /v1/relay/{app}/batches/{batch}`
+    (the `Location`), once `Retry-After` has passed."""
+
+    batch: str
+    state: str = Field("sending", description="Always `sending`.")
+
+
+def _answer(app: str, result: RelayResult) -> RelayAnswers | JSONResponse:
+    match result:
+        case Answered(answers):
+            return RelayAnswers(answers=answers)
+        case Accepted(batch_id, retry_after):
+            headers = {
+                "Location": f"/v1/relay/{app}/batches/{batch_id}",
+                "Retry-After": str(retry_after),
+            }
+            content = BatchAccepted(batch=batch_id).model_dump()
+            return JSONResponse(content, status_code=202, headers=headers)
+        case _:
+            assert_never(result)
+
+
+@router.post(
+    "/{app}/messages",
+    response_model=RelayAnswers,
+    response_model_exclude_none=True,
+    responses={202: {"model": BatchAccepted, "description": "Still being sent."}},
+)
 async def relay_messages(
-    svc: ServicesDep, who: CallerDep, app: AppName, body: RelayBatch
-) -> RelayAnswers:
+    svc: ServicesDep,
+    who: CallerDep,
+    app: AppName,
+    body: RelayBatch,
+    request: Request,
+) -> RelayAnswers | JSONResponse:
     """Send an origin's batch (up to 1,000) with the origin's identity stamped in; one
-    answer per message, in order. A message id sent again gets its first answer."""
-    return RelayAnswers(answers=await svc.relay.relay(who, app, body))
+    answer per message, in order. A message id sent again gets its first answer. A send
+    that outlasts the relay's bound (20 s, or the request's `Prefer: wait=N`), or a
+    request with `Prefer: respond-async`, is answered 202 with `Location` and
+    `Retry-After` (RFC 7240)."""
+    prefer = parse_prefer(request.headers.getlist("prefer"))
+    result = await svc.relay.relay(
+        who, app, body, respond_async=prefer.respond_async, wait=prefer.wait
+    )
+    return _answer(app, result)
+
+
+@router.get(
+    "/{app}/batches/{batch}",
+    response_model=RelayAnswers,
+    response_model_exclude_none=True,
+    responses={202: {"model": BatchAccepted, "description": "Still being sent."}},
+)
+async def relay_batch(
+    svc: ServicesDep, who: CallerDep, app: AppName, batch: BatchId
+) -> RelayAnswers | JSONResponse:
+    """The answers of a batch answered 202, for the origin that sent it only (404 for any
+    other), kept as long as its message ids; 202 again while it is still being sent."""
+    return _answer(app, await svc.relay.batch(who, app, batch))
