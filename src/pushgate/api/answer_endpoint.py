@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pushgate.api.answer_body import read_answer
 from pushgate.api.answer_schemas import answer_json
 from pushgate.api.errors import domain_response
+from pushgate.api.json_answer import JsonAnswer
 from pushgate.api.routes.answers import (
     MAX_ACTION_CHARS,
     MAX_APP_CHARS,
@@ -39,7 +40,6 @@ from pushgate.errors import PushgateError
 _PATH = re.compile(
     "^(" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")/([^/]+)/action/([^/]+)$"
 )
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class AnswerEndpoint:
@@ -96,23 +96,7 @@ class AnswerEndpoint:
             status, body = 202, answer_json(done.response, f"{prefix}/responses/{done.response.id}")
         else:
             status, body = 200, answer_json(done.response)
-        return _JsonAnswer(status, orjson.dumps(body))
-
-
-class _JsonAnswer:
-    """A JSON answer sent as it is: what Starlette's ``JSONResponse`` sends, without
-    serialising through the standard library."""
-
-    __slots__ = ("content", "status")
-
-    def __init__(self, status: int, content: bytes) -> None:
-        self.status = status
-        self.content = content
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-length", str(len(self.content)).encode()), *_JSON_HEADERS]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": self.content})
+        return JsonAnswer(status, orjson.dumps(body))
 
 
 def _headers(scope: Scope) -> tuple[str | None, str | None]:

@@ -19,6 +19,7 @@ from pushgate.api.body_examples import add_body_examples
 from pushgate.api.credential_schemas import add_credential_schemas
 from pushgate.api.deps import SERVICES_SCOPE_KEY
 from pushgate.api.error_statuses import keep_answerable_statuses
+from pushgate.api.interaction_endpoint import InteractionEndpoint
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -105,10 +106,12 @@ def create_app(services: Services) -> ASGIApp:
     route reads it."""
     api = _api()
     settings = services.settings
-    # Answers skip FastAPI (api/answer_endpoint.py), past the body bounds and URL rules.
+    # Answers and devices' interaction reports skip FastAPI (api/answer_endpoint.py,
+    # api/interaction_endpoint.py), past the body bounds and URL rules.
     answering = AnswerEndpoint(_WithServices(api, services), services.answers, _answer_routes())
+    reporting = InteractionEndpoint(answering, services.interactions, _interaction_route())
     bounded = BodyLimit(
-        JsonGate(answering, raw_prefixes=answers.PREFIXES),
+        JsonGate(reporting, raw_prefixes=(*answers.PREFIXES, interactions.PATH)),
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,
@@ -152,6 +155,14 @@ def _answer_routes() -> dict[str, BaseRoute]:
     if len(found) != len(wanted):
         raise RuntimeError(f"answer routes missing: {set(answers.PREFIXES) - set(found)}")
     return found
+
+
+def _interaction_route() -> BaseRoute:
+    """The FastAPI interactions route (api/interaction_endpoint.py names it)."""
+    for route in interactions.router.routes:
+        if isinstance(route, APIRoute) and route.path == interactions.PATH:
+            return route
+    raise RuntimeError(f"route missing: {interactions.PATH}")
 
 
 def _openapi(api: FastAPI) -> dict[str, Any]:

@@ -155,6 +155,7 @@ class Interactions:
         self.limits = limits
         self.metrics = metrics
         self.clock = clock
+        self._tokens = interaction_tokens.Reader(box)
         self._facts: TtlCache[str, NotificationFacts] = TtlCache(
             FACTS_CACHE_SECONDS, clock=clock.now
         )
@@ -204,9 +205,7 @@ class Interactions:
         that is malformed or forged."""
         claims: list[InteractionClaims | None] = []
         for index, event in enumerate(events):
-            read = interaction_tokens.read(
-                self.box, event.token, event.delivery, event.notification, now_seconds
-            )
+            read = self._tokens.read(event.token, event.delivery, event.notification, now_seconds)
             if isinstance(read, InteractionRefused):
                 if read.reason != "expired":
                     raise InteractionTokenInvalid(
