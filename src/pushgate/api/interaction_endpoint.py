@@ -9,7 +9,8 @@ value read), the batch validated by the route's own model (``InteractionsIn``), 
 core call made, and every refusal given the same status and shape as the FastAPI route
 gave. The FastAPI route (``api/routes/interactions.py``) stays: it documents the endpoint
 in ``/openapi.json`` and answers what this one hands on, namely any other method, an
-empty body, and a body declared as something else than JSON.
+empty body, a body declared as something else than JSON, and a user token header past
+the route's bound.
 
 It sits inside ``BodyLimit`` (64 KiB for this path) and ``JsonGate``, which leaves this
 path's body to it (``raw_prefixes``) and still checks its URL.
@@ -29,6 +30,7 @@ from pushgate.api.interaction_schemas import InteractionsIn
 from pushgate.api.json_answer import JsonAnswer
 from pushgate.api.json_gate import is_json, read_body, replay
 from pushgate.api.json_rules import NotJson, parse_body
+from pushgate.api.routes.answers import MAX_USER_TOKEN_CHARS
 from pushgate.api.routes.interactions import PATH
 from pushgate.core.interactions import Interactions, ReportOutcome
 from pushgate.errors import PushgateError
@@ -58,16 +60,17 @@ class InteractionEndpoint:
         body, ended = await read_body(receive)
         if ended:
             return  # the client went away before its body came
-        if not body:
-            # The route answers a missing body as it always did.
+        user_token = _user_token(scope)
+        if not body or (user_token is not None and len(user_token) > MAX_USER_TOKEN_CHARS):
+            # The route answers a missing body and a header past its bound as it always did.
             await self.app(scope, replay(body, ended, receive), send)
             return
         if self.route is not None:
             scope["route"] = self.route
-        answer = await self._answered(body)
+        answer = await self._answered(body, user_token)
         await answer(scope, receive, send)
 
-    async def _answered(self, raw: bytes) -> ASGIApp:
+    async def _answered(self, raw: bytes, user_token: str | None) -> ASGIApp:
         try:
             value, problem = parse_body(raw)
         except NotJson:
@@ -85,11 +88,19 @@ class InteractionEndpoint:
             return error_response(*_validation_details(exc))
         try:
             outcome = await self.interactions.report(
-                batch.app, [event.report() for event in batch.events]
+                batch.app, [event.report() for event in batch.events], user_token
             )
         except PushgateError as exc:
             return domain_response(exc)
         return JsonAnswer(200, orjson.dumps(_outcome_json(outcome)))
+
+
+def _user_token(scope: Scope) -> str | None:
+    """``Pushgate-User-Token``, the first one, as Starlette reads it."""
+    for name, value in scope["headers"]:
+        if name == b"pushgate-user-token":
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _outcome_json(outcome: ReportOutcome) -> dict[str, int]:

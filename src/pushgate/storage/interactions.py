@@ -25,6 +25,7 @@ from pushgate.storage.accounts import BaseStore
 from pushgate.storage.engine import require_order
 from pushgate.storage.group_commit import GroupCommit
 from pushgate.storage.tables import (
+    deliveries,
     interaction_rollups,
     notification_engagement,
 )
@@ -56,6 +57,19 @@ class InteractionStore(BaseStore):
         self.groups: GroupCommit[_Batch, Stored] = GroupCommit(
             self._record_group, max_group=_BATCHES_PER_GROUP
         )
+
+    async def deliveries_of(
+        self, notification_id: str, device_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """The notification's delivery to each of the devices that has one (the unique key
+        on (notification, device) makes it one at most)."""
+        found = await self.fetch_all(
+            sa.select(deliveries.c.device_id, deliveries.c.id).where(
+                deliveries.c.notification_id == notification_id,
+                deliveries.c.device_id.in_(list(device_ids)),
+            )
+        )
+        return {str(row.device_id): str(row.id) for row in found}
 
     async def record(self, rows: Sequence[InteractionRow], now: int) -> Stored:
         if not rows:
