@@ -15,9 +15,12 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from pushgate.core import interaction_tokens
+from pushgate.core.clock import ManualClock as Clock
 from pushgate.core.interaction_tokens import InteractionClaims
+from pushgate.delivery.jobs import JOB_KINDS
 from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_services
@@ -26,7 +29,8 @@ from tests.api.expect import error_of, ok
 from tests.api.interaction_scene import Received, broadcast, report
 from tests.api.test_rate_limits import ManualClock
 from tests.conftest import empty_postgres, make_settings
-from tests.delivery.conftest import register
+from tests.delivery.conftest import register, work_through
+from tests.delivery.test_operational_events import Receiver
 
 
 @pytest.fixture
@@ -472,3 +476,56 @@ async def test_user_token_reports_are_refused_for_devices_not_the_users(
     # Nothing of a refused batch was recorded.
     assert (await _interactions(client, phone.notification))["opened"] == 0
     assert ok(await post(mine, _user_token("alice")))["recorded"] == 1
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """The host system's operational webhook: a 500 first, then 204s."""
+    made = Receiver([500])
+    server = await asyncio.start_server(made.handle, "127.0.0.1", 0)
+    made.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/ops"
+    yield made
+    server.close()
+    await server.wait_closed()
+
+
+async def test_recorded_interactions_are_forwarded_signed_and_batched_when_the_tenant_asks(
+    client: httpx.AsyncClient,
+    services: Services,
+    device: httpx.AsyncClient,
+    pushes: list[Received],
+    receiver: Receiver,
+) -> None:
+    first, second, third = pushes
+    hook = ok(
+        await client.patch(
+            "/v1/tenants/default", json={"operational_webhook": {"url": receiver.url}}
+        )
+    )
+    secret = hook["operational_webhook"]["secret"]
+    ok(await report(device, [third.event("received")]))  # before forwarding is on
+    ok(await client.patch("/v1/settings", json={"name": "interactions.forward", "value": True}))
+    events = [first.event("opened"), second.event("action", "approve"), first.event("opened")]
+    ok(await report(device, events))
+    ok(await report(device, events))  # repeats record nothing, so forward nothing
+    # An hour behind: the retry after the 500 is due at once for the queue.
+    await work_through(services, clock=Clock(time.time() - 3600))
+
+    assert len(receiver.received) == 2  # the 500, then the 204: one batch
+    (_, failed), (headers, body) = receiver.received
+    assert failed == body
+    sent = Webhook(secret).verify(body, headers)
+    assert headers["webhook-id"] == sent["id"]
+    assert (sent["type"], sent["tenant"], sent["subject"]["type"]) == (
+        "interactions",
+        "default",
+        "app",
+    )
+    forwarded = sorted(sent["data"]["events"], key=lambda e: e["event"])
+    assert [(e["notification"], e["delivery"], e["event"], e["action_key"]) for e in forwarded] == [
+        (second.notification, second.delivery, "action", "approve"),
+        (first.notification, first.delivery, "opened", None),
+    ]
+    assert all(e["device"] and e["at"].endswith("Z") for e in forwarded)
+    depth = await services.queue.depth(JOB_KINDS)
+    assert sum(d.ready + d.delayed + d.leased + d.dead for d in depth.values()) == 0

@@ -36,11 +36,18 @@ import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, assert_never
+from typing import Any, Protocol, assert_never
 
 from pushgate.core import interaction_tokens
 from pushgate.core.clock import Clock
 from pushgate.core.engagement import InteractionEvent, RecordedInteraction
+from pushgate.core.ids import new_id
+from pushgate.core.interaction_forwarding import (
+    ForwardBatch,
+    ForwardedEvent,
+    ForwardingSwitch,
+    ForwardQueuePort,
+)
 from pushgate.core.interaction_tokens import InteractionClaims, InteractionRefused
 from pushgate.core.models import Tenant
 from pushgate.core.notifications import Notification
@@ -155,10 +162,17 @@ class InteractionStorePort(Protocol):
         """The notification's delivery to each device that has one: device id → delivery id."""
         ...
 
-    async def record(self, rows: Sequence[InteractionRow], now: int) -> Stored:
+    async def record(
+        self, rows: Sequence[InteractionRow], now: int, on_new: OnNew | None = None
+    ) -> Stored:
         """Insert the rows not yet recorded, and move the counts by those, in one
-        transaction; rows of notifications that no longer exist are left out (``gone``)."""
+        transaction; rows of notifications that no longer exist are left out (``gone``).
+        ``on_new`` is called with the new rows within that transaction, if any are."""
         ...
+
+
+# Writes to make with a batch's new rows, in the transaction that records them.
+OnNew = Callable[[Any, list[InteractionRow]], Awaitable[None]]
 
 
 class InteractionMetricsPort(Protocol):
@@ -181,7 +195,11 @@ class Interactions:
         metrics: InteractionMetricsPort,
         *,
         clock: Clock,
+        forwards: ForwardQueuePort | None = None,
+        forwarding: ForwardingSwitch | None = None,
     ) -> None:
+        """``forwards`` and ``forwarding`` (whether a tenant forwards its interactions):
+        where forwarded batches go (core/interaction_forwarding.py); none without them."""
         self.box = box
         self.store = store
         self.notification = notification
@@ -190,6 +208,8 @@ class Interactions:
         self.limits = limits
         self.metrics = metrics
         self.clock = clock
+        self.forwards = forwards
+        self.forwarding = forwarding
         self._tokens = interaction_tokens.Reader(box)
         self._facts: TtlCache[str, NotificationFacts] = TtlCache(
             FACTS_CACHE_SECONDS, clock=clock.now
@@ -225,7 +245,11 @@ class Interactions:
         late = len(events) - expired - len(rows)
         for app_id, n in sorted(Counter(row.recorded.app_id for row in rows).items()):
             await self.limits.admit_app_interactions(app_id, n)
-        stored = await self.store.record(_unique(rows), now)
+        forwarded: list[ForwardBatch] = []
+        on_new = await self._forwarder(facts, now, forwarded)
+        stored = await self.store.record(_unique(rows), now, on_new)
+        if forwarded and self.forwards is not None:
+            await self.forwards.committed(forwarded)
         late += stored.gone
         for (tenant_id, app_id, event), n in Counter(
             (facts[row.recorded.notification_id].tenant_id, row.recorded.app_id, row.recorded.event)
@@ -300,6 +324,44 @@ class Interactions:
             claims[index] = InteractionClaims(delivery, event.notification, event.device, 0)
         for device_id, n in sorted(Counter(event.device for _, event in wanted).items()):
             await self.limits.admit_interactions(device_id, n)
+
+    async def _forwarder(
+        self, facts: dict[str, NotificationFacts], now: int, forwarded: list[ForwardBatch]
+    ) -> OnNew | None:
+        """The writes that queue the batch's new events for the tenants that forward them
+        (one forward per tenant and app), or None when none of them does."""
+        forwards, forwarding = self.forwards, self.forwarding
+        if forwards is None or forwarding is None:
+            return None
+        tenants = {found.tenant_id for found in facts.values()}
+        on = {tenant_id for tenant_id in sorted(tenants) if await forwarding.is_on(tenant_id)}
+        if not on:
+            return None
+
+        async def queue(connection: Any, new: list[InteractionRow]) -> None:
+            by_owner: dict[tuple[str, str], list[ForwardedEvent]] = {}
+            for row in new:
+                item = row.recorded
+                tenant_id = facts[item.notification_id].tenant_id
+                if tenant_id in on:
+                    by_owner.setdefault((tenant_id, item.app_id), []).append(
+                        ForwardedEvent(
+                            item.notification_id,
+                            row.delivery_id,
+                            row.device_id,
+                            item.event.value,
+                            item.action_key or None,
+                            item.at,
+                        )
+                    )
+            batches = [
+                ForwardBatch(new_id(), tenant_id, app_id, now, tuple(events))
+                for (tenant_id, app_id), events in sorted(by_owner.items())
+            ]
+            await forwards.enqueue_in(connection, batches)
+            forwarded[:] = batches  # a group tried again alone calls this once more
+
+        return queue
 
     async def _read_facts(self, notification_id: str) -> NotificationFacts | None:
         found = await self.notification(notification_id)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushgate.core.engagement import tallies
-from pushgate.core.interactions import InteractionRow, Stored
+from pushgate.core.interactions import InteractionRow, OnNew, Stored
 from pushgate.storage.accounts import BaseStore
 from pushgate.storage.engine import require_order
 from pushgate.storage.group_commit import GroupCommit
@@ -71,10 +71,12 @@ class InteractionStore(BaseStore):
         )
         return {str(row.device_id): str(row.id) for row in found}
 
-    async def record(self, rows: Sequence[InteractionRow], now: int) -> Stored:
+    async def record(
+        self, rows: Sequence[InteractionRow], now: int, on_new: OnNew | None = None
+    ) -> Stored:
         if not rows:
             return Stored([], 0)
-        return await self.groups.submit(_Batch(rows, now))
+        return await self.groups.submit(_Batch(rows, now, on_new))
 
     async def _record_group(self, batches: Sequence[_Batch]) -> list[Stored]:
         ids = sorted({row.recorded.notification_id for batch in batches for row in batch.rows})
@@ -96,6 +98,8 @@ class InteractionStore(BaseStore):
                 made.difference_update(row.key for row in new)
                 gone = sum(1 for row in batch.rows if row.recorded.notification_id not in present)
                 stored.append(Stored(new, gone))
+                if batch.on_new is not None and new:
+                    await batch.on_new(connection, new)
             await self._tally(connection, [row for done in stored for row in done.new])
         return stored
 
@@ -185,3 +189,4 @@ class _Batch:
 
     rows: Sequence[InteractionRow]
     now: int
+    on_new: OnNew | None
