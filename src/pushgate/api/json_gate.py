@@ -20,7 +20,8 @@ from pushgate.api.json_rules import JsonProblem, NotJson, check_body
 
 class JsonGate:
     """``raw_prefixes``: paths whose routes judge their own body (the answer routes, which
-    push an error to the device whose answer they could not read)."""
+    push an error to the device whose answer they could not read; the interactions route,
+    which parses its body once with the rules' own parser)."""
 
     def __init__(self, app: ASGIApp, raw_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app

@@ -36,7 +36,7 @@ import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, assert_never
+from typing import Any, NamedTuple, Protocol, assert_never
 
 from pushgate.core import interaction_tokens
 from pushgate.core.clock import Clock
@@ -70,8 +70,8 @@ MAX_EVENTS = 100
 FACTS_CACHE_SECONDS = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+# A tuple, not a frozen dataclass: one is built per reported event, in a third of the time.
+class Report(NamedTuple):
     """One event as a device reports it, with its push's interaction token."""
 
     notification: str
@@ -82,8 +82,8 @@ class Report:
     at: int  # epoch ms, the device's clock
 
 
-@dataclass(frozen=True, slots=True)
-class UserReport:
+# A tuple, not a frozen dataclass: one is built per reported event, in a third of the time.
+class UserReport(NamedTuple):
     """One event reported under the app's user token (``Pushgate-User-Token``): the
     notification and the device name the delivery, and the device must be the user's."""
 
@@ -123,8 +123,8 @@ class NotificationFacts:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class InteractionRow:
+# A tuple, not a frozen dataclass: one is built per reported event, in a third of the time.
+class InteractionRow(NamedTuple):
     """One event to record: its key, who reported it, and what it moves."""
 
     delivery_id: str
