@@ -12,11 +12,15 @@ them (a repeat records nothing and forwards nothing), and sent by a worker.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from pushgate.core.ids import new_id
 from pushgate.core.ttlcache import TtlCache
+
+if TYPE_CHECKING:
+    from pushgate.core.interactions import InteractionRow
 
 SETTING = "interactions.forward"
 # Read on every reported batch: kept a while, and forgotten whenever settings change here.
@@ -69,3 +73,46 @@ class ForwardingSwitch:
     def forget(self) -> None:
         """A setting changed: read again."""
         self._cache.invalidate()
+
+
+async def forwarder(
+    forwards: ForwardQueuePort,
+    switch: ForwardingSwitch,
+    tenant_of: Mapping[str, str],
+    now: int,
+    forwarded: list[ForwardBatch],
+) -> Callable[[Any, list[InteractionRow]], Awaitable[None]] | None:
+    """The writes that queue a recorded batch's new events (one forward per tenant and
+    app) for the tenants that forward them, to run in the transaction that records them;
+    None when none of the batch's tenants does. ``tenant_of``: notification id → tenant
+    id; ``forwarded`` receives what was queued, for :meth:`ForwardQueuePort.committed`."""
+    on = {
+        tenant_id for tenant_id in sorted(set(tenant_of.values())) if await switch.is_on(tenant_id)
+    }
+    if not on:
+        return None
+
+    async def queue(connection: Any, new: list[InteractionRow]) -> None:
+        by_owner: dict[tuple[str, str], list[ForwardedEvent]] = {}
+        for row in new:
+            item = row.recorded
+            tenant_id = tenant_of[item.notification_id]
+            if tenant_id in on:
+                by_owner.setdefault((tenant_id, item.app_id), []).append(
+                    ForwardedEvent(
+                        item.notification_id,
+                        row.delivery_id,
+                        row.device_id,
+                        item.event.value,
+                        item.action_key or None,
+                        item.at,
+                    )
+                )
+        batches = [
+            ForwardBatch(new_id(), tenant_id, app_id, now, tuple(events))
+            for (tenant_id, app_id), events in sorted(by_owner.items())
+        ]
+        await forwards.enqueue_in(connection, batches)
+        forwarded[:] = batches  # a group tried again alone calls this once more
+
+    return queue

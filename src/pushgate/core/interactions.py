@@ -41,12 +41,11 @@ from typing import Any, NamedTuple, Protocol, assert_never
 from pushgate.core import interaction_tokens
 from pushgate.core.clock import Clock
 from pushgate.core.engagement import InteractionEvent, RecordedInteraction
-from pushgate.core.ids import new_id
 from pushgate.core.interaction_forwarding import (
     ForwardBatch,
-    ForwardedEvent,
     ForwardingSwitch,
     ForwardQueuePort,
+    forwarder,
 )
 from pushgate.core.interaction_tokens import InteractionClaims, InteractionRefused
 from pushgate.core.models import Tenant
@@ -246,7 +245,10 @@ class Interactions:
         for app_id, n in sorted(Counter(row.recorded.app_id for row in rows).items()):
             await self.limits.admit_app_interactions(app_id, n)
         forwarded: list[ForwardBatch] = []
-        on_new = await self._forwarder(facts, now, forwarded)
+        on_new = None
+        if self.forwards is not None and self.forwarding is not None:
+            tenant_of = {nid: found.tenant_id for nid, found in facts.items()}
+            on_new = await forwarder(self.forwards, self.forwarding, tenant_of, now, forwarded)
         stored = await self.store.record(_unique(rows), now, on_new)
         if forwarded and self.forwards is not None:
             await self.forwards.committed(forwarded)
@@ -324,44 +326,6 @@ class Interactions:
             claims[index] = InteractionClaims(delivery, event.notification, event.device, 0)
         for device_id, n in sorted(Counter(event.device for _, event in wanted).items()):
             await self.limits.admit_interactions(device_id, n)
-
-    async def _forwarder(
-        self, facts: dict[str, NotificationFacts], now: int, forwarded: list[ForwardBatch]
-    ) -> OnNew | None:
-        """The writes that queue the batch's new events for the tenants that forward them
-        (one forward per tenant and app), or None when none of them does."""
-        forwards, forwarding = self.forwards, self.forwarding
-        if forwards is None or forwarding is None:
-            return None
-        tenants = {found.tenant_id for found in facts.values()}
-        on = {tenant_id for tenant_id in sorted(tenants) if await forwarding.is_on(tenant_id)}
-        if not on:
-            return None
-
-        async def queue(connection: Any, new: list[InteractionRow]) -> None:
-            by_owner: dict[tuple[str, str], list[ForwardedEvent]] = {}
-            for row in new:
-                item = row.recorded
-                tenant_id = facts[item.notification_id].tenant_id
-                if tenant_id in on:
-                    by_owner.setdefault((tenant_id, item.app_id), []).append(
-                        ForwardedEvent(
-                            item.notification_id,
-                            row.delivery_id,
-                            row.device_id,
-                            item.event.value,
-                            item.action_key or None,
-                            item.at,
-                        )
-                    )
-            batches = [
-                ForwardBatch(new_id(), tenant_id, app_id, now, tuple(events))
-                for (tenant_id, app_id), events in sorted(by_owner.items())
-            ]
-            await forwards.enqueue_in(connection, batches)
-            forwarded[:] = batches  # a group tried again alone calls this once more
-
-        return queue
 
     async def _read_facts(self, notification_id: str) -> NotificationFacts | None:
         found = await self.notification(notification_id)
