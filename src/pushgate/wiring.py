@@ -25,6 +25,7 @@ from pushgate.core.identity import Identities
 from pushgate.core.ids import now_ms
 from pushgate.core.inbound import Inbound
 from pushgate.core.inbound_sources import SourceCatalog
+from pushgate.core.interaction_forwarding import ForwardingSwitch
 from pushgate.core.interactions import Interactions
 from pushgate.core.notification_types import TypeCatalog
 from pushgate.core.notifications import DeliveryRecords
@@ -52,7 +53,13 @@ from pushgate.core.triggers import TriggerCatalog
 from pushgate.core.type_switches import TypeSwitches
 from pushgate.core.units import Units
 from pushgate.core.webhook_defaults import TenantWebhookDefaults
-from pushgate.delivery.jobs import EventJobs, FanoutStarter, RecordEventJobs, ResponseStarter
+from pushgate.delivery.jobs import (
+    EventJobs,
+    FanoutStarter,
+    InteractionForwards,
+    RecordEventJobs,
+    ResponseStarter,
+)
 from pushgate.delivery.metrics import DeliveryMetrics
 from pushgate.errors import Unavailable
 from pushgate.providers.limits import payload_problem
@@ -168,7 +175,7 @@ class Services:
             instance_retention_days=self.settings.retention_days,
             type_needs=self.types.general_needs,
             type_keys=self.types.keys,
-            caches=(self.webhook_defaults, self.recipient_times),
+            caches=(self.webhook_defaults, self.recipient_times, self.forwarding_switch),
         )
 
     @functools.cached_property
@@ -376,6 +383,16 @@ class Services:
             self.limits,
             self.metrics,
             clock=self.clock,
+            forwards=InteractionForwards(self.queue),
+            forwarding=self.forwarding_switch,
+        )
+
+    @functools.cached_property
+    def forwarding_switch(self) -> ForwardingSwitch:
+        """Which tenants forward their interactions; forgotten when settings change."""
+        return ForwardingSwitch(
+            lambda tenant_id: self.scoped_settings.forwards_interactions(tenant_id),
+            clock=self.clock.now,
         )
 
     @functools.cached_property

@@ -24,6 +24,7 @@ class Received:
     delivery: str
     token: str
     hook: str
+    device: str
 
     def event(self, event: str, action_key: str | None = None, **extra: Any) -> dict[str, Any]:
         """One event as the device reports it."""
@@ -45,11 +46,18 @@ async def broadcast(
     services: Services,
     device_sim: WebhookSimulator,
     devices: int,
+    users: list[str] | None = None,
     **send: Any,
 ) -> list[Received]:
-    """A notification of ``crm`` to ``devices`` new devices, delivered; what each got."""
+    """A notification of ``crm`` to ``devices`` new devices (of ``users[i]`` when given),
+    delivered; what each got."""
     hooks = [f"/hook/{i}" for i in range(devices)]
-    ids = [await register(client, "crm", f"{device_sim.base_url}{hook}") for hook in hooks]
+    owners: list[dict[str, str]] = [{"user": user} for user in users] if users else [{}] * devices
+    ids = [
+        await register(client, "crm", f"{device_sim.base_url}{hook}", **owner)
+        for hook, owner in zip(hooks, owners, strict=True)
+    ]
+    by_hook = dict(zip(hooks, ids, strict=True))
     body = {"app": "crm", "audience": {"devices": ids}, "title": "Doors open", **send}
     sent = ok(await client.post("/v1/notifications", json=body), 202)
     await work_through(services)
@@ -59,8 +67,11 @@ async def broadcast(
         identity = identity_of("webhook", item.body)
         assert identity is not None, item.body
         fields = identity.fields
+        hook = item.token.removeprefix(device_sim.base_url)
         received.append(
-            Received(fields["notification"], fields["delivery"], fields["itoken"], item.token)
+            Received(
+                fields["notification"], fields["delivery"], fields["itoken"], hook, by_hook[hook]
+            )
         )
     device_sim.reset()
     return sorted(received, key=lambda r: r.hook)

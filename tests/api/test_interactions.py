@@ -4,17 +4,23 @@ carried, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from pushgate.core import interaction_tokens
+from pushgate.core.clock import ManualClock as Clock
 from pushgate.core.interaction_tokens import InteractionClaims
+from pushgate.delivery.jobs import JOB_KINDS
 from pushgate.simulators.server import start
 from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import Services, build_services
@@ -23,6 +29,8 @@ from tests.api.expect import error_of, ok
 from tests.api.interaction_scene import Received, broadcast, report
 from tests.api.test_rate_limits import ManualClock
 from tests.conftest import empty_postgres, make_settings
+from tests.delivery.conftest import register, work_through
+from tests.delivery.test_operational_events import Receiver
 
 
 @pytest.fixture
@@ -344,3 +352,180 @@ async def test_sends_that_record_failures_only_count_in_the_series_and_take_repo
     totals = ok(await client.get("/v1/reports/apps/crm"))["totals"]
     assert (totals["sent"], totals["opened"]) == (2, 2)
     assert (await _interactions(client, pushes[0].notification))["open_rate"] == 1.0
+
+
+async def test_batches_reported_together_record_each_event_once(
+    client: httpx.AsyncClient,
+    services: Services,
+    device: httpx.AsyncClient,
+    pushes: list[Received],
+) -> None:
+    """Batches arriving together share a transaction; an event two of them name is new
+    to one of them only, and the counts move once."""
+    first, second, third = pushes
+    overlapping = [first.event("opened"), second.event("opened")]
+    batches = [
+        overlapping,
+        [*overlapping, third.event("opened")],
+        [third.event("opened"), first.event("received")],
+        overlapping,
+    ]
+    groups_before = services.interaction_store.groups.groups
+    answers = await asyncio.gather(*(report(device, batch) for batch in batches))
+    outcomes = [ok(answer) for answer in answers]
+    assert sum(o["recorded"] for o in outcomes) == 4
+    assert sum(o["duplicates"] for o in outcomes) == 9 - 4
+    assert services.interaction_store.groups.groups - groups_before <= len(batches)
+    counts = await _interactions(client, first.notification)
+    assert (counts["opened"], counts["received"]) == (3, 1)
+
+
+async def test_refusals_name_the_field_as_the_route_did(
+    device: httpx.AsyncClient, pushes: list[Received]
+) -> None:
+    first = pushes[0]
+    refused = error_of(await report(device, [first.event("clicked")]), 422, "validation_failed")
+    assert refused["details"]["errors"][0]["field"] == "events.0.event"
+    not_object = await device.post("/v1/interactions", json=[first.event("opened")])
+    assert error_of(not_object, 422)["details"]["errors"][0]["field"] == "body"
+    broken = await device.post(
+        "/v1/interactions", content=b'{"app": "crm", "events": [', headers=_JSON
+    )
+    error_of(broken, 400, "malformed_json")
+    repeated = b'{"app": "crm", "app": "crm", "events": []}'
+    twice = error_of(await device.post("/v1/interactions", content=repeated, headers=_JSON), 422)
+    assert twice["message"] == "body: names 'app' more than once"
+    error_of(await device.post("/v1/interactions", headers=_JSON), 422, "validation_failed")
+    error_of(await device.get("/v1/interactions"), 405)
+
+
+_JSON = {"content-type": "application/json"}
+SECRET = "host-system-signing-secret-0123456789abcdef"
+
+
+def _user_token(sub: str, secret: str = SECRET) -> dict[str, str]:
+    claims = {"sub": sub, "exp": int(time.time()) + 300}
+    return {"Pushgate-User-Token": jwt.encode(claims, secret, algorithm="HS256")}
+
+
+@pytest.fixture
+async def users_pushes(
+    client: httpx.AsyncClient, services: Services, device_sim: WebhookSimulator
+) -> list[Received]:
+    """One notification to two devices of alice and one of bob."""
+    await crm_app(client, device_sim)
+    return await broadcast(
+        client, services, device_sim, 3, users=["alice", "alice", "bob"], action_set="approval"
+    )
+
+
+def _by_device(push: Received, event: str, action_key: str | None = None) -> dict[str, Any]:
+    named = push.event(event, action_key)
+    del named["delivery"], named["token"]
+    return {**named, "device": push.device}
+
+
+async def test_a_user_reports_for_their_devices_with_the_apps_user_token(
+    client: httpx.AsyncClient, device: httpx.AsyncClient, users_pushes: list[Received]
+) -> None:
+    phone, tablet, _ = users_pushes
+    ok(await client.patch("/v1/apps/crm", json={"user_auth_secret": SECRET}))
+    events = [_by_device(phone, "opened"), _by_device(tablet, "action", "approve")]
+    answer = await device.post(
+        "/v1/interactions", json={"app": "crm", "events": events}, headers=_user_token("alice")
+    )
+    assert ok(answer) == {"recorded": 2, "duplicates": 0, "late": 0, "expired": 0}
+    # The same delivery, reported with the push's own token: recorded already.
+    assert ok(await report(device, [phone.event("opened")]))["duplicates"] == 1
+    counts = await _interactions(client, phone.notification)
+    assert (counts["opened"], counts["actions"]) == (1, {"approve": 1})
+    exported = await client.get(f"/v1/reports/notifications/{phone.notification}/deliveries.csv")
+    opened = {row["delivery"] for row in csv.DictReader(io.StringIO(exported.text))}
+    assert phone.delivery in opened
+
+
+async def test_user_token_reports_are_refused_for_devices_not_the_users(
+    client: httpx.AsyncClient,
+    device: httpx.AsyncClient,
+    device_sim: WebhookSimulator,
+    users_pushes: list[Received],
+) -> None:
+    phone, _, bobs = users_pushes
+
+    async def post(events: list[dict[str, Any]], headers: dict[str, str]) -> httpx.Response:
+        body = {"app": "crm", "events": events}
+        return await device.post("/v1/interactions", json=body, headers=headers)
+
+    mine = [_by_device(phone, "opened")]
+    # The app has no user-auth secret yet: no user can be proven.
+    error_of(await post(mine, _user_token("alice")), 401, "unauthenticated")
+    ok(await client.patch("/v1/apps/crm", json={"user_auth_secret": SECRET}))
+    error_of(await post(mine, {}), 401, "unauthenticated")
+    forged = _user_token("alice", "another-secret-0123456789abcdef-0123456789")
+    error_of(await post(mine, forged), 401, "unauthenticated")
+    theirs = error_of(await post([*mine, _by_device(bobs, "opened")], _user_token("alice")), 403)
+    assert theirs["details"]["field"] == "events[1].device"
+    # A device of alice's that the notification did not go to.
+    other = await register(client, "crm", f"{device_sim.base_url}/hook/other", user="alice")
+    missing = error_of(
+        await post([{**mine[0], "device": other}], _user_token("alice")), 404, "not_found"
+    )
+    assert missing["details"]["field"] == "events[0].device"
+    both = {**phone.event("opened"), "device": phone.device}
+    error_of(await post([both], _user_token("alice")), 422, "validation_failed")
+    # Nothing of a refused batch was recorded.
+    assert (await _interactions(client, phone.notification))["opened"] == 0
+    assert ok(await post(mine, _user_token("alice")))["recorded"] == 1
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """The host system's operational webhook: a 500 first, then 204s."""
+    made = Receiver([500])
+    server = await asyncio.start_server(made.handle, "127.0.0.1", 0)
+    made.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/ops"
+    yield made
+    server.close()
+    await server.wait_closed()
+
+
+async def test_recorded_interactions_are_forwarded_signed_and_batched_when_the_tenant_asks(
+    client: httpx.AsyncClient,
+    services: Services,
+    device: httpx.AsyncClient,
+    pushes: list[Received],
+    receiver: Receiver,
+) -> None:
+    first, second, third = pushes
+    hook = ok(
+        await client.patch(
+            "/v1/tenants/default", json={"operational_webhook": {"url": receiver.url}}
+        )
+    )
+    secret = hook["operational_webhook"]["secret"]
+    ok(await report(device, [third.event("received")]))  # before forwarding is on
+    ok(await client.patch("/v1/settings", json={"name": "interactions.forward", "value": True}))
+    events = [first.event("opened"), second.event("action", "approve"), first.event("opened")]
+    ok(await report(device, events))
+    ok(await report(device, events))  # repeats record nothing, so forward nothing
+    # An hour behind: the retry after the 500 is due at once for the queue.
+    await work_through(services, clock=Clock(time.time() - 3600))
+
+    assert len(receiver.received) == 2  # the 500, then the 204: one batch
+    (_, failed), (headers, body) = receiver.received
+    assert failed == body
+    sent = Webhook(secret).verify(body, headers)
+    assert headers["webhook-id"] == sent["id"]
+    assert (sent["type"], sent["tenant"], sent["subject"]["type"]) == (
+        "interactions",
+        "default",
+        "app",
+    )
+    forwarded = sorted(sent["data"]["events"], key=lambda e: e["event"])
+    assert [(e["notification"], e["delivery"], e["event"], e["action_key"]) for e in forwarded] == [
+        (second.notification, second.delivery, "action", "approve"),
+        (first.notification, first.delivery, "opened", None),
+    ]
+    assert all(e["device"] and e["at"].endswith("Z") for e in forwarded)
+    depth = await services.queue.depth(JOB_KINDS)
+    assert sum(d.ready + d.delayed + d.leased + d.dead for d in depth.values()) == 0

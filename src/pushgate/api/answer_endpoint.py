@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pushgate.api.answer_body import read_answer
 from pushgate.api.answer_schemas import answer_json
 from pushgate.api.errors import domain_response
+from pushgate.api.json_answer import JsonAnswer
 from pushgate.api.routes.answers import (
     MAX_ACTION_CHARS,
     MAX_APP_CHARS,
@@ -39,7 +40,6 @@ from pushgate.errors import PushgateError
 _PATH = re.compile(
     "^(" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")/([^/]+)/action/([^/]+)$"
 )
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class AnswerEndpoint:
@@ -97,22 +97,6 @@ class AnswerEndpoint:
         else:
             status, body = 200, answer_json(done.response)
         return JsonAnswer(status, orjson.dumps(body))
-
-
-class JsonAnswer:
-    """A JSON answer sent as it is: what Starlette's ``JSONResponse`` sends, without
-    serialising through the standard library."""
-
-    __slots__ = ("content", "status")
-
-    def __init__(self, status: int, content: bytes) -> None:
-        self.status = status
-        self.content = content
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-length", str(len(self.content)).encode()), *_JSON_HEADERS]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": self.content})
 
 
 def _headers(scope: Scope) -> tuple[str | None, str | None]:

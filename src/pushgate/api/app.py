@@ -22,6 +22,7 @@ from pushgate.api.deps import SERVICES_SCOPE_KEY
 from pushgate.api.error_statuses import keep_answerable_statuses
 from pushgate.api.inbound_endpoint import PREFIX as INBOUND_PREFIX
 from pushgate.api.inbound_endpoint import InboundEndpoint
+from pushgate.api.interaction_endpoint import InteractionEndpoint
 from pushgate.api.json_gate import JsonGate
 from pushgate.api.keygate import KeyGate
 from pushgate.api.limits import BodyBudget, BodyLimit
@@ -117,14 +118,20 @@ def create_app(services: Services) -> ASGIApp:
     route reads it."""
     api = _api()
     settings = services.settings
-    # Answers skip FastAPI (api/answer_endpoint.py), past the body bounds and URL rules.
+    # Answers and devices' interaction reports skip FastAPI (api/answer_endpoint.py,
+    # api/interaction_endpoint.py), past the body bounds and URL rules.
     answering = AnswerEndpoint(_WithServices(api, services), services.answers, _answer_routes())
     # So do device registrations (api/registration_endpoint.py).
     registering = RegistrationEndpoint(
         answering, services, _route_of(devices.router, registration_endpoint.PATH_TEMPLATE, "POST")
     )
+    reporting = InteractionEndpoint(
+        registering,
+        services.interactions,
+        _route_of(interactions.router, interactions.PATH, "POST"),
+    )
     bounded = BodyLimit(
-        JsonGate(registering, raw_prefixes=answers.PREFIXES),
+        JsonGate(reporting, raw_prefixes=(*answers.PREFIXES, interactions.PATH)),
         settings.max_body_bytes,
         budget=BodyBudget(settings.max_bodies_in_flight_bytes),
         body_seconds=settings.body_timeout_seconds,

@@ -10,21 +10,34 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from pushgate.core.engagement import InteractionEvent
 from pushgate.core.inputs import NAME_PATTERN
 from pushgate.core.interaction_tokens import TOKEN_CHARS
-from pushgate.core.interactions import MAX_EVENTS, Report, ReportOutcome
+from pushgate.core.interactions import MAX_EVENTS, AnyReport, Report, ReportOutcome, UserReport
 
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 KEY_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$"
 
 
 class InteractionIn(BaseModel):
-    """One event of one push, with what the push's identity (`pushgate`) carried."""
+    """One event of one push, with what the push's identity (`pushgate`) carried: its
+    `delivery` and `token`, or, under the app's user token (`Pushgate-User-Token`), the
+    `device` it went to."""
 
     model_config = ConfigDict(extra="forbid")
 
     notification: str = Field(pattern=UUID_PATTERN, description="The identity's `notification`.")
-    delivery: str = Field(pattern=UUID_PATTERN, description="The identity's `delivery`.")
-    token: str = Field(
-        min_length=TOKEN_CHARS, max_length=TOKEN_CHARS, description="The identity's `itoken`."
+    delivery: str | None = Field(
+        None, pattern=UUID_PATTERN, description="The identity's `delivery` (with `token`)."
+    )
+    token: str | None = Field(
+        None,
+        min_length=TOKEN_CHARS,
+        max_length=TOKEN_CHARS,
+        description="The identity's `itoken` (with `delivery`).",
+    )
+    device: str | None = Field(
+        None,
+        pattern=UUID_PATTERN,
+        description="Instead of `delivery` and `token`, with the app's user token in the "
+        "`Pushgate-User-Token` header: the id of the user's device the push went to.",
     )
     event: Literal["received", "opened", "dismissed", "action"]
     action_key: str | None = Field(
@@ -38,16 +51,23 @@ class InteractionIn(BaseModel):
     def _action_key_with_action_only(self) -> Self:
         if (self.event == "action") != (self.action_key is not None):
             raise ValueError("action_key is given with the event action, and only with it")
+        given = (self.delivery is not None, self.token is not None, self.device is not None)
+        if given not in ((True, True, False), (False, False, True)):
+            raise ValueError("give delivery and token, or device (with a user token)")
         return self
 
-    def report(self) -> Report:
+    def report(self) -> AnyReport:
+        event, at = InteractionEvent(self.event), _ms(self.at)
+        if self.device is not None:
+            return UserReport(self.notification, self.device, event, self.action_key, at)
+        # Both given: the validator above holds every event to one of the two forms.
         return Report(
             self.notification,
-            self.delivery,
-            self.token,
-            InteractionEvent(self.event),
+            self.delivery or "",
+            self.token or "",
+            event,
             self.action_key,
-            _ms(self.at),
+            at,
         )
 
 

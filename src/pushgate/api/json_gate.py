@@ -20,7 +20,8 @@ from pushgate.api.json_rules import JsonProblem, NotJson, check_body
 
 class JsonGate:
     """``raw_prefixes``: paths whose routes judge their own body (the answer routes, which
-    push an error to the device whose answer they could not read)."""
+    push an error to the device whose answer they could not read; the interactions route,
+    which parses its body once with the rules' own parser)."""
 
     def __init__(self, app: ASGIApp, raw_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -32,8 +33,8 @@ class JsonGate:
             return
         problem = _url_problem(scope)
         raw = scope["path"].startswith(self.raw_prefixes) if self.raw_prefixes else False
-        if problem is None and not raw and _is_json(scope):
-            body, ended = await _read(receive)
+        if problem is None and not raw and is_json(scope):
+            body, ended = await read_body(receive)
             if body:
                 try:
                     problem = check_body(body)
@@ -45,7 +46,7 @@ class JsonGate:
                     )
                     await answer(scope, receive, send)
                     return
-            receive = _replay(body, ended, receive)
+            receive = replay(body, ended, receive)
         if problem is None:
             await self.app(scope, receive, send)
             return
@@ -69,7 +70,7 @@ def _url_problem(scope: Scope) -> JsonProblem | None:
     return None
 
 
-def _is_json(scope: Scope) -> bool:
+def is_json(scope: Scope) -> bool:
     """As the routes read bodies: JSON when declared ``application/json`` or ``+json``, or
     when no type is declared."""
     for name, value in scope["headers"]:
@@ -83,7 +84,7 @@ def _is_json(scope: Scope) -> bool:
     return True
 
 
-async def _read(receive: Receive) -> tuple[bytes, list[Message]]:
+async def read_body(receive: Receive) -> tuple[bytes, list[Message]]:
     """The whole body, and the messages that ended the read (a disconnect, say), to hand on."""
     chunks: list[bytes] = []
     while True:
@@ -95,7 +96,7 @@ async def _read(receive: Receive) -> tuple[bytes, list[Message]]:
             return b"".join(chunks), []
 
 
-def _replay(body: bytes, ended: list[Message], receive: Receive) -> Receive:
+def replay(body: bytes, ended: list[Message], receive: Receive) -> Receive:
     """A ``receive`` that gives the body read already, once, then reads on."""
     pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
     pending += ended

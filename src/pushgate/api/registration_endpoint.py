@@ -26,8 +26,9 @@ from pydantic import ValidationError
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pushgate.api.answer_endpoint import JsonAnswer, read_body
+from pushgate.api.answer_endpoint import read_body
 from pushgate.api.errors import domain_response, validation_response
+from pushgate.api.json_answer import JsonAnswer
 from pushgate.api.keygate import known_caller
 from pushgate.api.schemas import DeviceOut
 from pushgate.core.access import Caller

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -37,8 +38,8 @@ ACTION_PREFIX = "action:"
 OPEN_PREFIX = "open_after:"  # then the bucket's first minute
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedInteraction:
+# A tuple, not a frozen dataclass: one is built per reported event, in a third of the time.
+class RecordedInteraction(NamedTuple):
     """One interaction newly recorded: what moves the counts."""
 
     notification_id: str

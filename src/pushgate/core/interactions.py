@@ -18,6 +18,13 @@ whole batch with its own error (statuses in ``api/errors.py``):
    by events (429);
 5. an ``action`` must name an action the notification offered (422).
 
+An event may instead name its notification and ``device``, under the app's user token
+(``Pushgate-User-Token``, as the device routes take it; core/registry.py): once the app
+is known (step 4), the token must prove a user of the app (401), every device named must
+be that user's device of the app (403), and the notification must have had a delivery to
+it (404); that delivery is the one recorded, and the device's bucket is spent as a push
+token's would be.
+
 Then the events are recorded, each once per (delivery, event, action): a repeat is
 counted ``duplicate``, not again. The counts on the notification and the app's hourly
 series move in the same transaction (``core/engagement.py``).
@@ -29,11 +36,17 @@ import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol, assert_never
 
 from pushgate.core import interaction_tokens
 from pushgate.core.clock import Clock
 from pushgate.core.engagement import InteractionEvent, RecordedInteraction
+from pushgate.core.interaction_forwarding import (
+    ForwardBatch,
+    ForwardingSwitch,
+    ForwardQueuePort,
+    forwarder,
+)
 from pushgate.core.interaction_tokens import InteractionClaims, InteractionRefused
 from pushgate.core.models import Tenant
 from pushgate.core.notifications import Notification
@@ -41,7 +54,14 @@ from pushgate.core.rate_limits import RateLimits
 from pushgate.core.registry import Registry
 from pushgate.core.secretbox import SecretBox
 from pushgate.core.ttlcache import TtlCache
-from pushgate.errors import AppMismatch, InteractionTokenInvalid, InvalidInput
+from pushgate.errors import (
+    AppMismatch,
+    Forbidden,
+    InteractionTokenInvalid,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 
 MAX_EVENTS = 100
 # What a report reads of a notification never changes once it is sent; a notification
@@ -49,9 +69,9 @@ MAX_EVENTS = 100
 FACTS_CACHE_SECONDS = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One event as a device reports it."""
+# A tuple, not a frozen dataclass: one is built per reported event, in a third of the time.
+class Report(NamedTuple):
+    """One event as a device reports it, with its push's interaction token."""
 
     notification: str
     delivery: str
@@ -59,6 +79,21 @@ class Report:
     event: InteractionEvent
     action_key: str | None
     at: int  # epoch ms, the device's clock
+
+
+# A tuple, not a frozen dataclass: one is built per reported event, in a third of the time.
+class UserReport(NamedTuple):
+    """One event reported under the app's user token (``Pushgate-User-Token``): the
+    notification and the device name the delivery, and the device must be the user's."""
+
+    notification: str
+    device: str
+    event: InteractionEvent
+    action_key: str | None
+    at: int  # epoch ms, the device's clock
+
+
+AnyReport = Report | UserReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +122,8 @@ class NotificationFacts:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class InteractionRow:
+# A tuple, not a frozen dataclass: one is built per reported event, in a third of the time.
+class InteractionRow(NamedTuple):
     """One event to record: its key, who reported it, and what it moves."""
 
     delivery_id: str
@@ -120,10 +155,23 @@ class ReportOutcome:
 
 
 class InteractionStorePort(Protocol):
-    async def record(self, rows: Sequence[InteractionRow], now: int) -> Stored:
-        """Insert the rows not yet recorded, and move the counts by those, in one
-        transaction; rows of notifications that no longer exist are left out (``gone``)."""
+    async def deliveries_of(
+        self, notification_id: str, device_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """The notification's delivery to each device that has one: device id → delivery id."""
         ...
+
+    async def record(
+        self, rows: Sequence[InteractionRow], now: int, on_new: OnNew | None = None
+    ) -> Stored:
+        """Insert the rows not yet recorded, and move the counts by those, in one
+        transaction; rows of notifications that no longer exist are left out (``gone``).
+        ``on_new`` is called with the new rows within that transaction, if any are."""
+        ...
+
+
+# Writes to make with a batch's new rows, in the transaction that records them.
+OnNew = Callable[[Any, list[InteractionRow]], Awaitable[None]]
 
 
 class InteractionMetricsPort(Protocol):
@@ -146,7 +194,11 @@ class Interactions:
         metrics: InteractionMetricsPort,
         *,
         clock: Clock,
+        forwards: ForwardQueuePort | None = None,
+        forwarding: ForwardingSwitch | None = None,
     ) -> None:
+        """``forwards`` and ``forwarding`` (whether a tenant forwards its interactions):
+        where forwarded batches go (core/interaction_forwarding.py); none without them."""
         self.box = box
         self.store = store
         self.notification = notification
@@ -155,33 +207,51 @@ class Interactions:
         self.limits = limits
         self.metrics = metrics
         self.clock = clock
+        self.forwards = forwards
+        self.forwarding = forwarding
+        self._tokens = interaction_tokens.Reader(box)
         self._facts: TtlCache[str, NotificationFacts] = TtlCache(
             FACTS_CACHE_SECONDS, clock=clock.now
         )
 
-    async def report(self, app_name: str, events: Sequence[Report]) -> ReportOutcome:
+    async def report(
+        self, app_name: str, events: Sequence[AnyReport], user_token: str | None = None
+    ) -> ReportOutcome:
         now = int(self.clock.now() * 1000)
         claims = self._verified(events, now // 1000)
-        expired = sum(1 for claim in claims if claim is None)
-        by_device = Counter(claim.device_id for claim in claims if claim is not None)
+        expired = sum(
+            1 for i, event in enumerate(events) if isinstance(event, Report) and i not in claims
+        )
+        by_device = Counter(claim.device_id for claim in claims.values())
         for device_id, n in sorted(by_device.items()):
             await self.limits.admit_interactions(device_id, n)
-        kept = [(i, e, c) for i, (e, c) in enumerate(zip(events, claims, strict=True)) if c]
+        named = {
+            e.notification for i, e in enumerate(events) if i in claims or isinstance(e, UserReport)
+        }
         facts: dict[str, NotificationFacts] = {}
-        for nid in sorted({event.notification for _, event, _ in kept}):
+        for nid in sorted(named):
             found = await self._facts.get(nid, functools.partial(self._read_facts, nid))
             if found is not None:
                 facts[nid] = found
-        await self._check_apps(app_name, facts)
+        apps = await self._check_apps(app_name, facts)
+        if any(isinstance(event, UserReport) for event in events):
+            await self._users_claims(events, facts, apps, user_token, claims)
         rows = [
-            self._row(i, event, claim, facts[event.notification], now)
-            for i, event, claim in kept
-            if event.notification in facts
+            self._row(i, event, claims[i], facts[event.notification], now)
+            for i, event in enumerate(events)
+            if i in claims and event.notification in facts
         ]
-        late = len(kept) - len(rows)
+        late = len(events) - expired - len(rows)
         for app_id, n in sorted(Counter(row.recorded.app_id for row in rows).items()):
             await self.limits.admit_app_interactions(app_id, n)
-        stored = await self.store.record(_unique(rows), now)
+        forwarded: list[ForwardBatch] = []
+        on_new = None
+        if self.forwards is not None and self.forwarding is not None:
+            tenant_of = {nid: found.tenant_id for nid, found in facts.items()}
+            on_new = await forwarder(self.forwards, self.forwarding, tenant_of, now, forwarded)
+        stored = await self.store.record(_unique(rows), now, on_new)
+        if forwarded and self.forwards is not None:
+            await self.forwards.committed(forwarded)
         late += stored.gone
         for (tenant_id, app_id, event), n in Counter(
             (facts[row.recorded.notification_id].tenant_id, row.recorded.app_id, row.recorded.event)
@@ -193,48 +263,123 @@ class Interactions:
         duplicates = len(events) - expired - late - len(stored.new)
         return ReportOutcome(len(stored.new), duplicates, late, expired)
 
+    async def _users_claims(
+        self,
+        events: Sequence[AnyReport],
+        facts: dict[str, NotificationFacts],
+        apps: dict[str, str],
+        user_token: str | None,
+        claims: dict[int, InteractionClaims],
+    ) -> None:
+        """Claims for the events reported under the user token, added to ``claims``: the
+        token must prove a user of the app, every device named must be that user's, and
+        each must have had a delivery of its notification. Events of notifications gone
+        are left out (``late``)."""
+        if not user_token:
+            raise Unauthenticated(
+                "events naming a device need the app's user token (Pushgate-User-Token header)",
+                details={"header": "Pushgate-User-Token"},
+            )
+        wanted = [
+            (i, event)
+            for i, event in enumerate(events)
+            if isinstance(event, UserReport)
+            and event.notification in facts
+            and facts[event.notification].tenant_id in apps
+        ]
+        users: dict[str, str] = {}  # app id → the user the token proves
+        owned: set[str] = set()
+        for index, event in wanted:
+            found = facts[event.notification]
+            app_id = apps[found.tenant_id]
+            if app_id not in users:
+                subject = await self.registry.user_of_token(app_id, user_token)
+                if subject is None:
+                    raise Unauthenticated(
+                        "this app takes no user tokens: report with the pushes' tokens",
+                        details={"header": "Pushgate-User-Token"},
+                    )
+                users[app_id] = subject
+            if event.device not in owned:
+                if not await self.registry.is_users_device(
+                    found.tenant_id, app_id, event.device, users[app_id]
+                ):
+                    raise Forbidden(
+                        "the device is not the user token's user's",
+                        details={"field": f"events[{index}].device", "device": event.device},
+                    )
+                owned.add(event.device)
+        by_notification: dict[str, set[str]] = {}
+        for _, event in wanted:
+            by_notification.setdefault(event.notification, set()).add(event.device)
+        deliveries = {
+            nid: await self.store.deliveries_of(nid, sorted(devices))
+            for nid, devices in sorted(by_notification.items())
+        }
+        for index, event in wanted:
+            delivery = deliveries[event.notification].get(event.device)
+            if delivery is None:
+                raise NotFound(
+                    "the notification has no delivery to this device",
+                    details={"field": f"events[{index}].device", "device": event.device},
+                )
+            claims[index] = InteractionClaims(delivery, event.notification, event.device, 0)
+        for device_id, n in sorted(Counter(event.device for _, event in wanted).items()):
+            await self.limits.admit_interactions(device_id, n)
+
     async def _read_facts(self, notification_id: str) -> NotificationFacts | None:
         found = await self.notification(notification_id)
         return None if found is None else NotificationFacts.of(found)
 
     def _verified(
-        self, events: Sequence[Report], now_seconds: int
-    ) -> list[InteractionClaims | None]:
-        """Each event's claims (None: expired); the batch is refused at the first token
-        that is malformed or forged."""
-        claims: list[InteractionClaims | None] = []
+        self, events: Sequence[AnyReport], now_seconds: int
+    ) -> dict[int, InteractionClaims]:
+        """The claims of each event reported with a valid token, by its index (an expired
+        one has none); the batch is refused at the first token malformed or forged."""
+        claims: dict[int, InteractionClaims] = {}
         for index, event in enumerate(events):
-            read = interaction_tokens.read(
-                self.box, event.token, event.delivery, event.notification, now_seconds
-            )
+            match event:
+                case Report():
+                    read = self._tokens.read(
+                        event.token, event.delivery, event.notification, now_seconds
+                    )
+                case UserReport():
+                    continue  # its device and user are checked once its app is known
+                case _:
+                    assert_never(event)
             if isinstance(read, InteractionRefused):
                 if read.reason != "expired":
                     raise InteractionTokenInvalid(
                         "the interaction token is not valid for this delivery",
                         details={"field": f"events[{index}].token", "reason": "invalid"},
                     )
-                claims.append(None)
                 continue
-            claims.append(read)
+            claims[index] = read
         return claims
 
-    async def _check_apps(self, app_name: str, facts: dict[str, NotificationFacts]) -> None:
+    async def _check_apps(
+        self, app_name: str, facts: dict[str, NotificationFacts]
+    ) -> dict[str, str]:
+        """The app's id in each tenant of the notifications, all of which must be its."""
+        apps: dict[str, str] = {}
         for tenant_id in sorted({found.tenant_id for found in facts.values()}):
             tenant = await self.tenants(tenant_id)
             if tenant is None:
                 continue
             app = await self.registry.app(tenant, app_name)  # 404 when it has none such
+            apps[tenant_id] = app.id
             for found in facts.values():
                 if found.tenant_id == tenant_id and found.app_id != app.id:
                     raise AppMismatch(
                         f"a reported push is not of the app {app_name!r}",
                         details={"app": app_name, "notification": found.id},
                     )
+        return apps
 
     def _row(
         self,
         index: int,
-        event: Report,
+        event: AnyReport,
         claim: InteractionClaims,
         facts: NotificationFacts,
         now: int,

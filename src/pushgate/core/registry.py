@@ -467,6 +467,17 @@ class Registry:
             raise NotFound(f"device {device_id!r} not found", details={"device": device_id})
         return found
 
+    async def is_users_device(
+        self, tenant_id: str, app_id: str, device_id: str, external_id: str
+    ) -> bool:
+        """Whether the device exists, is of the app and is registered to the user."""
+        found = await self.people.device_by_id(tenant_id, device_id)
+        return (
+            found is not None
+            and found.app_id == app_id
+            and await self._belongs_to(found, external_id)
+        )
+
     async def _belongs_to(self, device: Device, external_id: str) -> bool:
         if device.user_id is None:
             return False

@@ -17,6 +17,7 @@ import orjson
 from pushgate.core.access import Caller
 from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.ids import now_ms
+from pushgate.core.interaction_forwarding import SETTING as FORWARD_SETTING
 from pushgate.core.models import Provider, Scope, Sealed, Tenant, sealed_for
 from pushgate.core.ports import PeopleStorePort
 from pushgate.core.secretbox import SecretBox
@@ -213,6 +214,13 @@ class ScopedSettings:
             if item.name == "retention_days" and isinstance(item.value, int):
                 return item.value
         return None
+
+    async def forwards_interactions(self, tenant_id: str) -> bool:
+        """Whether the tenant set ``interactions.forward`` (core/interaction_forwarding.py)."""
+        for item in await self.store.scope_settings(tenant_id, GLOBAL):
+            if item.name == FORWARD_SETTING:
+                return item.value is True
+        return False
 
     def _forget(self) -> None:
         for cache in self.caches:

@@ -140,6 +140,14 @@ GENERAL: tuple[SettingSpec, ...] = (
         default=False,
     ),
     SettingSpec(
+        "interactions.forward",
+        SettingKind.BOOL,
+        SettingScope.GLOBAL_ONLY,
+        "Whether devices' interactions, once recorded, are POSTed in batches to the "
+        "operational webhook (docs/reports.md).",
+        default=False,
+    ),
+    SettingSpec(
         "default_timezone",
         SettingKind.TIMEZONE,
         SettingScope.GLOBAL_ONLY,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 
+from pushgate.core.interaction_forwarding import ForwardBatch, ForwardedEvent
 from pushgate.core.notifications import AudienceMember
 from pushgate.core.ports import InTransaction
 from pushgate.queue.base import NewJob, PipelineQueue
@@ -26,11 +27,15 @@ RESPOND = "respond"
 OPS_WEBHOOK = "ops_webhook"
 # Run a record event's triggers, or one delayed trigger when due (core/event_processing.py).
 RECORD_EVENT = "event"
-JOB_KINDS = (FANOUT, SEND, RESPOND, OPS_WEBHOOK, RECORD_EVENT)
+# POST a batch of recorded interactions to its tenant's operational webhook
+# (core/interaction_forwarding.py, delivery/ops_webhook.py).
+INTERACTIONS_WEBHOOK = "interactions_webhook"
+JOB_KINDS = (FANOUT, SEND, RESPOND, OPS_WEBHOOK, RECORD_EVENT, INTERACTIONS_WEBHOOK)
 # The respond and ops_webhook payloads' layout; a reader refuses one it does not know.
 RESPOND_VERSION = 1
 OPS_WEBHOOK_VERSION = 1
 RECORD_EVENT_VERSION = 1
+INTERACTIONS_WEBHOOK_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,3 +288,46 @@ def _delayed_jobs(event_id: str, due: Sequence[tuple[str, int]]) -> dict[int, li
     for trigger_id, at in due:
         by_due.setdefault(at, []).append(record_event_job(RecordEventJob(event_id, trigger_id)))
     return by_due
+
+
+def interactions_webhook_job(batch: ForwardBatch) -> NewJob:
+    """The batch's job; its payload is the batch, its id the batch's own."""
+    body = {
+        "v": INTERACTIONS_WEBHOOK_VERSION,
+        "id": batch.id,
+        "t": batch.tenant_id,
+        "a": batch.app_id,
+        "at": batch.at,
+        "e": [
+            [e.notification, e.delivery, e.device, e.event, e.action_key, e.at]
+            for e in batch.events
+        ],
+    }
+    return NewJob(INTERACTIONS_WEBHOOK, orjson.dumps(body), f"fwd-{batch.id}", batch.id)
+
+
+def read_interactions_webhook(payload: bytes) -> ForwardBatch:
+    data = orjson.loads(payload)
+    if not isinstance(data, dict) or data.get("v") != INTERACTIONS_WEBHOOK_VERSION:
+        raise ValueError(f"{INTERACTIONS_WEBHOOK} job payload of an unknown version")
+    events = tuple(
+        ForwardedEvent(str(n), str(d), str(dev), str(ev), key, int(at))
+        for n, d, dev, ev, key, at in data["e"]
+    )
+    return ForwardBatch(str(data["id"]), str(data["t"]), str(data["a"]), int(data["at"]), events)
+
+
+class InteractionForwards:
+    """Queues forwarded batches' jobs in the transaction that records their events
+    (core/interaction_forwarding.py ``ForwardQueuePort``)."""
+
+    def __init__(self, queue: PipelineQueue) -> None:
+        self.queue = queue
+
+    async def enqueue_in(
+        self, connection: AsyncConnection, batches: Sequence[ForwardBatch]
+    ) -> None:
+        await self.queue.enqueue_in(connection, [interactions_webhook_job(b) for b in batches])
+
+    async def committed(self, batches: Sequence[ForwardBatch]) -> None:
+        await self.queue.committed([interactions_webhook_job(b) for b in batches])

@@ -24,6 +24,7 @@ from pushgate.core.responses import StoredResponse
 from pushgate.core.suppression import reason_of
 from pushgate.delivery.jobs import (
     FANOUT,
+    INTERACTIONS_WEBHOOK,
     OPS_WEBHOOK,
     RESPOND,
     SEND,
@@ -148,7 +149,7 @@ class OperationalReports:
         response it worked for, when they can still be read. An operational webhook's
         job tells of no failure of its own: its event would queue another such job
         (docs/operations.md, "Operational events")."""
-        if job.kind == OPS_WEBHOOK:
+        if job.kind in (OPS_WEBHOOK, INTERACTIONS_WEBHOOK):
             return
         tenant_id, app_id = await self._owner(job)
         await self.events.record(

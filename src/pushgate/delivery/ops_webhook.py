@@ -23,6 +23,7 @@ import orjson
 
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
 from pushgate.core.credentials.webhook import DEFAULT_TIMEOUT_SECONDS
+from pushgate.core.interaction_forwarding import ForwardBatch
 from pushgate.core.models import Tenant
 from pushgate.core.operational_events import OperationalEvent, OperationalEvents
 from pushgate.core.operational_webhook import OperationalWebhooks
@@ -40,6 +41,8 @@ USER_AGENT = "pushgate-events/1"
 MAX_AGE_MS = 24 * 3600 * 1000
 # 30 s, doubling to an hour, jittered down by up to half (thundering receivers).
 BACKOFF = Backoff(15.0, 3600.0)
+# The ``type`` of a POST of forwarded interactions, beside the operational events' types.
+FORWARD_TYPE = "interactions"
 
 
 def event_body(event: OperationalEvent, tenant: str | None) -> bytes:
@@ -54,6 +57,37 @@ def event_body(event: OperationalEvent, tenant: str | None) -> bytes:
         "data": dict(event.details),
     }
     return orjson.dumps(body)
+
+
+def forward_body(batch: ForwardBatch, tenant: str | None) -> bytes:
+    """What the receiver gets of forwarded interactions: the operational events' envelope
+    (docs/reports.md, "Forwarding to the host system")."""
+    body: dict[str, Any] = {
+        "type": FORWARD_TYPE,
+        "id": batch.id,
+        "at": _iso(batch.at),
+        "tenant": tenant,
+        "subject": {"type": "app", "id": batch.app_id},
+        "data": {
+            "events": [
+                {
+                    "notification": e.notification,
+                    "delivery": e.delivery,
+                    "device": e.device,
+                    "event": e.event,
+                    "action_key": e.action_key,
+                    "at": _iso(e.at),
+                }
+                for e in batch.events
+            ]
+        },
+    }
+    return orjson.dumps(body)
+
+
+def _iso(at_ms: int) -> str:
+    at = datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return at.replace("+00:00", "Z")
 
 
 class OpsWebhookSender:
@@ -96,6 +130,24 @@ class OpsWebhookSender:
         if self.clock.now_ms() - event.at >= MAX_AGE_MS:
             log.warning(
                 "operational event %s dropped after %d attempts: %s", event.id, attempts, failure
+            )
+            return
+        raise Postpone(BACKOFF.delay(attempts, self.rng), failure)
+
+    async def forward(self, batch: ForwardBatch, attempts: int) -> None:
+        """POST a batch of recorded interactions once (core/interaction_forwarding.py);
+        raises :class:`Postpone` when it is to be tried again."""
+        target = await self.webhooks.target(batch.tenant_id)
+        if target is None:
+            return  # the webhook was removed meanwhile
+        tenant = await self.tenant_by_id(batch.tenant_id)
+        body = forward_body(batch, None if tenant is None else tenant.name)
+        failure = await self._post(target.url, target.secret, batch.id, body)
+        if failure is None:
+            return
+        if self.clock.now_ms() - batch.at >= MAX_AGE_MS:
+            log.warning(
+                "interactions batch %s dropped after %d attempts: %s", batch.id, attempts, failure
             )
             return
         raise Postpone(BACKOFF.delay(attempts, self.rng), failure)

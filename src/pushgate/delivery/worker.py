@@ -28,6 +28,7 @@ from pushgate.core.retention import TenantRetention
 from pushgate.delivery.fanout import Fanout
 from pushgate.delivery.jobs import (
     FANOUT,
+    INTERACTIONS_WEBHOOK,
     JOB_KINDS,
     OPS_WEBHOOK,
     RECORD_EVENT,
@@ -35,6 +36,7 @@ from pushgate.delivery.jobs import (
     SEND,
     SendJob,
     read_fanout,
+    read_interactions_webhook,
     read_ops_webhook,
     read_record_event,
     read_respond,
@@ -242,6 +244,8 @@ class Worker:
             await self.responder.run(read_respond(job.payload))
         elif job.kind == OPS_WEBHOOK:
             await self.ops_webhook.run(read_ops_webhook(job.payload), job.attempts)
+        elif job.kind == INTERACTIONS_WEBHOOK:
+            await self.ops_webhook.forward(read_interactions_webhook(job.payload), job.attempts)
         elif job.kind == RECORD_EVENT:
             item = read_record_event(job.payload)
             await self.events.run(item.event_id, item.trigger_id)

@@ -1,6 +1,6 @@
 """record events listed by tenant, name and record, trigger throttles purged by their end
 
-Revision ID: 0028
+Revision ID: 0026
 Revises: 0025
 """
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0028"
+revision: str = "0026"
 down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
