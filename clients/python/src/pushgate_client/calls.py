@@ -279,7 +279,11 @@ def deliveries_csv(notification_id: str) -> Call[str]:
     return Call("GET", path, _text)
 
 
-def report_interactions(app: str, events: Sequence[InteractionIn]) -> Call[InteractionsRecorded]:
-    """What a device did with its pushes (up to 100 events), proven by each push's token."""
+def report_interactions(
+    app: str, events: Sequence[InteractionIn], *, user_token: str | None = None
+) -> Call[InteractionsRecorded]:
+    """What a device did with its pushes (up to 100 events), proven by each push's token,
+    or, for events naming their ``device``, by the app's ``user_token`` (docs/reports.md)."""
     body = {"app": app, "events": list(events)}
-    return Call("POST", "/v1/interactions", _json, json=body, keyless=True)
+    headers = {} if user_token is None else {"Pushgate-User-Token": user_token}
+    return Call("POST", "/v1/interactions", _json, json=body, headers=headers, keyless=True)

@@ -282,11 +282,13 @@ class EventIn(TypedDict, total=False):
 
 
 class InteractionIn(TypedDict, total=False):
-    """What a device reports about one push: the ids and ``itoken`` its payload carried."""
+    """What a device reports about one push: the ``delivery`` and ``token`` (the
+    ``itoken``) its payload carried, or, with the app's user token, the ``device``."""
 
     notification: Required[str]
-    delivery: Required[str]
-    token: Required[str]
+    delivery: str
+    token: str
+    device: str
     event: Required[InteractionKind]
     action_key: str
     at: Required[str]
