@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
+import orjson
 import sqlalchemy as sa
 
 from pushgate.core.preferences import DevicePreferences, PagePreferences, UserPreferences
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.tables import device_preferences, user_preferences
-
-# ids per query (bound parameters stay well under SQLite's limit).
-CHUNK = 900
-
-
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    wanted = sorted(set(ids))
-    for start in range(0, len(wanted), CHUNK):
-        yield wanted[start : start + CHUNK]
+from pushgate.storage.engine import in_order
+from pushgate.storage.id_sets import ids_value, in_ids
+from pushgate.storage.tables import device_preferences, devices, user_preferences, users
 
 
 def _user(row: sa.Row[Any]) -> UserPreferences:
@@ -91,37 +85,86 @@ class PreferenceStore(BaseStore):
         row = await self.fetch_one(query)
         return bool(row is not None and row[0])
 
-    async def page_preferences(
-        self, user_ids: Iterable[str], device_ids: Iterable[str]
-    ) -> PagePreferences:
-        users: dict[str, UserPreferences] = {}
-        devices: dict[str, DevicePreferences] = {}
-        async with self.engine.connect() as connection:
-            for chunk in _chunks(user_ids):
-                query = sa.select(user_preferences).where(user_preferences.c.user_id.in_(chunk))
-                for row in await connection.execute(query):
-                    users[row.user_id] = _user(row)
-            for chunk in _chunks(device_ids):
-                query = sa.select(device_preferences).where(
-                    device_preferences.c.device_id.in_(chunk)
-                )
-                for row in await connection.execute(query):
-                    devices[row.device_id] = _device(row)
-        return PagePreferences(users, devices)
+    async def page_preferences(self, device_ids: Sequence[str]) -> PagePreferences:
+        """The preferences of a fan-out page's devices and of their users, with the zones
+        the devices name (else their users), in one read: a join from the page's devices,
+        bound as one parameter (storage/id_sets.py), so the statement is compiled once.
+        Only devices with something to say come back (a preference or a zone).
 
-    async def quiet_hours(
-        self, tenant_id: str, user_ids: Iterable[str]
-    ) -> dict[str, dict[str, Any]]:
-        """user id → the user's quiet hours as stored (``start``, ``end``,
-        ``urgent_passes``), for those of ``user_ids`` that set them."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(user_ids):
-            query = sa.select(user_preferences.c.user_id, user_preferences.c.quiet_hours).where(
-                user_preferences.c.tenant_id == tenant_id,
-                user_preferences.c.user_id.in_(chunk),
-                user_preferences.c.quiet_hours.is_not(None),
+        Rows are read as the driver's tuples, their JSON as text: identical preferences
+        (most people who set any set alike) are parsed once per page."""
+        if not device_ids:
+            return PagePreferences({}, {}, {})
+        dialect = self.engine.dialect.name
+        sql, order = self.driver_sql("page_preferences", lambda: _page_query(dialect))
+        params = {"ids": ids_value(device_ids, dialect)}
+        async with self.engine.connect() as connection:
+            rows = cast(
+                "list[Any]", (await connection.exec_driver_sql(sql, in_order(order, params))).all()
             )
-            for row in await self.fetch_all(query):
-                if isinstance(row.quiet_hours, dict):
-                    found[row.user_id] = dict(row.quiet_hours)
-        return found
+        users: dict[str, UserPreferences] = {}
+        devices_: dict[str, DevicePreferences] = {}
+        zones: dict[str, str] = {}
+        said: dict[Any, UserPreferences] = {}
+        muted: dict[Any, DevicePreferences] = {}
+        for device_id, user_id, document, quiet, enabled, muted_types, zone in rows:
+            if document is not None and user_id not in users:
+                key = (document, quiet)
+                found = said.get(key) if _hashable(key) else None
+                if found is None:
+                    found = UserPreferences.from_document(_json(document) or {}, _json(quiet))
+                    if _hashable(key):
+                        said[key] = found
+                users[user_id] = found
+            if enabled is not None:
+                key = (enabled, muted_types)
+                device = muted.get(key) if _hashable(key) else None
+                if device is None:
+                    device = DevicePreferences(bool(enabled), tuple(_json(muted_types) or ()))
+                    if _hashable(key):
+                        muted[key] = device
+                devices_[device_id] = device
+            if zone is not None:
+                zones[device_id] = zone
+        return PagePreferences(users, devices_, zones)
+
+
+def _page_query(dialect: str) -> sa.Select[Any]:
+    zone = sa.func.coalesce(devices.c.timezone, users.c.timezone)
+    return (
+        sa.select(
+            devices.c.id,
+            devices.c.user_id,
+            sa.type_coerce(user_preferences.c.document, sa.Text),
+            sa.type_coerce(user_preferences.c.quiet_hours, sa.Text),
+            device_preferences.c.enabled,
+            sa.type_coerce(device_preferences.c.muted_types, sa.Text),
+            zone,
+        )
+        .select_from(
+            devices.outerjoin(users, users.c.id == devices.c.user_id)
+            .outerjoin(user_preferences, user_preferences.c.user_id == devices.c.user_id)
+            .outerjoin(device_preferences, device_preferences.c.device_id == devices.c.id)
+        )
+        .where(
+            in_ids(devices.c.id, "ids", dialect),
+            sa.or_(
+                user_preferences.c.user_id.is_not(None),
+                device_preferences.c.device_id.is_not(None),
+                zone.is_not(None),
+            ),
+        )
+    )
+
+
+def _hashable(key: tuple[Any, Any]) -> bool:
+    """Whether a row's JSON came as text (a key to share its parse by)."""
+    return all(isinstance(part, str | bytes | int | None) for part in key)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read at the driver level: text, or already a value; JSON null
+    (SQLAlchemy's JSON type stores None as ``null``) is None."""
+    if value is None or value == "null":
+        return None
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
