@@ -4,8 +4,6 @@ tenant without preferences; a type people may not opt out of passes them all
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pushgate.core.notifications import AudienceMember
 from pushgate.core.preferences import (
     Choice,
@@ -41,15 +39,10 @@ class CountingStore:
     def __init__(self, found: PagePreferences) -> None:
         self.found = found
         self.flag_reads = 0
-        self.page_reads = 0
 
     async def has_preferences(self, tenant_id: str) -> bool:
         self.flag_reads += 1
         return bool(self.found.users or self.found.devices)
-
-    async def page_preferences(self, device_ids: Sequence[str]) -> PagePreferences:
-        self.page_reads += 1
-        return self.found
 
 
 async def _optional(app_id: str, key: str) -> bool:
@@ -87,30 +80,23 @@ def test_the_default_and_a_types_own_choice() -> None:
     }
 
 
-async def test_a_tenant_without_preferences_reads_no_page() -> None:
+async def test_whether_a_tenant_has_preferences_is_read_once_and_kept() -> None:
     store = CountingStore(PagePreferences({}, {}))
     preferences = PreferenceFilter(store, _optional)
     for _ in range(3):
-        assert await preferences.page("t", PAGE) is None
-    # The flag is read once and kept; no page is read.
-    assert (store.flag_reads, store.page_reads) == (1, 0)
+        assert not await preferences.tenant_has_preferences("t")
+    assert store.flag_reads == 1
     preferences.forget()
-    assert await preferences.page("t", PAGE) is None
+    assert not await preferences.tenant_has_preferences("t")
     assert store.flag_reads == 2
 
 
 async def test_a_type_people_may_not_opt_out_of_passes_them_all() -> None:
     off = PagePreferences({"ann": UserPreferences(Choice.OUT)}, {"kiosk": DevicePreferences(False)})
-    store = CountingStore(off)
-    preferences = PreferenceFilter(store, _optional)
-    found = await preferences.page("t", PAGE)
-    assert found is not None
-    assert store.page_reads == 1
-    assert await preferences.withheld("app", "alert", PAGE, found) == {}
-    withheld = await preferences.withheld("app", "visit", PAGE, found)
+    preferences = PreferenceFilter(CountingStore(off), _optional)
+    assert await preferences.withheld("app", "alert", PAGE, off) == {}
+    withheld = await preferences.withheld("app", "visit", PAGE, off)
     assert withheld == {"tablet": OPTED_OUT, "phone": OPTED_OUT, "kiosk": DEVICE_MUTED}
-    # One read per page serves every check.
-    assert store.page_reads == 1
 
 
 def test_own_quiet_hours_are_those_that_read_as_a_window() -> None:

@@ -4,9 +4,9 @@ a device's switch and muted types, and how the fan-out applies them (docs/prefer
 Preferences apply to notifications of a type only (an opt-out is per type). A type whose
 ``opt_out_allowed`` is false passes every preference, a disabled device's included: what
 people may not opt out of, they cannot silence by switching devices off either. The
-fan-out reads a page's preferences once, with the zones its deferral needs, and checks
-them after the type's switches (core/type_switches.py); a tenant where nobody set a
-preference costs no read at all beyond a flag kept a few seconds.
+fan-out reads a page's preferences with the page itself, in one statement, with the zones
+its deferral needs, and checks them after the type's switches (core/type_switches.py); a
+tenant where nobody set a preference costs nothing beyond a flag kept a few seconds.
 """
 
 from __future__ import annotations
@@ -131,10 +131,6 @@ class PreferenceStorePort(Protocol):
         """Whether any user or device of the tenant has preferences stored."""
         ...
 
-    async def page_preferences(self, device_ids: Sequence[str]) -> PagePreferences:
-        """The preferences of these devices and of their users, and their zones."""
-        ...
-
 
 def withheld_by_preference(
     type_key: str, page: Sequence[AudienceMember], found: PagePreferences
@@ -155,8 +151,9 @@ def withheld_by_preference(
 
 class PreferenceFilter:
     """What the fan-out asks after the type's switches: which of a page's devices their
-    people chose not to be sent a type on. Whether a tenant has preferences at all is
-    kept ``cache_seconds`` (changes made in this process are seen at once)."""
+    people chose not to be sent a type on, from the preferences read with the page.
+    Whether a tenant has preferences at all is kept ``cache_seconds`` (changes made in
+    this process are seen at once)."""
 
     def __init__(
         self, store: PreferenceStorePort, type_optional: TypeOptional, *, cache_seconds: float = 2.0
@@ -164,13 +161,6 @@ class PreferenceFilter:
         self.store = store
         self.type_optional = type_optional
         self.tenants: TtlCache[str, bool] = TtlCache(cache_seconds)
-
-    async def page(self, tenant_id: str, page: Sequence[AudienceMember]) -> PagePreferences | None:
-        """The page's preferences and zones, in one read; None, without a read, for a
-        tenant where nobody set any."""
-        if not page or not await self.tenant_has_preferences(tenant_id):
-            return None
-        return await self.store.page_preferences([m.device_id for m in page])
 
     async def withheld(
         self,

@@ -139,16 +139,7 @@ class Fanout:
             withheld = {i[0]: SuppressionReason(i[2]) for i in kept if len(i) > 2 and i[2]}
             held = {i[0]: read_hold(i[3]) for i in kept if len(i) > 3 and i[3]}
         else:
-            audience = parse_audience(notification.audience)
-            page = await self.store.audience_page(
-                audience,
-                notification.tenant_id,
-                notification.app_id,
-                job.after,
-                self.page_size,
-                notification.content.get(PROVIDERS_KEY),
-            )
-            found = await self._preferences(notification, page)
+            page, found = await self._page(notification, job.after)
             withheld = await self._withheld(notification, page, found)
             held = await self._held(notification, page, withheld, found, now)
         added = await self._add(notification, page, withheld, held, page_key, again is None, now)
@@ -196,15 +187,27 @@ class Fanout:
                 await self.reports.complete(notification, now)
         return inline
 
-    async def _preferences(
-        self, notification: Notification, page: list[AudienceMember]
-    ) -> PagePreferences | None:
-        """The page's preferences and zones, in one read, when the tenant has any and
-        something reads them: a type's preferences, or quiet hours and zones for the
-        deferral."""
-        if self.preferences is None or (notification.type_key is None and self.times is None):
-            return None
-        return await self.preferences.page(notification.tenant_id, page)
+    async def _page(
+        self, notification: Notification, after: str | None
+    ) -> tuple[list[AudienceMember], PagePreferences | None]:
+        """The next page of the audience, and, in the same read, what its recipients
+        chose, when the tenant has preferences and something reads them: a type's
+        preferences, or quiet hours and zones for the deferral."""
+        args = (
+            parse_audience(notification.audience),
+            notification.tenant_id,
+            notification.app_id,
+            after,
+            self.page_size,
+            notification.content.get(PROVIDERS_KEY),
+        )
+        if (
+            self.preferences is not None
+            and (notification.type_key is not None or self.times is not None)
+            and await self.preferences.tenant_has_preferences(notification.tenant_id)
+        ):
+            return await self.store.audience_page_with_preferences(*args)
+        return await self.store.audience_page(*args), None
 
     async def _withheld(
         self,

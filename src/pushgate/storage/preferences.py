@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 from pushgate.core.preferences import DevicePreferences, PagePreferences, UserPreferences
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.engine import in_order
-from pushgate.storage.id_sets import ids_value, in_ids
 from pushgate.storage.tables import device_preferences, devices, user_preferences, users
 
 
@@ -85,80 +83,64 @@ class PreferenceStore(BaseStore):
         row = await self.fetch_one(query)
         return bool(row is not None and row[0])
 
-    async def page_preferences(self, device_ids: Sequence[str]) -> PagePreferences:
-        """The preferences of a fan-out page's devices and of their users, with the zones
-        the devices name (else their users), in one read: a join from the page's devices,
-        bound as one parameter (storage/id_sets.py), so the statement is compiled once.
-        Only devices with something to say come back (a preference or a zone).
 
-        Rows are read as the driver's tuples, their JSON as text: identical preferences
-        (most people who set any set alike) are parsed once per page."""
-        if not device_ids:
-            return PagePreferences({}, {}, {})
-        dialect = self.engine.dialect.name
-        sql, order = self.driver_sql("page_preferences", lambda: _page_query(dialect))
-        params = {"ids": ids_value(device_ids, dialect)}
-        async with self.engine.connect() as connection:
-            rows = cast(
-                "list[Any]", (await connection.exec_driver_sql(sql, in_order(order, params))).all()
-            )
-        users: dict[str, UserPreferences] = {}
-        devices_: dict[str, DevicePreferences] = {}
-        zones: dict[str, str] = {}
-        said: dict[Any, UserPreferences] = {}
-        muted: dict[Any, DevicePreferences] = {}
-        for device_id, user_id, document, quiet, enabled, muted_types, zone in rows:
-            if document is not None and user_id not in users:
-                key = (document, quiet)
-                found = said.get(key) if _hashable(key) else None
-                if found is None:
-                    found = UserPreferences.from_document(_json(document) or {}, _json(quiet))
-                    if _hashable(key):
-                        said[key] = found
-                users[user_id] = found
-            if enabled is not None:
-                key = (enabled, muted_types)
-                device = muted.get(key) if _hashable(key) else None
-                if device is None:
-                    device = DevicePreferences(bool(enabled), tuple(_json(muted_types) or ()))
-                    if _hashable(key):
-                        muted[key] = device
-                devices_[device_id] = device
-            if zone is not None:
-                zones[device_id] = zone
-        return PagePreferences(users, devices_, zones)
+# What a fan-out page reads of its recipients' preferences beside each device of the
+# audience page, in the same statement (storage/notifications.py
+# ``audience_page_with_preferences``): the user's preferences, the device's, and the zone
+# the device names, else its user. JSON as text, so that identical rows (most people who
+# set preferences set alike) are parsed once per page.
+def preference_columns() -> list[sa.ColumnElement[Any]]:
+    return [
+        sa.type_coerce(user_preferences.c.document, sa.Text),
+        sa.type_coerce(user_preferences.c.quiet_hours, sa.Text),
+        device_preferences.c.enabled,
+        sa.type_coerce(device_preferences.c.muted_types, sa.Text),
+        sa.func.coalesce(devices.c.timezone, users.c.timezone),
+    ]
 
 
-def _page_query(dialect: str) -> sa.Select[Any]:
-    zone = sa.func.coalesce(devices.c.timezone, users.c.timezone)
-    return (
-        sa.select(
-            devices.c.id,
-            devices.c.user_id,
-            sa.type_coerce(user_preferences.c.document, sa.Text),
-            sa.type_coerce(user_preferences.c.quiet_hours, sa.Text),
-            device_preferences.c.enabled,
-            sa.type_coerce(device_preferences.c.muted_types, sa.Text),
-            zone,
-        )
-        .select_from(
-            devices.outerjoin(users, users.c.id == devices.c.user_id)
-            .outerjoin(user_preferences, user_preferences.c.user_id == devices.c.user_id)
-            .outerjoin(device_preferences, device_preferences.c.device_id == devices.c.id)
-        )
-        .where(
-            in_ids(devices.c.id, "ids", dialect),
-            sa.or_(
-                user_preferences.c.user_id.is_not(None),
-                device_preferences.c.device_id.is_not(None),
-                zone.is_not(None),
-            ),
-        )
-    )
+def with_preferences(devices_and_users: sa.Join) -> sa.Join:
+    """``devices`` (already joined to their ``users``) with their preferences, if any:
+    two more primary-key lookups a row."""
+    return devices_and_users.outerjoin(
+        user_preferences, user_preferences.c.user_id == devices.c.user_id
+    ).outerjoin(device_preferences, device_preferences.c.device_id == devices.c.id)
+
+
+def page_preferences(rows: Iterable[Sequence[Any]], user: int, first: int) -> PagePreferences:
+    """The preferences in ``rows``: each a device id first, its user id at ``user``, and
+    from ``first`` on, the values of :func:`preference_columns`."""
+    people: dict[str, UserPreferences] = {}
+    own: dict[str, DevicePreferences] = {}
+    zones: dict[str, str] = {}
+    said: dict[Any, UserPreferences] = {}
+    muted: dict[Any, DevicePreferences] = {}
+    for row in rows:
+        device_id, user_id = row[0], row[user]
+        document, quiet, enabled, muted_types, zone = row[first : first + 5]
+        if document is not None and user_id not in people:
+            key = (document, quiet)
+            found = said.get(key) if _hashable(key) else None
+            if found is None:
+                found = UserPreferences.from_document(_json(document) or {}, _json(quiet))
+                if _hashable(key):
+                    said[key] = found
+            people[user_id] = found
+        if enabled is not None:
+            key = (enabled, muted_types)
+            switch = muted.get(key) if _hashable(key) else None
+            if switch is None:
+                switch = DevicePreferences(bool(enabled), tuple(_json(muted_types) or ()))
+                if _hashable(key):
+                    muted[key] = switch
+            own[device_id] = switch
+        if zone is not None:
+            zones[device_id] = zone
+    return PagePreferences(people, own, zones)
 
 
 def _hashable(key: tuple[Any, Any]) -> bool:
-    """Whether a row's JSON came as text (a key to share its parse by)."""
+    """Whether a row's values came as text (a key to share their parse by)."""
     return all(isinstance(part, str | bytes | int | None) for part in key)
 
 
