@@ -36,7 +36,7 @@ from pushgate.core.preference_access import Preferences
 from pushgate.core.preferences import PreferenceFilter
 from pushgate.core.rate_limits import RateLimits
 from pushgate.core.ratelimit import Limiter, MemoryLimiter
-from pushgate.core.recipient_times import PreferredQuietHours, RecipientTimes
+from pushgate.core.recipient_times import RecipientTimes
 from pushgate.core.record_events import EventLog
 from pushgate.core.registry import Registry
 from pushgate.core.relay_origins import RelayOrigins
@@ -139,10 +139,7 @@ class Services:
     @functools.cached_property
     def recipient_times(self) -> RecipientTimes:
         """Shared by the settings (which drop what it keeps on a change) and the fan-out."""
-        own = PreferredQuietHours(
-            self.preference_store, self.preference_filter.tenant_has_preferences
-        )
-        return RecipientTimes(self.scopes, own=own)
+        return RecipientTimes(self.scopes)
 
     @functools.cached_property
     def preference_store(self) -> PreferenceStore:

@@ -72,6 +72,21 @@ async def test_a_fan_out_page_is_a_range_read_without_sorting(migrated_sqlite: P
     assert "TEMP B-TREE" not in plan
 
 
+async def test_a_page_with_preferences_is_the_same_range_read(migrated_sqlite: Path) -> None:
+    """With the recipients' preferences joined in, the page is still read from the
+    (app_id, state, id) index without sorting, and each preference by its primary key."""
+    async with _capturing(migrated_sqlite, lambda sql: "FROM devices" in sql) as (engine, issued):
+        store = NotificationStore(engine)
+        everyone = EveryoneAudience(everyone=True)
+        await store.audience_page_with_preferences(everyone, "t", "a", "01", 2000)
+    [(statement, params)] = issued
+    plan = _plan(migrated_sqlite, statement, params)
+    assert "USING INDEX ix_devices_app_id_state_id (app_id=? AND state=? AND id>?)" in plan
+    assert "SEARCH user_preferences USING INDEX" in plan
+    assert "SEARCH device_preferences USING INDEX" in plan
+    assert "TEMP B-TREE" not in plan
+
+
 async def test_pending_deliveries_are_found_through_the_pending_only_index(
     migrated_sqlite: Path,
 ) -> None:

@@ -1,9 +1,8 @@
 """How preferences decide, and what the fan-out's filter reads for them: nothing for a
-tenant without preferences or a type people may not opt out of (docs/preferences.md)."""
+tenant without preferences; a type people may not opt out of passes them all
+(docs/preferences.md)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from pushgate.core.notifications import AudienceMember
 from pushgate.core.preferences import (
@@ -15,6 +14,7 @@ from pushgate.core.preferences import (
     UserPreferences,
     withheld_by_preference,
 )
+from pushgate.core.quiet_hours import QuietHours
 from pushgate.core.suppression import SuppressionReason
 
 OPTED_OUT = SuppressionReason.OPTED_OUT
@@ -39,17 +39,10 @@ class CountingStore:
     def __init__(self, found: PagePreferences) -> None:
         self.found = found
         self.flag_reads = 0
-        self.page_reads = 0
 
     async def has_preferences(self, tenant_id: str) -> bool:
         self.flag_reads += 1
         return bool(self.found.users or self.found.devices)
-
-    async def page_preferences(
-        self, user_ids: Iterable[str], device_ids: Iterable[str]
-    ) -> PagePreferences:
-        self.page_reads += 1
-        return self.found
 
 
 async def _optional(app_id: str, key: str) -> bool:
@@ -87,24 +80,41 @@ def test_the_default_and_a_types_own_choice() -> None:
     }
 
 
-async def test_a_tenant_without_preferences_reads_no_page() -> None:
+async def test_whether_a_tenant_has_preferences_is_read_once_and_kept() -> None:
     store = CountingStore(PagePreferences({}, {}))
     preferences = PreferenceFilter(store, _optional)
     for _ in range(3):
-        assert await preferences.withheld("t", "app", "visit", PAGE) == {}
-    # The flag is read once and kept; no page is read.
-    assert (store.flag_reads, store.page_reads) == (1, 0)
+        assert not await preferences.tenant_has_preferences("t")
+    assert store.flag_reads == 1
     preferences.forget()
-    assert await preferences.withheld("t", "app", "visit", PAGE) == {}
+    assert not await preferences.tenant_has_preferences("t")
     assert store.flag_reads == 2
 
 
-async def test_a_type_people_may_not_opt_out_of_reads_nothing_and_passes() -> None:
+async def test_a_type_people_may_not_opt_out_of_passes_them_all() -> None:
     off = PagePreferences({"ann": UserPreferences(Choice.OUT)}, {"kiosk": DevicePreferences(False)})
-    store = CountingStore(off)
-    preferences = PreferenceFilter(store, _optional)
-    assert await preferences.withheld("t", "app", "alert", PAGE) == {}
-    assert store.page_reads == 0
-    withheld = await preferences.withheld("t", "app", "visit", PAGE)
+    preferences = PreferenceFilter(CountingStore(off), _optional)
+    assert await preferences.withheld("app", "alert", PAGE, off) == {}
+    withheld = await preferences.withheld("app", "visit", PAGE, off)
     assert withheld == {"tablet": OPTED_OUT, "phone": OPTED_OUT, "kiosk": DEVICE_MUTED}
-    assert store.page_reads == 1
+
+
+def test_own_quiet_hours_are_those_that_read_as_a_window() -> None:
+    def said(quiet: object) -> UserPreferences:
+        return UserPreferences(quiet_hours=quiet)  # type: ignore[arg-type]
+
+    found = PagePreferences(
+        {
+            "ann": said({"start": "22:00", "end": "07:00", "urgent_passes": False}),
+            "bob": said({"start": "22:00", "end": "07:00"}),
+            "cat": said({"start": "25:00", "end": "07:00"}),
+            "dan": said({"start": "22:00"}),
+            "eve": said(None),
+        },
+        {},
+    )
+    assert found.own_quiet_hours() == {
+        "ann": QuietHours.of("22:00", "07:00", urgent_passes=False),
+        # Left unsaid, urgent notifications pass a person's own window.
+        "bob": QuietHours.of("22:00", "07:00", urgent_passes=True),
+    }

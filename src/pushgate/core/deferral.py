@@ -11,7 +11,7 @@ notification of TTL 0 (now or never) reaching a recipient in quiet hours is such
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from pushgate.core.messages import Priority
 from pushgate.core.notifications import AudienceMember, HeldTarget, Notification
 from pushgate.core.quiet_hours import LocalTime, QuietHours, next_local, quiet_until
+from pushgate.core.recipient_times import TenantTimes
 
 # Where a notification keeps its ``deliver_at_local`` (in its content, not sent).
 LOCAL_TIME_KEY = "deliver_at_local"
@@ -85,12 +86,9 @@ def hold_of(timing: Timing, now: int, zone: ZoneInfo, quiet: QuietHours | None) 
 
 
 class TimesPort(Protocol):
-    """Quiet hours (core/quiet_hours.py ``QuietHoursSource``) and a tenant's default zone."""
+    """A tenant's default quiet hours and zone (core/recipient_times.py)."""
 
-    async def quiet_hours(
-        self, tenant_id: str, user_ids: Iterable[str | None]
-    ) -> dict[str | None, QuietHours]: ...
-    async def default_zone(self, tenant_id: str) -> ZoneInfo: ...
+    async def of_tenant(self, tenant_id: str) -> TenantTimes: ...
 
 
 class ZonesPort(Protocol):

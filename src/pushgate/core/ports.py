@@ -33,6 +33,7 @@ from pushgate.core.notifications import (
     Settled,
     Settlement,
 )
+from pushgate.core.preferences import PagePreferences
 from pushgate.core.suppression import SuppressionReason
 
 if TYPE_CHECKING:
@@ -171,6 +172,15 @@ class NotificationStorePort(Protocol):
         limit: int,
         providers: Sequence[str] | None = None,
     ) -> list[AudienceMember]: ...
+    async def audience_page_with_preferences(
+        self,
+        audience: Audience,
+        tenant_id: str,
+        app_id: str,
+        after: str | None,
+        limit: int,
+        providers: Sequence[str] | None = None,
+    ) -> tuple[list[AudienceMember], PagePreferences]: ...
     async def add_deliveries(
         self,
         notification_id: str,

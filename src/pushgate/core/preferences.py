@@ -4,18 +4,20 @@ a device's switch and muted types, and how the fan-out applies them (docs/prefer
 Preferences apply to notifications of a type only (an opt-out is per type). A type whose
 ``opt_out_allowed`` is false passes every preference, a disabled device's included: what
 people may not opt out of, they cannot silence by switching devices off either. The
-fan-out asks once per page, after the type's switches (core/type_switches.py); a tenant
-where nobody set a preference costs no read at all beyond a flag kept a few seconds.
+fan-out reads a page's preferences with the page itself, in one statement, with the zones
+its deferral needs, and checks them after the type's switches (core/type_switches.py); a
+tenant where nobody set a preference costs nothing beyond a flag kept a few seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
 from pushgate.core.notifications import AudienceMember
+from pushgate.core.quiet_hours import QuietHours
 from pushgate.core.suppression import SuppressionReason
 from pushgate.core.ttlcache import TtlCache
 
@@ -48,7 +50,7 @@ class TypeChoice:
 @dataclass(frozen=True, slots=True)
 class UserPreferences:
     """A user's preferences; ``quiet_hours`` is kept as given (start, end, urgent_passes)
-    for the fan-out's deferral to read."""
+    for the fan-out's deferral to read (``PagePreferences.own_quiet_hours``)."""
 
     default: Choice = Choice.IN
     types: Mapping[str, TypeChoice] = field(default_factory=dict)
@@ -105,30 +107,28 @@ class DevicePreferences:
 
 @dataclass(frozen=True, slots=True)
 class PagePreferences:
-    """The preferences of a fan-out page's users and devices (those that have any)."""
+    """What a fan-out page's recipients chose, read in one go: the preferences of its users
+    and devices (those that have any), and the time zone each device names, else its user
+    (those that name one), which deferral needs whenever someone has quiet hours."""
 
     users: Mapping[str, UserPreferences]
     devices: Mapping[str, DevicePreferences]
+    zones: Mapping[str, str] = field(default_factory=dict)
+
+    def own_quiet_hours(self) -> dict[str, QuietHours]:
+        """user id → the quiet hours the user set (these take the place of the tenant's);
+        a stored window that does not read as one is left out, so the tenant's applies."""
+        found: dict[str, QuietHours] = {}
+        for user_id, said in self.users.items():
+            hours = QuietHours.from_stored(said.quiet_hours)
+            if hours is not None:
+                found[user_id] = hours
+        return found
 
 
 class PreferenceStorePort(Protocol):
     async def has_preferences(self, tenant_id: str) -> bool:
         """Whether any user or device of the tenant has preferences stored."""
-        ...
-
-    async def page_preferences(
-        self, user_ids: Iterable[str], device_ids: Iterable[str]
-    ) -> PagePreferences: ...
-
-
-class QuietHoursPort(Protocol):
-    """What a deferral for quiet hours reads (storage/preferences.py answers it)."""
-
-    async def quiet_hours(
-        self, tenant_id: str, user_ids: Iterable[str]
-    ) -> dict[str, dict[str, Any]]:
-        """user id → the user's quiet hours as stored (``start``, ``end``, ``urgent_passes``),
-        for those of ``user_ids`` that set them."""
         ...
 
 
@@ -151,8 +151,9 @@ def withheld_by_preference(
 
 class PreferenceFilter:
     """What the fan-out asks after the type's switches: which of a page's devices their
-    people chose not to be sent a type on. Whether a tenant has preferences at all is
-    kept ``cache_seconds`` (changes made in this process are seen at once)."""
+    people chose not to be sent a type on, from the preferences read with the page.
+    Whether a tenant has preferences at all is kept ``cache_seconds`` (changes made in
+    this process are seen at once)."""
 
     def __init__(
         self, store: PreferenceStorePort, type_optional: TypeOptional, *, cache_seconds: float = 2.0
@@ -162,16 +163,16 @@ class PreferenceFilter:
         self.tenants: TtlCache[str, bool] = TtlCache(cache_seconds)
 
     async def withheld(
-        self, tenant_id: str, app_id: str, type_key: str, page: Sequence[AudienceMember]
+        self,
+        app_id: str,
+        type_key: str,
+        page: Sequence[AudienceMember],
+        found: PagePreferences,
     ) -> dict[str, SuppressionReason]:
-        if not page or not await self.tenant_has_preferences(tenant_id):
+        """device id → why it is not sent ``type_key``, from the page's preferences."""
+        if not found.users and not found.devices:
             return {}
         if not await self.type_optional(app_id, type_key):
-            return {}
-        found = await self.store.page_preferences(
-            {m.user_id for m in page if m.user_id is not None}, [m.device_id for m in page]
-        )
-        if not found.users and not found.devices:
             return {}
         return withheld_by_preference(type_key, page, found)
 

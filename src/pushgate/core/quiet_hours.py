@@ -15,10 +15,9 @@ now is read from the wall time now, which is never ambiguous.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _HH_MM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
@@ -44,6 +43,21 @@ class QuietHours:
         """From ``HH:MM`` strings (as settings and preferences store them)."""
         return cls(time_of_day(start), time_of_day(end), urgent_passes)
 
+    @classmethod
+    def from_stored(cls, stored: Any) -> QuietHours | None:
+        """A person's own window as their preferences store it (``start``, ``end``,
+        ``urgent_passes``, which passes unless it is false); None for none, or for one
+        that does not read as a window."""
+        if not isinstance(stored, dict):
+            return None
+        start, end = stored.get("start"), stored.get("end")
+        if not isinstance(start, str) or not isinstance(end, str):
+            return None
+        try:
+            return cls.of(start, end, stored.get("urgent_passes") is not False)
+        except ValueError:
+            return None
+
 
 @dataclass(frozen=True, slots=True)
 class LocalTime:
@@ -65,17 +79,6 @@ class LocalTime:
     def __str__(self) -> str:
         clock = self.at.strftime("%H:%M")
         return clock if self.on is None else f"{self.on.isoformat()}T{clock}"
-
-
-class QuietHoursSource(Protocol):
-    """Where recipients' quiet hours come from: the fan-out asks once per page."""
-
-    async def quiet_hours(
-        self, tenant_id: str, user_ids: Iterable[str | None]
-    ) -> dict[str | None, QuietHours]:
-        """user id (None: devices without a user) → their quiet hours; those without any
-        are left out."""
-        ...
 
 
 def time_of_day(text: str) -> time:

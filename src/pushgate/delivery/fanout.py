@@ -55,7 +55,7 @@ from pushgate.core.notifications import (
     Settlement,
 )
 from pushgate.core.ports import NotificationStorePort
-from pushgate.core.preferences import PreferenceFilter
+from pushgate.core.preferences import PagePreferences, PreferenceFilter
 from pushgate.core.quiet_hours import QuietHours, zone_of
 from pushgate.core.suppression import SuppressionReason, count_state
 from pushgate.core.type_switches import SuppressionPort
@@ -139,17 +139,9 @@ class Fanout:
             withheld = {i[0]: SuppressionReason(i[2]) for i in kept if len(i) > 2 and i[2]}
             held = {i[0]: read_hold(i[3]) for i in kept if len(i) > 3 and i[3]}
         else:
-            audience = parse_audience(notification.audience)
-            page = await self.store.audience_page(
-                audience,
-                notification.tenant_id,
-                notification.app_id,
-                job.after,
-                self.page_size,
-                notification.content.get(PROVIDERS_KEY),
-            )
-            withheld = await self._withheld(notification, page)
-            held = await self._held(notification, page, withheld, now)
+            page, found = await self._page(notification, job.after)
+            withheld = await self._withheld(notification, page, found)
+            held = await self._held(notification, page, withheld, found, now)
         added = await self._add(notification, page, withheld, held, page_key, again is None, now)
         members = {member.device_id: member for member in page}
         by_provider: dict[str, list[tuple[str, AudienceMember]]] = defaultdict(list)
@@ -195,13 +187,38 @@ class Fanout:
                 await self.reports.complete(notification, now)
         return inline
 
+    async def _page(
+        self, notification: Notification, after: str | None
+    ) -> tuple[list[AudienceMember], PagePreferences | None]:
+        """The next page of the audience, and, in the same read, what its recipients
+        chose, when the tenant has preferences and something reads them: a type's
+        preferences, or quiet hours and zones for the deferral."""
+        args = (
+            parse_audience(notification.audience),
+            notification.tenant_id,
+            notification.app_id,
+            after,
+            self.page_size,
+            notification.content.get(PROVIDERS_KEY),
+        )
+        if (
+            self.preferences is not None
+            and (notification.type_key is not None or self.times is not None)
+            and await self.preferences.tenant_has_preferences(notification.tenant_id)
+        ):
+            return await self.store.audience_page_with_preferences(*args)
+        return await self.store.audience_page(*args), None
+
     async def _withheld(
-        self, notification: Notification, page: list[AudienceMember]
+        self,
+        notification: Notification,
+        page: list[AudienceMember],
+        found: PagePreferences | None,
     ) -> dict[str, SuppressionReason]:
         """device id → why it is not sent, for the page's recipients the notification's
         type is switched off for (one read of their units per page, when any unit sets
-        the switch), then for those whose preferences keep it from them (one read of the
-        page's preferences, when the tenant has any)."""
+        the switch), then for those whose preferences keep it from them (``found``,
+        read with the page's zones)."""
         type_key = notification.type_key
         if type_key is None or not page:
             return {}
@@ -212,12 +229,10 @@ class Fanout:
             )
             if off:
                 withheld = {m.device_id: off[m.user_id] for m in page if m.user_id in off}
-        if self.preferences is not None:
+        if self.preferences is not None and found is not None:
             rest = [m for m in page if m.device_id not in withheld] if withheld else page
             withheld.update(
-                await self.preferences.withheld(
-                    notification.tenant_id, notification.app_id, type_key, rest
-                )
+                await self.preferences.withheld(notification.app_id, type_key, rest, found)
             )
         return withheld
 
@@ -226,30 +241,35 @@ class Fanout:
         notification: Notification,
         page: list[AudienceMember],
         withheld: dict[str, SuppressionReason],
+        found: PagePreferences | None,
         now: int,
     ) -> dict[str, Hold]:
-        """device id → when it is sent, for the page's recipients not sent now: one read
-        of quiet hours per page, and of the devices' zones only when some recipient has
-        quiet hours or the notification a local time."""
+        """device id → when it is sent, for the page's recipients not sent now. Each has
+        the quiet hours they set (``found``), else the tenant's; the devices' zones come
+        with ``found``, else are read only when some recipient has quiet hours or the
+        notification a local time."""
         if self.times is None or self.zones is None or not page:
             return {}
         timing = timing_of(notification)
-        members = [m for m in page if m.device_id not in withheld]
-        quiet = await self.times.quiet_hours(notification.tenant_id, {m.user_id for m in members})
-        if not quiet and timing.local is None:
+        tenant = await self.times.of_tenant(notification.tenant_id)
+        own = found.own_quiet_hours() if found is not None else {}
+        if tenant.quiet is None and not own and timing.local is None:
             return {}
-        zones = await self.zones.zones_of([m.device_id for m in members])
-        default = await self.times.default_zone(notification.tenant_id)
+        members = [m for m in page if m.device_id not in withheld] if withheld else page
+        if found is not None:
+            zones = found.zones
+        else:
+            zones = await self.zones.zones_of([m.device_id for m in members])
         held: dict[str, Hold] = {}
         # Recipients of one zone and one set of quiet hours are held alike: decided once.
         decided: dict[tuple[str | None, QuietHours | None], Hold | None] = {}
         for member in members:
-            named, hours = zones.get(member.device_id), quiet.get(member.user_id)
-            key = (named, hours)
+            hours = own.get(member.user_id, tenant.quiet) if member.user_id else tenant.quiet
+            key = (zones.get(member.device_id), hours)
             if key in decided:
                 hold = decided[key]
             else:
-                zone = zone_of(named) or default
+                zone = zone_of(key[0]) or tenant.zone
                 hold = decided[key] = hold_of(timing, now, zone, hours)
             if hold is not None:
                 held[member.device_id] = hold

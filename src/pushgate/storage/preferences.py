@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from pushgate.core.preferences import DevicePreferences, PagePreferences, UserPreferences
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.tables import device_preferences, user_preferences
-
-# ids per query (bound parameters stay well under SQLite's limit).
-CHUNK = 900
-
-
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    wanted = sorted(set(ids))
-    for start in range(0, len(wanted), CHUNK):
-        yield wanted[start : start + CHUNK]
+from pushgate.storage.tables import device_preferences, devices, user_preferences, users
 
 
 def _user(row: sa.Row[Any]) -> UserPreferences:
@@ -91,37 +83,70 @@ class PreferenceStore(BaseStore):
         row = await self.fetch_one(query)
         return bool(row is not None and row[0])
 
-    async def page_preferences(
-        self, user_ids: Iterable[str], device_ids: Iterable[str]
-    ) -> PagePreferences:
-        users: dict[str, UserPreferences] = {}
-        devices: dict[str, DevicePreferences] = {}
-        async with self.engine.connect() as connection:
-            for chunk in _chunks(user_ids):
-                query = sa.select(user_preferences).where(user_preferences.c.user_id.in_(chunk))
-                for row in await connection.execute(query):
-                    users[row.user_id] = _user(row)
-            for chunk in _chunks(device_ids):
-                query = sa.select(device_preferences).where(
-                    device_preferences.c.device_id.in_(chunk)
-                )
-                for row in await connection.execute(query):
-                    devices[row.device_id] = _device(row)
-        return PagePreferences(users, devices)
 
-    async def quiet_hours(
-        self, tenant_id: str, user_ids: Iterable[str]
-    ) -> dict[str, dict[str, Any]]:
-        """user id → the user's quiet hours as stored (``start``, ``end``,
-        ``urgent_passes``), for those of ``user_ids`` that set them."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(user_ids):
-            query = sa.select(user_preferences.c.user_id, user_preferences.c.quiet_hours).where(
-                user_preferences.c.tenant_id == tenant_id,
-                user_preferences.c.user_id.in_(chunk),
-                user_preferences.c.quiet_hours.is_not(None),
-            )
-            for row in await self.fetch_all(query):
-                if isinstance(row.quiet_hours, dict):
-                    found[row.user_id] = dict(row.quiet_hours)
-        return found
+# What a fan-out page reads of its recipients' preferences beside each device of the
+# audience page, in the same statement (storage/notifications.py
+# ``audience_page_with_preferences``): the user's preferences, the device's, and the zone
+# the device names, else its user. JSON as text, so that identical rows (most people who
+# set preferences set alike) are parsed once per page.
+def preference_columns() -> list[sa.ColumnElement[Any]]:
+    return [
+        sa.type_coerce(user_preferences.c.document, sa.Text),
+        sa.type_coerce(user_preferences.c.quiet_hours, sa.Text),
+        device_preferences.c.enabled,
+        sa.type_coerce(device_preferences.c.muted_types, sa.Text),
+        sa.func.coalesce(devices.c.timezone, users.c.timezone),
+    ]
+
+
+def with_preferences(devices_and_users: sa.Join) -> sa.Join:
+    """``devices`` (already joined to their ``users``) with their preferences, if any:
+    two more primary-key lookups a row."""
+    return devices_and_users.outerjoin(
+        user_preferences, user_preferences.c.user_id == devices.c.user_id
+    ).outerjoin(device_preferences, device_preferences.c.device_id == devices.c.id)
+
+
+def page_preferences(rows: Iterable[Sequence[Any]], user: int, first: int) -> PagePreferences:
+    """The preferences in ``rows``: each a device id first, its user id at ``user``, and
+    from ``first`` on, the values of :func:`preference_columns`."""
+    people: dict[str, UserPreferences] = {}
+    own: dict[str, DevicePreferences] = {}
+    zones: dict[str, str] = {}
+    said: dict[Any, UserPreferences] = {}
+    muted: dict[Any, DevicePreferences] = {}
+    for row in rows:
+        device_id, user_id = row[0], row[user]
+        document, quiet, enabled, muted_types, zone = row[first : first + 5]
+        if document is not None and user_id not in people:
+            key = (document, quiet)
+            found = said.get(key) if _hashable(key) else None
+            if found is None:
+                found = UserPreferences.from_document(_json(document) or {}, _json(quiet))
+                if _hashable(key):
+                    said[key] = found
+            people[user_id] = found
+        if enabled is not None:
+            key = (enabled, muted_types)
+            switch = muted.get(key) if _hashable(key) else None
+            if switch is None:
+                switch = DevicePreferences(bool(enabled), tuple(_json(muted_types) or ()))
+                if _hashable(key):
+                    muted[key] = switch
+            own[device_id] = switch
+        if zone is not None:
+            zones[device_id] = zone
+    return PagePreferences(people, own, zones)
+
+
+def _hashable(key: tuple[Any, Any]) -> bool:
+    """Whether a row's values came as text (a key to share their parse by)."""
+    return all(isinstance(part, str | bytes | int | None) for part in key)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read at the driver level: text, or already a value; JSON null
+    (SQLAlchemy's JSON type stores None as ``null``) is None."""
+    if value is None or value == "null":
+        return None
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
