@@ -48,13 +48,14 @@ def pushgate_env(data_dir: Path, **extra: str) -> dict[str, str]:
 _outputs: dict[int, Path] = {}
 
 
-def start_server(data_dir: Path, **extra: str) -> tuple[str, subprocess.Popen[str]]:
-    """Start ``pushgate serve`` on a free loopback port; returns its base URL once healthy."""
+def start_server(data_dir: Path, *flags: str, **extra: str) -> tuple[str, subprocess.Popen[str]]:
+    """Start ``pushgate serve`` (with ``flags``, say ``--no-worker``) on a free loopback
+    port; returns its base URL once healthy."""
     port = free_port()
     output_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
     with output_path.open("w") as output_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pushgate", "serve", "--init"],
+            [sys.executable, "-m", "pushgate", "serve", "--init", *flags],
             env=pushgate_env(data_dir, PUSHGATE_BIND=f"127.0.0.1:{port}", **extra),
             stdout=output_file,
             stderr=subprocess.STDOUT,

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,10 +18,9 @@ from pushgate.simulators.webhook import WebhookSimulator
 from pushgate.wiring import build_services
 from tests.api.inbound_scene import BODY, HS_SECRET, datanotifier, dumps, notifier_headers, token
 from tests.delivery.conftest import work_through
-from tests.e2e.serving import free_port, pushgate_env
+from tests.e2e.serving import start_server
 from tests.e2e.test_send_cli import admin_key
 
-START_SECONDS = 60
 TYPE = {
     "key": "booked",
     "template": {
@@ -38,31 +34,6 @@ TRIGGER = {
     "recipients": {"kind": "field", "path": "record.fields.recipients"},
     "type": "booked",
 }
-
-
-def _serve_without_worker(data_dir: Path, env: dict[str, str]) -> tuple[str, subprocess.Popen[str]]:
-    """``pushgate serve --no-worker``: nothing processes the event before the kill."""
-    port = free_port()
-    log = (data_dir.parent / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pushgate", "serve", "--init", "--no-worker"],
-        env=pushgate_env(data_dir, PUSHGATE_BIND=f"127.0.0.1:{port}", **env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    log.close()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return base, process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    process.wait(timeout=15)
-    raise AssertionError((data_dir.parent / "serve.log").read_text())
 
 
 async def test_an_answered_notification_survives_kill_9_and_reaches_the_device(
@@ -79,7 +50,8 @@ async def test_an_answered_notification_survives_kill_9_and_reaches_the_device(
         "PUSHGATE_PROVIDER_CA_FILE": str(sim_authority.ca_path),
     }
     key = await admin_key(data_dir)
-    base, process = _serve_without_worker(data_dir, env)
+    # Without a worker: nothing processes the event before the kill.
+    base, process = start_server(data_dir, "--no-worker", **env)
     try:
         async with httpx.AsyncClient(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10

@@ -85,23 +85,7 @@ class ActionCatalog:
         caller.require(Scope.ADMIN)
         app = await self.registry.app(tenant, app_name)
         self.check_handler(data.handler)
-        at = self.clock.now_ms()
-        action = ActionDefinition(
-            id=new_id(),
-            app_id=app.id,
-            key=data.key,
-            title=data.title,
-            titles=dict(data.titles),
-            handler=data.handler.handler(),
-            foreground=data.foreground,
-            destructive=data.destructive,
-            authentication_required=data.authentication_required,
-            text_input=None if data.text_input is None else data.text_input.value(),
-            allow_repeats=data.allow_repeats,
-            deadline_seconds=data.deadline_seconds,
-            created_at=at,
-            updated_at=at,
-        )
+        action = action_from_input(data, app.id, self.clock.now_ms())
         secret = _given_or_new_secret(data.handler)
         await self.store.insert_action(tenant.id, action, self._seal(action, secret))
         self.lookups.invalidate()
@@ -366,3 +350,26 @@ class HandlerLookup:
 
     async def handler_secret(self, action_id: str) -> str | None:
         return await self.catalog.webhook_secret(action_id)
+
+
+def action_from_input(
+    data: ActionInput, app_id: str, now: int, before: ActionDefinition | None = None
+) -> ActionDefinition:
+    """The action ``data`` defines in the app: new, or ``before`` changed to it (its id
+    and creation kept), as an install of a package writes it."""
+    return ActionDefinition(
+        id=new_id() if before is None else before.id,
+        app_id=app_id,
+        key=data.key,
+        title=data.title,
+        titles=dict(data.titles),
+        handler=data.handler.handler(),
+        foreground=data.foreground,
+        destructive=data.destructive,
+        authentication_required=data.authentication_required,
+        text_input=None if data.text_input is None else data.text_input.value(),
+        allow_repeats=data.allow_repeats,
+        deadline_seconds=data.deadline_seconds,
+        created_at=now if before is None else before.created_at,
+        updated_at=now,
+    )

@@ -83,25 +83,7 @@ class TypeCatalog:
         await self._check_action_set(app, data.action_set)
         template = None if data.template is None else data.template.source()
         check_template(template)
-        at = self.clock.now_ms()
-        item = NotificationType(
-            id=new_id(),
-            app_id=app.id,
-            key=data.key,
-            name=data.name or data.key,
-            description=data.description,
-            enabled=data.enabled,
-            priority=data.priority,
-            ttl=data.ttl,
-            collapse_key=data.collapse_key,
-            action_set=data.action_set,
-            providers=tuple(p.value for p in data.providers),
-            opt_out_allowed=data.opt_out_allowed,
-            template=template,
-            version=1,
-            created_at=at,
-            updated_at=at,
-        )
+        item = type_from_input(data, app.id, self.clock.now_ms())
         await self.store.insert_type(tenant.id, item)
         self.lookups.invalidate()
         await self._audit(caller, AuditAction.TYPE_CREATE, item, tenant, app)
@@ -278,3 +260,28 @@ def check_template(source: dict[str, Any] | None) -> None:
 
 def _no_type(key: str) -> NotFound:
     return NotFound(f"notification type {key!r} not found", details={"type": key})
+
+
+def type_from_input(
+    data: TypeInput, app_id: str, now: int, before: NotificationType | None = None
+) -> NotificationType:
+    """The type ``data`` defines in the app: new, or ``before`` changed to it (its id and
+    creation kept, its version counted on), as an install of a package writes it."""
+    return NotificationType(
+        id=new_id() if before is None else before.id,
+        app_id=app_id,
+        key=data.key,
+        name=data.name or data.key,
+        description=data.description,
+        enabled=data.enabled,
+        priority=data.priority,
+        ttl=data.ttl,
+        collapse_key=data.collapse_key,
+        action_set=data.action_set,
+        providers=tuple(p.value for p in data.providers),
+        opt_out_allowed=data.opt_out_allowed,
+        template=None if data.template is None else data.template.source(),
+        version=1 if before is None else before.version + 1,
+        created_at=now if before is None else before.created_at,
+        updated_at=now,
+    )

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pushgate.core.access import Caller
-from pushgate.core.action_catalog import ActionCatalog
-from pushgate.core.action_inputs import ActionInput, ActionSetInput
+from pushgate.core.action_catalog import ActionCatalog, action_from_input
+from pushgate.core.action_inputs import ActionSetInput
 from pushgate.core.actions import ActionDefinition, ActionSet, WebhookHandler
 from pushgate.core.audit import AuditAction, AuditLog
 from pushgate.core.clock import SYSTEM_CLOCK, Clock
@@ -26,7 +26,7 @@ from pushgate.core.event_inputs import TriggerInput
 from pushgate.core.ids import new_id
 from pushgate.core.inbound_sources import Source, SourceCatalog, StoredSource, verification_view
 from pushgate.core.models import App, Provider, Scope, Tenant, action_owner, sealed_for
-from pushgate.core.notification_types import TypeCatalog, check_template
+from pushgate.core.notification_types import TypeCatalog, check_template, type_from_input
 from pushgate.core.package_bundle import (
     FORMAT,
     Bundle,
@@ -54,7 +54,7 @@ from pushgate.core.registry import Registry
 from pushgate.core.scoped_settings import missing_general, provider_needs
 from pushgate.core.settings_catalog import UNIT_PREFIX
 from pushgate.core.triggers import Trigger, TriggerCatalog, check_conditions
-from pushgate.core.type_inputs import NotificationType, TypeInput
+from pushgate.core.type_inputs import NotificationType
 from pushgate.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_VERSION = "1.0.0"
@@ -403,7 +403,7 @@ class PackageService:
         out: dict[ItemRef, tuple[Any, Any]] = {}
         for key, action_input in desired.actions.items():
             ref = ItemRef(ItemKind.ACTIONS, key)
-            action = _action(action_input, app, state.objects.get(ref), now)
+            action = action_from_input(action_input, app.id, now, state.objects.get(ref))
             out[ref] = (action, action_item(action))
         for key, set_input in desired.action_sets.items():
             ref = ItemRef(ItemKind.ACTION_SETS, key)
@@ -411,7 +411,7 @@ class PackageService:
             out[ref] = (one_set, set_item(one_set))
         for key, type_input in desired.types.items():
             ref = ItemRef(ItemKind.TYPES, key)
-            one_type = _type(type_input, app, state.objects.get(ref), now)
+            one_type = type_from_input(type_input, app.id, now, state.objects.get(ref))
             out[ref] = (one_type, type_item(one_type))
         for key, trigger_input in desired.triggers.items():
             ref = ItemRef(ItemKind.TRIGGERS, key)
@@ -529,50 +529,6 @@ def _counts(decided: Plan) -> dict[str, int]:
     for change in decided.changes.values():
         counts[change.change.value] = counts.get(change.change.value, 0) + 1
     return counts
-
-
-def _type(data: TypeInput, app: App, before: NotificationType | None, now: int) -> NotificationType:
-    """A type as ``TypeCatalog.create`` makes it, or as a change of ``before``."""
-    return NotificationType(
-        id=new_id() if before is None else before.id,
-        app_id=app.id,
-        key=data.key,
-        name=data.name or data.key,
-        description=data.description,
-        enabled=data.enabled,
-        priority=data.priority,
-        ttl=data.ttl,
-        collapse_key=data.collapse_key,
-        action_set=data.action_set,
-        providers=tuple(p.value for p in data.providers),
-        opt_out_allowed=data.opt_out_allowed,
-        template=None if data.template is None else data.template.source(),
-        version=1 if before is None else before.version + 1,
-        created_at=now if before is None else before.created_at,
-        updated_at=now,
-    )
-
-
-def _action(
-    data: ActionInput, app: App, before: ActionDefinition | None, now: int
-) -> ActionDefinition:
-    """An action as ``ActionCatalog.create_action`` makes it, or as a change of ``before``."""
-    return ActionDefinition(
-        id=new_id() if before is None else before.id,
-        app_id=app.id,
-        key=data.key,
-        title=data.title,
-        titles=dict(data.titles),
-        handler=data.handler.handler(),
-        foreground=data.foreground,
-        destructive=data.destructive,
-        authentication_required=data.authentication_required,
-        text_input=None if data.text_input is None else data.text_input.value(),
-        allow_repeats=data.allow_repeats,
-        deadline_seconds=data.deadline_seconds,
-        created_at=now if before is None else before.created_at,
-        updated_at=now,
-    )
 
 
 def _action_set(data: ActionSetInput, app: App, before: ActionSet | None, now: int) -> ActionSet:

@@ -119,36 +119,48 @@ class OpsWebhookSender:
         event = await self.events.event(job.event_id)
         if event is None or event.tenant_id is None:
             return  # purged, or the instance's own: no tenant's webhook to tell
-        target = await self.webhooks.target(event.tenant_id)
-        if target is None:
-            return  # the webhook was removed meanwhile
-        tenant = await self.tenant_by_id(event.tenant_id)
-        body = event_body(event, None if tenant is None else tenant.name)
-        failure = await self._post(target.url, target.secret, event.id, body)
-        if failure is None:
-            return
-        if self.clock.now_ms() - event.at >= MAX_AGE_MS:
-            log.warning(
-                "operational event %s dropped after %d attempts: %s", event.id, attempts, failure
-            )
-            return
-        raise Postpone(BACKOFF.delay(attempts, self.rng), failure)
+        await self._send(
+            event.tenant_id,
+            event.id,
+            event.at,
+            f"operational event {event.id}",
+            attempts,
+            lambda tenant: event_body(event, tenant),
+        )
 
     async def forward(self, batch: ForwardBatch, attempts: int) -> None:
         """POST a batch of recorded interactions once (core/interaction_forwarding.py);
         raises :class:`Postpone` when it is to be tried again."""
-        target = await self.webhooks.target(batch.tenant_id)
+        await self._send(
+            batch.tenant_id,
+            batch.id,
+            batch.at,
+            f"interactions batch {batch.id}",
+            attempts,
+            lambda tenant: forward_body(batch, tenant),
+        )
+
+    async def _send(
+        self,
+        tenant_id: str,
+        message_id: str,
+        at: int,
+        what: str,
+        attempts: int,
+        body_of: Callable[[str | None], bytes],
+    ) -> None:
+        """POST one message to the tenant's webhook; past MAX_AGE_MS a failure drops it
+        (logged), before that it is tried again after a backoff."""
+        target = await self.webhooks.target(tenant_id)
         if target is None:
             return  # the webhook was removed meanwhile
-        tenant = await self.tenant_by_id(batch.tenant_id)
-        body = forward_body(batch, None if tenant is None else tenant.name)
-        failure = await self._post(target.url, target.secret, batch.id, body)
+        tenant = await self.tenant_by_id(tenant_id)
+        body = body_of(None if tenant is None else tenant.name)
+        failure = await self._post(target.url, target.secret, message_id, body)
         if failure is None:
             return
-        if self.clock.now_ms() - batch.at >= MAX_AGE_MS:
-            log.warning(
-                "interactions batch %s dropped after %d attempts: %s", batch.id, attempts, failure
-            )
+        if self.clock.now_ms() - at >= MAX_AGE_MS:
+            log.warning("%s dropped after %d attempts: %s", what, attempts, failure)
             return
         raise Postpone(BACKOFF.delay(attempts, self.rng), failure)
 

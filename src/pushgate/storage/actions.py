@@ -106,17 +106,7 @@ class ActionStore(BaseStore):
             await _lock_app(connection, item.app_id)
             missing = await _missing_keys(connection, item.app_id, item.action_keys)
             if not missing:
-                await connection.execute(
-                    sa.insert(action_sets).values(
-                        id=item.id,
-                        tenant_id=tenant_id,
-                        app_id=item.app_id,
-                        key=item.key,
-                        action_keys=list(item.action_keys),
-                        created_at=item.created_at,
-                        updated_at=item.updated_at,
-                    )
-                )
+                await connection.execute(sa.insert(action_sets).values(**set_row(tenant_id, item)))
             return missing
 
     async def action_set(self, app_id: str, key: str) -> ActionSet | None:
@@ -238,3 +228,16 @@ def _set(row: sa.Row[Any]) -> ActionSet:
         int(row.created_at),
         int(row.updated_at),
     )
+
+
+def set_row(tenant_id: str, item: ActionSet) -> dict[str, Any]:
+    """An action set's row."""
+    return {
+        "id": item.id,
+        "tenant_id": tenant_id,
+        "app_id": item.app_id,
+        "key": item.key,
+        "action_keys": list(item.action_keys),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }

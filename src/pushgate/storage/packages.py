@@ -17,7 +17,7 @@ from pushgate.core.settings_catalog import type_flag_name
 from pushgate.core.triggers import Trigger
 from pushgate.core.type_inputs import NotificationType
 from pushgate.storage.accounts import BaseStore
-from pushgate.storage.actions import ActionStore, action_columns
+from pushgate.storage.actions import ActionStore, action_columns, set_row
 from pushgate.storage.inbound_sources import SourceStore, source_row
 from pushgate.storage.record_events import TriggerStore, trigger_row
 from pushgate.storage.scopes import ScopeStore
@@ -207,17 +207,7 @@ async def _put_set(
     connection: AsyncConnection, tenant_id: str, item: ActionSet, is_new: bool
 ) -> None:
     if is_new:
-        await connection.execute(
-            sa.insert(action_sets).values(
-                id=item.id,
-                tenant_id=tenant_id,
-                app_id=item.app_id,
-                key=item.key,
-                action_keys=list(item.action_keys),
-                created_at=item.created_at,
-                updated_at=item.updated_at,
-            )
-        )
+        await connection.execute(sa.insert(action_sets).values(**set_row(tenant_id, item)))
         return
     await connection.execute(
         sa.update(action_sets)
