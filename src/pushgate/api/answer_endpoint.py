@@ -26,6 +26,7 @@ from pushgate.api.answer_body import read_answer
 from pushgate.api.answer_schemas import answer_json
 from pushgate.api.errors import domain_response
 from pushgate.api.json_answer import JsonAnswer
+from pushgate.api.json_gate import read_body
 from pushgate.api.routes.answers import (
     MAX_ACTION_CHARS,
     MAX_APP_CHARS,
@@ -33,6 +34,7 @@ from pushgate.api.routes.answers import (
     PREFIXES,
     bearer_of,
 )
+from pushgate.api.scope_headers import header
 from pushgate.core.answers import Answers
 from pushgate.errors import PushgateError
 
@@ -59,7 +61,8 @@ class AnswerEndpoint:
             found = _PATH.match(scope["path"])
             if found is not None:
                 prefix, app, action = found.groups()
-                authorization, user_token = _headers(scope)
+                authorization = header(scope, b"authorization")
+                user_token = header(scope, b"pushgate-user-token")
                 if (
                     len(app) <= MAX_APP_CHARS
                     and len(action) <= MAX_ACTION_CHARS
@@ -67,8 +70,8 @@ class AnswerEndpoint:
                 ):
                     if prefix in self.routes:
                         scope["route"] = self.routes[prefix]
-                    body = await read_body(receive)
-                    if body is None:
+                    body, ended = await read_body(receive)
+                    if ended:
                         return  # the client went away before its body came
                     answered = await self._answered(
                         prefix, app, action, body, authorization, user_token
@@ -97,26 +100,3 @@ class AnswerEndpoint:
         else:
             status, body = 200, answer_json(done.response)
         return JsonAnswer(status, orjson.dumps(body))
-
-
-def _headers(scope: Scope) -> tuple[str | None, str | None]:
-    """``Authorization`` and ``Pushgate-User-Token``, the first of each, as Starlette
-    reads them."""
-    authorization = user_token = None
-    for name, value in scope["headers"]:
-        if name == b"authorization" and authorization is None:
-            authorization = value.decode("latin-1")
-        elif name == b"pushgate-user-token" and user_token is None:
-            user_token = value.decode("latin-1")
-    return authorization, user_token
-
-
-async def read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)

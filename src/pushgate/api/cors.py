@@ -20,6 +20,8 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pushgate.api.scope_headers import header
+
 # The paths a browser client calls, with the methods it calls them with.
 CROSS_ORIGIN_PATHS = (
     (re.compile(r"/sdk/[^/]+"), b"GET"),
@@ -52,10 +54,10 @@ class CrossOrigin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = allowed_method(scope["path"]) if scope["type"] == "http" else None
-        if method is None or not _header(scope, b"origin"):
+        if method is None or not header(scope, b"origin"):
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+        if scope["method"] == "OPTIONS" and header(scope, b"access-control-request-method"):
             await _preflight(method, send)
             return
 
@@ -81,10 +83,3 @@ async def _preflight(method: bytes, send: Send) -> None:
     ]
     await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None

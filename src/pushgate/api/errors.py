@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,9 +96,10 @@ def domain_response(exc: errors.PushgateError) -> JSONResponse:
     return response
 
 
-def validation_response(problems: list[dict[str, Any]]) -> JSONResponse:
-    """The answer to pydantic's errors of a request (each ``loc`` starting with where:
-    ``body``, ``query``...), as FastAPI's validation errors are answered."""
+def body_validation_response(exc: ValidationError) -> JSONResponse:
+    """The answer to a request body its model refused, as FastAPI answers the same
+    refusal: the errors placed under ``body``, named from the body down."""
+    problems = [{**item, "loc": ("body", *item["loc"])} for item in exc.errors()]
     return error_response(*_validation_details(RequestValidationError(problems)))
 
 

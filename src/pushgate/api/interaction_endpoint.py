@@ -18,20 +18,19 @@ path's body to it (``raw_prefixes``) and still checks its URL.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from pydantic import ValidationError
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pushgate.api.errors import domain_response, error_response
+from pushgate.api.errors import body_validation_response, domain_response, error_response
 from pushgate.api.interaction_schemas import InteractionsIn
 from pushgate.api.json_answer import JsonAnswer
 from pushgate.api.json_gate import is_json, read_body, replay
 from pushgate.api.json_rules import NotJson, parse_body
 from pushgate.api.routes.answers import MAX_USER_TOKEN_CHARS
 from pushgate.api.routes.interactions import PATH
+from pushgate.api.scope_headers import header
 from pushgate.core.interactions import Interactions, ReportOutcome
 from pushgate.errors import PushgateError
 
@@ -60,7 +59,7 @@ class InteractionEndpoint:
         body, ended = await read_body(receive)
         if ended:
             return  # the client went away before its body came
-        user_token = _user_token(scope)
+        user_token = header(scope, b"pushgate-user-token")
         if not body or (user_token is not None and len(user_token) > MAX_USER_TOKEN_CHARS):
             # The route answers a missing body and a header past its bound as it always did.
             await self.app(scope, replay(body, ended, receive), send)
@@ -85,7 +84,7 @@ class InteractionEndpoint:
         try:
             batch = InteractionsIn.model_validate(value)
         except ValidationError as exc:
-            return error_response(*_validation_details(exc))
+            return body_validation_response(exc)
         try:
             outcome = await self.interactions.report(
                 batch.app, [event.report() for event in batch.events], user_token
@@ -93,14 +92,6 @@ class InteractionEndpoint:
         except PushgateError as exc:
             return domain_response(exc)
         return JsonAnswer(200, orjson.dumps(_outcome_json(outcome)))
-
-
-def _user_token(scope: Scope) -> str | None:
-    """``Pushgate-User-Token``, the first one, as Starlette reads it."""
-    for name, value in scope["headers"]:
-        if name == b"pushgate-user-token":
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _outcome_json(outcome: ReportOutcome) -> dict[str, int]:
@@ -111,19 +102,3 @@ def _outcome_json(outcome: ReportOutcome) -> dict[str, int]:
         "late": outcome.late,
         "expired": outcome.expired,
     }
-
-
-def _validation_details(exc: ValidationError) -> tuple[int, str, str, dict[str, Any]]:
-    """What the FastAPI route's refusal of the same body said (``api/errors.py``): fields
-    named from the body down, and never the input echoed back."""
-    problems = [
-        {"field": ".".join(str(part) for part in item["loc"]) or "body", "problem": item["msg"]}
-        for item in exc.errors(include_url=False, include_input=False, include_context=False)
-    ]
-    first = problems[0] if problems else {"field": "?", "problem": "invalid"}
-    return (
-        422,
-        "validation_failed",
-        f"{first['field']}: {first['problem']}",
-        {"errors": problems[:50]},
-    )

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pushgate.api.errors import domain_response
 from pushgate.api.ratelimit_headers import limit_headers
+from pushgate.api.scope_headers import header
 from pushgate.core.access import Access, Caller
 from pushgate.core.rate_limits import RateLimits, Verdict
 from pushgate.errors import PushgateError
@@ -71,7 +72,7 @@ class KeyGate:
             client = scope.get("client")
             origin = client[0] if client else ""  # the audit log's "from where"
             caller = await admitted(
-                self.access, self.limits, scope, _header(scope, b"authorization"), origin
+                self.access, self.limits, scope, header(scope, b"authorization"), origin
             )
         except PushgateError as exc:
             answer = domain_response(exc)
@@ -103,13 +104,6 @@ def known_caller(scope: Scope) -> Caller | None:
     """The caller ``KeyGate`` authenticated for this request, if it did."""
     found = scope.get("state", {}).get(CALLER_STATE)
     return found if isinstance(found, Caller) else None
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def announces_body(scope: Scope) -> bool:

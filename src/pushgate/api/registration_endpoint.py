@@ -26,11 +26,12 @@ from pydantic import ValidationError
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pushgate.api.answer_endpoint import read_body
-from pushgate.api.errors import domain_response, validation_response
+from pushgate.api.errors import body_validation_response, domain_response, error_response
 from pushgate.api.json_answer import JsonAnswer
+from pushgate.api.json_gate import is_json, read_body, replay
 from pushgate.api.keygate import known_caller
 from pushgate.api.schemas import DeviceOut
+from pushgate.api.scope_headers import header
 from pushgate.core.access import Caller
 from pushgate.core.inputs import NAME_PATTERN, DeviceInput
 from pushgate.errors import PushgateError
@@ -60,13 +61,13 @@ class RegistrationEndpoint:
             await self.app(scope, receive, send)
             return
         who, app, tenant, user_token = taken
-        body = await read_body(receive)
-        if body is None:
+        body, ended = await read_body(receive)
+        if ended:
             return  # the client went away before its body came
         if not body:
             # FastAPI's "field required" answer for a missing body is its own to give; the
             # body is read, so it gets a receive that hands the (empty) body on.
-            await self.app(scope, _replay(body), send)
+            await self.app(scope, replay(body, ended, receive), send)
             return
         if self.route is not None:
             scope["route"] = self.route
@@ -81,11 +82,9 @@ class RegistrationEndpoint:
             device = DeviceInput.model_validate(orjson.loads(raw), from_attributes=True)
         except orjson.JSONDecodeError:
             # JsonGate refuses malformed JSON before this; kept for what reaches it alone.
-            return validation_response([{"type": "json_invalid", "loc": ("body",)}])
+            return error_response(400, "malformed_json", "the request body is not valid JSON")
         except ValidationError as exc:
-            return validation_response(
-                [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-            )
+            return body_validation_response(exc)
         services = self.services
         try:
             found = await services.access.tenant_for(who, tenant)
@@ -104,10 +103,10 @@ def _taken(scope: Scope) -> tuple[Caller, str, str | None, str | None] | None:
     if found is None or who is None or _NAME.match(found.group(1)) is None:
         return None
     tenant = _tenant(scope["query_string"])
-    headers = _headers(scope)
-    if tenant is _HAND_ON or headers is _HAND_ON:
+    user_token = _user_token(scope)
+    if tenant is _HAND_ON or user_token is _HAND_ON:
         return None
-    return who, found.group(1), tenant, headers
+    return who, found.group(1), tenant, user_token
 
 
 # What ``_tenant`` and ``_headers`` answer for a request the route should judge itself.
@@ -125,25 +124,10 @@ def _tenant(query: bytes) -> Any:
     return pairs[0][1]
 
 
-def _headers(scope: Scope) -> Any:
-    """The user token or None; ``_HAND_ON`` for a body not declared plainly JSON or a
-    token beyond the route's bound."""
-    json_body = False
-    user_token = None
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
-        elif name == b"pushgate-user-token" and user_token is None:
-            user_token = value.decode("latin-1")
-    if not json_body or (user_token is not None and len(user_token) > MAX_USER_TOKEN_CHARS):
+def _user_token(scope: Scope) -> Any:
+    """The user token or None; ``_HAND_ON`` for a body the routes would not read as JSON
+    or a token beyond the route's bound."""
+    user_token = header(scope, b"pushgate-user-token")
+    if not is_json(scope) or (user_token is not None and len(user_token) > MAX_USER_TOKEN_CHARS):
         return _HAND_ON
     return user_token
-
-
-def _replay(body: bytes) -> Receive:
-    """A receive that gives the body already read, for the route that answers instead."""
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
