@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pushgate.cli.options import AppArgument, JsonOption, TenantOption
 from pushgate.cli.output import json_document, json_lines, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console, say_error
@@ -19,11 +20,8 @@ action_sets = typer.Typer(
     help="Define, list and remove an app's action sets.", no_args_is_help=True
 )
 
-TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
-AppArgument = Annotated[str, typer.Argument(help="The app's name.")]
 ActionArgument = Annotated[str, typer.Argument(help="The action's id or key.")]
 KeyArgument = Annotated[str, typer.Argument(help="A key: letters, digits, - and _.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")]
 HandlerOption = Annotated[
     str | None, typer.Option("--handler", help="record, webhook (with --url) or python (--name).")
 ]

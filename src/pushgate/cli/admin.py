@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pushgate.cli.options import AppArgument, TenantOption
 from pushgate.cli.output import rate, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console, say_error
@@ -26,9 +27,7 @@ keys = typer.Typer(help="Create, list, limit, rotate and revoke API keys.", no_a
 tenants = typer.Typer(help="Create, list, rename, limit and delete tenants.", no_args_is_help=True)
 apps = typer.Typer(help="Create and list push apps.", no_args_is_help=True)
 
-TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
 TenantArgument = Annotated[str, typer.Argument(help="The tenant's name.")]
-AppArgument = Annotated[str, typer.Argument(help="The app's name.")]
 KeyIdArgument = Annotated[str, typer.Argument(help="The key's id (pushgate keys list).")]
 PerSecondOption = Annotated[
     float | None, typer.Option("--per-second", help="Requests a second, sustained.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from pushgate.cli.options import TenantOption
 from pushgate.cli.output import more, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import (
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from pushgate.wiring import Services
 
 devices = typer.Typer(help="Device administration.", no_args_is_help=True)
-TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
 
 
 def _count_rows(path: Path) -> int:

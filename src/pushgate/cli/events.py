@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pushgate.cli.options import AppArgument, FileArgument, TenantOption
 from pushgate.cli.output import json_document, json_lines, more, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console, say_error
@@ -19,10 +20,7 @@ triggers = typer.Typer(
     help="Define, list, change, test and remove an app's triggers.", no_args_is_help=True
 )
 
-TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
-AppArgument = Annotated[str, typer.Argument(help="The app's name.")]
 KeyArgument = Annotated[str, typer.Argument(help="The trigger's key.")]
-FileArgument = Annotated[Path, typer.Argument(help="A JSON file with the body.")]
 
 
 def json_file(path: Path, what: str) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 import typer
 
 from pushgate.cli.following import summary_table, undelivered_of
+from pushgate.cli.options import TenantOption
 from pushgate.cli.output import json_lines, more, table, whole
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import console
 from pushgate.core.notifications import DeliveryRecords, DeliveryState, NotificationState
 
 notifications = typer.Typer(help="Sent and scheduled notifications.", no_args_is_help=True)
-TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
 LimitOption = Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")]
 IdArgument = Annotated[str, typer.Argument(help="The notification's id.")]
 

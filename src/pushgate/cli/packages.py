@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from pushgate.cli.events import json_file
+from pushgate.cli.options import TenantOption
 from pushgate.cli.output import json_document, json_lines, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import console, parse_input
@@ -20,7 +21,6 @@ packages = typer.Typer(
     no_args_is_help=True,
 )
 
-TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
 AppOption = Annotated[str, typer.Option("--app", help="The app's name.")]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show what would change; change nothing.")

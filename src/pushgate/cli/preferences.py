@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pushgate.cli.options import JsonOption, TenantOption
 from pushgate.cli.output import json_document, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console, say_error
@@ -15,8 +16,6 @@ from pushgate.cli.runtime import checked, console, say_error
 preferences = typer.Typer(help="What a user or a device chose to receive.", no_args_is_help=True)
 UserOption = Annotated[str | None, typer.Option("--user", help="A user's external id.")]
 DeviceOption = Annotated[str | None, typer.Option("--device", help="A device's id.")]
-TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")]
 
 
 def _path(user: str | None, device: str | None) -> str:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pushgate.cli.options import JsonOption
 from pushgate.cli.output import json_document, json_lines, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console
@@ -23,7 +24,6 @@ TenantOption = Annotated[
     str | None, typer.Option(help="Tenant that holds the relay apps (default: default).")
 ]
 InstanceArgument = Annotated[str, typer.Argument(help="The origin's instance id.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")]
 AppsOption = Annotated[
     list[str] | None, typer.Option("--app", help="A relay app it may use (repeat for more).")
 ]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from pushgate.cli.options import JsonOption, TenantOption
 from pushgate.cli.output import json_document, json_lines, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console, say_error
@@ -17,12 +18,10 @@ units = typer.Typer(
     help="Units: groups of a tenant's users, optionally nested.", no_args_is_help=True
 )
 settings = typer.Typer(help="Settings of a tenant, globally or per unit.", no_args_is_help=True)
-TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
 UnitArgument = Annotated[str, typer.Argument(help="The unit's key.")]
 UnitOption = Annotated[
     str | None, typer.Option("--unit", help="A unit's key; leave out for the global scope.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="JSON, as the API shows it.")]
 
 
 def _units_table(found: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pushgate.cli.options import FileArgument, TenantOption
 from pushgate.cli.output import json_document, json_lines, more, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console, say_error
@@ -18,9 +19,7 @@ sources = typer.Typer(
     help="Define, list, change, pause and remove inbound sources.", no_args_is_help=True
 )
 
-TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
 KeyArgument = Annotated[str, typer.Argument(help="The source's key.")]
-FileArgument = Annotated[Path, typer.Argument(help="A JSON file with the body.")]
 
 
 def _json_file(path: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pushgate.cli.options import AppArgument, TenantOption
 from pushgate.cli.output import json_document, json_lines, more, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import checked, console, say_error
@@ -18,8 +19,6 @@ types = typer.Typer(
     no_args_is_help=True,
 )
 
-TenantOption = Annotated[str | None, typer.Option(help="Tenant name (default: default).")]
-AppArgument = Annotated[str, typer.Argument(help="The app's name.")]
 KeyArgument = Annotated[
     str, typer.Argument(help="The type's key: lowercase letters, digits, '.', '-' and '_'.")
 ]

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
+from pushgate.cli.options import TenantOption
 from pushgate.cli.output import more, table
 from pushgate.cli.remote import api
 from pushgate.cli.runtime import console
 
 users = typer.Typer(help="Users known by their external id.", no_args_is_help=True)
-TenantOption = Annotated[str | None, typer.Option(help="Tenant (default: default).")]
 ExternalIdArgument = Annotated[str, typer.Argument(help="The user's id in your system.")]
 
 
