@@ -34,8 +34,10 @@ from pushgate.core.inbound_inputs import (
 from pushgate.core.models import Scope, Sealed, Tenant, sealed_for
 from pushgate.core.registry import MAX_PAGE, Registry
 from pushgate.core.secretbox import SecretBox
+from pushgate.core.ttlcache import TtlCache
 from pushgate.errors import InvalidInput, NotFound
 
+SOURCE_CACHE_SECONDS = 1.0
 _SPEC: TypeAdapter[DataNotifierSource | StandardWebhooksSource] = TypeAdapter(SourceSpec)
 
 
@@ -129,6 +131,9 @@ class SourceCatalog:
         self.box = box
         self.audit = audit
         self.clock = clock
+        # Hosts' requests read their source, its secret opened, once a second rather than
+        # once a request; this process's own writes forget it at once (``forget``).
+        self.lookups: TtlCache[str, Source] = TtlCache(SOURCE_CACHE_SECONDS)
 
     async def create(self, caller: Caller, tenant: Tenant, data: SourceInput) -> Source:
         caller.require(Scope.ADMIN)
@@ -137,6 +142,7 @@ class SourceCatalog:
         now = self.clock.now_ms()
         item = Source(new_id(), tenant.id, spec, 1, now, now)
         await self.store.insert_source(self.stored(item))
+        self.forget()
         await self._audit(caller, tenant, AuditAction.SOURCE_CREATE, item)
         return item
 
@@ -167,6 +173,7 @@ class SourceCatalog:
         await self._check(tenant, spec)
         changed = replace(item, spec=spec, version=item.version + 1, updated_at=self.clock.now_ms())
         await self.store.update_source(self.stored(changed))
+        self.forget()
         action = AuditAction.SOURCE_UPDATE
         if set(given) == {"paused"}:
             action = AuditAction.SOURCE_PAUSE if spec.paused else AuditAction.SOURCE_RESUME
@@ -177,12 +184,21 @@ class SourceCatalog:
         caller.require(Scope.ADMIN)
         item = await self._source(tenant, key)
         await self.store.delete_source(tenant.id, key)
+        self.forget()
         await self._audit(caller, tenant, AuditAction.SOURCE_DELETE, item)
 
     async def by_id(self, source_id: str) -> Source | None:
-        """The source a host's request names, verification opened; None: no such source."""
+        """The source a host's request names, verification opened; None: no such source.
+        Another process's change to it shows within ``SOURCE_CACHE_SECONDS``."""
+        return await self.lookups.get(source_id, lambda: self._by_id(source_id))
+
+    async def _by_id(self, source_id: str) -> Source | None:
         found = await self.store.source_by_id(source_id)
         return None if found is None else self.opened(found)
+
+    def forget(self) -> None:
+        """Drop what ``by_id`` keeps: after a write to sources in this process."""
+        self.lookups.invalidate()
 
     async def _source(self, tenant: Tenant, key: str) -> Source:
         found = await self.store.source(tenant.id, key)

@@ -521,6 +521,7 @@ class PackageService:
         self.types.lookups.invalidate()
         self.actions.lookups.invalidate()
         self.triggers.forget()
+        self.sources.forget()
         self.forget_settings()
 
 
