@@ -18,7 +18,6 @@ bounds and the input rules hold as before.
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -102,32 +101,31 @@ def _taken(scope: Scope) -> tuple[Caller, str, str | None, str | None] | None:
     who = known_caller(scope)
     if found is None or who is None or _NAME.match(found.group(1)) is None:
         return None
-    tenant = _tenant(scope["query_string"])
-    user_token = _user_token(scope)
-    if tenant is _HAND_ON or user_token is _HAND_ON:
+    try:
+        return who, found.group(1), _tenant(scope["query_string"]), _user_token(scope)
+    except _HandOn:
         return None
-    return who, found.group(1), tenant, user_token
 
 
-# What ``_tenant`` and ``_headers`` answer for a request the route should judge itself.
-_HAND_ON: Any = object()
+class _HandOn(Exception):
+    """The request is one the route judges itself."""
 
 
-def _tenant(query: bytes) -> Any:
-    """The ``tenant`` query parameter or None; ``_HAND_ON`` for anything else in the
-    query (another parameter, a repeat, a tenant out of its pattern)."""
+def _tenant(query: bytes) -> str | None:
+    """The ``tenant`` query parameter, or None; anything else in the query (another
+    parameter, a repeat, a tenant out of its pattern) is the route's to judge."""
     if not query:
         return None
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     if len(pairs) != 1 or pairs[0][0] != "tenant" or _NAME.match(pairs[0][1]) is None:
-        return _HAND_ON
+        raise _HandOn
     return pairs[0][1]
 
 
-def _user_token(scope: Scope) -> Any:
-    """The user token or None; ``_HAND_ON`` for a body the routes would not read as JSON
-    or a token beyond the route's bound."""
+def _user_token(scope: Scope) -> str | None:
+    """The user token, or None; a body the routes would not read as JSON, or a token
+    beyond the route's bound, is the route's to judge."""
     user_token = header(scope, b"pushgate-user-token")
     if not is_json(scope) or (user_token is not None and len(user_token) > MAX_USER_TOKEN_CHARS):
-        return _HAND_ON
+        raise _HandOn
     return user_token
